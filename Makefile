@@ -1,0 +1,41 @@
+# The two commands a new user needs: `make run` and `make test`.
+BUILD      ?= build
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(if $(CI),-DPILLAR_WERROR=ON)
+
+.PHONY: all deps build run test unit fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/pillar
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	@$(MAKE) --no-print-directory fuzz
+
+# Short bounded libFuzzer runs over the seed corpora (skipped without clang).
+fuzz: deps
+	@if command -v clang++ >/dev/null; then \
+	  CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DPILLAR_FUZZ=ON -DPILLAR_TESTS=OFF >/dev/null && \
+	  cmake --build $(FUZZ_BUILD) -j $(JOBS) && \
+	  scripts/run-fuzzers $(FUZZ_BUILD); \
+	else echo "fuzz: clang++ not found, fuzzers skipped"; fi
+
+bench: build
+	@scripts/install-deps bench
+	bench/static/run.sh $(BUILD)/pillar
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,182 @@
+// The validated, typed configuration. Built once by load_config() from
+// httpd.conf text; read-only afterwards. Everything the request path needs is
+// already parsed here (addresses, CIDRs, durations, enums), so no directive is
+// looked up by name while serving.
+#pragma once
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace pillar::config {
+
+using Millis = std::chrono::milliseconds;
+
+// Where a directive came from, for messages.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+};
+
+// ---- addresses -------------------------------------------------------------
+
+struct ListenAddress {
+  std::string text;          // as written, e.g. "127.0.0.1:0", "[::1]:80", "8080"
+  sockaddr_storage addr{};   // resolved; port may be 0 (ephemeral)
+  socklen_t addr_len = 0;
+  bool any_address = false;  // "8080" / "*:8080" / "0.0.0.0": all IPv4 (and IPv6) addresses
+  uint16_t port = 0;
+};
+
+// One IPv4 or IPv6 network (an address with a prefix length).
+struct IpNetwork {
+  int family = AF_INET;        // AF_INET or AF_INET6
+  uint8_t bytes[16]{};         // network address, network byte order
+  uint8_t prefix = 32;         // bits
+  bool contains(const sockaddr_storage& client) const;  // IPv4-mapped IPv6 clients match IPv4 nets
+};
+
+// ---- access control (mod_authz_core + mod_access_compat) -------------------
+
+struct RequireRule {
+  enum class Kind : uint8_t { AllGranted, AllDenied, Ip, NotIp, Local };
+  Kind kind = Kind::AllGranted;
+  std::vector<IpNetwork> networks;  // Ip / NotIp
+};
+
+struct AccessPolicy {
+  // Require lines of one section; Apache's implicit <RequireAny>: granted if
+  // any rule grants. "Require not ip" lines veto (as inside <RequireAll>).
+  std::vector<RequireRule> require;
+  // Legacy Order/Allow/Deny (mod_access_compat), used when `legacy` is set.
+  bool legacy = false;
+  enum class Order : uint8_t { DenyAllow, AllowDeny, MutualFailure } order = Order::DenyAllow;
+  bool allow_all = false, deny_all = false;
+  std::vector<IpNetwork> allow, deny;
+
+  bool empty() const { return require.empty() && !legacy; }
+  // Both parts, when present, must grant (Apache's Satisfy All).
+  bool allows(const sockaddr_storage& client) const;
+};
+
+// ---- per-path sections -----------------------------------------------------
+
+struct Options {
+  bool indexes = false;
+  bool follow_symlinks = true;  // Apache 2.4's default is FollowSymLinks
+  bool set = false;             // an Options directive appeared in this section
+};
+
+struct FilesSection {
+  std::string pattern;            // <Files "x"> wildcard, or regex for <FilesMatch>/<Files ~>
+  bool regex = false;
+  std::shared_ptr<std::regex> compiled;  // regex sections (and wildcard, compiled to regex)
+  AccessPolicy access;
+  SourceLocation where;
+  bool matches(std::string_view filename) const;
+};
+
+struct DirectorySection {
+  std::string path;               // absolute, normalised, no trailing slash ("/" for root)
+  Options options;
+  AccessPolicy access;
+  std::vector<FilesSection> files;  // <Files> nested in this <Directory>
+  SourceLocation where;
+};
+
+enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics };
+
+struct LocationSection {
+  std::string prefix;             // URL-path prefix ("/server-status")
+  HandlerKind handler = HandlerKind::Default;  // SetHandler
+  AccessPolicy access;
+  SourceLocation where;
+  bool matches(std::string_view path) const;  // prefix match on a segment boundary
+};
+
+// ---- logging ---------------------------------------------------------------
+
+enum class LogLevel : uint8_t { Emerg, Alert, Crit, Error, Warn, Notice, Info, Debug };
+
+struct CustomLog {
+  std::string path;     // file path, or "|command" is refused at load
+  std::string format;   // the resolved format string (nickname expanded)
+};
+
+// ---- virtual hosts ---------------------------------------------------------
+
+struct ErrorDocument {
+  enum class Kind : uint8_t { Text, LocalPath, Redirect } kind = Kind::Text;
+  std::string value;
+};
+
+struct VirtualHost {
+  std::vector<ListenAddress> addresses;  // from <VirtualHost a:p ...>; empty for the main server
+  std::string server_name;               // lower-case, without port
+  std::vector<std::string> aliases;      // lower-case, may contain '*' and '?' wildcards
+  std::string document_root;             // absolute, normalised, no trailing slash
+  std::vector<std::string> directory_index{"index.html"};
+  std::vector<DirectorySection> directories;  // sorted shortest path first
+  std::vector<FilesSection> files;             // server/vhost-level <Files>
+  std::vector<LocationSection> locations;      // in config order (later wins on equal match)
+  std::map<int, ErrorDocument> error_documents;
+  std::vector<CustomLog> custom_logs;
+  std::string error_log;                 // empty: inherit the server's
+  std::map<std::string, std::string> add_types;  // ".ext" (lower-case) -> MIME type
+  SourceLocation where;
+
+  bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias
+};
+
+// mod_reqtimeout: header=20-40,MinRate=500 body=20,MinRate=500
+struct ReadTimeout {
+  Millis initial{0};    // 0 disables
+  Millis maximum{0};    // 0: no maximum
+  uint32_t min_rate = 0;  // bytes/s that extend the timeout by 1 s each
+};
+
+struct ServerConfig {
+  std::string config_file;
+  std::string server_root;
+  std::vector<ListenAddress> listens;
+  int listen_backlog = 511;
+  int event_threads = 0;              // EventThreadsPerChild; 0 = number of cores
+
+  // Connection handling (Apache core directives).
+  Millis timeout{60000};              // Timeout
+  bool keep_alive = true;             // KeepAlive
+  Millis keep_alive_timeout{5000};    // KeepAliveTimeout
+  uint32_t max_keep_alive_requests = 100;  // 0 = unlimited
+  uint64_t limit_request_body = 1ull << 30;  // LimitRequestBody (0 = unlimited), 1 GiB as Apache 2.4.54+
+  uint32_t limit_request_fields = 100;
+  uint32_t limit_request_field_size = 8190;
+  uint32_t limit_request_line = 8190;
+  ReadTimeout header_timeout{Millis(20000), Millis(40000), 500};
+  ReadTimeout body_timeout{Millis(20000), Millis(0), 500};
+  bool enable_sendfile = true;
+  std::string server_tokens = "Pillar";   // the Server header
+
+  // Logging.
+  std::string error_log;                  // path; empty = stderr
+  LogLevel log_level = LogLevel::Warn;
+  std::map<std::string, std::string> log_formats;  // nickname -> format
+
+  // MIME types.
+  std::string types_config = "/etc/mime.types";
+
+  // The main server answers for addresses no <VirtualHost> covers; its
+  // settings are also the defaults every VirtualHost inherits.
+  VirtualHost main_server;
+  std::vector<VirtualHost> vhosts;        // in config order
+
+  std::vector<std::string> notices;       // e.g. "LoadModule ignored" (printed at start)
+};
+
+}  // namespace pillar::config

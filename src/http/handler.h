@@ -1,0 +1,29 @@
+// The content-handler interface. One handler object is built per <Location>
+// (or vhost) at config load, holding its configuration, so nothing is looked
+// up by name at request time. Handlers never see the socket.
+#pragma once
+#include <sys/socket.h>
+
+#include <string_view>
+
+#include "http/request.h"
+#include "http/response.h"
+
+namespace pillar::http {
+
+struct RequestContext {
+  const RequestHead& head;
+  std::string_view path;        // percent-decoded, dot-segments removed, starts with '/'
+  std::string_view host;        // lower-cased host from authority/Host, without port
+  const sockaddr_storage& client;
+  std::string_view client_ip;   // textual form of client
+  uint16_t local_port = 0;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void handle(const RequestContext& ctx, Response& resp) = 0;
+};
+
+}  // namespace pillar::http
