@@ -7,16 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config_error.h"
 #include "config/model.h"
 
 namespace pillar::config {
-
-struct ConfigError {
-  std::string file;
-  int line = 0;
-  std::string message;
-  std::string to_string() const;  // "FILE:LINE: message"
-};
 
 struct LoadResult {
   std::unique_ptr<ServerConfig> config;  // null when errors is non-empty

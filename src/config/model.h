@@ -68,11 +68,19 @@ struct AccessPolicy {
 
 // ---- per-path sections -----------------------------------------------------
 
+// Options as written in one section: absolute ("Options Indexes") replaces
+// what is inherited, relative ("+Indexes -FollowSymLinks") edits it.
 struct Options {
-  bool indexes = false;
-  bool follow_symlinks = true;  // Apache 2.4's default is FollowSymLinks
-  bool set = false;             // an Options directive appeared in this section
+  enum Bit : uint8_t { Indexes = 1, FollowSymLinks = 2, ExecCGI = 4, Includes = 8, MultiViews = 16, SymLinksIfOwnerMatch = 32 };
+  bool present = false;   // an Options directive appeared in this section
+  bool replace = false;   // absolute form
+  uint8_t add = 0, remove = 0;
+  uint8_t apply(uint8_t inherited) const {
+    if (!present) return inherited;
+    return static_cast<uint8_t>(((replace ? 0 : inherited) | add) & ~remove);
+  }
 };
+constexpr uint8_t kDefaultOptions = Options::FollowSymLinks;  // Apache 2.4's default
 
 struct FilesSection {
   std::string pattern;            // <Files "x"> wildcard, or regex for <FilesMatch>/<Files ~>
@@ -91,7 +99,7 @@ struct DirectorySection {
   SourceLocation where;
 };
 
-enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics };
+enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome };  // Welcome: "SetHandler pillar-welcome", the built-in default page
 
 struct LocationSection {
   std::string prefix;             // URL-path prefix ("/server-status")
@@ -121,7 +129,8 @@ struct VirtualHost {
   std::vector<ListenAddress> addresses;  // from <VirtualHost a:p ...>; empty for the main server
   std::string server_name;               // lower-case, without port
   std::vector<std::string> aliases;      // lower-case, may contain '*' and '?' wildcards
-  std::string document_root;             // absolute, normalised, no trailing slash
+  std::string document_root;             // absolute, normalised, no trailing slash; empty: none (404)
+  Options options;                       // server/vhost-level Options (apply before <Directory>)
   std::vector<std::string> directory_index{"index.html"};
   std::vector<DirectorySection> directories;  // sorted shortest path first
   std::vector<FilesSection> files;             // server/vhost-level <Files>

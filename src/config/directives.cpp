@@ -1,0 +1,477 @@
+#include "config/directives.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "config/values.h"
+#include "http/request.h"
+
+namespace pillar::config {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+std::string fs_path(const Scope& s, std::string_view p) { return normalize_fs_path(p, s.server.server_root); }
+
+// ---- listening and names ---------------------------------------------------
+
+void d_listen(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (n.args.size() == 2 && !http::iequals(n.args[1], "http")) {
+    out.error(n, "Listen protocol '" + n.args[1] + "' is not supported; only http (TLS is not built yet)");
+    return;
+  }
+  ListenAddress la;
+  std::string why;
+  if (!parse_listen(n.args[0], la, why)) return out.error(n, why);
+  for (const auto& l : s.server.listens) {
+    if (l.port != 0 && l.text == la.text) return out.error(n, "Listen " + la.text + " appears twice; remove one");
+  }
+  s.server.listens.push_back(std::move(la));
+}
+
+void d_listen_backlog(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t v;
+  std::string why;
+  if (!parse_uint(n.args[0], 1, 65535, v, why)) return out.error(n, "ListenBacklog: " + why);
+  s.server.listen_backlog = static_cast<int>(v);
+}
+
+std::string host_of_server_name(std::string_view v) {
+  size_t scheme = v.find("://");
+  if (scheme != std::string_view::npos) v.remove_prefix(scheme + 3);
+  if (!v.empty() && v[0] == '[') {
+    size_t close = v.find(']');
+    return lower(v.substr(0, close == std::string_view::npos ? v.size() : close + 1));
+  }
+  return lower(v.substr(0, v.find(':')));
+}
+
+void d_server_name(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string h = host_of_server_name(n.args[0]);
+  if (h.empty()) return out.error(n, "ServerName needs a host name, e.g. ServerName www.example.com");
+  s.vhost.server_name = h;
+}
+
+void d_server_alias(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) s.vhost.aliases.push_back(lower(a));
+}
+
+void d_ignore(DirectiveSink&, const ConfigNode&, Scope&) {}
+
+void d_server_tokens(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string v = lower(n.args[0]);
+  if (v == "prod" || v == "productonly") s.server.server_tokens = "Pillar";
+  else if (v == "major" || v == "minor" || v == "min" || v == "minimal" || v == "os" || v == "full")
+    s.server.server_tokens = std::string("Pillar/") + PILLAR_VERSION_STRING;
+  else out.error(n, "ServerTokens '" + n.args[0] + "' is not one of Prod, Major, Minor, Minimal, OS, Full");
+}
+
+void d_hostname_lookups(DirectiveSink& out, const ConfigNode& n, Scope&) {
+  if (!http::iequals(n.args[0], "off"))
+    out.error(n, "HostnameLookups " + n.args[0] + " is not supported; Pillar never resolves client names (use Off)");
+}
+
+// ---- documents ---------------------------------------------------------------
+
+void d_document_root(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string p = fs_path(s, n.args[0]);
+  struct stat st {};
+  if (stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return out.error(n, "DocumentRoot " + p + " is not a directory; create it or correct the path");
+  s.vhost.document_root = p;
+}
+
+void d_directory_index(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  s.vhost.directory_index.clear();
+  if (n.args.size() == 1 && http::iequals(n.args[0], "disabled")) return;
+  for (const auto& a : n.args) s.vhost.directory_index.push_back(a);
+}
+
+void d_options(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  Options& o = s.dir ? s.dir->options : s.vhost.options;
+  Options r;
+  r.present = true;
+  bool relative = false, absolute = false;
+  for (const auto& a : n.args) {
+    std::string_view w = a;
+    char sign = 0;
+    if (!w.empty() && (w[0] == '+' || w[0] == '-')) {
+      sign = w[0];
+      w.remove_prefix(1);
+      relative = true;
+    } else {
+      absolute = true;
+    }
+    uint8_t bit;
+    if (http::iequals(w, "None")) bit = 0;
+    else if (http::iequals(w, "All"))
+      bit = Options::Indexes | Options::FollowSymLinks | Options::ExecCGI | Options::Includes |
+            Options::SymLinksIfOwnerMatch;
+    else if (http::iequals(w, "Indexes")) bit = Options::Indexes;
+    else if (http::iequals(w, "FollowSymLinks")) bit = Options::FollowSymLinks;
+    else if (http::iequals(w, "SymLinksIfOwnerMatch")) bit = Options::SymLinksIfOwnerMatch;
+    else if (http::iequals(w, "ExecCGI")) bit = Options::ExecCGI;
+    else if (http::iequals(w, "Includes") || http::iequals(w, "IncludesNOEXEC")) bit = Options::Includes;
+    else if (http::iequals(w, "MultiViews")) bit = Options::MultiViews;
+    else
+      return out.error(n, "Options '" + a + "' is unknown; use None, All, Indexes, FollowSymLinks, "
+                                           "SymLinksIfOwnerMatch, ExecCGI, Includes or MultiViews, optionally with + or -");
+    if (sign == '-') r.remove |= bit;
+    else r.add |= bit;
+  }
+  if (relative && absolute)
+    return out.error(n, "Options mixes +/- forms with plain ones; write all options with + or -, or none of them");
+  r.replace = absolute;
+  if (o.present && relative && !o.replace) {  // two relative lines in one section accumulate
+    o.add = static_cast<uint8_t>((o.add & ~r.remove) | r.add);
+    o.remove = static_cast<uint8_t>((o.remove & ~r.add) | r.remove);
+  } else if (o.present && relative) {
+    o.add = static_cast<uint8_t>((o.add | r.add) & ~r.remove);
+  } else {
+    o = r;
+  }
+}
+
+void d_allow_override(DirectiveSink& out, const ConfigNode& n, Scope&) {
+  if (n.args.size() == 1 && http::iequals(n.args[0], "None")) return;
+  out.error(n, n.name + " " + n.args[0] +
+                   ": Pillar does not read .htaccess files, so what they protect would be exposed; move their "
+                   "directives into this <Directory> and write " + n.name + " None");
+}
+
+// ---- access control -----------------------------------------------------------
+
+bool parse_networks(DirectiveSink& out, const ConfigNode& n, size_t from, std::vector<IpNetwork>& nets) {
+  for (size_t i = from; i < n.args.size(); ++i) {
+    IpNetwork net;
+    std::string why;
+    if (!parse_network(n.args[i], net, why)) {
+      out.error(n, why + " (host names are not supported: Pillar never resolves client names)");
+      return false;
+    }
+    nets.push_back(net);
+  }
+  return true;
+}
+
+void d_require(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  AccessPolicy* p = scope_access(s);
+  RequireRule r;
+  size_t i = 0;
+  bool negate = false;
+  if (http::iequals(n.args[0], "not")) {
+    negate = true;
+    i = 1;
+    if (n.args.size() < 2) return out.error(n, "Require not needs a rule, e.g. Require not ip 10.0.0.0/8");
+  }
+  std::string_view kind = n.args[i];
+  if (http::iequals(kind, "all") && !negate) {
+    if (n.args.size() != 2) return out.error(n, "write Require all granted or Require all denied");
+    if (http::iequals(n.args[1], "granted")) r.kind = RequireRule::Kind::AllGranted;
+    else if (http::iequals(n.args[1], "denied")) r.kind = RequireRule::Kind::AllDenied;
+    else return out.error(n, "Require all " + n.args[1] + ": write Require all granted or Require all denied");
+  } else if (http::iequals(kind, "ip")) {
+    if (n.args.size() <= i + 1) return out.error(n, "Require ip needs at least one address or network");
+    r.kind = negate ? RequireRule::Kind::NotIp : RequireRule::Kind::Ip;
+    if (!parse_networks(out, n, i + 1, r.networks)) return;
+  } else if (http::iequals(kind, "local") && !negate) {
+    r.kind = RequireRule::Kind::Local;
+  } else if (http::iequals(kind, "host") || http::iequals(kind, "forward-dns")) {
+    return out.error(n, "Require " + std::string(kind) + " is not supported (no DNS lookups); use Require ip");
+  } else {
+    return out.error(n, "Require " + std::string(kind) +
+                            " is not supported; use Require all granted|denied, Require [not] ip ADDRESS..., "
+                            "or Require local");
+  }
+  p->require.push_back(std::move(r));
+}
+
+void d_order(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  AccessPolicy* p = scope_access(s);
+  std::string v;
+  for (const auto& a : n.args) v += lower(a);  // "Deny, Allow" written with a space
+  if (v == "deny,allow") p->order = AccessPolicy::Order::DenyAllow;
+  else if (v == "allow,deny") p->order = AccessPolicy::Order::AllowDeny;
+  else if (v == "mutual-failure") p->order = AccessPolicy::Order::MutualFailure;
+  else return out.error(n, "Order " + v + " is unknown; use Deny,Allow or Allow,Deny (no spaces) or Mutual-failure");
+  p->legacy = true;
+}
+
+void d_allow_deny(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  AccessPolicy* p = scope_access(s);
+  bool allow = http::iequals(n.name, "Allow");
+  if (!http::iequals(n.args[0], "from") || n.args.size() < 2)
+    return out.error(n, n.name + " needs 'from', e.g. " + n.name + " from 10.0.0.0/8 or " + n.name + " from all");
+  p->legacy = true;
+  if (n.args.size() == 2 && http::iequals(n.args[1], "all")) {
+    (allow ? p->allow_all : p->deny_all) = true;
+    return;
+  }
+  if (n.args[1].rfind("env=", 0) == 0)
+    return out.error(n, n.name + " from env=... is not supported; use Require ip");
+  parse_networks(out, n, 1, allow ? p->allow : p->deny);
+}
+
+// ---- content -----------------------------------------------------------------
+
+void d_enable_sendfile(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string why;
+  if (!parse_on_off(n.args[0], s.server.enable_sendfile, why)) out.error(n, "EnableSendfile: " + why);
+}
+
+void d_error_document(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t code;
+  std::string why;
+  if (!parse_uint(n.args[0], 400, 599, code, why))
+    return out.error(n, "ErrorDocument status: " + why + "; only error statuses (400 to 599) can be replaced");
+  std::string v = n.args[1];
+  for (size_t i = 2; i < n.args.size(); ++i) v += " " + n.args[i];
+  if (http::iequals(v, "default")) {
+    s.vhost.error_documents.erase(static_cast<int>(code));
+    return;
+  }
+  ErrorDocument d;
+  d.value = v;
+  if (v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0) d.kind = ErrorDocument::Kind::Redirect;
+  else if (!v.empty() && v[0] == '/') d.kind = ErrorDocument::Kind::LocalPath;
+  else d.kind = ErrorDocument::Kind::Text;
+  s.vhost.error_documents[static_cast<int>(code)] = std::move(d);
+}
+
+void d_add_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (n.args[0].find('/') == std::string::npos)
+    return out.error(n, "AddType " + n.args[0] + ": the first argument is the MIME type, e.g. AddType text/plain .txt");
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    std::string ext = lower(n.args[i]);
+    if (ext.empty() || ext == ".") return out.error(n, "AddType: empty extension");
+    if (ext[0] != '.') ext.insert(0, ".");
+    s.vhost.add_types[ext] = n.args[0];
+  }
+}
+
+void d_types_config(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string p = fs_path(s, n.args[0]);
+  if (access(p.c_str(), R_OK) != 0) return out.error(n, "TypesConfig " + p + " cannot be read; correct the path");
+  s.server.types_config = p;
+}
+
+void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string v = lower(n.args[0]);
+  HandlerKind k;
+  if (v == "server-status") k = HandlerKind::ServerStatus;
+  else if (v == "metrics" || v == "pillar-metrics") k = HandlerKind::Metrics;
+  else if (v == "pillar-welcome") k = HandlerKind::Welcome;
+  else if (v == "none" || v == "default-handler") k = HandlerKind::Default;
+  else
+    return out.error(n, "SetHandler " + n.args[0] +
+                            " is unknown; use server-status, pillar-metrics, pillar-welcome or None");
+  s.loc->handler = k;
+}
+
+// ---- connections -----------------------------------------------------------------
+
+template <Millis ServerConfig::*Field>
+void d_duration(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string why;
+  Millis v;
+  if (!parse_duration(n.args[0], v, why)) return out.error(n, n.name + ": " + why);
+  s.server.*Field = v;
+}
+
+void d_keep_alive(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string why;
+  if (!parse_on_off(n.args[0], s.server.keep_alive, why)) out.error(n, "KeepAlive: " + why);
+}
+
+template <typename T, T ServerConfig::*Field, uint64_t Min, uint64_t Max, T ZeroMeans>
+void d_count(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t v;
+  std::string why;
+  if (!parse_uint(n.args[0], Min, Max, v, why)) return out.error(n, n.name + ": " + why);
+  s.server.*Field = v == 0 ? ZeroMeans : static_cast<T>(v);
+}
+
+void d_limit_request_body(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string why;
+  if (!parse_size(n.args[0], s.server.limit_request_body, why)) out.error(n, "LimitRequestBody: " + why);
+}
+
+// RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500
+void d_request_read_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) {
+    std::string_view w = a;
+    size_t eq = w.find('=');
+    std::string type = lower(w.substr(0, eq));
+    ReadTimeout* t = type == "header" ? &s.server.header_timeout : type == "body" ? &s.server.body_timeout : nullptr;
+    if (eq == std::string_view::npos || (!t && type != "handshake"))
+      return out.error(n, "RequestReadTimeout '" + a + "': write header=20-40,MinRate=500 body=20,MinRate=500");
+    if (!t) continue;  // handshake: TLS is not built yet
+    ReadTimeout r;
+    std::string_view v = w.substr(eq + 1);
+    std::string_view times = v.substr(0, v.find(','));
+    std::string why;
+    uint64_t lo, hi = 0;
+    size_t dash = times.find('-');
+    if (!parse_uint(times.substr(0, dash), 0, 86400, lo, why) ||
+        (dash != std::string_view::npos && !parse_uint(times.substr(dash + 1), lo, 86400, hi, why)))
+      return out.error(n, "RequestReadTimeout " + type + ": " + why);
+    r.initial = Millis(lo * 1000);
+    r.maximum = Millis(hi * 1000);
+    if (v.find(',') != std::string_view::npos) {
+      std::string_view rate = v.substr(v.find(',') + 1);
+      if (rate.size() < 8 || !http::iequals(rate.substr(0, 8), "minrate="))
+        return out.error(n, "RequestReadTimeout " + type + ": expected ,MinRate=BYTES_PER_SECOND");
+      uint64_t mr;
+      if (!parse_uint(rate.substr(8), 1, UINT32_MAX, mr, why))
+        return out.error(n, "RequestReadTimeout MinRate: " + why);
+      r.min_rate = static_cast<uint32_t>(mr);
+    }
+    *t = r;
+  }
+}
+
+// ---- logging -------------------------------------------------------------------
+
+bool log_path(DirectiveSink& out, const ConfigNode& n, const Scope& s, std::string_view v, std::string& path) {
+  if (!v.empty() && v[0] == '|')
+    return out.error(n, n.name + ": piped logs are not supported; log to a file and rotate it with logrotate"), false;
+  if (v.rfind("syslog", 0) == 0)
+    return out.error(n, n.name + ": syslog is not supported; log to a file or to stderr (journald collects it)"), false;
+  path = (v == "stderr" || v == "/dev/stderr") ? "stderr" : fs_path(s, v);
+  return true;
+}
+
+void d_error_log(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string p;
+  if (!log_path(out, n, s, n.args[0], p)) return;
+  if (s.ctx == kVHost) s.vhost.error_log = p;
+  else s.server.error_log = p == "stderr" ? "" : p;
+}
+
+void d_log_level(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
+      {"emerg", LogLevel::Emerg}, {"alert", LogLevel::Alert}, {"crit", LogLevel::Crit},  {"error", LogLevel::Error},
+      {"warn", LogLevel::Warn},   {"notice", LogLevel::Notice}, {"info", LogLevel::Info}, {"debug", LogLevel::Debug}};
+  for (const auto& a : n.args) {
+    if (a.find(':') != std::string::npos) continue;  // per-module levels: one level for all in Pillar
+    std::string v = lower(a);
+    if (v.rfind("trace", 0) == 0 && v.size() == 6 && v[5] >= '1' && v[5] <= '8') v = "debug";
+    bool found = false;
+    for (const auto& [name, lvl] : kLevels) {
+      if (v == name) {
+        if (s.ctx == kServer) s.server.log_level = lvl;
+        found = true;
+      }
+    }
+    if (!found)
+      return out.error(n, "LogLevel '" + a + "' is unknown; use emerg, alert, crit, error, warn, notice, info, debug or trace1-8");
+  }
+}
+
+void d_log_format(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (n.args.size() == 1) return out.notice(n, "LogFormat without a nickname ignored (Pillar has no TransferLog)");
+  s.server.log_formats[n.args[1]] = n.args[0];
+}
+
+void d_custom_log(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (n.args.size() == 3)
+    return out.error(n, "CustomLog condition '" + n.args[2] + "' is not supported; remove it");
+  CustomLog cl;
+  if (!log_path(out, n, s, n.args[0], cl.path)) return;
+  const std::string& f = n.args[1];
+  if (f.find('%') == std::string::npos) {
+    auto it = s.server.log_formats.find(f);
+    if (it == s.server.log_formats.end())
+      return out.error(n, "CustomLog format '" + f + "' is neither a format string nor a LogFormat nickname; define it "
+                          "with LogFormat \"...\" " + f + " or use common or combined");
+    cl.format = it->second;
+  } else {
+    cl.format = f;
+  }
+  if (s.ctx == kVHost && !s.custom_logs_replaced) {
+    s.vhost.custom_logs.clear();
+    s.custom_logs_replaced = true;
+  }
+  s.vhost.custom_logs.push_back(std::move(cl));
+}
+
+constexpr uint8_t kSV = kServer | kVHost;
+constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;
+
+constexpr DirectiveSpec kDirectives[] = {
+    {"AddType", 2, -1, kSV | kDirectory, false, d_add_type, "AddType MIME-TYPE .EXT..."},
+    {"Allow", 1, -1, kPerDir, false, d_allow_deny, "Allow from all|ADDRESS..."},
+    {"AllowOverride", 1, -1, kDirectory, false, d_allow_override, "AllowOverride None"},
+    {"AllowOverrideList", 1, -1, kDirectory, false, d_allow_override, "AllowOverrideList None"},
+    {"CustomLog", 2, 3, kSV, false, d_custom_log, "CustomLog PATH FORMAT|NICKNAME"},
+    {"Deny", 1, -1, kPerDir, false, d_allow_deny, "Deny from all|ADDRESS..."},
+    {"DirectoryIndex", 1, -1, kSV, false, d_directory_index, "DirectoryIndex FILE... | disabled"},
+    {"DocumentRoot", 1, 1, kSV, false, d_document_root, "DocumentRoot DIRECTORY"},
+    {"EnableSendfile", 1, 1, kServer | kVHost | kDirectory, true, d_enable_sendfile, "EnableSendfile On|Off"},
+    {"ErrorDocument", 2, -1, kSV, false, d_error_document, "ErrorDocument STATUS /path|URL|\"text\""},
+    {"ErrorLog", 1, 1, kSV, false, d_error_log, "ErrorLog PATH|stderr"},
+    {"HostnameLookups", 1, 1, kSV | kDirectory, false, d_hostname_lookups, "HostnameLookups Off"},
+    {"KeepAlive", 1, 1, kSV, true, d_keep_alive, "KeepAlive On|Off"},
+    {"KeepAliveTimeout", 1, 1, kSV, true, d_duration<&ServerConfig::keep_alive_timeout>, "KeepAliveTimeout SECONDS"},
+    {"LimitRequestBody", 1, 1, kSV | kPerDir, true, d_limit_request_body, "LimitRequestBody BYTES (0 = unlimited)"},
+    {"LimitRequestFieldSize", 1, 1, kSV, true,
+     d_count<uint32_t, &ServerConfig::limit_request_field_size, 1, 65536, 8190>, "LimitRequestFieldSize BYTES"},
+    {"LimitRequestFields", 1, 1, kSV, true,
+     d_count<uint32_t, &ServerConfig::limit_request_fields, 0, 32767, 32767>, "LimitRequestFields COUNT"},
+    {"LimitRequestLine", 1, 1, kSV, true, d_count<uint32_t, &ServerConfig::limit_request_line, 1, 65536, 8190>,
+     "LimitRequestLine BYTES"},
+    {"Listen", 1, 2, kServer, false, d_listen, "Listen [IP:]PORT"},
+    {"ListenBacklog", 1, 1, kServer, false, d_listen_backlog, "ListenBacklog COUNT"},
+    {"LogFormat", 1, 2, kSV, false, d_log_format, "LogFormat \"FORMAT\" NICKNAME"},
+    {"LogLevel", 1, -1, kSV | kDirectory, true, d_log_level, "LogLevel LEVEL"},
+    {"MaxKeepAliveRequests", 1, 1, kSV, true,
+     d_count<uint32_t, &ServerConfig::max_keep_alive_requests, 0, 1000000000, 0>, "MaxKeepAliveRequests COUNT"},
+    {"Options", 1, -1, kSV | kDirectory, false, d_options, "Options [+|-]OPTION..."},
+    {"Order", 1, 3, kPerDir, false, d_order, "Order Deny,Allow|Allow,Deny"},
+    {"RequestReadTimeout", 1, 3, kSV, true, d_request_read_timeout, "RequestReadTimeout header=20-40,MinRate=500"},
+    {"Require", 1, -1, kPerDir, false, d_require, "Require all granted|all denied|[not] ip ADDRESS...|local"},
+    {"ServerAdmin", 1, 1, kSV, false, d_ignore, "ServerAdmin EMAIL"},
+    {"ServerAlias", 1, -1, kVHost, false, d_server_alias, "ServerAlias NAME..."},
+    {"ServerName", 1, 1, kSV, false, d_server_name, "ServerName HOST[:PORT]"},
+    {"ServerSignature", 1, 1, kSV | kPerDir, false, d_ignore, "ServerSignature On|Off|EMail"},
+    {"ServerTokens", 1, 1, kServer, false, d_server_tokens, "ServerTokens Prod|Full"},
+    {"SetHandler", 1, 1, kLocation, false, d_set_handler, "SetHandler server-status|pillar-metrics|pillar-welcome|None"},
+    {"Timeout", 1, 1, kSV, true, d_duration<&ServerConfig::timeout>, "Timeout SECONDS"},
+    {"TypesConfig", 1, 1, kServer, false, d_types_config, "TypesConfig PATH"},
+};
+
+}  // namespace
+
+AccessPolicy* scope_access(Scope& s) {
+  if (s.files) return &s.files->access;
+  if (s.loc) return &s.loc->access;
+  if (s.dir) return &s.dir->access;
+  return nullptr;
+}
+
+const DirectiveSpec* find_directive(std::string_view name) {
+  for (const auto& d : kDirectives) {
+    if (http::iequals(d.name, name)) return &d;
+  }
+  return nullptr;
+}
+
+std::string context_name(Context c) {
+  switch (c) {
+    case kServer: return "the server config (top level)";
+    case kVHost: return "<VirtualHost>";
+    case kDirectory: return "<Directory>";
+    case kFiles: return "<Files>";
+    case kLocation: return "<Location>";
+  }
+  return "?";
+}
+
+}  // namespace pillar::config

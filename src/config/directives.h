@@ -1,0 +1,61 @@
+// The directive table: every directive Pillar accepts, where it may appear,
+// how many arguments it takes, and the function that validates them into the
+// typed model. The loader walks the section tree and dispatches through it.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config_error.h"
+#include "config/model.h"
+#include "config/section_tree.h"
+
+namespace pillar::config {
+
+enum Context : uint8_t {
+  kServer = 1,     // top level
+  kVHost = 2,      // <VirtualHost>
+  kDirectory = 4,  // <Directory>
+  kFiles = 8,      // <Files>, <FilesMatch>
+  kLocation = 16,  // <Location>
+};
+
+// Where a directive is being applied.
+struct Scope {
+  ServerConfig& server;
+  VirtualHost& vhost;              // main_server at top level
+  DirectorySection* dir = nullptr;
+  FilesSection* files = nullptr;
+  LocationSection* loc = nullptr;
+  Context ctx = kServer;
+  bool custom_logs_replaced = false;  // first CustomLog in a vhost drops the inherited ones
+};
+
+struct DirectiveSink {
+  std::vector<ConfigError> errors;
+  std::vector<std::string> notices;
+  void error(const ConfigNode& n, std::string msg) { errors.push_back({n.file, n.line, std::move(msg)}); }
+  void notice(const ConfigNode& n, std::string msg) {
+    notices.push_back(n.file + ":" + std::to_string(n.line) + ": " + std::move(msg));
+  }
+};
+
+using DirectiveFn = void (*)(DirectiveSink&, const ConfigNode&, Scope&);
+
+struct DirectiveSpec {
+  std::string_view name;
+  int min_args;
+  int max_args;         // -1: unlimited
+  uint8_t contexts;     // Context bits where it is accepted
+  bool server_wide;     // Apache allows it per vhost; Pillar applies it server-wide
+  DirectiveFn apply;
+  std::string_view syntax;  // for messages: "Timeout SECONDS"
+};
+
+const DirectiveSpec* find_directive(std::string_view name);
+std::string context_name(Context c);
+
+// The AccessPolicy of the section a Scope points at (Directory, Files or Location).
+AccessPolicy* scope_access(Scope& s);
+
+}  // namespace pillar::config

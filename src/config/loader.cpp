@@ -1,0 +1,244 @@
+// Walks the section tree through the directive table into a ServerConfig.
+// The main server is read first (all of it, wherever its lines sit), then
+// each <VirtualHost> starts from a copy of it, which is how Apache merges.
+#include "config/loader.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "config/directives.h"
+#include "config/section_tree.h"
+#include "config/values.h"
+#include "http/request.h"
+
+namespace pillar::config {
+namespace {
+
+constexpr std::string_view kCommonFormat = "%h %l %u %t \"%r\" %>s %b";
+constexpr std::string_view kCombinedFormat = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"";
+
+// Apache wildcards (*, ?, [..]) as an anchored ECMAScript regex is not
+// needed: <Files> wildcards go through fnmatch; only ~/Match forms compile.
+bool compile_regex(DirectiveSink& out, const ConfigNode& n, const std::string& pattern, FilesSection& f) {
+  try {
+    f.compiled = std::make_shared<std::regex>(pattern, std::regex::extended | std::regex::optimize);
+  } catch (const std::regex_error& e) {
+    out.error(n, "<" + n.name + "> regular expression '" + pattern + "' is invalid: " + e.what());
+    return false;
+  }
+  f.regex = true;
+  return true;
+}
+
+class Loader {
+ public:
+  explicit Loader(ServerConfig& sc) : sc_(sc) {}
+  DirectiveSink sink;
+
+  void load(const std::vector<ConfigNode>& top) {
+    sc_.log_formats["common"] = kCommonFormat;
+    sc_.log_formats["combined"] = kCombinedFormat;
+    Scope main{sc_, sc_.main_server};
+    // LogFormat first so a CustomLog may name a format defined further down.
+    for (const auto& n : top) {
+      if (!n.section && http::iequals(n.name, "LogFormat")) apply(n, main);
+    }
+    for (const auto& n : top) {
+      if (n.section && http::iequals(n.name, "VirtualHost")) continue;
+      if (!n.section && http::iequals(n.name, "LogFormat")) continue;
+      apply(n, main);
+    }
+    for (const auto& n : top) {
+      if (n.section && http::iequals(n.name, "VirtualHost")) virtual_host(n);
+    }
+    finish(sc_.main_server);
+    for (auto& vh : sc_.vhosts) finish(vh);
+    if (sc_.listens.empty()) {
+      sink.errors.push_back({sc_.config_file, 0, "no Listen directive; add one, e.g. Listen 80 or Listen 127.0.0.1:8080"});
+    }
+  }
+
+ private:
+  ServerConfig& sc_;
+
+  void apply(const ConfigNode& n, Scope& s) {
+    if (n.section) return section(n, s);
+    const DirectiveSpec* d = find_directive(n.name);
+    if (!d) return sink.error(n, "unknown directive '" + n.name + "'; see docs/configuration.md for those Pillar accepts");
+    if (!(d->contexts & s.ctx)) {
+      return sink.error(n, std::string(d->name) + " is not allowed in " + context_name(s.ctx) + "; syntax: " +
+                               std::string(d->syntax));
+    }
+    int argc = static_cast<int>(n.args.size());
+    if (argc < d->min_args || (d->max_args >= 0 && argc > d->max_args)) {
+      return sink.error(n, std::string(d->name) + " takes " +
+                               (d->min_args == d->max_args ? std::to_string(d->min_args)
+                                : d->max_args < 0     ? "at least " + std::to_string(d->min_args)
+                                                      : std::to_string(d->min_args) + " to " + std::to_string(d->max_args)) +
+                               " argument(s), got " + std::to_string(argc) + "; syntax: " + std::string(d->syntax));
+    }
+    if (d->server_wide && s.ctx != kServer) {
+      sink.notice(n, std::string(d->name) + " in " + context_name(s.ctx) +
+                         " ignored: Pillar applies it server-wide; set it at the top level");
+      // Still validated, into a scratch copy, so a typo is an error here too.
+      ServerConfig scratch;
+      scratch.server_root = sc_.server_root;
+      Scope tmp{scratch, scratch.main_server};
+      d->apply(sink, n, tmp);
+      return;
+    }
+    d->apply(sink, n, s);
+  }
+
+  void body(const ConfigNode& n, Scope& s) {
+    for (const auto& c : n.children) apply(c, s);
+  }
+
+  void section(const ConfigNode& n, Scope& s) {
+    const std::string& name = n.name;
+    auto need_arg = [&](std::string_view example) {
+      if (n.args.empty()) {
+        sink.error(n, "<" + name + "> needs an argument, e.g. " + std::string(example));
+        return false;
+      }
+      return true;
+    };
+    if (http::iequals(name, "VirtualHost")) {
+      return sink.error(n, "<VirtualHost> is only allowed at the top level, not in " + context_name(s.ctx));
+    }
+    if (http::iequals(name, "Directory") || http::iequals(name, "DirectoryMatch")) {
+      if (!(s.ctx & (kServer | kVHost)))
+        return sink.error(n, "<" + name + "> is not allowed in " + context_name(s.ctx));
+      if (!need_arg("<Directory \"/srv/www\">")) return;
+      if (http::iequals(name, "DirectoryMatch") || n.args[0] == "~" || n.args.size() != 1)
+        return sink.error(n, "<" + name + "> with a regular expression is not supported; use <Directory /path> "
+                                           "with a plain path, or <FilesMatch> for file names");
+      DirectorySection d;
+      d.path = normalize_fs_path(n.args[0], sc_.server_root);
+      d.where = {n.file, n.line};
+      Scope inner{s.server, s.vhost, &d, nullptr, nullptr, kDirectory};
+      body(n, inner);
+      s.vhost.directories.push_back(std::move(d));
+      return;
+    }
+    if (http::iequals(name, "Files") || http::iequals(name, "FilesMatch")) {
+      if (!(s.ctx & (kServer | kVHost | kDirectory)))
+        return sink.error(n, "<" + name + "> is not allowed in " + context_name(s.ctx));
+      if (!need_arg("<Files \".ht*\">")) return;
+      FilesSection f;
+      f.where = {n.file, n.line};
+      bool is_regex = http::iequals(name, "FilesMatch") || (n.args[0] == "~" && n.args.size() == 2);
+      f.pattern = n.args[0] == "~" && n.args.size() == 2 ? n.args[1] : n.args[0];
+      if (n.args.size() > (n.args[0] == "~" ? 2u : 1u))
+        return sink.error(n, "<" + name + "> takes one pattern; quote it if it contains spaces");
+      if (is_regex && !compile_regex(sink, n, f.pattern, f)) return;
+      Scope inner{s.server, s.vhost, s.dir, &f, nullptr, kFiles};
+      body(n, inner);
+      (s.dir ? s.dir->files : s.vhost.files).push_back(std::move(f));
+      return;
+    }
+    if (http::iequals(name, "Location") || http::iequals(name, "LocationMatch")) {
+      if (!(s.ctx & (kServer | kVHost)))
+        return sink.error(n, "<" + name + "> is not allowed in " + context_name(s.ctx));
+      if (!need_arg("<Location \"/server-status\">")) return;
+      if (http::iequals(name, "LocationMatch") || n.args[0] == "~" || n.args.size() != 1)
+        return sink.error(n, "<" + name + "> with a regular expression is not supported; use a <Location /prefix>");
+      if (n.args[0].empty() || n.args[0][0] != '/')
+        return sink.error(n, "<Location " + n.args[0] + ">: the path must start with '/'");
+      LocationSection l;
+      l.prefix = n.args[0];
+      while (l.prefix.size() > 1 && l.prefix.back() == '/' && l.prefix[l.prefix.size() - 2] == '/') l.prefix.pop_back();
+      l.where = {n.file, n.line};
+      Scope inner{s.server, s.vhost, nullptr, nullptr, &l, kLocation};
+      body(n, inner);
+      s.vhost.locations.push_back(std::move(l));
+      return;
+    }
+    sink.error(n, "unknown section <" + name + ">; Pillar accepts <VirtualHost>, <Directory>, <Files>, <FilesMatch>, "
+                                            "<Location>, <IfModule>, <IfDefine>");
+  }
+
+  void virtual_host(const ConfigNode& n) {
+    if (n.args.empty()) return sink.error(n, "<VirtualHost> needs an address, e.g. <VirtualHost *:80>");
+    VirtualHost vh = sc_.main_server;  // inherit, then override
+    vh.server_name.clear();
+    vh.aliases.clear();
+    vh.where = {n.file, n.line};
+    for (const auto& a : n.args) {
+      ListenAddress la;
+      std::string why, text = a;
+      if (text.rfind("_default_", 0) == 0) text.replace(0, 9, "*");
+      if (text == "*" || text.find(':') == std::string::npos || text.back() == ']') text += ":0";  // any port
+      if (text.size() > 2 && text.substr(text.size() - 2) == ":*") text.replace(text.size() - 1, 1, "0");
+      if (!parse_listen(text, la, why)) return sink.error(n, "<VirtualHost " + a + ">: " + why);
+      la.text = a;
+      vh.addresses.push_back(la);
+    }
+    Scope s{sc_, vh, nullptr, nullptr, nullptr, kVHost};
+    body(n, s);
+    if (vh.server_name.empty()) vh.server_name = sc_.main_server.server_name;
+    sc_.vhosts.push_back(std::move(vh));
+  }
+
+  static void finish(VirtualHost& vh) {
+    // Shortest path first, so later (more specific) sections override.
+    std::stable_sort(vh.directories.begin(), vh.directories.end(),
+                     [](const DirectorySection& a, const DirectorySection& b) { return a.path.size() < b.path.size(); });
+  }
+};
+
+LoadResult finish_load(TreeResult& tree, std::unique_ptr<ServerConfig> sc) {
+  LoadResult r;
+  sc->server_root = tree.server_root;
+  Loader loader(*sc);
+  if (tree.errors.empty()) loader.load(tree.top);
+  r.errors = std::move(tree.errors);
+  for (auto& e : loader.sink.errors) r.errors.push_back(std::move(e));
+  sc->notices = std::move(tree.notices);
+  for (auto& nt : loader.sink.notices) sc->notices.push_back(std::move(nt));
+  if (r.errors.empty()) r.config = std::move(sc);
+  return r;
+}
+
+std::string default_root(const std::string& file) {
+  size_t slash = file.rfind('/');
+  if (slash == std::string::npos) {
+    char buf[4096];
+    return getcwd(buf, sizeof buf) ? std::string(buf) : std::string(".");
+  }
+  if (slash == 0) return "/";
+  std::string dir = file.substr(0, slash);
+  if (dir[0] != '/') {
+    char buf[4096];
+    if (getcwd(buf, sizeof buf)) dir = normalize_fs_path(dir, buf);
+  }
+  return dir;
+}
+
+}  // namespace
+
+LoadResult load_config_file(const std::string& path, const LoadOptions& opts) {
+  TreeResult tree;
+  TreeInput in{opts.defines, opts.server_root.empty() ? default_root(path) : opts.server_root};
+  build_tree_from_file(path, in, tree);
+  auto sc = std::make_unique<ServerConfig>();
+  sc->config_file = path;
+  return finish_load(tree, std::move(sc));
+}
+
+LoadResult load_config_text(std::string_view text, const std::string& name, const LoadOptions& opts) {
+  TreeResult tree;
+  std::string root = opts.server_root;
+  if (root.empty()) {
+    char buf[4096];
+    root = getcwd(buf, sizeof buf) ? buf : "/";
+  }
+  TreeInput in{opts.defines, root};
+  build_tree_from_text(text, name, in, tree);
+  auto sc = std::make_unique<ServerConfig>();
+  sc->config_file = name;
+  return finish_load(tree, std::move(sc));
+}
+
+}  // namespace pillar::config

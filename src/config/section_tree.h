@@ -1,0 +1,40 @@
+// The configuration as a tree of directives and sections, with the
+// read-time constructs already resolved: Include/IncludeOptional (globs),
+// <IfModule>, <IfDefine>, ServerRoot, LoadModule (ignored with a notice).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config_error.h"
+
+namespace pillar::config {
+
+struct ConfigNode {
+  std::string name;               // as written
+  std::vector<std::string> args;
+  std::string file;
+  int line = 0;
+  bool section = false;
+  std::vector<ConfigNode> children;  // section body
+};
+
+struct TreeInput {
+  std::vector<std::string> defines;
+  std::string server_root;  // for relative Include paths
+};
+
+struct TreeResult {
+  std::vector<ConfigNode> top;
+  std::vector<ConfigError> errors;
+  std::vector<std::string> notices;
+  std::string server_root;  // after any ServerRoot directive
+};
+
+void build_tree_from_text(std::string_view text, const std::string& file, const TreeInput& in, TreeResult& out);
+void build_tree_from_file(const std::string& path, const TreeInput& in, TreeResult& out);
+
+// Modules and capabilities <IfModule> treats as present.
+bool module_present(std::string_view name);
+
+}  // namespace pillar::config

@@ -1,0 +1,108 @@
+// The scoreboard: Apache's scoreboard.h idea on an event engine. Plain data
+// in shared memory, no pointers, one row per worker process (plus spare rows
+// for generations still draining) and one slot per connection a worker may
+// hold. A slot is written only by the thread that owns the connection;
+// everyone else (master, server-status) only reads. Whatever a dead worker
+// held is found by its pid and reclaimed by the master.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace pillar::core::shm {
+
+// mod_status's key.
+enum class SlotState : char {
+  Open = '.',       // no worker owns this slot
+  Ready = '_',      // waiting for a connection
+  Starting = 'S',
+  Reading = 'R',
+  Writing = 'W',
+  KeepAlive = 'K',
+  Dns = 'D',
+  Closing = 'C',
+  Logging = 'L',
+  Graceful = 'G',   // finishing before its process exits
+  Idle = 'I',       // idle cleanup
+};
+
+enum class ProcessState : uint8_t { Free = 0, Starting, Running, Draining, Exited };
+
+struct ConnSlot {
+  std::atomic<char> state{static_cast<char>(SlotState::Open)};
+  std::atomic<uint64_t> access_count{0};   // requests served on this slot, lifetime
+  std::atomic<uint64_t> bytes_served{0};
+  std::atomic<uint32_t> conn_requests{0};  // requests on the current connection
+  std::atomic<uint64_t> conn_bytes{0};
+  std::atomic<uint64_t> last_used_ms{0};   // wall clock, ms
+  std::atomic<uint32_t> last_duration_us{0};
+  // ExtendedStatus text; may be read torn by server-status (as in Apache).
+  char client[48];
+  char vhost[64];
+  char request[128];
+};
+
+struct ProcessRow {
+  std::atomic<int32_t> pid{0};
+  std::atomic<uint32_t> generation{0};
+  std::atomic<uint8_t> state{0};           // ProcessState
+  std::atomic<uint8_t> quiescing{0};       // set by the master: stop accepting, drain, exit
+  std::atomic<uint32_t> active{0};         // slots in use
+  std::atomic<uint64_t> connections{0};    // accepted since start
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> cpu_ticks{0};      // utime+stime, refreshed by the worker
+  std::atomic<uint64_t> rss_anon_kb{0};
+  std::atomic<int64_t> started_ms{0};      // wall clock
+};
+
+struct ScoreboardHeader {
+  uint32_t magic;
+  uint32_t layout_version;
+  uint32_t rows;            // ServerLimit + spare rows
+  uint32_t thread_limit;    // slots per row
+  std::atomic<uint32_t> generation{0};
+  std::atomic<int64_t> start_ms{0};        // master start (wall)
+  std::atomic<int64_t> restart_ms{0};      // last restart/graceful (wall)
+  // Totals of processes that have exited, so totals never go backwards.
+  std::atomic<uint64_t> retired_requests{0};
+  std::atomic<uint64_t> retired_bytes{0};
+  std::atomic<uint64_t> retired_cpu_ticks{0};
+  std::atomic<uint64_t> crashes{0};
+  std::atomic<uint64_t> recycles{0};
+};
+
+class SharedMemory;
+
+// A typed view over the scoreboard's memory; cheap to copy.
+class Scoreboard {
+ public:
+  static constexpr uint32_t kMagic = 0x50494c53;  // "PILS"
+  static constexpr uint32_t kLayoutVersion = 1;
+
+  Scoreboard() = default;
+  // Carves the tables from `mem`; false when it does not fit.
+  bool create(SharedMemory& mem, uint32_t rows, uint32_t thread_limit);
+  static size_t bytes_needed(uint32_t rows, uint32_t thread_limit);
+
+  ScoreboardHeader& header() const { return *header_; }
+  uint32_t rows() const { return header_->rows; }
+  uint32_t thread_limit() const { return header_->thread_limit; }
+  ProcessRow& row(uint32_t r) const { return rows_[r]; }
+  ConnSlot& slot(uint32_t r, uint32_t i) const { return slots_[static_cast<size_t>(r) * header_->thread_limit + i]; }
+
+  // Master: a free row for a new worker, or -1.
+  int claim_row(int32_t pid, uint32_t generation) const;
+  // Master: after waitpid, fold the row's totals into the header and free
+  // every slot it held (capacity comes back whole even after a crash).
+  void release_row(uint32_t r) const;
+  // Busy (not Ready/Open) connection slots over all live rows.
+  uint32_t busy_slots() const;
+
+ private:
+  ScoreboardHeader* header_ = nullptr;
+  ProcessRow* rows_ = nullptr;
+  ConnSlot* slots_ = nullptr;
+};
+
+}  // namespace pillar::core::shm

@@ -1,0 +1,19 @@
+// Handlers for `SetHandler` names that serve built-in content.
+#pragma once
+#include <memory>
+
+#include "config/model.h"
+#include "http/handler.h"
+
+namespace pillar::handlers {
+
+// The handler for a SetHandler kind other than Default.
+std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind);
+
+// The welcome page of the embedded default configuration.
+class WelcomeHandler final : public http::Handler {
+ public:
+  void handle(const http::RequestContext& ctx, http::Response& resp) override;
+};
+
+}  // namespace pillar::handlers

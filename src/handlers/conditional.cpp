@@ -1,0 +1,77 @@
+#include "handlers/conditional.h"
+
+#include "http/http_date.h"
+
+namespace pillar::handlers {
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+std::string_view opaque(std::string_view tag, bool& weak) {
+  weak = tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/';
+  return weak ? tag.substr(2) : tag;
+}
+}  // namespace
+
+bool etag_list_matches(std::string_view list, std::string_view etag, bool weak_compare) {
+  if (trim(list) == "*") return !etag.empty();
+  bool etag_weak;
+  std::string_view ours = opaque(etag, etag_weak);
+  while (!list.empty()) {
+    list = trim(list);
+    // An entity-tag may contain commas only inside its quotes.
+    bool w = list.size() >= 2 && list[0] == 'W' && list[1] == '/';
+    size_t start = w ? 2 : 0;
+    if (start >= list.size() || list[start] != '"') return false;
+    size_t close = list.find('"', start + 1);
+    if (close == std::string_view::npos) return false;
+    std::string_view theirs = list.substr(start, close - start + 1);
+    if (theirs == ours && (weak_compare || (!w && !etag_weak))) return true;
+    list.remove_prefix(close + 1);
+    list = trim(list);
+    if (!list.empty() && list.front() == ',') list.remove_prefix(1);
+  }
+  return false;
+}
+
+int evaluate_preconditions(const http::RequestHead& req, const Validators& v, time_t now) {
+  bool get_or_head = req.method == http::Method::Get || req.method == http::Method::Head;
+  std::string_view im = req.find("If-Match");
+  if (!im.empty()) {
+    if (!etag_list_matches(im, v.etag, false)) return 412;
+  } else {
+    std::string_view ius = req.find("If-Unmodified-Since");
+    if (!ius.empty()) {
+      auto t = http::parse_http_date(ius);
+      if (t && v.last_modified > *t) return 412;
+    }
+  }
+  std::string_view inm = req.find("If-None-Match");
+  if (!inm.empty()) {
+    if (etag_list_matches(inm, v.etag, true)) return get_or_head ? 304 : 412;
+  } else if (get_or_head) {
+    std::string_view ims = req.find("If-Modified-Since");
+    if (!ims.empty()) {
+      auto t = http::parse_http_date(ims);
+      if (t && *t <= now && v.last_modified <= *t) return 304;
+    }
+  }
+  return 0;
+}
+
+bool if_range_allows(const http::RequestHead& req, const Validators& v) {
+  std::string_view ir = trim(req.find("If-Range"));
+  if (ir.empty()) return true;
+  if (ir.front() == '"' || (ir.size() > 2 && ir[0] == 'W' && ir[1] == '/')) {
+    bool weak;
+    opaque(ir, weak);
+    return !weak && ir == v.etag;  // strong comparison only
+  }
+  auto t = http::parse_http_date(ir);
+  return t && *t == v.last_modified;
+}
+
+}  // namespace pillar::handlers

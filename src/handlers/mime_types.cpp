@@ -1,0 +1,80 @@
+#include "handlers/mime_types.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace pillar::handlers {
+
+namespace {
+const char* const kBuiltin[][2] = {
+    {"html", "text/html"}, {"htm", "text/html"}, {"css", "text/css"}, {"js", "text/javascript"},
+    {"mjs", "text/javascript"}, {"json", "application/json"}, {"xml", "application/xml"},
+    {"txt", "text/plain"}, {"csv", "text/csv"}, {"md", "text/markdown"}, {"png", "image/png"},
+    {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"gif", "image/gif"}, {"webp", "image/webp"},
+    {"svg", "image/svg+xml"}, {"ico", "image/vnd.microsoft.icon"}, {"avif", "image/avif"},
+    {"bmp", "image/bmp"}, {"tif", "image/tiff"}, {"tiff", "image/tiff"}, {"woff", "font/woff"},
+    {"woff2", "font/woff2"}, {"ttf", "font/ttf"}, {"otf", "font/otf"}, {"pdf", "application/pdf"},
+    {"zip", "application/zip"}, {"gz", "application/gzip"}, {"tgz", "application/gzip"},
+    {"tar", "application/x-tar"}, {"bz2", "application/x-bzip2"}, {"xz", "application/x-xz"},
+    {"7z", "application/x-7z-compressed"}, {"wasm", "application/wasm"}, {"mp3", "audio/mpeg"},
+    {"ogg", "audio/ogg"}, {"oga", "audio/ogg"}, {"wav", "audio/wav"}, {"flac", "audio/flac"},
+    {"mp4", "video/mp4"}, {"webm", "video/webm"}, {"ogv", "video/ogg"}, {"mov", "video/quicktime"},
+    {"avi", "video/x-msvideo"}, {"mpeg", "video/mpeg"}, {"rss", "application/rss+xml"},
+    {"atom", "application/atom+xml"}, {"rtf", "application/rtf"}, {"doc", "application/msword"},
+    {"xls", "application/vnd.ms-excel"}, {"ppt", "application/vnd.ms-powerpoint"},
+    {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+    {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+    {"odt", "application/vnd.oasis.opendocument.text"}, {"epub", "application/epub+zip"},
+    {"jar", "application/java-archive"}, {"bin", "application/octet-stream"},
+    {"exe", "application/octet-stream"}, {"iso", "application/octet-stream"},
+    {"webmanifest", "application/manifest+json"}, {"map", "application/json"},
+};
+
+void lower_into(std::string_view in, std::string& out) {
+  out.clear();
+  for (char c : in) out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+}
+}  // namespace
+
+MimeTypes::MimeTypes() {
+  for (const auto& e : kBuiltin) by_ext_[e[0]] = e[1];
+}
+
+bool MimeTypes::load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::string line, type, ext, key;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream words(line);
+    if (!(words >> type)) continue;
+    while (words >> ext) {
+      lower_into(ext, key);
+      by_ext_[key] = type;
+    }
+  }
+  return true;
+}
+
+void MimeTypes::add(std::string_view ext, std::string_view type) {
+  if (!ext.empty() && ext.front() == '.') ext.remove_prefix(1);
+  std::string key;
+  lower_into(ext, key);
+  by_ext_[key] = std::string(type);
+}
+
+std::string_view MimeTypes::lookup(std::string_view filename) const {
+  size_t dot = filename.rfind('.');
+  size_t slash = filename.rfind('/');
+  if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) return {};
+  std::string_view ext = filename.substr(dot + 1);
+  char buf[32];
+  if (ext.empty() || ext.size() > sizeof buf) return {};
+  for (size_t i = 0; i < ext.size(); ++i) buf[i] = static_cast<char>(ext[i] >= 'A' && ext[i] <= 'Z' ? ext[i] + 32 : ext[i]);
+  // Heterogeneous lookup needs C++20 transparent hashing; a short string is cheap here (SSO).
+  auto it = by_ext_.find(std::string(buf, ext.size()));
+  return it == by_ext_.end() ? std::string_view() : std::string_view(it->second);
+}
+
+}  // namespace pillar::handlers

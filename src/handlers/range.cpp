@@ -1,0 +1,93 @@
+#include "handlers/range.h"
+
+#include <algorithm>
+
+namespace pillar::handlers {
+
+namespace {
+constexpr size_t kMaxRanges = 100;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool number(std::string_view s, uint64_t& v) {
+  if (s.empty() || s.size() > 19) return false;
+  v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+}  // namespace
+
+RangeRequest parse_range(std::string_view header, uint64_t size) {
+  RangeRequest none;
+  header = trim(header);
+  if (header.size() < 6) return none;
+  std::string_view unit = header.substr(0, 6);
+  for (size_t i = 0; i < 5; ++i)
+    if ((unit[i] | 0x20) != "bytes"[i]) return none;
+  if (unit[5] != '=') return none;
+  std::string_view list = header.substr(6);
+
+  RangeRequest out;
+  bool any_syntax = false;
+  uint64_t total = 0;
+  while (true) {
+    size_t comma = list.find(',');
+    std::string_view spec = trim(list.substr(0, comma));
+    if (!spec.empty()) {
+      any_syntax = true;
+      size_t dash = spec.find('-');
+      if (dash == std::string_view::npos) return none;
+      std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
+      uint64_t first = 0, last = 0;
+      if (a.empty()) {  // suffix: last N bytes
+        uint64_t n;
+        if (!number(b, n)) return none;
+        if (n > 0 && size > 0) out.ranges.push_back({n >= size ? 0 : size - n, size - 1});
+      } else {
+        if (!number(a, first)) return none;
+        if (b.empty()) {
+          last = size ? size - 1 : 0;
+        } else if (!number(b, last) || last < first) {
+          return none;
+        }
+        if (first < size) out.ranges.push_back({first, std::min(last, size - 1)});
+      }
+      if (out.ranges.size() > kMaxRanges) return none;
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  if (!any_syntax) return none;
+  if (out.ranges.empty()) {
+    out.kind = RangeRequest::Kind::Unsatisfiable;
+    return out;
+  }
+  // Merge overlapping or adjacent ranges (keeps the first one's position).
+  std::vector<ByteRange> merged;
+  for (const auto& r : out.ranges) {
+    bool absorbed = false;
+    for (auto& m : merged) {
+      if (r.first <= m.last + 1 && m.first <= r.last + 1) {
+        m.first = std::min(m.first, r.first);
+        m.last = std::max(m.last, r.last);
+        absorbed = true;
+        break;
+      }
+    }
+    if (!absorbed) merged.push_back(r);
+  }
+  for (const auto& m : merged) total += m.length();
+  if (total > size) return none;  // cannot happen after merging; defensive
+  out.ranges = std::move(merged);
+  out.kind = RangeRequest::Kind::Satisfiable;
+  return out;
+}
+
+}  // namespace pillar::handlers

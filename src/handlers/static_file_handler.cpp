@@ -1,0 +1,246 @@
+#include "handlers/static_file_handler.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+
+#include "handlers/conditional.h"
+#include "handlers/directory_listing.h"
+#include "handlers/range.h"
+#include "http/http_date.h"
+#include "http/uri.h"
+
+namespace pillar::handlers {
+namespace {
+
+constexpr std::string_view kAllow = "GET, HEAD, OPTIONS";
+
+// Is `path` equal to or below directory `dir`?
+bool under(std::string_view path, std::string_view dir) {
+  if (dir == "/") return true;
+  return path.substr(0, dir.size()) == dir && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+bool is_ht_file(std::string_view name) {
+  return name.size() >= 3 && name[0] == '.' && (name[1] | 0x20) == 'h' && (name[2] | 0x20) == 't';
+}
+
+int errno_status(int e) { return e == EACCES || e == EPERM || e == ELOOP ? 403 : 404; }
+
+// The multipart/byteranges boundary: fixed per response but unguessable
+// enough that file content cannot collide with it by accident.
+std::string make_boundary(const core::OpenFile& f) {
+  char b[64];
+  std::snprintf(b, sizeof b, "PILLAR%016" PRIx64 "%08lx", static_cast<uint64_t>(f.ino) ^ f.size,
+                static_cast<unsigned long>(f.mtime.tv_nsec));
+  return b;
+}
+
+}  // namespace
+
+StaticFileHandler::StaticFileHandler(const config::VirtualHost& vh, const MimeTypes& mime, bool)
+    : vh_(vh), mime_(mime) {}
+
+StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, std::string_view name) const {
+  Effective e;
+  e.options = vh_.options.apply(config::kDefaultOptions);
+  auto apply_files = [&](const std::vector<config::FilesSection>& files) {
+    for (const auto& f : files) {
+      if (!f.access.empty() && f.matches(name)) e.access = &f.access;
+    }
+  };
+  for (const auto& d : vh_.directories) {  // shortest path first
+    if (!under(dir, d.path)) continue;
+    e.options = d.options.apply(e.options);
+    if (!d.access.empty()) e.access = &d.access;
+  }
+  if (!name.empty()) {
+    apply_files(vh_.files);
+    for (const auto& d : vh_.directories) {
+      if (under(dir, d.path)) apply_files(d.files);
+    }
+  }
+  return e;
+}
+
+bool StaticFileHandler::symlinks_allowed(const std::string& fs_path, uint8_t options, http::Response& resp) const {
+  using config::Options;
+  if (options & Options::FollowSymLinks) return true;
+  bool owner_match = options & Options::SymLinksIfOwnerMatch;
+  // Check every component below the DocumentRoot (the root itself is the admin's choice).
+  size_t pos = vh_.document_root == "/" ? 0 : vh_.document_root.size();
+  while (pos < fs_path.size()) {
+    size_t next = fs_path.find('/', pos + 1);
+    std::string prefix = fs_path.substr(0, next);
+    struct stat st {};
+    if (lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      struct stat target {};
+      if (!owner_match || stat(prefix.c_str(), &target) != 0 || target.st_uid != st.st_uid) {
+        resp.error(403);
+        return false;
+      }
+    }
+    if (next == std::string::npos) break;
+    pos = next;
+  }
+  return true;
+}
+
+std::string_view StaticFileHandler::content_type(std::string_view name) const {
+  size_t dot = name.rfind('.');
+  if (dot != std::string_view::npos && !vh_.add_types.empty()) {
+    std::string ext(name.substr(dot));
+    for (auto& c : ext) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    auto it = vh_.add_types.find(ext);
+    if (it != vh_.add_types.end()) return it->second;
+  }
+  return mime_.lookup(name);
+}
+
+void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& resp) {
+  if (vh_.document_root.empty()) return resp.error(404);
+  std::string fs_path = vh_.document_root == "/" ? std::string() : vh_.document_root;
+  fs_path.append(ctx.path);
+  bool trailing_slash = fs_path.size() > 1 && fs_path.back() == '/';
+  if (trailing_slash) fs_path.pop_back();
+
+  size_t slash = fs_path.rfind('/');
+  std::string_view dir = slash == 0 ? std::string_view("/") : std::string_view(fs_path).substr(0, slash);
+  std::string_view name = std::string_view(fs_path).substr(slash + 1);
+
+  struct stat st {};
+  if (stat(fs_path.c_str(), &st) != 0) return resp.error(errno_status(errno));
+  bool is_dir = S_ISDIR(st.st_mode);
+  Effective eff = is_dir ? effective(fs_path, {}) : effective(dir, name);
+  if (!is_dir && is_ht_file(name)) return resp.error(403);  // .htaccess/.htpasswd are never served
+  if (eff.access && !eff.access->allows(ctx.client)) return resp.error(403);
+  if (!symlinks_allowed(fs_path, eff.options, resp)) return;
+
+  if (ctx.head.method == http::Method::Options) {
+    resp.add_header("Allow", kAllow);
+    return;
+  }
+  if (ctx.head.method != http::Method::Get && ctx.head.method != http::Method::Head) {
+    resp.error(405);
+    resp.add_header("Allow", kAllow);
+    return;
+  }
+  if (is_dir) {
+    if (!trailing_slash && ctx.path != "/") {
+      std::string loc = http::url_escape_path(ctx.path);
+      loc.push_back('/');
+      if (!ctx.head.query.empty()) {
+        loc.push_back('?');
+        loc.append(ctx.head.query);
+      }
+      resp.error(301);
+      resp.add_header("Location", loc);
+      return;
+    }
+    return serve_directory(ctx, fs_path, eff, resp);
+  }
+  if (trailing_slash) return resp.error(404);  // "/file.txt/" names no directory
+  if (!S_ISREG(st.st_mode)) return resp.error(403);
+  serve_file(ctx, fs_path, name, resp);
+}
+
+void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const std::string& fs_path,
+                                        const Effective& eff, http::Response& resp) const {
+  std::string base = fs_path == "/" ? std::string() : fs_path;
+  for (const auto& index : vh_.directory_index) {
+    std::string candidate = base + "/" + index;
+    struct stat st {};
+    if (stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    Effective fe = effective(fs_path, index);
+    if (is_ht_file(index) || (fe.access && !fe.access->allows(ctx.client))) return resp.error(403);
+    if (!symlinks_allowed(candidate, fe.options, resp)) return;
+    return serve_file(ctx, candidate, index, resp);
+  }
+  if (!(eff.options & config::Options::Indexes)) return resp.error(403);
+  std::string html;
+  if (!render_directory_listing(fs_path, ctx.head.path, html)) return resp.error(403);
+  resp.add_header("Content-Type", "text/html; charset=utf-8");
+  resp.add_header("Cache-Control", "no-cache");
+  resp.add_text(html);
+}
+
+void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::string& fs_path,
+                                   std::string_view name, http::Response& resp) const {
+  int fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return resp.error(errno_status(errno));
+  auto file = std::make_shared<core::OpenFile>();
+  file->fd = fd;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return resp.error(403);
+  file->size = static_cast<uint64_t>(st.st_size);
+  file->mtime = st.st_mtim;
+  file->ino = st.st_ino;
+  file->dev = st.st_dev;
+
+  // ETag from size and mtime only (Apache's FileETag MTime Size), so every
+  // node of a cluster serving the same deployed tree gives the same tag.
+  char etag[64];
+  uint64_t mtime_us = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000u + static_cast<uint64_t>(st.st_mtim.tv_nsec) / 1000u;
+  std::snprintf(etag, sizeof etag, "\"%" PRIx64 "-%" PRIx64 "\"", file->size, mtime_us);
+  char date[30];
+  size_t date_len = http::format_http_date(st.st_mtim.tv_sec, date);
+  Validators v{etag, st.st_mtim.tv_sec};
+
+  auto validators = [&] {
+    resp.add_header("Last-Modified", std::string_view(date, date_len));
+    resp.add_header("ETag", etag);
+  };
+  int pre = evaluate_preconditions(ctx.head, v, time(nullptr));
+  if (pre == 304) {
+    resp.status = 304;
+    validators();
+    return;
+  }
+  if (pre) return resp.error(pre);
+
+  std::string_view type = content_type(name);
+  std::string_view range_header = ctx.head.find("Range");
+  RangeRequest rr;
+  if (!range_header.empty() && ctx.head.method == http::Method::Get && if_range_allows(ctx.head, v))
+    rr = parse_range(range_header, file->size);
+
+  if (rr.kind == RangeRequest::Kind::Unsatisfiable) {
+    resp.error(416);
+    resp.add_header("Content-Range", "bytes */" + std::to_string(file->size));
+    return;
+  }
+  validators();
+  resp.add_header("Accept-Ranges", "bytes");
+  if (rr.kind == RangeRequest::Kind::None) {
+    if (!type.empty()) resp.add_header("Content-Type", type);
+    resp.add_file(std::move(file), 0, st.st_size);
+    return;
+  }
+  resp.status = 206;
+  if (rr.ranges.size() == 1) {
+    const ByteRange& r = rr.ranges[0];
+    if (!type.empty()) resp.add_header("Content-Type", type);
+    resp.add_header("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
+                                         std::to_string(file->size));
+    resp.add_file(std::move(file), r.first, r.length());
+    return;
+  }
+  std::string boundary = make_boundary(*file);
+  resp.add_header("Content-Type", "multipart/byteranges; boundary=" + boundary);
+  for (const auto& r : rr.ranges) {
+    std::string part = "\r\n--" + boundary + "\r\n";
+    if (!type.empty()) part += "Content-Type: " + std::string(type) + "\r\n";
+    part += "Content-Range: bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
+            std::to_string(file->size) + "\r\n\r\n";
+    resp.add_text(part);
+    resp.add_file(file, r.first, r.length());
+  }
+  resp.add_text("\r\n--" + boundary + "--\r\n");
+}
+
+}  // namespace pillar::handlers

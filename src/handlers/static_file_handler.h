@@ -1,0 +1,39 @@
+// Files under a virtual host's DocumentRoot, as Apache's core handler with
+// mod_dir and mod_autoindex serves them: <Directory>/<Files> access and
+// Options, DirectoryIndex, trailing-slash redirects, validators (ETag,
+// Last-Modified), conditional requests, byte ranges and Content-Type.
+#pragma once
+#include <string>
+
+#include "config/model.h"
+#include "handlers/mime_types.h"
+#include "http/handler.h"
+
+namespace pillar::handlers {
+
+class StaticFileHandler final : public http::Handler {
+ public:
+  // `vh` and `mime` must outlive the handler (they live in the Runtime).
+  StaticFileHandler(const config::VirtualHost& vh, const MimeTypes& mime, bool enable_sendfile);
+  void handle(const http::RequestContext& ctx, http::Response& resp) override;
+
+ private:
+  struct Effective {
+    uint8_t options = config::kDefaultOptions;
+    const config::AccessPolicy* access = nullptr;  // null: granted
+  };
+  // Options and access policy for a file in directory `dir` named `name`.
+  Effective effective(std::string_view dir, std::string_view name) const;
+  // False (and 403 set) when a symlink under the root is refused by Options.
+  bool symlinks_allowed(const std::string& fs_path, uint8_t options, http::Response& resp) const;
+  void serve_file(const http::RequestContext& ctx, const std::string& fs_path, std::string_view name,
+                  http::Response& resp) const;
+  void serve_directory(const http::RequestContext& ctx, const std::string& fs_path, const Effective& eff,
+                       http::Response& resp) const;
+  std::string_view content_type(std::string_view name) const;
+
+  const config::VirtualHost& vh_;
+  const MimeTypes& mime_;
+};
+
+}  // namespace pillar::handlers

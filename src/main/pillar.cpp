@@ -1,0 +1,68 @@
+// pillar: the server program, with apachectl's command-line conventions.
+#include <getopt.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "config/loader.h"
+#include "server/default_config.h"
+#include "server/server.h"
+
+namespace {
+
+void usage(FILE* to) {
+  std::fprintf(to,
+               "Usage: pillar [-f FILE] [-t] [-D NAME] [-V] [-h]\n"
+               "  -f FILE   run with this configuration file (default: the embedded welcome site)\n"
+               "  -t        check the configuration and exit: 'Syntax OK' or FILE:LINE: message\n"
+               "  -D NAME   define NAME for <IfDefine NAME> sections\n"
+               "  -V        print the version and build settings\n"
+               "  -h        this help\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string file;
+  bool test_only = false;
+  pillar::config::LoadOptions opts;
+  int c;
+  while ((c = getopt(argc, argv, "f:tD:Vhd:")) != -1) {
+    switch (c) {
+      case 'f': file = optarg; break;
+      case 't': test_only = true; break;
+      case 'D': opts.defines.push_back(optarg); break;
+      case 'd': opts.server_root = optarg; break;
+      case 'V':
+        std::printf("Server version: Pillar/%s\nServer built:   %s %s\nArchitecture:   %zu-bit\n",
+                    PILLAR_VERSION_STRING, __DATE__, __TIME__, sizeof(void*) * 8);
+        return 0;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 1;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "pillar: unexpected argument '%s'\n", argv[optind]);
+    usage(stderr);
+    return 1;
+  }
+
+  bool embedded = file.empty();
+  pillar::config::LoadResult res =
+      embedded ? pillar::config::load_config_text(pillar::server::default_config_text(), "(embedded default)", opts)
+               : pillar::config::load_config_file(file, opts);
+  if (!res.ok()) {
+    for (const auto& e : res.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    if (res.errors.empty()) std::fprintf(stderr, "%s: configuration could not be loaded\n", file.c_str());
+    return 1;
+  }
+  if (test_only) {
+    for (const auto& n : res.config->notices) std::fprintf(stderr, "%s\n", n.c_str());
+    std::printf("Syntax OK\n");
+    return 0;
+  }
+  if (embedded) std::fprintf(stderr, "Pillar is running on http://127.0.0.1:8080/ (embedded default configuration; Ctrl-C stops it)\n");
+  return pillar::server::run_foreground(std::move(res.config));
+}

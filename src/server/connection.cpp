@@ -1,0 +1,673 @@
+#include "server/connection.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "core/log.h"
+#include "core/socket_address.h"
+#include "http/request_parser.h"
+#include "http/uri.h"
+#include "server/error_page.h"
+#include "server/site.h"
+#include "server/worker_loop.h"
+
+namespace pillar::server {
+
+namespace {
+
+constexpr uint64_t kLingerMs = 2000;               // Apache's MAX_SECS_TO_LINGER
+constexpr uint64_t kDiscardBodyMax = 64 * 1024;    // larger unwanted bodies close the connection
+constexpr uint64_t kInlineFileMax = 16 * 1024;     // smaller files go out in the header write
+constexpr size_t kCopyChunk = 64 * 1024;
+constexpr size_t kMaxHeadBuffer = 1024 * 1024;     // hard cap on a request head held in memory
+constexpr uint64_t kSendfileChunk = 1 << 20;
+
+uint64_t now_us() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+void append_number(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Lower-cased host without port from an authority ("Example.COM:80", "[::1]:8080").
+void host_from_authority(std::string_view a, std::string& out) {
+  out.clear();
+  if (!a.empty() && a.front() == '[') {
+    size_t close = a.find(']');
+    a = a.substr(0, close == std::string_view::npos ? a.size() : close + 1);
+  } else {
+    size_t colon = a.rfind(':');
+    if (colon != std::string_view::npos) a = a.substr(0, colon);
+  }
+  if (!a.empty() && a.back() == '.') a.remove_suffix(1);  // "example.com." is example.com
+  out.reserve(a.size());
+  for (char c : a) out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+}
+
+}  // namespace
+
+Connection::Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local)
+    : w_(w), transport_(std::make_unique<core::PlainTransport>(fd)), peer_(peer), local_(local) {
+  peer_ip_ = core::address_text(peer_);
+  local_port_ = core::address_port(local_);
+}
+
+Connection::~Connection() {
+  if (rbuf_ && rcap_ == WorkerLoop::kBufferSize) w_.give_buffer(std::move(rbuf_));
+}
+
+void Connection::start() {
+  w_.link(this);
+  w_.loop().add(transport_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  phase_ = Phase::Idle;
+  // A new connection gets the header timeout, not the keep-alive one.
+  arm_read_timer(false);
+  drive();
+}
+
+void Connection::on_io(uint32_t events) {
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
+  drive();
+}
+
+void Connection::on_timer() {
+  const auto& cfg = w_.runtime().config();
+  switch (phase_) {
+    case Phase::Idle:
+      close_now();
+      return;
+    case Phase::ReadHead:
+    case Phase::DrainBody:
+      if (w_.loop().now_ms() < read_deadline_) {  // extended by MinRate meanwhile
+        w_.loop().timers().arm(*this, read_deadline_);
+        return;
+      }
+      if (phase_ == Phase::ReadHead && rend_ > rbegin_) {
+        respond_error(408, "request header read timeout");
+        drive();
+      } else {
+        close_now();
+      }
+      return;
+    case Phase::Write:
+      core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", peer_ip_, cfg.timeout.count());
+      close_now();
+      return;
+    case Phase::Linger:
+    case Phase::Closed:
+      close_now();
+      return;
+  }
+}
+
+void Connection::drain() {
+  draining_server_ = true;
+  if (phase_ == Phase::Idle && rend_ == rbegin_) close_now();
+}
+
+void Connection::arm_read_timer(bool body) {
+  const auto& cfg = w_.runtime().config();
+  const auto& t = body ? cfg.body_timeout : cfg.header_timeout;
+  uint64_t now = w_.loop().now_ms();
+  uint64_t initial = t.initial.count() > 0 ? static_cast<uint64_t>(t.initial.count())
+                                           : static_cast<uint64_t>(cfg.timeout.count());
+  read_deadline_ = now + initial;
+  read_max_deadline_ = t.maximum.count() > 0 ? now + static_cast<uint64_t>(t.maximum.count()) : 0;
+  read_min_rate_ = t.min_rate;
+  read_rate_bytes_ = 0;
+  w_.loop().timers().arm(*this, read_deadline_);
+}
+
+// mod_reqtimeout's MinRate: every MinRate bytes received buy one more second,
+// up to the maximum.
+void Connection::note_read_progress(size_t n) {
+  if (read_min_rate_ == 0) return;
+  read_rate_bytes_ += n;
+  uint64_t extra_s = read_rate_bytes_ / read_min_rate_;
+  if (extra_s == 0) return;
+  read_rate_bytes_ %= read_min_rate_;
+  read_deadline_ += extra_s * 1000;
+  if (read_max_deadline_ && read_deadline_ > read_max_deadline_) read_deadline_ = read_max_deadline_;
+}
+
+bool Connection::fill() {
+  if (!rbuf_) {
+    rbuf_ = w_.take_buffer();
+    rcap_ = WorkerLoop::kBufferSize;
+    rbegin_ = rend_ = 0;
+  }
+  if (rend_ == rcap_) {
+    // Make room: move the unprocessed bytes down, or grow for a large head.
+    if (rbegin_ > 0) {
+      std::memmove(rbuf_.get(), rbuf_.get() + rbegin_, rend_ - rbegin_);
+      rend_ -= rbegin_;
+      rbegin_ = 0;
+    } else {
+      size_t ncap = std::min(rcap_ * 2, kMaxHeadBuffer);
+      if (ncap == rcap_) return false;
+      auto nb = std::make_unique<char[]>(ncap);
+      std::memcpy(nb.get(), rbuf_.get(), rend_);
+      if (rcap_ == WorkerLoop::kBufferSize) w_.give_buffer(std::move(rbuf_));
+      rbuf_ = std::move(nb);
+      rcap_ = ncap;
+    }
+  }
+  ssize_t n = transport_->read(rbuf_.get() + rend_, rcap_ - rend_);
+  if (n > 0) {
+    rend_ += static_cast<size_t>(n);
+    bytes_in_ += static_cast<uint64_t>(n);
+    note_read_progress(static_cast<size_t>(n));
+    return true;
+  }
+  if (n == 0) {
+    peer_eof_ = true;
+  } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    readable_ = false;
+  } else if (errno != EINTR) {
+    peer_eof_ = true;
+  }
+  return false;
+}
+
+void Connection::drive() {
+  for (;;) {
+    switch (phase_) {
+      case Phase::Idle:
+      case Phase::ReadHead: {
+        if (rend_ > rbegin_) {
+          if (phase_ == Phase::Idle) {
+            phase_ = Phase::ReadHead;
+            req_start_ms_ = w_.loop().now_ms();
+            req_start_us_ = now_us();
+            req_wall_ = w_.loop().wall_time();
+            if (requests_ > 0) arm_read_timer(false);
+          }
+          const auto& cfg = w_.runtime().config();
+          http::ParseLimits limits{cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size};
+          auto out = http::parse_request_head({rbuf_.get() + rbegin_, rend_ - rbegin_}, limits, head_);
+          if (out.kind == http::ParseOutcome::Complete) {
+            process_request(out.consumed);
+            continue;
+          }
+          if (out.kind == http::ParseOutcome::Error) {
+            respond_error(out.status, out.reason);
+            continue;
+          }
+          if (rend_ == rcap_ && rbegin_ == 0 && rcap_ >= kMaxHeadBuffer) {
+            respond_error(431, "request head exceeds the buffer limit");
+            continue;
+          }
+        }
+        if (!readable_) return;
+        if (!fill()) {
+          if (!peer_eof_) {
+            if (!readable_) return;
+            continue;
+          }
+          // Peer closed: nothing to answer (a partial head is simply dropped).
+          close_now();
+          return;
+        }
+        continue;
+      }
+      case Phase::Write:
+        if (!flush()) return;
+        finish_request();
+        if (phase_ == Phase::Closed) return;
+        continue;
+      case Phase::DrainBody:
+        if (!drain_body()) {
+          if (phase_ == Phase::Closed) return;
+          if (!readable_) return;
+          if (!fill()) {
+            if (peer_eof_) {
+              close_now();
+              return;
+            }
+            if (!readable_) return;
+          }
+          continue;
+        }
+        begin_next();
+        if (phase_ == Phase::Closed) return;
+        continue;
+      case Phase::Linger: {
+        // Discard what the client still sends so our response is not lost to an RST.
+        char sink[4096];
+        for (;;) {
+          ssize_t n = transport_->read(sink, sizeof sink);
+          if (n > 0) continue;
+          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+          close_now();
+          return;
+        }
+      }
+      case Phase::Closed:
+        return;
+    }
+  }
+}
+
+void Connection::process_request(size_t head_len) {
+  head_len_ = head_len;
+  ++requests_;
+  ++w_.stats().requests;
+  const auto& rt = w_.runtime();
+  const auto& cfg = rt.config();
+  keep_alive_ = head_.keep_alive && cfg.keep_alive && !draining_server_ &&
+                (cfg.max_keep_alive_requests == 0 || requests_ < cfg.max_keep_alive_requests);
+
+  host_from_authority(head_.authority, host_);
+  site_ = &rt.site_for(local_, host_);
+  resp_.clear();
+
+  // Request body framing: nothing consumes bodies yet, so small ones are
+  // discarded and large or announced-by-Expect ones end the connection.
+  body_chunked_ = head_.chunked;
+  body_left_ = head_.has_content_length ? head_.content_length : 0;
+  if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
+    respond_error(413, "request body larger than LimitRequestBody");
+    return;
+  }
+  if (body_chunked_ || body_left_ > kDiscardBodyMax || (head_.expect_continue && body_left_ > 0))
+    keep_alive_ = false;
+  if (body_chunked_) chunked_.reset();
+
+  int status = 0;
+  if (head_.method == http::Method::Other) {
+    resp_.error(501);
+  } else if (head_.method == http::Method::Trace || head_.method == http::Method::Connect) {
+    resp_.error(405);
+  } else if (head_.path == "*") {
+    if (head_.method == http::Method::Options) {
+      resp_.add_header("Allow", "GET, HEAD, OPTIONS");
+    } else {
+      resp_.error(400);
+    }
+  } else if (!http::normalize_path(head_.path, path_, status)) {
+    resp_.error(status);
+  } else {
+    const LocationRoute* route = site_->match(path_);
+    http::RequestContext ctx{head_, path_, host_, peer_, peer_ip_, local_port_};
+    if (route && !route->cfg->access.empty() && !route->cfg->access.allows(peer_)) {
+      resp_.error(403);
+    } else {
+      http::Handler* h = route && route->handler ? route->handler : site_->static_handler.get();
+      h->handle(ctx, resp_);
+    }
+    if (resp_.use_error_page) apply_error_page(site_, &ctx);
+  }
+  if (resp_.use_error_page) apply_error_page(site_, nullptr);
+  if (resp_.close_connection) keep_alive_ = false;
+  queue_response();
+}
+
+void Connection::respond_error(int status, const char* reason) {
+  core::log(core::LogLevel::Info, "core", "[client {}] {} {}", peer_ip_, status, reason);
+  if (phase_ == Phase::Idle || phase_ == Phase::ReadHead) {
+    head_.reset();
+    head_len_ = 0;
+  }
+  ++requests_;
+  keep_alive_ = false;
+  body_left_ = 0;
+  body_chunked_ = false;
+  if (!site_) site_ = &w_.runtime().main_site();
+  resp_.error(status);
+  apply_error_page(site_, nullptr);
+  queue_response();
+}
+
+void Connection::apply_error_page(const Site* site, const http::RequestContext* ctx) {
+  int status = resp_.status;
+  const config::ErrorDocument* doc = nullptr;
+  if (site) {
+    auto it = site->cfg->error_documents.find(status);
+    if (it != site->cfg->error_documents.end()) doc = &it->second;
+  }
+  resp_.use_error_page = false;
+  if (doc && doc->kind == config::ErrorDocument::Kind::LocalPath && ctx) {
+    // Internal redirect: serve the local document as a GET, keep the status.
+    http::RequestHead sub = head_;
+    sub.method = http::Method::Get;
+    sub.method_name = "GET";
+    std::erase_if(sub.headers, [](const http::HeaderField& f) {
+      return http::iequals(f.name, "Range") || (f.name.size() > 3 && http::iequals(f.name.substr(0, 3), "If-"));
+    });
+    std::string sub_path;
+    int st = 0;
+    if (http::normalize_path(doc->value, sub_path, st)) {
+      std::string saved_headers = resp_.header_block();
+      http::RequestContext sctx{sub, sub_path, ctx->host, ctx->client, ctx->client_ip, ctx->local_port};
+      http::Response sub_resp;
+      const LocationRoute* route = site->match(sub_path);
+      http::Handler* h = route && route->handler ? route->handler : site->static_handler.get();
+      h->handle(sctx, sub_resp);
+      if (sub_resp.status == 200 && !sub_resp.use_error_page) {
+        resp_.clear();
+        resp_.status = status;
+        // Keep the sub-response's entity headers (Content-Type...), not its validators.
+        std::string_view block = sub_resp.header_block();
+        while (!block.empty()) {
+          size_t eol = block.find("\r\n");
+          std::string_view line = block.substr(0, eol);
+          size_t colon = line.find(':');
+          std::string_view name = line.substr(0, colon);
+          if (colon != std::string_view::npos && http::iequals(name, "Content-Type"))
+            resp_.add_header(name, line.substr(colon + 2));
+          if (eol == std::string_view::npos) break;
+          block.remove_prefix(eol + 2);
+        }
+        for (size_t i = 0; i < sub_resp.part_count(); ++i) {
+          const auto& p = sub_resp.parts()[i];
+          if (p.file) resp_.add_file(p.file, p.offset, p.length);
+          else resp_.add_text(p.text);
+        }
+        return;
+      }
+    }
+    // Fall through to the built-in page when the document cannot be served.
+    doc = nullptr;
+  }
+  if (doc && doc->kind == config::ErrorDocument::Kind::Redirect) {
+    resp_.status = 302;
+    resp_.add_header("Location", doc->value);
+    resp_.add_header("Content-Type", "text/html; charset=utf-8");
+    render_error_page(302, resp_);
+    return;
+  }
+  if (doc && doc->kind == config::ErrorDocument::Kind::Text) {
+    resp_.add_header("Content-Type", "text/html; charset=utf-8");
+    resp_.add_text(doc->value);
+    return;
+  }
+  if (status == 405 && !resp_.has_header("Allow")) resp_.add_header("Allow", "GET, HEAD, OPTIONS");
+  resp_.add_header("Content-Type", "text/html; charset=utf-8");
+  render_error_page(status, resp_);
+}
+
+void Connection::queue_response() {
+  const auto& cfg = w_.runtime().config();
+  out_.clear();
+  out_pos_ = 0;
+  segs_.clear();
+  seg_idx_ = 0;
+  seg_mem_done_ = 0;
+  bytes_out_ = 0;
+  body_bytes_ = 0;
+
+  int status = resp_.status;
+  out_.append("HTTP/1.1 ");
+  append_number(out_, static_cast<uint64_t>(status));
+  out_.push_back(' ');
+  out_.append(http::reason_phrase(status));
+  out_.append("\r\nDate: ");
+  out_.append(w_.loop().http_date());
+  out_.append("\r\nServer: ");
+  out_.append(cfg.server_tokens);
+  out_.append("\r\n");
+  out_.append(resp_.header_block());
+  bool no_body = status == 304 || status == 204 || (status >= 100 && status < 200);
+  uint64_t clen = resp_.content_length();
+  if (!no_body) {
+    out_.append("Content-Length: ");
+    append_number(out_, clen);
+    out_.append("\r\n");
+  }
+  if (!keep_alive_) {
+    out_.append("Connection: close\r\n");
+  } else if (head_.version_minor == 0) {
+    out_.append("Connection: keep-alive\r\n");
+  }
+  out_.append("\r\n");
+
+  bool send_body = !no_body && head_.method != http::Method::Head;
+  Segment seg;
+  if (send_body) {
+    for (size_t i = 0; i < resp_.part_count(); ++i) {
+      const auto& p = resp_.parts()[i];
+      if (!p.file) {
+        out_.append(p.text);
+        continue;
+      }
+      bool use_sendfile = cfg.enable_sendfile && transport_->can_sendfile() && p.length > kInlineFileMax;
+      if (p.length <= kInlineFileMax) {
+        // Small file: read it into the same write as the headers.
+        size_t at = out_.size();
+        out_.resize(at + p.length);
+        ssize_t n = ::pread(p.file->fd, out_.data() + at, p.length, static_cast<off_t>(p.offset));
+        if (n != static_cast<ssize_t>(p.length)) {
+          out_.resize(at);
+          keep_alive_ = false;  // file changed under us: the client sees a short body and a close
+          break;
+        }
+        continue;
+      }
+      (void)use_sendfile;
+      seg.mem_len = out_.size() - out_pos_;
+      seg.file = p.file;
+      seg.offset = p.offset;
+      seg.length = p.length;
+      segs_.push_back(seg);
+      out_pos_ = out_.size();
+    }
+    body_bytes_ = clen;
+  }
+  seg.mem_len = out_.size() - out_pos_;
+  seg.file.reset();
+  seg.length = 0;
+  segs_.push_back(seg);
+  out_pos_ = 0;
+  phase_ = Phase::Write;
+  w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.timeout.count()));
+}
+
+bool Connection::flush() {
+  const auto& cfg = w_.runtime().config();
+  bool progressed = false;
+  while (seg_idx_ < segs_.size()) {
+    Segment& s = segs_[seg_idx_];
+    if (seg_mem_done_ < s.mem_len) {
+      if (!writable_) break;
+      struct iovec iov{out_.data() + out_pos_, s.mem_len - seg_mem_done_};
+      ssize_t n = transport_->writev(&iov, 1);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          writable_ = false;
+          break;
+        }
+        if (errno == EINTR) continue;
+        close_now();
+        return false;
+      }
+      out_pos_ += static_cast<size_t>(n);
+      seg_mem_done_ += static_cast<size_t>(n);
+      bytes_out_ += static_cast<uint64_t>(n);
+      progressed = true;
+      continue;
+    }
+    if (s.length > 0) {
+      if (!writable_) break;
+      ssize_t n;
+      if (cfg.enable_sendfile && transport_->can_sendfile()) {
+        off_t off = static_cast<off_t>(s.offset);
+        n = transport_->sendfile(s.file->fd, &off, std::min<uint64_t>(s.length, kSendfileChunk));
+        if (n == 0) {  // file shrank: the promised length cannot be sent
+          close_now();
+          return false;
+        }
+      } else {
+        if (copy_pos_ == copy_len_) {
+          if (!copy_buf_) copy_buf_ = std::make_unique<char[]>(kCopyChunk);
+          ssize_t r = ::pread(s.file->fd, copy_buf_.get(), std::min<uint64_t>(s.length, kCopyChunk),
+                              static_cast<off_t>(s.offset));
+          if (r <= 0) {
+            close_now();
+            return false;
+          }
+          copy_len_ = static_cast<size_t>(r);
+          copy_pos_ = 0;
+        }
+        struct iovec iov{copy_buf_.get() + copy_pos_, copy_len_ - copy_pos_};
+        n = transport_->writev(&iov, 1);
+        if (n > 0) copy_pos_ += static_cast<size_t>(n);
+      }
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          writable_ = false;
+          break;
+        }
+        if (errno == EINTR) continue;
+        close_now();
+        return false;
+      }
+      s.offset += static_cast<uint64_t>(n);
+      s.length -= static_cast<uint64_t>(n);
+      bytes_out_ += static_cast<uint64_t>(n);
+      progressed = true;
+      continue;
+    }
+    s.file.reset();
+    ++seg_idx_;
+    seg_mem_done_ = 0;
+  }
+  if (seg_idx_ < segs_.size()) {
+    if (progressed)
+      w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.timeout.count()));
+    return false;
+  }
+  return true;
+}
+
+void Connection::finish_request() {
+  w_.stats().bytes_out += bytes_out_;
+  if (site_ && !site_->access_logs.empty()) {
+    LogRecord r;
+    bool parsed = head_len_ > 0;
+    r.head = parsed ? &head_ : nullptr;
+    if (parsed) {
+      std::string_view all(head_.method_name.data(), head_len_);
+      r.request_line = all.substr(0, all.find('\r'));
+      r.path = head_.path;
+      r.query = head_.query;
+    } else if (rend_ > rbegin_) {
+      std::string_view raw(rbuf_.get() + rbegin_, std::min<size_t>(rend_ - rbegin_, 1024));
+      r.request_line = raw.substr(0, raw.find_first_of("\r\n"));
+    }
+    r.client_ip = peer_ip_;
+    r.local_port = local_port_;
+    std::string local_ip = core::address_text(local_);
+    r.local_ip = local_ip;
+    r.server_name = site_->cfg->server_name;
+    r.host = parsed ? head_.authority : std::string_view();
+    r.status = resp_.status;
+    r.body_bytes = body_bytes_;
+    r.bytes_in = bytes_in_;
+    r.bytes_out = bytes_out_;
+    r.duration_us = now_us() - req_start_us_;
+    r.start_time = req_wall_ ? req_wall_ : w_.loop().wall_time();
+    r.response_headers = &resp_.header_block();
+    r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
+    r.connection_status = keep_alive_ ? '+' : '-';
+    thread_local std::string line;
+    for (const auto& log : site_->access_logs) {
+      line.clear();
+      log.format->render(r, line);
+      log.sink->append(line);
+    }
+  }
+  bytes_in_ = 0;
+  if (!keep_alive_) {
+    start_linger();
+    return;
+  }
+  if (body_left_ > 0 || body_chunked_) {
+    phase_ = Phase::DrainBody;
+    rbegin_ += head_len_;
+    head_len_ = 0;
+    arm_read_timer(true);
+    return;
+  }
+  rbegin_ += head_len_;
+  head_len_ = 0;
+  begin_next();
+}
+
+bool Connection::drain_body() {
+  while (rend_ > rbegin_) {
+    size_t avail = rend_ - rbegin_;
+    if (!body_chunked_) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(avail, body_left_));
+      rbegin_ += take;
+      body_left_ -= take;
+      if (body_left_ == 0) return true;
+      continue;
+    }
+    auto step = chunked_.next({rbuf_.get() + rbegin_, avail});
+    rbegin_ += step.consumed;
+    if (step.kind == http::ChunkedDecoder::Step::Done) {
+      body_chunked_ = false;
+      return true;
+    }
+    if (step.kind == http::ChunkedDecoder::Step::Error) {
+      close_now();
+      return false;
+    }
+    if (step.kind == http::ChunkedDecoder::Step::NeedMore) break;
+  }
+  if (rbegin_ == rend_) rbegin_ = rend_ = 0;
+  return !body_chunked_ && body_left_ == 0;
+}
+
+void Connection::begin_next() {
+  const auto& cfg = w_.runtime().config();
+  site_ = nullptr;
+  head_.reset();
+  if (rbegin_ == rend_) {
+    rbegin_ = rend_ = 0;
+    // Idle keep-alive connections hold no buffer.
+    if (rbuf_ && rcap_ == WorkerLoop::kBufferSize) w_.give_buffer(std::move(rbuf_));
+    else rbuf_.reset();
+    rcap_ = 0;
+  } else if (rbegin_ > 0) {
+    std::memmove(rbuf_.get(), rbuf_.get() + rbegin_, rend_ - rbegin_);
+    rend_ -= rbegin_;
+    rbegin_ = 0;
+  }
+  if (draining_server_ && rend_ == rbegin_) {
+    close_now();
+    return;
+  }
+  phase_ = Phase::Idle;
+  w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.keep_alive_timeout.count()));
+}
+
+void Connection::start_linger() {
+  phase_ = Phase::Linger;
+  transport_->shutdown_write();
+  w_.loop().timers().arm(*this, w_.loop().now_ms() + kLingerMs);
+  readable_ = true;
+}
+
+void Connection::close_now() {
+  if (phase_ == Phase::Closed) return;
+  phase_ = Phase::Closed;
+  core::TimerWheel::cancel(*this);
+  w_.loop().remove(transport_->fd());
+  w_.unlink(this);
+  // Deleted by the loop after the current callback: see WorkerLoop::unlink.
+}
+
+}  // namespace pillar::server

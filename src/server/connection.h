@@ -1,0 +1,127 @@
+// One client connection: an HTTP/1.1 state machine over a Transport.
+//
+//   Idle --bytes--> ReadHead --head--> (route, handle) --> Write --> [DrainBody] --> Idle
+//                       \--error--> Write(close) --> Linger --> closed
+//
+// One request is in flight at a time; pipelined requests wait in the read
+// buffer and are answered in order. The request's views point into the read
+// buffer, which is compacted only between requests. Every phase has a
+// deadline on the loop's timer wheel (RequestReadTimeout, KeepAliveTimeout,
+// Timeout), so slow or idle clients cost memory, never service.
+#pragma once
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event_loop.h"
+#include "core/transport.h"
+#include "http/chunked_decoder.h"
+#include "http/handler.h"
+#include "http/request.h"
+#include "http/response.h"
+
+namespace pillar::server {
+
+class WorkerLoop;
+struct Site;
+
+class Connection final : public core::IoWatcher, public core::TimerNode {
+ public:
+  Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  void on_io(uint32_t events) override;
+  void on_timer() override;
+  // The loop is stopping: close now if idle, else after the current response.
+  void drain();
+  void close_now_external() { close_now(); }
+
+  Connection* prev_ = nullptr;  // WorkerLoop's intrusive list
+  Connection* next_ = nullptr;
+
+ private:
+  enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed };
+
+  void drive();
+  // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).
+  bool fill();
+  void process_request(size_t head_len);
+  void respond_error(int status, const char* reason);
+  void apply_error_page(const Site* site, const http::RequestContext* ctx);
+  void queue_response();
+  bool flush();
+  void finish_request();
+  void begin_next();
+  void start_linger();
+  void close_now();
+  void arm_read_timer(bool body);
+  void note_read_progress(size_t n);
+  bool drain_body();  // true when the request body has been fully consumed
+
+  WorkerLoop& w_;
+  std::unique_ptr<core::Transport> transport_;
+  sockaddr_storage peer_;
+  sockaddr_storage local_;
+  std::string peer_ip_;
+  uint16_t local_port_ = 0;
+  Phase phase_ = Phase::Idle;
+  bool readable_ = true;
+  bool writable_ = true;
+  bool peer_eof_ = false;
+  bool keep_alive_ = false;
+  bool draining_server_ = false;
+
+  // Read buffer: [rbegin_, rend_) unprocessed bytes; the current request's head starts at rbegin_.
+  std::unique_ptr<char[]> rbuf_;
+  size_t rcap_ = 0;
+  size_t rbegin_ = 0;
+  size_t rend_ = 0;
+  size_t head_len_ = 0;
+  std::string big_head_;  // heads larger than the pooled buffer
+
+  // Current request.
+  http::RequestHead head_;
+  std::string path_;
+  std::string host_;
+  http::Response resp_;
+  const Site* site_ = nullptr;
+  uint64_t body_left_ = 0;          // Content-Length body still to discard
+  bool body_chunked_ = false;
+  http::ChunkedDecoder chunked_;
+  uint32_t requests_ = 0;
+  uint64_t req_start_ms_ = 0;
+  uint64_t req_start_us_ = 0;
+  time_t req_wall_ = 0;
+  uint64_t bytes_in_ = 0;
+
+  // Read-timeout accounting (mod_reqtimeout: initial, extended by MinRate up to a maximum).
+  uint64_t read_deadline_ = 0;
+  uint64_t read_max_deadline_ = 0;
+  uint64_t read_rate_bytes_ = 0;
+  uint32_t read_min_rate_ = 0;
+
+  // Output: out_ holds all header and in-memory body bytes in order; each
+  // segment is some of those bytes followed by an optional file range.
+  struct Segment {
+    size_t mem_len = 0;
+    std::shared_ptr<const core::OpenFile> file;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  std::string out_;
+  size_t out_pos_ = 0;
+  std::vector<Segment> segs_;
+  size_t seg_idx_ = 0;
+  size_t seg_mem_done_ = 0;
+  uint64_t bytes_out_ = 0;
+  uint64_t body_bytes_ = 0;
+  std::unique_ptr<char[]> copy_buf_;  // EnableSendfile Off: file bytes pass through here
+  size_t copy_len_ = 0, copy_pos_ = 0;
+};
+
+}  // namespace pillar::server

@@ -1,0 +1,83 @@
+#include "server/site.h"
+
+#include <map>
+
+#include "handlers/static_file_handler.h"
+#include "handlers/builtin_pages.h"
+
+namespace pillar::server {
+
+const LocationRoute* Site::match(std::string_view path) const {
+  const LocationRoute* best = nullptr;
+  for (const auto& r : locations) {
+    if (!r.cfg->matches(path)) continue;
+    if (!best || r.cfg->prefix.size() >= best->cfg->prefix.size()) best = &r;
+  }
+  return best;
+}
+
+std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cfg, std::string& error) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->cfg_ = std::move(cfg);
+  const config::ServerConfig& c = *rt->cfg_;
+
+  rt->mime_.load(c.types_config);
+
+  rt->error_sink_ = core::LogSink::open(c.error_log, error);
+  if (!rt->error_sink_) return nullptr;
+
+  std::map<std::string, std::shared_ptr<core::LogSink>> sinks;  // one sink per path
+  auto build_site = [&](const config::VirtualHost& vh) -> std::unique_ptr<Site> {
+    auto site = std::make_unique<Site>();
+    site->cfg = &vh;
+    site->static_handler = std::make_unique<handlers::StaticFileHandler>(vh, rt->mime_, c.enable_sendfile);
+    for (const auto& loc : vh.locations) {
+      http::Handler* h = nullptr;
+      if (loc.handler != config::HandlerKind::Default) {
+        site->owned_handlers.push_back(handlers::make_builtin_handler(loc.handler));
+        h = site->owned_handlers.back().get();
+      }
+      site->locations.push_back({&loc, h});
+    }
+    for (const auto& cl : vh.custom_logs) {
+      auto& sink = sinks[cl.path];
+      if (!sink) {
+        sink = core::LogSink::open(cl.path, error);
+        if (!sink) return nullptr;
+        rt->sinks_.push_back(sink);
+      }
+      std::string ferr;
+      auto fmt = AccessLogFormat::compile(cl.format, ferr);
+      if (!fmt) {
+        error = "CustomLog " + cl.path + ": " + ferr;
+        return nullptr;
+      }
+      site->access_logs.push_back({sink, std::move(fmt)});
+    }
+    return site;
+  };
+
+  auto main = build_site(c.main_server);
+  if (!main) return nullptr;
+  rt->sites_.push_back(std::move(main));
+  for (const auto& vh : c.vhosts) {
+    auto s = build_site(vh);
+    if (!s) return nullptr;
+    rt->sites_.push_back(std::move(s));
+  }
+  rt->router_ = std::make_unique<VhostRouter>(c.vhosts);
+  return rt;
+}
+
+const Site& Runtime::site_for(const sockaddr_storage& local, std::string_view host) const {
+  int idx = router_->select(local, host);
+  return *sites_[static_cast<size_t>(idx + 1)];
+}
+
+bool Runtime::reopen_logs(std::string& error) {
+  bool ok = error_sink_->reopen(error);
+  for (auto& s : sinks_) ok = s->reopen(error) && ok;
+  return ok;
+}
+
+}  // namespace pillar::server

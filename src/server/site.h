@@ -1,0 +1,54 @@
+// The run-time form of one configuration: per virtual host, its handlers
+// (built once, holding their config), its Location routes and access logs.
+// A connection resolves vhost -> location -> handler with no name lookups.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "handlers/mime_types.h"
+#include "http/handler.h"
+#include "server/access_log.h"
+#include "server/vhost_router.h"
+
+namespace pillar::server {
+
+struct LocationRoute {
+  const config::LocationSection* cfg;
+  http::Handler* handler;  // null: the site's default (static files)
+};
+
+struct Site {
+  const config::VirtualHost* cfg = nullptr;
+  std::unique_ptr<http::Handler> static_handler;
+  std::vector<std::unique_ptr<http::Handler>> owned_handlers;
+  std::vector<LocationRoute> locations;
+  std::vector<AccessLog> access_logs;
+
+  // Longest matching <Location> prefix (later sections win ties), or null.
+  const LocationRoute* match(std::string_view path) const;
+};
+
+class Runtime {
+ public:
+  // Builds sites, opens logs. Returns null with `error` set on failure.
+  static std::unique_ptr<Runtime> build(std::unique_ptr<config::ServerConfig> cfg, std::string& error);
+
+  const config::ServerConfig& config() const { return *cfg_; }
+  const Site& site_for(const sockaddr_storage& local, std::string_view host) const;
+  const Site& main_site() const { return *sites_[0]; }
+  const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
+  bool reopen_logs(std::string& error);
+
+ private:
+  Runtime() = default;
+  std::unique_ptr<config::ServerConfig> cfg_;
+  handlers::MimeTypes mime_;
+  std::vector<std::unique_ptr<Site>> sites_;  // [0] main server, [i+1] = vhosts[i]
+  std::unique_ptr<VhostRouter> router_;
+  std::shared_ptr<core::LogSink> error_sink_;
+  std::vector<std::shared_ptr<core::LogSink>> sinks_;
+};
+
+}  // namespace pillar::server

@@ -1,0 +1,143 @@
+#include "server/worker_loop.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+#include "server/connection.h"
+
+namespace pillar::server {
+
+// Accepts from one shared listening socket. Level-triggered with
+// EPOLLEXCLUSIVE so one idle loop is woken per connection burst; on EMFILE
+// it steps back from the socket for a moment instead of spinning.
+class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNode {
+ public:
+  Acceptor(WorkerLoop& w, const ListenerSocket& l) : w_(w), l_(l) {}
+  void enable() { w_.loop().add(l_.fd, EPOLLIN | EPOLLEXCLUSIVE, this); }
+  void disable() { w_.loop().remove(l_.fd); }
+  void on_timer() override {
+    if (!w_.stopping_) enable();
+  }
+  void on_io(uint32_t) override {
+    for (int i = 0; i < 64 && !w_.stopping_; ++i) {
+      sockaddr_storage peer{};
+      socklen_t plen = sizeof peer;
+      int fd = ::accept4(l_.fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        if (errno == ECONNABORTED || errno == EPROTO) continue;
+        ++w_.stats_.accept_errors;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          core::log(core::LogLevel::Error, "core", "accept on {}: {}; pausing accepts for 100 ms", l_.addr.text,
+                    strerror(errno));
+          disable();
+          w_.loop().timers().arm(*this, w_.loop().now_ms() + 100);
+        }
+        return;
+      }
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      sockaddr_storage local = l_.bound;
+      if (l_.addr.any_address) {
+        socklen_t llen = sizeof local;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
+      }
+      ++w_.stats_.connections;
+      auto* c = new Connection(w_, fd, peer, local);
+      c->start();
+    }
+  }
+
+ private:
+  WorkerLoop& w_;
+  const ListenerSocket& l_;
+};
+
+WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners) : rt_(rt) {
+  for (const auto& l : listeners) acceptors_.push_back(std::make_unique<Acceptor>(*this, l));
+  loop_.set_after_batch([this] { reap(); });
+}
+
+WorkerLoop::~WorkerLoop() {
+  force_close_all();
+  reap();
+}
+
+void WorkerLoop::run() {
+  for (auto& a : acceptors_) a->enable();
+  loop_.run();
+  exited_.store(true, std::memory_order_release);
+}
+
+void WorkerLoop::stop() {
+  loop_.post([this] { begin_stop(); });
+}
+
+void WorkerLoop::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& a : acceptors_) {
+    a->disable();
+    core::TimerWheel::cancel(*a);
+  }
+  for (Connection* c = conns_; c;) {
+    Connection* next = c->next_;
+    c->drain();
+    c = next;
+  }
+  maybe_exit();
+}
+
+void WorkerLoop::maybe_exit() {
+  if (stopping_ && conn_count_ == 0) loop_.stop();
+}
+
+void WorkerLoop::force_close_all() {
+  for (Connection* c = conns_; c;) {
+    Connection* next = c->next_;
+    c->close_now_external();
+    c = next;
+  }
+}
+
+std::unique_ptr<char[]> WorkerLoop::take_buffer() {
+  if (buffer_pool_.empty()) return std::make_unique<char[]>(kBufferSize);
+  auto b = std::move(buffer_pool_.back());
+  buffer_pool_.pop_back();
+  return b;
+}
+
+void WorkerLoop::give_buffer(std::unique_ptr<char[]> buf) {
+  if (buffer_pool_.size() < 1024) buffer_pool_.push_back(std::move(buf));
+}
+
+void WorkerLoop::link(Connection* c) {
+  c->prev_ = nullptr;
+  c->next_ = conns_;
+  if (conns_) conns_->prev_ = c;
+  conns_ = c;
+  ++conn_count_;
+}
+
+void WorkerLoop::unlink(Connection* c) {
+  if (c->prev_) c->prev_->next_ = c->next_;
+  else conns_ = c->next_;
+  if (c->next_) c->next_->prev_ = c->prev_;
+  c->prev_ = c->next_ = nullptr;
+  --conn_count_;
+  // Deleted after the current batch: the caller may still be inside c's methods.
+  graveyard_.push_back(c);
+}
+
+void WorkerLoop::reap() {
+  for (Connection* c : graveyard_) delete c;
+  graveyard_.clear();
+  maybe_exit();
+}
+
+}  // namespace pillar::server

@@ -1,0 +1,76 @@
+// One event-loop thread: accepts on the shared listeners (EPOLLEXCLUSIVE),
+// owns its connections, their buffers and timers. Nothing here is touched by
+// another thread except stop(), which goes through the loop's post queue.
+#pragma once
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/event_loop.h"
+#include "server/site.h"
+
+namespace pillar::server {
+
+class Connection;
+
+struct ListenerSocket {
+  int fd = -1;
+  config::ListenAddress addr;
+  sockaddr_storage bound{};  // actual address (ephemeral port resolved)
+};
+
+// Per-loop counters, summed on read (never shared-written).
+struct LoopStats {
+  uint64_t connections = 0;
+  uint64_t requests = 0;
+  uint64_t bytes_out = 0;
+  uint64_t accept_errors = 0;
+};
+
+class WorkerLoop {
+ public:
+  static constexpr size_t kBufferSize = 16 * 1024;
+
+  WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners);
+  ~WorkerLoop();
+
+  void run();   // on the loop's own thread; returns after stop() once drained
+  void stop();  // thread-safe: stop accepting, let connections finish, then exit
+
+  core::EventLoop& loop() { return loop_; }
+  const Runtime& runtime() const { return rt_; }
+  LoopStats& stats() { return stats_; }
+  bool stopping() const { return stopping_; }
+  bool exited() const { return exited_.load(std::memory_order_acquire); }
+
+  // Read buffers are pooled so idle keep-alive connections hold none.
+  std::unique_ptr<char[]> take_buffer();
+  void give_buffer(std::unique_ptr<char[]> buf);
+
+  void link(Connection* c);
+  void unlink(Connection* c);  // the connection is deleted after the current event batch
+  void force_close_all();      // shutdown deadline passed
+
+ private:
+  class Acceptor;
+  void begin_stop();
+  void maybe_exit();
+  void reap();
+
+  const Runtime& rt_;
+  core::EventLoop loop_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::vector<std::unique_ptr<char[]>> buffer_pool_;
+  Connection* conns_ = nullptr;  // intrusive list of live connections
+  size_t conn_count_ = 0;
+  std::vector<Connection*> graveyard_;
+  bool stopping_ = false;
+  std::atomic<bool> exited_{false};
+  LoopStats stats_;
+  friend class Connection;
+};
+
+}  // namespace pillar::server
