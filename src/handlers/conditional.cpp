@@ -17,11 +17,16 @@ std::string_view opaque(std::string_view tag, bool& weak) {
 }  // namespace
 
 bool etag_list_matches(std::string_view list, std::string_view etag, bool weak_compare) {
-  if (trim(list) == "*") return !etag.empty();
+  if (trim(list) == "*") return true;  // a current representation exists
   bool etag_weak;
   std::string_view ours = opaque(etag, etag_weak);
   while (!list.empty()) {
     list = trim(list);
+    if (!list.empty() && list.front() == ',') {  // empty list elements are allowed (RFC 9110 §5.6.1.2)
+      list.remove_prefix(1);
+      continue;
+    }
+    if (list.empty()) break;
     // An entity-tag may contain commas only inside its quotes.
     bool w = list.size() >= 2 && list[0] == 'W' && list[1] == '/';
     size_t start = w ? 2 : 0;
@@ -37,11 +42,20 @@ bool etag_list_matches(std::string_view list, std::string_view etag, bool weak_c
   return false;
 }
 
+// A list field may be split over several field lines (RFC 9110 §5.3); they
+// form one list. True when any line's list matches.
+static bool any_line_matches(const http::RequestHead& req, std::string_view name, std::string_view etag, bool weak) {
+  for (const auto& h : req.headers) {
+    if (http::iequals(h.name, name) && etag_list_matches(h.value, etag, weak)) return true;
+  }
+  return false;
+}
+
 int evaluate_preconditions(const http::RequestHead& req, const Validators& v, time_t now) {
   bool get_or_head = req.method == http::Method::Get || req.method == http::Method::Head;
   std::string_view im = req.find("If-Match");
   if (!im.empty()) {
-    if (!etag_list_matches(im, v.etag, false)) return 412;
+    if (!any_line_matches(req, "If-Match", v.etag, false)) return 412;
   } else {
     std::string_view ius = req.find("If-Unmodified-Since");
     if (!ius.empty()) {
@@ -51,7 +65,7 @@ int evaluate_preconditions(const http::RequestHead& req, const Validators& v, ti
   }
   std::string_view inm = req.find("If-None-Match");
   if (!inm.empty()) {
-    if (etag_list_matches(inm, v.etag, true)) return get_or_head ? 304 : 412;
+    if (any_line_matches(req, "If-None-Match", v.etag, true)) return get_or_head ? 304 : 412;
   } else if (get_or_head) {
     std::string_view ims = req.find("If-Modified-Since");
     if (!ims.empty()) {

@@ -46,10 +46,9 @@ bool MimeTypes::load(const std::string& path) {
   if (!in) return false;
   std::string line, type, ext, key;
   while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
     std::istringstream words(line);
-    if (!(words >> type)) continue;
-    while (words >> ext) {
+    if (!(words >> type) || type[0] == '#') continue;  // blank or (indented) comment
+    while (words >> ext && ext[0] != '#') {
       lower_into(ext, key);
       by_ext_[key] = type;
     }

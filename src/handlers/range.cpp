@@ -35,7 +35,7 @@ RangeRequest parse_range(std::string_view header, uint64_t size) {
   std::string_view list = header.substr(6);
 
   RangeRequest out;
-  bool any_syntax = false;
+  bool any_syntax = false, suffix_seen = false;
   uint64_t total = 0;
   while (true) {
     size_t comma = list.find(',');
@@ -49,6 +49,7 @@ RangeRequest parse_range(std::string_view header, uint64_t size) {
       if (a.empty()) {  // suffix: last N bytes
         uint64_t n;
         if (!number(b, n)) return none;
+        suffix_seen = suffix_seen || n > 0;
         if (n > 0 && size > 0) out.ranges.push_back({n >= size ? 0 : size - n, size - 1});
       } else {
         if (!number(a, first)) return none;
@@ -65,23 +66,31 @@ RangeRequest parse_range(std::string_view header, uint64_t size) {
     list.remove_prefix(comma + 1);
   }
   if (!any_syntax) return none;
+  // An empty representation: a non-zero suffix range is satisfiable but
+  // selects nothing, so the whole (empty) body is the answer (RFC 9110 §14.1.1).
+  if (out.ranges.empty() && size == 0 && suffix_seen) return none;
   if (out.ranges.empty()) {
     out.kind = RangeRequest::Kind::Unsatisfiable;
     return out;
   }
-  // Merge overlapping or adjacent ranges (keeps the first one's position).
-  std::vector<ByteRange> merged;
-  for (const auto& r : out.ranges) {
-    bool absorbed = false;
-    for (auto& m : merged) {
-      if (r.first <= m.last + 1 && m.first <= r.last + 1) {
-        m.first = std::min(m.first, r.first);
-        m.last = std::max(m.last, r.last);
-        absorbed = true;
-        break;
+  // Merge overlapping or adjacent ranges until none overlap (a later range
+  // may bridge two earlier ones); each keeps the first one's position.
+  std::vector<ByteRange> merged = out.ranges;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < merged.size() && !changed; ++i) {
+      for (size_t j = i + 1; j < merged.size(); ++j) {
+        ByteRange& m = merged[i];
+        const ByteRange& r = merged[j];
+        if (r.first <= m.last + 1 && m.first <= r.last + 1) {
+          m.first = std::min(m.first, r.first);
+          m.last = std::max(m.last, r.last);
+          merged.erase(merged.begin() + static_cast<std::ptrdiff_t>(j));
+          changed = true;
+          break;
+        }
       }
     }
-    if (!absorbed) merged.push_back(r);
   }
   for (const auto& m : merged) total += m.length();
   if (total > size) return none;  // cannot happen after merging; defensive
