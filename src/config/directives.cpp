@@ -416,6 +416,8 @@ constexpr DirectiveSpec kDirectives[] = {
     {"DocumentRoot", 1, 1, kSV, false, d_document_root, "DocumentRoot DIRECTORY"},
     {"EnableSendfile", 1, 1, kServer | kVHost | kDirectory, true, d_enable_sendfile, "EnableSendfile On|Off"},
     {"ErrorDocument", 2, -1, kSV, false, d_error_document, "ErrorDocument STATUS /path|URL|\"text\""},
+    {"EventThreadsPerChild", 1, 1, kServer, false, d_count<int, &ServerConfig::event_threads, 0, 1024, 0>,
+     "EventThreadsPerChild COUNT (0 = one per CPU)"},
     {"ErrorLog", 1, 1, kSV, false, d_error_log, "ErrorLog PATH|stderr"},
     {"HostnameLookups", 1, 1, kSV | kDirectory, false, d_hostname_lookups, "HostnameLookups Off"},
     {"KeepAlive", 1, 1, kSV, true, d_keep_alive, "KeepAlive On|Off"},

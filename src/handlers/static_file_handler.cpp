@@ -113,8 +113,14 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   std::string_view dir = slash == 0 ? std::string_view("/") : std::string_view(fs_path).substr(0, slash);
   std::string_view name = std::string_view(fs_path).substr(slash + 1);
 
+  // open() then fstat() instead of stat() then open(): one syscall fewer on
+  // the hot path, and the file checked is the file served. O_NONBLOCK so a
+  // FIFO in the tree cannot block the loop.
+  auto file = std::make_shared<core::OpenFile>();
+  file->fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (file->fd < 0) return resp.error(errno_status(errno));
   struct stat st {};
-  if (stat(fs_path.c_str(), &st) != 0) return resp.error(errno_status(errno));
+  if (fstat(file->fd, &st) != 0) return resp.error(403);
   bool is_dir = S_ISDIR(st.st_mode);
   Effective eff = is_dir ? effective(fs_path, {}) : effective(dir, name);
   if (!is_dir && is_ht_file(name)) return resp.error(403);  // .htaccess/.htpasswd are never served
@@ -131,6 +137,7 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
     return;
   }
   if (is_dir) {
+    file.reset();
     if (!trailing_slash && ctx.path != "/") {
       std::string loc = http::url_escape_path(ctx.path);
       loc.push_back('/');
@@ -146,7 +153,25 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   }
   if (trailing_slash) return resp.error(404);  // "/file.txt/" names no directory
   if (!S_ISREG(st.st_mode)) return resp.error(403);
-  serve_file(ctx, fs_path, name, resp);
+  file->size = static_cast<uint64_t>(st.st_size);
+  file->mtime = st.st_mtim;
+  file->ino = st.st_ino;
+  file->dev = st.st_dev;
+  serve_open_file(ctx, std::move(file), name, resp);
+}
+
+void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::string& fs_path,
+                                   std::string_view name, http::Response& resp) const {
+  auto file = std::make_shared<core::OpenFile>();
+  file->fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (file->fd < 0) return resp.error(errno_status(errno));
+  struct stat st {};
+  if (fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode)) return resp.error(403);
+  file->size = static_cast<uint64_t>(st.st_size);
+  file->mtime = st.st_mtim;
+  file->ino = st.st_ino;
+  file->dev = st.st_dev;
+  serve_open_file(ctx, std::move(file), name, resp);
 }
 
 void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const std::string& fs_path,
@@ -169,27 +194,17 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
   resp.add_text(html);
 }
 
-void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::string& fs_path,
-                                   std::string_view name, http::Response& resp) const {
-  int fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return resp.error(errno_status(errno));
-  auto file = std::make_shared<core::OpenFile>();
-  file->fd = fd;
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return resp.error(403);
-  file->size = static_cast<uint64_t>(st.st_size);
-  file->mtime = st.st_mtim;
-  file->ino = st.st_ino;
-  file->dev = st.st_dev;
-
+void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::shared_ptr<core::OpenFile> file,
+                                        std::string_view name, http::Response& resp) const {
+  const struct timespec& mtime = file->mtime;
   // ETag from size and mtime only (Apache's FileETag MTime Size), so every
   // node of a cluster serving the same deployed tree gives the same tag.
   char etag[64];
-  uint64_t mtime_us = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000u + static_cast<uint64_t>(st.st_mtim.tv_nsec) / 1000u;
+  uint64_t mtime_us = static_cast<uint64_t>(mtime.tv_sec) * 1000000u + static_cast<uint64_t>(mtime.tv_nsec) / 1000u;
   std::snprintf(etag, sizeof etag, "\"%" PRIx64 "-%" PRIx64 "\"", file->size, mtime_us);
   char date[30];
-  size_t date_len = http::format_http_date(st.st_mtim.tv_sec, date);
-  Validators v{etag, st.st_mtim.tv_sec};
+  size_t date_len = http::format_http_date(mtime.tv_sec, date);
+  Validators v{etag, mtime.tv_sec};
 
   auto validators = [&] {
     resp.add_header("Last-Modified", std::string_view(date, date_len));
@@ -218,7 +233,8 @@ void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::s
   resp.add_header("Accept-Ranges", "bytes");
   if (rr.kind == RangeRequest::Kind::None) {
     if (!type.empty()) resp.add_header("Content-Type", type);
-    resp.add_file(std::move(file), 0, st.st_size);
+    uint64_t size = file->size;
+    resp.add_file(std::move(file), 0, size);
     return;
   }
   resp.status = 206;

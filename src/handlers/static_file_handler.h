@@ -3,6 +3,7 @@
 // Options, DirectoryIndex, trailing-slash redirects, validators (ETag,
 // Last-Modified), conditional requests, byte ranges and Content-Type.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "config/model.h"
@@ -28,6 +29,8 @@ class StaticFileHandler final : public http::Handler {
   bool symlinks_allowed(const std::string& fs_path, uint8_t options, http::Response& resp) const;
   void serve_file(const http::RequestContext& ctx, const std::string& fs_path, std::string_view name,
                   http::Response& resp) const;
+  void serve_open_file(const http::RequestContext& ctx, std::shared_ptr<core::OpenFile> file, std::string_view name,
+                       http::Response& resp) const;
   void serve_directory(const http::RequestContext& ctx, const std::string& fs_path, const Effective& eff,
                        http::Response& resp) const;
   std::string_view content_type(std::string_view name) const;

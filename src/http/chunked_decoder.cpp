@@ -46,7 +46,13 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
           break;
         }
         if (size_digits_ == 0) return fail("missing chunk size", i);
-        if (c == ';' || c == ' ' || c == '\t') {
+        if (c == ' ' || c == '\t') {  // BWS is allowed only before a ';' extension
+          state_ = State::SizeWs;
+          line_bytes_ = 0;
+          ++i;
+          break;
+        }
+        if (c == ';') {
           state_ = State::SizeExt;
           line_bytes_ = 0;
           ++i;
@@ -59,6 +65,15 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
         }
         return fail("invalid character in chunk size", i);
       }
+      case State::SizeWs:
+        if (c == ';') {
+          state_ = State::SizeExt;
+          line_bytes_ = 0;
+        } else if ((c != ' ' && c != '\t') || ++line_bytes_ > kMaxLine) {
+          return fail("whitespace after chunk size must precede ';'", i);
+        }
+        ++i;
+        break;
       case State::SizeExt:
         if (c == '\r') {
           state_ = State::SizeLf;

@@ -25,7 +25,7 @@ class ChunkedDecoder {
   uint64_t body_bytes() const { return body_bytes_; }
 
  private:
-  enum class State : uint8_t { Size, SizeExt, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, TrailerLine, TrailerLineLf, Finished };
+  enum class State : uint8_t { Size, SizeWs, SizeExt, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, TrailerLine, TrailerLineLf, Finished };
   State state_ = State::Size;
   uint64_t remaining_ = 0;
   uint64_t body_bytes_ = 0;

@@ -132,6 +132,7 @@ bool parse_content_length(std::string_view v, uint64_t& out) {
 }  // namespace
 
 ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits, RequestHead& out) {
+  if (buf.empty()) return ParseOutcome{};  // (a null view must not reach memchr)
   const char* const begin = buf.data();
   const char* const end = begin + buf.size();
   const char* p = begin;
@@ -147,7 +148,8 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
   // ---- request line
   const char* eol = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
   if (!eol) {
-    if (static_cast<size_t>(end - p) > limits.request_line) return error(414, "request line too long");
+    // A CR already received may be the line's own terminator: not counted.
+    if (static_cast<size_t>(end - p) - (end[-1] == '\r') > limits.request_line) return error(414, "request line too long");
     return ParseOutcome{};
   }
   if (eol == p || eol[-1] != '\r') return error(400, "request line not terminated by CRLF");
@@ -192,8 +194,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
   std::string_view te_values[8];
   int te_count = 0;
   bool bad_content_length = false;
-  std::string_view connection_values[8];
-  int connection_count = 0;
+  bool close = false, keep_alive_token = false, upgrade_token = false;
   std::string_view expect;
   bool has_upgrade = false;
 
@@ -201,7 +202,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
     if (p >= end) return ParseOutcome{};
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     if (!nl) {
-      if (static_cast<size_t>(end - p) > limits.field_size) return error(431, "header field too large");
+      if (static_cast<size_t>(end - p) - (end[-1] == '\r') > limits.field_size) return error(431, "header field too large");
       return ParseOutcome{};
     }
     if (nl == p || nl[-1] != '\r') return error(400, "header line not terminated by CRLF");
@@ -248,7 +249,11 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
         if (iequals(name, "Upgrade")) has_upgrade = true;
         break;
       case 10:
-        if (iequals(name, "Connection") && connection_count < 8) connection_values[connection_count++] = value;
+        if (iequals(name, "Connection")) {  // any number of lines; every one counts (RFC 9112 §9.6)
+          close = close || has_token(value, "close");
+          keep_alive_token = keep_alive_token || has_token(value, "keep-alive");
+          upgrade_token = upgrade_token || has_token(value, "upgrade");
+        }
         break;
       case 14:
         if (iequals(name, "Content-Length")) {
@@ -271,18 +276,18 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
   // ---- request target
   std::string_view target = out.target;
   if (target.find('#') != std::string_view::npos) return error(400, "fragment in request target");
-  if (target.front() == '/') {
+  if (out.method == Method::Connect) {  // authority-form only (RFC 9112 §3.2.3)
+    if (!valid_authority(target) || target.find(':') == std::string_view::npos)
+      return error(400, "CONNECT needs an authority-form target (host:port)");
+    out.authority = target;
+    out.path = {};
+  } else if (target.front() == '/') {
     size_t q = target.find('?');
     out.path = target.substr(0, q);
     if (q != std::string_view::npos) out.query = target.substr(q + 1);
   } else if (target == "*") {
     if (out.method != Method::Options) return error(400, "asterisk-form target is only valid with OPTIONS");
     out.path = target;
-  } else if (out.method == Method::Connect) {
-    if (!valid_authority(target) || target.find(':') == std::string_view::npos)
-      return error(400, "CONNECT needs an authority-form target (host:port)");
-    out.authority = target;
-    out.path = {};
   } else if (iprefix(target, "http://") || iprefix(target, "https://")) {
     std::string_view rest = target.substr(target[4] == ':' ? 7 : 8);
     size_t slash = rest.find_first_of("/?");
@@ -339,12 +344,6 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
     out.chunked = true;
   }
 
-  bool close = false, keep_alive_token = false, upgrade_token = false;
-  for (int i = 0; i < connection_count; ++i) {
-    close = close || has_token(connection_values[i], "close");
-    keep_alive_token = keep_alive_token || has_token(connection_values[i], "keep-alive");
-    upgrade_token = upgrade_token || has_token(connection_values[i], "upgrade");
-  }
   out.keep_alive = !close && (http11 || keep_alive_token);
   out.upgrade = upgrade_token && has_upgrade;
 
