@@ -51,7 +51,12 @@ void lex_config(std::string_view text, const std::string& file, std::vector<Conf
     std::string_view phys = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++lineno;
-    while (!phys.empty() && is_space(phys.back())) phys.remove_suffix(1);
+    if (!phys.empty() && phys.back() == '\r') phys.remove_suffix(1);
+    // A backslash that ends the line continues it; one followed by blanks does not (as Apache).
+    bool continued = !phys.empty() && phys.back() == '\\';
+    if (!continued) {
+      while (!phys.empty() && is_space(phys.back())) phys.remove_suffix(1);
+    }
     if (logical.empty()) {
       size_t b = 0;
       while (b < phys.size() && is_space(phys[b])) ++b;
@@ -59,10 +64,9 @@ void lex_config(std::string_view text, const std::string& file, std::vector<Conf
       if (phys.empty() || phys[0] == '#') continue;  // comments are whole lines, as in Apache
       first_line = lineno;
     }
-    if (!phys.empty() && phys.back() == '\\') {
-      phys.remove_suffix(1);
+    if (continued) {
+      phys.remove_suffix(1);  // only the backslash and the newline go, as in Apache
       logical.append(phys);
-      logical.push_back(' ');
       if (pos < text.size()) continue;
     } else {
       logical.append(phys);

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "config/directives.h"
+#include "config/process_limits.h"
 #include "config/section_tree.h"
 #include "config/values.h"
 #include "http/request.h"
@@ -37,16 +38,11 @@ class Loader {
   DirectiveSink sink;
 
   void load(const std::vector<ConfigNode>& top) {
-    sc_.log_formats["common"] = kCommonFormat;
-    sc_.log_formats["combined"] = kCombinedFormat;
+    sc_.main_server.log_formats["common"] = kCommonFormat;
+    sc_.main_server.log_formats["combined"] = kCombinedFormat;
     Scope main{sc_, sc_.main_server};
-    // LogFormat first so a CustomLog may name a format defined further down.
-    for (const auto& n : top) {
-      if (!n.section && http::iequals(n.name, "LogFormat")) apply(n, main);
-    }
     for (const auto& n : top) {
       if (n.section && http::iequals(n.name, "VirtualHost")) continue;
-      if (!n.section && http::iequals(n.name, "LogFormat")) continue;
       apply(n, main);
     }
     for (const auto& n : top) {
@@ -54,6 +50,13 @@ class Loader {
     }
     finish(sc_.main_server);
     for (auto& vh : sc_.vhosts) finish(vh);
+    resolve_log_formats(sc_.main_server);
+    for (auto& vh : sc_.vhosts) resolve_log_formats(vh);
+    std::vector<std::string> warnings;
+    settle_process_config(sc_.process, warnings);
+    for (auto& w : warnings) sink.notices.push_back(std::move(w));
+    if (sc_.process.pid_file.empty() || sc_.process.pid_file[0] != '/')
+      sc_.process.pid_file = normalize_fs_path(sc_.process.pid_file, sc_.server_root);
     if (sc_.listens.empty()) {
       sink.errors.push_back({sc_.config_file, 0, "no Listen directive; add one, e.g. Listen 80 or Listen 127.0.0.1:8080"});
     }
@@ -179,6 +182,21 @@ class Loader {
     body(n, s);
     if (vh.server_name.empty()) vh.server_name = sc_.main_server.server_name;
     sc_.vhosts.push_back(std::move(vh));
+  }
+
+  void resolve_log_formats(VirtualHost& vh) {
+    for (auto& cl : vh.custom_logs) {
+      if (cl.nickname.empty()) continue;
+      auto it = vh.log_formats.find(cl.nickname);
+      if (it == vh.log_formats.end()) {
+        sink.errors.push_back({cl.where.file, cl.where.line,
+                               "CustomLog format '" + cl.nickname +
+                                   "' is neither a format string nor a LogFormat nickname; define it with LogFormat "
+                                   "\"...\" " + cl.nickname + " or use common or combined"});
+        continue;
+      }
+      cl.format = it->second;
+    }
   }
 
   static void finish(VirtualHost& vh) {

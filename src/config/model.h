@@ -116,6 +116,8 @@ enum class LogLevel : uint8_t { Emerg, Alert, Crit, Error, Warn, Notice, Info, D
 struct CustomLog {
   std::string path;     // file path, or "|command" is refused at load
   std::string format;   // the resolved format string (nickname expanded)
+  std::string nickname; // as written when it named a LogFormat (resolved after the whole file is read)
+  SourceLocation where;
 };
 
 // ---- virtual hosts ---------------------------------------------------------
@@ -139,6 +141,7 @@ struct VirtualHost {
   std::vector<CustomLog> custom_logs;
   std::string error_log;                 // empty: inherit the server's
   std::map<std::string, std::string> add_types;  // ".ext" (lower-case) -> MIME type
+  std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias
@@ -149,6 +152,29 @@ struct ReadTimeout {
   Millis initial{0};    // 0 disables
   Millis maximum{0};    // 0: no maximum
   uint32_t min_rate = 0;  // bytes/s that extend the timeout by 1 s each
+};
+
+// The process model (Apache's worker MPM directives on the event engine).
+// A "thread" in Apache's names is a connection slot here: ThreadsPerChild is
+// how many connections one worker process holds at once.
+struct ProcessConfig {
+  uint32_t start_servers = 4;            // StartServers
+  uint32_t server_limit = 16;            // ServerLimit (full restart to change)
+  uint32_t threads_per_child = 2500;     // ThreadsPerChild: connection slots per worker
+  uint32_t thread_limit = 2500;          // ThreadLimit (full restart to change)
+  uint32_t max_request_workers = 0;      // MaxRequestWorkers/MaxClients; 0 = ServerLimit x ThreadsPerChild
+  uint32_t min_spare_threads = 2500;     // MinSpareThreads (idle slots node-wide)
+  uint32_t max_spare_threads = 12500;    // MaxSpareThreads
+  uint64_t max_connections_per_child = 0;  // MaxConnectionsPerChild/MaxRequestsPerChild; 0 = never
+  uint64_t max_memory_per_child = 0;     // MaxMemoryPerChild (bytes of RssAnon); 0 = no limit
+  Millis graceful_shutdown_timeout{0};   // GracefulShutdownTimeout; 0 = wait for all
+  bool extended_status = true;           // ExtendedStatus (On by default, as Apache 2.4)
+  std::string pid_file = "pillar.pid";   // PidFile, relative to ServerRoot
+  std::string user, group;               // User/Group the workers run as when started as root
+  std::string control_socket;            // PillarControlSocket; empty = none
+  // Which of the sizing directives the admin wrote (for Apache's corrections).
+  bool set_threads_per_child = false, set_max_request_workers = false, set_min_spare = false,
+       set_max_spare = false, set_start_servers = false;
 };
 
 struct ServerConfig {
@@ -175,7 +201,6 @@ struct ServerConfig {
   // Logging.
   std::string error_log;                  // path; empty = stderr
   LogLevel log_level = LogLevel::Warn;
-  std::map<std::string, std::string> log_formats;  // nickname -> format
 
   // MIME types.
   std::string types_config = "/etc/mime.types";
@@ -184,6 +209,8 @@ struct ServerConfig {
   // settings are also the defaults every VirtualHost inherits.
   VirtualHost main_server;
   std::vector<VirtualHost> vhosts;        // in config order
+
+  ProcessConfig process;
 
   std::vector<std::string> notices;       // e.g. "LoadModule ignored" (printed at start)
 };

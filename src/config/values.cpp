@@ -72,7 +72,7 @@ bool parse_size(std::string_view s, uint64_t& out, std::string& why) {
   std::string_view unit;
   why = "'" + std::string(s) + "' is not a size; write bytes (1048576) or a number with K, M or G (512K, 64M, 2G)";
   if (!number_and_unit(s, n, unit)) return false;
-  if (unit.size() == 2 && (unit[1] == 'b' || unit[1] == 'B')) unit.remove_suffix(1);
+  if (unit.size() == 2 && (unit[1] == 'b' || unit[1] == 'B') && unit[0] != 'b' && unit[0] != 'B') unit.remove_suffix(1);
   int shift;
   if (unit.empty() || http::iequals(unit, "b")) shift = 0;
   else if (http::iequals(unit, "k")) shift = 10;
@@ -98,6 +98,7 @@ bool parse_listen(std::string_view s, ListenAddress& out, std::string& why) {
     if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
     host = s.substr(1, close - 1);
     port = s.substr(close + 2);
+    if (host.empty()) return false;  // "[]:80"
   } else {
     size_t colon = s.rfind(':');
     if (colon == std::string_view::npos) {
@@ -149,7 +150,9 @@ bool parse_network(std::string_view s, IpNetwork& out, std::string& why) {
   out = IpNetwork{};
   why = "'" + std::string(s) + "' is not an IP address or network; write e.g. 10.0.0.0/8, 192.168.1.5, 2001:db8::/32";
   std::string addr(s.substr(0, s.find('/')));
-  std::string_view mask = s.find('/') == std::string_view::npos ? std::string_view() : s.substr(s.find('/') + 1);
+  bool has_mask = s.find('/') != std::string_view::npos;
+  std::string_view mask = has_mask ? s.substr(s.find('/') + 1) : std::string_view();
+  if (has_mask && mask.empty()) return false;  // "10.0.0.0/"
   if (inet_pton(AF_INET6, addr.c_str(), out.bytes) == 1) {
     out.family = AF_INET6;
     out.prefix = 128;

@@ -19,17 +19,6 @@ The configuration reference is <code>docs/configuration.md</code>.</p>
 </html>
 )";
 
-// Placeholder for handlers whose engine arrives with the process model
-// (server-status, metrics): answers 503 with a clear reason.
-class UnavailableHandler final : public http::Handler {
- public:
-  void handle(const http::RequestContext&, http::Response& resp) override {
-    resp.status = 503;
-    resp.add_header("Content-Type", "text/plain; charset=utf-8");
-    resp.add_text("This handler needs the multi-process engine, which is not built yet.\n");
-  }
-};
-
 }  // namespace
 
 void WelcomeHandler::handle(const http::RequestContext& ctx, http::Response& resp) {
@@ -42,11 +31,15 @@ void WelcomeHandler::handle(const http::RequestContext& ctx, http::Response& res
   resp.add_text(kWelcome);
 }
 
-std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind) {
+std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind, const config::ServerConfig& cfg,
+                                                   const BuiltinContext& ctx) {
   switch (kind) {
     case config::HandlerKind::Welcome: return std::make_unique<WelcomeHandler>();
-    default: return std::make_unique<UnavailableHandler>();
+    case config::HandlerKind::ServerStatus: return std::make_unique<ServerStatusHandler>(cfg, ctx);
+    case config::HandlerKind::Metrics: return std::make_unique<MetricsHandler>(cfg, ctx);
+    case config::HandlerKind::Default: break;
   }
+  return nullptr;
 }
 
 }  // namespace pillar::handlers

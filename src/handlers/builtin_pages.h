@@ -3,12 +3,14 @@
 #include <memory>
 
 #include "config/model.h"
+#include "handlers/server_status.h"
 #include "http/handler.h"
 
 namespace pillar::handlers {
 
 // The handler for a SetHandler kind other than Default.
-std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind);
+std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind, const config::ServerConfig& cfg,
+                                                   const BuiltinContext& ctx);
 
 // The welcome page of the embedded default configuration.
 class WelcomeHandler final : public http::Handler {

@@ -7,8 +7,10 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
+#include "core/log.h"
 #include "handlers/conditional.h"
 #include "handlers/directory_listing.h"
 #include "handlers/range.h"
@@ -30,7 +32,14 @@ bool is_ht_file(std::string_view name) {
   return name.size() >= 3 && name[0] == '.' && (name[1] | 0x20) == 'h' && (name[2] | 0x20) == 't';
 }
 
-int errno_status(int e) { return e == EACCES || e == EPERM || e == ELOOP ? 403 : 404; }
+// As Apache: missing -> 404, not permitted -> 403; anything else (EMFILE,
+// EIO, ...) is the server's fault -> 500, and logged.
+int errno_status(int e) {
+  if (e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG) return 404;
+  if (e == EACCES || e == EPERM || e == ELOOP) return 403;
+  core::log(core::LogLevel::Error, "core", "cannot open a file under the DocumentRoot: {}", strerror(e));
+  return 500;
+}
 
 // The multipart/byteranges boundary: fixed per response but unguessable
 // enough that file content cannot collide with it by accident.

@@ -8,14 +8,16 @@
 
 #include "config/loader.h"
 #include "server/default_config.h"
-#include "server/server.h"
+#include "server/apachectl.h"
+#include "server/master.h"
 
 namespace {
 
 void usage(FILE* to) {
   std::fprintf(to,
-               "Usage: pillar [-f FILE] [-t] [-D NAME] [-V] [-h]\n"
+               "Usage: pillar [-f FILE] [-k start|stop|restart|graceful|graceful-stop] [-t] [-D NAME] [-V] [-h]\n"
                "  -f FILE   run with this configuration file (default: the embedded welcome site)\n"
+               "  -k CMD    signal the running server (PidFile) as apachectl does; start daemonizes\n"
                "  -t        check the configuration and exit: 'Syntax OK' or FILE:LINE: message\n"
                "  -D NAME   define NAME for <IfDefine NAME> sections\n"
                "  -V        print the version and build settings\n"
@@ -27,12 +29,14 @@ void usage(FILE* to) {
 int main(int argc, char** argv) {
   std::string file;
   bool test_only = false;
+  std::string command;
   pillar::config::LoadOptions opts;
   int c;
-  while ((c = getopt(argc, argv, "f:tD:Vhd:")) != -1) {
+  while ((c = getopt(argc, argv, "f:tD:Vhd:k:")) != -1) {
     switch (c) {
       case 'f': file = optarg; break;
       case 't': test_only = true; break;
+      case 'k': command = optarg; break;
       case 'D': opts.defines.push_back(optarg); break;
       case 'd': opts.server_root = optarg; break;
       case 'V':
@@ -63,6 +67,10 @@ int main(int argc, char** argv) {
     std::printf("Syntax OK\n");
     return 0;
   }
+  pillar::server::MasterOptions mopts;
+  mopts.config_file = file;
+  mopts.load = opts;
+  if (!command.empty()) return pillar::server::apachectl(command, std::move(res.config), mopts);
   if (embedded) std::fprintf(stderr, "Pillar is running on http://127.0.0.1:8080/ (embedded default configuration; Ctrl-C stops it)\n");
-  return pillar::server::run_foreground(std::move(res.config));
+  return pillar::server::run_master(std::move(res.config), mopts);
 }

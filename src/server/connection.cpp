@@ -57,8 +57,10 @@ void host_from_authority(std::string_view a, std::string& out) {
 
 }  // namespace
 
-Connection::Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local)
-    : w_(w), transport_(std::make_unique<core::PlainTransport>(fd)), peer_(peer), local_(local) {
+Connection::Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
+                       core::shm::ConnSlot* slot, uint32_t slot_index)
+    : w_(w), slot_(slot), slot_index_(slot_index), transport_(std::make_unique<core::PlainTransport>(fd)),
+      peer_(peer), local_(local) {
   peer_ip_ = core::address_text(peer_);
   local_port_ = core::address_port(local_);
 }
@@ -112,9 +114,28 @@ void Connection::on_timer() {
   }
 }
 
-void Connection::drain() {
+void Connection::drain(bool graceful) {
   draining_server_ = true;
-  if (phase_ == Phase::Idle && rend_ == rbegin_) close_now();
+  if (phase_ == Phase::Idle && rend_ == rbegin_) {
+    if (!graceful) close_now();
+    else mark(core::shm::SlotState::Graceful);  // its request may be on the way
+  }
+}
+
+void Connection::publish_request() {
+  auto copy = [](char* dst, size_t cap, std::string_view v) {
+    size_t n = std::min(cap - 1, v.size());
+    std::memcpy(dst, v.data(), n);
+    dst[n] = '\0';
+  };
+  copy(slot_->client, sizeof slot_->client, peer_ip_);
+  copy(slot_->vhost, sizeof slot_->vhost, site_ ? std::string_view(site_->cfg->server_name) : std::string_view());
+  std::string_view line;
+  if (head_len_ > 0) {
+    std::string_view all(head_.method_name.data(), head_len_);
+    line = all.substr(0, all.find('\r'));
+  }
+  copy(slot_->request, sizeof slot_->request, line);
 }
 
 void Connection::arm_read_timer(bool body) {
@@ -144,9 +165,25 @@ void Connection::note_read_progress(size_t n) {
 
 bool Connection::fill() {
   if (!rbuf_) {
+    // An idle connection holds no buffer: read into the loop's scratch space
+    // and take a pooled buffer only when bytes actually arrived, so 10 000
+    // idle keep-alive clients cost no read buffers at all.
+    thread_local std::unique_ptr<char[]> scratch = std::make_unique<char[]>(WorkerLoop::kBufferSize);
+    ssize_t n = transport_->read(scratch.get(), WorkerLoop::kBufferSize);
+    if (n <= 0) {
+      if (n == 0) peer_eof_ = true;
+      else if (errno == EAGAIN || errno == EWOULDBLOCK) readable_ = false;
+      else if (errno != EINTR) peer_eof_ = true;
+      return false;
+    }
     rbuf_ = w_.take_buffer();
     rcap_ = WorkerLoop::kBufferSize;
-    rbegin_ = rend_ = 0;
+    rbegin_ = 0;
+    rend_ = static_cast<size_t>(n);
+    std::memcpy(rbuf_.get(), scratch.get(), rend_);
+    bytes_in_ += static_cast<uint64_t>(n);
+    note_read_progress(static_cast<size_t>(n));
+    return true;
   }
   if (rend_ == rcap_) {
     // Make room: move the unprocessed bytes down, or grow for a large head.
@@ -189,6 +226,7 @@ void Connection::drive() {
         if (rend_ > rbegin_) {
           if (phase_ == Phase::Idle) {
             phase_ = Phase::ReadHead;
+            mark(core::shm::SlotState::Reading);
             req_start_ms_ = w_.loop().now_ms();
             req_start_us_ = now_us();
             req_wall_ = w_.loop().wall_time();
@@ -261,6 +299,7 @@ void Connection::drive() {
 }
 
 void Connection::process_request(size_t head_len) {
+  mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
   head_len_ = head_len;
   ++requests_;
   ++w_.stats().requests;
@@ -471,6 +510,7 @@ void Connection::queue_response() {
   segs_.push_back(seg);
   out_pos_ = 0;
   phase_ = Phase::Write;
+  mark(core::shm::SlotState::Writing);
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.timeout.count()));
 }
 
@@ -553,6 +593,19 @@ bool Connection::flush() {
 
 void Connection::finish_request() {
   w_.stats().bytes_out += bytes_out_;
+  {
+    auto& row = w_.row();
+    row.requests.fetch_add(1, std::memory_order_relaxed);
+    row.bytes.fetch_add(bytes_out_, std::memory_order_relaxed);
+    slot_->access_count.fetch_add(1, std::memory_order_relaxed);
+    slot_->bytes_served.fetch_add(bytes_out_, std::memory_order_relaxed);
+    slot_->conn_requests.fetch_add(1, std::memory_order_relaxed);
+    slot_->conn_bytes.fetch_add(bytes_out_, std::memory_order_relaxed);
+    slot_->last_used_ms.store(static_cast<uint64_t>(w_.loop().wall_time()) * 1000, std::memory_order_relaxed);
+    slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(now_us() - req_start_us_, UINT32_MAX)),
+                                  std::memory_order_relaxed);
+    if (w_.extended_status()) publish_request();
+  }
   if (site_ && !site_->access_logs.empty()) {
     LogRecord r;
     bool parsed = head_len_ > 0;
@@ -589,6 +642,10 @@ void Connection::finish_request() {
     }
   }
   bytes_in_ = 0;
+  // Drop the response's file references now: an idle keep-alive connection
+  // must not hold the last file it sent open.
+  segs_.clear();
+  resp_.clear();
   if (!keep_alive_) {
     start_linger();
     return;
@@ -651,11 +708,14 @@ void Connection::begin_next() {
     return;
   }
   phase_ = Phase::Idle;
+  idle_since_ms_ = w_.loop().now_ms();
+  mark(draining_server_ ? core::shm::SlotState::Graceful : core::shm::SlotState::KeepAlive);
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.keep_alive_timeout.count()));
 }
 
 void Connection::start_linger() {
   phase_ = Phase::Linger;
+  mark(core::shm::SlotState::Closing);
   transport_->shutdown_write();
   w_.loop().timers().arm(*this, w_.loop().now_ms() + kLingerMs);
   readable_ = true;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/shm/scoreboard.h"
 #include "core/transport.h"
 #include "http/chunked_decoder.h"
 #include "http/handler.h"
@@ -29,7 +30,8 @@ struct Site;
 
 class Connection final : public core::IoWatcher, public core::TimerNode {
  public:
-  Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local);
+  Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
+             core::shm::ConnSlot* slot, uint32_t slot_index);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -37,9 +39,14 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void start();
   void on_io(uint32_t events) override;
   void on_timer() override;
-  // The loop is stopping: close now if idle, else after the current response.
-  void drain();
+  // The loop is stopping: no more keep-alive. Not graceful: an idle
+  // connection closes now. Graceful: it stays until its next request (answered
+  // with Connection: close) or its idle timeout.
+  void drain(bool graceful);
   void close_now_external() { close_now(); }
+  bool idle_keep_alive() const { return phase_ == Phase::Idle && requests_ > 0 && rend_ == rbegin_; }
+  uint64_t idle_since() const { return idle_since_ms_; }
+  uint32_t slot_index() const { return slot_index_; }
 
   Connection* prev_ = nullptr;  // WorkerLoop's intrusive list
   Connection* next_ = nullptr;
@@ -60,10 +67,17 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void start_linger();
   void close_now();
   void arm_read_timer(bool body);
+  void mark(core::shm::SlotState st) {
+    slot_->state.store(static_cast<char>(st), std::memory_order_relaxed);
+  }
+  void publish_request();  // ExtendedStatus: client, vhost, request line
   void note_read_progress(size_t n);
   bool drain_body();  // true when the request body has been fully consumed
 
   WorkerLoop& w_;
+  core::shm::ConnSlot* slot_;
+  uint32_t slot_index_;
+  uint64_t idle_since_ms_ = 0;
   std::unique_ptr<core::Transport> transport_;
   sockaddr_storage peer_;
   sockaddr_storage local_;

@@ -16,7 +16,8 @@ const LocationRoute* Site::match(std::string_view path) const {
   return best;
 }
 
-std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cfg, std::string& error) {
+std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cfg, std::string& error,
+                                        const handlers::BuiltinContext& ctx) {
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->cfg_ = std::move(cfg);
   const config::ServerConfig& c = *rt->cfg_;
@@ -34,7 +35,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
     for (const auto& loc : vh.locations) {
       http::Handler* h = nullptr;
       if (loc.handler != config::HandlerKind::Default) {
-        site->owned_handlers.push_back(handlers::make_builtin_handler(loc.handler));
+        site->owned_handlers.push_back(handlers::make_builtin_handler(loc.handler, c, ctx));
         h = site->owned_handlers.back().get();
       }
       site->locations.push_back({&loc, h});

@@ -8,6 +8,7 @@
 
 #include "config/model.h"
 #include "handlers/mime_types.h"
+#include "handlers/server_status.h"
 #include "http/handler.h"
 #include "server/access_log.h"
 #include "server/vhost_router.h"
@@ -33,7 +34,8 @@ struct Site {
 class Runtime {
  public:
   // Builds sites, opens logs. Returns null with `error` set on failure.
-  static std::unique_ptr<Runtime> build(std::unique_ptr<config::ServerConfig> cfg, std::string& error);
+  static std::unique_ptr<Runtime> build(std::unique_ptr<config::ServerConfig> cfg, std::string& error,
+                                        const handlers::BuiltinContext& ctx);
 
   const config::ServerConfig& config() const { return *cfg_; }
   const Site& site_for(const sockaddr_storage& local, std::string_view host) const;

@@ -17,6 +17,7 @@ namespace pillar::server {
 // it steps back from the socket for a moment instead of spinning.
 class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNode {
  public:
+  static constexpr uint64_t kFullRetryMs = 20;
   Acceptor(WorkerLoop& w, const ListenerSocket& l) : w_(w), l_(l) {}
   void enable() { w_.loop().add(l_.fd, EPOLLIN | EPOLLEXCLUSIVE, this); }
   void disable() { w_.loop().remove(l_.fd); }
@@ -25,10 +26,21 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
   }
   void on_io(uint32_t) override {
     for (int i = 0; i < 64 && !w_.stopping_; ++i) {
+      uint32_t slot_index = 0;
+      core::shm::ConnSlot* slot = w_.reserve_slot(slot_index);
+      if (!slot) {
+        // MaxRequestWorkers reached (or this loop's slots are all in use):
+        // the connection waits in the listen backlog, as in Apache, and
+        // another loop or worker with room takes it. Look again shortly.
+        disable();
+        w_.loop().timers().arm(*this, w_.loop().now_ms() + kFullRetryMs);
+        return;
+      }
       sockaddr_storage peer{};
       socklen_t plen = sizeof peer;
       int fd = ::accept4(l_.fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
+        w_.release_slot(slot_index);
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
         if (errno == ECONNABORTED || errno == EPROTO) continue;
         ++w_.stats_.accept_errors;
@@ -48,7 +60,8 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
       }
       ++w_.stats_.connections;
-      auto* c = new Connection(w_, fd, peer, local);
+      w_.row().connections.fetch_add(1, std::memory_order_relaxed);
+      auto* c = new Connection(w_, fd, peer, local, slot, slot_index);
       c->start();
     }
   }
@@ -58,7 +71,10 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
   const ListenerSocket& l_;
 };
 
-WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners) : rt_(rt) {
+WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners, const LoopSlots& slots)
+    : rt_(rt), slots_(slots) {
+  free_slots_.reserve(slots.count);
+  for (uint32_t i = slots.count; i > 0; --i) free_slots_.push_back(slots.first + i - 1);
   for (const auto& l : listeners) acceptors_.push_back(std::make_unique<Acceptor>(*this, l));
   loop_.set_after_batch([this] { reap(); });
 }
@@ -74,8 +90,11 @@ void WorkerLoop::run() {
   exited_.store(true, std::memory_order_release);
 }
 
-void WorkerLoop::stop() {
-  loop_.post([this] { begin_stop(); });
+void WorkerLoop::stop(bool graceful) {
+  loop_.post([this, graceful] {
+    graceful_ = graceful;
+    begin_stop();
+  });
 }
 
 void WorkerLoop::begin_stop() {
@@ -87,7 +106,7 @@ void WorkerLoop::begin_stop() {
   }
   for (Connection* c = conns_; c;) {
     Connection* next = c->next_;
-    c->drain();
+    c->drain(graceful_);
     c = next;
   }
   maybe_exit();
@@ -103,6 +122,48 @@ void WorkerLoop::force_close_all() {
     c->close_now_external();
     c = next;
   }
+}
+
+core::shm::ConnSlot* WorkerLoop::reserve_slot(uint32_t& index) {
+  if (free_slots_.empty() && !close_oldest_idle()) return nullptr;
+  auto& hdr = slots_.board.header();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    uint32_t cur = hdr.conns_in_use.load(std::memory_order_relaxed);
+    uint32_t max = hdr.max_conns.load(std::memory_order_relaxed);
+    while (cur < max) {
+      if (hdr.conns_in_use.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) {
+        index = free_slots_.back();
+        free_slots_.pop_back();
+        row().active.fetch_add(1, std::memory_order_relaxed);
+        core::shm::ConnSlot& s = slots_.board.slot(slots_.row, index);
+        s.state.store(static_cast<char>(core::shm::SlotState::Reading), std::memory_order_relaxed);
+        return &s;
+      }
+    }
+    // Node full: an idle keep-alive connection of ours makes room (oldest first).
+    if (attempt == 0 && !close_oldest_idle()) return nullptr;
+  }
+  return nullptr;
+}
+
+void WorkerLoop::release_slot(uint32_t index) {
+  core::shm::ConnSlot& s = slots_.board.slot(slots_.row, index);
+  s.state.store(static_cast<char>(core::shm::SlotState::Ready), std::memory_order_relaxed);
+  s.conn_requests.store(0, std::memory_order_relaxed);
+  s.conn_bytes.store(0, std::memory_order_relaxed);
+  free_slots_.push_back(index);
+  row().active.fetch_sub(1, std::memory_order_relaxed);
+  slots_.board.header().conns_in_use.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+bool WorkerLoop::close_oldest_idle() {
+  Connection* oldest = nullptr;
+  for (Connection* c = conns_; c; c = c->next_) {
+    if (c->idle_keep_alive() && (!oldest || c->idle_since() < oldest->idle_since())) oldest = c;
+  }
+  if (!oldest) return false;
+  oldest->close_now_external();
+  return true;
 }
 
 std::unique_ptr<char[]> WorkerLoop::take_buffer() {
@@ -130,6 +191,7 @@ void WorkerLoop::unlink(Connection* c) {
   if (c->next_) c->next_->prev_ = c->prev_;
   c->prev_ = c->next_ = nullptr;
   --conn_count_;
+  release_slot(c->slot_index());
   // Deleted after the current batch: the caller may still be inside c's methods.
   graveyard_.push_back(c);
 }

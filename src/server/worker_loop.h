@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/shm/scoreboard.h"
 #include "server/site.h"
 
 namespace pillar::server {
@@ -30,20 +31,34 @@ struct LoopStats {
   uint64_t accept_errors = 0;
 };
 
+// The scoreboard slots one loop owns: [first, first + count) of its
+// worker's row. A connection holds one from accept to close.
+struct LoopSlots {
+  core::shm::Scoreboard board;
+  uint32_t row = 0;
+  uint32_t first = 0;
+  uint32_t count = 0;
+};
+
 class WorkerLoop {
  public:
   static constexpr size_t kBufferSize = 16 * 1024;
 
-  WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners);
+  WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners, const LoopSlots& slots);
   ~WorkerLoop();
 
   void run();   // on the loop's own thread; returns after stop() once drained
-  void stop();  // thread-safe: stop accepting, let connections finish, then exit
+  // Thread-safe: stop accepting, let connections finish, then exit. Graceful
+  // leaves idle keep-alive connections open until their next request (which
+  // is answered with Connection: close) or their idle timeout, so a client
+  // is never cut off while it may be sending.
+  void stop(bool graceful = false);
 
   core::EventLoop& loop() { return loop_; }
   const Runtime& runtime() const { return rt_; }
   LoopStats& stats() { return stats_; }
   bool stopping() const { return stopping_; }
+  bool extended_status() const { return rt_.config().process.extended_status; }
   bool exited() const { return exited_.load(std::memory_order_acquire); }
 
   // Read buffers are pooled so idle keep-alive connections hold none.
@@ -54,13 +69,23 @@ class WorkerLoop {
   void unlink(Connection* c);  // the connection is deleted after the current event batch
   void force_close_all();      // shutdown deadline passed
 
+  // Node-wide and per-loop slot accounting (see LoopSlots). reserve_slot()
+  // may close this loop's oldest idle keep-alive connection to make room.
+  core::shm::ConnSlot* reserve_slot(uint32_t& index);
+  void release_slot(uint32_t index);
+  core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
+
  private:
   class Acceptor;
   void begin_stop();
   void maybe_exit();
   void reap();
 
+  bool close_oldest_idle();
+
   const Runtime& rt_;
+  LoopSlots slots_;
+  std::vector<uint32_t> free_slots_;
   core::EventLoop loop_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<std::unique_ptr<char[]>> buffer_pool_;
@@ -68,6 +93,7 @@ class WorkerLoop {
   size_t conn_count_ = 0;
   std::vector<Connection*> graveyard_;
   bool stopping_ = false;
+  bool graceful_ = false;
   std::atomic<bool> exited_{false};
   LoopStats stats_;
   friend class Connection;

@@ -38,8 +38,11 @@ int Scoreboard::claim_row(int32_t pid, uint32_t generation) const {
     row.connections.store(0);
     row.requests.store(0);
     row.bytes.store(0);
-    row.cpu_ticks.store(0);
+    row.cpu_user_ticks.store(0);
+    row.cpu_system_ticks.store(0);
     row.rss_anon_kb.store(0);
+    row.slots.store(0);
+    row.started_ms.store(0);
     row.state.store(static_cast<uint8_t>(ProcessState::Starting));
     row.pid.store(pid);
     return static_cast<int>(r);
@@ -49,9 +52,16 @@ int Scoreboard::claim_row(int32_t pid, uint32_t generation) const {
 
 void Scoreboard::release_row(uint32_t r) const {
   ProcessRow& row = rows_[r];
+  // Give back the node-wide reservations a dead worker could not.
+  uint32_t held = row.active.load();
+  uint32_t cur = header_->conns_in_use.load();
+  while (!header_->conns_in_use.compare_exchange_weak(cur, cur >= held ? cur - held : 0)) {
+  }
   header_->retired_requests.fetch_add(row.requests.load());
   header_->retired_bytes.fetch_add(row.bytes.load());
-  header_->retired_cpu_ticks.fetch_add(row.cpu_ticks.load());
+  header_->retired_cpu_user_ticks.fetch_add(row.cpu_user_ticks.load());
+  header_->retired_cpu_system_ticks.fetch_add(row.cpu_system_ticks.load());
+  header_->retired_connections.fetch_add(row.connections.load());
   for (uint32_t i = 0; i < header_->thread_limit; ++i) {
     ConnSlot& s = slot(r, i);
     s.state.store(static_cast<char>(SlotState::Open));

@@ -26,7 +26,9 @@ enum class SlotState : char {
   Idle = 'I',       // idle cleanup
 };
 
-enum class ProcessState : uint8_t { Free = 0, Starting, Running, Draining, Exited };
+// Running -> Recycling (asks the master for a replacement, still serving)
+// -> Draining (stopped accepting, finishing its connections) -> Free.
+enum class ProcessState : uint8_t { Free = 0, Starting, Running, Recycling, Draining };
 
 struct ConnSlot {
   std::atomic<char> state{static_cast<char>(SlotState::Open)};
@@ -38,8 +40,8 @@ struct ConnSlot {
   std::atomic<uint32_t> last_duration_us{0};
   // ExtendedStatus text; may be read torn by server-status (as in Apache).
   char client[48];
-  char vhost[64];
-  char request[128];
+  char vhost[48];
+  char request[96];
 };
 
 struct ProcessRow {
@@ -51,9 +53,11 @@ struct ProcessRow {
   std::atomic<uint64_t> connections{0};    // accepted since start
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> bytes{0};
-  std::atomic<uint64_t> cpu_ticks{0};      // utime+stime, refreshed by the worker
+  std::atomic<uint64_t> cpu_user_ticks{0};  // refreshed by the worker (clock ticks)
+  std::atomic<uint64_t> cpu_system_ticks{0};
   std::atomic<uint64_t> rss_anon_kb{0};
   std::atomic<int64_t> started_ms{0};      // wall clock
+  std::atomic<uint32_t> slots{0};          // ThreadsPerChild of its generation
 };
 
 struct ScoreboardHeader {
@@ -67,9 +71,17 @@ struct ScoreboardHeader {
   // Totals of processes that have exited, so totals never go backwards.
   std::atomic<uint64_t> retired_requests{0};
   std::atomic<uint64_t> retired_bytes{0};
-  std::atomic<uint64_t> retired_cpu_ticks{0};
+  std::atomic<uint64_t> retired_cpu_user_ticks{0};
+  std::atomic<uint64_t> retired_cpu_system_ticks{0};
+  std::atomic<uint64_t> retired_connections{0};
   std::atomic<uint64_t> crashes{0};
   std::atomic<uint64_t> recycles{0};
+  // The node-wide connection limit (MaxRequestWorkers): a worker reserves
+  // here before accept and gives back on close; the master returns what a
+  // dead worker held.
+  std::atomic<uint32_t> conns_in_use{0};
+  std::atomic<uint32_t> max_conns{0};
+  std::atomic<uint32_t> threads_per_child{0};  // current generation's
 };
 
 class SharedMemory;

@@ -1,0 +1,52 @@
+// mod_status on the shared scoreboard: the HTML page (ExtendedStatus adds
+// the per-slot table), `?auto` in Apache's machine-readable format (so
+// monitoring plugins, exporters and munin read it unchanged), `?refresh=N`,
+// and the Prometheus exposition of the same counters (SetHandler metrics).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "config/model.h"
+#include "core/shm/scoreboard.h"
+#include "http/handler.h"
+
+namespace pillar::handlers {
+
+// What built-in handlers may read besides their configuration.
+struct BuiltinContext {
+  const core::shm::Scoreboard* board = nullptr;  // null outside a master (unit tests)
+};
+
+// A snapshot of the scoreboard, summed the way both formats need it.
+struct StatusTotals {
+  uint64_t accesses = 0, bytes = 0, connections = 0;
+  uint64_t cpu_user_ticks = 0, cpu_system_ticks = 0;
+  uint32_t busy = 0, idle = 0, processes = 0, stopping = 0;
+  uint32_t by_state[128] = {};  // slot count per mod_status key character
+  std::string grid;             // the Scoreboard: line
+};
+StatusTotals collect_status(const core::shm::Scoreboard& board, uint32_t server_limit);
+
+class ServerStatusHandler final : public http::Handler {
+ public:
+  ServerStatusHandler(const config::ServerConfig& cfg, BuiltinContext ctx) : cfg_(cfg), ctx_(ctx) {}
+  void handle(const http::RequestContext& ctx, http::Response& resp) override;
+
+ private:
+  void render_auto(const StatusTotals& t, std::string_view host, std::string& out) const;
+  void render_html(const StatusTotals& t, std::string& out, int refresh) const;
+  const config::ServerConfig& cfg_;
+  BuiltinContext ctx_;
+};
+
+class MetricsHandler final : public http::Handler {
+ public:
+  MetricsHandler(const config::ServerConfig& cfg, BuiltinContext ctx) : cfg_(cfg), ctx_(ctx) {}
+  void handle(const http::RequestContext& ctx, http::Response& resp) override;
+
+ private:
+  const config::ServerConfig& cfg_;
+  BuiltinContext ctx_;
+};
+
+}  // namespace pillar::handlers

@@ -1,0 +1,442 @@
+#include "server/master.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include "config/process_limits.h"
+#include "core/log.h"
+#include "core/shm/scoreboard.h"
+#include "core/shm/shared_memory.h"
+#include "core/socket_address.h"
+#include "server/default_config.h"
+#include "server/listeners.h"
+#include "server/site.h"
+#include "server/worker_process.h"
+
+namespace pillar::server {
+namespace {
+
+using core::shm::ProcessState;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaintenanceMs = 1000;
+constexpr auto kStopGrace = std::chrono::seconds(5);
+constexpr auto kReplacementWait = std::chrono::seconds(5);
+constexpr uint32_t kMaxSpawnPerTick = 8;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Child {
+  pid_t pid = 0;
+  uint32_t row = 0;
+  uint32_t generation = 0;
+  bool retiring = false;      // told to stop (WINCH or TERM)
+  pid_t replacement = 0;      // Recycling: the worker started in its place
+  Clock::time_point replacement_started{};
+};
+
+class Master {
+ public:
+  Master(const MasterOptions& opts) : opts_(opts) {}
+
+  int run(std::unique_ptr<config::ServerConfig> cfg);
+
+ private:
+  bool install(std::unique_ptr<config::ServerConfig> cfg, std::string& error);
+  std::unique_ptr<config::ServerConfig> reread(std::string& error);
+  void spawn();
+  void reap();
+  void maintain();
+  void graceful_reload(bool hard);
+  void signal_children(int sig, bool only_old);
+  void shutdown(bool graceful);
+  Child* find(pid_t pid);
+  bool write_pid_file();
+  bool resolve_user(const config::ProcessConfig& p, std::string& error);
+
+  MasterOptions opts_;
+  core::shm::SharedMemory shm_;
+  core::shm::Scoreboard board_;
+  std::unique_ptr<Runtime> rt_;
+  std::vector<std::unique_ptr<Runtime>> old_runtimes_;  // kept until no child was forked from them
+  std::vector<ListenerSocket> listeners_;
+  std::vector<Child> children_;
+  uint32_t generation_ = 0;
+  uint32_t owed_ = 0;  // crashed workers still to be replaced
+  bool drop_ = false;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  std::string pid_file_;
+};
+
+bool Master::resolve_user(const config::ProcessConfig& p, std::string& error) {
+  drop_ = false;
+  if (geteuid() != 0 || (p.user.empty() && p.group.empty())) return true;
+  auto id_of = [](const std::string& s, bool& numeric) -> long {
+    numeric = !s.empty() && s[0] == '#';
+    return numeric ? std::strtol(s.c_str() + 1, nullptr, 10) : -1;
+  };
+  bool numeric;
+  if (!p.user.empty()) {
+    long id = id_of(p.user, numeric);
+    if (numeric) {
+      uid_ = static_cast<uid_t>(id);
+    } else {
+      passwd* pw = getpwnam(p.user.c_str());
+      if (!pw) return error = "User " + p.user + " does not exist", false;
+      uid_ = pw->pw_uid;
+      gid_ = pw->pw_gid;
+    }
+  }
+  if (!p.group.empty()) {
+    long id = id_of(p.group, numeric);
+    if (numeric) {
+      gid_ = static_cast<gid_t>(id);
+    } else {
+      group* gr = getgrnam(p.group.c_str());
+      if (!gr) return error = "Group " + p.group + " does not exist", false;
+      gid_ = gr->gr_gid;
+    }
+  }
+  drop_ = true;
+  return true;
+}
+
+bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& error) {
+  if (!resolve_user(cfg->process, error)) return false;
+  if (!reconcile_listeners(*cfg, listeners_, error)) return false;
+  handlers::BuiltinContext ctx{&board_};
+  auto rt = Runtime::build(std::move(cfg), error, ctx);
+  if (!rt) return false;
+  if (rt_) old_runtimes_.push_back(std::move(rt_));
+  rt_ = std::move(rt);
+  const auto& c = rt_->config();
+  core::ErrorLog::configure(rt_->error_sink(), static_cast<core::LogLevel>(c.log_level));
+  for (const auto& n : c.notices) core::log(core::LogLevel::Notice, "core", "{}", n);
+  auto& hdr = board_.header();
+  hdr.max_conns.store(c.process.max_request_workers);
+  hdr.threads_per_child.store(c.process.threads_per_child);
+  return true;
+}
+
+std::unique_ptr<config::ServerConfig> Master::reread(std::string& error) {
+  config::LoadResult res =
+      opts_.config_file.empty()
+          ? config::load_config_text(default_config_text(), "(embedded default)", opts_.load)
+          : config::load_config_file(opts_.config_file, opts_.load);
+  if (!res.ok()) {
+    for (const auto& e : res.errors) error += (error.empty() ? "" : "; ") + e.to_string();
+    return nullptr;
+  }
+  const auto& now = rt_->config().process;
+  const auto& next = res.config->process;
+  if (next.server_limit != now.server_limit || next.thread_limit != now.thread_limit) {
+    // As Apache: these size the shared scoreboard and change only with a full stop and start.
+    core::log(core::LogLevel::Warn, "mpm", "ServerLimit/ThreadLimit changes need a full restart; keeping {}/{}",
+              now.server_limit, now.thread_limit);
+    res.config->process.server_limit = now.server_limit;
+    res.config->process.thread_limit = now.thread_limit;
+    std::vector<std::string> ignored;
+    config::settle_process_config(res.config->process, ignored);
+  }
+  return std::move(res.config);
+}
+
+Child* Master::find(pid_t pid) {
+  for (auto& c : children_) {
+    if (c.pid == pid) return &c;
+  }
+  return nullptr;
+}
+
+void Master::spawn() {
+  int row = board_.claim_row(-1, generation_);
+  if (row < 0) {
+    core::log(core::LogLevel::Error, "mpm", "no free scoreboard row for a new worker (ServerLimit {})",
+              rt_->config().process.server_limit);
+    return;
+  }
+  WorkerSpec spec;
+  spec.runtime = rt_.get();
+  spec.listeners = &listeners_;
+  spec.board = board_;
+  spec.row = static_cast<uint32_t>(row);
+  spec.master_pid = getpid();
+  spec.drop_privileges = drop_;
+  spec.uid = uid_;
+  spec.gid = gid_;
+  core::ErrorLog::flush();
+  pid_t pid = fork();
+  if (pid < 0) {
+    core::log(core::LogLevel::Error, "mpm", "fork failed: {}", strerror(errno));
+    board_.release_row(static_cast<uint32_t>(row));
+    return;
+  }
+  if (pid == 0) run_worker(spec);
+  board_.row(static_cast<uint32_t>(row)).pid.store(pid);
+  children_.push_back(Child{pid, static_cast<uint32_t>(row), generation_});
+}
+
+void Master::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    Child* c = find(pid);
+    if (!c) continue;
+    if (WIFSIGNALED(status) && !c->retiring) {
+      int sig = WTERMSIG(status);
+      core::log(core::LogLevel::Error, "mpm", "child pid {} exit signal {} ({}){}", pid, strsignal(sig), sig,
+                WCOREDUMP(status) ? ", possible coredump" : "");
+      board_.header().crashes.fetch_add(1);
+      if (c->generation == generation_) ++owed_;
+    } else if (!c->retiring && c->generation == generation_) {
+      core::log(core::LogLevel::Error, "mpm", "child pid {} exited unexpectedly with status {}", pid,
+                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      ++owed_;
+    }
+    board_.release_row(c->row);
+    children_.erase(children_.begin() + (c - children_.data()));
+  }
+}
+
+void Master::maintain() {
+  const auto& p = rt_->config().process;
+  auto& hdr = board_.header();
+  // Recycling: the replacement first, then the old one drains.
+  for (auto& c : children_) {
+    if (c.retiring || c.generation != generation_) continue;
+    auto& row = board_.row(c.row);
+    if (row.state.load() != static_cast<uint8_t>(ProcessState::Recycling)) continue;
+    if (!c.replacement) {
+      size_t before = children_.size();
+      pid_t self = c.pid;
+      spawn();  // may reallocate children_
+      Child* me = find(self);
+      if (children_.size() > before) {
+        me->replacement = children_.back().pid;
+      } else {
+        me->replacement = -1;  // no room: drain anyway, capacity dips for a moment
+      }
+      me->replacement_started = Clock::now();
+      return maintain();
+    }
+    Child* repl = c.replacement > 0 ? find(c.replacement) : nullptr;
+    bool ready = !repl || board_.row(repl->row).state.load() == static_cast<uint8_t>(ProcessState::Running);
+    if (ready || Clock::now() - c.replacement_started > kReplacementWait) {
+      c.retiring = true;
+      kill(c.pid, SIGWINCH);
+    }
+  }
+  // Spare slots, counted over this generation's serving workers.
+  uint32_t live = 0;
+  uint64_t idle = 0;
+  Child* least_busy = nullptr;
+  for (auto& c : children_) {
+    if (c.retiring || c.generation != generation_) continue;
+    ++live;
+    auto& row = board_.row(c.row);
+    uint32_t active = row.active.load();
+    idle += p.threads_per_child > active ? p.threads_per_child - active : 0;
+    if (row.state.load() == static_cast<uint8_t>(ProcessState::Running) &&
+        (!least_busy || active < board_.row(least_busy->row).active.load()))
+      least_busy = &c;
+  }
+  uint32_t in_use = hdr.conns_in_use.load();
+  uint64_t room = p.max_request_workers > in_use ? p.max_request_workers - in_use : 0;
+  idle = std::min(idle, room);
+  uint32_t cap = config::max_workers(p);
+  uint32_t want = 0;
+  if (live < p.start_servers) want = p.start_servers - live;
+  if (owed_ > want) want = owed_;
+  if (want == 0 && idle < p.min_spare_threads && live < cap && room > idle) want = 1;
+  if (live + want > cap && live < cap) want = cap - live;
+  else if (live >= cap && owed_ == 0) want = 0;
+  want = std::min(want, kMaxSpawnPerTick);
+  for (uint32_t i = 0; i < want; ++i) spawn();
+  owed_ = owed_ > want ? owed_ - want : 0;
+  if (want == 0 && idle > p.max_spare_threads && live > p.start_servers && least_busy) {
+    core::log(core::LogLevel::Info, "mpm", "retiring worker {}: {} idle slots above MaxSpareThreads {}",
+              least_busy->pid, idle, p.max_spare_threads);
+    least_busy->retiring = true;
+    kill(least_busy->pid, SIGWINCH);
+  }
+  // Old runtimes can go once no child forked from them remains.
+  bool old_children = std::any_of(children_.begin(), children_.end(),
+                                  [&](const Child& c) { return c.generation != generation_; });
+  if (!old_children) old_runtimes_.clear();
+}
+
+void Master::signal_children(int sig, bool only_old) {
+  for (auto& c : children_) {
+    if (only_old && c.generation == generation_) continue;
+    c.retiring = true;
+    kill(c.pid, sig);
+  }
+}
+
+void Master::graceful_reload(bool hard) {
+  std::string error;
+  auto cfg = reread(error);
+  if (!cfg) {
+    core::log(core::LogLevel::Error, "core", "configuration reload refused, old configuration still serving: {}", error);
+    return;
+  }
+  if (!install(std::move(cfg), error)) {
+    core::log(core::LogLevel::Error, "core", "configuration reload refused, old configuration still serving: {}", error);
+    return;
+  }
+  ++generation_;
+  auto& hdr = board_.header();
+  hdr.generation.store(generation_);
+  hdr.restart_ms.store(wall_ms());
+  owed_ = 0;
+  // New workers first (they share the listening sockets), then the old
+  // generation stops accepting and drains.
+  for (uint32_t i = 0; i < rt_->config().process.start_servers; ++i) spawn();
+  signal_children(hard ? SIGTERM : SIGWINCH, true);
+  core::log(core::LogLevel::Notice, "core", "{} restart: generation {} serving, configuration reread",
+            hard ? "SIGHUP" : "graceful", generation_);
+}
+
+void Master::shutdown(bool graceful) {
+  signal_children(graceful ? SIGWINCH : SIGTERM, false);
+  auto deadline = Clock::now() + kStopGrace;
+  const auto& p = rt_->config().process;
+  if (graceful) {
+    deadline = p.graceful_shutdown_timeout.count() > 0 ? Clock::now() + p.graceful_shutdown_timeout
+                                                       : Clock::time_point::max();
+  }
+  bool killed = false;
+  while (!children_.empty()) {
+    reap();
+    if (children_.empty()) break;
+    if (Clock::now() >= deadline) {
+      if (graceful && !killed) {  // graceful time is up: a normal stop follows
+        signal_children(SIGTERM, false);
+        deadline = Clock::now() + kStopGrace;
+        graceful = false;
+        continue;
+      }
+      if (!killed) {
+        for (auto& c : children_) kill(c.pid, SIGKILL);
+        killed = true;
+      }
+    }
+    usleep(10000);
+  }
+}
+
+bool Master::write_pid_file() {
+  pid_file_ = rt_->config().process.pid_file;
+  FILE* f = std::fopen(pid_file_.c_str(), "w");
+  if (!f) {
+    core::log(core::LogLevel::Warn, "core", "cannot write PidFile {}: {}", pid_file_, strerror(errno));
+    pid_file_.clear();
+    return false;
+  }
+  std::fprintf(f, "%d\n", getpid());
+  std::fclose(f);
+  return true;
+}
+
+int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGCHLD}) sigaddset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  core::raise_fd_limit();
+
+  const auto& p = cfg->process;
+  uint32_t rows = p.server_limit * 2;  // spare rows: a draining generation beside the new one
+  std::string error;
+  if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + 4096, error) ||
+      !board_.create(shm_, rows, p.thread_limit)) {
+    std::fprintf(stderr, "pillar: cannot create the scoreboard: %s\n", error.c_str());
+    return 1;
+  }
+  board_.header().start_ms.store(wall_ms());
+  board_.header().restart_ms.store(wall_ms());
+  if (!install(std::move(cfg), error)) {
+    std::fprintf(stderr, "pillar: %s\n", error.c_str());
+    core::log(core::LogLevel::Emerg, "core", "{}", error);
+    core::ErrorLog::flush();
+    return 1;
+  }
+  for (const auto& l : listeners_) {
+    std::string ep = core::endpoint_text(l.bound);
+    // Always on stderr too: tests and users learn ephemeral ports from it.
+    std::fprintf(stderr, "pillar: listening on http://%s/\n", ep.c_str());
+    core::log(core::LogLevel::Notice, "core", "listening on {}", ep);
+  }
+  std::fflush(stderr);
+  write_pid_file();
+  const auto& pc = rt_->config().process;
+  core::log(core::LogLevel::Notice, "core",
+            "Pillar {} started (pid {}): {} workers, {} connection slots each, MaxRequestWorkers {}",
+            PILLAR_VERSION_STRING, getpid(), pc.start_servers, pc.threads_per_child, pc.max_request_workers);
+  for (uint32_t i = 0; i < pc.start_servers; ++i) spawn();
+  if (opts_.ready_fd >= 0) {
+    (void)!write(opts_.ready_fd, "1", 1);
+    close(opts_.ready_fd);
+  }
+
+  int exit_code = 0;
+  auto next_tick = Clock::now();
+  for (;;) {
+    auto now = Clock::now();
+    if (now >= next_tick) {
+      maintain();
+      next_tick = now + std::chrono::milliseconds(kMaintenanceMs);
+    }
+    auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()).count();
+    timespec ts{wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+    siginfo_t info{};
+    int sig = sigtimedwait(&set, &info, &ts);
+    if (sig < 0) continue;
+    if (sig == SIGCHLD) {
+      reap();
+      maintain();  // a crashed worker is replaced at once
+      continue;
+    }
+    if (sig == SIGUSR1 || sig == SIGHUP) {
+      core::log(core::LogLevel::Notice, "core", "caught {}, {}", sig == SIGHUP ? "SIGHUP" : "SIGUSR1",
+                sig == SIGHUP ? "restarting" : "doing graceful restart");
+      graceful_reload(sig == SIGHUP);
+      continue;
+    }
+    bool graceful = sig == SIGWINCH;
+    core::log(core::LogLevel::Notice, "core", "caught {}, {}", sig == SIGWINCH ? "SIGWINCH" : strsignal(sig),
+              graceful ? "shutting down gracefully" : "shutting down");
+    shutdown(graceful);
+    break;
+  }
+  close_listeners(listeners_);
+  if (!pid_file_.empty()) unlink(pid_file_.c_str());
+  core::log(core::LogLevel::Notice, "core", "master exiting");
+  core::ErrorLog::flush();
+  return exit_code;
+}
+
+}  // namespace
+
+int run_master(std::unique_ptr<config::ServerConfig> cfg, const MasterOptions& opts) {
+  Master m(opts);
+  return m.run(std::move(cfg));
+}
+
+}  // namespace pillar::server

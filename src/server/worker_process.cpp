@@ -1,0 +1,163 @@
+#include "server/worker_process.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "core/log.h"
+
+namespace pillar::server {
+namespace {
+
+using core::shm::ProcessState;
+
+constexpr int kTickMs = 250;
+constexpr int64_t kMinAgeForMemoryRecycleMs = 5000;  // a leak cannot turn into a fork storm
+constexpr auto kStopGrace = std::chrono::seconds(3);
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t rss_anon_kb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::strtoull(line.c_str() + 8, nullptr, 10);
+  }
+  return 0;
+}
+
+void publish_cpu(core::shm::ProcessRow& row) {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  static const uint64_t us_per_tick = 1000000u / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  auto ticks = [](const timeval& tv) {
+    return (static_cast<uint64_t>(tv.tv_sec) * 1000000u + static_cast<uint64_t>(tv.tv_usec)) / us_per_tick;
+  };
+  row.cpu_user_ticks.store(ticks(ru.ru_utime), std::memory_order_relaxed);
+  row.cpu_system_ticks.store(ticks(ru.ru_stime), std::memory_order_relaxed);
+}
+
+void drop_privileges(const WorkerSpec& spec) {
+  if (!spec.drop_privileges) return;
+  if (setgroups(0, nullptr) != 0 || setgid(spec.gid) != 0 || setuid(spec.uid) != 0) {
+    core::log(core::LogLevel::Emerg, "unixd", "cannot drop privileges to uid {} gid {}: {}", spec.uid, spec.gid,
+              strerror(errno));
+    core::ErrorLog::flush();
+    _exit(1);
+  }
+}
+
+}  // namespace
+
+void run_worker(const WorkerSpec& spec) {
+  // Die with the master, even if it is killed with SIGKILL.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != spec.master_pid) _exit(0);
+  for (int fd : spec.close_fds) close(fd);
+  drop_privileges(spec);
+
+  const Runtime& rt = *spec.runtime;
+  const auto& pc = rt.config().process;
+  auto& row = spec.board.row(spec.row);
+  row.slots.store(pc.threads_per_child);
+  row.started_ms.store(wall_ms());
+  for (uint32_t i = 0; i < pc.threads_per_child; ++i) {
+    spec.board.slot(spec.row, i).state.store(static_cast<char>(core::shm::SlotState::Ready));
+  }
+
+  // Signals stay blocked (inherited from the master) and are taken here.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGWINCH}) sigaddset(&set, s);
+
+  core::start_async_logging();
+  int loops_n = rt.config().event_threads > 0 ? rt.config().event_threads
+                                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  loops_n = static_cast<int>(std::min<uint32_t>(static_cast<uint32_t>(loops_n), pc.threads_per_child));
+  std::vector<std::unique_ptr<WorkerLoop>> loops;
+  std::vector<std::thread> threads;
+  uint32_t first = 0;
+  for (int i = 0; i < loops_n; ++i) {
+    uint32_t count = pc.threads_per_child / static_cast<uint32_t>(loops_n) +
+                     (static_cast<uint32_t>(i) < pc.threads_per_child % static_cast<uint32_t>(loops_n) ? 1 : 0);
+    loops.push_back(std::make_unique<WorkerLoop>(rt, *spec.listeners, LoopSlots{spec.board, spec.row, first, count}));
+    first += count;
+  }
+  for (auto& l : loops) threads.emplace_back([w = l.get()] { w->run(); });
+  uint8_t expected = static_cast<uint8_t>(ProcessState::Starting);
+  row.state.compare_exchange_strong(expected, static_cast<uint8_t>(ProcessState::Running));
+  core::log(core::LogLevel::Debug, "mpm", "worker {} started with {} loop(s), {} slots", getpid(), loops_n,
+            pc.threads_per_child);
+
+  bool graceful = false, stopping = false;
+  const timespec tick{0, kTickMs * 1000000L};
+  while (!stopping) {
+    siginfo_t info{};
+    int sig = sigtimedwait(&set, &info, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      stopping = true;
+    } else if (sig == SIGWINCH) {
+      stopping = graceful = true;
+    }
+    publish_cpu(row);
+    uint64_t rss = rss_anon_kb();
+    row.rss_anon_kb.store(rss, std::memory_order_relaxed);
+    if (row.state.load() == static_cast<uint8_t>(ProcessState::Running)) {
+      const char* why = nullptr;
+      if (pc.max_connections_per_child && row.connections.load() >= pc.max_connections_per_child)
+        why = "MaxConnectionsPerChild reached";
+      else if (pc.max_memory_per_child && rss * 1024 > pc.max_memory_per_child &&
+               wall_ms() - row.started_ms.load() >= kMinAgeForMemoryRecycleMs)
+        why = "resident memory above MaxMemoryPerChild";
+      if (why) {
+        // The master starts a replacement first, then tells this one to drain.
+        row.state.store(static_cast<uint8_t>(ProcessState::Recycling));
+        spec.board.header().recycles.fetch_add(1);
+        core::log(core::LogLevel::Info, "mpm", "worker {} asks to be recycled: {} (RssAnon {} kB)", getpid(), why, rss);
+      }
+    }
+  }
+
+  row.state.store(static_cast<uint8_t>(ProcessState::Draining));
+  for (auto& l : loops) l->stop(graceful);
+  // Graceful: wait for the connections (GracefulShutdownTimeout bounds it
+  // when set); otherwise a short grace for responses in flight.
+  auto deadline = std::chrono::steady_clock::now();
+  if (!graceful) deadline += kStopGrace;
+  else if (pc.graceful_shutdown_timeout.count() > 0) deadline += pc.graceful_shutdown_timeout;
+  else deadline = std::chrono::steady_clock::time_point::max();
+  for (size_t i = 0; i < loops.size(); ++i) {
+    while (!loops[i]->exited()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        WorkerLoop* w = loops[i].get();
+        w->loop().post([w] { w->force_close_all(); });
+        break;
+      }
+      siginfo_t info{};
+      const timespec wait{0, 10 * 1000000L};
+      int sig = sigtimedwait(&set, &info, &wait);
+      if (sig == SIGTERM || sig == SIGINT) deadline = std::chrono::steady_clock::now();  // stop now
+    }
+    threads[i].join();
+  }
+  publish_cpu(row);
+  loops.clear();
+  core::ErrorLog::flush();
+  _exit(0);
+}
+
+}  // namespace pillar::server
