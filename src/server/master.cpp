@@ -2,7 +2,9 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "core/shm/scoreboard.h"
 #include "core/shm/shared_memory.h"
 #include "core/socket_address.h"
+#include "server/control_socket.h"
 #include "server/default_config.h"
 #include "server/listeners.h"
 #include "server/site.h"
@@ -60,7 +63,10 @@ class Master {
   void spawn();
   void reap();
   void maintain();
-  void graceful_reload(bool hard);
+  bool graceful_reload(bool hard, std::string& error);
+  void register_commands();
+  nlohmann::json status_json() const;
+  nlohmann::json workers_json() const;
   void signal_children(int sig, bool only_old);
   void shutdown(bool graceful);
   Child* find(pid_t pid);
@@ -80,6 +86,9 @@ class Master {
   uid_t uid_ = 0;
   gid_t gid_ = 0;
   std::string pid_file_;
+  ControlSocket control_;
+  ControlCommands commands_;
+  int64_t started_ms_ = 0;
 };
 
 bool Master::resolve_user(const config::ProcessConfig& p, std::string& error) {
@@ -178,6 +187,8 @@ void Master::spawn() {
   spec.drop_privileges = drop_;
   spec.uid = uid_;
   spec.gid = gid_;
+  if (control_.fd() >= 0) spec.close_fds.push_back(control_.fd());
+  if (control_.client_fd() >= 0) spec.close_fds.push_back(control_.client_fd());
   core::ErrorLog::flush();
   pid_t pid = fork();
   if (pid < 0) {
@@ -288,16 +299,11 @@ void Master::signal_children(int sig, bool only_old) {
   }
 }
 
-void Master::graceful_reload(bool hard) {
-  std::string error;
+bool Master::graceful_reload(bool hard, std::string& error) {
   auto cfg = reread(error);
-  if (!cfg) {
+  if (!cfg || !install(std::move(cfg), error)) {
     core::log(core::LogLevel::Error, "core", "configuration reload refused, old configuration still serving: {}", error);
-    return;
-  }
-  if (!install(std::move(cfg), error)) {
-    core::log(core::LogLevel::Error, "core", "configuration reload refused, old configuration still serving: {}", error);
-    return;
+    return false;
   }
   ++generation_;
   auto& hdr = board_.header();
@@ -310,6 +316,70 @@ void Master::graceful_reload(bool hard) {
   signal_children(hard ? SIGTERM : SIGWINCH, true);
   core::log(core::LogLevel::Notice, "core", "{} restart: generation {} serving, configuration reread",
             hard ? "SIGHUP" : "graceful", generation_);
+  return true;
+}
+
+nlohmann::json Master::status_json() const {
+  const auto& hdr = board_.header();
+  const auto& p = rt_->config().process;
+  uint64_t requests = hdr.retired_requests.load(), bytes = hdr.retired_bytes.load();
+  uint32_t workers = 0, draining = 0;
+  for (const auto& c : children_) {
+    const auto& row = board_.row(c.row);
+    requests += row.requests.load();
+    bytes += row.bytes.load();
+    (c.generation == generation_ && !c.retiring ? workers : draining) += 1;
+  }
+  return {{"version", PILLAR_VERSION_STRING},
+          {"pid", getpid()},
+          {"config", opts_.config_file.empty() ? "(embedded default)" : opts_.config_file},
+          {"generation", generation_},
+          {"uptime_seconds", (wall_ms() - started_ms_) / 1000},
+          {"workers", workers},
+          {"workers_draining", draining},
+          {"connections", hdr.conns_in_use.load()},
+          {"max_request_workers", p.max_request_workers},
+          {"threads_per_child", p.threads_per_child},
+          {"requests", requests},
+          {"bytes_sent", bytes},
+          {"crashes", hdr.crashes.load()},
+          {"recycles", hdr.recycles.load()}};
+}
+
+nlohmann::json Master::workers_json() const {
+  static constexpr const char* kStates[] = {"free", "starting", "running", "recycling", "draining"};
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : children_) {
+    const auto& row = board_.row(c.row);
+    uint8_t st = row.state.load();
+    list.push_back({{"pid", c.pid},
+                    {"row", c.row},
+                    {"generation", c.generation},
+                    {"state", st < 5 ? kStates[st] : "?"},
+                    {"retiring", c.retiring},
+                    {"connections_open", row.active.load()},
+                    {"slots", row.slots.load()},
+                    {"connections", row.connections.load()},
+                    {"requests", row.requests.load()},
+                    {"bytes_sent", row.bytes.load()},
+                    {"rss_anon_kb", row.rss_anon_kb.load()},
+                    {"started_ms", row.started_ms.load()}});
+  }
+  return list;
+}
+
+void Master::register_commands() {
+  commands_.add("status", "the server: version, generation, workers, connections, totals",
+                [this](const std::vector<std::string>&) { return status_json(); });
+  commands_.add("workers", "one entry per worker process (its scoreboard row)",
+                [this](const std::vector<std::string>&) { return workers_json(); });
+  commands_.add("reload", "graceful restart: reread and check the configuration, new generation, old one drains",
+                [this](const std::vector<std::string>&) {
+                  std::string error;
+                  if (!graceful_reload(false, error))
+                    throw std::runtime_error("reload refused, old configuration still serving: " + error);
+                  return nlohmann::json{{"generation", generation_}};
+                });
 }
 
 void Master::shutdown(bool graceful) {
@@ -385,6 +455,12 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   }
   std::fflush(stderr);
   write_pid_file();
+  started_ms_ = wall_ms();
+  register_commands();
+  if (!rt_->config().process.control_socket.empty() &&
+      !control_.open(rt_->config().process.control_socket, error)) {
+    core::log(core::LogLevel::Error, "core", "{}; pillarctl will not reach this server", error);
+  }
   const auto& pc = rt_->config().process;
   core::log(core::LogLevel::Notice, "core",
             "Pillar {} started (pid {}): {} workers, {} connection slots each, MaxRequestWorkers {}",
@@ -395,36 +471,44 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
     close(opts_.ready_fd);
   }
 
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   int exit_code = 0;
   auto next_tick = Clock::now();
-  for (;;) {
+  for (bool running = true; running;) {
     auto now = Clock::now();
     if (now >= next_tick) {
       maintain();
       next_tick = now + std::chrono::milliseconds(kMaintenanceMs);
     }
     auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()).count();
-    timespec ts{wait_ms / 1000, (wait_ms % 1000) * 1000000L};
-    siginfo_t info{};
-    int sig = sigtimedwait(&set, &info, &ts);
-    if (sig < 0) continue;
-    if (sig == SIGCHLD) {
-      reap();
-      maintain();  // a crashed worker is replaced at once
-      continue;
+    pollfd fds[2] = {{sfd, POLLIN, 0}, {control_.fd(), POLLIN, 0}};
+    int n = poll(fds, control_.fd() >= 0 ? 2 : 1, static_cast<int>(std::max<int64_t>(wait_ms, 0)));
+    if (n <= 0) continue;
+    if (fds[1].revents & POLLIN) control_.serve_one(commands_);
+    signalfd_siginfo si{};
+    while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGCHLD) {
+        reap();
+        maintain();  // a crashed worker is replaced at once
+        continue;
+      }
+      if (sig == SIGUSR1 || sig == SIGHUP) {
+        core::log(core::LogLevel::Notice, "core", "caught {}, {}", sig == SIGHUP ? "SIGHUP" : "SIGUSR1",
+                  sig == SIGHUP ? "restarting" : "doing graceful restart");
+        std::string error;
+        graceful_reload(sig == SIGHUP, error);
+        continue;
+      }
+      bool graceful = sig == SIGWINCH;
+      core::log(core::LogLevel::Notice, "core", "caught {}, {}", sig == SIGWINCH ? "SIGWINCH" : strsignal(sig),
+                graceful ? "shutting down gracefully" : "shutting down");
+      shutdown(graceful);
+      running = false;
+      break;
     }
-    if (sig == SIGUSR1 || sig == SIGHUP) {
-      core::log(core::LogLevel::Notice, "core", "caught {}, {}", sig == SIGHUP ? "SIGHUP" : "SIGUSR1",
-                sig == SIGHUP ? "restarting" : "doing graceful restart");
-      graceful_reload(sig == SIGHUP);
-      continue;
-    }
-    bool graceful = sig == SIGWINCH;
-    core::log(core::LogLevel::Notice, "core", "caught {}, {}", sig == SIGWINCH ? "SIGWINCH" : strsignal(sig),
-              graceful ? "shutting down gracefully" : "shutting down");
-    shutdown(graceful);
-    break;
   }
+  close(sfd);
   close_listeners(listeners_);
   if (!pid_file_.empty()) unlink(pid_file_.c_str());
   core::log(core::LogLevel::Notice, "core", "master exiting");

@@ -1,0 +1,83 @@
+#include "ctl/control_client.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace pillar::ctl {
+
+bool send_command(const std::string& socket_path, const std::string& line, nlohmann::json& reply, std::string& error,
+                  int timeout_ms) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof sa.sun_path) {
+    error = "control socket path too long: " + socket_path;
+    return false;
+  }
+  std::memcpy(sa.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    error = "cannot connect to " + socket_path + ": " + strerror(errno) +
+            " (is pillar running with this PillarControlSocket?)";
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  std::string req = line + "\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    error = std::string("sending the command: ") + strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  std::string data;
+  char buf[4096];
+  pollfd p{fd, POLLIN, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r <= 0) {
+      error = "no answer from the server within " + std::to_string(timeout_ms) + " ms";
+      ::close(fd);
+      return false;
+    }
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.back() == '\n') break;  // one JSON line per answer
+  }
+  ::close(fd);
+  reply = nlohmann::json::parse(data, nullptr, false);
+  if (reply.is_discarded() || !reply.is_object()) {
+    error = "the server's answer is not JSON";
+    return false;
+  }
+  return true;
+}
+
+std::string render(const std::string& command, const nlohmann::json& result) {
+  std::string out;
+  if (command == "workers" && result.is_array()) {
+    out += fmt::format("{:>8} {:>4} {:>4} {:<10} {:>6} {:>6} {:>10} {:>10} {:>10}\n", "PID", "ROW", "GEN", "STATE",
+                       "OPEN", "SLOTS", "CONNS", "REQUESTS", "RSS_KB");
+    for (const auto& w : result) {
+      out += fmt::format("{:>8} {:>4} {:>4} {:<10} {:>6} {:>6} {:>10} {:>10} {:>10}\n", w.value("pid", 0),
+                         w.value("row", 0), w.value("generation", 0), w.value("state", std::string()),
+                         w.value("connections_open", 0), w.value("slots", 0), w.value("connections", 0),
+                         w.value("requests", 0), w.value("rss_anon_kb", 0));
+    }
+    return out;
+  }
+  if (result.is_object()) {
+    for (const auto& [k, v] : result.items()) {
+      out += k + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
+    }
+    return out;
+  }
+  return result.dump(2) + "\n";
+}
+
+}  // namespace pillar::ctl
