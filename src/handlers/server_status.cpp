@@ -330,6 +330,48 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
       {'_', "waiting"}, {'R', "reading"}, {'W', "writing"}, {'K', "keepalive"}, {'C', "closing"}, {'G', "graceful"}};
   for (const auto& [c, name] : kStates)
     out += fmt::format("pillar_slots{{state=\"{}\"}} {}\n", name, t.by_state[static_cast<unsigned char>(c)]);
+  if (const auto* vs = ctx_.vhost_stats) {
+    // Per virtual host: requests by status class, bytes, latency histogram.
+    std::string req, bytes, hist;
+    for (uint32_t id = 0; id < vs->count(); ++id) {
+      core::shm::VhostCounters sum;
+      for (uint32_t r = 0; r <= vs->rows(); ++r) {
+        const auto& c = vs->at(r, id);
+        sum.requests += c.requests.load(std::memory_order_relaxed);
+        sum.bytes += c.bytes.load(std::memory_order_relaxed);
+        for (size_t i = 0; i < 6; ++i) sum.status_class[i] += c.status_class[i].load(std::memory_order_relaxed);
+        for (size_t i = 0; i < core::shm::kLatencyBuckets; ++i) sum.latency[i] += c.latency[i].load(std::memory_order_relaxed);
+        sum.latency_sum_us += c.latency_sum_us.load(std::memory_order_relaxed);
+      }
+      if (sum.requests.load() == 0) continue;
+      std::string vh = std::string(vs->name(id));
+      static constexpr const char* kClass[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+      for (size_t i = 0; i < 6; ++i) {
+        if (sum.status_class[i].load() == 0) continue;
+        req += fmt::format("pillar_vhost_requests_total{{vhost=\"{}\",code=\"{}\"}} {}\n", vh, kClass[i],
+                           sum.status_class[i].load());
+      }
+      bytes += fmt::format("pillar_vhost_sent_bytes_total{{vhost=\"{}\"}} {}\n", vh, sum.bytes.load());
+      uint64_t cumulative = 0;
+      for (size_t i = 0; i < core::shm::kLatencyBuckets; ++i) {
+        cumulative += sum.latency[i].load();
+        std::string le = i + 1 < core::shm::kLatencyBuckets
+                             ? fmt::format("{:g}", static_cast<double>(core::shm::kLatencyBucketsUs[i]) / 1e6)
+                             : "+Inf";
+        hist += fmt::format("pillar_request_duration_seconds_bucket{{vhost=\"{}\",le=\"{}\"}} {}\n", vh, le,
+                            cumulative);
+      }
+      hist += fmt::format("pillar_request_duration_seconds_sum{{vhost=\"{}\"}} {:.6f}\n", vh,
+                          static_cast<double>(sum.latency_sum_us.load()) / 1e6);
+      hist += fmt::format("pillar_request_duration_seconds_count{{vhost=\"{}\"}} {}\n", vh, cumulative);
+    }
+    out += "# HELP pillar_vhost_requests_total Requests per virtual host and status class.\n"
+           "# TYPE pillar_vhost_requests_total counter\n" + req;
+    out += "# HELP pillar_vhost_sent_bytes_total Bytes sent per virtual host.\n"
+           "# TYPE pillar_vhost_sent_bytes_total counter\n" + bytes;
+    out += "# HELP pillar_request_duration_seconds Time from the first request byte to the last response byte.\n"
+           "# TYPE pillar_request_duration_seconds histogram\n" + hist;
+  }
   resp.add_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   resp.add_header("Cache-Control", "no-cache");
   resp.add_text(out);

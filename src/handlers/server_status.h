@@ -8,6 +8,7 @@
 
 #include "config/model.h"
 #include "core/shm/scoreboard.h"
+#include "core/shm/vhost_stats.h"
 #include "http/handler.h"
 
 namespace pillar::handlers {
@@ -15,6 +16,7 @@ namespace pillar::handlers {
 // What built-in handlers may read besides their configuration.
 struct BuiltinContext {
   const core::shm::Scoreboard* board = nullptr;  // null outside a master (unit tests)
+  const core::shm::VhostStats* vhost_stats = nullptr;
 };
 
 // A snapshot of the scoreboard, summed the way both formats need it.

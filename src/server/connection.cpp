@@ -439,6 +439,14 @@ void Connection::apply_error_page(const Site* site, const http::RequestContext* 
 
 void Connection::queue_response() {
   const auto& cfg = w_.runtime().config();
+  // Statuses after which the request stream cannot be trusted close the
+  // connection (Apache's ap_status_drops_connection).
+  switch (resp_.status) {
+    case 400: case 408: case 411: case 413: case 414: case 417: case 500: case 501: case 503:
+      keep_alive_ = false;
+      break;
+    default: break;
+  }
   out_.clear();
   out_pos_ = 0;
   segs_.clear();
@@ -605,6 +613,8 @@ void Connection::finish_request() {
     slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(now_us() - req_start_us_, UINT32_MAX)),
                                   std::memory_order_relaxed);
     if (w_.extended_status()) publish_request();
+    if (const auto* vs = w_.runtime().builtin().vhost_stats; vs && site_)
+      vs->at(w_.row_index(), site_->stats_id).record(resp_.status, bytes_out_, now_us() - req_start_us_);
   }
   if (site_ && !site_->access_logs.empty()) {
     LogRecord r;

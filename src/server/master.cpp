@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/shm/scoreboard.h"
 #include "core/shm/shared_memory.h"
+#include "core/shm/vhost_stats.h"
 #include "core/socket_address.h"
 #include "server/control_socket.h"
 #include "server/default_config.h"
@@ -76,6 +77,7 @@ class Master {
   MasterOptions opts_;
   core::shm::SharedMemory shm_;
   core::shm::Scoreboard board_;
+  core::shm::VhostStats vhost_stats_;
   std::unique_ptr<Runtime> rt_;
   std::vector<std::unique_ptr<Runtime>> old_runtimes_;  // kept until no child was forked from them
   std::vector<ListenerSocket> listeners_;
@@ -127,7 +129,7 @@ bool Master::resolve_user(const config::ProcessConfig& p, std::string& error) {
 bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& error) {
   if (!resolve_user(cfg->process, error)) return false;
   if (!reconcile_listeners(*cfg, listeners_, error)) return false;
-  handlers::BuiltinContext ctx{&board_};
+  handlers::BuiltinContext ctx{&board_, &vhost_stats_};
   auto rt = Runtime::build(std::move(cfg), error, ctx);
   if (!rt) return false;
   if (rt_) old_runtimes_.push_back(std::move(rt_));
@@ -220,6 +222,7 @@ void Master::reap() {
       ++owed_;
     }
     board_.release_row(c->row);
+    vhost_stats_.retire_row(c->row);
     children_.erase(children_.begin() + (c - children_.data()));
   }
 }
@@ -434,8 +437,10 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   const auto& p = cfg->process;
   uint32_t rows = p.server_limit * 2;  // spare rows: a draining generation beside the new one
   std::string error;
-  if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + 4096, error) ||
-      !board_.create(shm_, rows, p.thread_limit)) {
+  size_t vhost_bytes = sizeof(core::shm::VhostCounters) * core::shm::VhostStats::kMaxVhosts * (rows + 1) +
+                       core::shm::VhostStats::kMaxVhosts * core::shm::VhostStats::kNameSize + 256;
+  if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + 4096, error) ||
+      !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows)) {
     std::fprintf(stderr, "pillar: cannot create the scoreboard: %s\n", error.c_str());
     return 1;
   }

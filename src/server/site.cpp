@@ -20,6 +20,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
                                         const handlers::BuiltinContext& ctx) {
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->cfg_ = std::move(cfg);
+  rt->builtin_ = ctx;
   const config::ServerConfig& c = *rt->cfg_;
 
   rt->mime_.load(c.types_config);
@@ -31,6 +32,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
   auto build_site = [&](const config::VirtualHost& vh) -> std::unique_ptr<Site> {
     auto site = std::make_unique<Site>();
     site->cfg = &vh;
+    if (ctx.vhost_stats) site->stats_id = ctx.vhost_stats->id_for(vh.server_name.empty() ? "(main)" : vh.server_name);
     site->static_handler = std::make_unique<handlers::StaticFileHandler>(vh, rt->mime_, c.enable_sendfile);
     for (const auto& loc : vh.locations) {
       http::Handler* h = nullptr;

@@ -22,6 +22,7 @@ struct LocationRoute {
 
 struct Site {
   const config::VirtualHost* cfg = nullptr;
+  uint32_t stats_id = 0;  // its counters in VhostStats
   std::unique_ptr<http::Handler> static_handler;
   std::vector<std::unique_ptr<http::Handler>> owned_handlers;
   std::vector<LocationRoute> locations;
@@ -41,6 +42,7 @@ class Runtime {
   const Site& site_for(const sockaddr_storage& local, std::string_view host) const;
   const Site& main_site() const { return *sites_[0]; }
   const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
+  const handlers::BuiltinContext& builtin() const { return builtin_; }
   bool reopen_logs(std::string& error);
 
  private:
@@ -50,6 +52,7 @@ class Runtime {
   std::vector<std::unique_ptr<Site>> sites_;  // [0] main server, [i+1] = vhosts[i]
   std::unique_ptr<VhostRouter> router_;
   std::shared_ptr<core::LogSink> error_sink_;
+  handlers::BuiltinContext builtin_;
   std::vector<std::shared_ptr<core::LogSink>> sinks_;
 };
 

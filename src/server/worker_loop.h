@@ -74,6 +74,7 @@ class WorkerLoop {
   core::shm::ConnSlot* reserve_slot(uint32_t& index);
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
+  uint32_t row_index() const { return slots_.row; }
 
  private:
   class Acceptor;

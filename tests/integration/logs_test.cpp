@@ -1,0 +1,131 @@
+// Access logs (CustomLog / LogFormat) and the error log.
+#include <regex>
+#include <sstream>
+
+#include "test_common.h"
+
+namespace itest {
+namespace {
+
+class Logs : public ::testing::Test {
+ protected:
+  TempTree tree;
+  std::string docroot = tree.mkdir("www");
+  std::string logdir = tree.mkdir("logs");
+
+  void SetUp() override { tree.write("www/a.txt", "AAAA\n"); }
+
+  // Lines of the log file once it has at least `n` lines (waits up to 3 s; the
+  // writer thread flushes every 100 ms).
+  std::vector<std::string> wait_lines(const std::string& rel, size_t n) {
+    std::vector<std::string> lines;
+    eventually(
+        [&] {
+          lines.clear();
+          std::istringstream in(tree.read(rel));
+          for (std::string l; std::getline(in, l);) lines.push_back(l);
+          return lines.size() >= n;
+        },
+        3s);
+    return lines;
+  }
+};
+
+TEST_F(Logs, CustomLogCommonFormat) {
+  START_SERVER(srv, basic_config(docroot, "CustomLog \"" + logdir + "/access.log\" common\n"));
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt").status, 200);
+  auto lines = wait_lines("logs/access.log", 1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(std::regex_match(lines[0], std::regex(R"(127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET /a\.txt HTTP/1\.1" 200 5)")))
+      << lines[0];
+}
+
+TEST_F(Logs, CommonFormatDashForEmptyBody) {
+  START_SERVER(srv, basic_config(docroot, "CustomLog \"" + logdir + "/access.log\" common\n"));
+  std::string etag = curl_get(srv.base_url() + "/a.txt").header("ETag");
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt", {"If-None-Match: " + etag}).status, 304);
+  auto lines = wait_lines("logs/access.log", 2);
+  ASSERT_EQ(lines.size(), 2u);
+  // The two requests may be served by different worker processes, whose
+  // buffered log writers need not flush in request order.
+  const std::string tail = "\" 304 -";
+  int found = 0;
+  for (const auto& l : lines) found += l.size() > tail.size() && l.substr(l.size() - tail.size()) == tail;
+  EXPECT_EQ(found, 1) << lines[0] << "\n" << lines[1];
+}
+
+TEST_F(Logs, LogsErrorsAndRawRequestLine) {
+  START_SERVER(srv, basic_config(docroot, "CustomLog \"" + logdir + "/access.log\" common\n"));
+  EXPECT_EQ(curl_get(srv.base_url() + "/missing?q=1").status, 404);
+  auto lines = wait_lines("logs/access.log", 1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("\"GET /missing?q=1 HTTP/1.1\" 404 "), std::string::npos) << lines[0];
+}
+
+TEST_F(Logs, LogFormatNicknameAndCombined) {
+  START_SERVER(srv, basic_config(docroot,
+                                 "LogFormat \"%h %>s %U %b\" short\n"
+                                 "CustomLog \"" + logdir + "/short.log\" short\n"
+                                 "CustomLog \"" + logdir + "/combined.log\" combined\n"));
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt", {"Referer: http://ref.example/", "User-Agent: itest/1.0"}).status, 200);
+  auto s = wait_lines("logs/short.log", 1);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0], "127.0.0.1 200 /a.txt 5");
+  auto c = wait_lines("logs/combined.log", 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_TRUE(std::regex_match(c[0], std::regex(R"(127\.0\.0\.1 - - \[[^\]]+\] "GET /a\.txt HTTP/1\.1" 200 5 "http://ref\.example/" "itest/1\.0")")))
+      << c[0];
+}
+
+TEST_F(Logs, InlineFormatWithHeadersAndMethod) {
+  START_SERVER(srv, basic_config(docroot, "CustomLog \"" + logdir + "/x.log\" \"%m %q %{X-Test}i %{Content-Type}o\"\n"));
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt?k=v", {"X-Test: hello"}).status, 200);
+  auto l = wait_lines("logs/x.log", 1);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0], "GET ?k=v hello text/plain");
+}
+
+TEST_F(Logs, OneLinePerRequestInOrder) {
+  START_SERVER(srv, basic_config(docroot, "LogFormat \"%U %>s\" mini\nCustomLog \"" + logdir + "/m.log\" mini\n"));
+  RawConnection c(srv.port());
+  c.send("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+         "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  c.read_until_close(5s);
+  auto l = wait_lines("logs/m.log", 3);
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0], "/a.txt 200");
+  EXPECT_EQ(l[1], "/b 404");
+  EXPECT_EQ(l[2], "/a.txt 200");
+}
+
+TEST_F(Logs, MalformedRequestIsLoggedAs400) {
+  START_SERVER(srv, basic_config(docroot, "CustomLog \"" + logdir + "/access.log\" \"%>s\"\n"));
+  raw_exchange(srv.port(), "GET /a.txt HTTP/1.1\r\nHost : x\r\n\r\n");
+  auto l = wait_lines("logs/access.log", 1);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0], "400");
+}
+
+TEST_F(Logs, VhostCustomLogReplacesServerLog) {
+  std::string vroot = tree.mkdir("v");
+  tree.write("v/v.txt", "v");
+  START_SERVER(srv, basic_config(docroot,
+                                 "CustomLog \"" + logdir + "/main.log\" \"main %U\"\n"
+                                 "<VirtualHost *>\n  ServerName v.example\n  DocumentRoot \"" + vroot +
+                                     "\"\n  CustomLog \"" + logdir + "/v.log\" \"vhost %U\"\n</VirtualHost>\n"));
+  ASSERT_EQ(curl_get(srv.base_url() + "/v.txt", {"Host: v.example"}).status, 200);
+  auto l = wait_lines("logs/v.log", 1);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0], "vhost /v.txt");
+  std::this_thread::sleep_for(300ms);  // give a wrong write to main.log the time to show
+  EXPECT_EQ(tree.read("logs/main.log").find("/v.txt"), std::string::npos);
+}
+
+TEST_F(Logs, ErrorLogFileReceivesStartupNotice) {
+  START_SERVER(srv, basic_config(docroot, "ErrorLog \"" + logdir + "/error.log\"\nLogLevel notice\n"));
+  EXPECT_TRUE(eventually([&] { return tree.read("logs/error.log").find("listening") != std::string::npos; }, 3s))
+      << tree.read("logs/error.log");
+}
+
+}  // namespace
+}  // namespace itest

@@ -1,0 +1,329 @@
+// Static files: headers, HEAD, 404, directories, indexes, protected files,
+// symlinks, conditional requests, ranges and methods.
+#include <sys/stat.h>
+
+#include <regex>
+
+#include "test_common.h"
+
+namespace itest {
+namespace {
+
+class StaticFiles : public ::testing::Test {
+ protected:
+  TempTree tree;
+  std::string docroot = tree.mkdir("www");
+  const std::string text = "Hello, Pillar!\n";          // 15 bytes
+  const std::string digits = "0123456789abcdefghij";    // 20 bytes
+
+  void SetUp() override {
+    tree.write("www/hello.txt", text);
+    tree.write("www/digits.txt", digits);
+    tree.write("www/page.html", "<html><body>page</body></html>\n");
+    tree.write("www/style.css", "body{}\n");
+    tree.write("www/with space.txt", "spaced\n");
+    tree.write("www/dir/index.html", "<p>dir index</p>\n");
+    tree.write("www/dir/other.txt", "other\n");
+    tree.write("www/custom/home.html", "<p>home</p>\n");
+    tree.write("www/custom/index.html", "<p>plain index</p>\n");
+    tree.write("www/list/alpha.txt", "a\n");
+    tree.write("www/list/beta.txt", "b\n");
+    tree.write("www/list/.htpasswd", "user:secret\n");
+    tree.write("www/.htaccess", "Require all denied\n");
+    tree.write("www/file.foo", "foo\n");
+    tree.set_mtime("www/hello.txt", 1700000000);  // Tue, 14 Nov 2023 22:13:20 GMT
+    tree.set_mtime("www/digits.txt", 1700000000);
+  }
+};
+
+TEST_F(StaticFiles, GetFileHasEntityHeaders) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/hello.txt");
+  ASSERT_EQ(r.curl_code, 0) << r.curl_error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, text);
+  EXPECT_TRUE(r.header("Content-Type").rfind("text/plain", 0) == 0) << r.header("Content-Type");
+  EXPECT_EQ(r.header("Content-Length"), std::to_string(text.size()));
+  EXPECT_EQ(r.header("Last-Modified"), "Tue, 14 Nov 2023 22:13:20 GMT");
+  std::string etag = r.header("ETag");
+  EXPECT_TRUE(std::regex_match(etag, std::regex("(W/)?\"[^\"]+\""))) << etag;
+  EXPECT_EQ(r.header("Accept-Ranges"), "bytes");
+  EXPECT_TRUE(r.has("Date"));
+  // Same file, same validator.
+  CurlResult again = curl_get(srv.base_url() + "/hello.txt");
+  EXPECT_EQ(again.header("ETag"), etag);
+}
+
+TEST_F(StaticFiles, ContentTypesByExtension) {
+  START_SERVER(srv, basic_config(docroot, "AddType application/x-foo .foo\n"));
+  EXPECT_TRUE(curl_get(srv.base_url() + "/page.html").header("Content-Type").rfind("text/html", 0) == 0);
+  EXPECT_TRUE(curl_get(srv.base_url() + "/style.css").header("Content-Type").rfind("text/css", 0) == 0);
+  CurlResult foo = curl_get(srv.base_url() + "/file.foo");
+  EXPECT_EQ(foo.status, 200);
+  EXPECT_EQ(foo.header("Content-Type"), "application/x-foo");
+}
+
+TEST_F(StaticFiles, PercentEncodedPathAndQueryString) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/with%20space.txt");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "spaced\n");
+  CurlResult q = curl_get(srv.base_url() + "/hello.txt?x=1&y=2");
+  EXPECT_EQ(q.status, 200);
+  EXPECT_EQ(q.body, text);
+}
+
+TEST_F(StaticFiles, LargeFileWithAndWithoutSendfile) {
+  std::string big;
+  for (int i = 0; big.size() < 300000; ++i) big += "line " + std::to_string(i) + "\n";
+  tree.write("www/big.txt", big);
+  for (const char* sendfile : {"On", "Off"}) {
+    START_SERVER(srv, basic_config(docroot, std::string("EnableSendfile ") + sendfile + "\n"));
+    CurlResult r = curl_get(srv.base_url() + "/big.txt");
+    EXPECT_EQ(r.status, 200) << "EnableSendfile " << sendfile;
+    EXPECT_EQ(r.header("Content-Length"), std::to_string(big.size()));
+    EXPECT_TRUE(r.body == big) << "EnableSendfile " << sendfile << ": body of " << r.body.size() << " bytes differs";
+  }
+}
+
+TEST_F(StaticFiles, HeadHasHeadersButNoBody) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult get = curl_get(srv.base_url() + "/hello.txt");
+  CurlResult head = curl_head(srv.base_url() + "/hello.txt");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "");
+  EXPECT_EQ(head.header("Content-Length"), std::to_string(text.size()));
+  EXPECT_EQ(head.header("ETag"), get.header("ETag"));
+  EXPECT_EQ(head.header("Last-Modified"), get.header("Last-Modified"));
+  EXPECT_EQ(head.header("Content-Type"), get.header("Content-Type"));
+  // On the wire: nothing after the header block.
+  RawExchange x = raw_exchange(srv.port(), "HEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                               5s, true);
+  ASSERT_EQ(x.responses.size(), 1u) << x.data;
+  size_t end = x.data.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(x.data.size(), end + 4) << "bytes after the HEAD response headers: " << x.data.substr(end + 4);
+}
+
+TEST_F(StaticFiles, MissingFileIs404) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/no-such-file.txt");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(icontains(r.header("Content-Type"), "text/html"));
+  EXPECT_EQ(curl_get(srv.base_url() + "/no/such/dir/").status, 404);
+  // A file used as a directory is not found either.
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt/extra").status, 404);
+}
+
+TEST_F(StaticFiles, DirectoryWithoutSlashRedirects) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/dir");
+  EXPECT_EQ(r.status, 301);
+  std::string loc = r.header("Location");
+  EXPECT_TRUE(loc.size() >= 5 && loc.substr(loc.size() - 5) == "/dir/") << loc;
+  // The query string is kept (mod_dir).
+  CurlResult q = curl_get(srv.base_url() + "/dir?a=b");
+  EXPECT_EQ(q.status, 301);
+  std::string qloc = q.header("Location");
+  EXPECT_TRUE(qloc.find("/dir/?a=b") != std::string::npos) << qloc;
+}
+
+TEST_F(StaticFiles, DirectoryIndex) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/dir/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "<p>dir index</p>\n");
+  EXPECT_TRUE(r.header("Content-Type").rfind("text/html", 0) == 0);
+}
+
+TEST_F(StaticFiles, DirectoryIndexCustomListOrder) {
+  START_SERVER(srv, basic_config(docroot, "DirectoryIndex home.html index.html\n"));
+  EXPECT_EQ(curl_get(srv.base_url() + "/custom/").body, "<p>home</p>\n");
+  EXPECT_EQ(curl_get(srv.base_url() + "/dir/").body, "<p>dir index</p>\n");  // falls back to the second name
+}
+
+TEST_F(StaticFiles, DirectoryWithoutIndexIsForbiddenWithoutIndexesOption) {
+  START_SERVER(srv, basic_config(docroot));
+  EXPECT_EQ(curl_get(srv.base_url() + "/list/").status, 403);
+}
+
+TEST_F(StaticFiles, OptionsIndexesListsDirectory) {
+  START_SERVER(srv, basic_config(docroot, "<Directory \"" + docroot + "/list\">\n  Options Indexes\n</Directory>\n"));
+  CurlResult r = curl_get(srv.base_url() + "/list/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.header("Content-Type").rfind("text/html", 0) == 0);
+  EXPECT_NE(r.body.find("alpha.txt"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("beta.txt"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find(".htpasswd"), std::string::npos) << ".ht* files must not be listed";
+  // Other directories keep the default (no listing).
+  tree.write("www/nolist/x.txt", "x");
+  EXPECT_EQ(curl_get(srv.base_url() + "/nolist/").status, 403);
+}
+
+TEST_F(StaticFiles, HtaccessIsNeverServed) {
+  START_SERVER(srv, basic_config(docroot));
+  EXPECT_EQ(curl_get(srv.base_url() + "/.htaccess").status, 403);
+  EXPECT_EQ(curl_get(srv.base_url() + "/list/.htpasswd").status, 403);
+}
+
+TEST_F(StaticFiles, FilesSectionDenies) {
+  tree.write("www/.htsecret", "s");
+  tree.write("www/secret.txt", "s");
+  tree.write("www/backup.bak", "b");
+  START_SERVER(srv, basic_config(docroot,
+                                 "<Files \".ht*\">\n  Require all denied\n</Files>\n"
+                                 "<Files \"secret.txt\">\n  Require all denied\n</Files>\n"
+                                 "<FilesMatch \"\\.bak$\">\n  Require all denied\n</FilesMatch>\n"));
+  EXPECT_EQ(curl_get(srv.base_url() + "/.htsecret").status, 403);
+  EXPECT_EQ(curl_get(srv.base_url() + "/secret.txt").status, 403);
+  EXPECT_EQ(curl_get(srv.base_url() + "/dir/../secret.txt").status, 403);
+  EXPECT_EQ(curl_get(srv.base_url() + "/backup.bak").status, 403);
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt").status, 200);
+}
+
+TEST_F(StaticFiles, SymlinkRefusedWithoutFollowSymLinks) {
+  tree.write("outside/secret.txt", "outside secret\n");
+  tree.symlink(tree.path("outside/secret.txt"), "www/link.txt");
+  tree.symlink("hello.txt", "www/inner-link.txt");
+  tree.symlink(tree.path("outside"), "www/linkdir");
+  START_SERVER(srv, basic_config(docroot, "<Directory \"" + docroot + "\">\n  Options None\n</Directory>\n"));
+  EXPECT_EQ(curl_get(srv.base_url() + "/link.txt").status, 403);
+  EXPECT_EQ(curl_get(srv.base_url() + "/inner-link.txt").status, 403);
+  EXPECT_EQ(curl_get(srv.base_url() + "/linkdir/secret.txt").status, 403);
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt").status, 200);
+}
+
+TEST_F(StaticFiles, SymlinkFollowedWithFollowSymLinks) {
+  tree.write("outside/secret.txt", "outside secret\n");
+  tree.symlink(tree.path("outside/secret.txt"), "www/link.txt");
+  START_SERVER(srv,
+               basic_config(docroot, "<Directory \"" + docroot + "\">\n  Options FollowSymLinks\n</Directory>\n"));
+  CurlResult r = curl_get(srv.base_url() + "/link.txt");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "outside secret\n");
+}
+
+TEST_F(StaticFiles, IfNoneMatchGives304) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/hello.txt");
+  std::string etag = r.header("ETag");
+  ASSERT_FALSE(etag.empty());
+  CurlResult c = curl_get(srv.base_url() + "/hello.txt", {"If-None-Match: " + etag});
+  EXPECT_EQ(c.status, 304);
+  EXPECT_EQ(c.body, "");
+  EXPECT_EQ(c.header("ETag"), etag);
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt", {"If-None-Match: \"other\", " + etag}).status, 304);
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt", {"If-None-Match: *"}).status, 304);
+  CurlResult miss = curl_get(srv.base_url() + "/hello.txt", {"If-None-Match: \"does-not-match\""});
+  EXPECT_EQ(miss.status, 200);
+  EXPECT_EQ(miss.body, text);
+  // If-None-Match takes precedence over If-Modified-Since (RFC 9110 13.2.2).
+  CurlResult both = curl_get(srv.base_url() + "/hello.txt",
+                             {"If-None-Match: \"does-not-match\"", "If-Modified-Since: " + r.header("Last-Modified")});
+  EXPECT_EQ(both.status, 200);
+}
+
+TEST_F(StaticFiles, IfModifiedSinceGives304) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult same = curl_get(srv.base_url() + "/hello.txt", {"If-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT"});
+  EXPECT_EQ(same.status, 304);
+  EXPECT_EQ(same.body, "");
+  // Later than the file, earlier than now: not modified.
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt", {"If-Modified-Since: " + http_date(1710000000)}).status, 304);
+  CurlResult older = curl_get(srv.base_url() + "/hello.txt", {"If-Modified-Since: " + http_date(1600000000)});
+  EXPECT_EQ(older.status, 200);
+  EXPECT_EQ(older.body, text);
+  // An invalid date is ignored.
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt", {"If-Modified-Since: yesterday"}).status, 200);
+}
+
+TEST_F(StaticFiles, IfMatchFailureGives412) {
+  START_SERVER(srv, basic_config(docroot));
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt", {"If-Match: \"nope\""}).status, 412);
+  std::string etag = curl_get(srv.base_url() + "/hello.txt").header("ETag");
+  EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt", {"If-Match: " + etag}).status, 200);
+}
+
+TEST_F(StaticFiles, SingleRangeGives206) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/digits.txt", {"Range: bytes=2-5"});
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.body, "2345");
+  EXPECT_EQ(r.header("Content-Range"), "bytes 2-5/20");
+  EXPECT_EQ(r.header("Content-Length"), "4");
+  CurlResult suffix = curl_get(srv.base_url() + "/digits.txt", {"Range: bytes=-3"});
+  EXPECT_EQ(suffix.status, 206);
+  EXPECT_EQ(suffix.body, "hij");
+  EXPECT_EQ(suffix.header("Content-Range"), "bytes 17-19/20");
+  CurlResult open = curl_get(srv.base_url() + "/digits.txt", {"Range: bytes=15-"});
+  EXPECT_EQ(open.status, 206);
+  EXPECT_EQ(open.body, "fghij");
+  CurlResult past = curl_get(srv.base_url() + "/digits.txt", {"Range: bytes=18-100"});
+  EXPECT_EQ(past.status, 206);
+  EXPECT_EQ(past.body, "ij");
+  EXPECT_EQ(past.header("Content-Range"), "bytes 18-19/20");
+}
+
+TEST_F(StaticFiles, MultipleRangesGiveMultipart) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/digits.txt", {"Range: bytes=0-1,10-12"});
+  EXPECT_EQ(r.status, 206);
+  std::string ct = r.header("Content-Type");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(ct, m, std::regex("^multipart/byteranges; *boundary=\"?([^\";]+)\"?"))) << ct;
+  std::string boundary = m[1];
+  EXPECT_EQ(r.header("Content-Length"), std::to_string(r.body.size()));
+  EXPECT_NE(r.body.find("--" + boundary + "\r\n"), std::string::npos);
+  EXPECT_NE(r.body.find("Content-Range: bytes 0-1/20\r\n\r\n01\r\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("Content-Range: bytes 10-12/20\r\n\r\nabc\r\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("--" + boundary + "--"), std::string::npos) << r.body;
+  EXPECT_LT(r.body.find("bytes 0-1/20"), r.body.find("bytes 10-12/20"));
+}
+
+TEST_F(StaticFiles, UnsatisfiableRangeGives416) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlResult r = curl_get(srv.base_url() + "/digits.txt", {"Range: bytes=100-200"});
+  EXPECT_EQ(r.status, 416);
+  EXPECT_EQ(r.header("Content-Range"), "bytes */20");
+  // A syntactically invalid Range is ignored: the whole file.
+  CurlResult bad = curl_get(srv.base_url() + "/digits.txt", {"Range: lines=1-2"});
+  EXPECT_EQ(bad.status, 200);
+  EXPECT_EQ(bad.body, digits);
+}
+
+TEST_F(StaticFiles, IfRange) {
+  START_SERVER(srv, basic_config(docroot));
+  std::string etag = curl_get(srv.base_url() + "/digits.txt").header("ETag");
+  CurlResult match = curl_get(srv.base_url() + "/digits.txt", {"Range: bytes=0-3", "If-Range: " + etag});
+  EXPECT_EQ(match.status, 206);
+  EXPECT_EQ(match.body, "0123");
+  CurlResult stale = curl_get(srv.base_url() + "/digits.txt", {"Range: bytes=0-3", "If-Range: \"old\""});
+  EXPECT_EQ(stale.status, 200);
+  EXPECT_EQ(stale.body, digits);
+}
+
+TEST_F(StaticFiles, PostToStaticFileIs405WithAllow) {
+  START_SERVER(srv, basic_config(docroot));
+  CurlOptions o;
+  o.method = "POST";
+  o.body = "a=1";
+  CurlResult r = curl_request(srv.base_url() + "/hello.txt", o);
+  EXPECT_EQ(r.status, 405);
+  std::string allow = r.header("Allow");
+  EXPECT_TRUE(icontains(allow, "GET")) << allow;
+  EXPECT_TRUE(icontains(allow, "HEAD")) << allow;
+  o.method = "DELETE";
+  o.body.clear();
+  CurlResult d = curl_request(srv.base_url() + "/hello.txt", o);
+  EXPECT_EQ(d.status, 405);
+  EXPECT_TRUE(d.has("Allow"));
+}
+
+TEST_F(StaticFiles, UnknownMethodIs501) {
+  START_SERVER(srv, basic_config(docroot));
+  RawExchange x = raw_exchange(srv.port(), "FROB /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(x.first().status, 501) << x.data;
+}
+
+}  // namespace
+}  // namespace itest
