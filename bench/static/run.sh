@@ -171,8 +171,8 @@ stop_server() {
 }
 
 # --- Server configurations -------------------------------------------------------
-# Common ground for all three: 2 worker threads/processes (pillar runs one event
-# loop per core, i.e. 2 on a 2-CPU box), keep-alive on with a 60 s idle timeout
+# Common ground for all three: 2 worker processes with one event loop each
+# (pillar: StartServers 2, EventThreadsPerChild 1; nginx: worker_processes 2), keep-alive on with a 60 s idle timeout
 # (the idle test must not be cut short) and no per-connection request cap,
 # sendfile where the server has it, default everything else.
 
@@ -180,6 +180,9 @@ write_pillar_conf() {  # port
   {
     echo "Listen 127.0.0.1:$1"
     echo "DocumentRoot $DOC"
+    echo "StartServers 2"
+    echo "EventThreadsPerChild 1"
+    echo "PidFile $TMP/pillar.pid"
     echo "KeepAlive On"
     echo "KeepAliveTimeout 60"
     echo "MaxKeepAliveRequests 0"
