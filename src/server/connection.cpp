@@ -718,7 +718,7 @@ void Connection::begin_next() {
     return;
   }
   phase_ = Phase::Idle;
-  idle_since_ms_ = w_.loop().now_ms();
+  idle_seq_ = w_.next_idle_seq();
   mark(draining_server_ ? core::shm::SlotState::Graceful : core::shm::SlotState::KeepAlive);
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.keep_alive_timeout.count()));
 }

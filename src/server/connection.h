@@ -45,7 +45,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void drain(bool graceful);
   void close_now_external() { close_now(); }
   bool idle_keep_alive() const { return phase_ == Phase::Idle && requests_ > 0 && rend_ == rbegin_; }
-  uint64_t idle_since() const { return idle_since_ms_; }
+  uint64_t idle_seq() const { return idle_seq_; }  // order in which connections went idle
   uint32_t slot_index() const { return slot_index_; }
 
   Connection* prev_ = nullptr;  // WorkerLoop's intrusive list
@@ -77,7 +77,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   WorkerLoop& w_;
   core::shm::ConnSlot* slot_;
   uint32_t slot_index_;
-  uint64_t idle_since_ms_ = 0;
+  uint64_t idle_seq_ = 0;
   std::unique_ptr<core::Transport> transport_;
   sockaddr_storage peer_;
   sockaddr_storage local_;

@@ -27,11 +27,11 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
   void on_io(uint32_t) override {
     for (int i = 0; i < 64 && !w_.stopping_; ++i) {
       uint32_t slot_index = 0;
-      core::shm::ConnSlot* slot = w_.reserve_slot(slot_index);
-      if (!slot) {
-        // MaxRequestWorkers reached (or this loop's slots are all in use):
-        // the connection waits in the listen backlog, as in Apache, and
-        // another loop or worker with room takes it. Look again shortly.
+      core::shm::ConnSlot* slot = w_.reserve_slot(slot_index, false);
+      if (!slot && !w_.has_idle()) {
+        // MaxRequestWorkers reached (or this loop's slots are all in use)
+        // and nothing idle to give up: the connection waits in the listen
+        // backlog, as in Apache, and a loop with room takes it. Look again shortly.
         disable();
         w_.loop().timers().arm(*this, w_.loop().now_ms() + kFullRetryMs);
         return;
@@ -39,8 +39,17 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
       sockaddr_storage peer{};
       socklen_t plen = sizeof peer;
       int fd = ::accept4(l_.fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0 && !slot) {
+        // Full, but a connection is really waiting: the oldest idle
+        // keep-alive connection of this loop makes room for it.
+        slot = w_.reserve_slot(slot_index, true);
+        if (!slot) {  // the idle connection went away meanwhile: impossible within one callback
+          ::close(fd);
+          return;
+        }
+      }
       if (fd < 0) {
-        w_.release_slot(slot_index);
+        if (slot) w_.release_slot(slot_index);
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
         if (errno == ECONNABORTED || errno == EPROTO) continue;
         ++w_.stats_.accept_errors;
@@ -124,26 +133,37 @@ void WorkerLoop::force_close_all() {
   }
 }
 
-core::shm::ConnSlot* WorkerLoop::reserve_slot(uint32_t& index) {
-  if (free_slots_.empty() && !close_oldest_idle()) return nullptr;
-  auto& hdr = slots_.board.header();
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    uint32_t cur = hdr.conns_in_use.load(std::memory_order_relaxed);
-    uint32_t max = hdr.max_conns.load(std::memory_order_relaxed);
-    while (cur < max) {
-      if (hdr.conns_in_use.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) {
-        index = free_slots_.back();
-        free_slots_.pop_back();
-        row().active.fetch_add(1, std::memory_order_relaxed);
-        core::shm::ConnSlot& s = slots_.board.slot(slots_.row, index);
-        s.state.store(static_cast<char>(core::shm::SlotState::Reading), std::memory_order_relaxed);
-        return &s;
-      }
-    }
-    // Node full: an idle keep-alive connection of ours makes room (oldest first).
-    if (attempt == 0 && !close_oldest_idle()) return nullptr;
+bool WorkerLoop::has_idle() const {
+  for (Connection* c = conns_; c; c = c->next_) {
+    if (c->idle_keep_alive()) return true;
   }
-  return nullptr;
+  return false;
+}
+
+core::shm::ConnSlot* WorkerLoop::reserve_slot(uint32_t& index, bool evict) {
+  auto& hdr = slots_.board.header();
+  auto take = [&]() -> core::shm::ConnSlot* {
+    index = free_slots_.back();
+    free_slots_.pop_back();
+    row().active.fetch_add(1, std::memory_order_relaxed);
+    core::shm::ConnSlot& s = slots_.board.slot(slots_.row, index);
+    s.state.store(static_cast<char>(core::shm::SlotState::Reading), std::memory_order_relaxed);
+    return &s;
+  };
+  if (!free_slots_.empty()) {
+    uint32_t cur = hdr.conns_in_use.load(std::memory_order_relaxed);
+    while (cur < hdr.max_conns.load(std::memory_order_relaxed)) {
+      if (hdr.conns_in_use.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) return take();
+    }
+  }
+  // Full (node-wide or this loop): only for a connection known to be waiting,
+  // the oldest idle keep-alive connection of this loop gives up its slot.
+  if (!evict || !close_oldest_idle()) return nullptr;
+  // The reservation just released is this connection's; if another worker
+  // raced for it, the limit is exceeded by one for a moment rather than a
+  // waiting client being refused.
+  hdr.conns_in_use.fetch_add(1, std::memory_order_acq_rel);
+  return take();
 }
 
 void WorkerLoop::release_slot(uint32_t index) {
@@ -159,7 +179,7 @@ void WorkerLoop::release_slot(uint32_t index) {
 bool WorkerLoop::close_oldest_idle() {
   Connection* oldest = nullptr;
   for (Connection* c = conns_; c; c = c->next_) {
-    if (c->idle_keep_alive() && (!oldest || c->idle_since() < oldest->idle_since())) oldest = c;
+    if (c->idle_keep_alive() && (!oldest || c->idle_seq() < oldest->idle_seq())) oldest = c;
   }
   if (!oldest) return false;
   oldest->close_now_external();

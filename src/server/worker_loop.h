@@ -71,7 +71,11 @@ class WorkerLoop {
 
   // Node-wide and per-loop slot accounting (see LoopSlots). reserve_slot()
   // may close this loop's oldest idle keep-alive connection to make room.
-  core::shm::ConnSlot* reserve_slot(uint32_t& index);
+  // When `evict` is false it never closes anything (the caller does not yet
+  // know that a connection is waiting).
+  core::shm::ConnSlot* reserve_slot(uint32_t& index, bool evict);
+  bool has_idle() const;
+  uint64_t next_idle_seq() { return ++idle_seq_; }
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
   uint32_t row_index() const { return slots_.row; }
@@ -95,6 +99,7 @@ class WorkerLoop {
   std::vector<Connection*> graveyard_;
   bool stopping_ = false;
   bool graceful_ = false;
+  uint64_t idle_seq_ = 0;
   std::atomic<bool> exited_{false};
   LoopStats stats_;
   friend class Connection;
