@@ -29,7 +29,7 @@ fuzz: deps
 	@if command -v clang++ >/dev/null; then \
 	  CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DPILLAR_FUZZ=ON -DPILLAR_TESTS=OFF >/dev/null && \
-	  cmake --build $(FUZZ_BUILD) -j $(JOBS) && \
+	  cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers && \
 	  scripts/run-fuzzers $(FUZZ_BUILD); \
 	else echo "fuzz: clang++ not found, fuzzers skipped"; fi
 
