@@ -265,7 +265,7 @@ bench_wrk() {
   "${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 30s "$@" "$url" > /dev/null 2>&1
   local t0 t1 out
   t0=$(cpu_ticks)
-  out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 30s "$@" "$url" 2>&1)
+  out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 30s --latency "$@" "$url" 2>&1)
   t1=$(cpu_ticks)
   local reqs rps
   reqs=$(awk '/requests in/ {print $1; exit}' <<< "$out")
@@ -275,6 +275,9 @@ bench_wrk() {
     return
   fi
   R[$srv|$test.rps]=$rps
+  # p99 from wrk's latency distribution, normalised to milliseconds.
+  R[$srv|$test.p99]=$(awk '$1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+    f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1; printf "%.2f", v * f; exit}' <<< "$out")
   (( reqs > 0 )) && R[$srv|$test.cpu]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
     'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
   # wrk only counts completed responses; errors and non-2xx mean the numbers lie.
@@ -510,6 +513,9 @@ ROWS=(
   "100 KiB keep-alive|100k.rps|req/s|hi"
   "10 MiB keep-alive|10m.rps|req/s|hi"
   "1 KiB Connection: close|close.rps|req/s|hi"
+  "1 KiB keep-alive|1k.p99|p99 ms|lo"
+  "100 KiB keep-alive|100k.p99|p99 ms|lo"
+  "1 KiB Connection: close|close.p99|p99 ms|lo"
   "1 KiB keep-alive|1k.cpu|CPU us/req|lo"
   "100 KiB keep-alive|100k.cpu|CPU us/req|lo"
   "10 MiB keep-alive|10m.cpu|CPU us/req|lo"

@@ -84,6 +84,7 @@ class Master {
   std::vector<Child> children_;
   uint32_t generation_ = 0;
   uint32_t owed_ = 0;  // crashed workers still to be replaced
+  uint32_t spawn_rate_ = 1;
   bool drop_ = false;
   uid_t uid_ = 0;
   gid_t gid_ = 0;
@@ -276,7 +277,11 @@ void Master::maintain() {
   uint32_t want = 0;
   if (live < p.start_servers) want = p.start_servers - live;
   if (owed_ > want) want = owed_;
-  if (want == 0 && idle < p.min_spare_threads && live < cap && room > idle) want = 1;
+  // Short of spare slots: start workers, doubling the rate while the
+  // shortage lasts (1, 2, 4, ... per second, as Apache does).
+  bool short_of_spares = idle < p.min_spare_threads && live < cap && room > idle;
+  if (want == 0 && short_of_spares) want = spawn_rate_;
+  spawn_rate_ = short_of_spares ? std::min(spawn_rate_ * 2, kMaxSpawnPerTick) : 1;
   if (live + want > cap && live < cap) want = cap - live;
   else if (live >= cap && owed_ == 0) want = 0;
   want = std::min(want, kMaxSpawnPerTick);

@@ -28,10 +28,11 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
     for (int i = 0; i < 64 && !w_.stopping_; ++i) {
       uint32_t slot_index = 0;
       core::shm::ConnSlot* slot = w_.reserve_slot(slot_index, false);
-      if (!slot && !w_.has_idle()) {
-        // MaxRequestWorkers reached (or this loop's slots are all in use)
-        // and nothing idle to give up: the connection waits in the listen
-        // backlog, as in Apache, and a loop with room takes it. Look again shortly.
+      if (!slot && !(w_.node_full() && w_.has_idle())) {
+        // This loop's slots are all in use while the node has room (another
+        // loop or a worker the master starts takes the connection), or
+        // MaxRequestWorkers is reached with nothing idle to give up: the
+        // connection waits in the listen backlog, as in Apache. Look again shortly.
         disable();
         w_.loop().timers().arm(*this, w_.loop().now_ms() + kFullRetryMs);
         return;

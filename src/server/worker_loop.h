@@ -75,6 +75,10 @@ class WorkerLoop {
   // know that a connection is waiting).
   core::shm::ConnSlot* reserve_slot(uint32_t& index, bool evict);
   bool has_idle() const;
+  bool node_full() const {
+    const auto& h = slots_.board.header();
+    return h.conns_in_use.load(std::memory_order_relaxed) >= h.max_conns.load(std::memory_order_relaxed);
+  }
   uint64_t next_idle_seq() { return ++idle_seq_; }
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
