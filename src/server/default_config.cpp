@@ -12,6 +12,14 @@ CustomLog stderr common
 <Location />
     SetHandler pillar-welcome
 </Location>
+<Location /server-status>
+    SetHandler server-status
+    Require local
+</Location>
+<Location /metrics>
+    SetHandler metrics
+    Require local
+</Location>
 )";
 }
 

@@ -134,6 +134,8 @@ void run_worker(const WorkerSpec& spec) {
 
   row.state.store(static_cast<uint8_t>(ProcessState::Draining));
   for (auto& l : loops) l->stop(graceful);
+  core::log(core::LogLevel::Info, "mpm", "worker {} {}", getpid(),
+            graceful ? "draining: finishing its connections" : "stopping");
   // Graceful: wait for the connections (GracefulShutdownTimeout bounds it
   // when set); otherwise a short grace for responses in flight.
   auto deadline = std::chrono::steady_clock::now();
