@@ -18,6 +18,7 @@ enum Context : uint8_t {
   kDirectory = 4,  // <Directory>
   kFiles = 8,      // <Files>, <FilesMatch>
   kLocation = 16,  // <Location>
+  kVrrp = 32,      // <Vrrp NAME>
 };
 
 // Where a directive is being applied.
@@ -28,6 +29,7 @@ struct Scope {
   FilesSection* files = nullptr;
   LocationSection* loc = nullptr;
   Context ctx = kServer;
+  VrrpInstance* vrrp = nullptr;
   bool custom_logs_replaced = false;  // first CustomLog in a vhost drops the inherited ones
 };
 

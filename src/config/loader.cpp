@@ -158,8 +158,34 @@ class Loader {
       s.vhost.locations.push_back(std::move(l));
       return;
     }
+    if (http::iequals(name, "Vrrp")) return vrrp_section(n, s);
     sink.error(n, "unknown section <" + name + ">; Pillar accepts <VirtualHost>, <Directory>, <Files>, <FilesMatch>, "
-                                            "<Location>, <IfModule>, <IfDefine>");
+                                            "<Location>, <Vrrp>, <IfModule>, <IfDefine>");
+  }
+
+  void vrrp_section(const ConfigNode& n, Scope& s) {
+    if (s.ctx != kServer) return sink.error(n, "<Vrrp> is only allowed at the top level");
+    if (n.args.size() != 1) return sink.error(n, "<Vrrp> takes one name, e.g. <Vrrp front>");
+    VrrpInstance v;
+    v.name = n.args[0];
+    v.where = {n.file, n.line};
+    Scope inner{s.server, s.vhost, nullptr, nullptr, nullptr, kVrrp, &v};
+    body(n, inner);
+    auto missing = [&](const char* what, const char* example) {
+      sink.error(n, std::string("<Vrrp ") + v.name + "> needs " + what + ", e.g. " + example);
+    };
+    if (v.interface.empty()) return missing("an Interface", "Interface eth0");
+    if (v.vrid == 0) return missing("a VirtualRouterId", "VirtualRouterId 51");
+    if (v.addresses.empty()) return missing("a VirtualAddress", "VirtualAddress 192.0.2.10/24");
+    for (const auto& o : s.server.vrrp) {
+      if (o.name == v.name) return sink.error(n, "<Vrrp " + v.name + "> is defined twice");
+      if (o.interface == v.interface && o.vrid == v.vrid)
+        return sink.error(n, "VirtualRouterId " + std::to_string(v.vrid) + " on " + v.interface + " is already used by <Vrrp " +
+                                 o.name + ">");
+    }
+    if (v.version == 2 && v.advert_interval_cs % 100 != 0)
+      return sink.error(n, "VrrpVersion 2 advertises whole seconds; use an AdvertInterval of 1s, 2s, ... or VrrpVersion 3");
+    s.server.vrrp.push_back(std::move(v));
   }
 
   void virtual_host(const ConfigNode& n) {

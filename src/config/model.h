@@ -177,6 +177,29 @@ struct ProcessConfig {
        set_max_spare = false, set_start_servers = false;
 };
 
+// One <Vrrp NAME> section: a VRRP virtual router (RFC 5798) on one interface.
+struct VrrpInstance {
+  std::string name;
+  std::string interface;
+  uint8_t vrid = 0;                 // VirtualRouterId 1..255 (required)
+  uint8_t priority = 100;           // 1..255; 255 = address owner
+  uint16_t advert_interval_cs = 100;  // AdvertInterval, centiseconds
+  struct Address {
+    in_addr addr{};
+    uint8_t prefix = 32;
+  };
+  std::vector<Address> addresses;   // VirtualAddress (required)
+  bool preempt = true;
+  Millis preempt_delay{0};
+  std::vector<in_addr> unicast_peers;  // UnicastPeer: adverts go to these instead of 224.0.0.18
+  std::string notify_master, notify_backup, notify_fault;  // run as "CMD NAME STATE"
+  bool track_health = false;        // TrackHealth: our own listener must answer
+  Millis track_interval{1000};
+  uint8_t version = 3;              // VrrpVersion 2|3
+  bool accept_mode = true;
+  SourceLocation where;
+};
+
 struct ServerConfig {
   std::string config_file;
   std::string server_root;
@@ -211,6 +234,7 @@ struct ServerConfig {
   std::vector<VirtualHost> vhosts;        // in config order
 
   ProcessConfig process;
+  std::vector<VrrpInstance> vrrp;
 
   std::vector<std::string> notices;       // e.g. "LoadModule ignored" (printed at start)
 };

@@ -47,6 +47,9 @@ int open_listener(const sockaddr_storage& addr, socklen_t len, int backlog, std:
   int one = 1, zero = 0;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (addr.ss_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  // A listener on a VRRP virtual address must bind on the backup too, before
+  // the address arrives, so a takeover needs no restart.
+  ::setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
     error = std::string("bind: ") + strerror(errno);
     ::close(fd);

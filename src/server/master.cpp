@@ -4,6 +4,8 @@
 #include <pwd.h>
 #include <poll.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +22,9 @@
 #include "core/shm/scoreboard.h"
 #include "core/shm/shared_memory.h"
 #include "core/shm/vhost_stats.h"
+#include "core/shm/vrrp_status.h"
+#include "ha/vrrp_node.h"
+#include "ha/vrrp_state.h"
 #include "core/socket_address.h"
 #include "server/control_socket.h"
 #include "server/default_config.h"
@@ -66,6 +71,9 @@ class Master {
   void maintain();
   bool graceful_reload(bool hard, std::string& error);
   void register_commands();
+  void start_vrrp();
+  void stop_vrrp();
+  nlohmann::json vrrp_json() const;
   nlohmann::json status_json() const;
   nlohmann::json workers_json() const;
   void signal_children(int sig, bool only_old);
@@ -92,7 +100,29 @@ class Master {
   ControlSocket control_;
   ControlCommands commands_;
   int64_t started_ms_ = 0;
+  core::shm::VrrpStatusTable* vrrp_status_ = nullptr;
+  pid_t vrrp_pid_ = 0;
+  bool stopping_ = false;
+  Clock::time_point vrrp_started_{};
+  std::string vrrp_signature_;  // the <Vrrp> configuration the running VRRP process has
 };
+
+// Everything of the <Vrrp> sections that the VRRP process depends on: a
+// reload restarts that process only when this changes.
+std::string vrrp_signature(const config::ServerConfig& c) {
+  std::string s;
+  for (const auto& v : c.vrrp) {
+    s += v.name + "|" + v.interface + "|" + std::to_string(v.vrid) + "|" + std::to_string(v.priority) + "|" +
+         std::to_string(v.advert_interval_cs) + "|" + std::to_string(v.preempt) + "|" +
+         std::to_string(v.preempt_delay.count()) + "|" + v.notify_master + "|" + v.notify_backup + "|" +
+         v.notify_fault + "|" + std::to_string(v.track_health) + "|" + std::to_string(v.track_interval.count()) + "|" +
+         std::to_string(v.version) + "|" + std::to_string(v.accept_mode);
+    for (const auto& a : v.addresses) s += "|" + std::to_string(a.addr.s_addr) + "/" + std::to_string(a.prefix);
+    for (const auto& p : v.unicast_peers) s += "|u" + std::to_string(p.s_addr);
+    s += "\n";
+  }
+  return s;
+}
 
 bool Master::resolve_user(const config::ProcessConfig& p, std::string& error) {
   drop_ = false;
@@ -204,11 +234,89 @@ void Master::spawn() {
   children_.push_back(Child{pid, static_cast<uint32_t>(row), generation_});
 }
 
+void Master::start_vrrp() {
+  const auto& c = rt_->config();
+  if (c.vrrp.empty() || vrrp_pid_ > 0 || stopping_) return;
+  if (Clock::now() - vrrp_started_ < std::chrono::seconds(1)) return;  // a failing setup must not spin
+  vrrp_started_ = Clock::now();
+  ha::NodeSetup setup;
+  setup.instances = c.vrrp;
+  setup.status = vrrp_status_;
+  for (const auto& l : listeners_) {
+    sockaddr_storage t = l.bound;
+    if (l.addr.any_address && t.ss_family == AF_INET)
+      reinterpret_cast<sockaddr_in&>(t).sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setup.health_targets.push_back(t);
+  }
+  core::ErrorLog::flush();
+  pid_t pid = fork();
+  if (pid < 0) {
+    core::log(core::LogLevel::Error, "vrrp", "fork failed: {}", strerror(errno));
+    return;
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // the master gone: release the VIP so the peer takes over
+    if (control_.fd() >= 0) close(control_.fd());
+    if (control_.client_fd() >= 0) close(control_.client_fd());
+    _exit(ha::run_vrrp_node(setup));
+  }
+  vrrp_pid_ = pid;
+  vrrp_signature_ = vrrp_signature(c);
+}
+
+void Master::stop_vrrp() {
+  if (vrrp_pid_ <= 0) return;
+  kill(vrrp_pid_, SIGTERM);
+  for (int i = 0; i < 300; ++i) {  // its clean stop is a few packets and netlink calls
+    if (waitpid(vrrp_pid_, nullptr, WNOHANG) == vrrp_pid_) {
+      vrrp_pid_ = 0;
+      return;
+    }
+    usleep(10000);
+  }
+  kill(vrrp_pid_, SIGKILL);
+  waitpid(vrrp_pid_, nullptr, 0);
+  vrrp_pid_ = 0;
+}
+
+nlohmann::json Master::vrrp_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  if (!vrrp_status_) return list;
+  for (const auto& e : vrrp_status_->entries) {
+    if (!e.used.load()) continue;
+    in_addr m{e.master_addr.load()};
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &m, ip, sizeof ip);
+    uint64_t dropped = 0;
+    for (const auto& d : e.dropped) dropped += d.load();
+    list.push_back({{"name", e.name},
+                    {"interface", e.interface},
+                    {"vrid", e.vrid.load()},
+                    {"state", ha::to_string(static_cast<ha::VrrpState>(e.state.load()))},
+                    {"priority", e.priority.load()},
+                    {"master", ip},
+                    {"transitions", e.transitions.load()},
+                    {"adverts_sent", e.adverts_sent.load()},
+                    {"adverts_received", e.adverts_received.load()},
+                    {"packets_dropped", dropped},
+                    {"last_transition_ms", e.last_transition_ms.load()}});
+  }
+  return list;
+}
+
 void Master::reap() {
   for (;;) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
+    if (pid == vrrp_pid_) {
+      vrrp_pid_ = 0;
+      if (!stopping_) {
+        core::log(core::LogLevel::Error, "vrrp", "VRRP process {} exited ({}); restarting it", pid,
+                  WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "status " + std::to_string(WEXITSTATUS(status)));
+      }
+      continue;
+    }
     Child* c = find(pid);
     if (!c) continue;
     if (WIFSIGNALED(status) && !c->retiring) {
@@ -293,6 +401,7 @@ void Master::maintain() {
     least_busy->retiring = true;
     kill(least_busy->pid, SIGWINCH);
   }
+  start_vrrp();  // (re)starts it when configured and not running
   // Old runtimes can go once no child forked from them remains.
   bool old_children = std::any_of(children_.begin(), children_.end(),
                                   [&](const Child& c) { return c.generation != generation_; });
@@ -314,6 +423,11 @@ bool Master::graceful_reload(bool hard, std::string& error) {
     return false;
   }
   ++generation_;
+  if (vrrp_signature(rt_->config()) != vrrp_signature_) {
+    stop_vrrp();  // new <Vrrp> settings: the process restarts with them (a master hands over first)
+    vrrp_started_ = {};
+    start_vrrp();
+  }
   auto& hdr = board_.header();
   hdr.generation.store(generation_);
   hdr.restart_ms.store(wall_ms());
@@ -381,6 +495,8 @@ void Master::register_commands() {
                 [this](const std::vector<std::string>&) { return status_json(); });
   commands_.add("workers", "one entry per worker process (its scoreboard row)",
                 [this](const std::vector<std::string>&) { return workers_json(); });
+  commands_.add("vrrp", "VRRP instances: state, priority, master, transitions, packets",
+                [this](const std::vector<std::string>&) { return vrrp_json(); });
   commands_.add("reload", "graceful restart: reread and check the configuration, new generation, old one drains",
                 [this](const std::vector<std::string>&) {
                   std::string error;
@@ -391,6 +507,8 @@ void Master::register_commands() {
 }
 
 void Master::shutdown(bool graceful) {
+  stopping_ = true;
+  stop_vrrp();  // the virtual address moves to the peer before we stop serving
   signal_children(graceful ? SIGWINCH : SIGTERM, false);
   auto deadline = Clock::now() + kStopGrace;
   const auto& p = rt_->config().process;
@@ -442,13 +560,14 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   const auto& p = cfg->process;
   uint32_t rows = p.server_limit * 2;  // spare rows: a draining generation beside the new one
   std::string error;
-  size_t vhost_bytes = sizeof(core::shm::VhostCounters) * core::shm::VhostStats::kMaxVhosts * (rows + 1) +
+  size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + 64 + sizeof(core::shm::VhostCounters) * core::shm::VhostStats::kMaxVhosts * (rows + 1) +
                        core::shm::VhostStats::kMaxVhosts * core::shm::VhostStats::kNameSize + 256;
   if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + 4096, error) ||
       !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows)) {
     std::fprintf(stderr, "pillar: cannot create the scoreboard: %s\n", error.c_str());
     return 1;
   }
+  if (void* v = shm_.allocate(sizeof(core::shm::VrrpStatusTable))) vrrp_status_ = new (v) core::shm::VrrpStatusTable();
   board_.header().start_ms.store(wall_ms());
   board_.header().restart_ms.store(wall_ms());
   if (!install(std::move(cfg), error)) {
@@ -476,6 +595,7 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
             "Pillar {} started (pid {}): {} workers, {} connection slots each, MaxRequestWorkers {}",
             PILLAR_VERSION_STRING, getpid(), pc.start_servers, pc.threads_per_child, pc.max_request_workers);
   for (uint32_t i = 0; i < pc.start_servers; ++i) spawn();
+  start_vrrp();
   if (opts_.ready_fd >= 0) {
     (void)!write(opts_.ready_fd, "1", 1);
     close(opts_.ready_fd);
