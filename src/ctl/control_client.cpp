@@ -71,6 +71,16 @@ std::string render(const std::string& command, const nlohmann::json& result) {
     }
     return out;
   }
+  if (command == "vrrp" && result.is_array()) {
+    out += fmt::format("{:<16} {:<10} {:>4} {:<7} {:>4} {:<16} {:>11}\n", "INSTANCE", "INTERFACE", "VRID", "STATE",
+                       "PRIO", "MASTER", "TRANSITIONS");
+    for (const auto& v : result) {
+      out += fmt::format("{:<16} {:<10} {:>4} {:<7} {:>4} {:<16} {:>11}\n", v.value("name", std::string()),
+                         v.value("interface", std::string()), v.value("vrid", 0), v.value("state", std::string()),
+                         v.value("priority", 0), v.value("master", std::string()), v.value("transitions", 0));
+    }
+    return out;
+  }
   if (result.is_object()) {
     for (const auto& [k, v] : result.items()) {
       out += k + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";

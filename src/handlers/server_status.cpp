@@ -10,10 +10,25 @@
 
 #include "http/uri.h"
 
+#include <arpa/inet.h>
+
 namespace pillar::handlers {
 namespace {
 
 using core::shm::ProcessState;
+
+// ha::VrrpState's names, without depending on the ha layer (siblings).
+const char* vrrp_state_name(uint8_t s) {
+  static constexpr const char* kNames[] = {"INIT", "BACKUP", "MASTER", "FAULT"};
+  return s < 4 ? kNames[s] : "?";
+}
+
+std::string vrrp_master(const core::shm::VrrpStatusEntry& e) {
+  in_addr a{e.master_addr.load()};
+  char b[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a, b, sizeof b);
+  return b;
+}
 using core::shm::SlotState;
 
 int64_t wall_ms() {
@@ -192,6 +207,13 @@ void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view ho
   line("ConnsAsyncWriting", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Writing)]));
   line("ConnsAsyncKeepAlive", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::KeepAlive)]));
   line("ConnsAsyncClosing", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Closing)]));
+  if (ctx_.vrrp) {  // not in Apache's format; parsers skip keys they do not know
+    for (const auto& e : ctx_.vrrp->entries) {
+      if (!e.used.load()) continue;
+      line(std::string("VrrpState_") + e.name, vrrp_state_name(e.state.load()));
+      line(std::string("VrrpMaster_") + e.name, vrrp_master(e));
+    }
+  }
   line("Scoreboard", t.grid);
 }
 
@@ -229,6 +251,20 @@ void ServerStatusHandler::render_html(const StatusTotals& t, std::string& out, i
   out += fmt::format("<p>{} worker processes, {} stopping; {} connections (limit {}); {} crashes, {} recycles</p>\n",
                      t.processes, t.stopping, hdr.conns_in_use.load(), hdr.max_conns.load(), hdr.crashes.load(),
                      hdr.recycles.load());
+  if (ctx_.vrrp) {
+    std::string rows;
+    for (const auto& e : ctx_.vrrp->entries) {
+      if (!e.used.load()) continue;
+      rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td>"
+                          "<td>{}</td></tr>\n",
+                          http::html_escape(e.name), http::html_escape(e.interface), e.vrid.load(),
+                          vrrp_state_name(e.state.load()), e.priority.load(), vrrp_master(e), e.transitions.load(),
+                          e.adverts_received.load());
+    }
+    if (!rows.empty())
+      out += "<h2>VRRP</h2><table border=\"0\"><tr><th>Instance</th><th>Interface</th><th>VRID</th><th>State</th>"
+             "<th>Priority</th><th>Master</th><th>Transitions</th><th>Adverts in</th></tr>\n" + rows + "</table>\n";
+  }
   out += "<pre>";
   for (size_t i = 0; i < t.grid.size(); i += 64) {
     out.append(t.grid, i, 64);
@@ -371,6 +407,29 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
            "# TYPE pillar_vhost_sent_bytes_total counter\n" + bytes;
     out += "# HELP pillar_request_duration_seconds Time from the first request byte to the last response byte.\n"
            "# TYPE pillar_request_duration_seconds histogram\n" + hist;
+  }
+  if (ctx_.vrrp) {
+    std::string state, trans, sent, recv, dropped;
+    for (const auto& e : ctx_.vrrp->entries) {
+      if (!e.used.load()) continue;
+      state += fmt::format("pillar_vrrp_state{{instance=\"{}\",state=\"{}\"}} 1\n", e.name, vrrp_state_name(e.state.load()));
+      trans += fmt::format("pillar_vrrp_transitions_total{{instance=\"{}\"}} {}\n", e.name, e.transitions.load());
+      sent += fmt::format("pillar_vrrp_adverts_sent_total{{instance=\"{}\"}} {}\n", e.name, e.adverts_sent.load());
+      recv += fmt::format("pillar_vrrp_adverts_received_total{{instance=\"{}\"}} {}\n", e.name,
+                          e.adverts_received.load());
+      uint64_t d = 0;
+      for (const auto& x : e.dropped) d += x.load();
+      dropped += fmt::format("pillar_vrrp_packets_dropped_total{{instance=\"{}\"}} {}\n", e.name, d);
+    }
+    if (!state.empty()) {
+      out += "# HELP pillar_vrrp_state The VRRP state of each instance (1 for the current state).\n"
+             "# TYPE pillar_vrrp_state gauge\n" + state;
+      out += "# TYPE pillar_vrrp_transitions_total counter\n" + trans;
+      out += "# TYPE pillar_vrrp_adverts_sent_total counter\n" + sent;
+      out += "# TYPE pillar_vrrp_adverts_received_total counter\n" + recv;
+      out += "# HELP pillar_vrrp_packets_dropped_total Malformed, hostile or foreign VRRP packets dropped.\n"
+             "# TYPE pillar_vrrp_packets_dropped_total counter\n" + dropped;
+    }
   }
   resp.add_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   resp.add_header("Cache-Control", "no-cache");

@@ -9,6 +9,7 @@
 #include "config/model.h"
 #include "core/shm/scoreboard.h"
 #include "core/shm/vhost_stats.h"
+#include "core/shm/vrrp_status.h"
 #include "http/handler.h"
 
 namespace pillar::handlers {
@@ -17,6 +18,7 @@ namespace pillar::handlers {
 struct BuiltinContext {
   const core::shm::Scoreboard* board = nullptr;  // null outside a master (unit tests)
   const core::shm::VhostStats* vhost_stats = nullptr;
+  const core::shm::VrrpStatusTable* vrrp = nullptr;
 };
 
 // A snapshot of the scoreboard, summed the way both formats need it.

@@ -160,7 +160,7 @@ bool Master::resolve_user(const config::ProcessConfig& p, std::string& error) {
 bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& error) {
   if (!resolve_user(cfg->process, error)) return false;
   if (!reconcile_listeners(*cfg, listeners_, error)) return false;
-  handlers::BuiltinContext ctx{&board_, &vhost_stats_};
+  handlers::BuiltinContext ctx{&board_, &vhost_stats_, vrrp_status_};
   auto rt = Runtime::build(std::move(cfg), error, ctx);
   if (!rt) return false;
   if (rt_) old_runtimes_.push_back(std::move(rt_));
