@@ -19,6 +19,7 @@ enum Context : uint8_t {
   kFiles = 8,      // <Files>, <FilesMatch>
   kLocation = 16,  // <Location>
   kVrrp = 32,      // <Vrrp NAME>
+  kProxy = 64,     // <Proxy balancer://NAME>
 };
 
 // Where a directive is being applied.
@@ -30,6 +31,7 @@ struct Scope {
   LocationSection* loc = nullptr;
   Context ctx = kServer;
   VrrpInstance* vrrp = nullptr;
+  BalancerConfig* balancer = nullptr;
   bool custom_logs_replaced = false;  // first CustomLog in a vhost drops the inherited ones
 };
 
@@ -55,6 +57,14 @@ struct DirectiveSpec {
 };
 
 const DirectiveSpec* find_directive(std::string_view name);
+
+// "http://host[:port][/path]" -> member host, port, resolved address and the
+// path (empty when none). False with `why` for other schemes or names that
+// do not resolve.
+bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string& path, std::string& why);
+// Key=value parameters of BalancerMember (member) or ProxySet/ProxyPass (balancer).
+bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::string& why);
+bool apply_balancer_param(std::string_view kv, BalancerConfig& b, std::string& why);
 std::string context_name(Context c);
 
 // The AccessPolicy of the section a Scope points at (Directory, Files or Location).

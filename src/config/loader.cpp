@@ -50,6 +50,8 @@ class Loader {
     }
     finish(sc_.main_server);
     for (auto& vh : sc_.vhosts) finish(vh);
+    resolve_proxy_targets(sc_.main_server);
+    for (auto& vh : sc_.vhosts) resolve_proxy_targets(vh);
     resolve_log_formats(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_log_formats(vh);
     std::vector<std::string> warnings;
@@ -159,8 +161,41 @@ class Loader {
       return;
     }
     if (http::iequals(name, "Vrrp")) return vrrp_section(n, s);
+    if (http::iequals(name, "Proxy")) return proxy_section(n, s);
     sink.error(n, "unknown section <" + name + ">; Pillar accepts <VirtualHost>, <Directory>, <Files>, <FilesMatch>, "
                                             "<Location>, <Vrrp>, <IfModule>, <IfDefine>");
+  }
+
+  void proxy_section(const ConfigNode& n, Scope& s) {
+    if (s.ctx != kServer && s.ctx != kVHost) return sink.error(n, "<Proxy> is only allowed at the top level or in <VirtualHost>");
+    if (n.args.size() != 1 || n.args[0].rfind("balancer://", 0) != 0)
+      return sink.error(n, "<Proxy> takes a balancer, e.g. <Proxy balancer://app>");
+    BalancerConfig b;
+    b.name = n.args[0].substr(11);
+    while (!b.name.empty() && b.name.back() == '/') b.name.pop_back();
+    if (b.name.empty()) return sink.error(n, "<Proxy balancer://>: the balancer needs a name");
+    b.where = {n.file, n.line};
+    for (const auto& o : s.server.balancers) {
+      if (o.name == b.name) return sink.error(n, "balancer://" + b.name + " is defined twice");
+    }
+    Scope inner{s.server, s.vhost, nullptr, nullptr, nullptr, kProxy, nullptr, &b};
+    body(n, inner);
+    if (b.members.empty()) return sink.error(n, "balancer://" + b.name + " has no BalancerMember");
+    s.server.balancers.push_back(std::move(b));
+  }
+
+  // ProxyPass may name a balancer defined further down: resolved at the end.
+  void resolve_proxy_targets(VirtualHost& vh) {
+    for (auto& l : vh.locations) {
+      if (l.handler != HandlerKind::Proxy || l.proxy.balancer >= 0) continue;
+      for (size_t i = 0; i < sc_.balancers.size(); ++i) {
+        if (sc_.balancers[i].name == l.proxy.balancer_name) l.proxy.balancer = static_cast<int>(i);
+      }
+      if (l.proxy.balancer < 0)
+        sink.errors.push_back({l.where.file, l.where.line,
+                               "ProxyPass to balancer://" + l.proxy.balancer_name +
+                                   ", which no <Proxy balancer://" + l.proxy.balancer_name + "> defines"});
+    }
   }
 
   void vrrp_section(const ConfigNode& n, Scope& s) {

@@ -99,11 +99,49 @@ struct DirectorySection {
   SourceLocation where;
 };
 
-enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome };  // Welcome: "SetHandler pillar-welcome", the built-in default page
+enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome, Proxy };
+
+// ---- reverse proxy (mod_proxy, mod_proxy_balancer) ---------------------------
+
+struct BalancerMemberConfig {
+  std::string url;                  // as written: "http://10.0.0.5:8080"
+  std::string host;                 // for the Host header when ProxyPreserveHost is Off
+  uint16_t port = 80;
+  sockaddr_storage addr{};          // resolved at load
+  socklen_t addr_len = 0;
+  std::string route;                // route= (sticky sessions)
+  uint32_t loadfactor = 1;          // loadfactor= 1..100
+  bool disabled = false, hot_standby = false, stopped = false, ignore_errors = false;  // status=+D +H +S +I
+  Millis connect_timeout{5000};     // connectiontimeout=
+  Millis timeout{0};                // timeout= (0: ProxyTimeout)
+  uint32_t max = 0;                 // max= connections node-wide (0: unlimited)
+  Millis retry{60000};              // retry=: back-off before an errored member is tried again
+};
+
+enum class LbMethod : uint8_t { ByRequests, ByTraffic, ByBusyness, SourceHash, ConsistentHash };
+
+struct BalancerConfig {
+  std::string name;                 // "balancer://app" -> "app"; "" for a direct ProxyPass target
+  std::vector<BalancerMemberConfig> members;
+  LbMethod lbmethod = LbMethod::ByRequests;
+  std::string hash_header;          // ConsistentHash key: a request header; empty: the URL
+  std::string stickysession;        // "JSESSIONID|jsessionid"
+  bool nofailover = false;
+  Millis persistence{0};            // client-IP persistence (IPVS -p)
+  uint32_t max_attempts = 3;        // maxattempts=: members tried for one request
+  SourceLocation where;
+};
+
+struct ProxyTarget {
+  int balancer = -1;                // index into ServerConfig::balancers
+  std::string balancer_name;        // as written, resolved after the whole file is read
+  std::string path;                 // replaces the location prefix ("/" or "/app/")
+};  // Welcome: "SetHandler pillar-welcome", the built-in default page
 
 struct LocationSection {
   std::string prefix;             // URL-path prefix ("/server-status")
   HandlerKind handler = HandlerKind::Default;  // SetHandler
+  ProxyTarget proxy;              // handler == Proxy (ProxyPass)
   AccessPolicy access;
   SourceLocation where;
   bool matches(std::string_view path) const;  // prefix match on a segment boundary
@@ -142,6 +180,8 @@ struct VirtualHost {
   std::string error_log;                 // empty: inherit the server's
   std::map<std::string, std::string> add_types;  // ".ext" (lower-case) -> MIME type
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
+  bool proxy_preserve_host = false;      // ProxyPreserveHost
+  std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias
@@ -235,6 +275,8 @@ struct ServerConfig {
 
   ProcessConfig process;
   std::vector<VrrpInstance> vrrp;
+  std::vector<BalancerConfig> balancers;   // <Proxy balancer://NAME> and direct ProxyPass targets
+  Millis proxy_timeout{60000};             // ProxyTimeout
 
   std::vector<std::string> notices;       // e.g. "LoadModule ignored" (printed at start)
 };

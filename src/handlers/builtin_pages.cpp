@@ -37,7 +37,9 @@ std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind, co
     case config::HandlerKind::Welcome: return std::make_unique<WelcomeHandler>();
     case config::HandlerKind::ServerStatus: return std::make_unique<ServerStatusHandler>(cfg, ctx);
     case config::HandlerKind::Metrics: return std::make_unique<MetricsHandler>(cfg, ctx);
-    case config::HandlerKind::Default: break;
+    case config::HandlerKind::Default:
+    case config::HandlerKind::Proxy:  // the server runs proxied requests itself (they need the event loop)
+      break;
   }
   return nullptr;
 }

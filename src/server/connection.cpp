@@ -14,6 +14,8 @@
 #include "http/request_parser.h"
 #include "http/uri.h"
 #include "server/error_page.h"
+#include "server/balancer_runtime.h"
+#include "server/proxy_exchange.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -110,6 +112,8 @@ void Connection::on_timer() {
     case Phase::Linger:
     case Phase::Closed:
       close_now();
+      return;
+    case Phase::Proxy:  // the exchange has its own timer
       return;
   }
 }
@@ -292,6 +296,12 @@ void Connection::drive() {
           return;
         }
       }
+      case Phase::Proxy:
+        proxy_->on_client_io();
+        if (!proxy_->finished()) return;
+        end_proxy();
+        if (phase_ == Phase::Closed) return;
+        continue;
       case Phase::Closed:
         return;
     }
@@ -311,6 +321,22 @@ void Connection::process_request(size_t head_len) {
   host_from_authority(head_.authority, host_);
   site_ = &rt.site_for(local_, host_);
   resp_.clear();
+
+  // Proxied locations stream the request body to the member themselves.
+  if (head_.method != http::Method::Other && head_.path != "*" && !head_.path.empty()) {
+    int st = 0;
+    if (http::normalize_path(head_.path, path_, st)) {
+      const LocationRoute* route = site_->match(path_);
+      if (route && route->balancer && (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
+        if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
+          respond_error(413, "request body larger than LimitRequestBody");
+          return;
+        }
+        start_proxy(*route);
+        return;
+      }
+    }
+  }
 
   // Request body framing: nothing consumes bodies yet, so small ones are
   // discarded and large or announced-by-Expect ones end the connection.
@@ -351,6 +377,57 @@ void Connection::process_request(size_t head_len) {
   if (resp_.use_error_page) apply_error_page(site_, nullptr);
   if (resp_.close_connection) keep_alive_ = false;
   queue_response();
+}
+
+void Connection::start_proxy(const LocationRoute& route) {
+  // The member's path: ProxyPass's target path + what follows the prefix (as received, still encoded).
+  const std::string& prefix = route.cfg->prefix;
+  std::string_view rest = head_.path.size() >= prefix.size() && head_.path.substr(0, prefix.size()) == prefix
+                              ? head_.path.substr(prefix.size())
+                              : std::string_view(path_).substr(std::min(prefix.size(), path_.size()));
+  std::string target = route.cfg->proxy.path;
+  if (!target.empty() && target.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  if (target.empty() || (target.back() != '/' && !rest.empty() && rest.front() != '/')) target.push_back('/');
+  target.append(rest);
+  if (!head_.query.empty()) {
+    target.push_back('?');
+    target.append(head_.query);
+  }
+  body_left_ = 0;
+  body_chunked_ = false;
+  core::TimerWheel::cancel(*this);  // the exchange runs the timers now
+  phase_ = Phase::Proxy;
+  proxy_ = std::make_unique<ProxyExchange>(*this, *route.balancer, std::move(target));
+  proxy_->start();
+}
+
+// The exchange is done: log and go on (keep-alive) or answer its error.
+void Connection::end_proxy() {
+  std::unique_ptr<ProxyExchange> p = std::move(proxy_);
+  if (p->aborted()) {
+    w_.retire(std::move(p));
+    close_now();
+    return;
+  }
+  size_t cursor = p->client_cursor();
+  if (p->failed()) {
+    int status = p->status();
+    w_.retire(std::move(p));
+    keep_alive_ = false;  // the request body may be half read
+    resp_.error(status);
+    apply_error_page(site_, nullptr);
+    queue_response();
+    return;
+  }
+  resp_.status = p->status();
+  bytes_out_ = p->sent_to_client();
+  body_bytes_ = p->body_bytes();
+  // Body bytes the exchange took from the read buffer: finish_request skips
+  // the head, and the rest of a pipelined next request stays.
+  if (cursor >= rbegin_ + head_len_ && cursor <= rend_) rbegin_ = cursor - head_len_;
+  w_.retire(std::move(p));
+  phase_ = Phase::Write;
+  finish_request();
 }
 
 void Connection::respond_error(int status, const char* reason) {
@@ -735,6 +812,7 @@ void Connection::close_now() {
   if (phase_ == Phase::Closed) return;
   phase_ = Phase::Closed;
   core::TimerWheel::cancel(*this);
+  if (proxy_) w_.retire(std::move(proxy_));  // releases the member connection
   w_.loop().remove(transport_->fd());
   w_.unlink(this);
   // Deleted by the loop after the current callback: see WorkerLoop::unlink.

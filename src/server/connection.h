@@ -26,6 +26,7 @@
 namespace pillar::server {
 
 class WorkerLoop;
+class ProxyExchange;
 struct Site;
 
 class Connection final : public core::IoWatcher, public core::TimerNode {
@@ -52,7 +53,16 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   Connection* next_ = nullptr;
 
  private:
-  enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed };
+  friend class ProxyExchange;
+  enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed, Proxy };
+
+ public:
+  // The proxy exchange made progress on its own (upstream event or timer).
+  void proxy_progress() { drive(); }
+
+ private:
+  void start_proxy(const struct LocationRoute& route);
+  void end_proxy();
 
   void drive();
   // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).
@@ -75,6 +85,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   bool drain_body();  // true when the request body has been fully consumed
 
   WorkerLoop& w_;
+  std::unique_ptr<ProxyExchange> proxy_;
   core::shm::ConnSlot* slot_;
   uint32_t slot_index_;
   uint64_t idle_seq_ = 0;

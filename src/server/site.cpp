@@ -4,8 +4,11 @@
 
 #include "handlers/static_file_handler.h"
 #include "handlers/builtin_pages.h"
+#include "server/balancer_runtime.h"
 
 namespace pillar::server {
+
+Runtime::~Runtime() = default;
 
 const LocationRoute* Site::match(std::string_view path) const {
   const LocationRoute* best = nullptr;
@@ -28,6 +31,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
   rt->error_sink_ = core::LogSink::open(c.error_log, error);
   if (!rt->error_sink_) return nullptr;
 
+  for (const auto& b : c.balancers) rt->balancers_.push_back(BalancerRuntime::build(b));
   std::map<std::string, std::shared_ptr<core::LogSink>> sinks;  // one sink per path
   auto build_site = [&](const config::VirtualHost& vh) -> std::unique_ptr<Site> {
     auto site = std::make_unique<Site>();
@@ -40,7 +44,10 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
         site->owned_handlers.push_back(handlers::make_builtin_handler(loc.handler, c, ctx));
         h = site->owned_handlers.back().get();
       }
-      site->locations.push_back({&loc, h});
+      BalancerRuntime* b = nullptr;
+      if (loc.handler == config::HandlerKind::Proxy && loc.proxy.balancer >= 0)
+        b = rt->balancers_[static_cast<size_t>(loc.proxy.balancer)].get();
+      site->locations.push_back({&loc, h, b});
     }
     for (const auto& cl : vh.custom_logs) {
       auto& sink = sinks[cl.path];

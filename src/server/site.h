@@ -15,9 +15,12 @@
 
 namespace pillar::server {
 
+struct BalancerRuntime;
+
 struct LocationRoute {
   const config::LocationSection* cfg;
   http::Handler* handler;  // null: the site's default (static files)
+  BalancerRuntime* balancer = nullptr;  // ProxyPass
 };
 
 struct Site {
@@ -38,6 +41,7 @@ class Runtime {
   static std::unique_ptr<Runtime> build(std::unique_ptr<config::ServerConfig> cfg, std::string& error,
                                         const handlers::BuiltinContext& ctx);
 
+  ~Runtime();
   const config::ServerConfig& config() const { return *cfg_; }
   const Site& site_for(const sockaddr_storage& local, std::string_view host) const;
   const Site& main_site() const { return *sites_[0]; }
@@ -54,6 +58,7 @@ class Runtime {
   std::shared_ptr<core::LogSink> error_sink_;
   handlers::BuiltinContext builtin_;
   std::vector<std::shared_ptr<core::LogSink>> sinks_;
+  std::vector<std::unique_ptr<BalancerRuntime>> balancers_;
 };
 
 }  // namespace pillar::server

@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "server/connection.h"
+#include "server/proxy_exchange.h"
 
 namespace pillar::server {
 
@@ -92,6 +93,9 @@ WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& lis
 WorkerLoop::~WorkerLoop() {
   force_close_all();
   reap();
+  for (auto& [key, fds] : upstream_idle_) {
+    for (int fd : fds) ::close(fd);
+  }
 }
 
 void WorkerLoop::run() {
@@ -217,9 +221,35 @@ void WorkerLoop::unlink(Connection* c) {
   graveyard_.push_back(c);
 }
 
+int WorkerLoop::take_upstream(const void* balancer, int member) {
+  auto it = upstream_idle_.find({balancer, member});
+  if (it == upstream_idle_.end()) return -1;
+  while (!it->second.empty()) {
+    int fd = it->second.back();
+    it->second.pop_back();
+    char probe;
+    ssize_t n = ::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return fd;  // open and quiet: reusable
+    ::close(fd);  // closed by the member, or unexpected bytes
+  }
+  return -1;
+}
+
+void WorkerLoop::give_upstream(const void* balancer, int member, int fd) {
+  auto& idle = upstream_idle_[{balancer, member}];
+  if (idle.size() >= kMaxIdleUpstream || stopping_) {
+    ::close(fd);
+    return;
+  }
+  idle.push_back(fd);
+}
+
+void WorkerLoop::retire(std::unique_ptr<ProxyExchange> p) { dead_exchanges_.push_back(std::move(p)); }
+
 void WorkerLoop::reap() {
   for (Connection* c : graveyard_) delete c;
   graveyard_.clear();
+  dead_exchanges_.clear();
   maybe_exit();
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <vector>
 
 #include "core/event_loop.h"
@@ -16,6 +17,7 @@
 namespace pillar::server {
 
 class Connection;
+class ProxyExchange;
 
 struct ListenerSocket {
   int fd = -1;
@@ -43,6 +45,7 @@ struct LoopSlots {
 class WorkerLoop {
  public:
   static constexpr size_t kBufferSize = 16 * 1024;
+  static constexpr size_t kMaxIdleUpstream = 32;  // per member, per loop
 
   WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners, const LoopSlots& slots);
   ~WorkerLoop();
@@ -80,6 +83,13 @@ class WorkerLoop {
     return h.conns_in_use.load(std::memory_order_relaxed) >= h.max_conns.load(std::memory_order_relaxed);
   }
   uint64_t next_idle_seq() { return ++idle_seq_; }
+
+  // Idle keep-alive connections to balancer members, per loop; -1 when none
+  // usable (a pooled one the member closed meanwhile is discarded).
+  int take_upstream(const void* balancer, int member);
+  void give_upstream(const void* balancer, int member, int fd);
+  // A finished proxy exchange is deleted after the current event batch.
+  void retire(std::unique_ptr<ProxyExchange> p);
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
   uint32_t row_index() const { return slots_.row; }
@@ -101,6 +111,8 @@ class WorkerLoop {
   Connection* conns_ = nullptr;  // intrusive list of live connections
   size_t conn_count_ = 0;
   std::vector<Connection*> graveyard_;
+  std::vector<std::unique_ptr<ProxyExchange>> dead_exchanges_;
+  std::map<std::pair<const void*, int>, std::vector<int>> upstream_idle_;
   bool stopping_ = false;
   bool graceful_ = false;
   uint64_t idle_seq_ = 0;

@@ -1,0 +1,305 @@
+// Strict response-head parser for upstream responses. Design follows
+// request_parser.cpp: one forward pass over the bytes received so far, CRLF
+// line endings only, limits enforced on partial input. The fixed part of the
+// status line ("HTTP/1.x NNN ") is checked as soon as its bytes arrive, so a
+// peer that does not speak HTTP/1.x is refused without waiting for a CRLF.
+// The decisions where the RFC leaves a choice are listed in response_parser.h.
+#include "http/response_parser.h"
+
+#include <cstring>
+
+namespace pillar::http {
+
+namespace {
+
+// RFC 9110 tchar, as a table built at compile time.
+struct TokenTable {
+  bool v[256] = {};
+  constexpr TokenTable() {
+    for (int c = '0'; c <= '9'; ++c) v[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) v[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) v[c] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) v[static_cast<unsigned char>(c)] = true;
+  }
+};
+constexpr TokenTable kToken;
+
+inline bool is_token(unsigned char c) { return kToken.v[c]; }
+// field-vchar / obs-text / SP / HTAB; reason-phrase allows the same set.
+inline bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+ParseOutcome error(const char* reason) {
+  ParseOutcome o;
+  o.kind = ParseOutcome::Error;
+  o.status = 502;  // the proxy answers its client 502 Bad Gateway
+  o.reason = reason;
+  return o;
+}
+
+// Checks the status line without its CRLF, or, when !complete, as much of it
+// as has arrived (without a trailing CR that may be its terminator).
+// Layout: "HTTP/1.x" SP 3DIGIT [ SP reason-phrase ]
+//          01234567  8  9..11     12  13..
+const char* check_status_line(std::string_view s, bool complete) {
+  constexpr std::string_view kName = "HTTP/";
+  const size_t n = s.size();
+  for (size_t i = 0; i < n && i < kName.size(); ++i)
+    if (s[i] != kName[i]) return "malformed HTTP version in status line";
+  if (n > 5 && !is_digit(s[5])) return "malformed HTTP version in status line";
+  if (n > 6 && s[6] != '.') return "malformed HTTP version in status line";
+  if (n > 7 && !is_digit(s[7])) return "malformed HTTP version in status line";
+  if (n > 5 && s[5] != '1') return "unsupported HTTP version (only HTTP/1.0 and HTTP/1.1)";
+  if (n > 7 && s[7] > '1') return "unsupported HTTP version (only HTTP/1.0 and HTTP/1.1)";
+  if (n > 8 && s[8] != ' ') return "missing SP after HTTP version";
+  for (size_t i = 9; i < n && i < 12; ++i)
+    if (!is_digit(s[i])) return "status code is not three digits";
+  if (n >= 12) {
+    int code = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+    if (code < 100 || code > 599) return "status code outside 100..599";
+  }
+  if (n > 12 && s[12] != ' ') return "status code is not three digits";
+  for (size_t i = 13; i < n; ++i)
+    if (!is_value_char(static_cast<unsigned char>(s[i]))) return "invalid character in reason phrase";
+  if (complete && n < 12) return "truncated status line";
+  return nullptr;
+}
+
+// Content-Length: 1*DIGIT, or a list of identical values ("5, 5").
+bool parse_content_length(std::string_view v, uint64_t& out) {
+  bool have = false;
+  uint64_t first = 0;
+  while (true) {
+    size_t comma = v.find(',');
+    std::string_view item = trim_ows(v.substr(0, comma));
+    if (item.empty() || item.size() > 19) return false;  // 19 digits always fit in 64 bits
+    uint64_t n = 0;
+    for (char c : item) {
+      if (!is_digit(c)) return false;
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (have && n != first) return false;
+    first = n;
+    have = true;
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+  out = first;
+  return true;
+}
+
+// The transfer codings of all Transfer-Encoding fields, in order.
+struct Codings {
+  int count = 0;
+  int chunked = 0;
+  bool last_chunked = false;
+};
+
+const char* parse_transfer_codings(const std::string_view* values, int n, Codings& c) {
+  for (int i = 0; i < n; ++i) {
+    std::string_view list = values[i];
+    while (true) {
+      size_t comma = list.find(',');
+      std::string_view item = trim_ows(list.substr(0, comma));
+      if (!item.empty()) {  // empty list elements are ignored (RFC 9110 §5.6.1)
+        size_t semi = item.find(';');
+        std::string_view name = trim_ows(item.substr(0, semi));
+        if (name.empty()) return "invalid transfer coding";
+        for (char ch : name)
+          if (!is_token(static_cast<unsigned char>(ch))) return "invalid transfer coding";
+        bool chunked = iequals(name, "chunked");
+        if (chunked && semi != std::string_view::npos) return "parameters on the chunked transfer coding";
+        ++c.count;
+        c.chunked += chunked;
+        c.last_chunked = chunked;
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  if (c.count == 0) return "empty Transfer-Encoding";
+  if (c.chunked > 1) return "chunked transfer coding applied more than once";
+  return nullptr;
+}
+
+}  // namespace
+
+std::string_view ResponseHead::find(std::string_view name) const {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return h.value;
+  return {};
+}
+
+bool ResponseHead::has(std::string_view name) const {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return true;
+  return false;
+}
+
+void ResponseHead::reset() {
+  version_major = version_minor = 1;
+  status = 0;
+  reason = {};
+  headers.clear();
+  framing = Framing::None;
+  content_length = 0;
+  keep_alive = true;
+  upgrade = false;
+}
+
+ParseOutcome parse_response_head(std::string_view buf, const ResponseLimits& limits, bool request_was_head,
+                                 ResponseHead& out) {
+  if (buf.empty()) return ParseOutcome{};  // (a null view must not reach memchr)
+  const char* const begin = buf.data();
+  const char* const end = begin + buf.size();
+  const char* p = begin;
+
+  // ---- status line
+  const char* eol = static_cast<const char*>(std::memchr(p, '\n', buf.size()));
+  if (!eol) {
+    // A CR already received may be the line's own terminator: not counted.
+    std::string_view partial(p, buf.size() - (end[-1] == '\r'));
+    if (partial.size() > limits.status_line) return error("status line too long");
+    if (const char* why = check_status_line(partial, false)) return error(why);
+    return ParseOutcome{};
+  }
+  if (eol == p || eol[-1] != '\r') return error("status line not terminated by CRLF");
+  std::string_view line(p, static_cast<size_t>(eol - 1 - p));
+  if (line.size() > limits.status_line) return error("status line too long");
+  if (const char* why = check_status_line(line, true)) return error(why);
+
+  out.reset();
+  out.version_major = static_cast<uint8_t>(line[5] - '0');
+  out.version_minor = static_cast<uint8_t>(line[7] - '0');
+  out.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+  if (line.size() > 12) out.reason = line.substr(13);
+
+  // ---- header fields
+  p = eol + 1;
+  const char* head_end = nullptr;
+  std::string_view te_values[8];
+  int te_count = 0;
+  bool has_content_length = false, bad_content_length = false;
+  uint64_t content_length = 0;
+  bool close = false, keep_alive_token = false, upgrade_token = false;
+  std::string_view upgrade_value;
+
+  while (true) {
+    if (p >= end) return ParseOutcome{};
+    // With the field budget spent, anything but the final CRLF is one too many.
+    if (out.headers.size() >= limits.field_count && *p != '\r') return error("too many header fields");
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (!nl) {
+      if (static_cast<size_t>(end - p) - (end[-1] == '\r') > limits.field_size) return error("header field too large");
+      return ParseOutcome{};
+    }
+    if (nl == p || nl[-1] != '\r') return error("header line not terminated by CRLF");
+    const char* le = nl - 1;  // at '\r'
+    if (le == p) {            // empty line: end of head
+      head_end = nl + 1;
+      break;
+    }
+    if (static_cast<size_t>(le - p) > limits.field_size) return error("header field too large");
+    if (is_ows(*p)) return error("obsolete line folding");
+
+    const char* n = p;
+    while (p < le && is_token(static_cast<unsigned char>(*p))) ++p;
+    if (p == n) return error("invalid header field name");
+    if (p == le || *p != ':') {
+      if (p < le && is_ows(*p)) return error("whitespace before colon in header field");
+      return error("invalid character in header field name");
+    }
+    std::string_view name(n, static_cast<size_t>(p - n));
+    ++p;
+    while (p < le && is_ows(*p)) ++p;
+    const char* v = p;
+    for (; p < le; ++p)
+      if (!is_value_char(static_cast<unsigned char>(*p))) return error("invalid character in header value");
+    const char* ve = le;
+    while (ve > v && is_ows(ve[-1])) --ve;
+    std::string_view value(v, static_cast<size_t>(ve - v));
+    out.headers.push_back({name, value});
+    p = nl + 1;
+
+    // Fields that decide framing and connection reuse.
+    switch (name.size()) {
+      case 7:
+        if (iequals(name, "Upgrade")) upgrade_value = value;
+        break;
+      case 10:
+        if (iequals(name, "Connection")) {  // any number of lines; every one counts (RFC 9112 §9.6)
+          close = close || has_token(value, "close");
+          keep_alive_token = keep_alive_token || has_token(value, "keep-alive");
+          upgrade_token = upgrade_token || has_token(value, "upgrade");
+        }
+        break;
+      case 14:
+        if (iequals(name, "Content-Length")) {
+          uint64_t len = 0;
+          if (!parse_content_length(value, len) || (has_content_length && len != content_length))
+            bad_content_length = true;
+          has_content_length = true;
+          content_length = len;
+        }
+        break;
+      case 17:
+        if (iequals(name, "Transfer-Encoding")) {
+          if (te_count == 8) return error("too many Transfer-Encoding fields");
+          te_values[te_count++] = value;
+        }
+        break;
+    }
+  }
+
+  // ---- semantics (RFC 9112 §6.3)
+  const bool http11 = out.version_minor >= 1;
+  if (bad_content_length) return error("invalid or conflicting Content-Length");
+  Codings codings;
+  if (te_count > 0) {
+    if (!http11) return error("Transfer-Encoding in an HTTP/1.0 response");
+    if (const char* why = parse_transfer_codings(te_values, te_count, codings)) return error(why);
+  }
+
+  out.keep_alive = !close && (http11 || keep_alive_token);
+
+  if (out.status == 101) {
+    if (!http11) return error("101 Switching Protocols in an HTTP/1.0 response");
+    if (!upgrade_token || upgrade_value.empty()) return error("101 Switching Protocols without Connection: upgrade and Upgrade");
+    out.upgrade = true;
+    out.keep_alive = false;  // the connection now carries another protocol
+  }
+
+  if (request_was_head || out.status < 200 || out.status == 204 || out.status == 304) {
+    out.framing = ResponseHead::Framing::None;
+  } else if (te_count > 0) {
+    if (codings.last_chunked) {
+      out.framing = ResponseHead::Framing::Chunked;
+      // Transfer-Encoding overrides Content-Length, but a message with both
+      // may be a smuggling attempt: do not reuse the connection after it.
+      if (has_content_length) out.keep_alive = false;
+    } else {
+      out.framing = ResponseHead::Framing::UntilClose;
+      out.keep_alive = false;
+    }
+  } else if (has_content_length) {
+    out.framing = ResponseHead::Framing::ContentLength;
+    out.content_length = content_length;
+  } else {
+    out.framing = ResponseHead::Framing::UntilClose;
+    out.keep_alive = false;
+  }
+
+  ParseOutcome ok;
+  ok.kind = ParseOutcome::Complete;
+  ok.consumed = static_cast<size_t>(head_end - begin);
+  return ok;
+}
+
+}  // namespace pillar::http

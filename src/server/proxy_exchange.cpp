@@ -1,0 +1,601 @@
+#include "server/proxy_exchange.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+#include "core/socket_address.h"
+#include "proxy/sticky.h"
+#include "server/balancer_runtime.h"
+#include "server/connection.h"
+#include "server/worker_loop.h"
+
+namespace pillar::server {
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+
+// Hop-by-hop fields (RFC 9110 §7.6.1) and the framing we set ourselves.
+bool hop_by_hop(std::string_view name) {
+  static constexpr std::string_view kNames[] = {"Connection", "Keep-Alive",        "Proxy-Connection", "TE",
+                                                 "Trailer",    "Transfer-Encoding", "Upgrade",          "Proxy-Authorization",
+                                                 "Content-Length", "Expect"};
+  for (auto n : kNames) {
+    if (http::iequals(n, name)) return true;
+  }
+  return false;
+}
+
+void append_chunk(std::string& out, std::string_view data) {
+  char hex[20];
+  int n = std::snprintf(hex, sizeof hex, "%zx\r\n", data.size());
+  out.append(hex, static_cast<size_t>(n));
+  out.append(data);
+  out.append("\r\n");
+}
+
+}  // namespace
+
+ProxyExchange::ProxyExchange(Connection& c, BalancerRuntime& b, std::string upstream_target)
+    : c_(c), b_(b), target_(std::move(upstream_target)) {}
+
+ProxyExchange::~ProxyExchange() {
+  core::TimerWheel::cancel(*this);
+  release_upstream(false);
+}
+
+void ProxyExchange::arm(uint64_t ms) {
+  auto& loop = c_.w_.loop();
+  loop.timers().arm(*this, loop.now_ms() + ms);
+}
+
+void ProxyExchange::start() {
+  const auto& h = c_.head_;
+  req_chunked_ = h.chunked;
+  req_body_left_ = h.has_content_length ? h.content_length : 0;
+  req_done_ = !req_chunked_ && req_body_left_ == 0;
+  client_cursor_ = c_.rbegin_ + c_.head_len_;
+  has_body_ = !req_done_;
+  if (h.expect_continue && !req_done_) cl_out_ = "HTTP/1.1 100 Continue\r\n\r\n";
+  if (!pick_and_connect()) return;
+  pump();
+}
+
+void ProxyExchange::build_request_head(const std::string& member_host) {
+  const auto& h = c_.head_;
+  const auto& vh = *c_.site_->cfg;
+  std::string& o = up_out_;
+  o.clear();
+  up_out_pos_ = 0;
+  o.append(h.method_name);
+  o.push_back(' ');
+  o.append(target_);
+  o.append(" HTTP/1.1\r\n");
+  std::string_view xff_prev;
+  for (const auto& f : h.headers) {
+    if (hop_by_hop(f.name) || http::iequals(f.name, "Host")) continue;
+    if (http::iequals(f.name, "X-Forwarded-For")) {
+      xff_prev = f.value;
+      continue;
+    }
+    o.append(f.name);
+    o.append(": ");
+    o.append(f.value);
+    o.append("\r\n");
+  }
+  o.append("Host: ");
+  o.append(vh.proxy_preserve_host ? h.authority : std::string_view(member_host));
+  o.append("\r\nX-Forwarded-For: ");
+  if (!xff_prev.empty()) {
+    o.append(xff_prev);
+    o.append(", ");
+  }
+  o.append(c_.peer_ip_);
+  o.append("\r\nX-Forwarded-Host: ");
+  o.append(h.authority);
+  o.append("\r\nX-Forwarded-Proto: http\r\nVia: 1.1 pillar\r\n");
+  if (req_chunked_) o.append("Transfer-Encoding: chunked\r\n");
+  else if (h.has_content_length) {
+    o.append("Content-Length: ");
+    o.append(std::to_string(h.content_length));
+    o.append("\r\n");
+  }
+  o.append("Connection: keep-alive\r\n\r\n");
+}
+
+bool ProxyExchange::pick_and_connect() {
+  const auto& cfg = *b_.cfg;
+  auto members = b_.span();
+  uint64_t now = c_.w_.loop().now_ms();
+  while (attempts_ < static_cast<int>(cfg.max_attempts)) {
+    // Members in their back-off after a failure are skipped this time.
+    proxy::MemberMask exclude = tried_;
+    for (size_t i = 0; i < b_.count; ++i) {
+      if (b_.error_until[i].load(std::memory_order_relaxed) > now) exclude.set(i);
+    }
+    int m = -1;
+    if (!cfg.stickysession.empty()) {
+      auto route = proxy::extract_route(cfg.stickysession, c_.head_.find("Cookie"), c_.head_.target);
+      auto d = proxy::decide(members, route.route, cfg.nofailover, exclude);
+      if (d.kind == proxy::StickyDecision::UseMember) m = d.member;
+      else if (d.kind == proxy::StickyDecision::Unavailable) return fail(503, "sticky member unavailable (nofailover)"), false;
+    }
+    if (m < 0) {
+      proxy::PickContext ctx;
+      uint8_t addr[16];
+      size_t alen = 0;
+      if (c_.peer_.ss_family == AF_INET) {
+        std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(c_.peer_).sin_addr, 4);
+        alen = 4;
+      } else if (c_.peer_.ss_family == AF_INET6) {
+        std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(c_.peer_).sin6_addr, 16);
+        alen = 16;
+      }
+      ctx.client_addr = {addr, alen};
+      ctx.hash_key = cfg.hash_header.empty() ? c_.head_.target : c_.head_.find(cfg.hash_header);
+      ctx.exclude = exclude;
+      m = proxy::pick(b_.method, members, ctx);
+    }
+    if (m < 0) return fail(503, "no balancer member is available"), false;
+    ++attempts_;
+    tried_.set(static_cast<size_t>(m));
+    if (!proxy::acquire(members[static_cast<size_t>(m)])) continue;
+    acquired_ = true;
+    member_ = m;
+    const auto& mc = cfg.members[static_cast<size_t>(m)];
+    build_request_head(mc.host);  // the body (if any) follows as it is read
+    up_fd_ = c_.w_.take_upstream(&b_, m);
+    up_reused_ = up_fd_ >= 0;
+    if (!up_reused_) {
+      up_fd_ = ::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      int one = 1;
+      if (up_fd_ >= 0) ::setsockopt(up_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (up_fd_ < 0 || (::connect(up_fd_, reinterpret_cast<const sockaddr*>(&mc.addr), mc.addr_len) != 0 &&
+                         errno != EINPROGRESS)) {
+        core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(errno));
+        b_.error_until[static_cast<size_t>(m)].store(now + static_cast<uint64_t>(mc.retry.count()));
+        release_upstream(false);
+        continue;
+      }
+    }
+    c_.w_.loop().add(up_fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+    state_ = up_reused_ ? State::Exchanging : State::Connecting;
+    up_writable_ = up_reused_;
+    arm(static_cast<uint64_t>(up_reused_ ? timeout_ms() : mc.connect_timeout.count()));
+    return true;
+  }
+  return fail(503, "every member tried failed"), false;
+}
+
+uint64_t ProxyExchange::timeout_ms() const {
+  if (member_ >= 0) {
+    const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+    if (mc.timeout.count() > 0) return static_cast<uint64_t>(mc.timeout.count());
+  }
+  return static_cast<uint64_t>(c_.w_.runtime().config().proxy_timeout.count());
+}
+
+void ProxyExchange::release_upstream(bool reusable) {
+  if (up_fd_ >= 0) {
+    c_.w_.loop().remove(up_fd_);
+    if (reusable && member_ >= 0) c_.w_.give_upstream(&b_, member_, up_fd_);
+    else ::close(up_fd_);
+    up_fd_ = -1;
+  }
+  if (acquired_ && member_ >= 0) {
+    proxy::release(b_.members[static_cast<size_t>(member_)]);
+    acquired_ = false;
+  }
+}
+
+void ProxyExchange::fail(int status, const char* why) {
+  core::log(core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
+            member_ >= 0 ? b_.cfg->members[static_cast<size_t>(member_)].url : std::string("balancer://") + b_.cfg->name,
+            why);
+  if (member_ >= 0 && status == 502) {
+    const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+    b_.error_until[static_cast<size_t>(member_)].store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+  }
+  release_upstream(false);
+  core::TimerWheel::cancel(*this);
+  status_ = status;
+  state_ = State::Done;
+  failed_ = true;
+}
+
+void ProxyExchange::abort_client() {
+  release_upstream(false);
+  core::TimerWheel::cancel(*this);
+  state_ = State::Done;
+  aborted_ = true;
+}
+
+void ProxyExchange::on_io(uint32_t events) {
+  if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) up_writable_ = true;
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) up_readable_ = true;
+  if (state_ == State::Connecting && up_writable_) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(up_fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+      core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(err));
+      b_.error_until[static_cast<size_t>(member_)].store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+      retry();
+      c_.proxy_progress();
+      return;
+    }
+    state_ = State::Exchanging;
+    arm(timeout_ms());
+  }
+  pump();
+  c_.proxy_progress();
+}
+
+void ProxyExchange::on_client_io() { pump(); }
+
+void ProxyExchange::retry() {
+  release_upstream(false);
+  up_readable_ = up_writable_ = up_eof_ = false;
+  up_in_.clear();
+  up_in_pos_ = 0;
+  if (pick_and_connect()) pump();
+}
+
+bool ProxyExchange::can_retry() const {
+  // Nothing reached the client yet, and the request can be sent again whole.
+  return !head_seen_ && !got_response_bytes_ && !has_body_;
+}
+
+void ProxyExchange::on_timer() {
+  if (state_ == State::Done) return;
+  if (state_ == State::Connecting) {
+    const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+    core::log(core::LogLevel::Error, "proxy", "connect to {} timed out", mc.url);
+    b_.error_until[static_cast<size_t>(member_)].store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+    if (can_retry()) retry();
+    else fail(504, "connect timeout");
+  } else if (!head_seen_) {
+    fail(504, "no response within the timeout");
+  } else {
+    core::log(core::LogLevel::Error, "proxy", "[client {}] response stalled; connection closed", c_.peer_ip_);
+    abort_client();
+  }
+  c_.proxy_progress();
+}
+
+// Moves request body bytes from the client into up_out_, framing them for
+// the upstream, while up_out_ has room.
+bool ProxyExchange::pump_request_body() {
+  bool progressed = false;
+  while (!req_done_ && up_out_.size() - up_out_pos_ < kBufferMax) {
+    std::string_view avail;
+    bool from_conn = client_cursor_ < c_.rend_;
+    if (from_conn) {
+      avail = {c_.rbuf_.get() + client_cursor_, c_.rend_ - client_cursor_};
+    } else {
+      if (!c_.readable_) break;
+      if (!client_buf_) client_buf_ = std::make_unique<char[]>(kReadChunk);
+      size_t want = req_chunked_ ? kReadChunk : static_cast<size_t>(std::min<uint64_t>(kReadChunk, req_body_left_));
+      ssize_t n = c_.transport_->read(client_buf_.get(), want);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        c_.peer_eof_ = true;
+        client_gone_ = true;
+        break;
+      }
+      if (n < 0) {
+        if (errno != EINTR) c_.readable_ = false;
+        continue;
+      }
+      c_.bytes_in_ += static_cast<uint64_t>(n);
+      avail = {client_buf_.get(), static_cast<size_t>(n)};
+    }
+    size_t used;
+    if (!req_chunked_) {
+      used = static_cast<size_t>(std::min<uint64_t>(avail.size(), req_body_left_));
+      up_out_.append(avail.substr(0, used));
+      req_body_left_ -= used;
+      if (req_body_left_ == 0) req_done_ = true;
+    } else {
+      used = 0;
+      while (used < avail.size() && !req_done_) {
+        auto step = req_chunks_.next(avail.substr(used));
+        used += step.consumed;
+        if (step.kind == http::ChunkedDecoder::Step::Data) append_chunk(up_out_, step.data);
+        else if (step.kind == http::ChunkedDecoder::Step::Done) {
+          up_out_.append("0\r\n\r\n");
+          req_done_ = true;
+        } else if (step.kind == http::ChunkedDecoder::Step::Error) {
+          bad_request_body_ = true;
+          return progressed;
+        } else {
+          break;  // NeedMore
+        }
+      }
+    }
+    if (from_conn) client_cursor_ += used;
+    else if (used < avail.size()) pipelined_after_body_ = true;  // bytes of a next request: we close instead
+    progressed = progressed || used > 0;
+    if (from_conn && used == 0) break;
+  }
+  return progressed;
+}
+
+bool ProxyExchange::flush_upstream() {
+  bool progressed = false;
+  while (up_writable_ && up_out_pos_ < up_out_.size()) {
+    ssize_t n = ::send(up_fd_, up_out_.data() + up_out_pos_, up_out_.size() - up_out_pos_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        up_writable_ = false;
+        break;
+      }
+      if (errno == EINTR) continue;
+      up_eof_ = true;  // the read side reports it
+      up_write_failed_ = true;
+      break;
+    }
+    up_out_pos_ += static_cast<size_t>(n);
+    proxy::add_traffic(b_.members[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
+    progressed = true;
+  }
+  if (up_out_pos_ == up_out_.size() && !can_retry()) {  // kept whole while a retry may resend it
+    up_out_.clear();
+    up_out_pos_ = 0;
+  }
+  return progressed;
+}
+
+bool ProxyExchange::read_upstream() {
+  bool progressed = false;
+  while (up_readable_ && !up_eof_ && cl_out_.size() - cl_out_pos_ < kBufferMax) {
+    size_t at = up_in_.size();
+    up_in_.resize(at + kReadChunk);
+    ssize_t n = ::recv(up_fd_, up_in_.data() + at, kReadChunk, 0);
+    if (n > 0) {
+      up_in_.resize(at + static_cast<size_t>(n));
+      proxy::add_traffic(b_.members[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
+      progressed = true;
+      got_response_bytes_ = true;
+      continue;
+    }
+    up_in_.resize(at);
+    if (n == 0) {
+      up_eof_ = true;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      up_readable_ = false;
+    } else if (errno != EINTR) {
+      up_eof_ = true;
+    }
+  }
+  return progressed;
+}
+
+bool ProxyExchange::handle_response_head() {
+  while (!head_seen_) {
+    std::string_view buf(up_in_.data() + up_in_pos_, up_in_.size() - up_in_pos_);
+    http::ResponseLimits limits;
+    auto out = http::parse_response_head(buf, limits, c_.head_.method == http::Method::Head, resp_);
+    if (out.kind == http::ParseOutcome::Error) {
+      fail(502, out.reason);
+      return false;
+    }
+    if (out.kind == http::ParseOutcome::Incomplete) {
+      if (up_eof_) {
+        if (!got_response_bytes_ && up_reused_ && can_retry()) {
+          retry();  // a kept-alive connection the member had closed: try a fresh one
+          return false;
+        }
+        fail(502, up_write_failed_ ? "the member closed the connection while the request was sent"
+                                   : "the member closed the connection before a complete response head");
+      }
+      return false;
+    }
+    if (resp_.interim()) {  // 100/102/103: not relayed (we answered Expect ourselves)
+      up_in_pos_ += out.consumed;
+      continue;
+    }
+    if (resp_.upgrade) {
+      fail(502, "protocol upgrades (WebSocket) are not proxied yet");
+      return false;
+    }
+    head_seen_ = true;
+    status_ = resp_.status;
+    framing_ = resp_.framing;
+    resp_left_ = resp_.content_length;
+    bool client_11 = c_.head_.version_minor >= 1;
+    bool head_req = c_.head_.method == http::Method::Head;
+    std::string& o = cl_out_;
+    o.append("HTTP/1.1 ");
+    o.append(std::to_string(resp_.status));
+    o.push_back(' ');
+    o.append(resp_.reason.empty() ? http::reason_phrase(resp_.status) : resp_.reason);
+    o.append("\r\n");
+    bool has_date = false;
+    for (const auto& f : resp_.headers) {
+      if (http::iequals(f.name, "Content-Length") && head_req) {  // HEAD: the member's length describes GET
+        o.append("Content-Length: ");
+        o.append(f.value);
+        o.append("\r\n");
+        continue;
+      }
+      if (hop_by_hop(f.name)) continue;
+      has_date = has_date || http::iequals(f.name, "Date");
+      std::string_view value = f.value;
+      std::string rewritten;
+      if (http::iequals(f.name, "Location") || http::iequals(f.name, "Content-Location")) {
+        for (const auto& [url, path] : c_.site_->cfg->proxy_reverse) {
+          if (value.substr(0, url.size()) == url) {
+            rewritten = path + std::string(value.substr(url.size()));
+            while (rewritten.find("//") != std::string::npos) rewritten.erase(rewritten.find("//"), 1);
+            value = rewritten;
+            break;
+          }
+        }
+      }
+      o.append(f.name);
+      o.append(": ");
+      o.append(value);
+      o.append("\r\n");
+    }
+    if (!has_date) {
+      o.append("Date: ");
+      o.append(c_.w_.loop().http_date());
+      o.append("\r\n");
+    }
+    o.append("Via: 1.1 pillar\r\n");
+    using F = http::ResponseHead::Framing;
+    if (framing_ == F::ContentLength) {
+      o.append("Content-Length: ");
+      o.append(std::to_string(resp_left_));
+      o.append("\r\n");
+    } else if (framing_ == F::Chunked || framing_ == F::UntilClose) {
+      if (client_11) {
+        client_chunked_ = true;
+        o.append("Transfer-Encoding: chunked\r\n");
+      } else {
+        c_.keep_alive_ = false;  // HTTP/1.0 client: the close ends the body
+      }
+    }
+    if (!c_.keep_alive_ || pipelined_after_body_) {
+      c_.keep_alive_ = false;
+      o.append("Connection: close\r\n");
+    } else if (!client_11) {
+      o.append("Connection: keep-alive\r\n");
+    }
+    o.append("\r\n");
+    up_in_pos_ += out.consumed;
+    if (framing_ == F::None || (framing_ == F::ContentLength && resp_left_ == 0)) resp_done_ = true;
+    if (framing_ == F::Chunked) resp_chunks_.reset();
+    arm(timeout_ms());
+  }
+  return true;
+}
+
+void ProxyExchange::relay_body() {
+  using F = http::ResponseHead::Framing;
+  while (!resp_done_ && up_in_pos_ < up_in_.size() && cl_out_.size() - cl_out_pos_ < kBufferMax) {
+    std::string_view avail(up_in_.data() + up_in_pos_, up_in_.size() - up_in_pos_);
+    if (framing_ == F::ContentLength) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(avail.size(), resp_left_));
+      cl_out_.append(avail.substr(0, n));
+      body_bytes_ += n;
+      up_in_pos_ += n;
+      resp_left_ -= n;
+      if (resp_left_ == 0) resp_done_ = true;
+    } else if (framing_ == F::Chunked) {
+      auto step = resp_chunks_.next(avail);
+      up_in_pos_ += step.consumed;
+      if (step.kind == http::ChunkedDecoder::Step::Data) {
+        if (client_chunked_) append_chunk(cl_out_, step.data);
+        else cl_out_.append(step.data);
+        body_bytes_ += step.data.size();
+      } else if (step.kind == http::ChunkedDecoder::Step::Done) {
+        resp_done_ = true;
+      } else if (step.kind == http::ChunkedDecoder::Step::Error) {
+        core::log(core::LogLevel::Error, "proxy", "[client {}] malformed chunked body from the member", c_.peer_ip_);
+        abort_client();
+        return;
+      } else {
+        break;
+      }
+    } else {  // UntilClose
+      if (client_chunked_) append_chunk(cl_out_, avail);
+      else cl_out_.append(avail);
+      body_bytes_ += avail.size();
+      up_in_pos_ += avail.size();
+    }
+  }
+  if (!resp_done_ && framing_ == F::UntilClose && up_eof_ && up_in_pos_ == up_in_.size()) resp_done_ = true;
+  if (!resp_done_ && up_eof_ && up_in_pos_ == up_in_.size() && framing_ != F::UntilClose) {
+    core::log(core::LogLevel::Error, "proxy", "[client {}] the member closed before the end of the body", c_.peer_ip_);
+    abort_client();  // a cut body is never presented as complete
+    return;
+  }
+  if (resp_done_ && client_chunked_ && !terminator_sent_) {
+    cl_out_.append("0\r\n\r\n");
+    terminator_sent_ = true;
+  }
+  if (up_in_pos_ == up_in_.size()) {
+    up_in_.clear();
+    up_in_pos_ = 0;
+  } else if (up_in_pos_ > kBufferMax) {
+    up_in_.erase(0, up_in_pos_);
+    up_in_pos_ = 0;
+  }
+}
+
+bool ProxyExchange::flush_client() {
+  bool progressed = false;
+  while (c_.writable_ && cl_out_pos_ < cl_out_.size()) {
+    iovec iov{cl_out_.data() + cl_out_pos_, cl_out_.size() - cl_out_pos_};
+    ssize_t n = c_.transport_->writev(&iov, 1);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c_.writable_ = false;
+        break;
+      }
+      if (errno == EINTR) continue;
+      abort_client();  // the client went away
+      return false;
+    }
+    cl_out_pos_ += static_cast<size_t>(n);
+    sent_to_client_ += static_cast<uint64_t>(n);
+    progressed = true;
+  }
+  if (cl_out_pos_ == cl_out_.size()) {
+    cl_out_.clear();
+    cl_out_pos_ = 0;
+  }
+  return progressed;
+}
+
+void ProxyExchange::pump() {
+  for (int guard = 0; guard < 1000 && state_ != State::Done; ++guard) {
+    bool progressed = flush_client();
+    if (state_ == State::Done) return;
+    if (bad_request_body_) {
+      c_.keep_alive_ = false;
+      fail(400, "malformed chunked request body");
+      return;
+    }
+    if (state_ == State::Exchanging) {
+      progressed = pump_request_body() || progressed;
+      progressed = flush_upstream() || progressed;
+      progressed = read_upstream() || progressed;
+      if (!head_seen_ && !handle_response_head()) {
+        if (state_ == State::Done) return;
+      }
+      if (head_seen_) relay_body();
+      if (state_ == State::Done) return;
+      progressed = flush_client() || progressed;
+      if (state_ == State::Done) return;
+      if (progressed) arm(timeout_ms());
+    }
+    if (client_gone_ && !req_done_) {
+      abort_client();
+      return;
+    }
+    if (head_seen_ && resp_done_ && cl_out_pos_ == cl_out_.size()) {
+      finish();
+      return;
+    }
+    if (!progressed) return;
+  }
+}
+
+void ProxyExchange::finish() {
+  bool reusable = resp_.keep_alive && req_done_ && up_out_pos_ == up_out_.size() && !up_eof_ &&
+                  framing_ != http::ResponseHead::Framing::UntilClose && up_in_pos_ == up_in_.size();
+  if (!req_done_) c_.keep_alive_ = false;  // the member answered before the whole body: do not read the rest
+  release_upstream(reusable);
+  core::TimerWheel::cancel(*this);
+  state_ = State::Done;
+}
+
+}  // namespace pillar::server

@@ -1,0 +1,110 @@
+// One proxied request: the client's request is streamed to a balancer
+// member and the member's response streamed back, both with back-pressure
+// (at most kBufferMax bytes are held each way), re-framed for each side
+// (Content-Length, chunked or close-delimited), hop-by-hop headers removed,
+// X-Forwarded-For/-Proto/-Host and Via added. A connect failure, or a reused
+// upstream connection that fails before any response byte of a request
+// without a body, is retried on another member. 502/503/504 as Apache.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/event_loop.h"
+#include "core/timer_wheel.h"
+#include "http/chunked_decoder.h"
+#include "http/response_parser.h"
+#include "proxy/balancer.h"
+
+namespace pillar::server {
+
+class Connection;
+struct BalancerRuntime;
+
+class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
+ public:
+  static constexpr size_t kBufferMax = 64 * 1024;
+
+  ProxyExchange(Connection& c, BalancerRuntime& b, std::string upstream_target);
+  ~ProxyExchange() override;
+
+  void start();
+  void on_client_io();           // the client socket is readable or writable
+  void on_io(uint32_t events) override;  // the upstream socket
+  void on_timer() override;
+  bool finished() const { return state_ == State::Done; }
+  // Done without a response: the connection answers `status()` itself.
+  bool failed() const { return failed_; }
+  // Done after response bytes went out: the connection must just close.
+  bool aborted() const { return aborted_; }
+  int status() const { return status_; }
+  uint64_t sent_to_client() const { return sent_to_client_; }
+  uint64_t body_bytes() const { return body_bytes_; }
+  size_t client_cursor() const { return client_cursor_; }
+
+ private:
+  enum class State : uint8_t { Connecting, Exchanging, Done };
+
+  bool pick_and_connect();
+  void build_request_head(const std::string& member_host);
+  uint64_t timeout_ms() const;
+  void retry();
+  bool can_retry() const;
+  void fail(int status, const char* why);  // before any response byte reached the client
+  void abort_client();                     // after: the client sees a cut response and a close
+  void pump();
+  bool pump_request_body();
+  bool flush_upstream();
+  bool read_upstream();
+  bool handle_response_head();
+  void relay_body();
+  bool flush_client();
+  void finish();
+  void release_upstream(bool reusable);
+  void arm(uint64_t ms);
+
+  Connection& c_;
+  BalancerRuntime& b_;
+  std::string target_;            // path + query sent upstream
+  State state_ = State::Connecting;
+  int member_ = -1;
+  proxy::MemberMask tried_;
+  int attempts_ = 0;
+  int up_fd_ = -1;
+  bool up_reused_ = false;
+  bool up_writable_ = false, up_readable_ = false, up_eof_ = false;
+  bool acquired_ = false;
+
+  // Client -> upstream.
+  std::string up_out_;            // request head + body bytes not yet written
+  size_t up_out_pos_ = 0;
+  uint64_t req_body_left_ = 0;    // Content-Length body bytes still to read from the client
+  bool req_chunked_ = false;
+  http::ChunkedDecoder req_chunks_;
+  bool req_done_ = false;         // the whole request (head and body) is in up_out_
+  size_t client_cursor_ = 0;      // next unread byte of the connection's read buffer
+  std::unique_ptr<char[]> client_buf_;  // body bytes read from the client after the head's buffer
+
+  // Upstream -> client.
+  std::string up_in_;             // response bytes read, not yet relayed
+  size_t up_in_pos_ = 0;
+  http::ResponseHead resp_;
+  bool head_seen_ = false;
+  int status_ = 0;
+  http::ResponseHead::Framing framing_ = http::ResponseHead::Framing::None;
+  uint64_t resp_left_ = 0;
+  http::ChunkedDecoder resp_chunks_;
+  bool client_chunked_ = false;   // re-chunking an until-close or chunked body for the client
+  bool resp_done_ = false;
+  std::string cl_out_;            // bytes for the client
+  size_t cl_out_pos_ = 0;
+  uint64_t sent_to_client_ = 0;
+  uint64_t body_bytes_ = 0;
+  bool terminator_sent_ = false;
+  bool has_body_ = false;
+  bool failed_ = false, aborted_ = false;
+  bool client_gone_ = false, bad_request_body_ = false, pipelined_after_body_ = false;
+  bool up_write_failed_ = false, got_response_bytes_ = false;
+};
+
+}  // namespace pillar::server
