@@ -247,6 +247,23 @@ void ProxyExchange::retry() {
   if (pick_and_connect()) pump();
 }
 
+bool ProxyExchange::idempotent() const {
+  switch (c_.head_.method) {
+    case http::Method::Get: case http::Method::Head: case http::Method::Options:
+    case http::Method::Put: case http::Method::Delete:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void ProxyExchange::eject_member(const char* why) {
+  if (member_ < 0) return;
+  const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+  core::log(core::LogLevel::Error, "proxy", "{} {}; not used for {} ms", mc.url, why, mc.retry.count());
+  b_.error_until[static_cast<size_t>(member_)].store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+}
+
 bool ProxyExchange::can_retry() const {
   // Nothing reached the client yet, and the request can be sent again whole.
   return !head_seen_ && !got_response_bytes_ && !has_body_;
@@ -387,8 +404,13 @@ bool ProxyExchange::handle_response_head() {
     }
     if (out.kind == http::ParseOutcome::Incomplete) {
       if (up_eof_) {
-        if (!got_response_bytes_ && up_reused_ && can_retry()) {
-          retry();  // a kept-alive connection the member had closed: try a fresh one
+        // Nothing came back: a kept-alive connection the member had closed,
+        // or a member that died with the request. Idempotent requests (and
+        // any on a reused connection, which the member never read) go to
+        // another member; the client never sees the failure.
+        if (can_retry() && (up_reused_ || idempotent())) {
+          if (!up_reused_) eject_member("closed the connection without a response");
+          retry();
           return false;
         }
         fail(502, up_write_failed_ ? "the member closed the connection while the request was sent"

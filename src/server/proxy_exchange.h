@@ -50,6 +50,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   uint64_t timeout_ms() const;
   void retry();
   bool can_retry() const;
+  bool idempotent() const;
+  void eject_member(const char* why);
   void fail(int status, const char* why);  // before any response byte reached the client
   void abort_client();                     // after: the client sees a cut response and a close
   void pump();
