@@ -4,22 +4,69 @@
 
 namespace pillar::server {
 
-std::unique_ptr<BalancerRuntime> BalancerRuntime::build(const config::BalancerConfig& cfg) {
+std::string balancer_key(const config::BalancerConfig& cfg) {
+  return cfg.name.empty() ? (cfg.members.empty() ? std::string("direct:") : "direct:" + cfg.members[0].url) : cfg.name;
+}
+
+std::unique_ptr<BalancerRuntime> BalancerRuntime::build(const config::BalancerConfig& cfg, proxy::MemberTable* table,
+                                                        std::string& error) {
   auto b = std::make_unique<BalancerRuntime>();
   b->cfg = &cfg;
-  b->count = std::min(cfg.members.size(), proxy::kMaxMembers);
-  b->members.reset(new proxy::MemberState[b->count]);
-  b->error_until.reset(new std::atomic<uint64_t>[b->count]);
-  for (size_t i = 0; i < b->count; ++i) {
+  std::string key = balancer_key(cfg);
+  if (table) {
+    b->block = table->block(key);
+    if (!b->block) {
+      error = "too many balancers (at most " + std::to_string(proxy::MemberTable::kBalancers) + ")";
+      return nullptr;
+    }
+  } else {
+    b->local_ = std::make_unique<proxy::BalancerBlock>();
+    b->block = b->local_.get();
+  }
+  proxy::BalancerBlock& blk = *b->block;
+  std::vector<bool> present(proxy::BalancerBlock::kSlots, false);
+  for (size_t i = 0; i < cfg.members.size(); ++i) {
     const auto& m = cfg.members[i];
-    proxy::init_member(b->members[i], m.url, m.route, m.loadfactor, 0, m.max);
+    bool added = false;
+    int slot = table ? table->slot(blk, m.url, &added) : static_cast<int>(i);
+    if (!table && slot < static_cast<int>(proxy::BalancerBlock::kSlots)) {
+      added = true;
+      blk.used.store(static_cast<uint32_t>(i + 1));
+    }
+    if (slot < 0 || slot >= static_cast<int>(proxy::BalancerBlock::kSlots)) {
+      error = "balancer " + key + ": more than " + std::to_string(proxy::BalancerBlock::kSlots) + " members";
+      return nullptr;
+    }
+    proxy::MemberState& st = blk.members[slot];
     uint32_t flags = 0;
     if (m.disabled) flags |= proxy::kStatusDisabled;
     if (m.hot_standby) flags |= proxy::kStatusHotStandby;
     if (m.stopped) flags |= proxy::kStatusStopped;
     if (m.ignore_errors) flags |= proxy::kStatusIgnoreErrors;
-    b->members[i].status_flags.store(flags);
-    b->error_until[i].store(0);
+    if (added) {
+      new (&st) proxy::MemberState();
+      proxy::init_member(st, m.url, m.route, m.loadfactor, 0, m.max);
+      blk.error_until[slot].store(0);
+    } else {
+      // A member the reload keeps: its counters stay, and a drain or
+      // disable set at run time (pillarctl) survives; the rest is the config's.
+      uint32_t kept = st.status_flags.load() & (proxy::kStatusDrain | proxy::kStatusDisabled | proxy::kStatusError);
+      flags |= kept;
+      uint64_t busy = st.busy.load(), traffic = st.transferred.load(), elected = st.elected.load();
+      proxy::init_member(st, m.url, m.route, m.loadfactor, 0, m.max);
+      st.busy.store(busy);
+      st.transferred.store(traffic);
+      st.elected.store(elected);
+    }
+    st.status_flags.store(flags);
+    present[static_cast<size_t>(slot)] = true;
+    if (b->cfg_index.size() <= static_cast<size_t>(slot)) b->cfg_index.resize(static_cast<size_t>(slot) + 1, -1);
+    b->cfg_index[static_cast<size_t>(slot)] = static_cast<int>(i);
+  }
+  // Members the configuration no longer has are never picked again.
+  b->cfg_index.resize(blk.used.load(), -1);
+  for (uint32_t s = 0; s < blk.used.load(); ++s) {
+    if (!present[s]) blk.members[s].status_flags.fetch_or(proxy::kStatusStopped);
   }
   switch (cfg.lbmethod) {
     case config::LbMethod::ByRequests: b->method = proxy::LbMethod::ByRequests; break;

@@ -1,7 +1,8 @@
 // The run-time side of one balancer: its members' states (counters and
-// status flags the picking algorithms read and update) and the
-// configuration they came from. Built with the Runtime; one per process for
-// now (see docs/proxy.md for what becomes node-wide).
+// status flags the picking algorithms read and update), node-wide in shared
+// memory when the master provides a MemberTable, and the configuration they
+// came from. Slots are the block's: a slot's member may have left the
+// configuration (then it is Stopped and never picked).
 #pragma once
 #include <memory>
 #include <span>
@@ -9,20 +10,32 @@
 
 #include "config/model.h"
 #include "proxy/balancer.h"
+#include "proxy/member_table.h"
 
 namespace pillar::server {
 
 struct BalancerRuntime {
   const config::BalancerConfig* cfg = nullptr;
-  std::unique_ptr<proxy::MemberState[]> members;
-  size_t count = 0;
+  proxy::BalancerBlock* block = nullptr;
+  std::vector<int> cfg_index;  // per slot: index into cfg->members, or -1
   proxy::LbMethod method = proxy::LbMethod::ByRequests;
-  // Passive ejection: a member that failed is not picked again before this
-  // (monotonic ms), then it gets one request to prove itself.
-  std::unique_ptr<std::atomic<uint64_t>[]> error_until;
 
-  std::span<proxy::MemberState> span() { return {members.get(), count}; }
-  static std::unique_ptr<BalancerRuntime> build(const config::BalancerConfig& cfg);
+  std::span<proxy::MemberState> span() { return {block->members, block->used.load()}; }
+  std::atomic<uint64_t>& error_until(int slot) { return block->error_until[slot]; }
+  const config::BalancerMemberConfig& member_cfg(int slot) const {
+    return cfg->members[static_cast<size_t>(cfg_index[static_cast<size_t>(slot)])];
+  }
+
+  // `table` null: a private block (tests, tools). Runs in the master.
+  static std::unique_ptr<BalancerRuntime> build(const config::BalancerConfig& cfg, proxy::MemberTable* table,
+                                                std::string& error);
+
+ private:
+  std::unique_ptr<proxy::BalancerBlock> local_;
 };
+
+// The name a balancer's block is found by: "app" for balancer://app, the
+// target URL for a direct ProxyPass.
+std::string balancer_key(const config::BalancerConfig& cfg);
 
 }  // namespace pillar::server

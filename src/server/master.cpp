@@ -24,6 +24,8 @@
 #include "core/shm/vhost_stats.h"
 #include "core/shm/vrrp_status.h"
 #include "ha/vrrp_node.h"
+#include "proxy/member_table.h"
+#include "server/balancer_runtime.h"
 #include "ha/vrrp_state.h"
 #include "core/socket_address.h"
 #include "server/control_socket.h"
@@ -101,6 +103,7 @@ class Master {
   ControlCommands commands_;
   int64_t started_ms_ = 0;
   core::shm::VrrpStatusTable* vrrp_status_ = nullptr;
+  proxy::MemberTable* members_ = nullptr;
   pid_t vrrp_pid_ = 0;
   bool stopping_ = false;
   Clock::time_point vrrp_started_{};
@@ -161,7 +164,7 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   if (!resolve_user(cfg->process, error)) return false;
   if (!reconcile_listeners(*cfg, listeners_, error)) return false;
   handlers::BuiltinContext ctx{&board_, &vhost_stats_, vrrp_status_};
-  auto rt = Runtime::build(std::move(cfg), error, ctx);
+  auto rt = Runtime::build(std::move(cfg), error, ctx, members_);
   if (!rt) return false;
   if (rt_) old_runtimes_.push_back(std::move(rt_));
   rt_ = std::move(rt);
@@ -560,7 +563,7 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   const auto& p = cfg->process;
   uint32_t rows = p.server_limit * 2;  // spare rows: a draining generation beside the new one
   std::string error;
-  size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + 64 + sizeof(core::shm::VhostCounters) * core::shm::VhostStats::kMaxVhosts * (rows + 1) +
+  size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + sizeof(proxy::MemberTable) + 128 + sizeof(core::shm::VhostCounters) * core::shm::VhostStats::kMaxVhosts * (rows + 1) +
                        core::shm::VhostStats::kMaxVhosts * core::shm::VhostStats::kNameSize + 256;
   if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + 4096, error) ||
       !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows)) {
@@ -568,6 +571,7 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
     return 1;
   }
   if (void* v = shm_.allocate(sizeof(core::shm::VrrpStatusTable))) vrrp_status_ = new (v) core::shm::VrrpStatusTable();
+  if (void* v = shm_.allocate(sizeof(proxy::MemberTable))) members_ = new (v) proxy::MemberTable();
   board_.header().start_ms.store(wall_ms());
   board_.header().restart_ms.store(wall_ms());
   if (!install(std::move(cfg), error)) {

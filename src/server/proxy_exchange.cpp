@@ -115,8 +115,8 @@ bool ProxyExchange::pick_and_connect() {
   while (attempts_ < static_cast<int>(cfg.max_attempts)) {
     // Members in their back-off after a failure are skipped this time.
     proxy::MemberMask exclude = tried_;
-    for (size_t i = 0; i < b_.count; ++i) {
-      if (b_.error_until[i].load(std::memory_order_relaxed) > now) exclude.set(i);
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (b_.error_until(static_cast<int>(i)).load(std::memory_order_relaxed) > now) exclude.set(i);
     }
     int m = -1;
     if (!cfg.stickysession.empty()) {
@@ -147,7 +147,7 @@ bool ProxyExchange::pick_and_connect() {
     if (!proxy::acquire(members[static_cast<size_t>(m)])) continue;
     acquired_ = true;
     member_ = m;
-    const auto& mc = cfg.members[static_cast<size_t>(m)];
+    const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
     up_fd_ = c_.w_.take_upstream(&b_, m);
     up_reused_ = up_fd_ >= 0;
@@ -158,7 +158,7 @@ bool ProxyExchange::pick_and_connect() {
       if (up_fd_ < 0 || (::connect(up_fd_, reinterpret_cast<const sockaddr*>(&mc.addr), mc.addr_len) != 0 &&
                          errno != EINPROGRESS)) {
         core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(errno));
-        b_.error_until[static_cast<size_t>(m)].store(now + static_cast<uint64_t>(mc.retry.count()));
+        b_.error_until(m).store(now + static_cast<uint64_t>(mc.retry.count()));
         release_upstream(false);
         continue;
       }
@@ -174,7 +174,7 @@ bool ProxyExchange::pick_and_connect() {
 
 uint64_t ProxyExchange::timeout_ms() const {
   if (member_ >= 0) {
-    const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+    const auto& mc = b_.member_cfg(member_);
     if (mc.timeout.count() > 0) return static_cast<uint64_t>(mc.timeout.count());
   }
   return static_cast<uint64_t>(c_.w_.runtime().config().proxy_timeout.count());
@@ -188,18 +188,18 @@ void ProxyExchange::release_upstream(bool reusable) {
     up_fd_ = -1;
   }
   if (acquired_ && member_ >= 0) {
-    proxy::release(b_.members[static_cast<size_t>(member_)]);
+    proxy::release(b_.span()[static_cast<size_t>(member_)]);
     acquired_ = false;
   }
 }
 
 void ProxyExchange::fail(int status, const char* why) {
   core::log(core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
-            member_ >= 0 ? b_.cfg->members[static_cast<size_t>(member_)].url : std::string("balancer://") + b_.cfg->name,
+            member_ >= 0 ? b_.member_cfg(member_).url : std::string("balancer://") + b_.cfg->name,
             why);
   if (member_ >= 0 && status == 502) {
-    const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
-    b_.error_until[static_cast<size_t>(member_)].store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+    const auto& mc = b_.member_cfg(member_);
+    b_.error_until(member_).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
   }
   release_upstream(false);
   core::TimerWheel::cancel(*this);
@@ -223,9 +223,9 @@ void ProxyExchange::on_io(uint32_t events) {
     socklen_t len = sizeof err;
     ::getsockopt(up_fd_, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-      const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+      const auto& mc = b_.member_cfg(member_);
       core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(err));
-      b_.error_until[static_cast<size_t>(member_)].store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+      b_.error_until(member_).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
       retry();
       c_.proxy_progress();
       return;
@@ -259,9 +259,9 @@ bool ProxyExchange::idempotent() const {
 
 void ProxyExchange::eject_member(const char* why) {
   if (member_ < 0) return;
-  const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+  const auto& mc = b_.member_cfg(member_);
   core::log(core::LogLevel::Error, "proxy", "{} {}; not used for {} ms", mc.url, why, mc.retry.count());
-  b_.error_until[static_cast<size_t>(member_)].store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+  b_.error_until(member_).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
 }
 
 bool ProxyExchange::can_retry() const {
@@ -272,9 +272,9 @@ bool ProxyExchange::can_retry() const {
 void ProxyExchange::on_timer() {
   if (state_ == State::Done) return;
   if (state_ == State::Connecting) {
-    const auto& mc = b_.cfg->members[static_cast<size_t>(member_)];
+    const auto& mc = b_.member_cfg(member_);
     core::log(core::LogLevel::Error, "proxy", "connect to {} timed out", mc.url);
-    b_.error_until[static_cast<size_t>(member_)].store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+    b_.error_until(member_).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
     if (can_retry()) retry();
     else fail(504, "connect timeout");
   } else if (!head_seen_) {
@@ -358,7 +358,7 @@ bool ProxyExchange::flush_upstream() {
       break;
     }
     up_out_pos_ += static_cast<size_t>(n);
-    proxy::add_traffic(b_.members[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
+    proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
     progressed = true;
   }
   if (up_out_pos_ == up_out_.size() && !can_retry()) {  // kept whole while a retry may resend it
@@ -376,7 +376,7 @@ bool ProxyExchange::read_upstream() {
     ssize_t n = ::recv(up_fd_, up_in_.data() + at, kReadChunk, 0);
     if (n > 0) {
       up_in_.resize(at + static_cast<size_t>(n));
-      proxy::add_traffic(b_.members[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
+      proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
       progressed = true;
       got_response_bytes_ = true;
       continue;

@@ -20,7 +20,7 @@ const LocationRoute* Site::match(std::string_view path) const {
 }
 
 std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cfg, std::string& error,
-                                        const handlers::BuiltinContext& ctx) {
+                                        const handlers::BuiltinContext& ctx, proxy::MemberTable* members) {
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->cfg_ = std::move(cfg);
   rt->builtin_ = ctx;
@@ -31,7 +31,11 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
   rt->error_sink_ = core::LogSink::open(c.error_log, error);
   if (!rt->error_sink_) return nullptr;
 
-  for (const auto& b : c.balancers) rt->balancers_.push_back(BalancerRuntime::build(b));
+  for (const auto& b : c.balancers) {
+    auto br = BalancerRuntime::build(b, members, error);
+    if (!br) return nullptr;
+    rt->balancers_.push_back(std::move(br));
+  }
   std::map<std::string, std::shared_ptr<core::LogSink>> sinks;  // one sink per path
   auto build_site = [&](const config::VirtualHost& vh) -> std::unique_ptr<Site> {
     auto site = std::make_unique<Site>();

@@ -11,6 +11,7 @@
 #include "handlers/server_status.h"
 #include "http/handler.h"
 #include "server/access_log.h"
+#include "proxy/member_table.h"
 #include "server/vhost_router.h"
 
 namespace pillar::server {
@@ -38,8 +39,10 @@ struct Site {
 class Runtime {
  public:
   // Builds sites, opens logs. Returns null with `error` set on failure.
+  // `members`: the node-wide balancer member table (null: private state).
   static std::unique_ptr<Runtime> build(std::unique_ptr<config::ServerConfig> cfg, std::string& error,
-                                        const handlers::BuiltinContext& ctx);
+                                        const handlers::BuiltinContext& ctx, proxy::MemberTable* members = nullptr);
+  const std::vector<std::unique_ptr<BalancerRuntime>>& balancers() const { return balancers_; }
 
   ~Runtime();
   const config::ServerConfig& config() const { return *cfg_; }

@@ -1,0 +1,41 @@
+// Balancer members' states in shared memory, node-wide: every worker picks
+// from and counts into the same MemberState, so weights, busy counts, `max`,
+// health results and run-time changes (drain, disable, weight) hold across
+// all worker processes. Each balancer has a block of slots found by its
+// name, and each member a slot in it found by its URL, so a graceful reload
+// keeps the state of members it keeps (a drained member stays drained).
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/balancer.h"
+
+namespace pillar::proxy {
+
+struct BalancerBlock {
+  static constexpr size_t kSlots = 64;
+  static constexpr size_t kNameMax = 64;
+  static constexpr size_t kUrlMax = 128;
+  char name[kNameMax];
+  std::atomic<uint32_t> used{0};   // slots ever assigned (they are never reused for another URL)
+  char urls[kSlots][kUrlMax];
+  MemberState members[kSlots];
+  std::atomic<uint64_t> error_until[kSlots];  // passive ejection: not picked before (CLOCK_MONOTONIC ms)
+};
+
+struct MemberTable {
+  static constexpr size_t kBalancers = 64;
+  std::atomic<uint32_t> count{0};
+  BalancerBlock blocks[kBalancers];
+
+  // Master only (not thread-safe among writers). The block of `name`, added
+  // when new; null when the table is full.
+  BalancerBlock* block(std::string_view name);
+  // The slot of `url` in `b`, added (and initialised) when new; -1 when full.
+  int slot(BalancerBlock& b, std::string_view url, bool* added = nullptr);
+  const BalancerBlock* find(std::string_view name) const;
+};
+
+}  // namespace pillar::proxy
