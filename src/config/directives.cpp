@@ -807,6 +807,27 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
   } else if (key == "connectiontimeout" || key == "timeout" || key == "retry") {
     if (!parse_duration(v, d, why)) return why = key + "=" + why, false;
     (key == "timeout" ? m.timeout : key == "retry" ? m.retry : m.connect_timeout) = d;
+  } else if (key == "hcmethod") {
+    std::string v2(v);
+    for (auto& ch : v2) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (v2 != "GET" && v2 != "HEAD" && v2 != "OPTIONS" && v2 != "TCP")
+      return why = "hcmethod=" + std::string(v) + ": use GET, HEAD, OPTIONS or TCP", false;
+    m.hc_method = v2;
+  } else if (key == "hcuri") {
+    if (v.empty() || v[0] != '/') return why = "hcuri= must start with '/'", false;
+    m.hc_uri = std::string(v);
+  } else if (key == "hcinterval" || key == "hctimeout") {
+    if (!parse_duration(v, d, why)) return why = key + "=" + why, false;
+    if (d.count() < 50) return why = key + "= must be at least 50ms", false;
+    (key == "hcinterval" ? m.hc_interval : m.hc_timeout) = d;
+  } else if (key == "hcpasses" || key == "hcfails") {
+    if (!parse_uint(v, 1, 100, num, why)) return why = key + "=" + why, false;
+    (key == "hcpasses" ? m.hc_passes : m.hc_fails) = static_cast<uint32_t>(num);
+  } else if (key == "hcexpect") {
+    if (!parse_uint(v, 100, 599, num, why)) return why = "hcexpect=" + why, false;
+    m.hc_expect = static_cast<int>(num);
+  } else if (key == "hcbody") {
+    m.hc_body = std::string(v);
   } else if (key == "max") {
     if (!parse_uint(v, 0, 1000000, num, why)) return why = "max=" + why, false;
     m.max = static_cast<uint32_t>(num);

@@ -116,6 +116,15 @@ struct BalancerMemberConfig {
   Millis timeout{0};                // timeout= (0: ProxyTimeout)
   uint32_t max = 0;                 // max= connections node-wide (0: unlimited)
   Millis retry{60000};              // retry=: back-off before an errored member is tried again
+  // Active health check (mod_proxy_hcheck's parameter names); off when hcmethod is empty.
+  std::string hc_method;            // hcmethod= GET|HEAD|OPTIONS|TCP
+  std::string hc_uri = "/";         // hcuri=
+  Millis hc_interval{2000};         // hcinterval=
+  uint32_t hc_passes = 2;           // hcpasses=: successes to come back (rise)
+  uint32_t hc_fails = 3;            // hcfails=: failures to be taken out (fall)
+  int hc_expect = 0;                // hcexpect=STATUS (0: any 2xx or 3xx)
+  std::string hc_body;              // hcbody=: a substring the response must contain
+  Millis hc_timeout{2000};          // hctimeout=
 };
 
 enum class LbMethod : uint8_t { ByRequests, ByTraffic, ByBusyness, SourceHash, ConsistentHash };

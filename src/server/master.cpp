@@ -24,6 +24,7 @@
 #include "core/shm/vhost_stats.h"
 #include "core/shm/vrrp_status.h"
 #include "ha/vrrp_node.h"
+#include "proxy/health_check.h"
 #include "proxy/member_table.h"
 #include "server/balancer_runtime.h"
 #include "ha/vrrp_state.h"
@@ -105,6 +106,8 @@ class Master {
   int64_t started_ms_ = 0;
   core::shm::VrrpStatusTable* vrrp_status_ = nullptr;
   proxy::MemberTable* members_ = nullptr;
+  proxy::HealthChecker health_;
+  void refresh_health_checks();
   pid_t vrrp_pid_ = 0;
   bool stopping_ = false;
   Clock::time_point vrrp_started_{};
@@ -169,6 +172,7 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   if (!rt) return false;
   if (rt_) old_runtimes_.push_back(std::move(rt_));
   rt_ = std::move(rt);
+  refresh_health_checks();
   const auto& c = rt_->config();
   core::ErrorLog::configure(rt_->error_sink(), static_cast<core::LogLevel>(c.log_level));
   for (const auto& n : c.notices) core::log(core::LogLevel::Notice, "core", "{}", n);
@@ -236,6 +240,41 @@ void Master::spawn() {
   if (pid == 0) run_worker(spec);
   board_.row(static_cast<uint32_t>(row)).pid.store(pid);
   children_.push_back(Child{pid, static_cast<uint32_t>(row), generation_});
+}
+
+uint64_t mono_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count());
+}
+
+// Active checks run here, once per node; the verdicts land in the shared
+// member states every worker picks from.
+void Master::refresh_health_checks() {
+  std::vector<proxy::HealthTarget> targets;
+  for (const auto& b : rt_->balancers()) {
+    auto span = b->span();
+    for (size_t i = 0; i < span.size(); ++i) {
+      if (b->cfg_index[i] < 0) continue;
+      const auto& mc = b->member_cfg(static_cast<int>(i));
+      if (mc.hc_method.empty()) continue;
+      proxy::HealthTarget t;
+      t.member = &span[i];
+      t.name = mc.url;
+      t.addr = mc.addr;
+      t.addr_len = mc.addr_len;
+      t.method = mc.hc_method;
+      t.host = mc.host;
+      t.uri = mc.hc_uri;
+      t.interval_ms = static_cast<uint64_t>(mc.hc_interval.count());
+      t.timeout_ms = static_cast<uint64_t>(mc.hc_timeout.count());
+      t.passes = mc.hc_passes;
+      t.fails = mc.hc_fails;
+      t.expect = mc.hc_expect;
+      t.body = mc.hc_body;
+      targets.push_back(std::move(t));
+    }
+  }
+  health_.set_targets(std::move(targets), mono_ms());
 }
 
 void Master::start_vrrp() {
@@ -693,8 +732,15 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
       next_tick = now + std::chrono::milliseconds(kMaintenanceMs);
     }
     auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()).count();
-    pollfd fds[2] = {{sfd, POLLIN, 0}, {control_.fd(), POLLIN, 0}};
-    int n = poll(fds, control_.fd() >= 0 ? 2 : 1, static_cast<int>(std::max<int64_t>(wait_ms, 0)));
+    uint64_t hc_deadline = health_.deadline();
+    if (hc_deadline != UINT64_MAX) {
+      int64_t hc_wait = static_cast<int64_t>(hc_deadline) - static_cast<int64_t>(mono_ms());
+      wait_ms = std::min<int64_t>(wait_ms, std::max<int64_t>(hc_wait, 0));
+    }
+    std::vector<pollfd> fds = {{sfd, POLLIN, 0}, {control_.fd(), POLLIN, 0}};
+    health_.fds(fds);
+    int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(wait_ms, 0)));
+    if (health_.size() > 0) health_.step(mono_ms(), fds);
     if (n <= 0) continue;
     if (fds[1].revents & POLLIN) control_.serve_one(commands_);
     signalfd_siginfo si{};

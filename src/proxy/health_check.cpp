@@ -1,0 +1,137 @@
+#include "proxy/health_check.h"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+
+namespace pillar::proxy {
+
+HealthChecker::~HealthChecker() {
+  for (auto& p : probes_) {
+    if (p.fd >= 0) ::close(p.fd);
+  }
+}
+
+void HealthChecker::set_targets(std::vector<HealthTarget> targets, uint64_t now_ms) {
+  for (auto& p : probes_) {
+    if (p.fd >= 0) ::close(p.fd);
+  }
+  probes_.clear();
+  for (auto& t : targets) {
+    Probe p;
+    p.t = std::move(t);
+    p.next = now_ms;  // first check at once
+    probes_.push_back(std::move(p));
+  }
+}
+
+void HealthChecker::fds(std::vector<pollfd>& out) const {
+  for (const auto& p : probes_) {
+    out.push_back({p.fd, static_cast<short>(p.sent ? POLLIN : POLLOUT), 0});
+  }
+}
+
+uint64_t HealthChecker::deadline() const {
+  uint64_t d = UINT64_MAX;
+  for (const auto& p : probes_) d = std::min(d, p.fd >= 0 ? p.started + p.t.timeout_ms : p.next);
+  return d;
+}
+
+bool HealthChecker::response_ok(const std::string& r, int expect, const std::string& body) {
+  if (r.size() < 12 || r.compare(0, 7, "HTTP/1.") != 0) return false;
+  int status = std::atoi(r.c_str() + 9);
+  bool status_ok = expect ? status == expect : status >= 200 && status < 400;
+  if (!status_ok) return false;
+  if (body.empty()) return true;
+  size_t head_end = r.find("\r\n\r\n");
+  return head_end != std::string::npos && r.find(body, head_end + 4) != std::string::npos;
+}
+
+void HealthChecker::start(Probe& p, uint64_t now) {
+  p.fd = ::socket(p.t.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  p.started = now;
+  p.sent = false;
+  p.in.clear();
+  if (p.fd >= 0 && ::connect(p.fd, reinterpret_cast<const sockaddr*>(&p.t.addr), p.t.addr_len) != 0 &&
+      errno != EINPROGRESS) {
+    verdict(p, now, false, strerror(errno));
+  }
+}
+
+void HealthChecker::verdict(Probe& p, uint64_t now, bool ok, const char* why) {
+  if (p.fd >= 0) ::close(p.fd);
+  p.fd = -1;
+  p.next = now + p.t.interval_ms;
+  uint32_t flags = p.t.member->status_flags.load();
+  bool in_error = flags & kStatusError;
+  if (ok) {
+    p.fail_run = 0;
+    if (in_error && ++p.ok_run >= p.t.passes) {
+      p.t.member->status_flags.fetch_and(~uint32_t{kStatusError});
+      core::log(core::LogLevel::Notice, "proxy", "health check: {} is up again", p.t.name);
+    }
+  } else {
+    p.ok_run = 0;
+    if (!in_error && ++p.fail_run >= p.t.fails) {
+      p.t.member->status_flags.fetch_or(kStatusError);
+      core::log(core::LogLevel::Error, "proxy", "health check: {} is down ({})", p.t.name, why);
+    }
+  }
+}
+
+void HealthChecker::step(uint64_t now, const std::vector<pollfd>& ready) {
+  for (auto& p : probes_) {
+    if (p.fd < 0) {
+      if (now >= p.next) start(p, now);
+      continue;
+    }
+    short rev = 0;
+    for (const auto& f : ready) {
+      if (f.fd == p.fd) rev = f.revents;
+    }
+    if (now >= p.started + p.t.timeout_ms) {
+      verdict(p, now, false, "timeout");
+      continue;
+    }
+    if (!p.sent && (rev & (POLLOUT | POLLERR | POLLHUP))) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err) {
+        verdict(p, now, false, strerror(err));
+        continue;
+      }
+      if (p.t.method == "TCP") {
+        verdict(p, now, true, "");
+        continue;
+      }
+      std::string req = p.t.method + " " + p.t.uri + " HTTP/1.1\r\nHost: " + p.t.host +
+                        "\r\nUser-Agent: pillar-health-check\r\nConnection: close\r\n\r\n";
+      if (::send(p.fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+        verdict(p, now, false, "send failed");
+        continue;
+      }
+      p.sent = true;
+      continue;
+    }
+    if (p.sent && (rev & (POLLIN | POLLERR | POLLHUP))) {
+      char buf[4096];
+      ssize_t n = ::recv(p.fd, buf, sizeof buf, 0);
+      if (n > 0 && p.in.size() < 64 * 1024) {
+        p.in.append(buf, static_cast<size_t>(n));
+        // Without a body to look for, the status line decides at once.
+        if (p.t.body.empty() && p.in.find("\r\n") != std::string::npos)
+          verdict(p, now, response_ok(p.in, p.t.expect, ""), "bad status");
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      verdict(p, now, response_ok(p.in, p.t.expect, p.t.body), n < 0 ? strerror(errno) : "unexpected response");
+    }
+  }
+}
+
+}  // namespace pillar::proxy

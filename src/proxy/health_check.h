@@ -1,0 +1,64 @@
+// Active health checks of balancer members, done once per node by the
+// master (not once per worker) with the result written into the shared
+// member states: hcfails failures in a row set the member's Error flag,
+// hcpasses successes clear it. Non-blocking: the master polls fds() and
+// calls step() when they are ready or deadline() passes.
+#pragma once
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proxy/balancer.h"
+
+namespace pillar::proxy {
+
+struct HealthTarget {
+  MemberState* member = nullptr;
+  std::string name;                 // for the log: the member URL
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  std::string method = "GET";       // GET, HEAD, OPTIONS or TCP (connect only)
+  std::string host;                 // Host header
+  std::string uri = "/";
+  uint64_t interval_ms = 2000, timeout_ms = 2000;
+  uint32_t passes = 2, fails = 3;
+  int expect = 0;                   // 0: any 2xx/3xx
+  std::string body;                 // required substring, empty: none
+};
+
+class HealthChecker {
+ public:
+  HealthChecker() = default;
+  ~HealthChecker();
+  HealthChecker(const HealthChecker&) = delete;
+  HealthChecker& operator=(const HealthChecker&) = delete;
+
+  void set_targets(std::vector<HealthTarget> targets, uint64_t now_ms);
+  // Appends the fds to wait on (with their events).
+  void fds(std::vector<pollfd>& out) const;
+  uint64_t deadline() const;  // UINT64_MAX when nothing to do
+  // Advances every probe whose fd is ready or whose time came.
+  void step(uint64_t now_ms, const std::vector<pollfd>& ready);
+  size_t size() const { return probes_.size(); }
+
+  // Test hook: the verdict of one response (status line + headers + body so far).
+  static bool response_ok(const std::string& response, int expect, const std::string& body);
+
+ private:
+  struct Probe {
+    HealthTarget t;
+    int fd = -1;
+    bool sent = false;
+    uint64_t started = 0, next = 0;
+    std::string in;
+    uint32_t ok_run = 0, fail_run = 0;
+  };
+  void start(Probe& p, uint64_t now);
+  void verdict(Probe& p, uint64_t now, bool ok, const char* why);
+  std::vector<Probe> probes_;
+};
+
+}  // namespace pillar::proxy
