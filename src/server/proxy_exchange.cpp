@@ -99,6 +99,12 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
   o.append("\r\nX-Forwarded-Host: ");
   o.append(h.authority);
   o.append("\r\nX-Forwarded-Proto: http\r\nVia: 1.1 pillar\r\n");
+  if (h.upgrade) {  // WebSocket and other upgrades: asked for again, hop by hop
+    o.append("Upgrade: ");
+    o.append(h.find("Upgrade"));
+    o.append("\r\nConnection: Upgrade\r\n\r\n");
+    return;
+  }
   if (req_chunked_) o.append("Transfer-Encoding: chunked\r\n");
   else if (h.has_content_length) {
     o.append("Content-Length: ");
@@ -423,8 +429,27 @@ bool ProxyExchange::handle_response_head() {
       continue;
     }
     if (resp_.upgrade) {
-      fail(502, "protocol upgrades (WebSocket) are not proxied yet");
-      return false;
+      if (!c_.head_.upgrade) {
+        fail(502, "the member switched protocols the client did not ask for");
+        return false;
+      }
+      // 101: relay the head, then bytes both ways until either side closes.
+      cl_out_.append("HTTP/1.1 101 Switching Protocols\r\n");
+      for (const auto& f : resp_.headers) {
+        cl_out_.append(f.name);
+        cl_out_.append(": ");
+        cl_out_.append(f.value);
+        cl_out_.append("\r\n");
+      }
+      cl_out_.append("\r\n");
+      up_in_pos_ += out.consumed;
+      head_seen_ = true;
+      tunnel_ = true;
+      status_ = 101;
+      c_.keep_alive_ = false;
+      req_done_ = true;
+      core::TimerWheel::cancel(*this);  // a tunnel may be idle for long; TCP keep-alive is the peers' business
+      return true;
     }
     head_seen_ = true;
     status_ = resp_.status;
@@ -577,7 +602,57 @@ bool ProxyExchange::flush_client() {
   return progressed;
 }
 
+// After a 101: raw bytes both ways, with the same back-pressure.
+bool ProxyExchange::pump_tunnel() {
+  bool progressed = false;
+  // client -> member
+  while (up_out_.size() - up_out_pos_ < kBufferMax) {
+    if (client_cursor_ < c_.rend_) {
+      up_out_.append(c_.rbuf_.get() + client_cursor_, c_.rend_ - client_cursor_);
+      client_cursor_ = c_.rend_;
+      progressed = true;
+      continue;
+    }
+    if (!c_.readable_) break;
+    char buf[kReadChunk];
+    ssize_t n = c_.transport_->read(buf, sizeof buf);
+    if (n > 0) {
+      up_out_.append(buf, static_cast<size_t>(n));
+      progressed = true;
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      client_gone_ = true;
+      break;
+    }
+    if (errno != EINTR) c_.readable_ = false;
+  }
+  progressed = flush_upstream() || progressed;
+  // member -> client
+  progressed = read_upstream() || progressed;
+  if (up_in_pos_ < up_in_.size()) {
+    cl_out_.append(up_in_, up_in_pos_, std::string::npos);
+    body_bytes_ += up_in_.size() - up_in_pos_;
+    up_in_.clear();
+    up_in_pos_ = 0;
+  }
+  progressed = flush_client() || progressed;
+  return progressed;
+}
+
 void ProxyExchange::pump() {
+  while (tunnel_ && state_ != State::Done) {
+    bool progressed = pump_tunnel();
+    if (state_ == State::Done) return;
+    bool drained = cl_out_pos_ == cl_out_.size() && up_out_pos_ == up_out_.size();
+    if ((client_gone_ || up_eof_ || up_write_failed_) && (drained || client_gone_)) {
+      release_upstream(false);
+      state_ = State::Done;  // the connection closes after the tunnel
+      c_.keep_alive_ = false;
+      return;
+    }
+    if (!progressed) return;
+  }
   for (int guard = 0; guard < 1000 && state_ != State::Done; ++guard) {
     bool progressed = flush_client();
     if (state_ == State::Done) return;
@@ -593,6 +668,7 @@ void ProxyExchange::pump() {
       if (!head_seen_ && !handle_response_head()) {
         if (state_ == State::Done) return;
       }
+      if (tunnel_) return pump();
       if (head_seen_) relay_body();
       if (state_ == State::Done) return;
       progressed = flush_client() || progressed;

@@ -60,6 +60,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool read_upstream();
   bool handle_response_head();
   void relay_body();
+  bool pump_tunnel();
   bool flush_client();
   void finish();
   void release_upstream(bool reusable);
@@ -107,6 +108,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool failed_ = false, aborted_ = false;
   bool client_gone_ = false, bad_request_body_ = false, pipelined_after_body_ = false;
   bool up_write_failed_ = false, got_response_bytes_ = false;
+  bool tunnel_ = false;
 };
 
 }  // namespace pillar::server
