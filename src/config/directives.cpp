@@ -628,6 +628,24 @@ void d_proxy_set(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   }
 }
 
+// ---- mod_remoteip ------------------------------------------------------------------
+
+void d_remoteip_header(DirectiveSink&, const ConfigNode& n, Scope& s) { s.server.remoteip_header = n.args[0]; }
+
+void d_remoteip_trusted(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) {
+    IpNetwork net;
+    std::string why;
+    if (!parse_network(a, net, why)) return out.error(n, n.name + ": " + why);
+    s.server.remoteip_trusted.push_back(net);
+  }
+}
+
+void d_remoteip_proxy_protocol(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string why;
+  if (!parse_on_off(n.args[0], s.server.remoteip_proxy_protocol, why)) out.error(n, "RemoteIPProxyProtocol: " + why);
+}
+
 constexpr uint8_t kSV = kServer | kVHost;
 constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;
 
@@ -652,6 +670,10 @@ constexpr DirectiveSpec kDirectives[] = {
     {"ProxyPreserveHost", 1, 1, kServer | kVHost, false, d_proxy_preserve_host, "ProxyPreserveHost On|Off"},
     {"ProxySet", 1, -1, kProxy, false, d_proxy_set, "ProxySet lbmethod=byrequests|bytraffic|bybusyness|sourcehash|hash stickysession=NAME ..."},
     {"ProxyTimeout", 1, 1, kServer, false, d_proxy_timeout, "ProxyTimeout DURATION"},
+    {"RemoteIPHeader", 1, 1, kSV, true, d_remoteip_header, "RemoteIPHeader X-Forwarded-For"},
+    {"RemoteIPInternalProxy", 1, -1, kSV, true, d_remoteip_trusted, "RemoteIPInternalProxy ADDRESS|NETWORK..."},
+    {"RemoteIPProxyProtocol", 1, 1, kSV, true, d_remoteip_proxy_protocol, "RemoteIPProxyProtocol On|Off"},
+    {"RemoteIPTrustedProxy", 1, -1, kSV, true, d_remoteip_trusted, "RemoteIPTrustedProxy ADDRESS|NETWORK..."},
     {"AddType", 2, -1, kSV | kDirectory, false, d_add_type, "AddType MIME-TYPE .EXT..."},
     {"Allow", 1, -1, kPerDir, false, d_allow_deny, "Allow from all|ADDRESS..."},
     {"AllowOverride", 1, -1, kDirectory, false, d_allow_override, "AllowOverride None"},
@@ -828,6 +850,11 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
     m.hc_expect = static_cast<int>(num);
   } else if (key == "hcbody") {
     m.hc_body = std::string(v);
+  } else if (key == "proxy_protocol") {
+    if (v == "v1") m.proxy_protocol = 1;
+    else if (v == "v2") m.proxy_protocol = 2;
+    else if (v == "off" || v == "Off") m.proxy_protocol = 0;
+    else return why = "proxy_protocol=" + std::string(v) + ": use v1, v2 or off", false;
   } else if (key == "max") {
     if (!parse_uint(v, 0, 1000000, num, why)) return why = "max=" + why, false;
     m.max = static_cast<uint32_t>(num);

@@ -125,6 +125,7 @@ struct BalancerMemberConfig {
   int hc_expect = 0;                // hcexpect=STATUS (0: any 2xx or 3xx)
   std::string hc_body;              // hcbody=: a substring the response must contain
   Millis hc_timeout{2000};          // hctimeout=
+  uint8_t proxy_protocol = 0;       // proxy_protocol=v1|v2: sent before each new connection's first request
 };
 
 enum class LbMethod : uint8_t { ByRequests, ByTraffic, ByBusyness, SourceHash, ConsistentHash };
@@ -286,6 +287,10 @@ struct ServerConfig {
   std::vector<VrrpInstance> vrrp;
   std::vector<BalancerConfig> balancers;   // <Proxy balancer://NAME> and direct ProxyPass targets
   Millis proxy_timeout{60000};             // ProxyTimeout
+  // mod_remoteip: the client address behind trusted proxies.
+  std::string remoteip_header;             // RemoteIPHeader (e.g. X-Forwarded-For)
+  std::vector<IpNetwork> remoteip_trusted; // RemoteIPTrustedProxy / RemoteIPInternalProxy
+  bool remoteip_proxy_protocol = false;    // RemoteIPProxyProtocol: every connection starts with a PROXY header
 
   std::vector<std::string> notices;       // e.g. "LoadModule ignored" (printed at start)
 };

@@ -14,6 +14,9 @@
 #include "http/request_parser.h"
 #include "http/uri.h"
 #include "server/error_page.h"
+#include <arpa/inet.h>
+
+#include "http/proxy_protocol.h"
 #include "server/balancer_runtime.h"
 #include "server/proxy_exchange.h"
 #include "server/site.h"
@@ -64,6 +67,9 @@ Connection::Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, cons
     : w_(w), slot_(slot), slot_index_(slot_index), transport_(std::make_unique<core::PlainTransport>(fd)),
       peer_(peer), local_(local) {
   peer_ip_ = core::address_text(peer_);
+  conn_peer_ = peer_;
+  conn_peer_ip_ = peer_ip_;
+  proxy_header_pending_ = w.runtime().config().remoteip_proxy_protocol;
   local_port_ = core::address_port(local_);
 }
 
@@ -236,6 +242,24 @@ void Connection::drive() {
             req_wall_ = w_.loop().wall_time();
             if (requests_ > 0) arm_read_timer(false);
           }
+          if (proxy_header_pending_ && !read_proxy_header()) {
+            if (phase_ == Phase::Closed) return;
+            if (!readable_) return;  // waiting for the rest of the PROXY header
+            if (!fill()) {
+              if (peer_eof_) close_now();
+              return;
+            }
+            continue;
+          }
+          if (rend_ == rbegin_) {  // only a PROXY header so far
+            phase_ = Phase::ReadHead;
+            if (!readable_) return;
+            if (!fill()) {
+              if (peer_eof_) close_now();
+              return;
+            }
+            continue;
+          }
           const auto& cfg = w_.runtime().config();
           http::ParseLimits limits{cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size};
           auto out = http::parse_request_head({rbuf_.get() + rbegin_, rend_ - rbegin_}, limits, head_);
@@ -308,9 +332,68 @@ void Connection::drive() {
   }
 }
 
+// RemoteIPProxyProtocol: the connection's first bytes name its real client.
+// False while the header is incomplete (or after closing on a bad one).
+bool Connection::read_proxy_header() {
+  auto h = http::parse_proxy_header({rbuf_.get() + rbegin_, rend_ - rbegin_});
+  if (h.kind == http::ProxyHeader::Kind::Incomplete) {
+    if (peer_eof_) close_now();
+    return false;
+  }
+  if (h.kind == http::ProxyHeader::Kind::Error) {
+    core::log(core::LogLevel::Error, "remoteip", "[client {}] {}; connection closed", peer_ip_, h.reason);
+    close_now();
+    return false;
+  }
+  if (h.kind == http::ProxyHeader::Kind::Proxied) {
+    conn_peer_ = h.source;
+    conn_peer_ip_ = core::address_text(conn_peer_);
+    peer_ = conn_peer_;
+    peer_ip_ = conn_peer_ip_;
+  }
+  rbegin_ += h.consumed;
+  proxy_header_pending_ = false;
+  return true;
+}
+
+// mod_remoteip: behind trusted proxies, the client is the rightmost address
+// of RemoteIPHeader that is not itself a trusted proxy.
+void Connection::apply_remote_ip() {
+  peer_ = conn_peer_;
+  peer_ip_ = conn_peer_ip_;
+  const auto& cfg = w_.runtime().config();
+  if (cfg.remoteip_header.empty()) return;
+  auto trusted = [&](const sockaddr_storage& a) {
+    for (const auto& n : cfg.remoteip_trusted) {
+      if (n.contains(a)) return true;
+    }
+    return false;
+  };
+  if (!trusted(conn_peer_)) return;
+  std::string_view list = head_.find(cfg.remoteip_header);
+  while (!list.empty()) {
+    size_t comma = list.rfind(',');
+    std::string_view item = comma == std::string_view::npos ? list : list.substr(comma + 1);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    sockaddr_storage a{};
+    std::string text(item);
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&a);
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&a);
+    if (inet_pton(AF_INET, text.c_str(), &a4->sin_addr) == 1) a.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, text.c_str(), &a6->sin6_addr) == 1) a.ss_family = AF_INET6;
+    else return;  // garbage: keep what we have (never trust a malformed list)
+    peer_ = a;
+    peer_ip_ = text;
+    if (!trusted(a)) return;
+  }
+}
+
 void Connection::process_request(size_t head_len) {
   mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
   head_len_ = head_len;
+  apply_remote_ip();
   ++requests_;
   ++w_.stats().requests;
   const auto& rt = w_.runtime();

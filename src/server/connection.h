@@ -90,7 +90,12 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   uint32_t slot_index_;
   uint64_t idle_seq_ = 0;
   std::unique_ptr<core::Transport> transport_;
-  sockaddr_storage peer_;
+  sockaddr_storage peer_;          // the client of the current request (after RemoteIP)
+  sockaddr_storage conn_peer_;     // the connection's client (after a PROXY header)
+  std::string conn_peer_ip_;
+  bool proxy_header_pending_ = false;
+  void apply_remote_ip();
+  bool read_proxy_header();
   sockaddr_storage local_;
   std::string peer_ip_;
   uint16_t local_port_ = 0;

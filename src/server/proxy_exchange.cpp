@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/socket_address.h"
+#include "http/proxy_protocol.h"
 #include "proxy/sticky.h"
 #include "server/balancer_runtime.h"
 #include "server/connection.h"
@@ -31,6 +32,22 @@ bool hop_by_hop(std::string_view name) {
   return false;
 }
 
+constexpr size_t kBufferCap = 64 * 1024;  // ProxyExchange::kBufferMax
+
+// Buffers keep their capacity from one exchange to the next on a loop, so a
+// proxied request allocates no buffer memory in the steady state.
+thread_local std::vector<std::string> spare_buffers;
+std::string take_buffer() {
+  if (spare_buffers.empty()) return {};
+  std::string b = std::move(spare_buffers.back());
+  spare_buffers.pop_back();
+  b.clear();
+  return b;
+}
+void give_buffer(std::string&& b) {
+  if (spare_buffers.size() < 256 && b.capacity() <= 4 * kBufferCap) spare_buffers.push_back(std::move(b));
+}
+
 void append_chunk(std::string& out, std::string_view data) {
   char hex[20];
   int n = std::snprintf(hex, sizeof hex, "%zx\r\n", data.size());
@@ -42,11 +59,18 @@ void append_chunk(std::string& out, std::string_view data) {
 }  // namespace
 
 ProxyExchange::ProxyExchange(Connection& c, BalancerRuntime& b, std::string upstream_target)
-    : c_(c), b_(b), target_(std::move(upstream_target)) {}
+    : c_(c), b_(b), target_(std::move(upstream_target)) {
+  up_out_ = take_buffer();
+  up_in_ = take_buffer();
+  cl_out_ = take_buffer();
+}
 
 ProxyExchange::~ProxyExchange() {
   core::TimerWheel::cancel(*this);
   release_upstream(false);
+  give_buffer(std::move(up_out_));
+  give_buffer(std::move(up_in_));
+  give_buffer(std::move(cl_out_));
 }
 
 void ProxyExchange::arm(uint64_t ms) {
@@ -155,7 +179,8 @@ bool ProxyExchange::pick_and_connect() {
     member_ = m;
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
-    up_fd_ = c_.w_.take_upstream(&b_, m);
+    // A PROXY header describes one client: such connections are never pooled.
+    up_fd_ = mc.proxy_protocol ? -1 : c_.w_.take_upstream(&b_, m);
     up_reused_ = up_fd_ >= 0;
     if (!up_reused_) {
       up_fd_ = ::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -168,6 +193,12 @@ bool ProxyExchange::pick_and_connect() {
         release_upstream(false);
         continue;
       }
+    }
+    if (!up_reused_ && mc.proxy_protocol) {
+      std::string hdr;
+      if (mc.proxy_protocol == 1) http::write_proxy_v1(c_.peer_, c_.local_, hdr);
+      else http::write_proxy_v2(c_.peer_, c_.local_, hdr);
+      up_out_.insert(0, hdr);
     }
     c_.w_.loop().add(up_fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
     state_ = up_reused_ ? State::Exchanging : State::Connecting;
@@ -189,7 +220,7 @@ uint64_t ProxyExchange::timeout_ms() const {
 void ProxyExchange::release_upstream(bool reusable) {
   if (up_fd_ >= 0) {
     c_.w_.loop().remove(up_fd_);
-    if (reusable && member_ >= 0) c_.w_.give_upstream(&b_, member_, up_fd_);
+    if (reusable && member_ >= 0 && !b_.member_cfg(member_).proxy_protocol) c_.w_.give_upstream(&b_, member_, up_fd_);
     else ::close(up_fd_);
     up_fd_ = -1;
   }
@@ -376,18 +407,19 @@ bool ProxyExchange::flush_upstream() {
 
 bool ProxyExchange::read_upstream() {
   bool progressed = false;
-  while (up_readable_ && !up_eof_ && cl_out_.size() - cl_out_pos_ < kBufferMax) {
-    size_t at = up_in_.size();
-    up_in_.resize(at + kReadChunk);
-    ssize_t n = ::recv(up_fd_, up_in_.data() + at, kReadChunk, 0);
+  // One chunk per call: the caller relays it before reading more, so neither
+  // buffer grows past kBufferMax whatever the member sends.
+  if (up_readable_ && !up_eof_ && cl_out_.size() - cl_out_pos_ < kBufferMax &&
+      up_in_.size() - up_in_pos_ < kBufferMax) {
+    thread_local char scratch[kReadChunk];
+    ssize_t n = ::recv(up_fd_, scratch, sizeof scratch, 0);
     if (n > 0) {
-      up_in_.resize(at + static_cast<size_t>(n));
+      up_in_.append(scratch, static_cast<size_t>(n));
       proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
       progressed = true;
       got_response_bytes_ = true;
-      continue;
+      return progressed;
     }
-    up_in_.resize(at);
     if (n == 0) {
       up_eof_ = true;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -398,6 +430,7 @@ bool ProxyExchange::read_upstream() {
   }
   return progressed;
 }
+
 
 bool ProxyExchange::handle_response_head() {
   while (!head_seen_) {

@@ -45,7 +45,7 @@ struct LoopSlots {
 class WorkerLoop {
  public:
   static constexpr size_t kBufferSize = 16 * 1024;
-  static constexpr size_t kMaxIdleUpstream = 32;  // per member, per loop
+  static constexpr size_t kMaxIdleUpstream = 512;  // per member, per loop (as many as clients keep busy)
 
   WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners, const LoopSlots& slots);
   ~WorkerLoop();
