@@ -1,0 +1,451 @@
+#!/usr/bin/env bash
+# Reverse-proxy benchmark: Pillar against HAProxy and nginx in front of the
+# same nginx origin.
+#
+#   bench/proxy/run.sh build/pillar
+#   DURATION=10 bench/proxy/run.sh build/pillar
+#
+# Environment (defaults in brackets):
+#   DURATION   seconds of each measured wrk run [5]
+#   WARMUP     seconds of the unmeasured wrk run before each one [1]
+#   CONNS      wrk connections [50]
+#
+# One nginx origin (1 worker, keep-alive, sendfile, no access log) serves a
+# 1 KiB and a 100 KiB file. The three proxies run one at a time in front of it,
+# each with one worker / one thread, keep-alive on both sides and no access
+# log. For each proxy and each size it measures requests/s, p99 latency and the
+# proxy's CPU time per request (utime+stime of its whole process tree).
+#
+# CPU placement: with two or more CPUs the proxy gets one CPU to itself and the
+# origin and wrk share another, so the proxy's own cost is measured and the
+# proxy never competes with the load it is given.
+#
+# Exit status: non-zero only if Pillar fails to start or to answer through the
+# proxy correctly (or if the origin itself cannot be started, since then there
+# is nothing to measure). A peer proxy that is missing or broken is reported
+# as n/a and the run goes on.
+set -uo pipefail   # deliberately no -e: one failing measurement must not stop the rest
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+PILLAR=${1:-build/pillar}
+[[ -x $PILLAR ]] || die "pillar binary '$PILLAR' not found or not executable (run make build)"
+PILLAR=$(realpath "$PILLAR")
+
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+CONNS=${CONNS:-50}
+
+for tool in wrk curl python3 nginx; do
+  command -v "$tool" >/dev/null || die "$tool is missing; run scripts/install-deps bench"
+done
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+NOFILE=$(ulimit -n)
+
+# --- CPU placement -----------------------------------------------------------
+# The proxy on the first CPU we may use, origin + wrk on the second (containers
+# may hand us e.g. 4 and 7, not 0 and 1).
+mapfile -t ALLOWED < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
+PROXY_PIN=() LOAD_PIN=()
+if command -v taskset >/dev/null && (( ${#ALLOWED[@]} >= 2 )); then
+  PROXY_PIN=(taskset -c "${ALLOWED[0]}")
+  LOAD_PIN=(taskset -c "${ALLOWED[1]}")
+  PLACEMENT="proxy on CPU ${ALLOWED[0]}, origin + wrk on CPU ${ALLOWED[1]}"
+else
+  PLACEMENT="no pinning (${#ALLOWED[@]} CPU) - proxy, origin and wrk share the CPU, numbers are rough"
+fi
+
+# --- Scratch directory, cleaned up with every process stopped on any exit ------
+TMP=$(mktemp -d /tmp/pillar-proxy-bench.XXXXXX)
+chmod 755 "$TMP"   # nginx workers drop to 'nobody' when started as root and must read the docroot
+DOC=$TMP/docroot
+mkdir -p "$DOC" "$TMP/origin" "$TMP/nginx"
+
+CUR_PIDS=()      # every pid of the proxy currently running (main + children)
+ORIGIN_PIDS=()   # the origin nginx (master + worker)
+
+cleanup() {
+  stop_tree CUR_PIDS
+  stop_tree ORIGIN_PIDS
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # turn Ctrl-C into a normal exit so the EXIT trap runs
+
+# --- Test files ----------------------------------------------------------------
+head -c 1024 /dev/zero | tr '\0' 'x' > "$DOC/index.html"
+head -c $((100 * 1024)) /dev/urandom > "$DOC/100k.bin"
+chmod 644 "$DOC"/*
+cat "$DOC"/* > /dev/null   # into the page cache before anyone is timed
+
+# name|path|bytes for each file-size test
+FILES=("1k|/index.html|1024" "100k|/100k.bin|102400")
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# --- Process-tree helpers ------------------------------------------------------
+tree_pids() {
+  local p=$1 c
+  echo "$p"
+  for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_pids "$c"; done
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_ticks PID...: utime+stime+cutime+cstime summed, in clock ticks.
+# (Fields 14-17 of /proc/PID/stat; everything after the ')' that closes comm.)
+cpu_ticks() {
+  local total=0 p line f
+  for p in "$@"; do
+    line=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a f <<< "${line##*) }"
+    total=$(( total + f[11] + f[12] + f[13] + f[14] ))
+  done
+  echo "$total"
+}
+
+# Refreshes CUR_PIDS with whatever the proxy's main process has forked since
+# (a master may start workers late); pids already known are kept.
+refresh_pids() {
+  (( ${#CUR_PIDS[@]} )) || return 0
+  mapfile -t CUR_PIDS < <({ tree_pids "${CUR_PIDS[0]}"; printf '%s\n' "${CUR_PIDS[@]:1}"; } | awk '!seen[$0]++')
+}
+
+# TCP connections accepted on this network namespace so far (Tcp PassiveOpens).
+passive_opens() {
+  awk '$1 == "Tcp:" { if (!h) { for (i = 1; i <= NF; i++) if ($i == "PassiveOpens") c = i; h = 1 } else print $c }' /proc/net/snmp
+}
+
+# --- Starting and stopping -------------------------------------------------------
+# start_server NAME PORT PINVAR CMD... : starts CMD under the pinning in the
+# array named PINVAR, waits until the port accepts (at most 10 s), and records
+# its process tree in CUR_PIDS. Returns 1 if it never came up.
+start_server() {
+  local name=$1 port=$2; local -n pin=$3; shift 3
+  "${pin[@]}" "$@" > "$TMP/$name.out" 2>&1 &
+  local pid=$!
+  CUR_PIDS=("$pid")
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      note "$name exited during start-up:"; sed 's/^/    /' "$TMP/$name.out" >&2
+      CUR_PIDS=(); return 1
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      sleep 0.3   # let masters finish forking their workers before we list the tree
+      mapfile -t CUR_PIDS < <(tree_pids "$pid")
+      return 0
+    fi
+    sleep 0.1
+  done
+  note "$name did not accept connections on port $port within 10 s"
+  return 1
+}
+
+# stop_tree ARRAYNAME: TERM to the main process (the array's first pid), then
+# KILL whatever of its tree is left after 5 s; empties the array.
+stop_tree() {
+  local -n pids=$1
+  (( ${#pids[@]} )) || return 0
+  local main=${pids[0]} i p
+  mapfile -t pids < <(tree_pids "$main"; printf '%s\n' "${pids[@]}")
+  kill -TERM "$main" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do kill -0 "$main" 2>/dev/null || break; sleep 0.1; done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  wait "$main" 2>/dev/null
+  pids=()
+}
+
+# --- Configurations -----------------------------------------------------------------
+# Origin: nginx, 1 worker, keep-alive without a request cap, sendfile, no log.
+write_origin_conf() {  # port
+  cat > "$TMP/origin.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+error_log $TMP/origin-error.log warn;
+pid $TMP/origin.pid;
+events { worker_connections 4096; }
+http {
+    client_body_temp_path $TMP/origin/body;
+    proxy_temp_path $TMP/origin/proxy;
+    fastcgi_temp_path $TMP/origin/fastcgi;
+    uwsgi_temp_path $TMP/origin/uwsgi;
+    scgi_temp_path $TMP/origin/scgi;
+    types { text/html html; application/octet-stream bin; }
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000000;
+    server {
+        listen 127.0.0.1:$1 backlog=4096;
+        root $DOC;
+        index index.html;
+    }
+}
+EOF
+}
+
+# Common ground for the three proxies: one worker process with one event loop
+# / thread, keep-alive to the client (60 s, no request cap) and to the origin,
+# no access log, default everything else.
+
+# Pillar: ServerLimit 1 keeps it at one worker. Without it the master starts a
+# second worker as soon as one connection is open, because the default
+# MinSpareThreads (= ThreadsPerChild) leaves a lone worker "short of spares".
+write_pillar_conf() {  # port origin_port
+  cat > "$TMP/pillar.conf" <<EOF
+Listen 127.0.0.1:$1
+StartServers 1
+ServerLimit 1
+EventThreadsPerChild 1
+PidFile $TMP/pillar.pid
+ErrorLog $TMP/pillar-error.log
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 60
+<Proxy balancer://origin>
+    BalancerMember http://127.0.0.1:$2
+</Proxy>
+ProxyPass / balancer://origin/
+EOF
+}
+
+write_haproxy_conf() {  # port origin_port
+  cat > "$TMP/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4096
+    pidfile $TMP/haproxy.pid
+
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 60s
+    timeout http-request 10s
+
+frontend fe
+    bind 127.0.0.1:$1
+    default_backend origin
+
+backend origin
+    server origin 127.0.0.1:$2
+EOF
+}
+
+write_nginx_conf() {  # port origin_port
+  cat > "$TMP/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+error_log $TMP/nginx-error.log warn;
+pid $TMP/nginx.pid;
+events { worker_connections 4096; }
+http {
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    access_log off;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000000;
+    upstream origin {
+        server 127.0.0.1:$2;
+        keepalive 32;
+    }
+    server {
+        listen 127.0.0.1:$1 backlog=4096;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+}
+
+# --- Measurements ----------------------------------------------------------------
+declare -A R        # R[proxy|test.metric] = value
+NOTES=()            # anything odd seen along the way, printed after the table
+
+# bench_wrk PROXY TEST URL: a warm-up run, then the measured run with the
+# proxy's CPU time sampled around it. Records TEST.rps, .p99, .cpu, .busy, .conns.
+bench_wrk() {
+  local srv=$1 test=$2 url=$3
+  "${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s "$url" > /dev/null 2>&1
+  refresh_pids
+  local t0 t1 o0 o1 out
+  o0=$(passive_opens)
+  t0=$(cpu_ticks "${CUR_PIDS[@]}")
+  out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "$url" 2>&1)
+  refresh_pids
+  t1=$(cpu_ticks "${CUR_PIDS[@]}")
+  o1=$(passive_opens)
+  local reqs rps
+  reqs=$(awk '/requests in/ {print $1; exit}' <<< "$out")
+  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2; exit}' <<< "$out")
+  if [[ -z $reqs || -z $rps ]]; then
+    NOTES+=("$srv $test: wrk produced no result: $(tr '\n' ' ' <<< "$out" | cut -c1-200)")
+    return
+  fi
+  R[$srv|$test.rps]=$rps
+  R[$srv|$test.p99]=$(awk '$1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+    f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1; printf "%.2f", v * f; exit}' <<< "$out")
+  (( reqs > 0 )) && R[$srv|$test.cpu]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
+    'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  # Share of its CPU the proxy used: well under 100 % means the proxy was not
+  # the bottleneck (origin + wrk on their CPU were), so req/s says little about it.
+  R[$srv|$test.busy]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v d="$DURATION" \
+    'BEGIN {printf "%.0f", t / hz / d * 100}')
+  # Connections accepted during the run beyond wrk's own: new proxy->origin
+  # connections (keep-alive reuse failing) or wrk reconnecting after a close.
+  local extra=$(( o1 - o0 - CONNS ))
+  (( extra < 0 )) && extra=0
+  R[$srv|$test.conns]=$extra
+  local errs
+  errs=$(grep -E 'Socket errors|Non-2xx' <<< "$out" | tr -s ' \n' ' ')
+  [[ -n $errs ]] && NOTES+=("$srv $test: $errs")
+}
+
+# check_answers NAME PORT: every test file comes back 200 and byte-exact.
+check_answers() {
+  local srv=$1 port=$2 f name path bytes got ok=0
+  for f in "${FILES[@]}"; do
+    IFS='|' read -r name path bytes <<< "$f"
+    rm -f "$TMP/got"
+    got=$(curl -s -o "$TMP/got" --max-time 10 -w '%{http_code} %{size_download}' "http://127.0.0.1:$port$path")
+    if [[ $got != "200 $bytes" ]]; then
+      note "$srv: GET $path answered '${got:-nothing}', expected '200 $bytes'"
+      ok=1
+    elif ! cmp -s "$TMP/got" "$DOC$path"; then
+      note "$srv: GET $path: 200 with $bytes bytes, but not the origin's file"
+      ok=1
+    fi
+  done
+  return $ok
+}
+
+# bench_proxy NAME PORT CMD...: the whole series through one proxy.
+bench_proxy() {
+  local srv=$1 port=$2; shift 2
+  note "$srv: starting on 127.0.0.1:$port"
+  start_server "$srv" "$port" PROXY_PIN "$@" || { stop_tree CUR_PIDS; return 1; }
+  if ! check_answers "$srv" "$port"; then stop_tree CUR_PIDS; return 1; fi
+  local f name path bytes
+  for f in "${FILES[@]}"; do
+    IFS='|' read -r name path bytes <<< "$f"
+    note "$srv: $name keep-alive"
+    bench_wrk "$srv" "$name" "http://127.0.0.1:$port$path"
+  done
+  # A proxy that died under load must not look like a fast one.
+  kill -0 "${CUR_PIDS[0]}" 2>/dev/null || { note "$srv died during the run"; CUR_PIDS=(); return 1; }
+  check_answers "$srv" "$port" || { stop_tree CUR_PIDS; return 1; }
+  refresh_pids
+  (( ${#CUR_PIDS[@]} > 2 )) && NOTES+=("$srv: ${#CUR_PIDS[@]} processes in its tree at the end")
+  stop_tree CUR_PIDS
+}
+
+# --- Run ---------------------------------------------------------------------------
+note "placement: $PLACEMENT; wrk -t1 -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per test"
+START=$SECONDS
+
+ORIGIN_PORT=$(free_port); write_origin_conf "$ORIGIN_PORT"
+note "origin (nginx): starting on 127.0.0.1:$ORIGIN_PORT"
+start_server origin "$ORIGIN_PORT" LOAD_PIN nginx -p "$TMP/origin" -e "$TMP/origin-error.log" -c "$TMP/origin.conf" ||
+  die "the origin nginx did not start"
+ORIGIN_PIDS=("${CUR_PIDS[@]}"); CUR_PIDS=()
+check_answers origin "$ORIGIN_PORT" || die "the origin nginx does not serve the test files"
+
+port=$(free_port); write_pillar_conf "$port" "$ORIGIN_PORT"
+"$PILLAR" -t -f "$TMP/pillar.conf" > /dev/null 2>&1 || {
+  "$PILLAR" -t -f "$TMP/pillar.conf"; die "pillar rejected the benchmark configuration"; }
+if ! bench_proxy pillar "$port" "$PILLAR" -f "$TMP/pillar.conf"; then
+  for f in "$TMP/pillar.out" "$TMP/pillar-error.log"; do
+    [[ -s $f ]] && { echo "--- ${f##*/} (last 20 lines)"; tail -n 20 "$f"; } >&2
+  done
+  die "pillar failed to start or to answer through the proxy"
+fi
+if [[ -s $TMP/pillar-error.log ]] && grep -qiE 'error|crit|alert|emerg|warn' "$TMP/pillar-error.log"; then
+  n=$(grep -ciE 'error|crit|alert|emerg|warn' "$TMP/pillar-error.log")
+  NOTES+=("pillar error log: $n warning/error lines, e.g. $(grep -iE 'error|crit|alert|emerg|warn' "$TMP/pillar-error.log" | head -3 | tr '\n' ' ')")
+fi
+
+if command -v haproxy >/dev/null; then
+  port=$(free_port); write_haproxy_conf "$port" "$ORIGIN_PORT"
+  # -db: stay in the foreground, one process.
+  bench_proxy haproxy "$port" haproxy -db -f "$TMP/haproxy.cfg" ||
+    NOTES+=("haproxy could not be benchmarked (see messages above)")
+else
+  NOTES+=("haproxy is not installed (scripts/install-deps bench)")
+fi
+
+port=$(free_port); write_nginx_conf "$port" "$ORIGIN_PORT"
+bench_proxy nginx "$port" nginx -p "$TMP/nginx" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" ||
+  NOTES+=("nginx could not be benchmarked as a proxy (see messages above)")
+if grep -q 'buffered to a temporary file' "$TMP/nginx-error.log" 2>/dev/null; then
+  NOTES+=("nginx proxy: $(grep -c 'buffered to a temporary file' "$TMP/nginx-error.log") responses spilled to a temporary file (default proxy_buffers)")
+fi
+
+kill -0 "${ORIGIN_PIDS[0]}" 2>/dev/null || NOTES+=("the origin nginx died during the run")
+grep -qE '\[(error|crit|alert|emerg)\]' "$TMP/origin-error.log" 2>/dev/null &&
+  NOTES+=("origin error log: $(grep -E '\[(error|crit|alert|emerg)\]' "$TMP/origin-error.log" | head -2 | tr '\n' ' ')")
+
+# --- Report --------------------------------------------------------------------------
+# test label | key | unit | better
+ROWS=(
+  "1 KiB keep-alive|1k.rps|req/s|higher"
+  "100 KiB keep-alive|100k.rps|req/s|higher"
+  "1 KiB keep-alive|1k.p99|p99 ms|lower"
+  "100 KiB keep-alive|100k.p99|p99 ms|lower"
+  "1 KiB keep-alive|1k.cpu|CPU us/req|lower"
+  "100 KiB keep-alive|100k.cpu|CPU us/req|lower"
+  "1 KiB keep-alive|1k.busy|proxy CPU %|info"
+  "100 KiB keep-alive|100k.busy|proxy CPU %|info"
+  "1 KiB keep-alive|1k.conns|new conns|lower"
+  "100 KiB keep-alive|100k.conns|new conns|lower"
+)
+
+ratio() {  # a b -> a/b with 2 decimals, or n/a
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+
+echo
+echo "Reverse proxy: pillar vs haproxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}') vs nginx $(nginx -v 2>&1 | sed 's|.*/||'), origin nginx"
+echo "$PLACEMENT; wrk -t1 -c$CONNS -d${DURATION}s; no access logs; took $((SECONDS - START)) s"
+echo
+fmt="%-20s %-12s %9s %9s %9s %15s %13s  %s\n"
+printf "$fmt" test unit pillar haproxy nginx pillar/haproxy pillar/nginx better
+printf "$fmt" "--------------------" "------------" --------- --------- --------- --------------- ------------- ------
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r label key unit better <<< "$row"
+  p=${R[pillar|$key]:-} h=${R[haproxy|$key]:-} n=${R[nginx|$key]:-}
+  if [[ $better == info ]]; then
+    rh=- rn=- better="(not a score: <100 % = proxy not the bottleneck)"
+  else
+    rh=$(ratio "$p" "$h") rn=$(ratio "$p" "$n")
+  fi
+  printf "$fmt" "$label" "$unit" "${p:-n/a}" "${h:-n/a}" "${n:-n/a}" "$rh" "$rn" "$better"
+done
+echo
+echo "(better: higher = a ratio above 1 favours pillar; lower = a ratio below 1 favours pillar."
+echo " new conns: TCP connections accepted during the measured run beyond wrk's $CONNS, i.e."
+echo " proxy->origin connections not reused, or clients reconnecting.)"
+if (( ${#NOTES[@]} )); then
+  echo
+  echo "Notes:"
+  printf '  - %s\n' "${NOTES[@]}"
+fi
+exit 0
