@@ -563,7 +563,23 @@ void ProxyExchange::relay_body() {
     std::string_view avail(up_in_.data() + up_in_pos_, up_in_.size() - up_in_pos_);
     if (framing_ == F::ContentLength) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(avail.size(), resp_left_));
-      cl_out_.append(avail.substr(0, n));
+      // Nothing queued for the client: send straight from the read buffer
+      // and copy only what the socket does not take.
+      size_t direct = 0;
+      if (cl_out_pos_ == cl_out_.size() && c_.writable_) {
+        iovec iov{const_cast<char*>(avail.data()), n};
+        ssize_t w = c_.transport_->writev(&iov, 1);
+        if (w > 0) {
+          direct = static_cast<size_t>(w);
+          sent_to_client_ += direct;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          c_.writable_ = false;
+        } else if (w < 0 && errno != EINTR) {
+          abort_client();
+          return;
+        }
+      }
+      cl_out_.append(avail.substr(direct, n - direct));
       body_bytes_ += n;
       up_in_pos_ += n;
       resp_left_ -= n;
