@@ -271,10 +271,11 @@ void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   if (v == "server-status") k = HandlerKind::ServerStatus;
   else if (v == "metrics" || v == "pillar-metrics") k = HandlerKind::Metrics;
   else if (v == "pillar-welcome") k = HandlerKind::Welcome;
+  else if (v == "balancer-manager") k = HandlerKind::BalancerManager;
   else if (v == "none" || v == "default-handler") k = HandlerKind::Default;
   else
     return out.error(n, "SetHandler " + n.args[0] +
-                            " is unknown; use server-status, pillar-metrics, pillar-welcome or None");
+                            " is unknown; use server-status, pillar-metrics, balancer-manager, pillar-welcome or None");
   s.loc->handler = k;
 }
 

@@ -99,7 +99,7 @@ struct DirectorySection {
   SourceLocation where;
 };
 
-enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome, Proxy };
+enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome, Proxy, BalancerManager };
 
 // ---- reverse proxy (mod_proxy, mod_proxy_balancer) ---------------------------
 

@@ -157,12 +157,21 @@ std::vector<VrrpAction> VrrpMachine::on_advert(uint64_t now_ms, in_addr src, uin
   }
 
   if (state_ == VrrpState::Master) {
-    if (priority == 0) {  // another master stepped down: assert ourselves at once
+    if (priority == 0) {
+      // Another master stepped down (a healed split, see below): assert
+      // ourselves at once, and re-announce the addresses it held, so
+      // neighbours' ARP caches point at us again.
       out.push_back(act(Kind::SendAdvert, p_.priority));
+      out.push_back(act(Kind::GratuitousArp));
       adver_deadline_ = now_ms + uint64_t{p_.advert_interval_cs} * 10u;
       return out;
     }
     if (priority > p_.priority || (priority == p_.priority && addr_greater(src, p_.primary))) {
+      // We lose to a stronger master (a split healing, or a preemption). We
+      // may have answered ARP for the addresses meanwhile: a priority-0
+      // advert makes the winner re-send gratuitous ARP even when it never
+      // heard us as master (keepalived's users report pairs left stale here).
+      out.push_back(act(Kind::SendAdvert, 0));
       out.push_back(act(Kind::RemoveAddresses));
       if (interval_cs != 0) master_adver_interval_cs_ = interval_cs;
       master_addr_ = src;

@@ -39,6 +39,7 @@ std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind, co
     case config::HandlerKind::Metrics: return std::make_unique<MetricsHandler>(cfg, ctx);
     case config::HandlerKind::Default:
     case config::HandlerKind::Proxy:  // the server runs proxied requests itself (they need the event loop)
+    case config::HandlerKind::BalancerManager:  // built by the server, which owns the balancers
       break;
   }
   return nullptr;

@@ -28,6 +28,7 @@ struct BalancerBlock {
 struct MemberTable {
   static constexpr size_t kBalancers = 64;
   std::atomic<uint32_t> count{0};
+  uint64_t nonce = 0;  // balancer-manager forms carry it (set by the master at start)
   BalancerBlock blocks[kBalancers];
 
   // Master only (not thread-safe among writers). The block of `name`, added

@@ -688,7 +688,11 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
     return 1;
   }
   if (void* v = shm_.allocate(sizeof(core::shm::VrrpStatusTable))) vrrp_status_ = new (v) core::shm::VrrpStatusTable();
-  if (void* v = shm_.allocate(sizeof(proxy::MemberTable))) members_ = new (v) proxy::MemberTable();
+  if (void* v = shm_.allocate(sizeof(proxy::MemberTable))) {
+    members_ = new (v) proxy::MemberTable();
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    rnd.read(reinterpret_cast<char*>(&members_->nonce), sizeof members_->nonce);
+  }
   board_.header().start_ms.store(wall_ms());
   board_.header().restart_ms.store(wall_ms());
   if (!install(std::move(cfg), error)) {

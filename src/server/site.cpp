@@ -4,6 +4,7 @@
 
 #include "handlers/static_file_handler.h"
 #include "handlers/builtin_pages.h"
+#include "server/balancer_manager.h"
 #include "server/balancer_runtime.h"
 
 namespace pillar::server {
@@ -44,7 +45,10 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
     site->static_handler = std::make_unique<handlers::StaticFileHandler>(vh, rt->mime_, c.enable_sendfile);
     for (const auto& loc : vh.locations) {
       http::Handler* h = nullptr;
-      if (loc.handler != config::HandlerKind::Default) {
+      if (loc.handler == config::HandlerKind::BalancerManager) {
+        site->owned_handlers.push_back(std::make_unique<BalancerManager>(*rt, members));
+        h = site->owned_handlers.back().get();
+      } else if (loc.handler != config::HandlerKind::Default && loc.handler != config::HandlerKind::Proxy) {
         site->owned_handlers.push_back(handlers::make_builtin_handler(loc.handler, c, ctx));
         h = site->owned_handlers.back().get();
       }

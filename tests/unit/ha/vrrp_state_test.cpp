@@ -312,7 +312,7 @@ TEST(VrrpMaster, AdvertisesWithItsOwnIntervalAndPriority) {
 TEST(VrrpMaster, PriorityZeroAdvertAnswersAtOnceAndRearms) {
   VrrpMachine m(params(255));
   m.startup(T0);
-  EXPECT_EQ(str(m.on_advert(T0 + 400, ip("10.0.0.2"), 0, 100)), "SendAdvert(255)");
+  EXPECT_EQ(str(m.on_advert(T0 + 400, ip("10.0.0.2"), 0, 100)), "SendAdvert(255) GratuitousArp");
   EXPECT_EQ(m.next_deadline(), T0 + 1400);
   EXPECT_EQ(m.state(), VrrpState::Master);
 }
@@ -320,7 +320,7 @@ TEST(VrrpMaster, PriorityZeroAdvertAnswersAtOnceAndRearms) {
 TEST(VrrpMaster, HigherPriorityAdvertMakesItBackup) {
   VrrpMachine m = master_at(params(100), T0);
   const uint64_t t = T0 + 10'000;
-  EXPECT_EQ(str(m.on_advert(t, ip("10.0.0.2"), 200, 200)), "RemoveAddresses Notify(BACKUP)");
+  EXPECT_EQ(str(m.on_advert(t, ip("10.0.0.2"), 200, 200)), "SendAdvert(0) RemoveAddresses Notify(BACKUP)");
   EXPECT_EQ(m.state(), VrrpState::Backup);
   EXPECT_EQ(m.master_adver_interval_cs(), 200u);  // learned
   EXPECT_EQ(m.next_deadline(), t + 7218);         // Master_Down_Interval from the learned interval
@@ -331,7 +331,7 @@ TEST(VrrpMaster, HigherPriorityAdvertMakesItBackup) {
 
 TEST(VrrpMaster, EqualPriorityHigherAddressWins) {
   VrrpMachine m = master_at(params(100, "10.0.0.5"), T0);
-  EXPECT_EQ(str(m.on_advert(T0 + 5000, ip("10.0.0.6"), 100, 100)), "RemoveAddresses Notify(BACKUP)");
+  EXPECT_EQ(str(m.on_advert(T0 + 5000, ip("10.0.0.6"), 100, 100)), "SendAdvert(0) RemoveAddresses Notify(BACKUP)");
   EXPECT_EQ(m.state(), VrrpState::Backup);
 }
 
@@ -347,11 +347,11 @@ TEST(VrrpMaster, AddressTieBreakComparesInHostOrder) {
   // 11.0.0.1 > 10.0.0.2 as numbers, but its last stored byte is smaller, so a
   // compare of the raw s_addr on a little-endian host would get it wrong.
   VrrpMachine a = master_at(params(100, "10.0.0.2"), T0);
-  EXPECT_EQ(str(a.on_advert(T0 + 4000, ip("11.0.0.1"), 100, 100)), "RemoveAddresses Notify(BACKUP)");
+  EXPECT_EQ(str(a.on_advert(T0 + 4000, ip("11.0.0.1"), 100, 100)), "SendAdvert(0) RemoveAddresses Notify(BACKUP)");
   VrrpMachine b = master_at(params(100, "11.0.0.1"), T0);
   EXPECT_EQ(str(b.on_advert(T0 + 4000, ip("10.0.0.2"), 100, 100)), "SendAdvert(100) GratuitousArp");
   VrrpMachine c = master_at(params(100, "192.168.1.10"), T0);
-  EXPECT_EQ(str(c.on_advert(T0 + 4000, ip("192.168.2.1"), 100, 100)), "RemoveAddresses Notify(BACKUP)");
+  EXPECT_EQ(str(c.on_advert(T0 + 4000, ip("192.168.2.1"), 100, 100)), "SendAdvert(0) RemoveAddresses Notify(BACKUP)");
 }
 
 TEST(VrrpMaster, LowerPriorityMasterGetsAnAdvertAndWeReArp) {
