@@ -896,7 +896,11 @@ bool apply_balancer_param(std::string_view kv, BalancerConfig& b, std::string& w
   } else if (key == "maxattempts") {
     if (!parse_uint(v, 1, 100, num, why)) return why = "maxattempts=" + why, false;
     b.max_attempts = static_cast<uint32_t>(num);
-  } else if (key == "timeout" || key == "scolonpathdelim" || key == "growth" || key == "forcerecovery" ||
+  } else if (key == "timeout") {
+    Millis d;
+    if (!parse_duration(v, d, why)) return why = "timeout=" + why, false;
+    b.queue_timeout = d;
+  } else if (key == "scolonpathdelim" || key == "growth" || key == "forcerecovery" ||
              key == "failonstatus" || key == "failontimeout") {
     // accepted for compatibility
   } else {

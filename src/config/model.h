@@ -139,6 +139,7 @@ struct BalancerConfig {
   bool nofailover = false;
   Millis persistence{0};            // client-IP persistence (IPVS -p)
   uint32_t max_attempts = 3;        // maxattempts=: members tried for one request
+  Millis queue_timeout{0};          // timeout=: wait this long for a member below its max= (0: 503 at once)
   SourceLocation where;
 };
 

@@ -171,7 +171,20 @@ bool ProxyExchange::pick_and_connect() {
       ctx.exclude = exclude;
       m = proxy::pick(b_.method, members, ctx);
     }
-    if (m < 0) return fail(503, "no balancer member is available"), false;
+    if (m < 0) {
+      // Every usable member at its max=: wait in the balancer's queue
+      // (timeout=), looking again every few ms, rather than refusing.
+      if (cfg.queue_timeout.count() > 0 && all_at_max(members, exclude)) {
+        if (queue_deadline_ == 0) queue_deadline_ = now + static_cast<uint64_t>(cfg.queue_timeout.count());
+        if (now < queue_deadline_) {
+          state_ = State::Queued;
+          arm(kQueueRetryMs);
+          return true;
+        }
+        return fail(503, "every member at its max= for the balancer's timeout"), false;
+      }
+      return fail(503, "no balancer member is available"), false;
+    }
     ++attempts_;
     tried_.set(static_cast<size_t>(m));
     if (!proxy::acquire(members[static_cast<size_t>(m)])) continue;
@@ -284,6 +297,20 @@ void ProxyExchange::retry() {
   if (pick_and_connect()) pump();
 }
 
+bool ProxyExchange::all_at_max(std::span<proxy::MemberState> members, const proxy::MemberMask& exclude) const {
+  bool any = false;
+  for (size_t i = 0; i < members.size(); ++i) {
+    const auto& m = members[i];
+    if (exclude.test(i) || b_.cfg_index[i] < 0) continue;
+    uint32_t f = m.status_flags.load();
+    if (f & (proxy::kStatusDisabled | proxy::kStatusStopped | proxy::kStatusDrain)) continue;
+    if ((f & proxy::kStatusError) && !(f & proxy::kStatusIgnoreErrors)) continue;
+    if (m.max_connections == 0 || m.busy.load() < m.max_connections) return false;  // one has room
+    any = true;
+  }
+  return any;
+}
+
 bool ProxyExchange::idempotent() const {
   switch (c_.head_.method) {
     case http::Method::Get: case http::Method::Head: case http::Method::Options:
@@ -308,6 +335,12 @@ bool ProxyExchange::can_retry() const {
 
 void ProxyExchange::on_timer() {
   if (state_ == State::Done) return;
+  if (state_ == State::Queued) {
+    state_ = State::Connecting;
+    if (pick_and_connect() && state_ == State::Exchanging) pump();
+    c_.proxy_progress();
+    return;
+  }
   if (state_ == State::Connecting) {
     const auto& mc = b_.member_cfg(member_);
     core::log(core::LogLevel::Error, "proxy", "connect to {} timed out", mc.url);

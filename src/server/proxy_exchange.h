@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "core/event_loop.h"
@@ -43,7 +44,10 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   size_t client_cursor() const { return client_cursor_; }
 
  private:
-  enum class State : uint8_t { Connecting, Exchanging, Done };
+  enum class State : uint8_t { Queued, Connecting, Exchanging, Done };
+  static constexpr uint64_t kQueueRetryMs = 5;
+  bool all_at_max(std::span<proxy::MemberState> members, const proxy::MemberMask& exclude) const;
+  uint64_t queue_deadline_ = 0;
 
   bool pick_and_connect();
   void build_request_head(const std::string& member_host);
