@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "proxy/balancer.h"
+#include "proxy/sticky.h"
 
 namespace pillar::proxy {
 
@@ -23,6 +24,8 @@ struct BalancerBlock {
   char urls[kSlots][kUrlMax];
   MemberState members[kSlots];
   std::atomic<uint64_t> error_until[kSlots];  // passive ejection: not picked before (CLOCK_MONOTONIC ms)
+  std::atomic<uint8_t> persistence_ready{0};
+  PersistenceTable<1024> persistence;         // client address -> member (ProxySet persistence=)
 };
 
 struct MemberTable {

@@ -24,6 +24,10 @@ std::unique_ptr<BalancerRuntime> BalancerRuntime::build(const config::BalancerCo
     b->block = b->local_.get();
   }
   proxy::BalancerBlock& blk = *b->block;
+  if (!blk.persistence_ready.load()) {
+    blk.persistence.init(reinterpret_cast<uintptr_t>(&blk) * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(time(nullptr)));
+    blk.persistence_ready.store(1);
+  }
   std::vector<bool> present(proxy::BalancerBlock::kSlots, false);
   for (size_t i = 0; i < cfg.members.size(); ++i) {
     const auto& m = cfg.members[i];

@@ -155,22 +155,30 @@ bool ProxyExchange::pick_and_connect() {
       if (d.kind == proxy::StickyDecision::UseMember) m = d.member;
       else if (d.kind == proxy::StickyDecision::Unavailable) return fail(503, "sticky member unavailable (nofailover)"), false;
     }
+    uint8_t addr[16];
+    size_t alen = 0;
+    if (c_.peer_.ss_family == AF_INET) {
+      std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(c_.peer_).sin_addr, 4);
+      alen = 4;
+    } else if (c_.peer_.ss_family == AF_INET6) {
+      std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(c_.peer_).sin6_addr, 16);
+      alen = 16;
+    }
+    const uint64_t ttl = static_cast<uint64_t>(cfg.persistence.count());
+    if (m < 0 && ttl > 0) {  // client-address persistence (IPVS -p): the member this client had
+      int p = b_.block->persistence.lookup({addr, alen}, now, ttl);
+      if (p >= 0 && static_cast<size_t>(p) < members.size() && !exclude.test(static_cast<size_t>(p)) &&
+          proxy::member_usable(members[static_cast<size_t>(p)], true))
+        m = p;
+    }
     if (m < 0) {
       proxy::PickContext ctx;
-      uint8_t addr[16];
-      size_t alen = 0;
-      if (c_.peer_.ss_family == AF_INET) {
-        std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(c_.peer_).sin_addr, 4);
-        alen = 4;
-      } else if (c_.peer_.ss_family == AF_INET6) {
-        std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(c_.peer_).sin6_addr, 16);
-        alen = 16;
-      }
       ctx.client_addr = {addr, alen};
       ctx.hash_key = cfg.hash_header.empty() ? c_.head_.target : c_.head_.find(cfg.hash_header);
       ctx.exclude = exclude;
       m = proxy::pick(b_.method, members, ctx);
     }
+    if (m >= 0 && ttl > 0) b_.block->persistence.insert({addr, alen}, m, now, ttl);
     if (m < 0) {
       // Every usable member at its max=: wait in the balancer's queue
       // (timeout=), looking again every few ms, rather than refusing.
