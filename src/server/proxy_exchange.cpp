@@ -48,6 +48,16 @@ void give_buffer(std::string&& b) {
   if (spare_buffers.size() < 256 && b.capacity() <= 4 * kBufferCap) spare_buffers.push_back(std::move(b));
 }
 
+// Is `name` one of the tokens of the Connection field(s)? Those fields are
+// hop-by-hop too (RFC 9110 §7.6.1).
+template <typename Head>
+bool named_by_connection(const Head& h, std::string_view name) {
+  for (const auto& f : h.headers) {
+    if (http::iequals(f.name, "Connection") && http::has_token(f.value, name)) return true;
+  }
+  return false;
+}
+
 void append_chunk(std::string& out, std::string_view data) {
   char hex[20];
   int n = std::snprintf(hex, sizeof hex, "%zx\r\n", data.size());
@@ -102,7 +112,7 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
   o.append(" HTTP/1.1\r\n");
   std::string_view xff_prev;
   for (const auto& f : h.headers) {
-    if (hop_by_hop(f.name) || http::iequals(f.name, "Host")) continue;
+    if (hop_by_hop(f.name) || http::iequals(f.name, "Host") || named_by_connection(h, f.name)) continue;
     if (http::iequals(f.name, "X-Forwarded-For")) {
       xff_prev = f.value;
       continue;
@@ -545,15 +555,17 @@ bool ProxyExchange::handle_response_head() {
         o.append("\r\n");
         continue;
       }
-      if (hop_by_hop(f.name)) continue;
+      if (hop_by_hop(f.name) || named_by_connection(resp_, f.name)) continue;
       has_date = has_date || http::iequals(f.name, "Date");
       std::string_view value = f.value;
       std::string rewritten;
       if (http::iequals(f.name, "Location") || http::iequals(f.name, "Content-Location")) {
         for (const auto& [url, path] : c_.site_->cfg->proxy_reverse) {
           if (value.substr(0, url.size()) == url) {
-            rewritten = path + std::string(value.substr(url.size()));
-            while (rewritten.find("//") != std::string::npos) rewritten.erase(rewritten.find("//"), 1);
+            std::string_view rest = value.substr(url.size());
+            // Only the join is tidied ("/app/" + "/x"); the rest is the member's, query included.
+            if (!path.empty() && path.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+            rewritten = path + std::string(rest);
             value = rewritten;
             break;
           }
