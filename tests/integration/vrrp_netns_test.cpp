@@ -674,7 +674,9 @@ void interop(Vrrp* self, TempTree& tree, int version, bool pillar_higher) {
   if (pillar_higher) {
     EXPECT_EQ(c.vip_holders(), "n2") << c.report();
   } else {
-    EXPECT_EQ(c.state("n1"), "MASTER") << c.report();
+    // The address is added (and answers) a moment before the state is
+    // published: poll, bounded.
+    EXPECT_TRUE(poll_until([&] { return c.state("n1") == "MASTER"; }, 1s)) << c.report();
   }
 }
 
