@@ -601,6 +601,10 @@ void d_proxy_preserve_host(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   if (!parse_on_off(n.args[0], s.vhost.proxy_preserve_host, why)) out.error(n, "ProxyPreserveHost: " + why);
 }
 
+void d_proxy_state_file(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  s.server.proxy_state_file = fs_path(s, n.args[0]);
+}
+
 void d_proxy_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   std::string why;
   if (!parse_duration(n.args[0], s.server.proxy_timeout, why)) out.error(n, "ProxyTimeout: " + why);
@@ -671,6 +675,7 @@ constexpr DirectiveSpec kDirectives[] = {
     {"ProxyPreserveHost", 1, 1, kServer | kVHost, false, d_proxy_preserve_host, "ProxyPreserveHost On|Off"},
     {"ProxySet", 1, -1, kProxy, false, d_proxy_set, "ProxySet lbmethod=byrequests|bytraffic|bybusyness|sourcehash|hash stickysession=NAME ..."},
     {"ProxyTimeout", 1, 1, kServer, false, d_proxy_timeout, "ProxyTimeout DURATION"},
+    {"ProxyStateFile", 1, 1, kServer, false, d_proxy_state_file, "ProxyStateFile PATH"},
     {"RemoteIPHeader", 1, 1, kSV, true, d_remoteip_header, "RemoteIPHeader X-Forwarded-For"},
     {"RemoteIPInternalProxy", 1, -1, kSV, true, d_remoteip_trusted, "RemoteIPInternalProxy ADDRESS|NETWORK..."},
     {"RemoteIPProxyProtocol", 1, 1, kSV, true, d_remoteip_proxy_protocol, "RemoteIPProxyProtocol On|Off"},

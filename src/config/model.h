@@ -288,6 +288,7 @@ struct ServerConfig {
   std::vector<VrrpInstance> vrrp;
   std::vector<BalancerConfig> balancers;   // <Proxy balancer://NAME> and direct ProxyPass targets
   Millis proxy_timeout{60000};             // ProxyTimeout
+  std::string proxy_state_file;            // ProxyStateFile: members' drain/disable/weight across full restarts
   // mod_remoteip: the client address behind trusted proxies.
   std::string remoteip_header;             // RemoteIPHeader (e.g. X-Forwarded-For)
   std::vector<IpNetwork> remoteip_trusted; // RemoteIPTrustedProxy / RemoteIPInternalProxy

@@ -27,6 +27,7 @@
 #include "proxy/health_check.h"
 #include "proxy/member_table.h"
 #include "server/balancer_runtime.h"
+#include "server/balancer_state_file.h"
 #include "ha/vrrp_state.h"
 #include "core/socket_address.h"
 #include "server/control_socket.h"
@@ -107,6 +108,8 @@ class Master {
   core::shm::VrrpStatusTable* vrrp_status_ = nullptr;
   proxy::MemberTable* members_ = nullptr;
   proxy::HealthChecker health_;
+  std::string balancer_state_written_;  // what the ProxyStateFile holds now
+  void save_balancer_state();
   void refresh_health_checks();
   pid_t vrrp_pid_ = 0;
   bool stopping_ = false;
@@ -379,7 +382,23 @@ void Master::reap() {
   }
 }
 
+// Run-time changes (pillarctl, balancer-manager in any worker) reach the
+// ProxyStateFile within a maintenance tick.
+void Master::save_balancer_state() {
+  const std::string& path = rt_->config().proxy_state_file;
+  if (path.empty()) return;
+  std::string text = render_balancer_state(rt_->balancers());
+  if (text == balancer_state_written_) return;
+  std::string error;
+  if (!write_balancer_state(path, text, error)) {
+    core::log(core::LogLevel::Error, "proxy", "ProxyStateFile: {}", error);
+    return;
+  }
+  balancer_state_written_ = text;
+}
+
 void Master::maintain() {
+  save_balancer_state();
   const auto& p = rt_->config().process;
   auto& hdr = board_.header();
   // Recycling: the replacement first, then the old one drains.
@@ -628,6 +647,7 @@ void Master::register_commands() {
 
 void Master::shutdown(bool graceful) {
   stopping_ = true;
+  save_balancer_state();
   stop_vrrp();  // the virtual address moves to the peer before we stop serving
   signal_children(graceful ? SIGWINCH : SIGTERM, false);
   auto deadline = Clock::now() + kStopGrace;
@@ -710,6 +730,10 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   std::fflush(stderr);
   write_pid_file();
   started_ms_ = wall_ms();
+  if (!rt_->config().proxy_state_file.empty()) {
+    size_t n = restore_balancer_state(rt_->config().proxy_state_file, rt_->balancers());
+    if (n) core::log(core::LogLevel::Notice, "proxy", "ProxyStateFile: restored {} member state(s)", n);
+  }
   register_commands();
   if (!rt_->config().process.control_socket.empty() &&
       !control_.open(rt_->config().process.control_socket, error)) {
