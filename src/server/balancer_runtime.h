@@ -20,7 +20,9 @@ struct BalancerRuntime {
   std::vector<int> cfg_index;  // per slot: index into cfg->members, or -1
   proxy::LbMethod method = proxy::LbMethod::ByRequests;
 
-  std::span<proxy::MemberState> span() { return {block->members, block->used.load()}; }
+  // The slots this runtime knows: a member added later (by a newer
+  // generation) is not picked by workers that have no configuration for it.
+  std::span<proxy::MemberState> span() { return {block->members, cfg_index.size()}; }
   std::atomic<uint64_t>& error_until(int slot) { return block->error_until[slot]; }
   const config::BalancerMemberConfig& member_cfg(int slot) const {
     return cfg->members[static_cast<size_t>(cfg_index[static_cast<size_t>(slot)])];

@@ -52,7 +52,7 @@ size_t restore_balancer_state(const std::string& path, const std::vector<std::un
   std::string line;
   size_t restored = 0;
   while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
+    if (line.empty() || line[0] == '#' || line.rfind("add ", 0) == 0) continue;  // "add": read by the master
     std::istringstream words(line);
     std::string key, url, flags;
     int weight = 0;

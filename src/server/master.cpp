@@ -15,8 +15,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
+#include "config/directives.h"
 #include "config/process_limits.h"
 #include "core/log.h"
 #include "core/shm/scoreboard.h"
@@ -74,6 +76,14 @@ class Master {
   void reap();
   void maintain();
   bool graceful_reload(bool hard, std::string& error);
+  void new_generation(bool hard);
+  struct AddedMember {
+    std::string balancer, url;
+    std::vector<std::string> params;
+  };
+  std::vector<AddedMember> added_;  // pillarctl balancer NAME add ...
+  bool apply_added_members(config::ServerConfig& cfg, std::string& error);
+  nlohmann::json change_members(const std::vector<std::string>& args);
   void register_commands();
   void start_vrrp();
   void stop_vrrp();
@@ -169,6 +179,7 @@ bool Master::resolve_user(const config::ProcessConfig& p, std::string& error) {
 
 bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& error) {
   if (!resolve_user(cfg->process, error)) return false;
+  if (!apply_added_members(*cfg, error)) return false;
   if (!reconcile_listeners(*cfg, listeners_, error)) return false;
   handlers::BuiltinContext ctx{&board_, &vhost_stats_, vrrp_status_};
   auto rt = Runtime::build(std::move(cfg), error, ctx, members_);
@@ -388,6 +399,11 @@ void Master::save_balancer_state() {
   const std::string& path = rt_->config().proxy_state_file;
   if (path.empty()) return;
   std::string text = render_balancer_state(rt_->balancers());
+  for (const auto& a : added_) {  // members added at run time persist until removed
+    text += "add " + a.balancer + " " + a.url;
+    for (const auto& p : a.params) text += " " + p;
+    text += "\n";
+  }
   if (text == balancer_state_written_) return;
   std::string error;
   if (!write_balancer_state(path, text, error)) {
@@ -484,6 +500,86 @@ bool Master::graceful_reload(bool hard, std::string& error) {
     core::log(core::LogLevel::Error, "core", "configuration reload refused, old configuration still serving: {}", error);
     return false;
   }
+  new_generation(hard);
+  core::log(core::LogLevel::Notice, "core", "{} restart: generation {} serving, configuration reread",
+            hard ? "SIGHUP" : "graceful", generation_);
+  return true;
+}
+
+// Balancer members added at run time join the configuration's (by balancer
+// name) every time a runtime is built, so they survive reloads until removed.
+bool Master::apply_added_members(config::ServerConfig& cfg, std::string& error) {
+  for (const auto& a : added_) {
+    config::BalancerConfig* b = nullptr;
+    for (auto& bc : cfg.balancers) {
+      if (bc.name == a.balancer) b = &bc;
+    }
+    if (!b) continue;  // the balancer left the configuration: the member goes with it
+    bool present = false;
+    for (const auto& m : b->members) present = present || m.url == a.url;
+    if (present) continue;
+    config::BalancerMemberConfig m;
+    std::string path;
+    if (!config::parse_member_url(a.url, m, path, error)) return false;
+    m.url = a.url;
+    for (const auto& p : a.params) {
+      if (!config::apply_member_param(p, m, error)) return false;
+    }
+    b->members.push_back(std::move(m));
+  }
+  return true;
+}
+
+// pillarctl balancer NAME add URL [k=v...] / remove URL: a new generation from
+// the running configuration plus the change (the file is not reread).
+nlohmann::json Master::change_members(const std::vector<std::string>& args) {
+  const std::string& name = args[0];
+  const std::string& op = args[1];
+  const std::string url = args.size() > 2 ? args[2] : "";
+  if (url.empty()) throw std::runtime_error(op + " needs a member URL, e.g. http://10.0.0.7:8080");
+  const config::BalancerConfig* bc = nullptr;
+  for (const auto& b : rt_->config().balancers) {
+    if (b.name == name) bc = &b;
+  }
+  if (!bc) throw std::runtime_error("no balancer://" + name + " (members are added to balancers, not to direct ProxyPass targets)");
+  auto saved = added_;
+  if (op == "add") {
+    for (const auto& m : bc->members) {
+      if (m.url == url) throw std::runtime_error(url + " is already a member of balancer://" + name);
+    }
+    added_.push_back({name, url, std::vector<std::string>(args.begin() + 3, args.end())});
+  } else {
+    auto it = std::find_if(added_.begin(), added_.end(), [&](const AddedMember& a) { return a.balancer == name && a.url == url; });
+    if (it == added_.end()) {
+      bool in_config = std::any_of(bc->members.begin(), bc->members.end(), [&](const auto& m) { return m.url == url; });
+      throw std::runtime_error(in_config ? url + " is defined in the configuration: remove it there and reload (or disable it)"
+                                         : "balancer://" + name + " has no member " + url);
+    }
+    added_.erase(it);
+  }
+  auto cfg = std::make_unique<config::ServerConfig>(rt_->config());
+  // Members added earlier are in the running config already; rebuild from the file's view plus added_.
+  for (auto& b : cfg->balancers) {
+    b.members.erase(std::remove_if(b.members.begin(), b.members.end(),
+                                   [&](const config::BalancerMemberConfig& m) {
+                                     return std::any_of(saved.begin(), saved.end(), [&](const AddedMember& a) {
+                                       return a.balancer == b.name && a.url == m.url;
+                                     });
+                                   }),
+                    b.members.end());
+  }
+  std::string error;
+  if (!install(std::move(cfg), error)) {
+    added_ = saved;
+    throw std::runtime_error(op + " refused: " + error);
+  }
+  new_generation(false);
+  save_balancer_state();
+  core::log(core::LogLevel::Notice, "proxy", "pillarctl: balancer {} {} {} (generation {})", name, op, url, generation_);
+  return {{"balancer", name}, {"member", url}, {"action", op}, {"generation", generation_}};
+}
+
+void Master::new_generation(bool hard) {
   ++generation_;
   if (vrrp_signature(rt_->config()) != vrrp_signature_) {
     stop_vrrp();  // new <Vrrp> settings: the process restarts with them (a master hands over first)
@@ -498,9 +594,6 @@ bool Master::graceful_reload(bool hard, std::string& error) {
   // generation stops accepting and drains.
   for (uint32_t i = 0; i < rt_->config().process.start_servers; ++i) spawn();
   signal_children(hard ? SIGTERM : SIGWINCH, true);
-  core::log(core::LogLevel::Notice, "core", "{} restart: generation {} serving, configuration reread",
-            hard ? "SIGHUP" : "graceful", generation_);
-  return true;
 }
 
 nlohmann::json Master::status_json() const {
@@ -556,6 +649,7 @@ nlohmann::json Master::workers_json() const {
 // MEMBER is the member's URL or route. Changes apply to every worker at once
 // (the state is in shared memory) and survive graceful reloads.
 nlohmann::json Master::balancer_json(const std::vector<std::string>& args) {
+  if (args.size() >= 2 && (args[1] == "add" || args[1] == "remove")) return change_members(args);
   nlohmann::json out = nlohmann::json::array();
   const auto& rt = *rt_;
   auto flags_text = [](uint32_t f) {
@@ -628,7 +722,9 @@ nlohmann::json Master::balancer_json(const std::vector<std::string>& args) {
 }
 
 void Master::register_commands() {
-  commands_.add("balancer", "balancers and members; balancer NAME MEMBER drain|undrain|enable|disable|weight N",
+  commands_.add("balancer",
+                "balancers and members; balancer NAME MEMBER drain|undrain|enable|disable|weight N; "
+                "balancer NAME add URL [route=R loadfactor=N ...]; balancer NAME remove URL",
                 [this](const std::vector<std::string>& args) { return balancer_json(args); });
   commands_.add("status", "the server: version, generation, workers, connections, totals",
                 [this](const std::vector<std::string>&) { return status_json(); });
@@ -715,6 +811,18 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   }
   board_.header().start_ms.store(wall_ms());
   board_.header().restart_ms.store(wall_ms());
+  if (!cfg->proxy_state_file.empty()) {  // members added at run time before the restart
+    std::ifstream in(cfg->proxy_state_file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("add ", 0) != 0) continue;
+      std::istringstream words(line.substr(4));
+      AddedMember a;
+      words >> a.balancer >> a.url;
+      for (std::string p; words >> p;) a.params.push_back(p);
+      if (!a.url.empty()) added_.push_back(std::move(a));
+    }
+  }
   if (!install(std::move(cfg), error)) {
     std::fprintf(stderr, "pillar: %s\n", error.c_str());
     core::log(core::LogLevel::Emerg, "core", "{}", error);

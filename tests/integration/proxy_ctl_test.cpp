@@ -70,6 +70,23 @@ TEST(ProxyCtl, DrainReachesEveryWorkerAndSurvivesReloadAndRestart) {
   auto back = spread(again.port(), 10);
   EXPECT_EQ(back["b"], 5);
   EXPECT_NE(pillarctl(sock, "balancer app nobody drain").find("has no member"), std::string::npos);
+
+  // Members added at run time join every worker (a new generation), persist
+  // in the state file, and leave when removed; configured ones cannot be removed.
+  std::string extra = "http://localhost:" + std::to_string(mb.port());  // a second member URL for b's server
+  EXPECT_NE(pillarctl(sock, "balancer app add " + extra + " route=b2").find("action: add"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return pillarctl(sock, "status").find("workers_draining: 0") != std::string::npos; }, 10s));
+  auto three = spread(again.port(), 30);
+  EXPECT_EQ(three["a"], 10);
+  EXPECT_EQ(three["b"], 20);
+  ASSERT_TRUE(eventually([&] { return t.read("state").find("add app " + extra) != std::string::npos; }, 3s));
+  EXPECT_NE(pillarctl(sock, "balancer app remove http://127.0.0.1:" + std::to_string(ma.port())).find("defined in the configuration"),
+            std::string::npos);
+  EXPECT_NE(pillarctl(sock, "balancer app remove " + extra).find("action: remove"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return pillarctl(sock, "status").find("workers_draining: 0") != std::string::npos; }, 10s));
+  auto two = spread(again.port(), 10);
+  EXPECT_EQ(two["a"], 5);
+  EXPECT_EQ(two["b"], 5);
 }
 
 }  // namespace
