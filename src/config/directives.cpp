@@ -596,6 +596,11 @@ void d_proxy_pass_reverse(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   s.vhost.proxy_reverse.emplace_back(url, path);
 }
 
+template <std::vector<std::pair<std::string, std::string>> VirtualHost::*Field>
+void d_cookie_rewrite(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  (s.vhost.*Field).emplace_back(n.args[0], n.args[1]);
+}
+
 void d_proxy_preserve_host(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   std::string why;
   if (!parse_on_off(n.args[0], s.vhost.proxy_preserve_host, why)) out.error(n, "ProxyPreserveHost: " + why);
@@ -672,6 +677,10 @@ constexpr DirectiveSpec kDirectives[] = {
     {"BalancerMember", 1, -1, kProxy, false, d_balancer_member, "BalancerMember http://HOST[:PORT] [route=R loadfactor=N status=+H ...]"},
     {"ProxyPass", 1, -1, kServer | kVHost | kLocation, false, d_proxy_pass, "ProxyPass /PATH URL|balancer://NAME/|! [key=value...]"},
     {"ProxyPassReverse", 1, 2, kServer | kVHost | kLocation, false, d_proxy_pass_reverse, "ProxyPassReverse /PATH URL"},
+    {"ProxyPassReverseCookieDomain", 2, 2, kServer | kVHost, false, d_cookie_rewrite<&VirtualHost::cookie_domain>,
+     "ProxyPassReverseCookieDomain INTERNAL-DOMAIN PUBLIC-DOMAIN"},
+    {"ProxyPassReverseCookiePath", 2, 2, kServer | kVHost, false, d_cookie_rewrite<&VirtualHost::cookie_path>,
+     "ProxyPassReverseCookiePath /INTERNAL-PATH /PUBLIC-PATH"},
     {"ProxyPreserveHost", 1, 1, kServer | kVHost, false, d_proxy_preserve_host, "ProxyPreserveHost On|Off"},
     {"ProxySet", 1, -1, kProxy, false, d_proxy_set, "ProxySet lbmethod=byrequests|bytraffic|bybusyness|sourcehash|hash stickysession=NAME ..."},
     {"ProxyTimeout", 1, 1, kServer, false, d_proxy_timeout, "ProxyTimeout DURATION"},

@@ -193,6 +193,8 @@ struct VirtualHost {
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   bool proxy_preserve_host = false;      // ProxyPreserveHost
   std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)
+  std::vector<std::pair<std::string, std::string>> cookie_path;    // ProxyPassReverseCookiePath: (internal, public)
+  std::vector<std::pair<std::string, std::string>> cookie_domain;  // ProxyPassReverseCookieDomain: (internal, public)
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias

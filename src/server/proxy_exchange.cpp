@@ -58,6 +58,45 @@ bool named_by_connection(const Head& h, std::string_view name) {
   return false;
 }
 
+// ProxyPassReverseCookiePath/-Domain: the path= and domain= attributes of a
+// Set-Cookie (case-insensitive names) are mapped from the member's view to
+// the public one; the cookie itself is untouched.
+std::string rewrite_cookie(std::string_view v, const std::vector<std::pair<std::string, std::string>>& paths,
+                           const std::vector<std::pair<std::string, std::string>>& domains) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t semi = v.find(';', pos);
+    std::string_view attr = v.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos);
+    size_t lead = 0;
+    while (lead < attr.size() && attr[lead] == ' ') ++lead;
+    std::string_view a = attr.substr(lead);
+    size_t eq = a.find('=');
+    std::string_view name = a.substr(0, eq);
+    std::string replaced;
+    if (pos > 0 && eq != std::string_view::npos) {
+      std::string_view val = a.substr(eq + 1);
+      auto apply = [&](const std::vector<std::pair<std::string, std::string>>& rules, bool prefix) {
+        for (const auto& [from, to] : rules) {
+          bool match = prefix ? val.substr(0, from.size()) == from : http::iequals(val, from);
+          if (match) {
+            replaced = std::string(attr.substr(0, lead)) + std::string(name) + "=" + to +
+                       (prefix ? std::string(val.substr(from.size())) : std::string());
+            return;
+          }
+        }
+      };
+      if (http::iequals(name, "path")) apply(paths, true);
+      else if (http::iequals(name, "domain")) apply(domains, false);
+    }
+    out.append(replaced.empty() ? std::string(attr) : replaced);
+    if (semi == std::string_view::npos) break;
+    out.push_back(';');
+    pos = semi + 1;
+  }
+  return out;
+}
+
 void append_chunk(std::string& out, std::string_view data) {
   char hex[20];
   int n = std::snprintf(hex, sizeof hex, "%zx\r\n", data.size());
@@ -559,6 +598,11 @@ bool ProxyExchange::handle_response_head() {
       has_date = has_date || http::iequals(f.name, "Date");
       std::string_view value = f.value;
       std::string rewritten;
+      if (http::iequals(f.name, "Set-Cookie") &&
+          (!c_.site_->cfg->cookie_path.empty() || !c_.site_->cfg->cookie_domain.empty())) {
+        rewritten = rewrite_cookie(value, c_.site_->cfg->cookie_path, c_.site_->cfg->cookie_domain);
+        value = rewritten;
+      }
       if (http::iequals(f.name, "Location") || http::iequals(f.name, "Content-Location")) {
         for (const auto& [url, path] : c_.site_->cfg->proxy_reverse) {
           if (value.substr(0, url.size()) == url) {

@@ -1,0 +1,85 @@
+// Active health checks: a member whose check fails hcfails times in a row is
+// taken out for every worker (Err), one that passes hcpasses times comes
+// back; ProxyPassReverseCookiePath rewrites Set-Cookie paths.
+#include <signal.h>
+
+#include <cstdio>
+#include <map>
+
+#include "backend.h"
+#include "load_generator.h"
+#include "test_common.h"
+
+namespace itest {
+namespace {
+
+std::string ctl(const std::string& socket, const std::string& args) {
+  std::string b = PILLAR_BINARY;
+  std::string cmd = b.substr(0, b.rfind('/') + 1) + "pillarctl -j -s " + socket + " " + args + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+TEST(ProxyHealth, FailingMemberIsTakenOutAndComesBack) {
+  TempTree t;
+  t.write("a/index.html", "a");
+  t.write("a/health", "ok");
+  t.write("b/index.html", "b");
+  t.write("b/health", "ok");
+  START_SERVER(ma, basic_config(t.path("a"), "StartServers 1\nPidFile " + t.path("a.pid") + "\n"));
+  START_SERVER(mb, basic_config(t.path("b"), "StartServers 1\nPidFile " + t.path("b.pid") + "\n"));
+  std::string sock = t.path("ctl.sock");
+  std::string hc = " hcmethod=GET hcuri=/health hcinterval=100ms hcfails=2 hcpasses=2 hctimeout=500ms";
+  START_SERVER(front, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 2\nPidFile " + t.path("f.pid") +
+                          "\nPillarControlSocket " + sock + "\n<Proxy balancer://app>\nBalancerMember http://127.0.0.1:" +
+                          std::to_string(ma.port()) + hc + "\nBalancerMember http://127.0.0.1:" +
+                          std::to_string(mb.port()) + hc + "\n</Proxy>\nProxyPass /app/ balancer://app/\n");
+  auto spread = [&](int n) {
+    std::map<std::string, int> m;
+    for (int i = 0; i < n; ++i) ++m[curl_get(front.base_url() + "/app/").body];
+    return m;
+  };
+  // The check fails (404) once b's health file is gone: b is out within
+  // about hcfails x hcinterval, for every worker.
+  std::remove(t.path("b/health").c_str());
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return ctl(sock, "balancer app").find("\"E\"") != std::string::npos; }, 3s))
+      << ctl(sock, "balancer app");
+  auto down_ms = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("health check took member b out after %lld ms (hcinterval 100ms, hcfails 2)\n", static_cast<long long>(down_ms));
+  EXPECT_LT(down_ms, 1500);
+  EXPECT_EQ(spread(20)["a"], 20);
+  // Back after hcpasses good checks.
+  t.write("b/health", "ok");
+  ASSERT_TRUE(eventually([&] { return ctl(sock, "balancer app").find("\"E\"") == std::string::npos; }, 3s));
+  auto both = spread(20);
+  EXPECT_EQ(both["a"], 10);
+  EXPECT_EQ(both["b"], 10);
+}
+
+TEST(ProxyHealth, CookiePathAndDomainAreRewritten) {
+  Backend member("m", [](const BackendRequest&) {
+    BackendReply r;
+    r.bytes = "HTTP/1.1 200 OK\r\nSet-Cookie: sid=1; Path=/internal/app; Domain=backend.local; HttpOnly\r\n"
+              "Content-Length: 2\r\n\r\nok";
+    return r;
+  });
+  ASSERT_TRUE(member.ok());
+  TempTree t;
+  START_SERVER(front, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 1\nPidFile " + t.path("f.pid") +
+                          "\nProxyPass /app/ http://127.0.0.1:" + std::to_string(member.port()) +
+                          "/internal/app/\nProxyPassReverseCookiePath /internal/app /app\n"
+                          "ProxyPassReverseCookieDomain backend.local www.example.com\n");
+  CurlResult r = curl_get(front.base_url() + "/app/x");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("Set-Cookie"), "sid=1; Path=/app; Domain=www.example.com; HttpOnly");
+}
+
+}  // namespace
+}  // namespace itest
