@@ -583,6 +583,24 @@ void d_proxy_pass(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   proxy_directive_target(out, n, s, n.args[0], n.args[1], 2);
 }
 
+// ProxyPassMatch REGEX URL: the regex is matched against the decoded path;
+// $1..$9 in the URL's path take its groups. Checked before prefix
+// ProxyPass/Location routes, in configuration order (first match wins).
+void d_proxy_pass_match(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::shared_ptr<std::regex> re;
+  try {
+    re = std::make_shared<std::regex>(n.args[0], std::regex::extended);
+  } catch (const std::regex_error& e) {
+    return out.error(n, "ProxyPassMatch regular expression '" + n.args[0] + "' is invalid: " + e.what());
+  }
+  size_t before = s.vhost.locations.size();
+  if (!proxy_directive_target(out, n, s, "/", n.args[1], 2)) return;
+  auto& l = s.vhost.locations[before];
+  l.prefix = n.args[0];
+  l.match = re;
+  if (l.handler == HandlerKind::Proxy && l.proxy.path.empty()) l.proxy.path = "/";
+}
+
 void d_proxy_pass_reverse(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   std::string path, url;
   if (s.ctx == kLocation) {
@@ -676,6 +694,7 @@ constexpr DirectiveSpec kDirectives[] = {
     {"VrrpVersion", 1, 1, kVrrp, false, v_version, "VrrpVersion 2|3"},
     {"BalancerMember", 1, -1, kProxy, false, d_balancer_member, "BalancerMember http://HOST[:PORT] [route=R loadfactor=N status=+H ...]"},
     {"ProxyPass", 1, -1, kServer | kVHost | kLocation, false, d_proxy_pass, "ProxyPass /PATH URL|balancer://NAME/|! [key=value...]"},
+    {"ProxyPassMatch", 2, -1, kServer | kVHost, false, d_proxy_pass_match, "ProxyPassMatch REGEX URL|balancer://NAME/..."},
     {"ProxyPassReverse", 1, 2, kServer | kVHost | kLocation, false, d_proxy_pass_reverse, "ProxyPassReverse /PATH URL"},
     {"ProxyPassReverseCookieDomain", 2, 2, kServer | kVHost, false, d_cookie_rewrite<&VirtualHost::cookie_domain>,
      "ProxyPassReverseCookieDomain INTERNAL-DOMAIN PUBLIC-DOMAIN"},

@@ -99,6 +99,7 @@ bool FilesSection::matches(std::string_view filename) const {
 }
 
 bool LocationSection::matches(std::string_view path) const {
+  if (match) return std::regex_search(path.begin(), path.end(), *match);
   if (prefix == "/") return true;
   if (path.substr(0, prefix.size()) != prefix) return false;
   // "/server-status" matches "/server-status" and "/server-status/x", not "/server-statusx".

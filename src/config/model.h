@@ -153,9 +153,10 @@ struct LocationSection {
   std::string prefix;             // URL-path prefix ("/server-status")
   HandlerKind handler = HandlerKind::Default;  // SetHandler
   ProxyTarget proxy;              // handler == Proxy (ProxyPass)
+  std::shared_ptr<std::regex> match;  // ProxyPassMatch: the path regex (then proxy.path is a $N template)
   AccessPolicy access;
   SourceLocation where;
-  bool matches(std::string_view path) const;  // prefix match on a segment boundary
+  bool matches(std::string_view path) const;  // prefix match on a segment boundary (or the regex)
 };
 
 // ---- logging ---------------------------------------------------------------

@@ -462,20 +462,34 @@ void Connection::process_request(size_t head_len) {
   queue_response();
 }
 
-void Connection::start_proxy(const LocationRoute& route) {
-  // The member's path: ProxyPass's target path + what follows the prefix (as received, still encoded).
-  const std::string& prefix = route.cfg->prefix;
-  std::string_view rest = head_.path.size() >= prefix.size() && head_.path.substr(0, prefix.size()) == prefix
-                              ? head_.path.substr(prefix.size())
-                              : std::string_view(path_).substr(std::min(prefix.size(), path_.size()));
-  std::string target = route.cfg->proxy.path;
-  if (!target.empty() && target.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-  if (target.empty() || (target.back() != '/' && !rest.empty() && rest.front() != '/')) target.push_back('/');
-  target.append(rest);
-  if (!head_.query.empty()) {
-    target.push_back('?');
-    target.append(head_.query);
+// The member's path: ProxyPassMatch's template filled with the groups, or
+// ProxyPass's target path + what follows the prefix (as received, still encoded).
+static std::string proxy_target(const LocationRoute& route, const http::RequestHead& head, const std::string& path) {
+  std::string target;
+  if (route.cfg->match) {
+    std::match_results<std::string::const_iterator> m;
+    std::regex_search(path.cbegin(), path.cend(), m, *route.cfg->match);
+    target = m.format(route.cfg->proxy.path);
+    if (target.empty() || target[0] != '/') target.insert(0, "/");
+  } else {
+    const std::string& prefix = route.cfg->prefix;
+    std::string_view rest = head.path.size() >= prefix.size() && head.path.substr(0, prefix.size()) == prefix
+                                ? head.path.substr(prefix.size())
+                                : std::string_view(path).substr(std::min(prefix.size(), path.size()));
+    target = route.cfg->proxy.path;
+    if (!target.empty() && target.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+    if (target.empty() || (target.back() != '/' && !rest.empty() && rest.front() != '/')) target.push_back('/');
+    target.append(rest);
   }
+  if (!head.query.empty()) {
+    target.push_back('?');
+    target.append(head.query);
+  }
+  return target;
+}
+
+void Connection::start_proxy(const LocationRoute& route) {
+  std::string target = proxy_target(route, head_, path_);
   body_left_ = 0;
   body_chunked_ = false;
   core::TimerWheel::cancel(*this);  // the exchange runs the timers now

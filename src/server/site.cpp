@@ -12,9 +12,12 @@ namespace pillar::server {
 Runtime::~Runtime() = default;
 
 const LocationRoute* Site::match(std::string_view path) const {
+  for (const auto& r : locations) {  // ProxyPassMatch first, in configuration order
+    if (r.cfg->match && r.cfg->matches(path)) return &r;
+  }
   const LocationRoute* best = nullptr;
   for (const auto& r : locations) {
-    if (!r.cfg->matches(path)) continue;
+    if (r.cfg->match || !r.cfg->matches(path)) continue;
     if (!best || r.cfg->prefix.size() >= best->cfg->prefix.size()) best = &r;
   }
   return best;

@@ -81,5 +81,24 @@ TEST(ProxyHealth, CookiePathAndDomainAreRewritten) {
   EXPECT_EQ(r.header("Set-Cookie"), "sid=1; Path=/app; Domain=www.example.com; HttpOnly");
 }
 
+TEST(ProxyHealth, ProxyPassMatchUsesRegexGroupsAndComesFirst) {
+  Backend member("m", [](const BackendRequest& req) {
+    BackendReply r;
+    r.bytes = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(req.target.size()) + "\r\n\r\n" + req.target;
+    return r;
+  });
+  ASSERT_TRUE(member.ok());
+  TempTree t;
+  t.write("www/local.gif", "local");
+  START_SERVER(front, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 1\nPidFile " + t.path("f.pid") +
+                          "\nDocumentRoot " + t.path("www") + "\nProxyPassMatch ^/local\\.gif$ !\n"
+                          "ProxyPassMatch ^/img/(.*)\\.gif$ http://127.0.0.1:" + std::to_string(member.port()) +
+                          "/images/$1.png\nProxyPass /img/ http://127.0.0.1:" + std::to_string(member.port()) + "/other/\n");
+  EXPECT_EQ(curl_get(front.base_url() + "/img/a/b.gif?x=1").body, "/images/a/b.png?x=1");
+  EXPECT_EQ(curl_get(front.base_url() + "/img/a.jpg").body, "/other/a.jpg");  // not matched: the prefix route
+  EXPECT_EQ(curl_get(front.base_url() + "/local.gif").body, "local");         // excluded: served locally
+  EXPECT_EQ(check_config("Listen 80\nProxyPassMatch ^/(( http://127.0.0.1/\n").exit_code, 1);
+}
+
 }  // namespace
 }  // namespace itest
