@@ -134,6 +134,9 @@ void ProxyExchange::start() {
   req_done_ = !req_chunked_ && req_body_left_ == 0;
   client_cursor_ = c_.rbegin_ + c_.head_len_;
   has_body_ = !req_done_;
+  // A small Content-Length body is kept until the member answers, so the
+  // request can go to another member whole; larger ones are never retried.
+  bufferable_ = has_body_ && !req_chunked_ && req_body_left_ <= kRetryBodyMax;
   if (h.expect_continue && !req_done_) cl_out_ = "HTTP/1.1 100 Continue\r\n\r\n";
   if (!pick_and_connect()) return;
   pump();
@@ -185,6 +188,7 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
     o.append("\r\n");
   }
   o.append("Connection: keep-alive\r\n\r\n");
+  if (bufferable_) o.append(retry_body_);  // a retry: the body read so far goes again
 }
 
 bool ProxyExchange::pick_and_connect() {
@@ -387,7 +391,7 @@ void ProxyExchange::eject_member(const char* why) {
 
 bool ProxyExchange::can_retry() const {
   // Nothing reached the client yet, and the request can be sent again whole.
-  return !head_seen_ && !got_response_bytes_ && !has_body_;
+  return !head_seen_ && !got_response_bytes_ && (!has_body_ || (bufferable_ && req_done_));
 }
 
 void ProxyExchange::on_timer() {
@@ -443,6 +447,7 @@ bool ProxyExchange::pump_request_body() {
     if (!req_chunked_) {
       used = static_cast<size_t>(std::min<uint64_t>(avail.size(), req_body_left_));
       up_out_.append(avail.substr(0, used));
+      if (bufferable_) retry_body_.append(avail.substr(0, used));
       req_body_left_ -= used;
       if (req_body_left_ == 0) req_done_ = true;
     } else {

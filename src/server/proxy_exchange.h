@@ -113,6 +113,9 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool client_gone_ = false, bad_request_body_ = false, pipelined_after_body_ = false;
   bool up_write_failed_ = false, got_response_bytes_ = false;
   bool tunnel_ = false;
+  static constexpr uint64_t kRetryBodyMax = 64 * 1024;
+  bool bufferable_ = false;
+  std::string retry_body_;  // a small body, kept for a retry on another member
 };
 
 }  // namespace pillar::server

@@ -100,5 +100,31 @@ TEST(ProxyHealth, ProxyPassMatchUsesRegexGroupsAndComesFirst) {
   EXPECT_EQ(check_config("Listen 80\nProxyPassMatch ^/(( http://127.0.0.1/\n").exit_code, 1);
 }
 
+TEST(ProxyHealth, SmallBodyOfIdempotentRequestIsRetriedWhole) {
+  Backend dead("dead", [](const BackendRequest&) {
+    BackendReply r;  // reads the request, then closes without a byte
+    r.close_after = true;
+    return r;
+  });
+  Backend good("good", [](const BackendRequest& req) {
+    BackendReply r;
+    r.bytes = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(req.body.size()) + "\r\n\r\n" + req.body;
+    return r;
+  });
+  ASSERT_TRUE(dead.ok() && good.ok());
+  TempTree t;
+  START_SERVER(front, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 1\nPidFile " + t.path("f.pid") +
+                          "\n<Proxy balancer://app>\nBalancerMember http://127.0.0.1:" + std::to_string(dead.port()) +
+                          "\nBalancerMember http://127.0.0.1:" + std::to_string(good.port()) +
+                          "\n</Proxy>\nProxyPass / balancer://app/\n");
+  std::string body(5000, 'p');
+  CurlOptions o;
+  o.method = "PUT";
+  o.body = body;
+  CurlResult r = curl_request(front.base_url() + "/doc", o);
+  EXPECT_EQ(r.status, 200) << r.curl_error;
+  EXPECT_EQ(r.body, body);  // the whole body reached the second member
+}
+
 }  // namespace
 }  // namespace itest
