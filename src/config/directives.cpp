@@ -536,12 +536,31 @@ bool proxy_directive_target(DirectiveSink& out, const ConfigNode& n, Scope& s, s
     return true;
   }
   l.handler = HandlerKind::Proxy;
+  for (size_t i = first_param; i < n.args.size(); ++i) {
+    std::string_view kv = n.args[i];
+    if (kv.rfind("when-header=", 0) == 0) {
+      std::string_view v = kv.substr(12);
+      size_t colon = v.find(':');
+      if (colon == std::string_view::npos || colon == 0)
+        return out.error(n, "when-header= takes NAME:VALUE, e.g. when-header=X-Tenant:acme"), false;
+      l.when_header = std::string(v.substr(0, colon));
+      l.when_value = std::string(v.substr(colon + 1));
+    } else if (kv.rfind("when-network=", 0) == 0) {
+      IpNetwork net;
+      std::string why;
+      if (!parse_network(kv.substr(13), net, why)) return out.error(n, "when-network=: " + why), false;
+      l.when_networks.push_back(net);
+    }
+  }
   if (url.rfind("balancer://", 0) == 0) {
     std::string_view rest = url.substr(11);
     size_t slash = rest.find('/');
     l.proxy.balancer_name = std::string(rest.substr(0, slash));
     l.proxy.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
     if (l.proxy.balancer_name.empty()) return out.error(n, "ProxyPass " + std::string(url) + ": the balancer needs a name"), false;
+    for (size_t i = first_param; i < n.args.size(); ++i) {
+      if (n.args[i].rfind("when-", 0) != 0) l.proxy.params.push_back(n.args[i]);  // as Apache: ProxySet's, on this line
+    }
   } else {
     // A direct target is a balancer of one member, named after the URL.
     BalancerConfig b;
@@ -552,6 +571,7 @@ bool proxy_directive_target(DirectiveSink& out, const ConfigNode& n, Scope& s, s
     b.members.push_back(m);
     b.where = {n.file, n.line};
     for (size_t i = first_param; i < n.args.size(); ++i) {
+      if (n.args[i].rfind("when-", 0) == 0) continue;  // route conditions, below
       if (!apply_member_param(n.args[i], b.members[0], why) && !apply_balancer_param(n.args[i], b, why))
         return out.error(n, "ProxyPass: " + why), false;
     }

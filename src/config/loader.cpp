@@ -191,10 +191,17 @@ class Loader {
       for (size_t i = 0; i < sc_.balancers.size(); ++i) {
         if (sc_.balancers[i].name == l.proxy.balancer_name) l.proxy.balancer = static_cast<int>(i);
       }
-      if (l.proxy.balancer < 0)
+      if (l.proxy.balancer < 0) {
         sink.errors.push_back({l.where.file, l.where.line,
                                "ProxyPass to balancer://" + l.proxy.balancer_name +
                                    ", which no <Proxy balancer://" + l.proxy.balancer_name + "> defines"});
+        continue;
+      }
+      for (const auto& p : l.proxy.params) {
+        std::string why;
+        if (!apply_balancer_param(p, sc_.balancers[static_cast<size_t>(l.proxy.balancer)], why))
+          sink.errors.push_back({l.where.file, l.where.line, "ProxyPass: " + why});
+      }
     }
   }
 

@@ -146,6 +146,7 @@ struct BalancerConfig {
 struct ProxyTarget {
   int balancer = -1;                // index into ServerConfig::balancers
   std::string balancer_name;        // as written, resolved after the whole file is read
+  std::vector<std::string> params;  // balancer parameters on the ProxyPass line (stickysession=...), applied then
   std::string path;                 // replaces the location prefix ("/" or "/app/")
 };  // Welcome: "SetHandler pillar-welcome", the built-in default page
 
@@ -154,6 +155,11 @@ struct LocationSection {
   HandlerKind handler = HandlerKind::Default;  // SetHandler
   ProxyTarget proxy;              // handler == Proxy (ProxyPass)
   std::shared_ptr<std::regex> match;  // ProxyPassMatch: the path regex (then proxy.path is a $N template)
+  // ProxyPass ... when-header=NAME:VALUE / when-network=CIDR: the route
+  // applies only to requests carrying that header value / from that network.
+  std::string when_header, when_value;
+  std::vector<IpNetwork> when_networks;
+  bool conditional() const { return !when_header.empty() || !when_networks.empty(); }
   AccessPolicy access;
   SourceLocation where;
   bool matches(std::string_view path) const;  // prefix match on a segment boundary (or the regex)

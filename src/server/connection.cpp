@@ -409,7 +409,7 @@ void Connection::process_request(size_t head_len) {
   if (head_.method != http::Method::Other && head_.path != "*" && !head_.path.empty()) {
     int st = 0;
     if (http::normalize_path(head_.path, path_, st)) {
-      const LocationRoute* route = site_->match(path_);
+      const LocationRoute* route = site_->match(path_, head_, peer_);
       if (route && route->balancer && (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
         if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
           respond_error(413, "request body larger than LimitRequestBody");
@@ -447,7 +447,7 @@ void Connection::process_request(size_t head_len) {
   } else if (!http::normalize_path(head_.path, path_, status)) {
     resp_.error(status);
   } else {
-    const LocationRoute* route = site_->match(path_);
+    const LocationRoute* route = site_->match(path_, head_, peer_);
     http::RequestContext ctx{head_, path_, host_, peer_, peer_ip_, local_port_};
     if (route && !route->cfg->access.empty() && !route->cfg->access.allows(peer_)) {
       resp_.error(403);

@@ -11,13 +11,35 @@ namespace pillar::server {
 
 Runtime::~Runtime() = default;
 
+const LocationRoute* Site::match(std::string_view path, const http::RequestHead& head,
+                                 const sockaddr_storage& client) const {
+  const LocationRoute* plain = match(path);
+  const LocationRoute* best = nullptr;
+  for (const auto& r : locations) {
+    const auto& c = *r.cfg;
+    if (!c.conditional() || !c.matches(path)) continue;
+    if (!c.when_header.empty() && head.find(c.when_header) != c.when_value) continue;
+    if (!c.when_networks.empty()) {
+      bool in = false;
+      for (const auto& net : c.when_networks) in = in || net.contains(client);
+      if (!in) continue;
+    }
+    if (c.match) return &r;  // a ProxyPassMatch with conditions: first match wins
+    if (!best || c.prefix.size() > best->cfg->prefix.size()) best = &r;
+  }
+  // A conditional route beats an unconditional one of the same or a shorter prefix.
+  if (best && (!plain || plain->cfg->match == nullptr) && (!plain || best->cfg->prefix.size() >= plain->cfg->prefix.size()))
+    return best;
+  return plain;
+}
+
 const LocationRoute* Site::match(std::string_view path) const {
   for (const auto& r : locations) {  // ProxyPassMatch first, in configuration order
-    if (r.cfg->match && r.cfg->matches(path)) return &r;
+    if (r.cfg->match && !r.cfg->conditional() && r.cfg->matches(path)) return &r;
   }
   const LocationRoute* best = nullptr;
   for (const auto& r : locations) {
-    if (r.cfg->match || !r.cfg->matches(path)) continue;
+    if (r.cfg->match || r.cfg->conditional() || !r.cfg->matches(path)) continue;
     if (!best || r.cfg->prefix.size() >= best->cfg->prefix.size()) best = &r;
   }
   return best;

@@ -34,6 +34,9 @@ struct Site {
 
   // Longest matching <Location> prefix (later sections win ties), or null.
   const LocationRoute* match(std::string_view path) const;
+  // As match(), but conditional ProxyPass routes (when-header=, when-network=)
+  // of the same prefix are tried first, in configuration order.
+  const LocationRoute* match(std::string_view path, const http::RequestHead& head, const sockaddr_storage& client) const;
 };
 
 class Runtime {

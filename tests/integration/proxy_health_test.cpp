@@ -126,5 +126,29 @@ TEST(ProxyHealth, SmallBodyOfIdempotentRequestIsRetriedWhole) {
   EXPECT_EQ(r.body, body);  // the whole body reached the second member
 }
 
+TEST(ProxyHealth, RoutesByRequestHeaderAndClientNetwork) {
+  auto named = [](const char* name) {
+    return [name](const BackendRequest&) {
+      BackendReply r;
+      r.bytes = std::string("HTTP/1.1 200 OK\r\nContent-Length: ") + std::to_string(strlen(name)) + "\r\n\r\n" + name;
+      return r;
+    };
+  };
+  Backend main_pool("main", named("main")), beta("beta", named("beta")), office("office", named("office"));
+  ASSERT_TRUE(main_pool.ok() && beta.ok() && office.ok());
+  TempTree t;
+  auto url = [](const Backend& b) { return "http://127.0.0.1:" + std::to_string(b.port()) + "/"; };
+  START_SERVER(front, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 1\nPidFile " + t.path("f.pid") +
+                          "\nProxyPass /app/ " + url(main_pool) + "\nProxyPass /app/ " + url(beta) +
+                          " when-header=X-Beta:1\nProxyPass /app/ " + url(office) + " when-network=10.0.0.0/8\nProxyPass /lan/ " + url(main_pool) + "\nProxyPass /lan/ " + url(office) +
+                          " when-network=127.0.0.0/8\n");
+  EXPECT_EQ(curl_get(front.base_url() + "/app/x").body, "main");
+  EXPECT_EQ(curl_get(front.base_url() + "/app/x", {"X-Beta: 1"}).body, "beta");
+  EXPECT_EQ(curl_get(front.base_url() + "/app/x", {"X-Beta: 2"}).body, "main");
+  // 127.0.0.1 is not in 10.0.0.0/8 but is in 127.0.0.0/8.
+  EXPECT_EQ(curl_get(front.base_url() + "/lan/x").body, "office");
+  EXPECT_EQ(check_config("Listen 80\nProxyPass /a/ http://127.0.0.1/ when-network=banana\n").exit_code, 1);
+}
+
 }  // namespace
 }  // namespace itest
