@@ -1,5 +1,6 @@
 #include "server/proxy_exchange.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -116,6 +117,10 @@ ProxyExchange::ProxyExchange(Connection& c, BalancerRuntime& b, std::string upst
 
 ProxyExchange::~ProxyExchange() {
   core::TimerWheel::cancel(*this);
+  if (pipe_[0] >= 0) {
+    ::close(pipe_[0]);
+    ::close(pipe_[1]);
+  }
   release_upstream(false);
   give_buffer(std::move(up_out_));
   give_buffer(std::move(up_in_));
@@ -659,6 +664,60 @@ bool ProxyExchange::handle_response_head() {
   return true;
 }
 
+bool ProxyExchange::splicing() const {
+  return head_seen_ && !tunnel_ && framing_ == http::ResponseHead::Framing::ContentLength && !resp_done_ &&
+         up_in_pos_ == up_in_.size() && cl_out_pos_ == cl_out_.size() && c_.transport_->can_sendfile();
+}
+
+bool ProxyExchange::splice_body() {
+  if (pipe_[0] < 0 && ::pipe2(pipe_, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+  bool progressed = false;
+  for (;;) {
+    if (pipe_bytes_ > 0) {
+      if (!c_.writable_) break;
+      ssize_t n = ::splice(pipe_[0], nullptr, c_.transport_->fd(), nullptr, pipe_bytes_, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      if (n > 0) {
+        pipe_bytes_ -= static_cast<size_t>(n);
+        sent_to_client_ += static_cast<uint64_t>(n);
+        body_bytes_ += static_cast<uint64_t>(n);
+        progressed = true;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        c_.writable_ = false;
+        break;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      abort_client();  // the client went away
+      return false;
+    }
+    if (resp_left_ == 0) {
+      resp_done_ = true;
+      break;
+    }
+    if (!up_readable_ || up_eof_) break;
+    // Fill only an empty pipe: then EAGAIN means the member has nothing yet.
+    ssize_t n = ::splice(up_fd_, nullptr, pipe_[1], nullptr, static_cast<size_t>(std::min<uint64_t>(resp_left_, kBufferMax)),
+                         SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    if (n > 0) {
+      pipe_bytes_ = static_cast<size_t>(n);
+      resp_left_ -= static_cast<uint64_t>(n);
+      proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
+      progressed = true;
+      continue;
+    }
+    if (n == 0) {
+      up_eof_ = true;  // cut short: relay_body() closes the client
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      up_readable_ = false;
+    } else if (errno != EINTR) {
+      up_eof_ = true;
+    }
+    break;
+  }
+  return progressed;
+}
+
 void ProxyExchange::relay_body() {
   using F = http::ResponseHead::Framing;
   while (!resp_done_ && up_in_pos_ < up_in_.size() && cl_out_.size() - cl_out_pos_ < kBufferMax) {
@@ -815,7 +874,9 @@ void ProxyExchange::pump() {
     if (state_ == State::Exchanging) {
       progressed = pump_request_body() || progressed;
       progressed = flush_upstream() || progressed;
-      progressed = read_upstream() || progressed;
+      if (splicing()) progressed = splice_body() || progressed;
+      else progressed = read_upstream() || progressed;
+      if (state_ == State::Done) return;
       if (!head_seen_ && !handle_response_head()) {
         if (state_ == State::Done) return;
       }
@@ -830,7 +891,7 @@ void ProxyExchange::pump() {
       abort_client();
       return;
     }
-    if (head_seen_ && resp_done_ && cl_out_pos_ == cl_out_.size()) {
+    if (head_seen_ && resp_done_ && cl_out_pos_ == cl_out_.size() && pipe_bytes_ == 0) {
       finish();
       return;
     }

@@ -65,6 +65,13 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool handle_response_head();
   void relay_body();
   bool pump_tunnel();
+  // Content-Length bodies beyond what the first reads brought: moved from the
+  // member's socket to the client's through a pipe (splice), never copied
+  // through user space (plain TCP clients only).
+  bool splicing() const;
+  bool splice_body();
+  int pipe_[2] = {-1, -1};
+  size_t pipe_bytes_ = 0;
   bool flush_client();
   void finish();
   void release_upstream(bool reusable);
