@@ -909,6 +909,9 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
     else if (v == "v2") m.proxy_protocol = 2;
     else if (v == "off" || v == "Off") m.proxy_protocol = 0;
     else return why = "proxy_protocol=" + std::string(v) + ": use v1, v2 or off", false;
+  } else if (key == "failures") {
+    if (!parse_uint(v, 1, 100, num, why)) return why = "failures=" + why, false;
+    m.failures = static_cast<uint32_t>(num);
   } else if (key == "max") {
     if (!parse_uint(v, 0, 1000000, num, why)) return why = "max=" + why, false;
     m.max = static_cast<uint32_t>(num);

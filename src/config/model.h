@@ -116,6 +116,7 @@ struct BalancerMemberConfig {
   Millis timeout{0};                // timeout= (0: ProxyTimeout)
   uint32_t max = 0;                 // max= connections node-wide (0: unlimited)
   Millis retry{60000};              // retry=: back-off before an errored member is tried again
+  uint32_t failures = 1;            // failures=: consecutive failures (refused, reset, timeout, garbage) that eject it
   // Active health check (mod_proxy_hcheck's parameter names); off when hcmethod is empty.
   std::string hc_method;            // hcmethod= GET|HEAD|OPTIONS|TCP
   std::string hc_uri = "/";         // hcuri=

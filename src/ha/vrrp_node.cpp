@@ -193,6 +193,7 @@ void Node::send_advert(Instance& in, uint8_t priority) {
 }
 
 void Node::apply(Instance& in, const std::vector<VrrpAction>& actions) {
+  publish(in);  // the new state is visible before its addresses come or go
   std::string err;
   for (const auto& a : actions) {
     switch (a.kind) {

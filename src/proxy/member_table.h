@@ -24,6 +24,7 @@ struct BalancerBlock {
   char urls[kSlots][kUrlMax];
   MemberState members[kSlots];
   std::atomic<uint64_t> error_until[kSlots];  // passive ejection: not picked before (CLOCK_MONOTONIC ms)
+  std::atomic<uint32_t> fail_run[kSlots];     // consecutive failures (reset by a response)
   std::atomic<uint8_t> persistence_ready{0};
   PersistenceTable<1024> persistence;         // client address -> member (ProxySet persistence=)
 };

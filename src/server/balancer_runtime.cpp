@@ -51,6 +51,7 @@ std::unique_ptr<BalancerRuntime> BalancerRuntime::build(const config::BalancerCo
       new (&st) proxy::MemberState();
       proxy::init_member(st, m.url, m.route, m.loadfactor, 0, m.max);
       blk.error_until[slot].store(0);
+      blk.fail_run[slot].store(0);
     } else {
       // A member the reload keeps: its counters stay, and a drain or
       // disable set at run time (pillarctl) survives; the rest is the config's.

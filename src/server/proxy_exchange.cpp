@@ -268,7 +268,7 @@ bool ProxyExchange::pick_and_connect() {
       if (up_fd_ < 0 || (::connect(up_fd_, reinterpret_cast<const sockaddr*>(&mc.addr), mc.addr_len) != 0 &&
                          errno != EINPROGRESS)) {
         core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(errno));
-        b_.error_until(m).store(now + static_cast<uint64_t>(mc.retry.count()));
+        note_failure(m, "refused the connection");
         release_upstream(false);
         continue;
       }
@@ -313,10 +313,7 @@ void ProxyExchange::fail(int status, const char* why) {
   core::log(core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
             member_ >= 0 ? b_.member_cfg(member_).url : std::string("balancer://") + b_.cfg->name,
             why);
-  if (member_ >= 0 && status == 502) {
-    const auto& mc = b_.member_cfg(member_);
-    b_.error_until(member_).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
-  }
+  if (member_ >= 0 && status == 502) note_failure(member_, why);  // a slow answer (504) is not a failure, as Apache without failontimeout
   release_upstream(false);
   core::TimerWheel::cancel(*this);
   status_ = status;
@@ -341,7 +338,7 @@ void ProxyExchange::on_io(uint32_t events) {
     if (err != 0) {
       const auto& mc = b_.member_cfg(member_);
       core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(err));
-      b_.error_until(member_).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+      note_failure(member_, "refused the connection");
       retry();
       c_.proxy_progress();
       return;
@@ -387,11 +384,17 @@ bool ProxyExchange::idempotent() const {
   }
 }
 
-void ProxyExchange::eject_member(const char* why) {
-  if (member_ < 0) return;
-  const auto& mc = b_.member_cfg(member_);
+// Passive ejection: after failures= consecutive failures (default 1) the
+// member is not picked, by any worker, for its retry= period; any response
+// from it resets the count.
+void ProxyExchange::note_failure(int slot, const char* why) {
+  if (slot < 0) return;
+  const auto& mc = b_.member_cfg(slot);
+  uint32_t run = b_.block->fail_run[slot].fetch_add(1) + 1;
+  if (run < mc.failures) return;
+  b_.block->fail_run[slot].store(0);
   core::log(core::LogLevel::Error, "proxy", "{} {}; not used for {} ms", mc.url, why, mc.retry.count());
-  b_.error_until(member_).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+  b_.error_until(slot).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
 }
 
 bool ProxyExchange::can_retry() const {
@@ -410,9 +413,12 @@ void ProxyExchange::on_timer() {
   if (state_ == State::Connecting) {
     const auto& mc = b_.member_cfg(member_);
     core::log(core::LogLevel::Error, "proxy", "connect to {} timed out", mc.url);
-    b_.error_until(member_).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
-    if (can_retry()) retry();
-    else fail(504, "connect timeout");
+    if (can_retry()) {
+      note_failure(member_, "did not accept the connection in time");
+      retry();
+    } else {
+      fail(504, "connect timeout");
+    }
   } else if (!head_seen_) {
     fail(504, "no response within the timeout");
   } else {
@@ -548,7 +554,7 @@ bool ProxyExchange::handle_response_head() {
         // any on a reused connection, which the member never read) go to
         // another member; the client never sees the failure.
         if (can_retry() && (up_reused_ || idempotent())) {
-          if (!up_reused_) eject_member("closed the connection without a response");
+          if (!up_reused_) note_failure(member_, "closed the connection without a response");
           retry();
           return false;
         }
@@ -585,6 +591,7 @@ bool ProxyExchange::handle_response_head() {
       return true;
     }
     head_seen_ = true;
+    b_.block->fail_run[member_].store(0, std::memory_order_relaxed);  // it answers: not failing
     status_ = resp_.status;
     framing_ = resp_.framing;
     resp_left_ = resp_.content_length;

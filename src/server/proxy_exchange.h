@@ -55,7 +55,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   void retry();
   bool can_retry() const;
   bool idempotent() const;
-  void eject_member(const char* why);
+  void note_failure(int slot, const char* why);
   void fail(int status, const char* why);  // before any response byte reached the client
   void abort_client();                     // after: the client sees a cut response and a close
   void pump();

@@ -166,6 +166,20 @@ TEST_F(ProxyBalance, ByBusynessAvoidsTheSlowMember) {
   EXPECT_LT(n_slow.load() * 10, total) << "slow=" << n_slow << " fast=" << n_fast << ": most must go to the fast member";
 }
 
+TEST_F(ProxyBalance, ClientAddressPersistenceHoldsAcrossAThousandRequests) {
+  Backend a("a"), b("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_NO_FATAL_FAILURE(start_front("  BalancerMember " + a.url() + "\n  BalancerMember " + b.url() +
+                                      "\n  ProxySet lbmethod=byrequests persistence=60s\n"));
+  // byrequests alone would alternate; persistence keeps each client on its member.
+  std::map<std::string, int> first, second;
+  for (int i = 0; i < 1000; ++i) ++first[who(get_from("127.0.0.21", port(), "/p" + std::to_string(i)))];
+  for (int i = 0; i < 50; ++i) ++second[who(get_from("127.0.0.22", port(), "/q"))];
+  EXPECT_EQ(first.size(), 1u) << dump(first);
+  EXPECT_EQ(second.size(), 1u) << dump(second);
+  EXPECT_NE(first.begin()->first, second.begin()->first);  // the next new client got the other member
+}
+
 TEST_F(ProxyBalance, SourceHashKeepsAClientOnOneMember) {
   Backend a("a"), b("b"), c("c");
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
@@ -243,8 +257,8 @@ class ProxySticky : public ProxyBalance {
 
 TEST_F(ProxySticky, CookieRoutesToItsMember) {
   ASSERT_NO_FATAL_FAILURE(start_sticky("", ""));
-  auto counts = count_keepalive(200, "/page", "Cookie: theme=dark; JSESSIONID=xyz.b; lang=en\r\n");
-  EXPECT_EQ(counts["b"], 200) << dump(counts);
+  auto counts = count_keepalive(1000, "/page", "Cookie: theme=dark; JSESSIONID=xyz.b; lang=en\r\n");
+  EXPECT_EQ(counts["b"], 1000) << dump(counts);
   auto counts_a = count_keepalive(50, "/page", "Cookie: JSESSIONID=q1w2.a\r\n");
   EXPECT_EQ(counts_a["a"], 50) << dump(counts_a);
   // Without a session the members share the load.

@@ -282,7 +282,7 @@ void kill_and_restart(Cluster& c, bool preempt) {
   EXPECT_GE(ms, 0) << "n2 never answered on the VIP" << c.report();
   EXPECT_LT(ms, 1000) << c.report();
   EXPECT_TRUE(poll_until([&] { return c.vip_holders() == "n2"; }, 1s)) << c.report();
-  EXPECT_EQ(c.state("n2"), "MASTER") << c.report();
+  EXPECT_TRUE(poll_until([&] { return c.state("n2") == "MASTER"; }, 1s)) << c.report();
 
   // Restart n1 once its orphaned workers and VRRP process are gone.
   ASSERT_TRUE(c.pillar("n1")->wait_exit(2s));
