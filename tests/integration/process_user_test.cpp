@@ -30,8 +30,18 @@ TEST(ProcessUser, WorkersDropToUserAndGroup) {
   // The workers read the tree as nobody: make it world-readable.
   for (const char* p : {"", "/www", "/www/a.txt"}) chmod((t.root() + p).c_str(), 0755);
   START_SERVER(srv, process_config(t.path("www"), t.root(), "User #65534\nGroup #65534\nStartServers 2\n"));
+  // A worker is root for the moment between fork() and its setuid(): poll
+  // until both have dropped (bounded), then check every id.
   std::vector<pid_t> workers;
-  ASSERT_TRUE(eventually([&] { return (workers = child_pids(srv.pid())).size() == 2; }, 5s));
+  auto dropped = [&] {
+    workers = child_pids(srv.pid());
+    if (workers.size() != 2) return false;
+    for (pid_t w : workers) {
+      if (ids_of(w).first != 65534) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(eventually(dropped, 5s));
   for (pid_t w : workers) {
     auto [uid, gid] = ids_of(w);
     EXPECT_EQ(uid, 65534) << "worker " << w;
