@@ -8,25 +8,14 @@
 #include <cctype>
 #include <cstring>
 
+#include "http/field_chars.h"
+
 namespace pillar::http {
 
 namespace {
 
-// RFC 9110 tchar, as a table built at compile time.
-struct TokenTable {
-  bool v[256] = {};
-  constexpr TokenTable() {
-    for (int c = '0'; c <= '9'; ++c) v[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) v[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) v[c] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) v[static_cast<unsigned char>(c)] = true;
-  }
-};
-constexpr TokenTable kToken;
-
-inline bool is_token(unsigned char c) { return kToken.v[c]; }
-// field-vchar / obs-text / SP / HTAB
-inline bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+using chars::is_token;
+using chars::is_value_char;
 // request-target: visible ASCII (and obs-text is not allowed in targets)
 inline bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
 
