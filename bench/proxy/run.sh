@@ -26,8 +26,8 @@
 # as n/a and the run goes on.
 set -uo pipefail   # deliberately no -e: one failing measurement must not stop the rest
 
-die() { echo "bench: $*" >&2; exit 1; }
-note() { echo "bench: $*" >&2; }
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 PILLAR=${1:-build/pillar}
 [[ -x $PILLAR ]] || die "pillar binary '$PILLAR' not found or not executable (run make build)"
@@ -83,16 +83,6 @@ cat "$DOC"/* > /dev/null   # into the page cache before anyone is timed
 # name|path|bytes for each file-size test
 FILES=("1k|/index.html|1024" "100k|/100k.bin|102400")
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# --- Process-tree helpers ------------------------------------------------------
-tree_pids() {
-  local p=$1 c
-  echo "$p"
-  for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_pids "$c"; done
-}
 
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -417,10 +407,6 @@ ROWS=(
   "1 KiB keep-alive|1k.conns|new conns|lower"
   "100 KiB keep-alive|100k.conns|new conns|lower"
 )
-
-ratio() {  # a b -> a/b with 2 decimals, or n/a
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'
-}
 
 echo
 echo "Reverse proxy: pillar vs haproxy $(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}') vs nginx $(nginx -v 2>&1 | sed 's|.*/||'), origin nginx"

@@ -26,8 +26,8 @@
 # is missing or broken is reported as n/a and the run goes on.
 set -uo pipefail   # deliberately no -e: one failing measurement must not stop the rest
 
-die() { echo "bench: $*" >&2; exit 1; }
-note() { echo "bench: $*" >&2; }
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 PILLAR=${1:-build/pillar}
 [[ -x $PILLAR ]] || die "pillar binary '$PILLAR' not found or not executable (run make build)"
@@ -94,18 +94,6 @@ cat "$DOC"/* > /dev/null   # into the page cache before anyone is timed
 # name|path|bytes for each file-size test
 FILES=("1k|/index.html|1024" "100k|/100k.bin|102400" "10m|/10m.bin|10485760")
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# --- Process-tree helpers ------------------------------------------------------
-# nginx does its work in child processes, so CPU and memory are summed over the
-# whole tree under the pid we started.
-tree_pids() {
-  local p=$1 c
-  echo "$p"
-  for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_pids "$c"; done
-}
 
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -525,10 +513,6 @@ ROWS=(
   "RSS per idle conn|rss.perconn|KiB|lo"
   "fresh GET while held|probe|ms|lo"
 )
-
-ratio() {  # a b -> a/b with 2 decimals, or n/a
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'
-}
 
 echo
 echo "Static files: pillar vs nginx $(nginx -v 2>&1 | sed 's|.*/||') vs h2o $(h2o -v 2>/dev/null | awk 'NR==1 {print $3}')"
