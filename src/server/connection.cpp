@@ -405,20 +405,19 @@ void Connection::process_request(size_t head_len) {
   site_ = &rt.site_for(local_, host_);
   resp_.clear();
 
-  // Proxied locations stream the request body to the member themselves.
-  if (head_.method != http::Method::Other && head_.path != "*" && !head_.path.empty()) {
-    int st = 0;
-    if (http::normalize_path(head_.path, path_, st)) {
-      const LocationRoute* route = site_->match(path_, head_, peer_);
-      if (route && route->balancer && (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
-        if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
-          respond_error(413, "request body larger than LimitRequestBody");
-          return;
-        }
-        start_proxy(*route);
-        return;
-      }
+  // The path is decoded and routed once; proxied locations stream the
+  // request body to the member themselves.
+  int status = 0;
+  const bool path_ok = head_.path != "*" && http::normalize_path(head_.path, path_, status);
+  const LocationRoute* route = path_ok ? site_->match(path_, head_, peer_) : nullptr;
+  if (head_.method != http::Method::Other && route && route->balancer &&
+      (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
+    if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
+      respond_error(413, "request body larger than LimitRequestBody");
+      return;
     }
+    start_proxy(*route);
+    return;
   }
 
   // Request body framing: nothing consumes bodies yet, so small ones are
@@ -433,7 +432,6 @@ void Connection::process_request(size_t head_len) {
     keep_alive_ = false;
   if (body_chunked_) chunked_.reset();
 
-  int status = 0;
   if (head_.method == http::Method::Other) {
     resp_.error(501);
   } else if (head_.method == http::Method::Trace || head_.method == http::Method::Connect) {
@@ -444,10 +442,9 @@ void Connection::process_request(size_t head_len) {
     } else {
       resp_.error(400);
     }
-  } else if (!http::normalize_path(head_.path, path_, status)) {
+  } else if (!path_ok) {
     resp_.error(status);
   } else {
-    const LocationRoute* route = site_->match(path_, head_, peer_);
     http::RequestContext ctx{head_, path_, host_, peer_, peer_ip_, local_port_};
     if (route && !route->cfg->access.empty() && !route->cfg->access.allows(peer_)) {
       resp_.error(403);
