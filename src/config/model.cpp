@@ -106,6 +106,29 @@ bool LocationSection::matches(std::string_view path) const {
   return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
 }
 
+bool CacheConfig::enabled_for(std::string_view path) const {
+  const CacheRule* best = nullptr;
+  for (const auto& r : rules) {
+    bool hit = r.prefix == "/" || (path.substr(0, r.prefix.size()) == r.prefix &&
+                                   (path.size() == r.prefix.size() || r.prefix.back() == '/' || path[r.prefix.size()] == '/'));
+    if (!hit) continue;
+    if (!best || r.prefix.size() > best->prefix.size() || (r.prefix.size() == best->prefix.size() && !r.enable)) best = &r;
+  }
+  return best && best->enable;
+}
+
+bool ServerConfig::cache_unused() const {
+  auto enables = [](const VirtualHost& v) {
+    for (const auto& r : v.cache.rules)
+      if (r.enable) return true;
+    return false;
+  };
+  if (enables(main_server)) return false;
+  for (const auto& v : vhosts)
+    if (enables(v)) return false;
+  return true;
+}
+
 bool VirtualHost::matches_name(std::string_view host) const {
   if (!server_name.empty() && host == server_name) return true;
   std::string h(host);

@@ -177,6 +177,34 @@ struct CustomLog {
   SourceLocation where;
 };
 
+// ---- cache (mod_cache's names where it has one) ----------------------------
+
+struct CacheRule {
+  std::string prefix;  // URL-path prefix ("/" for all)
+  bool enable = true;  // CacheEnable (true) or CacheDisable (false)
+};
+
+// A vhost's cache policy; the store itself (CacheSize) is node-wide.
+struct CacheConfig {
+  std::vector<CacheRule> rules;
+  int64_t default_expire = 3600;   // CacheDefaultExpire (s): heuristic lifetime without Last-Modified
+  int64_t max_expire = 86400;      // CacheMaxExpire (s): cap on any lifetime
+  int64_t min_expire = 0;          // CacheMinExpire (s): floor on heuristic lifetimes
+  bool heuristic = false;          // CacheHeuristic: store responses without explicit freshness
+  double lm_factor = 0.1;          // CacheLastModifiedFactor
+  bool store_cookies = false;      // CacheStoreCookies: store responses carrying Set-Cookie (the field is dropped)
+  bool ignore_cache_control = false;  // CacheIgnoreCacheControl: clients' no-cache/max-age=0 do not bypass
+  int64_t grace = 10;              // CacheGrace (s): stale-while-revalidate unless the response says
+  int64_t stale_if_error = 0;      // CacheStaleIfError (s): stale-if-error unless the response says
+  int64_t hit_for_pass = 120;      // CacheHitForPass (s): an uncacheable key skips coalescing this long
+  uint64_t max_object_size = 1000000;  // CacheMaxObjectSize (bytes)
+  bool header = false;             // CacheHeader: X-Cache on responses
+  AccessPolicy purge;              // CachePurgeRequire; empty: loopback clients only
+
+  // Longest matching rule wins; CacheDisable wins a tie.
+  bool enabled_for(std::string_view path) const;
+};
+
 // ---- virtual hosts ---------------------------------------------------------
 
 struct ErrorDocument {
@@ -203,6 +231,7 @@ struct VirtualHost {
   std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)
   std::vector<std::pair<std::string, std::string>> cookie_path;    // ProxyPassReverseCookiePath: (internal, public)
   std::vector<std::pair<std::string, std::string>> cookie_domain;  // ProxyPassReverseCookieDomain: (internal, public)
+  CacheConfig cache;
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias
@@ -303,8 +332,15 @@ struct ServerConfig {
   std::string remoteip_header;             // RemoteIPHeader (e.g. X-Forwarded-For)
   std::vector<IpNetwork> remoteip_trusted; // RemoteIPTrustedProxy / RemoteIPInternalProxy
   bool remoteip_proxy_protocol = false;    // RemoteIPProxyProtocol: every connection starts with a PROXY header
+  // The node's cache store (mod_cache's lock directives; the size is fixed until a full restart).
+  uint64_t cache_size = 64ull << 20;       // CacheSize
+  bool cache_lock = true;                  // CacheLock: coalesce concurrent misses
+  Millis cache_lock_max_age{5000};         // CacheLockMaxAge: a waiter gives up and fetches alone
+  uint32_t cache_lock_max_waiters = 10000; // CacheLockMaxWaiters: more go to the origin alone
 
   std::vector<std::string> notices;       // e.g. "LoadModule ignored" (printed at start)
+
+  bool cache_unused() const;              // no vhost has a CacheEnable
 };
 
 }  // namespace pillar::config

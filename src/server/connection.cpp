@@ -18,6 +18,7 @@
 
 #include "http/proxy_protocol.h"
 #include "server/balancer_runtime.h"
+#include "server/cache_phase.h"
 #include "server/proxy_exchange.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
@@ -121,6 +122,23 @@ void Connection::on_timer() {
       return;
     case Phase::Proxy:  // the exchange has its own timer
       return;
+    case Phase::Cache: {
+      // Waiting for a fetch, or streaming one as it arrives: poll (a lost
+      // wake-up costs a tick), give up waiting at CacheLockMaxAge, and close
+      // a client that takes nothing for Timeout.
+      uint64_t now = w_.loop().now_ms();
+      if (bytes_out_ != cache_seen_bytes_) {
+        cache_seen_bytes_ = bytes_out_;
+        cache_progress_ms_ = now;
+      } else if (cache_->head_sent() && now >= cache_progress_ms_ + static_cast<uint64_t>(cfg.timeout.count())) {
+        core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", peer_ip_, cfg.timeout.count());
+        close_now();
+        return;
+      }
+      drive();
+      if (phase_ == Phase::Cache) w_.loop().timers().arm(*this, w_.loop().now_ms() + core::TimerWheel::kTickMs);
+      return;
+    }
   }
 }
 
@@ -326,6 +344,27 @@ void Connection::drive() {
         end_proxy();
         if (phase_ == Phase::Closed) return;
         continue;
+      case Phase::Cache:
+        switch (cache_->pump()) {
+          case CacheDelivery::Step::Wait:
+            return;
+          case CacheDelivery::Step::Queued:  // the whole response is in out_: the Write phase sends it
+          case CacheDelivery::Step::Done:    // streamed: nothing left to write
+            resp_.status = cache_->status();
+            body_bytes_ = cache_->body_bytes();
+            end_cache_request();
+            phase_ = Phase::Write;
+            w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
+            continue;
+          case CacheDelivery::Step::Fallback:
+            cache_fallback();
+            if (phase_ == Phase::Closed) return;
+            continue;
+          case CacheDelivery::Step::Abort:
+            close_now();
+            return;
+        }
+        return;
       case Phase::Closed:
         return;
     }
@@ -410,12 +449,17 @@ void Connection::process_request(size_t head_len) {
   int status = 0;
   const bool path_ok = head_.path != "*" && http::normalize_path(head_.path, path_, status);
   const LocationRoute* route = path_ok ? site_->match(path_, head_, peer_) : nullptr;
+  if (head_.method == http::Method::Purge && path_ok && rt.cache() && !site_->cfg->cache.rules.empty()) {
+    answer_purge();
+    return;
+  }
   if (head_.method != http::Method::Other && route && route->balancer &&
       (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
     if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
       respond_error(413, "request body larger than LimitRequestBody");
       return;
     }
+    if (begin_cache(*route)) return;
     start_proxy(*route);
     return;
   }
@@ -485,19 +529,38 @@ static std::string proxy_target(const LocationRoute& route, const http::RequestH
   return target;
 }
 
-void Connection::start_proxy(const LocationRoute& route) {
+void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFill> fill, const char* x_cache) {
   std::string target = proxy_target(route, head_, path_);
   body_left_ = 0;
   body_chunked_ = false;
   core::TimerWheel::cancel(*this);  // the exchange runs the timers now
   phase_ = Phase::Proxy;
+  route_ = &route;
   proxy_ = std::make_unique<ProxyExchange>(*this, *route.balancer, std::move(target));
+  if (x_cache && site_->cfg->cache.header) proxy_->set_x_cache(x_cache);
+  if (fill) proxy_->set_fill(std::move(fill));
   proxy_->start();
 }
 
 // The exchange is done: log and go on (keep-alive) or answer its error.
 void Connection::end_proxy() {
   std::unique_ptr<ProxyExchange> p = std::move(proxy_);
+  if (const CacheFill* fill = p->fill(); fill && fill->revalidated) {  // 304: the stored copy answers
+    cache::Handle h = fill->busy;
+    w_.retire(std::move(p));
+    deliver_from_cache(h, "REVALIDATED");
+    return;
+  }
+  if (p->failed() && cache_pins_[0]) {  // the origin failed: a stale copy may answer (stale-if-error)
+    int status = p->status();
+    w_.retire(std::move(p));
+    if (serve_stale(true)) return;
+    keep_alive_ = false;
+    resp_.error(status);
+    apply_error_page(site_, nullptr);
+    queue_response();
+    return;
+  }
   if (p->aborted()) {
     w_.retire(std::move(p));
     close_now();
@@ -771,6 +834,7 @@ bool Connection::flush() {
 }
 
 void Connection::finish_request() {
+  end_cache_request();
   w_.stats().bytes_out += bytes_out_;
   {
     auto& row = w_.row();
@@ -907,6 +971,7 @@ void Connection::close_now() {
   phase_ = Phase::Closed;
   core::TimerWheel::cancel(*this);
   if (proxy_) w_.retire(std::move(proxy_));  // releases the member connection
+  end_cache_request();
   w_.loop().remove(transport_->fd());
   w_.unlink(this);
   // Deleted by the loop after the current callback: see WorkerLoop::unlink.

@@ -17,6 +17,7 @@
 
 #include "core/event_loop.h"
 #include "core/shm/scoreboard.h"
+#include "cache/store.h"
 #include "core/transport.h"
 #include "http/chunked_decoder.h"
 #include "http/handler.h"
@@ -27,7 +28,10 @@ namespace pillar::server {
 
 class WorkerLoop;
 class ProxyExchange;
+class CacheDelivery;
+struct CacheFill;
 struct Site;
+struct LocationRoute;
 
 class Connection final : public core::IoWatcher, public core::TimerNode {
  public:
@@ -54,15 +58,40 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
 
  private:
   friend class ProxyExchange;
-  enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed, Proxy };
+  friend class CacheDelivery;
+  friend struct CacheFill;
+  enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed, Proxy, Cache };
 
  public:
   // The proxy exchange made progress on its own (upstream event or timer).
   void proxy_progress() { drive(); }
+  // An object this connection waits on progressed (CacheNotifier).
+  void cache_progress() {
+    if (phase_ == Phase::Cache) drive();
+  }
 
  private:
-  void start_proxy(const struct LocationRoute& route);
+  void start_proxy(const LocationRoute& route, std::unique_ptr<CacheFill> fill = nullptr, const char* x_cache = nullptr);
   void end_proxy();
+
+  // The cache phase (cache_phase.cpp). begin_cache() is false when the
+  // request goes to the proxy unchanged.
+  bool begin_cache(const LocationRoute& route);
+  void cache_step();
+  void cache_fallback();
+  void deliver_from_cache(cache::Handle h, const char* x_cache);
+  void start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms);
+  bool serve_stale(bool for_error);
+  void end_cache_request();  // returns the request's pins
+  void answer_purge();
+  void set_cache_pin(int which, cache::Handle h);
+  std::unique_ptr<CacheDelivery> cache_;
+  cache::Handle cache_pins_[2];  // [0] a Ready copy (hit or stale), [1] a Busy object (fetching or waited on)
+  const LocationRoute* route_ = nullptr;
+  std::string cache_key_;
+  int cache_attempts_ = 0;
+  bool cache_waiting_ = false;
+  uint64_t cache_seen_bytes_ = 0, cache_progress_ms_ = 0;
 
   void drive();
   // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).

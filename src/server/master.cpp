@@ -22,6 +22,7 @@
 #include "config/process_limits.h"
 #include "core/log.h"
 #include "core/shm/scoreboard.h"
+#include "cache/policy.h"
 #include "core/shm/shared_memory.h"
 #include "core/shm/vhost_stats.h"
 #include "core/shm/vrrp_status.h"
@@ -89,6 +90,8 @@ class Master {
   void stop_vrrp();
   nlohmann::json vrrp_json() const;
   nlohmann::json balancer_json(const std::vector<std::string>& args);
+  nlohmann::json cache_json(const std::vector<std::string>& args);
+  bool install_cache(const config::ServerConfig& c, std::string& error);
   nlohmann::json status_json() const;
   nlohmann::json workers_json() const;
   void signal_children(int sig, bool only_old);
@@ -117,6 +120,8 @@ class Master {
   int64_t started_ms_ = 0;
   core::shm::VrrpStatusTable* vrrp_status_ = nullptr;
   proxy::MemberTable* members_ = nullptr;
+  uint64_t cache_size_ = 0;
+  cache::Store cache_;  // created at the first configuration that enables a cache; kept across reloads
   proxy::HealthChecker health_;
   std::string balancer_state_written_;  // what the ProxyStateFile holds now
   void save_balancer_state();
@@ -182,8 +187,11 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   if (!apply_added_members(*cfg, error)) return false;
   if (!reconcile_listeners(*cfg, listeners_, error)) return false;
   handlers::BuiltinContext ctx{&board_, &vhost_stats_, vrrp_status_};
+  if (!install_cache(*cfg, error)) return false;
+  bool caching = cache_.ready() && !cfg->cache_unused();
   auto rt = Runtime::build(std::move(cfg), error, ctx, members_);
   if (!rt) return false;
+  if (caching) rt->set_cache(&cache_);
   if (rt_) old_runtimes_.push_back(std::move(rt_));
   rt_ = std::move(rt);
   refresh_health_checks();
@@ -386,6 +394,13 @@ void Master::reap() {
       core::log(core::LogLevel::Error, "mpm", "child pid {} exited unexpectedly with status {}", pid,
                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
       ++owed_;
+    }
+    if (cache_.ready()) {  // what the worker held in the cache: its fetches fail, its pins are returned
+      cache_.abandon_owned_by(pid);
+      for (uint32_t i = 0; i < board_.thread_limit(); ++i) {
+        auto& slot = board_.slot(c->row, i);
+        for (auto& pin : slot.cache_pins) cache_.release(cache::Handle::unpack(pin.exchange(0)));
+      }
     }
     board_.release_row(c->row);
     vhost_stats_.retire_row(c->row);
@@ -721,7 +736,77 @@ nlohmann::json Master::balancer_json(const std::vector<std::string>& args) {
           {"loadfactor", m.lbfactor}};
 }
 
+// The store is sized once (CacheSize) and outlives reloads, so a reload
+// keeps every cached object; a new CacheSize needs a full restart.
+bool Master::install_cache(const config::ServerConfig& c, std::string& error) {
+  if (c.cache_unused()) return true;
+  if (cache_.ready()) {
+    if (c.cache_size != cache_size_)
+      core::log(core::LogLevel::Notice, "cache", "CacheSize changed; the store keeps its size until a full restart");
+    return true;
+  }
+  if (!cache_.create(c.cache_size, error)) return false;
+  cache_size_ = c.cache_size;
+  return true;
+}
+
+nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
+  if (!cache_.ready()) throw std::runtime_error("no cache: no CacheEnable in the configuration");
+  if (args.empty()) {
+    auto st = cache_.stats();
+    return {{"objects", st.objects}, {"bytes_used", st.bytes_used}, {"bytes_total", st.bytes_total},
+            {"evictions", st.evictions}, {"bans_pending", st.bans}};
+  }
+  auto url_parts = [](const std::string& url, std::string& host, std::string& target) {
+    std::string_view u = url;
+    if (size_t scheme = u.find("://"); scheme != std::string_view::npos) u.remove_prefix(scheme + 3);
+    size_t slash = u.find('/');
+    std::string_view authority = u.substr(0, slash);
+    target = slash == std::string_view::npos ? "/" : std::string(u.substr(slash));
+    if (!authority.empty() && authority.front() != '[') authority = authority.substr(0, authority.rfind(':'));
+    host.clear();
+    for (char ch : authority) host.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    if (host.empty()) throw std::runtime_error("give a URL with a host, e.g. http://www.example.com/path");
+  };
+  const std::string& op = args[0];
+  if (op == "purge" && args.size() == 2) {
+    std::string host, target;
+    url_parts(args[1], host, target);
+    return {{"purged", cache_.purge(cache::primary_key(host, target))}, {"host", host}, {"target", target}};
+  }
+  if (op == "ban" && args.size() >= 3 && args.size() <= 4) {
+    const std::string& kind = args[1];
+    std::string host = args.size() == 4 ? args[3] : "";
+    for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    uint64_t seq = 0;
+    if (kind == "host" && args.size() == 3) {
+      std::string h = args[2];
+      for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      seq = cache_.ban(cache::BanKind::Host, h, "");
+    } else if (kind == "prefix") {
+      if (args[2].empty() || args[2][0] != '/') throw std::runtime_error("cache ban prefix /PATH [HOST]: the path starts with '/'");
+      seq = cache_.ban(cache::BanKind::Prefix, host, args[2]);
+    } else if (kind == "regex") {
+      seq = cache_.ban(cache::BanKind::Regex, host, args[2]);
+      if (!seq) throw std::runtime_error("cache ban regex: '" + args[2] + "' is not a valid extended regular expression");
+    } else if (kind == "url" && args.size() == 3) {
+      std::string h, target;
+      url_parts(args[2], h, target);
+      seq = cache_.ban(cache::BanKind::Prefix, h, target);
+    } else {
+      throw std::runtime_error("cache ban host HOST | prefix /PATH [HOST] | regex REGEX [HOST] | url URL");
+    }
+    if (!seq) throw std::runtime_error("cache ban: the host or pattern is too long");
+    core::log(core::LogLevel::Notice, "cache", "ban {}: {} {} {}", seq, kind, args[2], host);
+    return {{"ban", seq}};
+  }
+  throw std::runtime_error("cache [purge URL | ban host HOST | ban prefix /PATH [HOST] | ban regex REGEX [HOST] | ban url URL]");
+}
+
 void Master::register_commands() {
+  commands_.add("cache",
+                "the cache store; cache purge URL; cache ban host HOST | prefix /PATH [HOST] | regex REGEX [HOST] | url URL",
+                [this](const std::vector<std::string>& args) { return cache_json(args); });
   commands_.add("balancer",
                 "balancers and members; balancer NAME MEMBER drain|undrain|enable|disable|weight N; "
                 "balancer NAME add URL [route=R loadfactor=N ...]; balancer NAME remove URL",

@@ -14,6 +14,7 @@
 #include "http/proxy_protocol.h"
 #include "proxy/sticky.h"
 #include "server/balancer_runtime.h"
+#include "server/cache_phase.h"
 #include "server/connection.h"
 #include "server/worker_loop.h"
 
@@ -115,7 +116,10 @@ ProxyExchange::ProxyExchange(Connection& c, BalancerRuntime& b, std::string upst
   cl_out_ = take_buffer();
 }
 
+void ProxyExchange::set_fill(std::unique_ptr<CacheFill> f) { fill_ = std::move(f); }
+
 ProxyExchange::~ProxyExchange() {
+  if (fill_) fill_->end(false);
   core::TimerWheel::cancel(*this);
   if (pipe_[0] >= 0) {
     ::close(pipe_[0]);
@@ -164,6 +168,11 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
       xff_prev = f.value;
       continue;
     }
+    // A cache fill asks for the whole representation, with its own validators.
+    if (fill_ && (http::iequals(f.name, "If-None-Match") || http::iequals(f.name, "If-Modified-Since") ||
+                  http::iequals(f.name, "If-Match") || http::iequals(f.name, "If-Unmodified-Since") ||
+                  http::iequals(f.name, "If-Range") || http::iequals(f.name, "Range")))
+      continue;
     o.append(f.name);
     o.append(": ");
     o.append(f.value);
@@ -180,6 +189,7 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
   o.append("\r\nX-Forwarded-Host: ");
   o.append(h.authority);
   o.append("\r\nX-Forwarded-Proto: http\r\nVia: 1.1 pillar\r\n");
+  if (fill_) o.append(fill_->validators);
   if (h.upgrade) {  // WebSocket and other upgrades: asked for again, hop by hop
     o.append("Upgrade: ");
     o.append(h.find("Upgrade"));
@@ -319,9 +329,11 @@ void ProxyExchange::fail(int status, const char* why) {
   status_ = status;
   state_ = State::Done;
   failed_ = true;
+  if (fill_) fill_->end(false);
 }
 
 void ProxyExchange::abort_client() {
+  if (fill_) fill_->end(false);
   release_upstream(false);
   core::TimerWheel::cancel(*this);
   state_ = State::Done;
@@ -590,6 +602,15 @@ bool ProxyExchange::handle_response_head() {
       core::TimerWheel::cancel(*this);  // a tunnel may be idle for long; TCP keep-alive is the peers' business
       return true;
     }
+    if (fill_ && fill_->stale && resp_.status == 304) {  // our revalidation: the stored copy answers the client
+      fill_->on_not_modified(resp_);
+      up_in_pos_ += out.consumed;
+      head_seen_ = true;
+      resp_done_ = true;
+      status_ = 304;
+      framing_ = http::ResponseHead::Framing::None;
+      return true;
+    }
     head_seen_ = true;
     b_.block->fail_run[member_].store(0, std::memory_order_relaxed);  // it answers: not failing
     status_ = resp_.status;
@@ -603,6 +624,7 @@ bool ProxyExchange::handle_response_head() {
     o.push_back(' ');
     o.append(resp_.reason.empty() ? http::reason_phrase(resp_.status) : resp_.reason);
     o.append("\r\n");
+    const size_t lines_begin = o.size();
     bool has_date = false;
     for (const auto& f : resp_.headers) {
       if (http::iequals(f.name, "Content-Length") && head_req) {  // HEAD: the member's length describes GET
@@ -643,6 +665,8 @@ bool ProxyExchange::handle_response_head() {
       o.append("\r\n");
     }
     o.append("Via: 1.1 pillar\r\n");
+    if (fill_) fill_->on_head(resp_, std::string_view(o).substr(lines_begin));
+    if (x_cache_) o.append("X-Cache: ").append(x_cache_).append("\r\n");
     using F = http::ResponseHead::Framing;
     if (framing_ == F::ContentLength) {
       o.append("Content-Length: ");
@@ -672,7 +696,8 @@ bool ProxyExchange::handle_response_head() {
 }
 
 bool ProxyExchange::splicing() const {
-  return head_seen_ && !tunnel_ && framing_ == http::ResponseHead::Framing::ContentLength && !resp_done_ &&
+  return head_seen_ && !tunnel_ && !(fill_ && fill_->storing) &&
+         framing_ == http::ResponseHead::Framing::ContentLength && !resp_done_ &&
          up_in_pos_ == up_in_.size() && cl_out_pos_ == cl_out_.size() && c_.transport_->can_sendfile();
 }
 
@@ -748,6 +773,7 @@ void ProxyExchange::relay_body() {
         }
       }
       cl_out_.append(avail.substr(direct, n - direct));
+      if (fill_) fill_->on_body(avail.substr(0, n));
       body_bytes_ += n;
       up_in_pos_ += n;
       resp_left_ -= n;
@@ -758,6 +784,7 @@ void ProxyExchange::relay_body() {
       if (step.kind == http::ChunkedDecoder::Step::Data) {
         if (client_chunked_) append_chunk(cl_out_, step.data);
         else cl_out_.append(step.data);
+        if (fill_) fill_->on_body(step.data);
         body_bytes_ += step.data.size();
       } else if (step.kind == http::ChunkedDecoder::Step::Done) {
         resp_done_ = true;
@@ -771,6 +798,7 @@ void ProxyExchange::relay_body() {
     } else {  // UntilClose
       if (client_chunked_) append_chunk(cl_out_, avail);
       else cl_out_.append(avail);
+      if (fill_) fill_->on_body(avail);
       body_bytes_ += avail.size();
       up_in_pos_ += avail.size();
     }
@@ -910,6 +938,7 @@ void ProxyExchange::finish() {
   bool reusable = resp_.keep_alive && req_done_ && up_out_pos_ == up_out_.size() && !up_eof_ &&
                   framing_ != http::ResponseHead::Framing::UntilClose && up_in_pos_ == up_in_.size();
   if (!req_done_) c_.keep_alive_ = false;  // the member answered before the whole body: do not read the rest
+  if (fill_) fill_->end(resp_done_);
   release_upstream(reusable);
   core::TimerWheel::cancel(*this);
   state_ = State::Done;

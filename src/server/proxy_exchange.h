@@ -21,6 +21,7 @@ namespace pillar::server {
 
 class Connection;
 struct BalancerRuntime;
+struct CacheFill;
 
 class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
  public:
@@ -42,6 +43,10 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   uint64_t sent_to_client() const { return sent_to_client_; }
   uint64_t body_bytes() const { return body_bytes_; }
   size_t client_cursor() const { return client_cursor_; }
+  // The cache phase: tee the response into the store; X-Cache for the client.
+  void set_fill(std::unique_ptr<CacheFill> f);
+  const CacheFill* fill() const { return fill_.get(); }
+  void set_x_cache(const char* v) { x_cache_ = v; }
 
  private:
   enum class State : uint8_t { Queued, Connecting, Exchanging, Done };
@@ -123,6 +128,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   static constexpr uint64_t kRetryBodyMax = 64 * 1024;
   bool bufferable_ = false;
   std::string retry_body_;  // a small body, kept for a retry on another member
+  std::unique_ptr<CacheFill> fill_;
+  const char* x_cache_ = nullptr;
 };
 
 }  // namespace pillar::server

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/store.h"
 #include "config/model.h"
 #include "handlers/mime_types.h"
 #include "handlers/server_status.h"
@@ -54,6 +55,10 @@ class Runtime {
   const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
   const handlers::BuiltinContext& builtin() const { return builtin_; }
   bool reopen_logs(std::string& error);
+  // The node's cache store (the master's, inherited by every worker); null
+  // when no vhost uses CacheEnable.
+  cache::Store* cache() const { return cache_; }
+  void set_cache(cache::Store* s) { cache_ = s; }
 
  private:
   Runtime() = default;
@@ -65,6 +70,7 @@ class Runtime {
   handlers::BuiltinContext builtin_;
   std::vector<std::shared_ptr<core::LogSink>> sinks_;
   std::vector<std::unique_ptr<BalancerRuntime>> balancers_;
+  cache::Store* cache_ = nullptr;
 };
 
 }  // namespace pillar::server

@@ -1,5 +1,7 @@
 #include "server/worker_loop.h"
 
+#include "server/cache_phase.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -88,6 +90,14 @@ WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& lis
   for (uint32_t i = slots.count; i > 0; --i) free_slots_.push_back(slots.first + i - 1);
   for (const auto& l : listeners) acceptors_.push_back(std::make_unique<Acceptor>(*this, l));
   loop_.set_after_batch([this] { reap(); });
+  if (rt.cache() && slots.master_pid > 0)
+    cache_notifier_ = std::make_unique<CacheNotifier>(*this, slots.master_pid, slots.row, slots.loop_index, slots.board.rows());
+}
+
+void WorkerLoop::wake_cache_waiters() {
+  std::vector<Connection*> waiting(cache_waiters_.begin(), cache_waiters_.end());
+  for (Connection* c : waiting)
+    if (cache_waiters_.count(c)) c->cache_progress();
 }
 
 WorkerLoop::~WorkerLoop() {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/event_loop.h"
@@ -18,6 +19,7 @@ namespace pillar::server {
 
 class Connection;
 class ProxyExchange;
+class CacheNotifier;
 
 struct ListenerSocket {
   int fd = -1;
@@ -40,6 +42,8 @@ struct LoopSlots {
   uint32_t row = 0;
   uint32_t first = 0;
   uint32_t count = 0;
+  uint32_t loop_index = 0;  // within the worker (names its cache notifier)
+  int32_t master_pid = 0;
 };
 
 class WorkerLoop {
@@ -92,6 +96,10 @@ class WorkerLoop {
   void retire(std::unique_ptr<ProxyExchange> p);
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
+  // Connections waiting on a cache object another request is fetching.
+  CacheNotifier* cache_notifier() const { return cache_notifier_.get(); }
+  std::unordered_set<Connection*>& cache_waiters() { return cache_waiters_; }
+  void wake_cache_waiters();
   uint32_t row_index() const { return slots_.row; }
 
  private:
@@ -113,6 +121,8 @@ class WorkerLoop {
   std::vector<Connection*> graveyard_;
   std::vector<std::unique_ptr<ProxyExchange>> dead_exchanges_;
   std::map<std::pair<const void*, int>, std::vector<int>> upstream_idle_;
+  std::unique_ptr<CacheNotifier> cache_notifier_;
+  std::unordered_set<Connection*> cache_waiters_;
   bool stopping_ = false;
   bool graceful_ = false;
   uint64_t idle_seq_ = 0;

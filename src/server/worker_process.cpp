@@ -94,7 +94,7 @@ void run_worker(const WorkerSpec& spec) {
   for (int i = 0; i < loops_n; ++i) {
     uint32_t count = pc.threads_per_child / static_cast<uint32_t>(loops_n) +
                      (static_cast<uint32_t>(i) < pc.threads_per_child % static_cast<uint32_t>(loops_n) ? 1 : 0);
-    loops.push_back(std::make_unique<WorkerLoop>(rt, *spec.listeners, LoopSlots{spec.board, spec.row, first, count}));
+    loops.push_back(std::make_unique<WorkerLoop>(rt, *spec.listeners, LoopSlots{spec.board, spec.row, first, count, static_cast<uint32_t>(i), static_cast<int32_t>(spec.master_pid)}));
     first += count;
   }
   for (auto& l : loops) threads.emplace_back([w = l.get()] { w->run(); });

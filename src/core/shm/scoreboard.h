@@ -38,6 +38,9 @@ struct ConnSlot {
   std::atomic<uint64_t> conn_bytes{0};
   std::atomic<uint64_t> last_used_ms{0};   // wall clock, ms
   std::atomic<uint32_t> last_duration_us{0};
+  // Cache objects this connection has pinned (cache::Handle::pack()), so the
+  // master can unpin them if the worker dies.
+  std::atomic<uint64_t> cache_pins[2]{};
   // ExtendedStatus text; may be read torn by server-status (as in Apache).
   char client[48];
   char vhost[48];
@@ -90,7 +93,7 @@ class SharedMemory;
 class Scoreboard {
  public:
   static constexpr uint32_t kMagic = 0x50494c53;  // "PILS"
-  static constexpr uint32_t kLayoutVersion = 1;
+  static constexpr uint32_t kLayoutVersion = 2;
 
   Scoreboard() = default;
   // Carves the tables from `mem`; false when it does not fit.

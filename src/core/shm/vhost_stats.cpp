@@ -46,6 +46,11 @@ void VhostStats::retire_row(uint32_t row) const {
     for (size_t i = 0; i < 6; ++i) move(from.status_class[i], to.status_class[i]);
     for (size_t i = 0; i < kLatencyBuckets; ++i) move(from.latency[i], to.latency[i]);
     move(from.latency_sum_us, to.latency_sum_us);
+    move(from.cache_hits, to.cache_hits);
+    move(from.cache_misses, to.cache_misses);
+    move(from.cache_passes, to.cache_passes);
+    move(from.cache_coalesced, to.cache_coalesced);
+    move(from.cache_grace_hits, to.cache_grace_hits);
   }
 }
 

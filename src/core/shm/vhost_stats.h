@@ -24,6 +24,12 @@ struct alignas(64) VhostCounters {
   std::atomic<uint64_t> status_class[6]{};  // [1]..[5] = 1xx..5xx, [0] other
   std::atomic<uint64_t> latency[kLatencyBuckets]{};  // not cumulative; the handler sums
   std::atomic<uint64_t> latency_sum_us{0};
+  // The cache phase (evictions are counted by the store, per vhost).
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};       // this request fetched for the cache
+  std::atomic<uint64_t> cache_passes{0};       // went to the origin without the cache
+  std::atomic<uint64_t> cache_coalesced{0};    // waited for another request's fetch
+  std::atomic<uint64_t> cache_grace_hits{0};   // served stale (grace or stale-if-error)
 
   void record(int status, uint64_t bytes_sent, uint64_t duration_us) {
     requests.fetch_add(1, std::memory_order_relaxed);

@@ -1,0 +1,383 @@
+// RFC 9111 shared-cache policy; see policy.h for the decisions. The
+// Cache-Control reader is a small cursor over the field value rather than a
+// split on ',' because quoted-strings may contain commas
+// (no-cache="Set-Cookie, X-Id").
+#include "cache/policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "http/http_date.h"
+
+namespace pillar::cache {
+
+namespace {
+
+constexpr int64_t kDeltaMax = int64_t{1} << 31;  // RFC 9111 §1.2.2: larger delta-seconds read as 2^31
+
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// delta-seconds: 1*DIGIT, saturating at 2^31.
+std::optional<int64_t> parse_delta(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = std::min(kDeltaMax, v * 10 + (c - '0'));
+  }
+  return v;
+}
+
+void set_first(int64_t& field, std::optional<int64_t> v) {
+  if (field < 0 && v) field = *v;
+}
+
+// One directive as read from the field. `value` is the raw text (inside the
+// quotes when quoted, escapes left in place: only digits and emptiness matter
+// to us). `clean` is false when junk follows the value or a quote is unclosed.
+struct Directive {
+  std::string_view name;
+  std::string_view value;
+  bool has_value = false;
+  bool clean = true;
+};
+
+// Reads the directive starting at `pos` (after separators), advances `pos`
+// past its terminating comma.
+Directive next_directive(std::string_view v, size_t& pos) {
+  Directive d;
+  size_t i = pos;
+  size_t start = i;
+  while (i < v.size() && v[i] != ',' && v[i] != '=' && !is_ows(v[i])) ++i;
+  d.name = v.substr(start, i - start);
+  while (i < v.size() && is_ows(v[i])) ++i;
+  if (i < v.size() && v[i] == '=') {
+    d.has_value = true;
+    ++i;
+    while (i < v.size() && is_ows(v[i])) ++i;
+    if (i < v.size() && v[i] == '"') {
+      size_t vstart = ++i;
+      bool closed = false;
+      for (; i < v.size(); ++i) {
+        if (v[i] == '\\' && i + 1 < v.size()) {
+          ++i;
+        } else if (v[i] == '"') {
+          closed = true;
+          break;
+        }
+      }
+      d.value = v.substr(vstart, i - vstart);
+      if (closed) ++i;
+      else d.clean = false;
+    } else {
+      size_t vstart = i;
+      while (i < v.size() && v[i] != ',' && !is_ows(v[i])) ++i;
+      d.value = v.substr(vstart, i - vstart);
+    }
+  }
+  while (i < v.size() && is_ows(v[i])) ++i;
+  if (i < v.size() && v[i] != ',') {
+    d.clean = false;
+    while (i < v.size() && v[i] != ',') ++i;
+  }
+  pos = i < v.size() ? i + 1 : i;
+  return d;
+}
+
+// A qualified no-cache/private (a non-empty field list) is what a shared
+// cache may ignore; anything less well-formed is read as the unqualified,
+// stricter form.
+bool qualified(const Directive& d) { return d.has_value && d.clean && !trim(d.value).empty(); }
+
+std::optional<int64_t> number(const Directive& d) {
+  if (!d.has_value || !d.clean) return std::nullopt;
+  return parse_delta(d.value);
+}
+
+void apply(CacheControl& cc, const Directive& d) {
+  using http::iequals;
+  const std::string_view n = d.name;
+  // Restrictive flags count whatever follows them: misreading them as absent
+  // could store or serve what the origin forbade.
+  if (iequals(n, "no-store")) cc.no_store = true;
+  else if (iequals(n, "no-cache")) cc.no_cache |= !qualified(d);
+  else if (iequals(n, "private")) cc.private_ |= !qualified(d);
+  else if (iequals(n, "must-revalidate")) cc.must_revalidate = true;
+  else if (iequals(n, "proxy-revalidate")) cc.proxy_revalidate = true;
+  else if (iequals(n, "only-if-cached")) cc.only_if_cached = true;
+  // public widens what is stored, so only its exact form counts.
+  else if (iequals(n, "public")) cc.public_ |= !d.has_value && d.clean;
+  else if (iequals(n, "max-age")) set_first(cc.max_age, number(d));
+  else if (iequals(n, "s-maxage")) set_first(cc.s_maxage, number(d));
+  else if (iequals(n, "stale-while-revalidate")) set_first(cc.stale_while_revalidate, number(d));
+  else if (iequals(n, "stale-if-error")) set_first(cc.stale_if_error, number(d));
+  else if (iequals(n, "min-fresh")) set_first(cc.min_fresh, number(d));
+  else if (iequals(n, "max-stale")) {
+    if (!d.has_value && d.clean) set_first(cc.max_stale, std::numeric_limits<int64_t>::max());
+    else set_first(cc.max_stale, number(d));
+  }
+}
+
+template <typename Head>
+void merge_all(CacheControl& cc, const Head& h, bool& any) {
+  for (const auto& f : h.headers) {
+    if (!http::iequals(f.name, "cache-control")) continue;
+    any = true;
+    merge_cache_control(cc, f.value);
+  }
+}
+
+bool heuristically_cacheable(int status) {
+  switch (status) {
+    case 200: case 203: case 204: case 300: case 301: case 308:
+    case 404: case 405: case 410: case 414: case 501:
+      return true;
+    default:
+      return false;
+  }
+}
+
+StoreDecision refuse(const char* why) {
+  StoreDecision d;
+  d.why = why;
+  return d;
+}
+
+int64_t initial_age(const http::ResponseHead& resp, std::optional<time_t> date, int64_t request_time,
+                    int64_t response_time) {
+  int64_t apparent = date ? std::max<int64_t>(0, response_time - *date) : 0;
+  int64_t age_value = parse_delta(trim(resp.find("age"))).value_or(0);
+  int64_t delay = std::max<int64_t>(0, response_time - request_time);
+  return std::max(apparent, age_value + delay);
+}
+
+bool is_accept_encoding(std::string_view name) { return http::iequals(name, "accept-encoding"); }
+
+// Normalised value of every instance of request field `name`, or nullopt
+// when the request has none.
+std::optional<std::string> vary_value(std::string_view name, const http::RequestHead& req) {
+  std::string joined;
+  bool found = false;
+  for (const auto& f : req.headers) {
+    if (!http::iequals(f.name, name)) continue;
+    if (found) joined += ',';
+    joined.append(f.value);
+    found = true;
+  }
+  if (!found) return std::nullopt;
+
+  std::vector<std::string_view> elems;
+  std::string_view rest = joined;
+  while (true) {
+    size_t comma = rest.find(',');
+    elems.push_back(trim(rest.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+
+  std::string out;
+  if (is_accept_encoding(name)) {
+    // Codings and their parameters are tokens: whitespace and case carry no
+    // meaning, nor does order (preference is by q-value).
+    std::vector<std::string> codings;
+    for (std::string_view e : elems) {
+      std::string c;
+      for (char ch : e)
+        if (!is_ows(ch)) c += lower(ch);
+      if (!c.empty()) codings.push_back(std::move(c));
+    }
+    std::sort(codings.begin(), codings.end());
+    for (size_t i = 0; i < codings.size(); ++i) {
+      if (i) out += ',';
+      out += codings[i];
+    }
+    return out;
+  }
+  for (size_t i = 0; i < elems.size(); ++i) {
+    if (i) out += ',';
+    bool space = false;
+    for (char ch : elems[i]) {
+      if (is_ows(ch)) {
+        space = true;
+        continue;
+      }
+      if (space) out += ' ';
+      space = false;
+      out += ch;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void merge_cache_control(CacheControl& cc, std::string_view value) {
+  size_t pos = 0;
+  while (pos < value.size()) {
+    while (pos < value.size() && (is_ows(value[pos]) || value[pos] == ',')) ++pos;
+    if (pos >= value.size()) break;
+    apply(cc, next_directive(value, pos));
+  }
+}
+
+CacheControl request_cache_control(const http::RequestHead& h) {
+  CacheControl cc;
+  bool any = false;
+  merge_all(cc, h, any);
+  if (!any) {
+    for (const auto& f : h.headers)
+      if (http::iequals(f.name, "pragma") && http::has_token(f.value, "no-cache")) cc.no_cache = true;
+  }
+  return cc;
+}
+
+CacheControl response_cache_control(const http::ResponseHead& h) {
+  CacheControl cc;
+  bool any = false;
+  merge_all(cc, h, any);
+  return cc;
+}
+
+StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHead& resp, int64_t request_time,
+                           int64_t response_time, int64_t content_length, const Settings& s) {
+  if (req.method != http::Method::Get) return refuse("method");
+  if (resp.status < 200) return refuse("not final");
+  // 206 would need range-aware storage; 304 updates an entry, it is not one.
+  if (resp.status == 206) return refuse("status 206");
+  if (resp.status == 304) return refuse("status 304");
+
+  const CacheControl req_cc = request_cache_control(req);
+  const CacheControl cc = response_cache_control(resp);
+  if (req_cc.no_store || cc.no_store) return refuse("no-store");
+  if (cc.private_) return refuse("private");
+  if (req.has("authorization") && !cc.public_ && cc.s_maxage < 0 && !cc.must_revalidate)
+    return refuse("Authorization");
+  if (!s.store_cookies && resp.has("set-cookie")) return refuse("Set-Cookie");
+  if (http::has_token(join_vary(resp), "*")) return refuse("Vary: *");
+  if (content_length >= 0 && static_cast<uint64_t>(content_length) > s.max_object_size) return refuse("too large");
+
+  // Without a Date the time of receipt stands in (RFC 9110 §6.6.1).
+  const std::optional<time_t> date = http::parse_http_date(resp.find("date"));
+  const int64_t date_value = date ? static_cast<int64_t>(*date) : response_time;
+  const std::optional<time_t> last_modified = http::parse_http_date(resp.find("last-modified"));
+  const bool validator = resp.has("etag") || last_modified.has_value();
+
+  int64_t ttl = -1;  // explicit lifetime, -1 when the response gives none
+  if (cc.s_maxage >= 0) ttl = cc.s_maxage;
+  else if (cc.max_age >= 0) ttl = cc.max_age;
+  else if (resp.has("expires")) {
+    std::optional<time_t> expires = http::parse_http_date(resp.find("expires"));
+    ttl = expires ? std::max<int64_t>(0, *expires - date_value) : 0;  // invalid ("0") = already expired
+  }
+  const bool explicit_ttl = ttl >= 0;
+
+  StoreDecision d;
+  if (cc.no_cache) {
+    // Stored only to be revalidated, which needs a validator.
+    if (!validator) return refuse("no-cache");
+    if (!explicit_ttl && !cc.public_ && !heuristically_cacheable(resp.status)) return refuse("no freshness");
+    d.revalidate_always = true;
+    ttl = 0;
+  } else if (!explicit_ttl) {
+    if (!s.heuristic || !(cc.public_ || heuristically_cacheable(resp.status))) return refuse("no freshness");
+    if (last_modified && *last_modified <= date_value) {
+      double h = static_cast<double>(date_value - *last_modified) * s.lm_factor;
+      ttl = std::isfinite(h) && h > 0 ? static_cast<int64_t>(std::min(h, static_cast<double>(kDeltaMax))) : 0;
+    } else if (last_modified) {
+      ttl = 0;  // modified "in the future": no basis for any lifetime
+    } else {
+      ttl = s.default_ttl;
+    }
+    ttl = std::max(ttl, s.min_ttl);
+  }
+  ttl = std::max<int64_t>(0, std::min(ttl, s.max_ttl));
+  if (ttl == 0 && !validator) return refuse("no freshness");
+
+  d.store = true;
+  d.ttl = ttl;
+  d.initial_age = initial_age(resp, date, request_time, response_time);
+  const bool no_stale = cc.must_revalidate || cc.proxy_revalidate;
+  // Explicit origin windows are their own permission; our defaults are not
+  // allowed to override no-cache or s-maxage (proxy-revalidate semantics).
+  const bool defaults_barred = cc.no_cache || cc.s_maxage >= 0;
+  if (!no_stale && !cc.no_cache)
+    d.grace = cc.stale_while_revalidate >= 0 ? cc.stale_while_revalidate : defaults_barred ? 0 : s.grace;
+  if (!no_stale)
+    d.stale_if_error = cc.stale_if_error >= 0 ? cc.stale_if_error : defaults_barred ? 0 : s.stale_if_error;
+  return d;
+}
+
+std::string join_vary(const http::ResponseHead& resp) {
+  std::string out;
+  for (const auto& f : resp.headers) {
+    if (!http::iequals(f.name, "vary") || f.value.empty()) continue;
+    if (!out.empty()) out += ',';
+    out.append(f.value);
+  }
+  return out;
+}
+
+std::string vary_key(std::string_view vary_field_values, const http::RequestHead& req) {
+  std::string key;
+  std::string_view rest = vary_field_values;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view name = trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (name.empty()) continue;
+    for (char c : name) key += lower(c);
+    if (std::optional<std::string> v = vary_value(name, req)) {
+      key += ':';
+      key += *v;
+    }
+    key += '\n';
+  }
+  return key;
+}
+
+bool vary_matches(std::string_view vary_names, std::string_view stored_key, const http::RequestHead& req) {
+  return vary_key(vary_names, req) == stored_key;
+}
+
+std::string primary_key(std::string_view host, std::string_view target) {
+  std::string key;
+  key.reserve(host.size() + 1 + target.size());
+  for (char c : host) key += lower(c);
+  key += '\n';
+  key.append(target);
+  return key;
+}
+
+Freshness freshness(int64_t now, int64_t stored_at, int64_t initial_age, int64_t ttl, int64_t grace,
+                    int64_t stale_if_error) {
+  Freshness f{};
+  // A clock stepping backwards must not make an entry younger than it was stored.
+  f.age = initial_age + std::max<int64_t>(0, now - stored_at);
+  f.fresh = f.age < ttl;
+  const int64_t staleness = f.age - ttl;
+  f.within_grace = !f.fresh && staleness < grace;
+  f.within_stale_if_error = !f.fresh && staleness < stale_if_error;
+  return f;
+}
+
+bool request_needs_revalidation(const CacheControl& req_cc, int64_t age, int64_t ttl, const Settings& s) {
+  if (s.ignore_no_cache) return false;
+  if (req_cc.no_cache) return true;
+  // max-age=0 is the browser's "reload": with whole seconds, age 0 can still
+  // be older than the client wants.
+  if (req_cc.max_age == 0 || (req_cc.max_age > 0 && age > req_cc.max_age)) return true;
+  if (req_cc.min_fresh >= 0 && ttl - age < req_cc.min_fresh) return true;
+  return false;
+}
+
+}  // namespace pillar::cache

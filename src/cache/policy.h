@@ -1,0 +1,133 @@
+// RFC 9111 policy for Pillar's shared cache: pure functions, no I/O, no clock
+// (every time is a Unix-seconds argument), so the cache state machine can ask
+// "may I store this?", "is this entry still fresh?" and "which variant is
+// this?" and the answers are testable in isolation.
+//
+// Shared-cache decisions (where RFC 9111 leaves a choice or Pillar adds one):
+//  * Only GET responses are stored; HEAD is answered from a stored GET.
+//  * Responses to requests with Authorization are stored only when the
+//    response says public, s-maxage or must-revalidate (§3.5).
+//  * Qualified no-cache="f" / private="f" are ignored (a shared cache may
+//    store the response; the caller still strips Set-Cookie). The unqualified
+//    forms, and malformed qualifications, count in full.
+//  * Numeric directive values: delta-seconds, quoted form accepted, first
+//    valid occurrence wins, values over 2^31 are read as 2^31 (§1.2.2).
+//  * Serving stale: must-revalidate / proxy-revalidate forbid it entirely.
+//    no-cache and s-maxage (which implies proxy-revalidate for a shared
+//    cache, §5.2.2.10) forbid the configured defaults (CacheGrace,
+//    CacheStaleIfError) but an explicit stale-while-revalidate /
+//    stale-if-error from the origin is its own permission (RFC 5861).
+//    no-cache always has grace 0: the entry is revalidated before each use.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "http/request.h"
+#include "http/response_parser.h"
+
+namespace pillar::cache {
+
+// Cache-Control directives (RFC 9111 §5.2), merged over every Cache-Control
+// field. -1 means absent.
+struct CacheControl {
+  bool no_store = false, no_cache = false, private_ = false, public_ = false;
+  bool must_revalidate = false, proxy_revalidate = false, only_if_cached = false;
+  int64_t max_age = -1, s_maxage = -1, stale_while_revalidate = -1, stale_if_error = -1;
+  int64_t max_stale = -1;  // request: max-stale without value = INT64_MAX
+  int64_t min_fresh = -1;
+};
+
+// Parses one Cache-Control field value and merges it into cc. Directive names
+// are case-insensitive; unknown directives and bad numbers are ignored.
+void merge_cache_control(CacheControl& cc, std::string_view value);
+
+// All Cache-Control fields of the request; when there is none, Pragma:
+// no-cache sets no_cache (RFC 9111 §5.4).
+CacheControl request_cache_control(const http::RequestHead& h);
+// All Cache-Control fields of the response (Pragma is not read).
+CacheControl response_cache_control(const http::ResponseHead& h);
+
+struct Settings {                 // from the location's Cache* directives
+  int64_t default_ttl = 3600;     // CacheDefaultExpire (s) used only when heuristic freshness is allowed
+  int64_t max_ttl = 86400;        // CacheMaxExpire: freshness lifetime is capped to this
+  int64_t min_ttl = 0;            // CacheMinExpire: floor for heuristic lifetimes
+  bool heuristic = false;         // CacheHeuristic on: allow heuristic freshness (Last-Modified factor, else default_ttl)
+  double lm_factor = 0.1;         // CacheLastModifiedFactor
+  bool store_cookies = false;     // CacheStoreCookies on: store responses carrying Set-Cookie (caller strips Set-Cookie)
+  bool ignore_no_cache = false;   // CacheIgnoreCacheControl on: request Cache-Control/Pragma never force revalidation
+  int64_t grace = 10;             // CacheGrace: stale-while-revalidate window when the response does not say
+  int64_t stale_if_error = 0;     // CacheStaleIfError: stale-if-error window when the response does not say
+  uint64_t max_object_size = 1000000;  // CacheMaxObjectSize (bytes)
+};
+
+// What a response allows, decided when its head arrives.
+struct StoreDecision {
+  bool store = false;
+  // When !store, a short static reason for logs and tests: "method", "not final", "status 206", "status 304",
+  // "no-store", "private", "Authorization", "Set-Cookie", "Vary: *", "too large", "no-cache" (no validator to
+  // revalidate with), "no freshness".
+  const char* why = "";
+  int64_t ttl = 0;                 // freshness lifetime in seconds (after caps)
+  int64_t initial_age = 0;         // corrected_initial_age (RFC 9111 §4.2.3), seconds
+  int64_t grace = 0;               // stale-while-revalidate window (see the header note for when it is 0)
+  int64_t stale_if_error = 0;      // stale-if-error window (see the header note)
+  bool revalidate_always = false;  // response no-cache (unqualified): stored, ttl 0, revalidated before each use
+};
+
+// request_time: when the request was sent upstream; response_time: when the
+// head arrived (Unix seconds). content_length: declared body size, or -1 when
+// unknown (chunked/close-delimited: the caller enforces the size while
+// streaming).
+//
+// Freshness lifetime: s-maxage > max-age > Expires - Date (an invalid Expires
+// means already expired). Without those, a heuristically cacheable status
+// (200 203 204 300 301 308 404 405 410 414 501) or `public` gets heuristic
+// freshness when Settings::heuristic is on: (Date - Last-Modified) *
+// lm_factor, else default_ttl, at least min_ttl. Every lifetime is capped to
+// max_ttl. A lifetime of 0 is stored only when the response has a validator
+// (ETag or Last-Modified), so it can be revalidated.
+StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHead& resp, int64_t request_time,
+                           int64_t response_time, int64_t content_length, const Settings& s);
+
+// Secondary key (RFC 9111 §4.1): for each field named in the response's Vary
+// (in Vary order, names lower-cased) "name:value\n", value being every
+// instance of that request field joined with ",", whitespace around commas
+// removed and runs of spaces/tabs collapsed to one space. Accept-Encoding is
+// also lower-cased, stripped of all whitespace and its elements sorted, so
+// "gzip, deflate" and "deflate,gzip" match. A field absent from the request
+// gives "name\n" (no colon): absent and empty differ ("Accept-Encoding:"
+// empty means identity only). Empty string when Vary names nothing.
+std::string vary_key(std::string_view vary_field_values /* all Vary fields joined with "," */,
+                     const http::RequestHead& req);
+// All Vary field values joined with ","; "" when none.
+std::string join_vary(const http::ResponseHead& resp);
+// Does a request select a stored entry whose response had Vary `vary_names`
+// (join_vary()) and whose request gave `stored_key` (vary_key())?
+bool vary_matches(std::string_view vary_names, std::string_view stored_key, const http::RequestHead& req);
+
+// The cache key's primary part: lower-cased host (the caller has already
+// removed the port and normalised it) + '\n' + request target as received.
+std::string primary_key(std::string_view host, std::string_view target);
+
+// Freshness at lookup (§4.2): age = initial_age + (now - stored_at); fresh
+// while age < ttl. The two windows are about a stale entry: within_grace
+// while staleness (age - ttl) < grace, within_stale_if_error likewise; both
+// false while fresh.
+struct Freshness {
+  bool fresh;
+  bool within_grace;
+  bool within_stale_if_error;
+  int64_t age;
+};
+Freshness freshness(int64_t now, int64_t stored_at, int64_t initial_age, int64_t ttl, int64_t grace,
+                    int64_t stale_if_error);
+
+// Does the client's request force a trip to the origin for an entry of this
+// age and ttl? Request no-cache, max-age=0, max-age=N with age > N, or
+// min-fresh=N with less than N seconds of freshness left. Always false with
+// Settings::ignore_no_cache. (max-stale and only-if-cached are the caller's:
+// they widen what may be served, they never force a fetch.)
+bool request_needs_revalidation(const CacheControl& req_cc, int64_t age, int64_t ttl, const Settings& s);
+
+}  // namespace pillar::cache

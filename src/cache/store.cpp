@@ -1,0 +1,657 @@
+#include "cache/store.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+namespace pillar::cache {
+
+namespace {
+
+constexpr uint64_t kMagic = 0x50494c4c41524331ull;  // "PILLARC1"
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
+struct Store::Ban {
+  uint64_t seq;
+  BanKind kind;
+  char host[256];
+  char pattern[512];
+};
+
+struct Store::Object {
+  uint32_t hash_next;  // bucket chain; free-list link when Free
+  uint32_t lru_prev, lru_next;
+  uint32_t first_block, last_block;
+  uint32_t gen;
+  uint32_t refs;
+  int32_t owner_pid;
+  uint64_t hash;
+  uint64_t stream_len;
+  uint64_t ban_seq;  // bans up to this sequence were checked
+  int64_t pass_until;
+  uint64_t waiters;  // waiter_bit of every loop waiting on it while Busy
+  uint32_t key_len, names_len, vary_len, head_len;
+  ObjState state;
+  bool head_ready, linked;
+  ObjectMeta meta;
+};
+
+struct Store::Header {
+  uint64_t magic;
+  pthread_mutex_t mu;
+  uint32_t n_buckets, n_objects, n_blocks;
+  uint32_t free_objects, free_blocks;
+  uint32_t lru_head, lru_tail;  // head: most recently used
+  uint32_t objects_used, blocks_used;
+  uint64_t ban_seq;
+  uint32_t ban_first, ban_count;  // ring of held bans, oldest first
+  uint64_t evictions_total;
+  uint64_t evictions[kMaxVhosts];
+  Ban bans[kMaxBans];
+};
+
+// The robust mutex: a worker killed while holding it must not wedge the
+// node. The next locker takes over; every update below leaves the
+// structures consistent before the next one starts, so at worst a half
+// written object is freed later by eviction.
+class Store::Lock {
+ public:
+  explicit Lock(const Store& s) : mu_(&s.hdr_->mu) {
+    if (pthread_mutex_lock(mu_) == EOWNERDEAD) pthread_mutex_consistent(mu_);
+  }
+  ~Lock() { pthread_mutex_unlock(mu_); }
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+ private:
+  pthread_mutex_t* mu_;
+};
+
+Store::~Store() {
+  if (base_) ::munmap(base_, size_);
+}
+
+bool Store::create(uint64_t bytes, std::string& error) {
+  const uint64_t fixed = (sizeof(Header) + 63) & ~uint64_t{63};
+  if (bytes < fixed + 64 * (kBlockSize + 256)) {
+    error = "CacheSize is too small (at least " + std::to_string((fixed + 64 * (kBlockSize + 256)) / 1024 + 1) + "K)";
+    return false;
+  }
+  // One object per two blocks on average; each object costs its record and
+  // about two bucket words.
+  const uint64_t per_block = kBlockSize + sizeof(uint32_t) + (sizeof(Object) + 2 * sizeof(uint32_t)) / 2 + 1;
+  uint32_t n_blocks = static_cast<uint32_t>(std::min<uint64_t>((bytes - fixed) / per_block, kNone - 1));
+  uint32_t n_objects = std::max<uint32_t>(n_blocks / 2, 1);
+  uint32_t n_buckets = 1;
+  while (n_buckets < n_objects) n_buckets <<= 1;
+  auto layout = [&](uint64_t& total) {
+    total = fixed;
+    total += (uint64_t{n_buckets} * sizeof(uint32_t) + 63) & ~uint64_t{63};
+    total += (uint64_t{n_objects} * sizeof(Object) + 63) & ~uint64_t{63};
+    total += (uint64_t{n_blocks} * sizeof(uint32_t) + 63) & ~uint64_t{63};
+    total += uint64_t{n_blocks} * kBlockSize;
+  };
+  uint64_t total = 0;
+  for (layout(total); total > bytes && n_blocks > 64; layout(total)) {
+    n_blocks -= std::max<uint32_t>(1, static_cast<uint32_t>((total - bytes) / kBlockSize) + 1);
+    n_objects = std::max<uint32_t>(n_blocks / 2, 1);
+  }
+  void* p = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    error = std::string("mmap of the cache (CacheSize): ") + strerror(errno);
+    return false;
+  }
+  base_ = p;
+  size_ = total;
+  char* at = static_cast<char*>(p);
+  hdr_ = new (at) Header{};
+  at += fixed;
+  buckets_ = reinterpret_cast<uint32_t*>(at);
+  at += (uint64_t{n_buckets} * sizeof(uint32_t) + 63) & ~uint64_t{63};
+  objects_ = reinterpret_cast<Object*>(at);
+  at += (uint64_t{n_objects} * sizeof(Object) + 63) & ~uint64_t{63};
+  block_next_ = reinterpret_cast<uint32_t*>(at);
+  at += (uint64_t{n_blocks} * sizeof(uint32_t) + 63) & ~uint64_t{63};
+  data_ = at;
+
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(&hdr_->mu, &a);
+  pthread_mutexattr_destroy(&a);
+  hdr_->magic = kMagic;
+  hdr_->n_buckets = n_buckets;
+  hdr_->n_objects = n_objects;
+  hdr_->n_blocks = n_blocks;
+  hdr_->lru_head = hdr_->lru_tail = kNone;
+  for (uint32_t i = 0; i < n_buckets; ++i) buckets_[i] = kNone;
+  for (uint32_t i = 0; i < n_objects; ++i) {
+    new (&objects_[i]) Object{};
+    objects_[i].hash_next = i + 1 < n_objects ? i + 1 : kNone;
+    objects_[i].first_block = objects_[i].last_block = kNone;
+  }
+  for (uint32_t i = 0; i < n_blocks; ++i) block_next_[i] = i + 1 < n_blocks ? i + 1 : kNone;
+  hdr_->free_objects = 0;
+  hdr_->free_blocks = 0;
+  return true;
+}
+
+Store::Object& Store::obj(uint32_t i) const { return objects_[i]; }
+char* Store::block(uint32_t b) const { return data_ + uint64_t{b} * kBlockSize; }
+uint32_t Store::bucket_of(uint64_t hash) const { return static_cast<uint32_t>(hash) & (hdr_->n_buckets - 1); }
+
+Store::Object* Store::live(Handle h) const {
+  if (!h || h.idx >= hdr_->n_objects) return nullptr;
+  Object& o = objects_[h.idx];
+  return o.gen == h.gen && o.state != ObjState::Free ? &o : nullptr;
+}
+
+void Store::copy_out(const Object& o, uint64_t offset, char* dst, size_t len) const {
+  uint32_t b = o.first_block;
+  for (uint64_t skip = offset / kBlockSize; skip > 0 && b != kNone; --skip) b = block_next_[b];
+  size_t in = static_cast<size_t>(offset % kBlockSize);
+  while (len > 0 && b != kNone) {
+    size_t n = std::min<size_t>(len, kBlockSize - in);
+    std::memcpy(dst, block(b) + in, n);
+    dst += n;
+    len -= n;
+    in = 0;
+    b = block_next_[b];
+  }
+}
+
+bool Store::key_equals(const Object& o, std::string_view key) const {
+  if (o.key_len != key.size()) return false;
+  // Keys are short: compare block by block without copying.
+  uint32_t b = o.first_block;
+  size_t done = 0;
+  while (done < key.size() && b != kNone) {
+    size_t n = std::min<size_t>(key.size() - done, kBlockSize);
+    if (std::memcmp(block(b), key.data() + done, n) != 0) return false;
+    done += n;
+    b = block_next_[b];
+  }
+  return done == key.size();
+}
+
+void Store::lru_remove(uint32_t i) {
+  Object& o = obj(i);
+  if (o.lru_prev != kNone) obj(o.lru_prev).lru_next = o.lru_next;
+  else if (hdr_->lru_head == i) hdr_->lru_head = o.lru_next;
+  if (o.lru_next != kNone) obj(o.lru_next).lru_prev = o.lru_prev;
+  else if (hdr_->lru_tail == i) hdr_->lru_tail = o.lru_prev;
+  o.lru_prev = o.lru_next = kNone;
+}
+
+void Store::lru_touch(uint32_t i) {
+  if (hdr_->lru_head == i) return;
+  lru_remove(i);
+  Object& o = obj(i);
+  o.lru_next = hdr_->lru_head;
+  if (o.lru_next != kNone) obj(o.lru_next).lru_prev = i;
+  hdr_->lru_head = i;
+  if (hdr_->lru_tail == kNone) hdr_->lru_tail = i;
+}
+
+void Store::free_object(uint32_t i) {
+  Object& o = obj(i);
+  for (uint32_t b = o.first_block; b != kNone;) {
+    uint32_t next = b == o.last_block ? kNone : block_next_[b];
+    block_next_[b] = hdr_->free_blocks;
+    hdr_->free_blocks = b;
+    --hdr_->blocks_used;
+    b = next;
+  }
+  o.first_block = o.last_block = kNone;
+  o.stream_len = 0;
+  o.state = ObjState::Free;
+  ++o.gen;
+  o.refs = 0;
+  o.hash_next = hdr_->free_objects;
+  hdr_->free_objects = i;
+  --hdr_->objects_used;
+}
+
+void Store::unlink(uint32_t i) {
+  Object& o = obj(i);
+  if (o.linked) {
+    uint32_t* p = &buckets_[bucket_of(o.hash)];
+    while (*p != kNone && *p != i) p = &obj(*p).hash_next;
+    if (*p == i) *p = o.hash_next;
+    o.hash_next = kNone;
+    lru_remove(i);
+    o.linked = false;
+  }
+  if (o.refs == 0) free_object(i);
+}
+
+bool Store::evict_one() {
+  for (uint32_t i = hdr_->lru_tail; i != kNone; i = obj(i).lru_prev) {
+    Object& o = obj(i);
+    if (o.refs != 0 || o.state == ObjState::Busy) continue;
+    if (o.state == ObjState::Ready) {
+      ++hdr_->evictions_total;
+      ++hdr_->evictions[o.meta.vhost < kMaxVhosts ? o.meta.vhost : 0];
+    }
+    unlink(i);
+    return true;
+  }
+  return false;
+}
+
+bool Store::alloc_object(uint32_t& idx) {
+  while (hdr_->free_objects == kNone)
+    if (!evict_one()) return false;
+  idx = hdr_->free_objects;
+  Object& o = obj(idx);
+  hdr_->free_objects = o.hash_next;
+  ++hdr_->objects_used;
+  uint32_t gen = o.gen;
+  o = Object{};
+  o.gen = gen;
+  o.hash_next = o.lru_prev = o.lru_next = kNone;
+  o.first_block = o.last_block = kNone;
+  return true;
+}
+
+bool Store::alloc_block(uint32_t& b) {
+  while (hdr_->free_blocks == kNone)
+    if (!evict_one()) return false;
+  b = hdr_->free_blocks;
+  hdr_->free_blocks = block_next_[b];
+  block_next_[b] = kNone;
+  ++hdr_->blocks_used;
+  return true;
+}
+
+bool Store::write(Object& o, std::string_view bytes) {
+  while (!bytes.empty()) {
+    size_t in = static_cast<size_t>(o.stream_len % kBlockSize);
+    if (o.first_block == kNone || (in == 0 && o.stream_len > 0)) {
+      uint32_t b;
+      if (!alloc_block(b)) return false;
+      if (o.first_block == kNone) o.first_block = b;
+      else block_next_[o.last_block] = b;
+      o.last_block = b;
+      in = 0;
+    }
+    size_t n = std::min<size_t>(bytes.size(), kBlockSize - in);
+    std::memcpy(block(o.last_block) + in, bytes.data(), n);
+    o.stream_len += n;
+    bytes.remove_prefix(n);
+  }
+  return true;
+}
+
+void Store::truncate_to(Object& o, uint64_t len) {
+  uint64_t keep = (len + kBlockSize - 1) / kBlockSize;
+  uint32_t b = o.first_block, last = kNone;
+  for (uint64_t k = 0; k < keep && b != kNone; ++k) {
+    last = b;
+    b = b == o.last_block ? kNone : block_next_[b];
+  }
+  while (b != kNone) {
+    uint32_t next = b == o.last_block ? kNone : block_next_[b];
+    block_next_[b] = hdr_->free_blocks;
+    hdr_->free_blocks = b;
+    --hdr_->blocks_used;
+    b = next;
+  }
+  o.last_block = last;
+  if (last == kNone) o.first_block = kNone;
+  else block_next_[last] = kNone;
+  o.stream_len = std::min(o.stream_len, len);
+}
+
+bool Store::ban_matches(const Ban& b, std::string_view key) {
+  std::string_view host = key_host(key), target = key_target(key);
+  if (b.host[0] && host != std::string_view(b.host)) return false;
+  switch (b.kind) {
+    case BanKind::Host:
+      return true;
+    case BanKind::Prefix:
+      return target.substr(0, std::strlen(b.pattern)) == std::string_view(b.pattern);
+    case BanKind::Regex: {
+      auto it = regex_cache_.find(b.seq);
+      if (it == regex_cache_.end()) {
+        try {
+          it = regex_cache_.emplace(b.seq, std::regex(b.pattern, std::regex::extended)).first;
+        } catch (const std::regex_error&) {
+          return false;  // validated when the ban was made; never here
+        }
+      }
+      return std::regex_search(target.begin(), target.end(), it->second);
+    }
+  }
+  return false;
+}
+
+bool Store::banned(Object& o, std::string_view key) {
+  if (o.ban_seq >= hdr_->ban_seq) return false;
+  for (uint32_t k = 0; k < hdr_->ban_count; ++k) {
+    const Ban& b = hdr_->bans[(hdr_->ban_first + k) % kMaxBans];
+    if (b.seq > o.ban_seq && ban_matches(b, key)) return true;
+  }
+  o.ban_seq = hdr_->ban_seq;
+  return false;
+}
+
+// The ring is full: the oldest ban is applied to every object now (Varnish's
+// ban lurker, run only when needed) and dropped. Busy objects created before
+// the ban are included, as a lazy check would meet them once Ready: they
+// leave the index (their fetcher and waiters keep them until released).
+void Store::apply_oldest_ban() {
+  const Ban& b = hdr_->bans[hdr_->ban_first];
+  std::string key;
+  for (uint32_t i = 0; i < hdr_->n_objects; ++i) {
+    Object& o = obj(i);
+    if (!o.linked || o.ban_seq >= b.seq) continue;
+    key.resize(o.key_len);
+    copy_out(o, 0, key.data(), key.size());
+    if (ban_matches(b, key)) unlink(i);
+  }
+  regex_cache_.erase(b.seq);
+  hdr_->ban_first = (hdr_->ban_first + 1) % kMaxBans;
+  --hdr_->ban_count;
+}
+
+Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int64_t now, bool force_stale, bool fetch,
+                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit) {
+  Lookup r;
+  if (!hdr_) return r;
+  const uint64_t h = fnv1a(key);
+  Lock lock(*this);
+  uint32_t ready = kNone, busy = kNone, pass = kNone;
+  thread_local std::string names, vary;
+  auto selects = [&](const Object& o) {
+    if (o.names_len == 0) return true;
+    names.resize(o.names_len);
+    vary.resize(o.vary_len);
+    copy_out(o, o.key_len, names.data(), names.size());
+    copy_out(o, uint64_t{o.key_len} + o.names_len, vary.data(), vary.size());
+    return matches(names, vary);
+  };
+  for (uint32_t i = buckets_[bucket_of(h)], next; i != kNone; i = next) {
+    Object& o = obj(i);
+    next = o.hash_next;
+    if (o.hash != h || !key_equals(o, key)) continue;
+    if (o.state == ObjState::Ready || o.state == ObjState::Pass) {
+      if (banned(o, key) || (o.state == ObjState::Pass && o.pass_until <= now)) {
+        unlink(i);
+        continue;
+      }
+    }
+    if (o.state == ObjState::Ready && ready == kNone && selects(o)) ready = i;
+    else if (o.state == ObjState::Pass && pass == kNone) pass = i;
+    else if (o.state == ObjState::Busy && busy == kNone && (!o.head_ready || selects(o))) busy = i;
+  }
+  if (ready != kNone) {
+    Object& o = obj(ready);
+    ++o.refs;
+    r.ready = {ready, o.gen};
+    r.fresh = !force_stale && !o.meta.revalidate_always && o.meta.initial_age + (now - o.meta.stored_at) < o.meta.ttl;
+    lru_touch(ready);
+    if (r.fresh) {
+      r.kind = Lookup::Hit;
+      return r;
+    }
+  }
+  if (pass != kNone) {
+    r.kind = Lookup::Pass;
+    return r;
+  }
+  if (busy != kNone) {
+    Object& o = obj(busy);
+    if (o.refs > max_waiters) {
+      r.kind = Lookup::Crowded;
+      return r;
+    }
+    ++o.refs;
+    __atomic_fetch_or(&o.waiters, waiter_bit, __ATOMIC_RELAXED);
+    r.busy = {busy, o.gen};
+    r.kind = Lookup::Busy;
+    return r;
+  }
+  if (!fetch) return r;
+  uint32_t idx;
+  if (!alloc_object(idx)) return r;
+  Object& o = obj(idx);
+  o.hash = h;
+  o.state = ObjState::Busy;
+  o.owner_pid = owner_pid;
+  o.ban_seq = hdr_->ban_seq;
+  o.refs = 1;
+  if (!write(o, key)) {
+    free_object(idx);
+    return r;
+  }
+  o.key_len = static_cast<uint32_t>(key.size());
+  o.hash_next = buckets_[bucket_of(h)];
+  buckets_[bucket_of(h)] = idx;
+  o.linked = true;
+  lru_touch(idx);
+  r.busy = {idx, o.gen};
+  r.kind = Lookup::Fetch;
+  return r;
+}
+
+bool Store::set_head(Handle h, std::string_view vary_names, std::string_view vary_key, std::string_view head,
+                     const ObjectMeta& meta) {
+  Lock lock(*this);
+  Object* o = live(h);
+  if (!o || o->state != ObjState::Busy) return false;
+  // A retried head replaces an earlier one; until it is complete the object
+  // has no head (a failed retry must not leave the old lengths describing
+  // the new bytes: waiters would read part of the new head as body).
+  o->head_ready = false;
+  o->names_len = o->vary_len = o->head_len = 0;
+  truncate_to(*o, o->key_len);
+  if (!write(*o, vary_names) || !write(*o, vary_key) || !write(*o, head)) return false;
+  o->names_len = static_cast<uint32_t>(vary_names.size());
+  o->vary_len = static_cast<uint32_t>(vary_key.size());
+  o->head_len = static_cast<uint32_t>(head.size());
+  o->meta = meta;
+  o->head_ready = true;
+  return true;
+}
+
+bool Store::append(Handle h, std::string_view body) {
+  Lock lock(*this);
+  Object* o = live(h);
+  return o && o->state == ObjState::Busy && o->head_ready && write(*o, body);
+}
+
+void Store::finish(Handle h) {
+  Lock lock(*this);
+  Object* o = live(h);
+  if (!o || o->state != ObjState::Busy) return;
+  o->state = ObjState::Ready;
+  o->owner_pid = 0;
+  if (!o->linked) return;  // banned while Busy: only its waiters get it; it supersedes nothing
+  // Older copies of this variant (and a hit-for-pass marker) are superseded.
+  std::string key(o->key_len, '\0'), vary(o->vary_len, '\0'), other;
+  copy_out(*o, 0, key.data(), key.size());
+  copy_out(*o, uint64_t{o->key_len} + o->names_len, vary.data(), vary.size());
+  for (uint32_t i = buckets_[bucket_of(o->hash)], next; i != kNone; i = next) {
+    Object& p = obj(i);
+    next = p.hash_next;
+    if (i == h.idx || p.hash != o->hash || !key_equals(p, key)) continue;
+    if (p.state == ObjState::Pass) {
+      unlink(i);
+    } else if (p.state == ObjState::Ready && p.vary_len == vary.size()) {
+      other.resize(p.vary_len);
+      copy_out(p, uint64_t{p.key_len} + p.names_len, other.data(), other.size());
+      if (other == vary) unlink(i);
+    }
+  }
+}
+
+void Store::abandon(Handle h) {
+  Lock lock(*this);
+  Object* o = live(h);
+  if (!o || o->state != ObjState::Busy) return;
+  o->state = ObjState::Failed;
+  truncate_to(*o, o->key_len);
+  unlink(h.idx);
+}
+
+void Store::make_pass(Handle h, int64_t until, uint16_t vhost) {
+  Lock lock(*this);
+  Object* o = live(h);
+  if (!o || o->state != ObjState::Busy) return;
+  truncate_to(*o, o->key_len);
+  o->names_len = o->vary_len = o->head_len = 0;
+  o->head_ready = false;
+  o->state = ObjState::Pass;
+  o->pass_until = until;
+  o->meta = ObjectMeta{};
+  o->meta.vhost = vhost;
+  o->owner_pid = 0;
+}
+
+bool Store::copy_body(Handle from, Handle to) {
+  Lock lock(*this);
+  Object* f = live(from);
+  Object* t = live(to);
+  if (!f || !t || t->state != ObjState::Busy || !t->head_ready) return false;
+  uint64_t start = uint64_t{f->key_len} + f->names_len + f->vary_len + f->head_len;
+  char buf[kBlockSize];
+  for (uint64_t at = start; at < f->stream_len;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof buf, f->stream_len - at));
+    copy_out(*f, at, buf, n);
+    if (!write(*t, {buf, n})) return false;
+    at += n;
+  }
+  return true;
+}
+
+uint64_t Store::waiter_mask(Handle h) const {
+  if (!h || !hdr_ || h.idx >= hdr_->n_objects) return 0;
+  return __atomic_load_n(&objects_[h.idx].waiters, __ATOMIC_RELAXED);
+}
+
+Snapshot Store::snapshot(Handle h) const {
+  Snapshot s;
+  Lock lock(*this);
+  const Object* o = live(h);
+  if (!o) return s;
+  s.state = o->state;
+  s.head_ready = o->head_ready;
+  s.meta = o->meta;
+  s.key_len = o->key_len;
+  s.names_len = o->names_len;
+  s.vary_len = o->vary_len;
+  s.head_len = o->head_len;
+  uint64_t off = s.body_offset();
+  s.body_len = o->head_ready && o->stream_len > off ? o->stream_len - off : 0;
+  return s;
+}
+
+void Store::read(Handle h, uint64_t offset, char* dst, size_t len) const {
+  const Object* o = h && h.idx < hdr_->n_objects ? &objects_[h.idx] : nullptr;
+  if (o && o->gen == h.gen) copy_out(*o, offset, dst, len);
+}
+
+std::string Store::read_string(Handle h, uint64_t offset, size_t len) const {
+  std::string s(len, '\0');
+  read(h, offset, s.data(), len);
+  return s;
+}
+
+void Store::pin(Handle h) {
+  Lock lock(*this);
+  if (Object* o = live(h)) ++o->refs;
+}
+
+void Store::release(Handle h) {
+  if (!h || !hdr_) return;
+  Lock lock(*this);
+  Object* o = live(h);
+  if (!o || o->refs == 0) return;
+  if (--o->refs == 0 && !o->linked) free_object(h.idx);
+}
+
+uint32_t Store::purge(std::string_view key) {
+  if (!hdr_) return 0;
+  const uint64_t h = fnv1a(key);
+  Lock lock(*this);
+  uint32_t n = 0;
+  for (uint32_t i = buckets_[bucket_of(h)], next; i != kNone; i = next) {
+    Object& o = obj(i);
+    next = o.hash_next;
+    if (o.hash == h && (o.state == ObjState::Ready || o.state == ObjState::Pass) && key_equals(o, key)) {
+      n += o.state == ObjState::Ready;
+      unlink(i);
+    }
+  }
+  return n;
+}
+
+uint64_t Store::ban(BanKind kind, std::string_view host, std::string_view pattern) {
+  if (!hdr_ || host.size() >= sizeof(Ban::host) || pattern.size() >= sizeof(Ban::pattern)) return 0;
+  if (kind == BanKind::Regex) {
+    try {
+      std::regex check{std::string(pattern), std::regex::extended};
+    } catch (const std::regex_error&) {
+      return 0;
+    }
+  }
+  Lock lock(*this);
+  if (hdr_->ban_count == kMaxBans) apply_oldest_ban();
+  Ban& b = hdr_->bans[(hdr_->ban_first + hdr_->ban_count) % kMaxBans];
+  b = Ban{};
+  b.seq = ++hdr_->ban_seq;
+  b.kind = kind;
+  std::memcpy(b.host, host.data(), host.size());
+  std::memcpy(b.pattern, pattern.data(), pattern.size());
+  ++hdr_->ban_count;
+  return b.seq;
+}
+
+void Store::abandon_owned_by(int32_t pid) {
+  if (!hdr_) return;
+  Lock lock(*this);
+  for (uint32_t i = 0; i < hdr_->n_objects; ++i) {
+    Object& o = obj(i);
+    if (o.state != ObjState::Busy || o.owner_pid != pid) continue;
+    o.state = ObjState::Failed;  // its pins are returned from the dead worker's slots
+    truncate_to(o, o.key_len);
+    unlink(i);
+  }
+}
+
+StoreStats Store::stats() const {
+  StoreStats s;
+  if (!hdr_) return s;
+  Lock lock(*this);
+  s.objects = hdr_->objects_used;
+  s.bytes_used = uint64_t{hdr_->blocks_used} * kBlockSize;
+  s.bytes_total = uint64_t{hdr_->n_blocks} * kBlockSize;
+  s.evictions = hdr_->evictions_total;
+  s.bans = hdr_->ban_count;
+  return s;
+}
+
+uint64_t Store::evictions(uint32_t vhost) const {
+  if (!hdr_ || vhost >= kMaxVhosts) return 0;
+  return __atomic_load_n(&hdr_->evictions[vhost], __ATOMIC_RELAXED);
+}
+
+std::string_view Store::key_host(std::string_view key) { return key.substr(0, key.find('\n')); }
+std::string_view Store::key_target(std::string_view key) {
+  size_t nl = key.find('\n');
+  return nl == std::string_view::npos ? std::string_view{} : key.substr(nl + 1);
+}
+
+}  // namespace pillar::cache

@@ -1,0 +1,186 @@
+// The node's cache: one shared anonymous mapping created by the master
+// before it forks, so every worker of every generation uses the same objects
+// and the cache outlives graceful reloads and recycled workers. The layout
+// is plain data (indices, no pointers): a header with a robust process-shared
+// mutex, a hash index of objects, and fixed-size blocks holding each
+// object's byte stream
+//
+//   [primary key][Vary names][vary key][stored head][body]
+//
+// An object is Busy while its fetcher appends, then Ready (immutable until
+// freed), or a Pass marker (hit-for-pass: the key's last response could not
+// be stored), or Failed (unlinked; its waiters retry). Readers pin objects
+// (refs) so their blocks are not reused while a body is being sent; each pin
+// is also recorded in the connection's scoreboard slot so the master can
+// return the pins of a worker that crashed. Eviction takes unpinned objects
+// from the LRU tail until the blocks a writer needs are free. Bans are lazy:
+// an object remembers the last ban sequence it was checked against and is
+// checked against newer bans only when a lookup meets it.
+#pragma once
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+
+namespace pillar::cache {
+
+inline constexpr uint32_t kNone = 0xffffffffu;
+
+enum class ObjState : uint8_t { Free = 0, Busy, Ready, Pass, Failed };
+
+// Freshness and bookkeeping of a stored response (seconds, Unix time).
+struct ObjectMeta {
+  int64_t stored_at = 0;
+  int64_t initial_age = 0;
+  int64_t ttl = 0;
+  int64_t grace = 0;            // stale-while-revalidate window after ttl
+  int64_t stale_if_error = 0;   // window after ttl in which an origin failure serves it
+  int64_t body_expected = -1;   // Content-Length, -1 when unknown until the end
+  uint16_t status = 0;
+  uint16_t vhost = 0;           // VhostStats id, for per-vhost eviction counts
+  bool revalidate_always = false;
+  bool auth_ok = false;         // may answer requests with Authorization (public, s-maxage, must-revalidate)
+};
+
+// Names one object incarnation: a handle outlives the object harmlessly
+// (generation mismatch) but is only meaningful while pinned.
+struct Handle {
+  uint32_t idx = kNone;
+  uint32_t gen = 0;
+  explicit operator bool() const { return idx != kNone; }
+  uint64_t pack() const { return idx == kNone ? 0 : (uint64_t{idx + 1} << 32) | gen; }
+  static Handle unpack(uint64_t v) { return v ? Handle{static_cast<uint32_t>((v >> 32) - 1), static_cast<uint32_t>(v)} : Handle{}; }
+};
+
+// What an object holds right now (taken under the lock).
+struct Snapshot {
+  ObjState state = ObjState::Free;
+  bool head_ready = false;
+  uint64_t body_len = 0;  // body bytes stored so far
+  ObjectMeta meta;
+  uint32_t key_len = 0, names_len = 0, vary_len = 0, head_len = 0;
+  uint64_t body_offset() const { return uint64_t{key_len} + names_len + vary_len + head_len; }
+};
+
+enum class BanKind : uint8_t { Host = 1, Prefix, Regex };
+
+struct StoreStats {
+  uint64_t objects = 0;
+  uint64_t bytes_used = 0;
+  uint64_t bytes_total = 0;
+  uint64_t evictions = 0;
+  uint64_t bans = 0;  // bans still held (not yet applied everywhere)
+};
+
+class Store {
+ public:
+  static constexpr uint32_t kBlockSize = 2048;
+  static constexpr uint32_t kMaxBans = 128;
+  static constexpr uint32_t kMaxVhosts = 512;
+
+  Store() = default;
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Master, before forking: maps `bytes` of shared memory (the CacheSize
+  // bound: index, blocks and all) and lays the store out in it.
+  bool create(uint64_t bytes, std::string& error);
+  bool ready() const { return hdr_ != nullptr; }
+  uint64_t size() const { return size_; }
+
+  // The newest objects for `key` whose Vary selection `matches` the request.
+  struct Lookup {
+    enum Kind : uint8_t { Miss, Hit, Busy, Pass, Fetch, Crowded } kind = Miss;
+    Handle ready;    // newest Ready variant (pinned), fresh or not
+    Handle busy;     // Busy: the object being fetched (pinned; the caller waits on it)
+                     // Fetch: the new Busy object the caller must fill (pinned, owned)
+    bool fresh = false;
+  };
+  // `force_stale`: treat a Ready object as stale (the client asked to revalidate).
+  // `fetch`: when nothing fresh, pass-marked or busy is found, create a Busy
+  // object owned by `owner_pid` and return Fetch. `max_waiters`: a Busy object
+  // with that many pins already gives Crowded (the caller goes to the origin alone).
+  using VaryMatch = std::function<bool(std::string_view names, std::string_view key)>;
+  // `waiter_bit`: set in a Busy object's waiter mask (which event loops to
+  // wake when it progresses; see waiter_mask()).
+  Lookup lookup(std::string_view key, const VaryMatch& matches, int64_t now, bool force_stale, bool fetch,
+                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0);
+  // The loops waiting on a Busy object; read after each update the fetcher
+  // makes (a waiter registers before it first looks, so none is missed).
+  uint64_t waiter_mask(Handle h) const;
+
+  // Fetcher side (the handle came from a Fetch lookup).
+  bool set_head(Handle h, std::string_view vary_names, std::string_view vary_key, std::string_view head,
+                const ObjectMeta& meta);
+  bool append(Handle h, std::string_view body);  // false: no room (the caller abandons)
+  void finish(Handle h);                          // Ready; older copies of the variant are dropped
+  void abandon(Handle h);                         // Failed: waiters retry, the data is freed
+  void make_pass(Handle h, int64_t until, uint16_t vhost);  // hit-for-pass marker until `until`
+  // Copies `from`'s body into `to` (a 304 revalidated `from`: `to` got the new head).
+  bool copy_body(Handle from, Handle to);
+
+  // Reader side.
+  Snapshot snapshot(Handle h) const;
+  // Copies stream bytes [offset, offset + len) of a pinned object; the
+  // caller keeps within what a snapshot said is stored.
+  void read(Handle h, uint64_t offset, char* dst, size_t len) const;
+  std::string read_string(Handle h, uint64_t offset, size_t len) const;
+  void pin(Handle h);
+  void release(Handle h);  // unpins; frees an unlinked object with no pins left
+
+  // Invalidation.
+  uint32_t purge(std::string_view key);  // every variant; returns how many
+  uint64_t ban(BanKind kind, std::string_view host, std::string_view pattern);  // returns the ban's sequence
+  // Master: a worker died; its Busy objects fail (their waiters retry).
+  void abandon_owned_by(int32_t pid);
+
+  StoreStats stats() const;
+  uint64_t evictions(uint32_t vhost) const;
+  // A key's parts, for bans: "host\ntarget".
+  static std::string_view key_host(std::string_view key);
+  static std::string_view key_target(std::string_view key);
+
+ private:
+  struct Header;
+  struct Object;
+  struct Ban;
+  class Lock;
+
+  Object& obj(uint32_t i) const;
+  Object* live(Handle h) const;
+  char* block(uint32_t b) const;
+  uint32_t bucket_of(uint64_t hash) const;
+  bool key_equals(const Object& o, std::string_view key) const;
+  bool alloc_object(uint32_t& idx);
+  bool alloc_block(uint32_t& b);
+  bool evict_one();
+  bool write(Object& o, std::string_view bytes);  // appends to the stream
+  void copy_out(const Object& o, uint64_t offset, char* dst, size_t len) const;
+  void truncate_to(Object& o, uint64_t len);
+  void unlink(uint32_t idx);        // out of the index and LRU; freed now or when unpinned
+  void free_object(uint32_t idx);
+  void lru_touch(uint32_t idx);
+  void lru_remove(uint32_t idx);
+  bool banned(Object& o, std::string_view key);
+  bool ban_matches(const Ban& b, std::string_view key);
+  void apply_oldest_ban();
+
+  void* base_ = nullptr;
+  uint64_t size_ = 0;
+  Header* hdr_ = nullptr;
+  uint32_t* buckets_ = nullptr;
+  Object* objects_ = nullptr;
+  uint32_t* block_next_ = nullptr;
+  char* data_ = nullptr;
+  std::map<uint64_t, std::regex> regex_cache_;  // per process: compiled regex bans by sequence
+};
+
+}  // namespace pillar::cache

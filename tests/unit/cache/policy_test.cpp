@@ -1,0 +1,601 @@
+// Unit tests for the RFC 9111 shared-cache policy (src/cache/policy.cpp).
+// Heads are built by parsing real bytes, so the views they hold point into
+// buffers owned by the Req/Resp helpers below.
+#include "cache/policy.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "http/http_date.h"
+#include "http/request_parser.h"
+#include "http/response_parser.h"
+
+using pillar::cache::CacheControl;
+using pillar::cache::decide_store;
+using pillar::cache::freshness;
+using pillar::cache::join_vary;
+using pillar::cache::merge_cache_control;
+using pillar::cache::primary_key;
+using pillar::cache::request_cache_control;
+using pillar::cache::request_needs_revalidation;
+using pillar::cache::response_cache_control;
+using pillar::cache::Settings;
+using pillar::cache::StoreDecision;
+using pillar::cache::vary_key;
+using pillar::cache::vary_matches;
+using pillar::http::ParseOutcome;
+using pillar::http::RequestHead;
+using pillar::http::ResponseHead;
+
+namespace {
+
+constexpr int64_t T = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT: the Date of most responses here
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+
+// Replaces every "@{+N}" / "@{-N}" with the HTTP date T+N, so tables can say
+// "Expires: @{+300}".
+std::string expand(std::string s) {
+  for (size_t at; (at = s.find("@{")) != std::string::npos;) {
+    size_t end = s.find('}', at);
+    int64_t off = std::stoll(s.substr(at + 2, end - at - 2));
+    char buf[30];
+    size_t n = pillar::http::format_http_date(static_cast<time_t>(T + off), buf);
+    s.replace(at, end - at + 1, buf, n);
+  }
+  return s;
+}
+
+// Owns the bytes so the RequestHead views stay valid.
+class Req {
+ public:
+  explicit Req(std::string_view headers, std::string_view method = "GET", std::string_view target = "/")
+      : buf_(expand(std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: example.com\r\n" +
+                    std::string(headers) + "\r\n")) {
+    ParseOutcome o = pillar::http::parse_request_head(buf_, {}, head);
+    EXPECT_EQ(o.kind, ParseOutcome::Complete) << buf_ << o.reason;
+  }
+  Req(const Req&) = delete;
+  Req& operator=(const Req&) = delete;
+  RequestHead head;
+
+ private:
+  std::string buf_;
+};
+
+class Resp {
+ public:
+  explicit Resp(std::string_view headers, int status = 200)
+      : buf_(expand("HTTP/1.1 " + std::to_string(status) + " X\r\n" + std::string(headers) + "\r\n")) {
+    ParseOutcome o = pillar::http::parse_response_head(buf_, {}, false, head);
+    EXPECT_EQ(o.kind, ParseOutcome::Complete) << buf_ << o.reason;
+  }
+  Resp(const Resp&) = delete;
+  Resp& operator=(const Resp&) = delete;
+  ResponseHead head;
+
+ private:
+  std::string buf_;
+};
+
+CacheControl parse_cc(std::string_view v) {
+  CacheControl cc;
+  merge_cache_control(cc, v);
+  return cc;
+}
+
+// ---------------------------------------------------------------------------
+// Cache-Control parsing
+
+struct CcCase {
+  const char* name;
+  const char* value;
+  CacheControl want;
+};
+void PrintTo(const CcCase& c, std::ostream* os) { *os << c.name; }
+
+CacheControl cc_with(void (*f)(CacheControl&)) {
+  CacheControl cc;
+  f(cc);
+  return cc;
+}
+
+const CcCase kCcCases[] = {
+    {"Empty", "", {}},
+    {"OnlyCommasAndSpaces", " , ,, ", {}},
+    {"NoStore", "no-store", cc_with([](CacheControl& c) { c.no_store = true; })},
+    {"BooleanFlags", "no-cache, private, public, must-revalidate, proxy-revalidate, only-if-cached",
+     cc_with([](CacheControl& c) {
+       c.no_cache = c.private_ = c.public_ = c.must_revalidate = c.proxy_revalidate = c.only_if_cached = true;
+     })},
+    {"Uppercase", "MAX-AGE=60, No-Store, S-MAXAGE=7", cc_with([](CacheControl& c) {
+       c.max_age = 60;
+       c.no_store = true;
+       c.s_maxage = 7;
+     })},
+    {"Numbers", "max-age=60, s-maxage=120, stale-while-revalidate=30, stale-if-error=600, min-fresh=5",
+     cc_with([](CacheControl& c) {
+       c.max_age = 60;
+       c.s_maxage = 120;
+       c.stale_while_revalidate = 30;
+       c.stale_if_error = 600;
+       c.min_fresh = 5;
+     })},
+    {"QuotedNumber", "max-age=\"60\"", cc_with([](CacheControl& c) { c.max_age = 60; })},
+    {"SpacesAroundEquals", "max-age = 60", cc_with([](CacheControl& c) { c.max_age = 60; })},
+    {"NonDigitIgnored", "max-age=abc", {}},
+    {"NegativeIgnored", "max-age=-1", {}},
+    {"FractionIgnored", "max-age=1.5", {}},
+    {"EmptyValueIgnored", "max-age=", {}},
+    {"NoValueIgnored", "max-age", {}},
+    {"FirstWins", "max-age=60, max-age=30", cc_with([](CacheControl& c) { c.max_age = 60; })},
+    {"FirstValidWins", "max-age=abc, max-age=, max-age=30", cc_with([](CacheControl& c) { c.max_age = 30; })},
+    {"OverflowReadAs2Pow31", "max-age=99999999999999999999999", cc_with([](CacheControl& c) {
+       c.max_age = int64_t{1} << 31;
+     })},
+    {"JunkAfterNumberIgnored", "max-age=60 junk, s-maxage=5", cc_with([](CacheControl& c) { c.s_maxage = 5; })},
+    {"JunkAfterRestrictiveFlagStillCounts", "no-store junk", cc_with([](CacheControl& c) { c.no_store = true; })},
+    {"QualifiedNoCacheIgnored", "no-cache=\"Set-Cookie, X-Id\", max-age=5",
+     cc_with([](CacheControl& c) { c.max_age = 5; })},
+    {"QualifiedNoCacheTokenIgnored", "no-cache=Set-Cookie", {}},
+    {"QualifiedPrivateIgnored", "private=\"X-User\"", {}},
+    {"EmptyQualificationIsUnqualified", "private=, no-cache=\"\"", cc_with([](CacheControl& c) {
+       c.private_ = true;
+       c.no_cache = true;
+     })},
+    {"UnterminatedQuoteIsUnqualified", "no-cache=\"Set-Cookie, max-age=5",
+     cc_with([](CacheControl& c) { c.no_cache = true; })},
+    {"UnqualifiedAfterQualified", "private=\"x\", private", cc_with([](CacheControl& c) { c.private_ = true; })},
+    {"PublicWithValueIgnored", "public=yes", {}},
+    {"MaxStaleWithoutValue", "max-stale", cc_with([](CacheControl& c) { c.max_stale = kMax; })},
+    {"MaxStaleWithValue", "max-stale=30", cc_with([](CacheControl& c) { c.max_stale = 30; })},
+    {"UnknownWithQuotedComma", "foo=\"a,max-age=1\", max-age=5", cc_with([](CacheControl& c) { c.max_age = 5; })},
+    {"EscapedQuoteInsideString", "foo=\"a\\\",max-age=1\", max-age=5",
+     cc_with([](CacheControl& c) { c.max_age = 5; })},
+    {"Garbage", "\x01\x7f==,,\"\"=;", {}},
+};
+
+class CacheControlParse : public ::testing::TestWithParam<CcCase> {};
+
+TEST_P(CacheControlParse, Merges) {
+  const CcCase& c = GetParam();
+  CacheControl got = parse_cc(c.value);
+  const CacheControl& w = c.want;
+  EXPECT_EQ(got.no_store, w.no_store);
+  EXPECT_EQ(got.no_cache, w.no_cache);
+  EXPECT_EQ(got.private_, w.private_);
+  EXPECT_EQ(got.public_, w.public_);
+  EXPECT_EQ(got.must_revalidate, w.must_revalidate);
+  EXPECT_EQ(got.proxy_revalidate, w.proxy_revalidate);
+  EXPECT_EQ(got.only_if_cached, w.only_if_cached);
+  EXPECT_EQ(got.max_age, w.max_age);
+  EXPECT_EQ(got.s_maxage, w.s_maxage);
+  EXPECT_EQ(got.stale_while_revalidate, w.stale_while_revalidate);
+  EXPECT_EQ(got.stale_if_error, w.stale_if_error);
+  EXPECT_EQ(got.max_stale, w.max_stale);
+  EXPECT_EQ(got.min_fresh, w.min_fresh);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CacheControlParse, ::testing::ValuesIn(kCcCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(CacheControl, RequestMergesEveryField) {
+  Req r("Cache-Control: max-age=10\r\nAccept: */*\r\ncache-control: no-cache, max-age=99\r\n");
+  CacheControl cc = request_cache_control(r.head);
+  EXPECT_EQ(cc.max_age, 10);
+  EXPECT_TRUE(cc.no_cache);
+}
+
+TEST(CacheControl, PragmaNoCacheOnlyWithoutCacheControl) {
+  Req pragma("Pragma: foo, No-Cache\r\n");
+  EXPECT_TRUE(request_cache_control(pragma.head).no_cache);
+  // RFC 9111 §5.4: Cache-Control present, Pragma is ignored.
+  Req both("Pragma: no-cache\r\nCache-Control: max-age=5\r\n");
+  EXPECT_FALSE(request_cache_control(both.head).no_cache);
+  Req other("Pragma: foo\r\n");
+  EXPECT_FALSE(request_cache_control(other.head).no_cache);
+}
+
+TEST(CacheControl, ResponseMergesEveryFieldAndIgnoresPragma) {
+  Resp r("Cache-Control: public\r\nPragma: no-cache\r\nCache-Control: s-maxage=30\r\n");
+  CacheControl cc = response_cache_control(r.head);
+  EXPECT_TRUE(cc.public_);
+  EXPECT_EQ(cc.s_maxage, 30);
+  EXPECT_FALSE(cc.no_cache);
+}
+
+// ---------------------------------------------------------------------------
+// decide_store: request sent and head received at T, Date: T unless the row says otherwise.
+
+struct StoreCase {
+  const char* name;
+  const char* req_headers;
+  int status;
+  const char* resp_headers;
+  bool store;
+  const char* why;  // when !store
+  int64_t ttl = 0;
+  int64_t grace = 0;
+  int64_t stale_if_error = 0;
+  bool revalidate_always = false;
+  void (*tweak)(Settings&) = nullptr;
+  int64_t content_length = -1;
+  const char* method = "GET";
+};
+void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
+
+#define D "Date: @{+0}\r\n"
+void heuristic(Settings& s) { s.heuristic = true; }
+
+const StoreCase kStoreCases[] = {
+    // Explicit freshness and its precedence.
+    {"MaxAge", "", 200, D "Cache-Control: max-age=60\r\n", true, "", 60, 10},
+    {"SMaxageOverMaxAge", "", 200, D "Cache-Control: max-age=60, s-maxage=120\r\n", true, "", 120, 0},
+    {"SMaxageKeepsExplicitWindows", "", 200,
+     D "Cache-Control: s-maxage=120, stale-while-revalidate=30, stale-if-error=90\r\n", true, "", 120, 30, 90},
+    {"MaxAgeOverExpires", "", 200, D "Cache-Control: max-age=60\r\nExpires: @{+300}\r\n", true, "", 60, 10},
+    {"ExpiresMinusDate", "", 200, D "Expires: @{+300}\r\n", true, "", 300, 10},
+    {"ExpiresWithoutDateUsesReceipt", "", 200, "Expires: @{+50}\r\n", true, "", 50, 10},
+    {"ExpiresWithBadMaxAgeFallsBack", "", 200, D "Cache-Control: max-age=soon\r\nExpires: @{+40}\r\n", true, "",
+     40, 10},
+    {"InvalidExpiresIsExpired", "", 200, D "Expires: 0\r\n", false, "no freshness"},
+    {"InvalidExpiresWithEtagStoredTtl0", "", 200, D "Expires: 0\r\nETag: \"a\"\r\n", true, "", 0, 10},
+    {"PastExpires", "", 200, D "Expires: @{-10}\r\n", false, "no freshness"},
+    {"MaxAge0WithoutValidator", "", 200, D "Cache-Control: max-age=0\r\n", false, "no freshness"},
+    {"MaxAge0WithEtag", "", 200, D "Cache-Control: max-age=0\r\nETag: \"v1\"\r\n", true, "", 0, 10},
+    {"MaxAge0WithLastModified", "", 200, D "Cache-Control: max-age=0\r\nLast-Modified: @{-5}\r\n", true, "", 0,
+     10},
+    {"QuotedUppercaseMaxAge", "", 200, D "CACHE-CONTROL: MAX-AGE=\"45\"\r\n", true, "", 45, 10},
+    {"FirstMaxAgeAcrossFields", "", 200, D "Cache-Control: max-age=60\r\nCache-Control: max-age=5\r\n", true, "",
+     60, 10},
+    {"MaxTtlCapsExplicit", "", 200, D "Cache-Control: max-age=1000000\r\n", true, "", 86400, 10},
+    {"HugeMaxAgeReadAs2Pow31", "", 200, D "Cache-Control: max-age=99999999999999\r\n", true, "",
+     int64_t{1} << 31, 10, 0, false, [](Settings& s) { s.max_ttl = kMax; }},
+    {"MinTtlNotForExplicit", "", 200, D "Cache-Control: max-age=5\r\n", true, "", 5, 10, 0, false,
+     [](Settings& s) { s.min_ttl = 600; }},
+    {"GarbageCacheControl", "", 200, D "Cache-Control: =,\"\";;max-age\r\n", false, "no freshness"},
+
+    // Refusals.
+    {"ResponseNoStore", "", 200, D "Cache-Control: max-age=60, no-store\r\n", false, "no-store"},
+    {"RequestNoStore", "Cache-Control: no-store\r\n", 200, D "Cache-Control: max-age=60\r\n", false, "no-store"},
+    {"Private", "", 200, D "Cache-Control: max-age=60, private\r\n", false, "private"},
+    {"PrivateUppercase", "", 200, D "Cache-Control: PRIVATE, max-age=60\r\n", false, "private"},
+    {"PrivateQualifiedStored", "", 200, D "Cache-Control: private=\"X-User\", max-age=60\r\n", true, "", 60, 10},
+    {"SetCookie", "", 200, D "Cache-Control: max-age=60\r\nSet-Cookie: a=b\r\n", false, "Set-Cookie"},
+    {"SetCookieWithStoreCookies", "", 200, D "Cache-Control: max-age=60\r\nSet-Cookie: a=b\r\n", true, "", 60, 10,
+     0, false, [](Settings& s) { s.store_cookies = true; }},
+    {"VaryStar", "", 200, D "Cache-Control: max-age=60\r\nVary: *\r\n", false, "Vary: *"},
+    {"VaryStarInList", "", 200, D "Cache-Control: max-age=60\r\nVary: Accept\r\nVary: Origin, *\r\n", false,
+     "Vary: *"},
+    {"Status206", "", 206, D "Cache-Control: max-age=60\r\nContent-Range: bytes 0-1/10\r\n", false, "status 206"},
+    {"Status304", "", 304, D "Cache-Control: max-age=60\r\n", false, "status 304"},
+    {"Interim103", "", 103, "Link: </a.css>\r\n", false, "not final"},
+    {"HeadNotStored", "", 200, D "Cache-Control: max-age=60\r\n", false, "method", 0, 0, 0, false, nullptr, -1,
+     "HEAD"},
+    {"PostNotStored", "Content-Length: 0\r\n", 200, D "Cache-Control: max-age=60\r\n", false, "method", 0, 0, 0,
+     false, nullptr, -1, "POST"},
+    {"TooLarge", "", 200, D "Cache-Control: max-age=60\r\n", false, "too large", 0, 0, 0, false, nullptr, 1000001},
+    {"ExactlyMaxSize", "", 200, D "Cache-Control: max-age=60\r\n", true, "", 60, 10, 0, false, nullptr, 1000000},
+    {"SmallerMaxObjectSize", "", 200, D "Cache-Control: max-age=60\r\n", false, "too large", 0, 0, 0, false,
+     [](Settings& s) { s.max_object_size = 10; }, 11},
+
+    // Authorization (§3.5).
+    {"AuthorizationPlain", "Authorization: Basic eDp5\r\n", 200, D "Cache-Control: max-age=60\r\n", false,
+     "Authorization"},
+    {"AuthorizationPublic", "Authorization: Basic eDp5\r\n", 200, D "Cache-Control: public, max-age=60\r\n", true,
+     "", 60, 10},
+    {"AuthorizationSMaxage", "Authorization: Basic eDp5\r\n", 200, D "Cache-Control: s-maxage=60\r\n", true, "", 60,
+     0},
+    {"AuthorizationMustRevalidate", "Authorization: Basic eDp5\r\n", 200,
+     D "Cache-Control: must-revalidate, max-age=60, stale-while-revalidate=30\r\n", true, "", 60, 0, 0},
+    {"AuthorizationPublicButPrivate", "Authorization: Basic eDp5\r\n", 200,
+     D "Cache-Control: public, private, max-age=60\r\n", false, "private"},
+
+    // Response no-cache.
+    {"NoCacheWithEtag", "", 200, D "Cache-Control: no-cache\r\nETag: \"x\"\r\n", true, "", 0, 0, 0, true},
+    {"NoCacheWithMaxAgeIsTtl0", "", 200, D "Cache-Control: no-cache, max-age=600\r\nETag: \"x\"\r\n", true, "", 0,
+     0, 0, true},
+    {"NoCacheKeepsExplicitStaleIfError", "", 200,
+     D "Cache-Control: no-cache, stale-if-error=60, stale-while-revalidate=9\r\nETag: \"x\"\r\n", true, "", 0, 0,
+     60, true},
+    {"NoCacheBarsDefaultStaleIfError", "", 200, D "Cache-Control: no-cache\r\nLast-Modified: @{-60}\r\n", true, "",
+     0, 0, 0, true, [](Settings& s) { s.stale_if_error = 300; }},
+    {"NoCacheWithoutValidator", "", 200, D "Cache-Control: no-cache, max-age=60\r\n", false, "no-cache"},
+    {"NoCacheOn500WithoutFreshness", "", 500, D "Cache-Control: no-cache\r\nETag: \"x\"\r\n", false,
+     "no freshness"},
+    {"NoCacheQualifiedIsStoredNormally", "", 200, D "Cache-Control: no-cache=\"Set-Cookie\", max-age=60\r\n", true,
+     "", 60, 10},
+    {"RequestNoCacheDoesNotStopStore", "Cache-Control: no-cache\r\nPragma: no-cache\r\n", 200,
+     D "Cache-Control: max-age=60\r\n", true, "", 60, 10},
+
+    // Statuses and heuristic freshness.
+    {"NothingNoHeuristic", "", 200, D, false, "no freshness"},
+    {"EtagOnlyNoHeuristic", "", 200, D "ETag: \"x\"\r\n", false, "no freshness"},
+    {"PublicOnlyNoHeuristic", "", 200, D "Cache-Control: public\r\n", false, "no freshness"},
+    {"HeuristicLastModified", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 1000, 10, 0, false, heuristic},
+    {"HeuristicLmFactor", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 5000, 10, 0, false,
+     [](Settings& s) {
+       s.heuristic = true;
+       s.lm_factor = 0.5;
+     }},
+    {"HeuristicDefaultTtl", "", 200, D, true, "", 3600, 10, 0, false, heuristic},
+    {"Heuristic404", "", 404, D, true, "", 3600, 10, 0, false, heuristic},
+    {"Heuristic301", "", 301, D "Location: /b\r\n", true, "", 3600, 10, 0, false, heuristic},
+    {"Heuristic204", "", 204, D, true, "", 3600, 10, 0, false, heuristic},
+    {"HeuristicMinTtl", "", 200, D "Last-Modified: @{-1000}\r\n", true, "", 600, 10, 0, false,
+     [](Settings& s) {
+       s.heuristic = true;
+       s.min_ttl = 600;
+     }},
+    {"HeuristicMaxTtlCap", "", 200, D, true, "", 86400, 10, 0, false,
+     [](Settings& s) {
+       s.heuristic = true;
+       s.default_ttl = 1000000;
+     }},
+    {"HeuristicFutureLastModifiedTtl0", "", 200, D "Last-Modified: @{+100}\r\n", true, "", 0, 10, 0, false,
+     heuristic},
+    {"Heuristic302NotAllowed", "", 302, D "Location: /b\r\n", false, "no freshness", 0, 0, 0, false, heuristic},
+    {"Heuristic302Public", "", 302, D "Location: /b\r\nCache-Control: public\r\n", true, "", 3600, 10, 0, false,
+     heuristic},
+    {"Explicit302", "", 302, D "Location: /b\r\nCache-Control: max-age=60\r\n", true, "", 60, 10},
+    {"Explicit500Expires", "", 500, D "Expires: @{+30}\r\n", true, "", 30, 10},
+    {"Plain500", "", 500, D "ETag: \"x\"\r\n", false, "no freshness", 0, 0, 0, false, heuristic},
+
+    // Stale windows.
+    {"ResponseWindows", "", 200, D "Cache-Control: max-age=60, stale-while-revalidate=30, stale-if-error=300\r\n",
+     true, "", 60, 30, 300},
+    {"SettingsWindows", "", 200, D "Cache-Control: max-age=60\r\n", true, "", 60, 5, 120, false,
+     [](Settings& s) {
+       s.grace = 5;
+       s.stale_if_error = 120;
+     }},
+    {"MustRevalidateNoWindows", "", 200,
+     D "Cache-Control: max-age=60, must-revalidate, stale-while-revalidate=30, stale-if-error=300\r\n", true, "",
+     60, 0, 0, false, [](Settings& s) { s.stale_if_error = 100; }},
+    {"ProxyRevalidateNoWindows", "", 200, D "Cache-Control: max-age=60, proxy-revalidate\r\n", true, "", 60, 0, 0,
+     false, [](Settings& s) { s.stale_if_error = 100; }},
+};
+#undef D
+
+class DecideStore : public ::testing::TestWithParam<StoreCase> {};
+
+TEST_P(DecideStore, Decides) {
+  const StoreCase& c = GetParam();
+  Settings s;
+  if (c.tweak) c.tweak(s);
+  Req req(c.req_headers, c.method);
+  Resp resp(c.resp_headers, c.status);
+  StoreDecision d = decide_store(req.head, resp.head, T, T, c.content_length, s);
+  ASSERT_EQ(d.store, c.store) << "why: " << d.why;
+  if (!c.store) {
+    EXPECT_STREQ(d.why, c.why);
+    return;
+  }
+  EXPECT_EQ(d.ttl, c.ttl);
+  EXPECT_EQ(d.grace, c.grace);
+  EXPECT_EQ(d.stale_if_error, c.stale_if_error);
+  EXPECT_EQ(d.revalidate_always, c.revalidate_always);
+  EXPECT_EQ(d.initial_age, 0);
+}
+
+// The lifetime is Expires - Date, not Expires - now; the clock skew shows up as age instead.
+TEST(DecideStoreDates, ExpiresMinusDateNotNow) {
+  Req req("");
+  Resp resp("Date: @{-100}\r\nExpires: @{+200}\r\n");
+  StoreDecision d = decide_store(req.head, resp.head, T, T, -1, Settings{});
+  ASSERT_TRUE(d.store) << d.why;
+  EXPECT_EQ(d.ttl, 300);
+  EXPECT_EQ(d.initial_age, 100);
+  EXPECT_TRUE(freshness(T + 199, T, d.initial_age, d.ttl, d.grace, d.stale_if_error).fresh);
+  EXPECT_FALSE(freshness(T + 200, T, d.initial_age, d.ttl, d.grace, d.stale_if_error).fresh);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, DecideStore, ::testing::ValuesIn(kStoreCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// initial_age = max(apparent_age, Age + response_delay) (§4.2.3).
+struct AgeCase {
+  const char* name;
+  const char* resp_headers;
+  int64_t request_time;
+  int64_t response_time;
+  int64_t want;
+};
+void PrintTo(const AgeCase& c, std::ostream* os) { *os << c.name; }
+
+const AgeCase kAgeCases[] = {
+    {"Zero", "Date: @{+0}\r\n", T, T, 0},
+    {"AgeHeader", "Date: @{+0}\r\nAge: 100\r\n", T, T, 100},
+    {"AgePlusDelay", "Date: @{+0}\r\nAge: 100\r\n", T - 5, T, 105},
+    {"ApparentAgeWins", "Date: @{-300}\r\nAge: 10\r\n", T - 1, T, 300},
+    {"CorrectedAgeWins", "Date: @{-10}\r\nAge: 50\r\n", T - 2, T, 52},
+    {"DelayAloneWhenDateInFuture", "Date: @{+60}\r\n", T - 3, T, 3},
+    {"NoDateUsesAge", "Age: 20\r\n", T, T, 20},
+    {"BadAgeIgnored", "Date: @{+0}\r\nAge: soon\r\n", T, T, 0},
+    {"BadDateIgnored", "Date: yesterday\r\nAge: 7\r\n", T, T, 7},
+    {"ResponseBeforeRequestClamped", "Age: 7\r\n", T + 5, T, 7},
+};
+
+class InitialAge : public ::testing::TestWithParam<AgeCase> {};
+
+TEST_P(InitialAge, IsCorrected) {
+  const AgeCase& c = GetParam();
+  Req req("");
+  Resp resp(std::string(c.resp_headers) + "Cache-Control: max-age=600\r\n");
+  StoreDecision d = decide_store(req.head, resp.head, c.request_time, c.response_time, -1, Settings{});
+  ASSERT_TRUE(d.store) << d.why;
+  EXPECT_EQ(d.initial_age, c.want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, InitialAge, ::testing::ValuesIn(kAgeCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---------------------------------------------------------------------------
+// Vary and keys
+
+TEST(Vary, JoinVary) {
+  Resp none("Content-Length: 0\r\n");
+  EXPECT_EQ(join_vary(none.head), "");
+  Resp two("Vary: Accept-Encoding\r\nContent-Length: 0\r\nvary: Accept-Language, Origin\r\n");
+  EXPECT_EQ(join_vary(two.head), "Accept-Encoding,Accept-Language, Origin");
+}
+
+TEST(Vary, NoVaryGivesEmptyKey) {
+  Req r("Accept-Encoding: gzip\r\n");
+  EXPECT_EQ(vary_key("", r.head), "");
+  EXPECT_EQ(vary_key(" , ", r.head), "");
+  EXPECT_TRUE(vary_matches("", "", r.head));
+}
+
+TEST(Vary, AcceptEncodingOrderAndSpacingDoNotMatter) {
+  Req a("Accept-Encoding: gzip, deflate\r\n");
+  Req b("Accept-Encoding: deflate,gzip\r\n");
+  Req c("Accept-Encoding: DEFLATE\r\naccept-encoding:  GZip \r\n");  // split over two lines
+  EXPECT_EQ(vary_key("Accept-Encoding", a.head), "accept-encoding:deflate,gzip\n");
+  EXPECT_EQ(vary_key("Accept-Encoding", b.head), vary_key("Accept-Encoding", a.head));
+  EXPECT_EQ(vary_key("accept-encoding", c.head), vary_key("Accept-Encoding", a.head));
+}
+
+TEST(Vary, AcceptEncodingParametersNormalised) {
+  Req a("Accept-Encoding: gzip;q=1.0, br\r\n");
+  Req b("Accept-Encoding: br , gzip ; Q=1.0,\r\n");
+  EXPECT_EQ(vary_key("Accept-Encoding", a.head), "accept-encoding:br,gzip;q=1.0\n");
+  EXPECT_EQ(vary_key("Accept-Encoding", b.head), vary_key("Accept-Encoding", a.head));
+  Req gzip("Accept-Encoding: gzip\r\n");
+  EXPECT_NE(vary_key("Accept-Encoding", gzip.head), vary_key("Accept-Encoding", a.head));
+}
+
+TEST(Vary, AbsentDiffersFromEmpty) {
+  Req absent("");
+  Req empty("Accept-Encoding:\r\n");
+  EXPECT_EQ(vary_key("Accept-Encoding", absent.head), "accept-encoding\n");
+  EXPECT_EQ(vary_key("Accept-Encoding", empty.head), "accept-encoding:\n");
+}
+
+TEST(Vary, OtherFieldsKeepCaseButCollapseWhitespace) {
+  Req a("Accept-Language: en-US ,  en;q=0.5\r\n");
+  Req b("Accept-Language: en-US,en;q=0.5\r\n");
+  Req upper("Accept-Language: EN-US,en;q=0.5\r\n");
+  Req spaced("X-Thing: a \t  b\r\n");
+  Req single("X-Thing: a b\r\n");
+  EXPECT_EQ(vary_key("Accept-Language", a.head), "accept-language:en-US,en;q=0.5\n");
+  EXPECT_EQ(vary_key("Accept-Language", a.head), vary_key("Accept-Language", b.head));
+  EXPECT_NE(vary_key("Accept-Language", a.head), vary_key("Accept-Language", upper.head));
+  EXPECT_EQ(vary_key("X-Thing", spaced.head), "x-thing:a b\n");
+  EXPECT_EQ(vary_key("X-Thing", spaced.head), vary_key("X-Thing", single.head));
+}
+
+TEST(Vary, SeveralNamesInVaryOrder) {
+  Req r("User-Agent: ua/1\r\nAccept-Encoding: br\r\n");
+  EXPECT_EQ(vary_key("Accept-Encoding, USER-AGENT,, Origin", r.head),
+            "accept-encoding:br\nuser-agent:ua/1\norigin\n");
+}
+
+TEST(Vary, Matches) {
+  Resp resp("Vary: Accept-Encoding\r\nVary: Accept-Language\r\nContent-Length: 0\r\n");
+  std::string names = join_vary(resp.head);
+  Req stored("Accept-Encoding: gzip, br\r\nAccept-Language: de\r\n");
+  std::string key = vary_key(names, stored.head);
+
+  Req same("Accept-Language: de\r\nAccept-Encoding: br,gzip\r\nCookie: x=1\r\n");
+  Req other_lang("Accept-Encoding: gzip, br\r\nAccept-Language: fr\r\n");
+  Req no_lang("Accept-Encoding: gzip, br\r\n");
+  EXPECT_TRUE(vary_matches(names, key, same.head));
+  EXPECT_FALSE(vary_matches(names, key, other_lang.head));
+  EXPECT_FALSE(vary_matches(names, key, no_lang.head));
+}
+
+TEST(Keys, PrimaryKeyLowersHostOnly) {
+  EXPECT_EQ(primary_key("Example.COM", "/A/b?Q=1"), "example.com\n/A/b?Q=1");
+  EXPECT_EQ(primary_key("", "/"), "\n/");
+  Req r("", "GET", "/x?y");
+  EXPECT_EQ(primary_key(r.head.authority, r.head.target), "example.com\n/x?y");
+}
+
+// ---------------------------------------------------------------------------
+// Freshness at lookup
+
+struct FreshCase {
+  const char* name;
+  int64_t now, stored_at, initial_age, ttl, grace, sie;
+  bool fresh, within_grace, within_sie;
+  int64_t age;
+};
+void PrintTo(const FreshCase& c, std::ostream* os) { *os << c.name; }
+
+const FreshCase kFreshCases[] = {
+    {"JustStored", T, T, 0, 60, 10, 0, true, false, false, 0},
+    {"LastFreshSecond", T + 59, T, 0, 60, 10, 0, true, false, false, 59},
+    {"StaleAtTtl", T + 60, T, 0, 60, 10, 0, false, true, false, 60},
+    {"LastGraceSecond", T + 69, T, 0, 60, 10, 0, false, true, false, 69},
+    {"PastGrace", T + 70, T, 0, 60, 10, 0, false, false, false, 70},
+    {"StaleIfErrorOutlastsGrace", T + 359, T, 0, 60, 10, 300, false, false, true, 359},
+    {"PastStaleIfError", T + 360, T, 0, 60, 10, 300, false, false, false, 360},
+    {"InitialAgeCounts", T + 30, T, 30, 60, 0, 0, false, false, false, 60},
+    {"ClockBackwards", T - 100, T, 5, 60, 0, 0, true, false, false, 5},
+    {"Ttl0AlwaysStale", T, T, 0, 0, 0, 0, false, false, false, 0},
+    {"Ttl0WithGrace", T, T, 0, 0, 10, 0, false, true, false, 0},
+};
+
+class FreshnessAt : public ::testing::TestWithParam<FreshCase> {};
+
+TEST_P(FreshnessAt, Computes) {
+  const FreshCase& c = GetParam();
+  auto f = freshness(c.now, c.stored_at, c.initial_age, c.ttl, c.grace, c.sie);
+  EXPECT_EQ(f.fresh, c.fresh);
+  EXPECT_EQ(f.within_grace, c.within_grace);
+  EXPECT_EQ(f.within_stale_if_error, c.within_sie);
+  EXPECT_EQ(f.age, c.age);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, FreshnessAt, ::testing::ValuesIn(kFreshCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---------------------------------------------------------------------------
+// Client-forced revalidation
+
+struct RevalCase {
+  const char* name;
+  const char* cache_control;
+  int64_t age, ttl;
+  bool ignore;
+  bool want;
+};
+void PrintTo(const RevalCase& c, std::ostream* os) { *os << c.name; }
+
+const RevalCase kRevalCases[] = {
+    {"Nothing", "", 30, 60, false, false},
+    {"NoCache", "no-cache", 0, 60, false, true},
+    {"NoCacheIgnored", "no-cache", 0, 60, true, false},
+    {"MaxAge0AtAge0", "max-age=0", 0, 60, false, true},
+    {"MaxAge0Ignored", "max-age=0", 0, 60, true, false},
+    {"MaxAgeEqualAge", "max-age=30", 30, 60, false, false},
+    {"MaxAgeBelowAge", "max-age=30", 31, 60, false, true},
+    {"MinFreshSatisfied", "min-fresh=10", 50, 60, false, false},
+    {"MinFreshNotSatisfied", "min-fresh=10", 51, 60, false, true},
+    {"MaxStaleNeverForces", "max-stale", 500, 60, false, false},
+    {"OnlyIfCachedNeverForces", "only-if-cached", 500, 60, false, false},
+};
+
+class RequestRevalidation : public ::testing::TestWithParam<RevalCase> {};
+
+TEST_P(RequestRevalidation, Decides) {
+  const RevalCase& c = GetParam();
+  Settings s;
+  s.ignore_no_cache = c.ignore;
+  EXPECT_EQ(request_needs_revalidation(parse_cc(c.cache_control), c.age, c.ttl, s), c.want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, RequestRevalidation, ::testing::ValuesIn(kRevalCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(RequestRevalidation, PragmaFromRequestHead) {
+  Req r("Pragma: no-cache\r\n");
+  EXPECT_TRUE(request_needs_revalidation(request_cache_control(r.head), 0, 60, Settings{}));
+}
+
+}  // namespace
