@@ -1,6 +1,7 @@
 #include "cache/store.h"
 
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -39,6 +40,7 @@ struct Store::Object {
   uint64_t stream_len;
   uint64_t ban_seq;  // bans up to this sequence were checked
   int64_t pass_until;
+  int64_t created;   // when the fetch began (s)
   uint64_t waiters;  // waiter_bit of every loop waiting on it while Busy
   uint32_t key_len, names_len, vary_len, head_len;
   ObjState state;
@@ -367,7 +369,7 @@ void Store::apply_oldest_ban() {
 }
 
 Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int64_t now, bool force_stale, bool fetch,
-                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit) {
+                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit, int64_t busy_max_age) {
   Lookup r;
   if (!hdr_) return r;
   const uint64_t h = fnv1a(key);
@@ -394,7 +396,8 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
     }
     if (o.state == ObjState::Ready && ready == kNone && selects(o)) ready = i;
     else if (o.state == ObjState::Pass && pass == kNone) pass = i;
-    else if (o.state == ObjState::Busy && busy == kNone && (!o.head_ready || selects(o))) busy = i;
+    else if (o.state == ObjState::Busy && busy == kNone && now - o.created < busy_max_age && (!o.head_ready || selects(o)))
+      busy = i;
   }
   if (ready != kNone) {
     Object& o = obj(ready);
@@ -429,6 +432,7 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
   Object& o = obj(idx);
   o.hash = h;
   o.state = ObjState::Busy;
+  o.created = now;
   o.owner_pid = owner_pid;
   o.ban_seq = hdr_->ban_seq;
   o.refs = 1;
@@ -501,8 +505,7 @@ void Store::abandon(Handle h) {
   Lock lock(*this);
   Object* o = live(h);
   if (!o || o->state != ObjState::Busy) return;
-  o->state = ObjState::Failed;
-  truncate_to(*o, o->key_len);
+  o->state = ObjState::Failed;  // its blocks stay until the last pin goes: a waiter may be sending from them
   unlink(h.idx);
 }
 
@@ -561,6 +564,22 @@ Snapshot Store::snapshot(Handle h) const {
 void Store::read(Handle h, uint64_t offset, char* dst, size_t len) const {
   const Object* o = h && h.idx < hdr_->n_objects ? &objects_[h.idx] : nullptr;
   if (o && o->gen == h.gen) copy_out(*o, offset, dst, len);
+}
+
+size_t Store::map(Handle h, uint64_t offset, uint64_t len, iovec* iov, size_t max) const {
+  if (!h || !hdr_ || h.idx >= hdr_->n_objects || objects_[h.idx].gen != h.gen) return 0;
+  const Object& o = objects_[h.idx];
+  uint32_t b = o.first_block;
+  for (uint64_t skip = offset / kBlockSize; skip > 0 && b != kNone; --skip) b = block_next_[b];
+  size_t in = static_cast<size_t>(offset % kBlockSize), n = 0;
+  while (len > 0 && b != kNone && n < max) {
+    size_t take = static_cast<size_t>(std::min<uint64_t>(len, kBlockSize - in));
+    iov[n++] = {block(b) + in, take};
+    len -= take;
+    in = 0;
+    b = block_next_[b];
+  }
+  return n;
 }
 
 std::string Store::read_string(Handle h, uint64_t offset, size_t len) const {
@@ -626,7 +645,6 @@ void Store::abandon_owned_by(int32_t pid) {
     Object& o = obj(i);
     if (o.state != ObjState::Busy || o.owner_pid != pid) continue;
     o.state = ObjState::Failed;  // its pins are returned from the dead worker's slots
-    truncate_to(o, o.key_len);
     unlink(i);
   }
 }

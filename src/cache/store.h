@@ -18,6 +18,7 @@
 // checked against newer bans only when a lookup meets it.
 #pragma once
 #include <pthread.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cstddef>
@@ -109,10 +110,12 @@ class Store {
   // object owned by `owner_pid` and return Fetch. `max_waiters`: a Busy object
   // with that many pins already gives Crowded (the caller goes to the origin alone).
   using VaryMatch = std::function<bool(std::string_view names, std::string_view key)>;
+  // `busy_max_age`: a fetch older than this (seconds) is not waited on
+  // (CacheLockMaxAge); the caller fetches beside it.
   // `waiter_bit`: set in a Busy object's waiter mask (which event loops to
   // wake when it progresses; see waiter_mask()).
   Lookup lookup(std::string_view key, const VaryMatch& matches, int64_t now, bool force_stale, bool fetch,
-                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0);
+                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0, int64_t busy_max_age = INT64_MAX);
   // The loops waiting on a Busy object; read after each update the fetcher
   // makes (a waiter registers before it first looks, so none is missed).
   uint64_t waiter_mask(Handle h) const;
@@ -133,6 +136,10 @@ class Store {
   // caller keeps within what a snapshot said is stored.
   void read(Handle h, uint64_t offset, char* dst, size_t len) const;
   std::string read_string(Handle h, uint64_t offset, size_t len) const;
+  // Points `iov` at stream bytes [offset, offset + len) of a pinned object
+  // where they lie in the store (a body goes to the socket without a copy);
+  // returns how many entries were filled (at most `max`; then fewer bytes).
+  size_t map(Handle h, uint64_t offset, uint64_t len, iovec* iov, size_t max) const;
   void pin(Handle h);
   void release(Handle h);  // unpins; frees an unlinked object with no pins left
 

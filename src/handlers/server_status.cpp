@@ -159,6 +159,23 @@ void ServerStatusHandler::handle(const http::RequestContext& ctx, http::Response
   resp.add_text(out);
 }
 
+std::array<uint64_t, 5> ServerStatusHandler::cache_totals() const {
+  std::array<uint64_t, 5> t{};
+  if (const auto* vs = ctx_.vhost_stats) {
+    for (uint32_t id = 0; id < vs->count(); ++id) {
+      for (uint32_t r = 0; r <= vs->rows(); ++r) {
+        const auto& c = vs->at(r, id);
+        t[0] += c.cache_hits.load(std::memory_order_relaxed);
+        t[1] += c.cache_misses.load(std::memory_order_relaxed);
+        t[2] += c.cache_passes.load(std::memory_order_relaxed);
+        t[3] += c.cache_coalesced.load(std::memory_order_relaxed);
+        t[4] += c.cache_grace_hits.load(std::memory_order_relaxed);
+      }
+    }
+  }
+  return t;
+}
+
 void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view host, std::string& out) const {
   const auto& hdr = ctx_.board->header();
   int64_t now = wall_ms();
@@ -207,6 +224,19 @@ void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view ho
   line("ConnsAsyncWriting", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Writing)]));
   line("ConnsAsyncKeepAlive", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::KeepAlive)]));
   line("ConnsAsyncClosing", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Closing)]));
+  if (ctx_.cache) {  // not in Apache's format either
+    auto g = ctx_.cache();
+    auto c = cache_totals();
+    line("CacheObjects", std::to_string(g.objects));
+    line("CacheBytesUsed", std::to_string(g.bytes_used));
+    line("CacheBytesTotal", std::to_string(g.bytes_total));
+    line("CacheHits", std::to_string(c[0]));
+    line("CacheMisses", std::to_string(c[1]));
+    line("CachePasses", std::to_string(c[2]));
+    line("CacheCoalesced", std::to_string(c[3]));
+    line("CacheStaleHits", std::to_string(c[4]));
+    line("CacheEvictions", std::to_string(g.evictions));
+  }
   if (ctx_.vrrp) {  // not in Apache's format; parsers skip keys they do not know
     for (const auto& e : ctx_.vrrp->entries) {
       if (!e.used.load()) continue;
@@ -251,6 +281,14 @@ void ServerStatusHandler::render_html(const StatusTotals& t, std::string& out, i
   out += fmt::format("<p>{} worker processes, {} stopping; {} connections (limit {}); {} crashes, {} recycles</p>\n",
                      t.processes, t.stopping, hdr.conns_in_use.load(), hdr.max_conns.load(), hdr.crashes.load(),
                      hdr.recycles.load());
+  if (ctx_.cache) {
+    auto g = ctx_.cache();
+    auto c = cache_totals();
+    out += fmt::format("<p>Cache: {} objects, {:.1f} of {:.1f} MB; {} hits, {} misses, {} passes, {} coalesced, "
+                       "{} stale, {} evictions</p>\n",
+                       g.objects, static_cast<double>(g.bytes_used) / 1048576.0, static_cast<double>(g.bytes_total) / 1048576.0,
+                       c[0], c[1], c[2], c[3], c[4], g.evictions);
+  }
   if (ctx_.vrrp) {
     std::string rows;
     for (const auto& e : ctx_.vrrp->entries) {
@@ -367,8 +405,8 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
   for (const auto& [c, name] : kStates)
     out += fmt::format("pillar_slots{{state=\"{}\"}} {}\n", name, t.by_state[static_cast<unsigned char>(c)]);
   if (const auto* vs = ctx_.vhost_stats) {
-    // Per virtual host: requests by status class, bytes, latency histogram.
-    std::string req, bytes, hist;
+    // Per virtual host: requests by status class, bytes, latency histogram, cache results.
+    std::string req, bytes, hist, cache_req, cache_ev;
     for (uint32_t id = 0; id < vs->count(); ++id) {
       core::shm::VhostCounters sum;
       for (uint32_t r = 0; r <= vs->rows(); ++r) {
@@ -378,9 +416,24 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
         for (size_t i = 0; i < 6; ++i) sum.status_class[i] += c.status_class[i].load(std::memory_order_relaxed);
         for (size_t i = 0; i < core::shm::kLatencyBuckets; ++i) sum.latency[i] += c.latency[i].load(std::memory_order_relaxed);
         sum.latency_sum_us += c.latency_sum_us.load(std::memory_order_relaxed);
+        sum.cache_hits += c.cache_hits.load(std::memory_order_relaxed);
+        sum.cache_misses += c.cache_misses.load(std::memory_order_relaxed);
+        sum.cache_passes += c.cache_passes.load(std::memory_order_relaxed);
+        sum.cache_coalesced += c.cache_coalesced.load(std::memory_order_relaxed);
+        sum.cache_grace_hits += c.cache_grace_hits.load(std::memory_order_relaxed);
       }
       if (sum.requests.load() == 0) continue;
       std::string vh = std::string(vs->name(id));
+      if (ctx_.cache) {
+        for (auto [result, n] : {std::pair<const char*, uint64_t>{"hit", sum.cache_hits.load()},
+                                 {"miss", sum.cache_misses.load()},
+                                 {"pass", sum.cache_passes.load()},
+                                 {"coalesced", sum.cache_coalesced.load()},
+                                 {"stale", sum.cache_grace_hits.load()}})
+          cache_req += fmt::format("pillar_cache_requests_total{{vhost=\"{}\",result=\"{}\"}} {}\n", vh, result, n);
+        if (ctx_.cache_evictions)
+          cache_ev += fmt::format("pillar_cache_evictions_total{{vhost=\"{}\"}} {}\n", vh, ctx_.cache_evictions(id));
+      }
       static constexpr const char* kClass[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
       for (size_t i = 0; i < 6; ++i) {
         if (sum.status_class[i].load() == 0) continue;
@@ -407,6 +460,21 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
            "# TYPE pillar_vhost_sent_bytes_total counter\n" + bytes;
     out += "# HELP pillar_request_duration_seconds Time from the first request byte to the last response byte.\n"
            "# TYPE pillar_request_duration_seconds histogram\n" + hist;
+    if (ctx_.cache) {
+      out += "# HELP pillar_cache_requests_total Cacheable requests per virtual host: hit, miss (fetched), pass, "
+             "coalesced (waited for another fetch), stale (grace or stale-if-error).\n"
+             "# TYPE pillar_cache_requests_total counter\n" + cache_req;
+      out += "# HELP pillar_cache_evictions_total Objects evicted to make room, by the virtual host that stored them.\n"
+             "# TYPE pillar_cache_evictions_total counter\n" + cache_ev;
+    }
+  }
+  if (ctx_.cache) {
+    auto g = ctx_.cache();
+    out += fmt::format("# HELP pillar_cache_objects Objects in the cache store.\n# TYPE pillar_cache_objects gauge\n"
+                       "pillar_cache_objects {}\n", g.objects);
+    out += fmt::format("# HELP pillar_cache_bytes Cache store bytes (CacheSize) used and in all.\n"
+                       "# TYPE pillar_cache_bytes gauge\npillar_cache_bytes{{kind=\"used\"}} {}\n"
+                       "pillar_cache_bytes{{kind=\"total\"}} {}\n", g.bytes_used, g.bytes_total);
   }
   if (ctx_.vrrp) {
     std::string state, trans, sent, recv, dropped;

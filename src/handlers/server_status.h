@@ -4,6 +4,8 @@
 // and the Prometheus exposition of the same counters (SetHandler metrics).
 #pragma once
 #include <cstdint>
+#include <array>
+#include <functional>
 #include <string>
 
 #include "config/model.h"
@@ -14,11 +16,19 @@
 
 namespace pillar::handlers {
 
+// The cache store's gauges, read through the server (handlers and cache are
+// sibling layers).
+struct CacheGauges {
+  uint64_t objects = 0, bytes_used = 0, bytes_total = 0, evictions = 0;
+};
+
 // What built-in handlers may read besides their configuration.
 struct BuiltinContext {
   const core::shm::Scoreboard* board = nullptr;  // null outside a master (unit tests)
   const core::shm::VhostStats* vhost_stats = nullptr;
   const core::shm::VrrpStatusTable* vrrp = nullptr;
+  std::function<CacheGauges()> cache;                  // empty: no cache
+  std::function<uint64_t(uint32_t vhost)> cache_evictions;
 };
 
 // A snapshot of the scoreboard, summed the way both formats need it.
@@ -38,6 +48,8 @@ class ServerStatusHandler final : public http::Handler {
 
  private:
   void render_auto(const StatusTotals& t, std::string_view host, std::string& out) const;
+  // Node-wide cache results: hits, misses, passes, coalesced, stale.
+  std::array<uint64_t, 5> cache_totals() const;
   void render_html(const StatusTotals& t, std::string& out, int refresh) const;
   const config::ServerConfig& cfg_;
   BuiltinContext ctx_;

@@ -30,7 +30,8 @@ namespace {
 constexpr size_t kChunk = 64 * 1024;      // body bytes copied from the store per step
 constexpr size_t kInlineMax = 64 * 1024;  // a complete object this small goes out in one write
 constexpr uint32_t kMaxLoopsNotified = 64;
-constexpr int kMaxAttempts = 3;           // lookups per request (a failed fetch sends waiters back)
+constexpr int kMaxAttempts = 3;
+constexpr size_t kMaxIov = 128;           // 256 KiB of 2 KiB blocks per writev           // lookups per request (a failed fetch sends waiters back)
 
 int64_t wall_now() { return static_cast<int64_t>(::time(nullptr)); }
 
@@ -431,6 +432,26 @@ CacheDelivery::Step CacheDelivery::pump() {
     if (snap.state != cache::ObjState::Ready && snap.state != cache::ObjState::Busy) return Step::Abort;  // cut: the client sees it
     if (snap.state == cache::ObjState::Ready && body_end_ == UINT64_MAX) body_end_ = snap.body_len;
     uint64_t avail = std::min<uint64_t>(snap.body_len, body_end_);
+    if (body_at_ < avail && !chunked_) {
+      // Straight from the store's blocks to the socket: no copy.
+      if (!c_.writable_) return Step::Wait;
+      iovec iov[kMaxIov];
+      size_t k = s_.map(h_, snap.body_offset() + body_at_, std::min<uint64_t>(avail - body_at_, kMaxIov * cache::Store::kBlockSize),
+                        iov, kMaxIov);
+      ssize_t n = c_.transport_->writev(iov, static_cast<int>(k));
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          c_.writable_ = false;
+          return Step::Wait;
+        }
+        if (errno == EINTR) continue;
+        return Step::Abort;
+      }
+      body_at_ += static_cast<uint64_t>(n);
+      body_sent_ += static_cast<uint64_t>(n);
+      c_.bytes_out_ += static_cast<uint64_t>(n);
+      continue;
+    }
     if (body_at_ < avail) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, avail - body_at_));
       if (chunked_) {
@@ -472,6 +493,12 @@ void Connection::end_cache_request() {
   }
   cache_.reset();
   if (cache::Store* store = w_.runtime().cache()) {
+    if (refresh_busy_) {  // a background refresh that never got to its fetch
+      store->abandon(refresh_busy_);
+      store->release(refresh_busy_);
+      store->release(refresh_stale_);
+      refresh_busy_ = refresh_stale_ = {};
+    }
     for (int i = 0; i < 2; ++i) {
       if (cache_pins_[i]) store->release(cache_pins_[i]);
       set_cache_pin(i, {});
@@ -521,6 +548,14 @@ bool Connection::begin_cache(const LocationRoute& route) {
   route_ = &route;
   cache_key_ = cache::primary_key(host_, target);
   cache_attempts_ = 0;
+  if (refresh_busy_) {  // a background refresh: the fetch was decided by the request that spawned it
+    set_cache_pin(0, refresh_stale_);
+    set_cache_pin(1, refresh_busy_);
+    cache::Handle busy = refresh_busy_, stale = refresh_stale_;
+    refresh_busy_ = refresh_stale_ = {};
+    start_fill(busy, stale);
+    return true;
+  }
   cache_step();
   return true;
 }
@@ -546,7 +581,7 @@ void Connection::cache_step() {
   auto r = store.lookup(
       cache_key_, [&head](std::string_view names, std::string_view key) { return cache::vary_matches(names, key, head); },
       now, force, may_fetch, static_cast<int32_t>(::getpid()), cfg.cache_lock ? cfg.cache_lock_max_waiters : 0,
-      w_.cache_notifier() ? w_.cache_notifier()->bit() : 0);
+      w_.cache_notifier() ? w_.cache_notifier()->bit() : 0, (cfg.cache_lock_max_age.count() + 999) / 1000);
   set_cache_pin(0, r.ready);
   set_cache_pin(1, r.busy);
   cache::Snapshot ready;
@@ -576,32 +611,108 @@ void Connection::cache_step() {
       w_.cache_waiters().insert(this);
       start_delivery(r.busy, "HIT", w_.loop().now_ms() + static_cast<uint64_t>(cfg.cache_lock_max_age.count()));
       return;
-    case cache::Store::Lookup::Fetch: {
-      if (stats) stats->cache_misses.fetch_add(1, std::memory_order_relaxed);
-      auto fill = std::make_unique<CacheFill>();
-      fill->w = &w_;
-      fill->store = &store;
-      fill->cfg = &cc;
-      fill->req = &head_;
-      fill->busy = r.busy;
-      fill->vhost = static_cast<uint16_t>(site_->stats_id);
-      fill->request_time = now;
-      if (r.ready && ready.state == cache::ObjState::Ready && ready.meta.status == 200) {
-        // Revalidate the stale copy instead of fetching the body again.
-        std::string lines = store.read_string(r.ready, uint64_t{ready.key_len} + ready.names_len + ready.vary_len, ready.head_len);
-        std::string_view etag = line_value(lines, "ETag"), lm = line_value(lines, "Last-Modified");
-        if (!etag.empty()) fill->validators.append("If-None-Match: ").append(etag).append("\r\n");
-        if (!lm.empty()) fill->validators.append("If-Modified-Since: ").append(lm).append("\r\n");
-        if (!fill->validators.empty()) fill->stale = r.ready;
+    case cache::Store::Lookup::Fetch:
+      // Stale within grace: this client gets the stale copy now and one
+      // background request refreshes it (stale-while-revalidate).
+      if (r.ready && fresh.within_grace && !force && spawn_refresh(r.busy, r.ready)) {
+        set_cache_pin(1, {});  // the refresh owns the fetch now
+        if (stats) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
+        return deliver_from_cache(r.ready, "STALE");
       }
-      start_proxy(*route_, std::move(fill), "MISS");
-      return;
-    }
+      if (stats) stats->cache_misses.fetch_add(1, std::memory_order_relaxed);
+      return start_fill(r.busy, r.ready);
     case cache::Store::Lookup::Pass:
     case cache::Store::Lookup::Crowded:
     case cache::Store::Lookup::Miss:
       return pass();
   }
+}
+
+// This request fetches for the store; a stale copy with validators is
+// revalidated rather than fetched again.
+void Connection::start_fill(cache::Handle busy, cache::Handle stale) {
+  cache::Store& store = *w_.runtime().cache();
+  auto fill = std::make_unique<CacheFill>();
+  fill->w = &w_;
+  fill->store = &store;
+  fill->cfg = &site_->cfg->cache;
+  fill->req = &head_;
+  fill->busy = busy;
+  fill->vhost = static_cast<uint16_t>(site_->stats_id);
+  fill->request_time = wall_now();
+  cache::Snapshot ready = stale ? store.snapshot(stale) : cache::Snapshot{};
+  if (ready.state == cache::ObjState::Ready && ready.meta.status == 200) {
+    std::string lines = store.read_string(stale, uint64_t{ready.key_len} + ready.names_len + ready.vary_len, ready.head_len);
+    std::string_view etag = line_value(lines, "ETag"), lm = line_value(lines, "Last-Modified");
+    if (!etag.empty()) fill->validators.append("If-None-Match: ").append(etag).append("\r\n");
+    if (!lm.empty()) fill->validators.append("If-Modified-Since: ").append(lm).append("\r\n");
+    if (!fill->validators.empty()) fill->stale = stale;
+  }
+  start_proxy(*route_, std::move(fill), "MISS");
+}
+
+namespace {
+
+// The client end of a background refresh: reads and drops the response,
+// closes when the refresh connection does.
+class RefreshSink final : public core::IoWatcher {
+ public:
+  RefreshSink(WorkerLoop& w, int fd) : w_(w), fd_(fd) { w_.loop().add(fd_, EPOLLIN | EPOLLRDHUP, this); }
+  void on_io(uint32_t) override {
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n > 0) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      break;
+    }
+    w_.loop().remove(fd_);
+    ::close(fd_);
+    w_.loop().post([this] { delete this; });
+  }
+
+ private:
+  WorkerLoop& w_;
+  int fd_;
+};
+
+}  // namespace
+
+// A connection of this loop over a socketpair, carrying a copy of this
+// request (conditionals and Range left out), that fills `busy` the way a
+// client's miss would: same vhost, route, logs and limits. It takes over the
+// pin on `busy`; false when no connection slot or socket is free.
+bool Connection::spawn_refresh(cache::Handle busy, cache::Handle stale) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return false;
+  std::string req = "GET ";
+  req.append(head_.target).append(" HTTP/1.1\r\nHost: ").append(head_.authority).append("\r\n");
+  for (const auto& f : head_.headers) {
+    for (std::string_view skip : {"Host", "Connection", "Keep-Alive", "TE", "Upgrade", "Content-Length", "Transfer-Encoding",
+                                  "Expect", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
+                                  "If-Range", "Range", "Cache-Control", "Pragma"})
+      if (http::iequals(f.name, skip)) goto next;
+    req.append(f.name).append(": ").append(f.value).append("\r\n");
+  next:;
+  }
+  req.append("Connection: close\r\n\r\n");
+  uint32_t index = 0;
+  core::shm::ConnSlot* slot = nullptr;
+  if (req.size() > 60000 || ::write(sv[1], req.data(), req.size()) != static_cast<ssize_t>(req.size()) ||
+      !(slot = w_.reserve_slot(index, false))) {
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return false;
+  }
+  new RefreshSink(w_, sv[1]);
+  auto* rc = new Connection(w_, sv[0], peer_, local_, slot, index);
+  rc->proxy_header_pending_ = false;  // the request comes from us, not through a PROXY-protocol listener
+  rc->refresh_busy_ = busy;
+  rc->refresh_stale_ = stale;
+  w_.runtime().cache()->pin(stale);
+  core::log(core::LogLevel::Debug, "cache", "background refresh of {}", cache_key_);
+  rc->start();
+  return true;
 }
 
 void Connection::deliver_from_cache(cache::Handle h, const char* x_cache) {

@@ -81,6 +81,9 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void cache_fallback();
   void deliver_from_cache(cache::Handle h, const char* x_cache);
   void start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms);
+  void start_fill(cache::Handle busy, cache::Handle stale);
+  bool spawn_refresh(cache::Handle busy, cache::Handle stale);
+  cache::Handle refresh_busy_, refresh_stale_;  // set on a background refresh connection before start()
   bool serve_stale(bool for_error);
   void end_cache_request();  // returns the request's pins
   void answer_purge();

@@ -189,6 +189,13 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   handlers::BuiltinContext ctx{&board_, &vhost_stats_, vrrp_status_};
   if (!install_cache(*cfg, error)) return false;
   bool caching = cache_.ready() && !cfg->cache_unused();
+  if (caching) {
+    ctx.cache = [this] {
+      auto st = cache_.stats();
+      return handlers::CacheGauges{st.objects, st.bytes_used, st.bytes_total, st.evictions};
+    };
+    ctx.cache_evictions = [this](uint32_t vhost) { return cache_.evictions(vhost); };
+  }
   auto rt = Runtime::build(std::move(cfg), error, ctx, members_);
   if (!rt) return false;
   if (caching) rt->set_cache(&cache_);

@@ -1,0 +1,472 @@
+#!/usr/bin/env bash
+# Cache-hit benchmark: Pillar's reverse-proxy cache against Varnish, both in
+# front of the same nginx origin, every measured request a cache hit.
+#
+#   bench/cache/run.sh build/pillar
+#   DURATION=10 bench/cache/run.sh build/pillar
+#   ONLY=varnish bench/cache/run.sh            # Varnish half only (no pillar needed)
+#
+# Environment (defaults in brackets):
+#   DURATION   seconds of each measured wrk run [5]
+#   WARMUP     seconds of the unmeasured wrk run before each one [1]
+#   CONNS      wrk connections [50]
+#   ONLY       pillar | varnish: run that cache only; the other shows as n/a [both]
+#
+# One nginx origin (1 worker, keep-alive, sendfile) serves a 1 KiB and a
+# 100 KiB file with `Cache-Control: max-age=3600`. The two caches run one at a
+# time in front of it, each with one worker process / one thread pool, a
+# 256 MiB memory cache, keep-alive to the client and no access log. Before a
+# cache is timed, each file is fetched twice with curl and the second answer
+# must be a hit (Pillar: `X-Cache: HIT...`; Varnish: `X-Varnish` with two ids
+# or `Age` > 0) with the origin's exact bytes; otherwise the run stops (a
+# cache that does not cache must never be measured as if it did). The origin
+# logs every request it gets, so the table also shows how many requests
+# reached it during each measured run (0 for a working cache).
+#
+# For each cache and each size it measures requests/s, p99 latency and the
+# cache's CPU time per request (utime+stime of its whole process tree).
+#
+# CPU placement: with two or more CPUs the cache gets one CPU to itself and the
+# origin and wrk share another.
+#
+# Exit status: non-zero if Pillar fails to start or to answer correctly, if
+# either cache fails the hit check, or if the origin cannot be started. A
+# missing Varnish (or one that does not start) is reported as n/a.
+set -uo pipefail   # deliberately no -e: one failing measurement must not stop the rest
+
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+ONLY=${ONLY:-}
+case $ONLY in
+  ""|pillar|varnish) ;;
+  *) die "ONLY must be 'pillar' or 'varnish' (or unset for both), not '$ONLY'" ;;
+esac
+run_pillar() { [[ $ONLY != varnish ]]; }
+run_varnish() { [[ $ONLY != pillar ]]; }
+
+PILLAR=${1:-build/pillar}
+if run_pillar; then
+  [[ -x $PILLAR ]] || die "pillar binary '$PILLAR' not found or not executable (run make build)"
+  PILLAR=$(realpath "$PILLAR")
+fi
+
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+CONNS=${CONNS:-50}
+
+for tool in wrk curl python3 nginx; do
+  command -v "$tool" >/dev/null || die "$tool is missing; run scripts/install-deps bench"
+done
+if [[ $ONLY == varnish ]] && ! command -v varnishd >/dev/null; then
+  die "varnishd is missing; run scripts/install-deps bench"
+fi
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+NOFILE=$(ulimit -n)
+
+# --- CPU placement -----------------------------------------------------------
+# The cache on the first CPU we may use, origin + wrk on the second (containers
+# may hand us e.g. 4 and 7, not 0 and 1).
+mapfile -t ALLOWED < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
+PROXY_PIN=() LOAD_PIN=()
+if command -v taskset >/dev/null && (( ${#ALLOWED[@]} >= 2 )); then
+  PROXY_PIN=(taskset -c "${ALLOWED[0]}")
+  LOAD_PIN=(taskset -c "${ALLOWED[1]}")
+  PLACEMENT="cache on CPU ${ALLOWED[0]}, origin + wrk on CPU ${ALLOWED[1]}"
+else
+  PLACEMENT="no pinning (${#ALLOWED[@]} CPU) - cache, origin and wrk share the CPU, numbers are rough"
+fi
+
+# --- Scratch directories, cleaned up with every process stopped on any exit ----
+TMP=$(mktemp -d /tmp/pillar-cache-bench.XXXXXX)
+chmod 755 "$TMP"   # nginx workers drop to 'nobody' (varnish's child to 'vcache') when started as root
+DOC=$TMP/docroot
+mkdir -p "$DOC" "$TMP/origin"
+# Varnish's working directory holds its shared-memory log, which it writes on
+# every request; Varnish's documentation wants it on tmpfs, so /dev/shm when
+# there is one (as /var/lib/varnish usually is), else the scratch directory.
+VWORK=""
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+  VWORK=$(mktemp -d /dev/shm/pillar-cache-bench-varnish.XXXXXX 2>/dev/null) && chmod 755 "$VWORK"
+fi
+[[ -n $VWORK ]] || { VWORK=$TMP/varnish-work; mkdir -p "$VWORK"; }
+
+CUR_PIDS=()      # every pid of the cache currently running (main + children)
+ORIGIN_PIDS=()   # the origin nginx (master + worker)
+
+cleanup() {
+  stop_tree CUR_PIDS
+  stop_tree ORIGIN_PIDS
+  rm -rf "$TMP" "$VWORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # turn Ctrl-C into a normal exit so the EXIT trap runs
+
+# --- Test files ----------------------------------------------------------------
+head -c 1024 /dev/zero | tr '\0' 'x' > "$DOC/index.html"
+head -c $((100 * 1024)) /dev/urandom > "$DOC/100k.bin"
+chmod 644 "$DOC"/*
+cat "$DOC"/* > /dev/null   # into the page cache before anyone is timed
+
+# name|path|bytes for each file-size test
+FILES=("1k|/index.html|1024" "100k|/100k.bin|102400")
+
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_ticks PID...: utime+stime+cutime+cstime summed, in clock ticks.
+# (Fields 14-17 of /proc/PID/stat; everything after the ')' that closes comm.)
+cpu_ticks() {
+  local total=0 p line f
+  for p in "$@"; do
+    line=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a f <<< "${line##*) }"
+    total=$(( total + f[11] + f[12] + f[13] + f[14] ))
+  done
+  echo "$total"
+}
+
+# Refreshes CUR_PIDS with whatever the cache's main process has forked since
+# (Varnish's manager starts its child after the socket already accepts);
+# pids already known are kept.
+refresh_pids() {
+  (( ${#CUR_PIDS[@]} )) || return 0
+  mapfile -t CUR_PIDS < <({ tree_pids "${CUR_PIDS[0]}"; printf '%s\n' "${CUR_PIDS[@]:1}"; } | awk '!seen[$0]++')
+}
+
+# Requests the origin has served so far (one access-log line each).
+origin_requests() {
+  if [[ -f $TMP/origin-access.log ]]; then wc -l < "$TMP/origin-access.log"; else echo 0; fi
+}
+
+# --- Starting and stopping -------------------------------------------------------
+# start_server NAME PORT PINVAR CMD... : starts CMD under the pinning in the
+# array named PINVAR, waits until the port accepts (at most 10 s), and records
+# its process tree in CUR_PIDS. Returns 1 if it never came up.
+start_server() {
+  local name=$1 port=$2; local -n pin=$3; shift 3
+  "${pin[@]}" "$@" > "$TMP/$name.out" 2>&1 &
+  local pid=$!
+  CUR_PIDS=("$pid")
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      note "$name exited during start-up:"; sed 's/^/    /' "$TMP/$name.out" >&2
+      CUR_PIDS=(); return 1
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      sleep 0.3   # let masters finish forking their workers before we list the tree
+      mapfile -t CUR_PIDS < <(tree_pids "$pid")
+      return 0
+    fi
+    sleep 0.1
+  done
+  note "$name did not accept connections on port $port within 10 s"
+  return 1
+}
+
+# stop_tree ARRAYNAME: TERM to the main process (the array's first pid), then
+# KILL whatever of its tree is left after 5 s; empties the array.
+stop_tree() {
+  local -n pids=$1
+  (( ${#pids[@]} )) || return 0
+  local main=${pids[0]} i p
+  mapfile -t pids < <(tree_pids "$main"; printf '%s\n' "${pids[@]}")
+  kill -TERM "$main" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do kill -0 "$main" 2>/dev/null || break; sleep 0.1; done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  wait "$main" 2>/dev/null
+  pids=()
+}
+
+# --- Configurations -----------------------------------------------------------------
+# Origin: nginx, 1 worker, keep-alive without a request cap, sendfile, and
+# `expires 1h` (Cache-Control: max-age=3600) so both caches may keep the files.
+# Its access log counts the requests that got past the cache.
+write_origin_conf() {  # port
+  cat > "$TMP/origin.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+error_log $TMP/origin-error.log warn;
+pid $TMP/origin.pid;
+events { worker_connections 4096; }
+http {
+    client_body_temp_path $TMP/origin/body;
+    proxy_temp_path $TMP/origin/proxy;
+    fastcgi_temp_path $TMP/origin/fastcgi;
+    uwsgi_temp_path $TMP/origin/uwsgi;
+    scgi_temp_path $TMP/origin/scgi;
+    types { text/html html; application/octet-stream bin; }
+    default_type application/octet-stream;
+    log_format brief '\$request \$status';
+    access_log $TMP/origin-access.log brief;
+    sendfile on;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000000;
+    server {
+        listen 127.0.0.1:$1 backlog=4096;
+        root $DOC;
+        index index.html;
+        expires 1h;
+    }
+}
+EOF
+}
+
+# Common ground for the two caches: one worker process with one event loop /
+# one thread pool, a 256 MiB memory cache, keep-alive to the client (60 s, no
+# request cap), no access log, default everything else.
+
+# Pillar: the process settings of bench/proxy (ServerLimit 1 keeps it at one
+# worker: with the default MinSpareThreads a lone worker counts as short of
+# spares as soon as one connection is open), plus the cache.
+write_pillar_conf() {  # port origin_port
+  cat > "$TMP/pillar.conf" <<EOF
+Listen 127.0.0.1:$1
+ServerName bench
+ErrorLog $TMP/pillar-error.log
+PidFile $TMP/pillar.pid
+StartServers 1
+ServerLimit 1
+EventThreadsPerChild 1
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 60
+CacheSize 256M
+<VirtualHost *:$1>
+    ServerName bench
+    ProxyPass / http://127.0.0.1:$2/
+    CacheEnable mem /
+    CacheHeader on
+</VirtualHost>
+EOF
+}
+
+# Varnish: -F keeps the manager in the foreground (its cache child is forked
+# under it), -b gives the built-in VCL one backend, -s malloc the memory cache,
+# one thread pool; timeout_idle 60 s as the others' keep-alive timeout. When
+# started as root, varnishd's default "unix" jail runs the child as 'vcache'
+# (the Debian package creates the users); otherwise there is no jail.
+varnish_cmd() {  # port origin_port -> VARNISH_CMD
+  # shellcheck disable=SC2054  # "malloc,256m" is one argument
+  VARNISH_CMD=(varnishd -F -n "$VWORK/varnish" -a "127.0.0.1:$1" -b "127.0.0.1:$2"
+               -s malloc,256m -p thread_pools=1 -p timeout_idle=60)
+}
+
+# --- Measurements ----------------------------------------------------------------
+declare -A R        # R[cache|test.metric] = value
+NOTES=()            # anything odd seen along the way, printed after the table
+
+# bench_wrk CACHE TEST URL: a warm-up run, then the measured run with the
+# cache's CPU time sampled around it. Records TEST.rps, .p99, .cpu, .busy, .origin.
+bench_wrk() {
+  local srv=$1 test=$2 url=$3
+  "${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s "$url" > /dev/null 2>&1
+  refresh_pids
+  local t0 t1 q0 q1 out
+  q0=$(origin_requests)
+  t0=$(cpu_ticks "${CUR_PIDS[@]}")
+  out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "$url" 2>&1)
+  refresh_pids
+  t1=$(cpu_ticks "${CUR_PIDS[@]}")
+  q1=$(origin_requests)
+  local reqs rps
+  reqs=$(awk '/requests in/ {print $1; exit}' <<< "$out")
+  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2; exit}' <<< "$out")
+  if [[ -z $reqs || -z $rps ]]; then
+    NOTES+=("$srv $test: wrk produced no result: $(tr '\n' ' ' <<< "$out" | cut -c1-200)")
+    return
+  fi
+  R[$srv|$test.rps]=$rps
+  R[$srv|$test.p99]=$(awk '$1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+    f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1; printf "%.2f", v * f; exit}' <<< "$out")
+  (( reqs > 0 )) && R[$srv|$test.cpu]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
+    'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  # Share of its CPU the cache used: well under 100 % means the cache was not
+  # the bottleneck (origin + wrk on their CPU were), so req/s says little about it.
+  R[$srv|$test.busy]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v d="$DURATION" \
+    'BEGIN {printf "%.0f", t / hz / d * 100}')
+  # Requests that reached the origin during the measured run: 0 when every
+  # request was a hit. More than 1 % means this was not a cache-hit benchmark.
+  local missed=$(( q1 - q0 ))
+  R[$srv|$test.origin]=$missed
+  if (( missed * 100 > reqs )); then
+    NOTES+=("$srv $test: NOT A CACHE-HIT MEASUREMENT: $missed of $reqs requests reached the origin")
+  elif (( missed > 0 )); then
+    NOTES+=("$srv $test: $missed of $reqs requests reached the origin during the measured run")
+  fi
+  local errs
+  errs=$(grep -E 'Socket errors|Non-2xx' <<< "$out" | tr -s ' \n' ' ')
+  [[ -n $errs ]] && NOTES+=("$srv $test: $errs")
+}
+
+# check_answers NAME PORT: every test file comes back 200 and byte-exact.
+check_answers() {
+  local srv=$1 port=$2 f name path bytes got ok=0
+  for f in "${FILES[@]}"; do
+    IFS='|' read -r name path bytes <<< "$f"
+    rm -f "$TMP/got"
+    got=$(curl -s -o "$TMP/got" --max-time 10 -w '%{http_code} %{size_download}' "http://127.0.0.1:$port$path")
+    if [[ $got != "200 $bytes" ]]; then
+      note "$srv: GET $path answered '${got:-nothing}', expected '200 $bytes'"
+      ok=1
+    elif ! cmp -s "$TMP/got" "$DOC$path"; then
+      note "$srv: GET $path: 200 with $bytes bytes, but not the origin's file"
+      ok=1
+    fi
+  done
+  return $ok
+}
+
+# is_hit CACHE HEADERFILE: whether the response whose head is in HEADERFILE
+# was served from the cache.
+is_hit() {
+  local srv=$1 head=$2
+  case $srv in
+    pillar)  grep -qiE '^x-cache:[[:space:]]*hit' "$head" ;;
+    varnish) grep -qiE '^x-varnish:[[:space:]]*[0-9]+[[:space:]]+[0-9]+' "$head" ||
+             grep -qiE '^age:[[:space:]]*[1-9]' "$head" ;;
+    *) return 1 ;;
+  esac
+}
+
+# hit_check CACHE PORT: fetches every test file twice; the second answer must
+# be a hit, 200 and byte-exact. Dies otherwise: a cache that does not cache
+# must never be benchmarked as if it did.
+hit_check() {
+  local srv=$1 port=$2 f name path bytes i got
+  for f in "${FILES[@]}"; do
+    IFS='|' read -r name path bytes <<< "$f"
+    for i in 1 2; do
+      rm -f "$TMP/got" "$TMP/head"
+      got=$(curl -s -D "$TMP/head" -o "$TMP/got" --max-time 10 -w '%{http_code} %{size_download}' \
+        "http://127.0.0.1:$port$path")
+    done
+    tr -d '\r' < "$TMP/head" > "$TMP/head.txt"
+    if [[ $got != "200 $bytes" ]] || ! cmp -s "$TMP/got" "$DOC$path"; then
+      note "$srv: the second GET $path answered '${got:-nothing}' or not the origin's bytes"
+    elif is_hit "$srv" "$TMP/head.txt"; then
+      note "$srv: $name hit: $(grep -iE '^(x-cache|x-varnish|age):' "$TMP/head.txt" | tr '\n' ' ')"
+      continue
+    else
+      note "$srv: the second GET $path was not a cache hit; its response head:"
+    fi
+    sed 's/^/    /' "$TMP/head.txt" >&2
+    [[ $srv == pillar ]] && for g in "$TMP/pillar.out" "$TMP/pillar-error.log"; do
+      [[ -s $g ]] && { echo "--- ${g##*/} (last 20 lines)"; tail -n 20 "$g"; } >&2
+    done
+    die "$srv failed the cache-hit check on $path; not benchmarking a cache that does not cache"
+  done
+}
+
+# bench_cache NAME PORT CMD...: the whole series through one cache.
+bench_cache() {
+  local srv=$1 port=$2; shift 2
+  note "$srv: starting on 127.0.0.1:$port"
+  start_server "$srv" "$port" PROXY_PIN "$@" || { stop_tree CUR_PIDS; return 1; }
+  if ! check_answers "$srv" "$port"; then stop_tree CUR_PIDS; return 1; fi
+  hit_check "$srv" "$port"
+  local f name path bytes
+  for f in "${FILES[@]}"; do
+    IFS='|' read -r name path bytes <<< "$f"
+    note "$srv: $name keep-alive"
+    bench_wrk "$srv" "$name" "http://127.0.0.1:$port$path"
+  done
+  # A cache that died under load must not look like a fast one.
+  kill -0 "${CUR_PIDS[0]}" 2>/dev/null || { note "$srv died during the run"; CUR_PIDS=(); return 1; }
+  check_answers "$srv" "$port" || { stop_tree CUR_PIDS; return 1; }
+  hit_check "$srv" "$port"   # still hits after the load (nothing evicted or invalidated)
+  refresh_pids
+  stop_tree CUR_PIDS
+}
+
+# --- Run ---------------------------------------------------------------------------
+note "placement: $PLACEMENT; wrk -t1 -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per test${ONLY:+; only $ONLY}"
+START=$SECONDS
+
+ORIGIN_PORT=$(free_port); write_origin_conf "$ORIGIN_PORT"
+note "origin (nginx): starting on 127.0.0.1:$ORIGIN_PORT"
+start_server origin "$ORIGIN_PORT" LOAD_PIN nginx -p "$TMP/origin" -e "$TMP/origin-error.log" -c "$TMP/origin.conf" ||
+  die "the origin nginx did not start"
+ORIGIN_PIDS=("${CUR_PIDS[@]}"); CUR_PIDS=()
+check_answers origin "$ORIGIN_PORT" || die "the origin nginx does not serve the test files"
+curl -s -o /dev/null -D - --max-time 10 "http://127.0.0.1:$ORIGIN_PORT/index.html" |
+  grep -qi '^cache-control: max-age=3600' || die "the origin nginx does not send Cache-Control: max-age=3600"
+
+if run_pillar; then
+  port=$(free_port); write_pillar_conf "$port" "$ORIGIN_PORT"
+  "$PILLAR" -t -f "$TMP/pillar.conf" > /dev/null 2>&1 || {
+    "$PILLAR" -t -f "$TMP/pillar.conf"; die "pillar rejected the benchmark configuration"; }
+  if ! bench_cache pillar "$port" "$PILLAR" -f "$TMP/pillar.conf"; then
+    for f in "$TMP/pillar.out" "$TMP/pillar-error.log"; do
+      [[ -s $f ]] && { echo "--- ${f##*/} (last 20 lines)"; tail -n 20 "$f"; } >&2
+    done
+    die "pillar failed to start or to answer through the cache"
+  fi
+  if [[ -s $TMP/pillar-error.log ]] && grep -qiE 'error|crit|alert|emerg|warn' "$TMP/pillar-error.log"; then
+    n=$(grep -ciE 'error|crit|alert|emerg|warn' "$TMP/pillar-error.log")
+    NOTES+=("pillar error log: $n warning/error lines, e.g. $(grep -iE 'error|crit|alert|emerg|warn' "$TMP/pillar-error.log" | head -3 | tr '\n' ' ')")
+  fi
+else
+  NOTES+=("pillar skipped (ONLY=$ONLY)")
+fi
+
+if ! run_varnish; then
+  NOTES+=("varnish skipped (ONLY=$ONLY)")
+elif command -v varnishd >/dev/null; then
+  port=$(free_port); varnish_cmd "$port" "$ORIGIN_PORT"
+  bench_cache varnish "$port" "${VARNISH_CMD[@]}" ||
+    NOTES+=("varnish could not be benchmarked (see messages above)")
+else
+  NOTES+=("varnish is not installed (scripts/install-deps bench)")
+fi
+
+kill -0 "${ORIGIN_PIDS[0]}" 2>/dev/null || NOTES+=("the origin nginx died during the run")
+grep -qE '\[(error|crit|alert|emerg)\]' "$TMP/origin-error.log" 2>/dev/null &&
+  NOTES+=("origin error log: $(grep -E '\[(error|crit|alert|emerg)\]' "$TMP/origin-error.log" | head -2 | tr '\n' ' ')")
+
+# --- Report --------------------------------------------------------------------------
+# test label | key | unit | better
+ROWS=(
+  "1 KiB hit|1k.rps|req/s|higher"
+  "100 KiB hit|100k.rps|req/s|higher"
+  "1 KiB hit|1k.p99|p99 ms|lower"
+  "100 KiB hit|100k.p99|p99 ms|lower"
+  "1 KiB hit|1k.cpu|CPU us/req|lower"
+  "100 KiB hit|100k.cpu|CPU us/req|lower"
+  "1 KiB hit|1k.busy|cache CPU %|info"
+  "100 KiB hit|100k.busy|cache CPU %|info"
+  "1 KiB hit|1k.origin|origin reqs|zero"
+  "100 KiB hit|100k.origin|origin reqs|zero"
+)
+
+VARNISH_VERSION=$(varnishd -V 2>&1 | sed -n 's/^varnishd (varnish-\([^ ]*\).*/\1/p')
+echo
+echo "Cache hits: pillar vs varnish ${VARNISH_VERSION:-n/a}, origin nginx $(nginx -v 2>&1 | sed 's|.*/||')"
+echo "$PLACEMENT; wrk -t1 -c$CONNS -d${DURATION}s; no access log on the caches; took $((SECONDS - START)) s"
+echo
+fmt="%-20s %-12s %9s %9s %15s  %s\n"
+printf "$fmt" test unit pillar varnish pillar/varnish better
+printf "$fmt" "--------------------" "------------" --------- --------- --------------- ------
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r label key unit better <<< "$row"
+  p=${R[pillar|$key]:-} v=${R[varnish|$key]:-}
+  case $better in
+    info) rv=- better="(not a score: <100 % = cache not the bottleneck)" ;;
+    zero) rv=- better="(must be 0: requests that missed the cache)" ;;
+    *)    rv=$(ratio "$p" "$v") ;;
+  esac
+  printf "$fmt" "$label" "$unit" "${p:-n/a}" "${v:-n/a}" "$rv" "$better"
+done
+echo
+echo "(better: higher = a ratio above 1 favours pillar; lower = a ratio below 1 favours pillar."
+echo " origin reqs: requests that reached the origin during the measured run.)"
+if (( ${#NOTES[@]} )); then
+  echo
+  echo "Notes:"
+  printf '  - %s\n' "${NOTES[@]}"
+fi
+exit 0
