@@ -602,7 +602,8 @@ void Connection::cache_step() {
       if (stats) stats->cache_hits.fetch_add(1, std::memory_order_relaxed);
       return deliver_from_cache(r.ready, "HIT");
     case cache::Store::Lookup::Busy:
-      if (r.ready && fresh.within_grace && !force && (!auth || ready.meta.auth_ok)) {
+      if (auth) return pass();  // what is being fetched may not be for it (RFC 9111 §3.5)
+      if (r.ready && fresh.within_grace && !force) {
         if (stats) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
         return deliver_from_cache(r.ready, "STALE");
       }
