@@ -15,7 +15,10 @@ void usage(FILE* to) {
                "  -s SOCKET  the server's PillarControlSocket\n"
                "  -f CONFIG  read the socket path from this configuration file\n"
                "  -j         print the JSON answer as is\n"
-               "Commands: status, workers, reload, help\n");
+               "Commands: status, workers, reload, vrrp, balancer ..., cache ..., help\n"
+               "  cache                       the cache store: objects, bytes, evictions\n"
+               "  cache purge URL             drop every variant of one URL\n"
+               "  cache ban host HOST | vhost SERVERNAME | prefix /PATH [HOST] | regex REGEX [HOST] | url URL\n");
 }
 
 }  // namespace

@@ -796,23 +796,39 @@ nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
     } else if (kind == "regex") {
       seq = cache_.ban(cache::BanKind::Regex, host, args[2]);
       if (!seq) throw std::runtime_error("cache ban regex: '" + args[2] + "' is not a valid extended regular expression");
+    } else if (kind == "vhost" && args.size() == 3) {
+      // A deploy: every name the virtual host answers to (wildcard aliases
+      // cannot be named; the answer lists them).
+      const config::VirtualHost* vh = nullptr;
+      for (const auto& v : rt_->config().vhosts)
+        if (v.server_name == args[2]) vh = &v;
+      if (!vh) throw std::runtime_error("cache ban vhost: no <VirtualHost> has ServerName " + args[2]);
+      nlohmann::json bans = nlohmann::json::array(), skipped = nlohmann::json::array();
+      bans.push_back(cache_.ban(cache::BanKind::Host, vh->server_name, ""));
+      for (const auto& a : vh->aliases) {
+        if (a.find_first_of("*?") != std::string::npos) skipped.push_back(a);
+        else bans.push_back(cache_.ban(cache::BanKind::Host, a, ""));
+      }
+      core::log(core::LogLevel::Notice, "cache", "ban vhost {}: {} host(s)", args[2], bans.size());
+      return {{"bans", bans}, {"wildcard_aliases_not_banned", skipped}};
     } else if (kind == "url" && args.size() == 3) {
       std::string h, target;
       url_parts(args[2], h, target);
       seq = cache_.ban(cache::BanKind::Prefix, h, target);
     } else {
-      throw std::runtime_error("cache ban host HOST | prefix /PATH [HOST] | regex REGEX [HOST] | url URL");
+      throw std::runtime_error("cache ban host HOST | vhost SERVERNAME | prefix /PATH [HOST] | regex REGEX [HOST] | url URL");
     }
     if (!seq) throw std::runtime_error("cache ban: the host or pattern is too long");
     core::log(core::LogLevel::Notice, "cache", "ban {}: {} {} {}", seq, kind, args[2], host);
     return {{"ban", seq}};
   }
-  throw std::runtime_error("cache [purge URL | ban host HOST | ban prefix /PATH [HOST] | ban regex REGEX [HOST] | ban url URL]");
+  throw std::runtime_error(
+      "cache [purge URL | ban host HOST | ban vhost SERVERNAME | ban prefix /PATH [HOST] | ban regex REGEX [HOST] | ban url URL]");
 }
 
 void Master::register_commands() {
   commands_.add("cache",
-                "the cache store; cache purge URL; cache ban host HOST | prefix /PATH [HOST] | regex REGEX [HOST] | url URL",
+                "the cache store; cache purge URL; cache ban host HOST | vhost SERVERNAME | prefix /PATH [HOST] | regex REGEX [HOST] | url URL",
                 [this](const std::vector<std::string>& args) { return cache_json(args); });
   commands_.add("balancer",
                 "balancers and members; balancer NAME MEMBER drain|undrain|enable|disable|weight N; "
