@@ -22,7 +22,14 @@ constexpr std::string_view kModules[] = {
     "mod_dir.c",     "autoindex_module",  "mod_autoindex.c", "log_config_module", "mod_log_config.c",
     "authz_core_module", "mod_authz_core.c", "authz_host_module", "mod_authz_host.c",
     "access_compat_module", "mod_access_compat.c", "reqtimeout_module", "mod_reqtimeout.c",
-    "unixd_module", "mod_unixd.c", "http_module"};
+    "unixd_module", "mod_unixd.c", "http_module",
+    // built in since the proxy and the cache
+    "proxy_module", "mod_proxy.c", "proxy_http_module", "mod_proxy_http.c", "proxy_balancer_module",
+    "mod_proxy_balancer.c", "proxy_hcheck_module", "mod_proxy_hcheck.c", "proxy_wstunnel_module", "mod_proxy_wstunnel.c",
+    "lbmethod_byrequests_module", "mod_lbmethod_byrequests.c", "lbmethod_bytraffic_module", "mod_lbmethod_bytraffic.c",
+    "lbmethod_bybusyness_module", "mod_lbmethod_bybusyness.c", "slotmem_shm_module", "mod_slotmem_shm.c",
+    "remoteip_module", "mod_remoteip.c", "cache_module", "mod_cache.c", "cache_socache_module",
+    "mod_cache_socache.c", "cache_disk_module", "mod_cache_disk.c"};
 
 struct Builder {
   const TreeInput& in;

@@ -401,10 +401,14 @@ bool CacheDelivery::write_out() {
 CacheDelivery::Step CacheDelivery::pump() {
   if (!head_sent_) {
     cache::Snapshot snap = s_.snapshot(h_);
-    if (snap.state == cache::ObjState::Failed || snap.state == cache::ObjState::Free ||
-        snap.state == cache::ObjState::Pass)
-      return Step::Fallback;
+    if (snap.state == cache::ObjState::Failed || snap.state == cache::ObjState::Free) return Step::Fallback;
+    if (snap.state == cache::ObjState::Pass) return Step::Retry;
     if (!snap.head_ready) return c_.w_.loop().now_ms() >= deadline_ms_ ? Step::Fallback : Step::Wait;
+    if (snap.names_len > 0) {  // joined before the head: is this the variant the request selects?
+      std::string names = s_.read_string(h_, snap.key_len, snap.names_len);
+      std::string key = s_.read_string(h_, uint64_t{snap.key_len} + snap.names_len, snap.vary_len);
+      if (!cache::vary_matches(names, key, c_.head_)) return Step::Retry;
+    }
     build_head(snap);
     // A complete small object: head and body in the connection's own write.
     if (snap.state == cache::ObjState::Ready && (no_body_ || body_end_ - body_at_ <= kInlineMax)) {
@@ -642,6 +646,10 @@ void Connection::start_fill(cache::Handle busy, cache::Handle stale) {
   fill->vhost = static_cast<uint16_t>(site_->stats_id);
   fill->request_time = wall_now();
   cache::Snapshot ready = stale ? store.snapshot(stale) : cache::Snapshot{};
+  fill->stale_on_error = ready.state == cache::ObjState::Ready &&
+                         cache::freshness(fill->request_time, ready.meta.stored_at, ready.meta.initial_age, ready.meta.ttl,
+                                          ready.meta.grace, ready.meta.stale_if_error)
+                             .within_stale_if_error;
   if (ready.state == cache::ObjState::Ready && ready.meta.status == 200) {
     std::string lines = store.read_string(stale, uint64_t{ready.key_len} + ready.names_len + ready.vary_len, ready.head_len);
     std::string_view etag = line_value(lines, "ETag"), lm = line_value(lines, "Last-Modified");
@@ -757,14 +765,15 @@ bool Connection::serve_stale(bool for_error) {
   return true;
 }
 
-// The object a waiter waited on failed, went hit-for-pass or took too long.
-void Connection::cache_fallback() {
+// The object a waiter waited on failed or took too long (`origin_failed`),
+// or turned out not to be for it.
+void Connection::cache_fallback(bool origin_failed) {
   cache_.reset();
   if (cache_waiting_) {
     w_.cache_waiters().erase(this);
     cache_waiting_ = false;
   }
-  if (serve_stale(true)) return;
+  if (origin_failed && serve_stale(true)) return;
   if (cache_attempts_ >= kMaxAttempts || w_.loop().now_ms() >= req_start_ms_ +
                                              static_cast<uint64_t>(w_.runtime().config().cache_lock_max_age.count())) {
     if (auto* stats = counters(*this, w_, site_)) stats->cache_passes.fetch_add(1, std::memory_order_relaxed);

@@ -67,6 +67,7 @@ struct CacheFill {
   int64_t request_time = 0;
   bool storing = false;
   bool revalidated = false;   // the member said 304: `busy` holds the refreshed copy
+  bool stale_on_error = false;  // a stale copy within stale-if-error answers an origin 5xx
   bool ended = false;
   uint64_t body = 0;
 
@@ -83,7 +84,9 @@ struct CacheFill {
 // Streams one stored (or still arriving) object to a connection.
 class CacheDelivery {
  public:
-  enum class Step : uint8_t { Wait, Done, Queued, Fallback, Abort };
+  // Fallback: the fetch failed or took too long (a stale copy may answer);
+  // Retry: look again (hit-for-pass, or the response's Vary selects another variant).
+  enum class Step : uint8_t { Wait, Done, Queued, Fallback, Retry, Abort };
   CacheDelivery(Connection& c, cache::Store& s, cache::Handle h, const char* x_cache, uint64_t deadline_ms);
   Step pump();
   bool head_sent() const { return head_sent_; }

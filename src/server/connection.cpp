@@ -345,7 +345,7 @@ void Connection::drive() {
         if (phase_ == Phase::Closed) return;
         continue;
       case Phase::Cache:
-        switch (cache_->pump()) {
+        switch (auto st = cache_->pump(); st) {
           case CacheDelivery::Step::Wait:
             return;
           case CacheDelivery::Step::Queued:  // the whole response is in out_: the Write phase sends it
@@ -357,7 +357,8 @@ void Connection::drive() {
             w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
             continue;
           case CacheDelivery::Step::Fallback:
-            cache_fallback();
+          case CacheDelivery::Step::Retry:
+            cache_fallback(st == CacheDelivery::Step::Fallback);
             if (phase_ == Phase::Closed) return;
             continue;
           case CacheDelivery::Step::Abort:

@@ -78,7 +78,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   // request goes to the proxy unchanged.
   bool begin_cache(const LocationRoute& route);
   void cache_step();
-  void cache_fallback();
+  void cache_fallback(bool origin_failed);
   void deliver_from_cache(cache::Handle h, const char* x_cache);
   void start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms);
   void start_fill(cache::Handle busy, cache::Handle stale);

@@ -333,6 +333,15 @@ void ProxyExchange::fail(int status, const char* why) {
 }
 
 void ProxyExchange::abort_client() {
+  if (fill_ && fill_->storing && !resp_done_ && !up_eof_ && up_fd_ >= 0) {
+    // The client went away but others wait on this object: the fetch goes
+    // on for the cache (as Varnish's), its bytes for the client dropped.
+    client_dead_ = true;
+    c_.keep_alive_ = false;
+    cl_out_.clear();
+    cl_out_pos_ = 0;
+    return;
+  }
   if (fill_) fill_->end(false);
   release_upstream(false);
   core::TimerWheel::cancel(*this);
@@ -611,6 +620,12 @@ bool ProxyExchange::handle_response_head() {
       framing_ = http::ResponseHead::Framing::None;
       return true;
     }
+    if (fill_ && fill_->stale_on_error && resp_.status >= 500) {  // stale-if-error (RFC 5861): the stale copy answers
+      core::log(core::LogLevel::Info, "proxy", "[client {}] {} from {}: serving the stale cached copy", c_.peer_ip_,
+                resp_.status, b_.member_cfg(member_).url);
+      fail(resp_.status, "origin error, stale copy used");
+      return false;
+    }
     head_seen_ = true;
     b_.block->fail_run[member_].store(0, std::memory_order_relaxed);  // it answers: not failing
     status_ = resp_.status;
@@ -759,7 +774,7 @@ void ProxyExchange::relay_body() {
       // Nothing queued for the client: send straight from the read buffer
       // and copy only what the socket does not take.
       size_t direct = 0;
-      if (cl_out_pos_ == cl_out_.size() && c_.writable_) {
+      if (cl_out_pos_ == cl_out_.size() && c_.writable_ && !client_dead_) {
         iovec iov{const_cast<char*>(avail.data()), n};
         ssize_t w = c_.transport_->writev(&iov, 1);
         if (w > 0) {
@@ -790,6 +805,7 @@ void ProxyExchange::relay_body() {
         resp_done_ = true;
       } else if (step.kind == http::ChunkedDecoder::Step::Error) {
         core::log(core::LogLevel::Error, "proxy", "[client {}] malformed chunked body from the member", c_.peer_ip_);
+        if (fill_) fill_->end(false);  // the member's fault: nothing is kept, nothing goes on
         abort_client();
         return;
       } else {
@@ -823,6 +839,12 @@ void ProxyExchange::relay_body() {
 }
 
 bool ProxyExchange::flush_client() {
+  if (client_dead_) {
+    cl_out_.clear();
+    cl_out_pos_ = 0;
+    if (!fill_->storing) abort_client();  // nobody is left to fetch for
+    return false;
+  }
   bool progressed = false;
   while (c_.writable_ && cl_out_pos_ < cl_out_.size()) {
     iovec iov{cl_out_.data() + cl_out_pos_, cl_out_.size() - cl_out_pos_};
