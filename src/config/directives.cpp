@@ -537,6 +537,7 @@ bool proxy_directive_target(DirectiveSink& out, const ConfigNode& n, Scope& s, s
   l.where = {n.file, n.line};
   if (url == "!") {  // an exclusion: this prefix is served locally
     l.handler = HandlerKind::Default;
+    l.proxy_excluded = true;
     s.vhost.locations.push_back(std::move(l));
     return true;
   }

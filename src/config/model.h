@@ -155,6 +155,7 @@ struct LocationSection {
   std::string prefix;             // URL-path prefix ("/server-status")
   HandlerKind handler = HandlerKind::Default;  // SetHandler
   ProxyTarget proxy;              // handler == Proxy (ProxyPass)
+  bool proxy_excluded = false;    // ProxyPass /path ! (served locally)
   std::shared_ptr<std::regex> match;  // ProxyPassMatch: the path regex (then proxy.path is a $N template)
   // ProxyPass ... when-header=NAME:VALUE / when-network=CIDR: the route
   // applies only to requests carrying that header value / from that network.

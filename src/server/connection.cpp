@@ -506,19 +506,19 @@ void Connection::process_request(size_t head_len) {
 
 // The member's path: ProxyPassMatch's template filled with the groups, or
 // ProxyPass's target path + what follows the prefix (as received, still encoded).
-static std::string proxy_target(const LocationRoute& route, const http::RequestHead& head, const std::string& path) {
+static std::string proxy_target(const config::LocationSection& loc, const http::RequestHead& head, const std::string& path) {
   std::string target;
-  if (route.cfg->match) {
+  if (loc.match) {
     std::match_results<std::string::const_iterator> m;
-    std::regex_search(path.cbegin(), path.cend(), m, *route.cfg->match);
-    target = m.format(route.cfg->proxy.path);
+    std::regex_search(path.cbegin(), path.cend(), m, *loc.match);
+    target = m.format(loc.proxy.path);
     if (target.empty() || target[0] != '/') target.insert(0, "/");
   } else {
-    const std::string& prefix = route.cfg->prefix;
+    const std::string& prefix = loc.prefix;
     std::string_view rest = head.path.size() >= prefix.size() && head.path.substr(0, prefix.size()) == prefix
                                 ? head.path.substr(prefix.size())
                                 : std::string_view(path).substr(std::min(prefix.size(), path.size()));
-    target = route.cfg->proxy.path;
+    target = loc.proxy.path;
     if (!target.empty() && target.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
     if (target.empty() || (target.back() != '/' && !rest.empty() && rest.front() != '/')) target.push_back('/');
     target.append(rest);
@@ -531,7 +531,7 @@ static std::string proxy_target(const LocationRoute& route, const http::RequestH
 }
 
 void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFill> fill, const char* x_cache) {
-  std::string target = proxy_target(route, head_, path_);
+  std::string target = proxy_target(route.target_cfg(), head_, path_);
   body_left_ = 0;
   body_chunked_ = false;
   core::TimerWheel::cancel(*this);  // the exchange runs the timers now

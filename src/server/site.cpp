@@ -82,6 +82,24 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
         b = rt->balancers_[static_cast<size_t>(loc.proxy.balancer)].get();
       site->locations.push_back({&loc, h, b});
     }
+    // Plain <Location> sections under a ProxyPass prefix inherit it, unless a
+    // longer ProxyPass ... ! excludes them.
+    for (auto& r : site->locations) {
+      const auto& loc = *r.cfg;
+      if (loc.handler != config::HandlerKind::Default || loc.proxy_excluded || loc.match || loc.conditional()) continue;
+      const LocationRoute* parent = nullptr;
+      size_t excluded_at = 0;
+      for (const auto& o : site->locations) {
+        const auto& oc = *o.cfg;
+        if (oc.match || oc.conditional() || !oc.matches(loc.prefix)) continue;
+        if (oc.proxy_excluded) excluded_at = std::max(excluded_at, oc.prefix.size());
+        else if (o.balancer && (!parent || oc.prefix.size() >= parent->cfg->prefix.size())) parent = &o;
+      }
+      if (parent && parent->cfg->prefix.size() > excluded_at) {
+        r.balancer = parent->balancer;
+        r.proxy_cfg = parent->cfg;
+      }
+    }
     for (const auto& cl : vh.custom_logs) {
       auto& sink = sinks[cl.path];
       if (!sink) {

@@ -23,6 +23,11 @@ struct LocationRoute {
   const config::LocationSection* cfg;
   http::Handler* handler;  // null: the site's default (static files)
   BalancerRuntime* balancer = nullptr;  // ProxyPass
+  // A <Location> with no handler of its own (Require, CacheEnable...) under
+  // a vhost's ProxyPass: proxied by that ProxyPass, as in Apache, whose
+  // translation does not depend on <Location> sections.
+  const config::LocationSection* proxy_cfg = nullptr;
+  const config::LocationSection& target_cfg() const { return proxy_cfg ? *proxy_cfg : *cfg; }
 };
 
 struct Site {
