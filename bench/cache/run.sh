@@ -115,70 +115,14 @@ FILES=("1k|/index.html|1024" "100k|/100k.bin|102400")
 
 CLK_TCK=$(getconf CLK_TCK)
 
-# cpu_ticks PID...: utime+stime+cutime+cstime summed, in clock ticks.
-# (Fields 14-17 of /proc/PID/stat; everything after the ')' that closes comm.)
-cpu_ticks() {
-  local total=0 p line f
-  for p in "$@"; do
-    line=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-    read -r -a f <<< "${line##*) }"
-    total=$(( total + f[11] + f[12] + f[13] + f[14] ))
-  done
-  echo "$total"
-}
 
-# Refreshes CUR_PIDS with whatever the cache's main process has forked since
-# (Varnish's manager starts its child after the socket already accepts);
-# pids already known are kept.
-refresh_pids() {
-  (( ${#CUR_PIDS[@]} )) || return 0
-  mapfile -t CUR_PIDS < <({ tree_pids "${CUR_PIDS[0]}"; printf '%s\n' "${CUR_PIDS[@]:1}"; } | awk '!seen[$0]++')
-}
 
 # Requests the origin has served so far (one access-log line each).
 origin_requests() {
   if [[ -f $TMP/origin-access.log ]]; then wc -l < "$TMP/origin-access.log"; else echo 0; fi
 }
 
-# --- Starting and stopping -------------------------------------------------------
-# start_server NAME PORT PINVAR CMD... : starts CMD under the pinning in the
-# array named PINVAR, waits until the port accepts (at most 10 s), and records
-# its process tree in CUR_PIDS. Returns 1 if it never came up.
-start_server() {
-  local name=$1 port=$2; local -n pin=$3; shift 3
-  "${pin[@]}" "$@" > "$TMP/$name.out" 2>&1 &
-  local pid=$!
-  CUR_PIDS=("$pid")
-  local i
-  for ((i = 0; i < 100; i++)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      note "$name exited during start-up:"; sed 's/^/    /' "$TMP/$name.out" >&2
-      CUR_PIDS=(); return 1
-    fi
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      sleep 0.3   # let masters finish forking their workers before we list the tree
-      mapfile -t CUR_PIDS < <(tree_pids "$pid")
-      return 0
-    fi
-    sleep 0.1
-  done
-  note "$name did not accept connections on port $port within 10 s"
-  return 1
-}
 
-# stop_tree ARRAYNAME: TERM to the main process (the array's first pid), then
-# KILL whatever of its tree is left after 5 s; empties the array.
-stop_tree() {
-  local -n pids=$1
-  (( ${#pids[@]} )) || return 0
-  local main=${pids[0]} i p
-  mapfile -t pids < <(tree_pids "$main"; printf '%s\n' "${pids[@]}")
-  kill -TERM "$main" 2>/dev/null
-  for ((i = 0; i < 50; i++)); do kill -0 "$main" 2>/dev/null || break; sleep 0.1; done
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  wait "$main" 2>/dev/null
-  pids=()
-}
 
 # --- Configurations -----------------------------------------------------------------
 # Origin: nginx, 1 worker, keep-alive without a request cap, sendfile, and
@@ -303,23 +247,6 @@ bench_wrk() {
   [[ -n $errs ]] && NOTES+=("$srv $test: $errs")
 }
 
-# check_answers NAME PORT: every test file comes back 200 and byte-exact.
-check_answers() {
-  local srv=$1 port=$2 f name path bytes got ok=0
-  for f in "${FILES[@]}"; do
-    IFS='|' read -r name path bytes <<< "$f"
-    rm -f "$TMP/got"
-    got=$(curl -s -o "$TMP/got" --max-time 10 -w '%{http_code} %{size_download}' "http://127.0.0.1:$port$path")
-    if [[ $got != "200 $bytes" ]]; then
-      note "$srv: GET $path answered '${got:-nothing}', expected '200 $bytes'"
-      ok=1
-    elif ! cmp -s "$TMP/got" "$DOC$path"; then
-      note "$srv: GET $path: 200 with $bytes bytes, but not the origin's file"
-      ok=1
-    fi
-  done
-  return $ok
-}
 
 # is_hit CACHE HEADERFILE: whether the response whose head is in HEADERFILE
 # was served from the cache.
