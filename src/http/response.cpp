@@ -4,6 +4,22 @@
 
 namespace pillar::http {
 
+std::string_view find_header_line(std::string_view block, std::string_view name) {
+  while (!block.empty()) {
+    size_t eol = block.find("\r\n");
+    std::string_view line = block.substr(0, eol);
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos && iequals(line.substr(0, colon), name)) {
+      std::string_view v = line.substr(colon + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      return v;
+    }
+    if (eol == std::string_view::npos) break;
+    block.remove_prefix(eol + 2);
+  }
+  return {};
+}
+
 void Response::add_header(std::string_view name, std::string_view value) {
   headers_.append(name);
   headers_.append(": ");

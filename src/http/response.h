@@ -13,6 +13,10 @@
 
 namespace pillar::http {
 
+// The value of the first field `name` in a header block ("Name: value\r\n"...),
+// leading whitespace removed; empty when absent.
+std::string_view find_header_line(std::string_view block, std::string_view name);
+
 struct BodyPart {
   std::string text;                             // used when file is null
   std::shared_ptr<const core::OpenFile> file;   // else a range of this file

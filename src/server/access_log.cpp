@@ -5,6 +5,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "http/response.h"
+
 namespace pillar::server {
 
 namespace {
@@ -39,21 +41,7 @@ void append_or_dash(std::string& out, std::string_view s) {
 }
 
 std::string_view response_header(const std::string* block, std::string_view name) {
-  if (!block) return {};
-  std::string_view rest = *block;
-  while (!rest.empty()) {
-    size_t eol = rest.find("\r\n");
-    std::string_view line = rest.substr(0, eol);
-    size_t colon = line.find(':');
-    if (colon != std::string_view::npos && http::iequals(line.substr(0, colon), name)) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      return v;
-    }
-    if (eol == std::string_view::npos) break;
-    rest.remove_prefix(eol + 2);
-  }
-  return {};
+  return block ? http::find_header_line(*block, name) : std::string_view{};
 }
 
 // "[24/Nov/2026:14:14:31 +0000]", formatted once per second per thread.

@@ -48,22 +48,6 @@ socklen_t notifier_address(sockaddr_un& a, pid_t master, uint32_t row, uint32_t 
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + static_cast<size_t>(n));
 }
 
-// The value of a header line in a stored head ("Name: value\r\n"...).
-std::string_view line_value(std::string_view lines, std::string_view name) {
-  while (!lines.empty()) {
-    size_t end = lines.find("\r\n");
-    std::string_view line = lines.substr(0, end);
-    size_t colon = line.find(':');
-    if (colon != std::string_view::npos && http::iequals(line.substr(0, colon), name)) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      return v;
-    }
-    if (end == std::string_view::npos) break;
-    lines.remove_prefix(end + 2);
-  }
-  return {};
-}
 
 // Fields a stored head never keeps: per-connection and per-client ones.
 bool not_stored(std::string_view name) {
@@ -307,9 +291,9 @@ bool CacheDelivery::build_head(const cache::Snapshot& snap) {
   std::string content_range;
   if (complete) {
     handlers::Validators v;
-    std::string_view etag = line_value(lines, "ETag");
+    std::string_view etag = http::find_header_line(lines, "ETag");
     v.etag = etag;
-    if (auto lm = http::parse_http_date(line_value(lines, "Last-Modified"))) v.last_modified = *lm;
+    if (auto lm = http::parse_http_date(http::find_header_line(lines, "Last-Modified"))) v.last_modified = *lm;
     int pre = status_ == 200 ? handlers::evaluate_preconditions(req, v, static_cast<time_t>(now)) : 0;
     if (pre) {
       status_ = pre;
@@ -339,7 +323,7 @@ bool CacheDelivery::build_head(const cache::Snapshot& snap) {
   out_.append("\r\n");
   if (status_ == 304) {  // RFC 9110 §15.4.5: the fields a 200 would have had that matter to caches
     for (std::string_view n : {"Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Vary", "Last-Modified"}) {
-      std::string_view v = line_value(lines, n);
+      std::string_view v = http::find_header_line(lines, n);
       if (v.empty()) continue;
       out_.append(n).append(": ").append(v).append("\r\n");
     }
@@ -652,7 +636,7 @@ void Connection::start_fill(cache::Handle busy, cache::Handle stale) {
                              .within_stale_if_error;
   if (ready.state == cache::ObjState::Ready && ready.meta.status == 200) {
     std::string lines = store.read_string(stale, uint64_t{ready.key_len} + ready.names_len + ready.vary_len, ready.head_len);
-    std::string_view etag = line_value(lines, "ETag"), lm = line_value(lines, "Last-Modified");
+    std::string_view etag = http::find_header_line(lines, "ETag"), lm = http::find_header_line(lines, "Last-Modified");
     if (!etag.empty()) fill->validators.append("If-None-Match: ").append(etag).append("\r\n");
     if (!lm.empty()) fill->validators.append("If-Modified-Since: ").append(lm).append("\r\n");
     if (!fill->validators.empty()) fill->stale = stale;
