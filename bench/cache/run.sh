@@ -189,6 +189,24 @@ CacheSize 256M
 EOF
 }
 
+# The reference the issue sets: Pillar serving the same 1 KiB file itself,
+# same process settings, no proxy and no cache.
+write_static_conf() {  # port
+  cat > "$TMP/static.conf" <<EOF
+Listen 127.0.0.1:$1
+ServerName bench
+ErrorLog $TMP/static-error.log
+PidFile $TMP/static.pid
+StartServers 1
+ServerLimit 1
+EventThreadsPerChild 1
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 60
+DocumentRoot $DOC
+EOF
+}
+
 # Varnish: -F keeps the manager in the foreground (its cache child is forked
 # under it), -b gives the built-in VCL one backend, -s malloc the memory cache,
 # one thread pool; timeout_idle 60 s as the others' keep-alive timeout. When
@@ -337,6 +355,15 @@ if run_pillar; then
     n=$(grep -ciE 'error|crit|alert|emerg|warn' "$TMP/pillar-error.log")
     NOTES+=("pillar error log: $n warning/error lines, e.g. $(grep -iE 'error|crit|alert|emerg|warn' "$TMP/pillar-error.log" | head -3 | tr '\n' ' ')")
   fi
+  port=$(free_port); write_static_conf "$port"
+  note "pillar static (reference): starting on 127.0.0.1:$port"
+  if start_server static "$port" PROXY_PIN "$PILLAR" -f "$TMP/static.conf" && check_answers static "$port"; then
+    note "pillar static: 1k keep-alive"
+    bench_wrk static 1k "http://127.0.0.1:$port/index.html"
+  else
+    NOTES+=("pillar static reference could not run")
+  fi
+  stop_tree CUR_PIDS
 else
   NOTES+=("pillar skipped (ONLY=$ONLY)")
 fi
@@ -388,6 +415,10 @@ for row in "${ROWS[@]}"; do
   esac
   printf "$fmt" "$label" "$unit" "${p:-n/a}" "${v:-n/a}" "$rv" "$better"
 done
+if [[ -n ${R[static|1k.cpu]:-} ]]; then
+  printf "$fmt" "1 KiB static file" "CPU us/req" "${R[static|1k.cpu]}" - "$(ratio "${R[pillar|1k.cpu]:-}" "${R[static|1k.cpu]}")" \
+    "(pillar serving the file itself; ratio = pillar hit / pillar static, at most 1 is the target)"
+fi
 echo
 echo "(better: higher = a ratio above 1 favours pillar; lower = a ratio below 1 favours pillar."
 echo " origin reqs: requests that reached the origin during the measured run.)"
