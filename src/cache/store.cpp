@@ -40,7 +40,7 @@ struct Store::Object {
   uint64_t stream_len;
   uint64_t ban_seq;  // bans up to this sequence were checked
   int64_t pass_until;
-  int64_t created;   // when the fetch began (s)
+  int64_t created;   // when the fetch began (ms)
   uint64_t waiters;  // waiter_bit of every loop waiting on it while Busy
   uint32_t key_len, names_len, vary_len, head_len;
   ObjState state;
@@ -368,8 +368,8 @@ void Store::apply_oldest_ban() {
   --hdr_->ban_count;
 }
 
-Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int64_t now, bool force_stale, bool fetch,
-                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit, int64_t busy_max_age) {
+Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int64_t now_ms, bool force_stale, bool fetch,
+                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit, int64_t busy_max_age_ms) {
   Lookup r;
   if (!hdr_) return r;
   const uint64_t h = fnv1a(key);
@@ -389,21 +389,21 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
     next = o.hash_next;
     if (o.hash != h || !key_equals(o, key)) continue;
     if (o.state == ObjState::Ready || o.state == ObjState::Pass) {
-      if (banned(o, key) || (o.state == ObjState::Pass && o.pass_until <= now)) {
+      if (banned(o, key) || (o.state == ObjState::Pass && o.pass_until <= now_ms)) {
         unlink(i);
         continue;
       }
     }
     if (o.state == ObjState::Ready && ready == kNone && selects(o)) ready = i;
     else if (o.state == ObjState::Pass && pass == kNone) pass = i;
-    else if (o.state == ObjState::Busy && busy == kNone && now - o.created < busy_max_age && (!o.head_ready || selects(o)))
+    else if (o.state == ObjState::Busy && busy == kNone && now_ms - o.created < busy_max_age_ms && (!o.head_ready || selects(o)))
       busy = i;
   }
   if (ready != kNone) {
     Object& o = obj(ready);
     ++o.refs;
     r.ready = {ready, o.gen};
-    r.fresh = !force_stale && !o.meta.revalidate_always && o.meta.initial_age + (now - o.meta.stored_at) < o.meta.ttl;
+    r.fresh = !force_stale && !o.meta.revalidate_always && o.meta.initial_age + (now_ms - o.meta.stored_ms) / 1000 < o.meta.ttl;
     lru_touch(ready);
     if (r.fresh) {
       r.kind = Lookup::Hit;
@@ -432,7 +432,7 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
   Object& o = obj(idx);
   o.hash = h;
   o.state = ObjState::Busy;
-  o.created = now;
+  o.created = now_ms;
   o.owner_pid = owner_pid;
   o.ban_seq = hdr_->ban_seq;
   o.refs = 1;
@@ -509,7 +509,7 @@ void Store::abandon(Handle h) {
   unlink(h.idx);
 }
 
-void Store::make_pass(Handle h, int64_t until, uint16_t vhost) {
+void Store::make_pass(Handle h, int64_t until_ms, uint16_t vhost) {
   Lock lock(*this);
   Object* o = live(h);
   if (!o || o->state != ObjState::Busy) return;
@@ -517,7 +517,7 @@ void Store::make_pass(Handle h, int64_t until, uint16_t vhost) {
   o->names_len = o->vary_len = o->head_len = 0;
   o->head_ready = false;
   o->state = ObjState::Pass;
-  o->pass_until = until;
+  o->pass_until = until_ms;
   o->meta = ObjectMeta{};
   o->meta.vhost = vhost;
   o->owner_pid = 0;
@@ -609,8 +609,10 @@ uint32_t Store::purge(std::string_view key) {
   for (uint32_t i = buckets_[bucket_of(h)], next; i != kNone; i = next) {
     Object& o = obj(i);
     next = o.hash_next;
-    if (o.hash == h && (o.state == ObjState::Ready || o.state == ObjState::Pass) && key_equals(o, key)) {
-      n += o.state == ObjState::Ready;
+    // A fetch in progress goes too: its client may already have the whole
+    // response, and a purge must not leave that copy to be stored after it.
+    if (o.hash == h && o.state != ObjState::Free && o.state != ObjState::Failed && o.linked && key_equals(o, key)) {
+      n += o.state != ObjState::Pass;
       unlink(i);
     }
   }

@@ -38,7 +38,8 @@ enum class ObjState : uint8_t { Free = 0, Busy, Ready, Pass, Failed };
 
 // Freshness and bookkeeping of a stored response (seconds, Unix time).
 struct ObjectMeta {
-  int64_t stored_at = 0;
+  int64_t stored_at = 0;        // the response's arrival, s (RFC 9111 age arithmetic)
+  int64_t stored_ms = 0;        // the same in ms: ages count from here, so a max-age=1 lives a whole second
   int64_t initial_age = 0;
   int64_t ttl = 0;
   int64_t grace = 0;            // stale-while-revalidate window after ttl
@@ -105,17 +106,18 @@ class Store {
                      // Fetch: the new Busy object the caller must fill (pinned, owned)
     bool fresh = false;
   };
+  // `now_ms`: wall clock in milliseconds.
   // `force_stale`: treat a Ready object as stale (the client asked to revalidate).
   // `fetch`: when nothing fresh, pass-marked or busy is found, create a Busy
   // object owned by `owner_pid` and return Fetch. `max_waiters`: a Busy object
   // with that many pins already gives Crowded (the caller goes to the origin alone).
   using VaryMatch = std::function<bool(std::string_view names, std::string_view key)>;
-  // `busy_max_age`: a fetch older than this (seconds) is not waited on
+  // `busy_max_age_ms`: a fetch older than this is not waited on
   // (CacheLockMaxAge); the caller fetches beside it.
   // `waiter_bit`: set in a Busy object's waiter mask (which event loops to
   // wake when it progresses; see waiter_mask()).
-  Lookup lookup(std::string_view key, const VaryMatch& matches, int64_t now, bool force_stale, bool fetch,
-                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0, int64_t busy_max_age = INT64_MAX);
+  Lookup lookup(std::string_view key, const VaryMatch& matches, int64_t now_ms, bool force_stale, bool fetch,
+                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0, int64_t busy_max_age_ms = INT64_MAX);
   // The loops waiting on a Busy object; read after each update the fetcher
   // makes (a waiter registers before it first looks, so none is missed).
   uint64_t waiter_mask(Handle h) const;
@@ -126,7 +128,7 @@ class Store {
   bool append(Handle h, std::string_view body);  // false: no room (the caller abandons)
   void finish(Handle h);                          // Ready; older copies of the variant are dropped
   void abandon(Handle h);                         // Failed: waiters retry, the data is freed
-  void make_pass(Handle h, int64_t until, uint16_t vhost);  // hit-for-pass marker until `until`
+  void make_pass(Handle h, int64_t until_ms, uint16_t vhost);  // hit-for-pass marker until `until_ms`
   // Copies `from`'s body into `to` (a 304 revalidated `from`: `to` got the new head).
   bool copy_body(Handle from, Handle to);
 

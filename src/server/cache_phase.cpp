@@ -33,7 +33,11 @@ constexpr uint32_t kMaxLoopsNotified = 64;
 constexpr int kMaxAttempts = 3;
 constexpr size_t kMaxIov = 128;           // 256 KiB of 2 KiB blocks per writev           // lookups per request (a failed fetch sends waiters back)
 
-int64_t wall_now() { return static_cast<int64_t>(::time(nullptr)); }
+int64_t wall_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 void append_number(std::string& out, uint64_t v) {
   char buf[24];
@@ -70,10 +74,11 @@ std::string strip_unstored(std::string_view lines) {
   return out;
 }
 
-cache::ObjectMeta meta_from(const cache::StoreDecision& d, const http::ResponseHead& resp, int64_t now, uint16_t vhost,
+cache::ObjectMeta meta_from(const cache::StoreDecision& d, const http::ResponseHead& resp, int64_t now_ms, uint16_t vhost,
                             int64_t body_expected) {
   cache::ObjectMeta m;
-  m.stored_at = now;
+  m.stored_at = now_ms / 1000;
+  m.stored_ms = now_ms;
   m.initial_age = d.initial_age;
   m.ttl = d.ttl;
   m.grace = d.grace;
@@ -87,8 +92,15 @@ cache::ObjectMeta meta_from(const cache::StoreDecision& d, const http::ResponseH
   return m;
 }
 
-int64_t current_age(const cache::ObjectMeta& m, int64_t now) {
-  return std::max<int64_t>(0, m.initial_age + (now - m.stored_at));
+// Ages run from the moment the object was stored, to the millisecond: an
+// object stored late in a second is not a second old at the next one.
+cache::Freshness freshness_of(const cache::ObjectMeta& m, int64_t now_ms) {
+  return cache::freshness(m.stored_at + (now_ms - m.stored_ms) / 1000, m.stored_at, m.initial_age, m.ttl, m.grace,
+                          m.stale_if_error);
+}
+
+int64_t current_age(const cache::ObjectMeta& m, int64_t now_ms) {
+  return std::max<int64_t>(0, m.initial_age + (now_ms - m.stored_ms) / 1000);
 }
 
 core::shm::VhostCounters* counters(Connection& c, WorkerLoop& w, const Site* site) {
@@ -167,14 +179,15 @@ void CacheFill::wake() {
 }
 
 void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) {
-  const int64_t now = wall_now();
+  const int64_t now_ms = wall_ms(), now = now_ms / 1000;
   int64_t length = resp.framing == http::ResponseHead::Framing::ContentLength ? static_cast<int64_t>(resp.content_length) : -1;
-  auto d = cache::decide_store(*req, resp, request_time, now, length, cache_settings(*cfg));
+  // The response delay counts whole seconds elapsed, not second boundaries crossed.
+  auto d = cache::decide_store(*req, resp, now - (now_ms - request_ms) / 1000, now, length, cache_settings(*cfg));
   if (!d.store) {
     // An error is not a property of the URL: only a response that is
     // uncacheable by nature marks the key hit-for-pass.
     if (resp.status >= 500 || resp.status == 304) store->abandon(busy);
-    else store->make_pass(busy, now + cfg->hit_for_pass, vhost);
+    else store->make_pass(busy, now_ms + cfg->hit_for_pass * 1000, vhost);
     core::log(core::LogLevel::Debug, "cache", "not stored ({}): {}", d.why, req->target);
     ended = true;
     wake();
@@ -182,7 +195,7 @@ void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) 
   }
   std::string names = cache::join_vary(resp);
   std::string key = cache::vary_key(names, *req);
-  if (!store->set_head(busy, names, key, strip_unstored(lines), meta_from(d, resp, now, vhost, length))) {
+  if (!store->set_head(busy, names, key, strip_unstored(lines), meta_from(d, resp, now_ms, vhost, length))) {
     store->abandon(busy);
     ended = true;
     wake();
@@ -195,7 +208,7 @@ void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) 
 // The member confirmed the stale copy: a new object gets the stale head
 // updated with the 304's fields (RFC 9111 §4.3.4) and the stale body.
 void CacheFill::on_not_modified(const http::ResponseHead& resp) {
-  const int64_t now = wall_now();
+  const int64_t now_ms = wall_ms(), now = now_ms / 1000;
   revalidated = true;
   ended = true;
   cache::Snapshot ss = store->snapshot(stale);
@@ -240,10 +253,11 @@ void CacheFill::on_not_modified(const http::ResponseHead& resp) {
     merged.headers.push_back({n, v});
     lines.append(n).append(": ").append(v).append("\r\n");
   }
-  auto d = cache::decide_store(*req, merged, request_time, now, static_cast<int64_t>(ss.body_len), cache_settings(*cfg));
+  auto d = cache::decide_store(*req, merged, now - (now_ms - request_ms) / 1000, now, static_cast<int64_t>(ss.body_len),
+                               cache_settings(*cfg));
   std::string names = cache::join_vary(merged);
   if (d.store && store->set_head(busy, names, cache::vary_key(names, *req), lines,
-                                 meta_from(d, merged, now, vhost, static_cast<int64_t>(ss.body_len))) &&
+                                 meta_from(d, merged, now_ms, vhost, static_cast<int64_t>(ss.body_len))) &&
       store->copy_body(stale, busy)) {
     store->finish(busy);
   } else {
@@ -279,7 +293,7 @@ CacheDelivery::CacheDelivery(Connection& c, cache::Store& s, cache::Handle h, co
     : c_(c), s_(s), h_(h), x_cache_(x_cache), deadline_ms_(deadline_ms) {}
 
 bool CacheDelivery::build_head(const cache::Snapshot& snap) {
-  const int64_t now = wall_now();
+  const int64_t now_ms = wall_ms(), now = now_ms / 1000;
   const auto& req = c_.head_;
   const bool complete = snap.state == cache::ObjState::Ready;
   std::string lines = s_.read_string(h_, uint64_t{snap.key_len} + snap.names_len + snap.vary_len, snap.head_len);
@@ -334,7 +348,7 @@ bool CacheDelivery::build_head(const cache::Snapshot& snap) {
   }
   out_.append(content_range);
   out_.append("Age: ");
-  append_number(out_, static_cast<uint64_t>(current_age(snap.meta, now)));
+  append_number(out_, static_cast<uint64_t>(current_age(snap.meta, now_ms)));
   out_.append("\r\n");
   if (c_.site_->cfg->cache.header) out_.append("X-Cache: ").append(x_cache_).append("\r\n");
   no_body_ = bodiless || head_req;
@@ -554,7 +568,7 @@ void Connection::cache_step() {
   const auto& cc = site_->cfg->cache;
   const auto& cfg = w_.runtime().config();
   auto* stats = counters(*this, w_, site_);
-  const int64_t now = wall_now();
+  const int64_t now_ms = wall_ms();
   auto req_cc = cache::request_cache_control(head_);
   const bool auth = head_.has("Authorization");
   const bool range = head_.has("Range");
@@ -568,14 +582,13 @@ void Connection::cache_step() {
   const http::RequestHead& head = head_;
   auto r = store.lookup(
       cache_key_, [&head](std::string_view names, std::string_view key) { return cache::vary_matches(names, key, head); },
-      now, force, may_fetch, static_cast<int32_t>(::getpid()), cfg.cache_lock ? cfg.cache_lock_max_waiters : 0,
-      w_.cache_notifier() ? w_.cache_notifier()->bit() : 0, (cfg.cache_lock_max_age.count() + 999) / 1000);
+      now_ms, force, may_fetch, static_cast<int32_t>(::getpid()), cfg.cache_lock ? cfg.cache_lock_max_waiters : 0,
+      w_.cache_notifier() ? w_.cache_notifier()->bit() : 0, cfg.cache_lock_max_age.count());
   set_cache_pin(0, r.ready);
   set_cache_pin(1, r.busy);
   cache::Snapshot ready;
   if (r.ready) ready = store.snapshot(r.ready);
-  auto fresh = cache::freshness(now, ready.meta.stored_at, ready.meta.initial_age, ready.meta.ttl, ready.meta.grace,
-                                ready.meta.stale_if_error);
+  auto fresh = freshness_of(ready.meta, now_ms);
   auto pass = [&] {
     if (stats) stats->cache_passes.fetch_add(1, std::memory_order_relaxed);
     const LocationRoute* route = route_;
@@ -628,12 +641,9 @@ void Connection::start_fill(cache::Handle busy, cache::Handle stale) {
   fill->req = &head_;
   fill->busy = busy;
   fill->vhost = static_cast<uint16_t>(site_->stats_id);
-  fill->request_time = wall_now();
+  fill->request_ms = wall_ms();
   cache::Snapshot ready = stale ? store.snapshot(stale) : cache::Snapshot{};
-  fill->stale_on_error = ready.state == cache::ObjState::Ready &&
-                         cache::freshness(fill->request_time, ready.meta.stored_at, ready.meta.initial_age, ready.meta.ttl,
-                                          ready.meta.grace, ready.meta.stale_if_error)
-                             .within_stale_if_error;
+  fill->stale_on_error = ready.state == cache::ObjState::Ready && freshness_of(ready.meta, wall_ms()).within_stale_if_error;
   if (ready.state == cache::ObjState::Ready && ready.meta.status == 200) {
     std::string lines = store.read_string(stale, uint64_t{ready.key_len} + ready.names_len + ready.vary_len, ready.head_len);
     std::string_view etag = http::find_header_line(lines, "ETag"), lm = http::find_header_line(lines, "Last-Modified");
@@ -741,7 +751,7 @@ bool Connection::serve_stale(bool for_error) {
   cache::Store& store = *w_.runtime().cache();
   cache::Snapshot s = store.snapshot(cache_pins_[0]);
   if (s.state != cache::ObjState::Ready) return false;
-  auto f = cache::freshness(wall_now(), s.meta.stored_at, s.meta.initial_age, s.meta.ttl, s.meta.grace, s.meta.stale_if_error);
+  auto f = freshness_of(s.meta, wall_ms());
   if (!(for_error ? f.within_stale_if_error : f.within_grace)) return false;
   if (auto* stats = counters(*this, w_, site_)) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
   core::log(core::LogLevel::Info, "cache", "[client {}] origin failed; serving a stale copy ({} s old)", peer_ip_, f.age);

@@ -64,7 +64,7 @@ struct CacheFill {
   cache::Handle stale;        // a stale copy being revalidated (pinned by the connection), or none
   std::string validators;     // If-None-Match / If-Modified-Since lines for the member
   uint16_t vhost = 0;
-  int64_t request_time = 0;
+  int64_t request_ms = 0;      // when the request went to the member (wall clock)
   bool storing = false;
   bool revalidated = false;   // the member said 304: `busy` holds the refreshed copy
   bool stale_on_error = false;  // a stale copy within stale-if-error answers an origin 5xx

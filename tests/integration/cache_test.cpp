@@ -3,8 +3,11 @@
 // stale-if-error with the origin gone, PURGE and pillarctl bans across
 // workers, survival of a graceful reload, the CacheSize bound, conditional /
 // Range / HEAD answered from the store, revalidation, hit-for-pass and cut
-// origin responses. Every test counts what reached the origin (a Backend in
-// this process) and reads X-Cache (CacheHeader on).
+// origin responses; the metrics and server-status figures, a fetching worker
+// killed, a fetching client that leaves, CacheLockMaxAge, a 5xx within
+// stale-if-error, `ban vhost` and <IfModule cache_module>. Every test counts
+// what reached the origin (a Backend in this process) and reads X-Cache
+// (CacheHeader on).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,11 +15,16 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <functional>
 #include <latch>
 #include <map>
 #include <memory>
@@ -293,6 +301,154 @@ class Relay {
   std::thread thread_;
 };
 
+// ---- an origin that answers in scripted steps -------------------------------------------
+
+// An origin whose answers are code run on the connection's socket: one
+// thread per connection reads one request head, records its target and runs
+// the script, then closes the connection (scripts send Connection: close).
+// A script may hold part of its answer until the test calls release()
+// (wait_released() is bounded). Every socket operation is bounded in time.
+class ScriptedOrigin {
+ public:
+  using Script = std::function<void(ScriptedOrigin&, int fd, const std::string& target)>;
+
+  explicit ScriptedOrigin(Script script) : script_(std::move(script)) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ::close(fd);
+      return;
+    }
+    port_ = ntohs(a.sin_port);
+    listen_fd_ = fd;
+    accept_thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~ScriptedOrigin() {
+    stop_ = true;
+    release();
+    if (accept_thread_.joinable()) accept_thread_.join();
+    std::vector<std::thread> ts;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      ts.swap(conn_threads_);
+    }
+    for (auto& t : ts) t.join();
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+  }
+  ScriptedOrigin(const ScriptedOrigin&) = delete;
+  ScriptedOrigin& operator=(const ScriptedOrigin&) = delete;
+
+  bool ok() const { return listen_fd_ >= 0; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  size_t count(const std::string& target) const {
+    std::lock_guard<std::mutex> g(mu_);
+    size_t n = 0;
+    for (const auto& t : targets_) n += t == target ? 1 : 0;
+    return n;
+  }
+
+  void release() {
+    std::lock_guard<std::mutex> g(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  // True once release() was called (false after `timeout`, or when stopping).
+  bool wait_released(Millis timeout) {
+    std::unique_lock<std::mutex> g(mu_);
+    return cv_.wait_for(g, timeout, [this] { return released_; }) && !stop_;
+  }
+
+  // All of `bytes` on a blocking socket whose sends time out after 5 s.
+  static bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t w = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(w));
+    }
+    return true;
+  }
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      std::lock_guard<std::mutex> g(mu_);
+      conn_threads_.emplace_back([this, c] { serve(c); });
+    }
+  }
+
+  void serve(int fd) {
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::string in;
+    auto end = Clock::now() + 5s;
+    while (in.find("\r\n\r\n") == std::string::npos && !stop_ && Clock::now() < end) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buf[8192];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    size_t sp = in.find(' '), sp2 = sp == std::string::npos ? sp : in.find(' ', sp + 1);
+    if (in.find("\r\n\r\n") != std::string::npos && sp2 != std::string::npos) {
+      std::string target = in.substr(sp + 1, sp2 - sp - 1);
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        targets_.push_back(target);
+      }
+      script_(*this, fd, target);
+    }
+    ::close(fd);
+  }
+
+  Script script_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  std::vector<std::string> targets_;
+  std::vector<std::thread> conn_threads_;
+  std::thread accept_thread_;
+};
+
+// ---- monitoring pages ---------------------------------------------------------------
+
+// The value of the Prometheus sample `series` (e.g. `pillar_cache_objects` or
+// `name{label="v"}`, exactly as printed); -1 when absent.
+long long metric(const std::string& text, const std::string& series) {
+  for (size_t at = 0; (at = text.find(series + " ", at)) != std::string::npos; ++at) {
+    if (at != 0 && text[at - 1] != '\n') continue;
+    return std::strtoll(text.c_str() + at + series.size() + 1, nullptr, 10);
+  }
+  return -1;
+}
+
+// The value of a "Name: value" line of server-status?auto; -1 when absent.
+long long status_field(const std::string& text, const std::string& name) {
+  for (size_t at = 0; (at = text.find(name + ": ", at)) != std::string::npos; ++at) {
+    if (at != 0 && text[at - 1] != '\n') continue;
+    return std::strtoll(text.c_str() + at + name.size() + 2, nullptr, 10);
+  }
+  return -1;
+}
+
 // ---- the front ------------------------------------------------------------------------
 
 // A front with one <VirtualHost> proxying / to an origin through the cache:
@@ -336,12 +492,12 @@ class CacheFront {
 // something else answers or `timeout` passes; returns that answer. Used to
 // wait for a short max-age to run out without a blind sleep.
 HttpResponse first_non_hit(uint16_t port, const std::string& target, Millis timeout = 4s,
-                           long long* last_ms = nullptr) {
+                           long long* last_ms = nullptr, const std::string& host = "localhost") {
   HttpResponse r;
   auto end = Clock::now() + timeout;
   for (;;) {
     auto t = Clock::now();
-    r = get(port, target);
+    r = get(port, target, "", host);
     if (last_ms) *last_ms = ms_since(t);
     if (xcache(r) != "HIT" || Clock::now() >= end) return r;
     std::this_thread::sleep_for(50ms);
@@ -691,20 +847,42 @@ TEST(CacheStale, GraceServesStaleAtOnceWithOneBackgroundRefresh) {
 class CacheInvalidate : public ::testing::Test {
  protected:
   std::atomic<int> n{0};
+  std::mutex script_mu;
+  Backend::Handler script;  // when set (set_script), answers every request but /pin
   Backend be{"origin", [this](const BackendRequest& r) {
+               {
+                 std::lock_guard<std::mutex> g(script_mu);
+                 if (script && path_of(r.target) != "/pin") return script(r);
+               }
                return reply(200, "Cache-Control: max-age=300\r\n", r.target + " #" + std::to_string(++n));
              }};
   CacheFront f;
   std::vector<std::unique_ptr<RawConnection>> held;  // keep-alive connections kept open
   RawConnection* on[2] = {nullptr, nullptr};         // one served by each of the two workers
+  long long pid_of[2] = {-1, -1};                    // the worker serving on[w]
+  std::vector<RawConnection*> pinned[2];             // every held connection of worker w (on[w] first)
+
+  // Held connections wanted on each worker.
+  virtual size_t pins_per_worker() const { return 1; }
+
+  // The script captures by value: it may outlive the test body.
+  void set_script(Backend::Handler h) {
+    std::lock_guard<std::mutex> g(script_mu);
+    script = std::move(h);
+  }
 
   void SetUp() override {
     ASSERT_TRUE(be.ok());
     // Two workers of one event loop and 4 connection slots each: a worker
     // whose slots are all held stops accepting, so connections reach both.
     // The held connections carry every request of a test (no request limit).
-    ASSERT_NO_FATAL_FAILURE(f.start(be.url(), "", "ThreadsPerChild 4\nEventThreadsPerChild 1\nMaxSpareThreads 100\nMaxKeepAliveRequests 0\n", 2,
-                                    CacheFront::vhost("locked.test", be.url(), "  CachePurgeRequire ip 192.0.2.1\n")));
+    // localhost also answers /server-status itself; a.test has an alias.
+    ASSERT_NO_FATAL_FAILURE(f.start(be.url(),
+                                    "  ProxyPass /server-status !\n  <Location /server-status>\n"
+                                    "    SetHandler server-status\n  </Location>\n",
+                                    "ThreadsPerChild 4\nEventThreadsPerChild 1\nMaxSpareThreads 100\nMaxKeepAliveRequests 0\n", 2,
+                                    CacheFront::vhost("locked.test", be.url(), "  CachePurgeRequire ip 192.0.2.1\n") +
+                                        CacheFront::vhost("a.test", be.url(), "  ServerAlias b.test\n")));
     ASSERT_NO_FATAL_FAILURE(pin_workers());
   }
 
@@ -717,12 +895,21 @@ class CacheInvalidate : public ::testing::Test {
     return m;
   }
 
-  // Opens keep-alive connections until one is known to be served by each
-  // worker (the worker whose request count moves after a request on it).
+  // Opens keep-alive connections until pins_per_worker() are known to be
+  // served by each worker (the worker whose request count moves after a
+  // request on it).
   void pin_workers() {
-    ASSERT_EQ(requests_by_pid().size(), 2u) << f.ctl("-j workers");
-    std::map<long long, RawConnection*> by_pid;
-    for (int k = 0; k < 12 && by_pid.size() < 2; ++k) {
+    // The control socket opens just after the listening line.
+    ASSERT_TRUE(eventually([&] { return requests_by_pid().size() == 2; }, 5s)) << f.ctl("-j workers");
+    const size_t want = pins_per_worker();
+    std::map<long long, std::vector<RawConnection*>> by_pid;
+    auto enough = [&] {
+      if (by_pid.size() < 2) return false;
+      for (const auto& [pid, v] : by_pid)
+        if (v.size() < want) return false;
+      return true;
+    };
+    for (int k = 0; k < 16 && !enough(); ++k) {
       auto before = requests_by_pid();
       auto c = std::make_unique<RawConnection>(f.port());
       ASSERT_TRUE(c->connected());
@@ -736,12 +923,18 @@ class CacheInvalidate : public ::testing::Test {
             return moved >= 0;
           },
           2s));
-      by_pid.emplace(moved, c.get());
+      by_pid[moved].push_back(c.get());
       held.push_back(std::move(c));
     }
     ASSERT_EQ(by_pid.size(), 2u) << "every connection went to one worker: " << f.ctl("-j workers");
-    on[0] = by_pid.begin()->second;
-    on[1] = std::next(by_pid.begin())->second;
+    ASSERT_TRUE(enough()) << "fewer than " << want << " connections on a worker: " << f.ctl("-j workers");
+    int w = 0;
+    for (const auto& [pid, v] : by_pid) {
+      pid_of[w] = pid;
+      pinned[w] = v;
+      on[w] = v.front();
+      ++w;
+    }
   }
 
   // One request on a held keep-alive connection.
@@ -1225,6 +1418,512 @@ TEST(CacheTruncated, WaitersOfAFailedFetchRetry) {
   EXPECT_EQ(xcache(h), "HIT") << describe(h);
   EXPECT_TRUE(h.body == body);
   EXPECT_EQ(origin_count(be, "/w"), 2u);
+}
+
+// =========================================================================================
+// 13. Monitoring: /metrics and server-status?auto
+// =========================================================================================
+
+TEST(CacheMetrics, RequestsByResultObjectsAndBytes) {
+  const Millis burst_delay = 300ms;
+  Backend be("origin", [&](const BackendRequest& r) {
+    return reply(200, "Cache-Control: max-age=60\r\n", "metrics " + r.target,
+                 path_of(r.target) == "/burst" ? burst_delay : 0ms);
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  const std::string pages =
+      "  ProxyPass /metrics !\n  ProxyPass /server-status !\n"
+      "  <Location /metrics>\n    SetHandler pillar-metrics\n  </Location>\n"
+      "  <Location /server-status>\n    SetHandler server-status\n  </Location>\n";
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url(), "", "", 1, CacheFront::vhost("metrics.test", be.url(), pages)));
+  const std::string h = "metrics.test";
+  auto series = [&](const std::string& result) {
+    return "pillar_cache_requests_total{vhost=\"metrics.test\",result=\"" + result + "\"}";
+  };
+  auto page = [&](const std::string& target) { return get(f.port(), target, "", h); };
+
+  // 1 MISS, 2 HITs, 1 PASS (a HEAD for a key that is not stored).
+  EXPECT_EQ(xcache(page("/m")), "MISS");
+  EXPECT_EQ(xcache(page("/m")), "HIT");
+  EXPECT_EQ(xcache(page("/m")), "HIT");
+  auto head = request(f.port(), "HEAD", "/not-stored", "", h);
+  EXPECT_EQ(xcache(head), "PASS") << describe(head);
+  ASSERT_EQ(origin_count(be, "/m"), 1u);
+
+  HttpResponse m;
+  eventually(
+      [&] {
+        m = page("/metrics");
+        return metric(m.body, series("hit")) == 2 && metric(m.body, series("miss")) == 1 &&
+               metric(m.body, series("pass")) >= 1;
+      },
+      2s);
+  ASSERT_EQ(m.status, 200) << describe(m);
+  EXPECT_FALSE(m.has("X-Cache")) << "the metrics page must not go through the cache (nor the proxy)";
+  EXPECT_EQ(metric(m.body, series("hit")), 2) << m.body;
+  EXPECT_EQ(metric(m.body, series("miss")), 1) << m.body;
+  EXPECT_EQ(metric(m.body, series("pass")), 1) << m.body;
+  EXPECT_EQ(metric(m.body, series("coalesced")), 0) << m.body;
+  EXPECT_EQ(metric(m.body, series("stale")), 0) << m.body;
+  EXPECT_GT(metric(m.body, "pillar_cache_objects"), 0) << m.body;
+  EXPECT_GT(metric(m.body, "pillar_cache_bytes{kind=\"used\"}"), 0) << m.body;
+  EXPECT_GE(metric(m.body, "pillar_cache_bytes{kind=\"total\"}"), metric(m.body, "pillar_cache_bytes{kind=\"used\"}"))
+      << m.body;
+
+  auto st = page("/server-status?auto");
+  ASSERT_EQ(st.status, 200) << describe(st);
+  EXPECT_EQ(status_field(st.body, "CacheHits"), 2) << st.body;
+  EXPECT_EQ(status_field(st.body, "CacheMisses"), 1) << st.body;
+  EXPECT_EQ(status_field(st.body, "CachePasses"), 1) << st.body;
+  EXPECT_GT(status_field(st.body, "CacheObjects"), 0) << st.body;
+  EXPECT_GT(status_field(st.body, "CacheBytesTotal"), 0) << st.body;
+  EXPECT_GT(status_field(st.body, "CacheBytesUsed"), 0) << st.body;
+
+  // A burst of 6 for a new, slow key: 1 miss; the rest wait on it (coalesced).
+  constexpr int kBurst = 6;
+  std::vector<HttpResponse> got(kBurst);
+  std::latch ready(kBurst + 1);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < kBurst; ++i)
+    ts.emplace_back([&, i] {
+      ready.arrive_and_wait();
+      got[static_cast<size_t>(i)] = page("/burst");
+    });
+  ready.arrive_and_wait();
+  for (auto& t : ts) t.join();
+  for (const auto& r : got) EXPECT_EQ(r.body, "metrics /burst") << describe(r);
+  EXPECT_EQ(origin_count(be, "/burst"), 1u);
+  eventually(
+      [&] {
+        m = page("/metrics");
+        return metric(m.body, series("miss")) == 2 &&
+               metric(m.body, series("coalesced")) + metric(m.body, series("hit")) == 2 + kBurst - 1;
+      },
+      2s);
+  EXPECT_EQ(metric(m.body, series("miss")), 2) << m.body;
+  EXPECT_GT(metric(m.body, series("coalesced")), 0) << m.body;
+  EXPECT_EQ(metric(m.body, series("coalesced")) + metric(m.body, series("hit")), 2 + kBurst - 1)
+      << "every client of the burst but the fetching one is a coalesced (or, arriving late, a hit): " << m.body;
+  st = page("/server-status?auto");
+  EXPECT_EQ(status_field(st.body, "CacheCoalesced"), metric(m.body, series("coalesced"))) << st.body;
+}
+
+// =========================================================================================
+// 14. A worker that dies in the middle of a fetch
+// =========================================================================================
+
+// The two-worker front of CacheInvalidate, with two held connections on each worker.
+class CacheCrash : public CacheInvalidate {
+ protected:
+  size_t pins_per_worker() const override { return 2; }
+};
+
+TEST_F(CacheCrash, FetchingWorkerKilledWaitersGetANewFetch) {
+  const std::string body = pattern_bytes(150 * 1024, 21);
+  const Millis first_delay = 3000ms;
+  auto k_fetches = std::make_shared<std::atomic<int>>(0);
+  set_script([body, first_delay, k_fetches](const BackendRequest& r) {
+    if (path_of(r.target) != "/k") return reply(200, "Cache-Control: max-age=300\r\n", "other " + r.target);
+    return reply(200, "Cache-Control: max-age=300\r\n", body, ++*k_fetches == 1 ? first_delay : 0ms);
+  });
+  // Worker 0: A fetches, S reads server-status. Worker 1: B and C wait on A's fetch.
+  RawConnection& a = *pinned[0][0];
+  RawConnection& s = *pinned[0][1];
+  RawConnection* waiter[2] = {pinned[1][0], pinned[1][1]};
+  auto status = [&] { return on_conn(s, "GET", "/server-status?auto").body; };
+  const long long coalesced0 = status_field(status(), "CacheCoalesced");
+  ASSERT_GE(coalesced0, 0);
+  const long long objects0 = json_num(f.ctl("-j cache"), "objects");
+  ASSERT_GT(objects0, 0);
+
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(a.send("GET /k HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] { return origin_count(be, "/k") == 1; }, 2s)) << "A's fetch never reached the origin";
+
+  HttpResponse got[2];
+  long long done_ms[2] = {-1, -1};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 2; ++i)
+    ts.emplace_back([&, i] {
+      if (!waiter[i]->send("GET /k HTTP/1.1\r\nHost: localhost\r\n\r\n")) return;
+      got[i] = waiter[i]->read_response(6s);
+      done_ms[i] = ms_since(t0);
+    });
+  // Both wait on A's fetch (counted as coalesced) before worker 0 dies.
+  std::string st;
+  bool waiting = eventually([&] { return status_field(st = status(), "CacheCoalesced") >= coalesced0 + 2; }, 2s);
+  EXPECT_TRUE(waiting) << "B and C never waited on A's fetch: " << st;
+  const long long killed_at = ms_since(t0);
+  EXPECT_EQ(::kill(static_cast<pid_t>(pid_of[0]), SIGKILL), 0);
+  for (auto& t : ts) t.join();
+
+  EXPECT_LT(killed_at, first_delay.count() / 2) << "precondition: the kill came well before the first fetch ended";
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(got[i].status, 200) << "waiter " << i << ": " << describe(got[i]);
+    EXPECT_TRUE(got[i].body == body) << "waiter " << i << ": the full body (" << got[i].body.size() << " bytes)";
+    EXPECT_TRUE(xcache(got[i]) == "MISS" || xcache(got[i]) == "HIT") << "waiter " << i << ": " << describe(got[i]);
+    EXPECT_LT(done_ms[i], first_delay.count() - 1000)
+        << "waiter " << i << " was answered at " << done_ms[i] << " ms: it waited for the dead worker's fetch";
+  }
+  EXPECT_EQ(origin_count(be, "/k"), 2u) << "the waiters' retry is one new fetch";
+
+  // Stored by that fetch.
+  EXPECT_EQ(on_worker(1, "/k"), "HIT");
+  auto fresh = get(f.port(), "/k");
+  EXPECT_EQ(xcache(fresh), "HIT") << describe(fresh);
+  EXPECT_TRUE(fresh.body == body);
+  EXPECT_EQ(origin_count(be, "/k"), 2u);
+
+  // The master replaced the dead worker.
+  std::map<long long, long long> workers;
+  EXPECT_TRUE(eventually(
+      [&] {
+        workers = requests_by_pid();
+        return workers.size() == 2 && !workers.count(pid_of[0]);
+      },
+      5s))
+      << f.ctl("-j workers");
+  EXPECT_TRUE(workers.count(pid_of[1])) << "the other worker lived on: " << f.ctl("-j workers");
+
+  // Nothing leaked: the dead fetch's object is gone; purging /k takes the store back to where it was.
+  const long long objects1 = json_num(f.ctl("-j cache"), "objects");
+  EXPECT_EQ(objects1, objects0 + 1) << "the store holds /k once, and not the dead worker's fetch";
+  auto pu = request(f.port(), "PURGE", "/k");
+  EXPECT_EQ(pu.status, 200) << describe(pu);
+  const long long objects2 = json_num(f.ctl("-j cache"), "objects");
+  EXPECT_LT(objects2, objects1);
+  EXPECT_EQ(objects2, objects0) << f.ctl("-j cache");
+}
+
+// =========================================================================================
+// 15. The fetching client leaves in the middle of the body
+// =========================================================================================
+
+// A TCP client socket with a small receive buffer (the server's writes to it stall soon).
+int small_buffer_client(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int rcv = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads from fd until a response head is in (or `timeout`); returns what was read.
+std::string read_head(int fd, Millis timeout) {
+  std::string in;
+  auto end = Clock::now() + timeout;
+  while (in.find("\r\n\r\n") == std::string::npos && Clock::now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    char buf[1024];  // small reads: take little more than the head
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    in.append(buf, static_cast<size_t>(n));
+  }
+  return in;
+}
+
+TEST(CacheDetach, FetchContinuesWhenTheFetchingClientLeaves) {
+  const std::string body = pattern_bytes(1 << 20, 31);
+  const size_t half = body.size() / 2;
+  ScriptedOrigin origin([&body, half](ScriptedOrigin& o, int fd, const std::string&) {
+    std::string head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=300\r\nContent-Type: application/octet-stream\r\n"
+                       "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+    if (!ScriptedOrigin::write_all(fd, head + body.substr(0, half))) return;
+    if (!o.wait_released(5s)) return;
+    ScriptedOrigin::write_all(fd, std::string_view(body).substr(half));
+  });
+  ASSERT_TRUE(origin.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(origin.url(), "  CacheMaxObjectSize 4M\n"));
+
+  // A fetches and reads the head only.
+  struct Fd {
+    int fd;
+    ~Fd() { close(); }
+    void close() {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  } a{small_buffer_client(f.port())};
+  ASSERT_GE(a.fd, 0);
+  const std::string req = "GET /half HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  ASSERT_TRUE(ScriptedOrigin::write_all(a.fd, req));
+  std::string a_got = read_head(a.fd, 3s);
+  ASSERT_NE(a_got.find("\r\n\r\n"), std::string::npos) << "A got no head: " << a_got.substr(0, 200);
+  EXPECT_NE(a_got.find("X-Cache: MISS"), std::string::npos) << a_got.substr(0, a_got.find("\r\n\r\n"));
+
+  // B joins the fetch: its head arrives while the origin holds the second half.
+  RawConnection b(f.port());
+  ASSERT_TRUE(b.connected());
+  ASSERT_TRUE(b.send(req));
+  bool b_joined = eventually(
+      [&] {
+        b.read_response(20ms);  // incomplete: what arrived stays buffered
+        return b.buffered().find("\r\n\r\n") != std::string::npos;
+      },
+      3s);
+  // A leaves, unread bytes and all; then the origin sends the rest.
+  a.close();
+  std::this_thread::sleep_for(100ms);  // let the server see A go before the rest arrives
+  origin.release();
+  ASSERT_TRUE(b_joined) << "B got no head while the fetch was held: " << b.buffered().substr(0, 200);
+
+  HttpResponse r;
+  parse_response(b.read_until_close(8s), r);
+  EXPECT_EQ(r.status, 200) << describe(r);
+  EXPECT_EQ(xcache(r), "HIT") << describe(r);
+  EXPECT_EQ(r.body.size(), body.size());
+  EXPECT_TRUE(r.body == body) << "the waiter's body must be byte-exact";
+  EXPECT_EQ(origin.count("/half"), 1u);
+
+  auto h = get(f.port(), "/half");
+  EXPECT_EQ(xcache(h), "HIT") << "the fetch went on for the store: " << describe(h);
+  EXPECT_TRUE(h.body == body);
+  EXPECT_EQ(origin.count("/half"), 1u);
+}
+
+// =========================================================================================
+// 16. CacheLockMaxAge bounds the wait on a slow fetch
+// =========================================================================================
+
+// Sleeps until the wall clock is `from` into a second (the store dates
+// fetches in whole seconds; starting early in a second keeps a short test
+// inside one).
+void align_to_second(Millis from) {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  long long ms = ts.tv_nsec / 1000000;
+  long long wait = (from.count() - ms + 1000) % 1000;
+  std::this_thread::sleep_for(Millis(wait));
+}
+
+TEST(CacheLock, SlowFetchIsNotWaitedOnPastLockMaxAge) {
+  const Millis hold = 4000ms;
+  std::atomic<int> n{0};
+  Backend be("origin", [&](const BackendRequest&) {
+    int i = ++n;
+    return reply(200, "Cache-Control: max-age=60\r\n", "answer #" + std::to_string(i), i == 1 ? hold : 0ms);
+  });
+  ASSERT_TRUE(be.ok());
+  Relay origin(be.port());  // taken down at the end: A's fetch need not hold the server's stop
+  ASSERT_NE(origin.port(), 0);
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(origin.url(), "", "CacheLockMaxAge 1\n"));
+  align_to_second(50ms);  // the store dates fetches in whole seconds: keep A and B in one
+  RawConnection a(f.port());  // A fetches; its answer takes 4 s (not awaited)
+  ASSERT_TRUE(a.connected());
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(a.send("GET /slow HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] { return origin_count(be, "/slow") == 1; }, 2s));
+  std::this_thread::sleep_for(Millis(std::max<long long>(0, 200 - ms_since(t0))));
+
+  const auto tb = Clock::now();
+  auto b = get(f.port(), "/slow");
+  const long long took = ms_since(tb);
+  EXPECT_EQ(b.status, 200) << describe(b);
+  EXPECT_EQ(b.body, "answer #2") << "B must get its own origin answer: " << describe(b);
+  EXPECT_TRUE(xcache(b) == "PASS" || xcache(b) == "MISS") << describe(b);
+  EXPECT_GE(took, 700) << "B did not wait on A's fetch (CacheLockMaxAge 1)";
+  EXPECT_LT(took, 2000) << "B waited past CacheLockMaxAge";
+  EXPECT_LT(ms_since(t0), 3000);
+  EXPECT_EQ(origin_count(be, "/slow"), 2u);
+  origin.down();
+}
+
+// CacheLockMaxAge 1: a fetch a quarter of a second old is joined, also when
+// a wall-clock second boundary falls between its start and the second request.
+TEST(CacheLock, FetchYoungerThanLockMaxAgeIsJoinedAcrossASecondBoundary) {
+  const Millis delay = 600ms;
+  std::atomic<int> n{0};
+  Backend be("origin", [&](const BackendRequest&) {
+    return reply(200, "Cache-Control: max-age=60\r\n", "answer #" + std::to_string(++n), delay);
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url(), "", "CacheLockMaxAge 1\n"));
+  align_to_second(850ms);  // A at .85 s, B 250 ms later: in the next second
+  const auto t0 = Clock::now();
+  HttpResponse a;
+  std::thread ta([&] { a = get(f.port(), "/j"); });
+  bool fetching = eventually([&] { return origin_count(be, "/j") == 1; }, 2s);
+  std::this_thread::sleep_for(Millis(std::max<long long>(0, 250 - ms_since(t0))));
+  const long long b_sent = ms_since(t0);
+  auto b = get(f.port(), "/j");
+  ta.join();
+  ASSERT_TRUE(fetching);
+  EXPECT_LT(b_sent, delay.count() - 100) << "precondition: B was sent while A's fetch ran";
+  EXPECT_EQ(a.body, "answer #1") << describe(a);
+  EXPECT_EQ(b.body, "answer #1") << "a 250 ms old fetch is younger than CacheLockMaxAge 1 and must be joined: "
+                                 << describe(b);
+  EXPECT_EQ(xcache(b), "HIT") << describe(b);
+  EXPECT_EQ(origin_count(be, "/j"), 1u);
+}
+
+// =========================================================================================
+// 17. Vary and a waiter that joined before the head
+// =========================================================================================
+
+TEST(CacheVary, WaiterOfAnotherVariantFetchesItsOwn) {
+  const Millis delay = 300ms;
+  Backend be("origin", [&](const BackendRequest& r) {
+    return reply(200, "Cache-Control: max-age=60\r\nVary: Accept-Language\r\n",
+                 "lang [" + r.header("Accept-Language") + "]", delay);
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  const auto t0 = Clock::now();
+  HttpResponse fr, de;
+  long long b_sent = -1, b_done = -1;
+  std::thread ta([&] { fr = get(f.port(), "/page", "Accept-Language: fr\r\n"); });
+  bool a_fetching = eventually([&] { return origin_count(be, "/page") == 1; }, 2s);
+  b_sent = ms_since(t0);
+  de = get(f.port(), "/page", "Accept-Language: de\r\n");
+  b_done = ms_since(t0);
+  ta.join();
+  ASSERT_TRUE(a_fetching);
+  EXPECT_LT(b_sent, delay.count() - 100) << "precondition: B was sent before A's head arrived";
+
+  EXPECT_EQ(fr.body, "lang [fr]") << describe(fr);
+  EXPECT_EQ(xcache(fr), "MISS");
+  EXPECT_EQ(de.status, 200) << describe(de);
+  EXPECT_EQ(de.body, "lang [de]") << "B must get its own variant, not A's";
+  EXPECT_EQ(xcache(de), "MISS") << describe(de);
+  EXPECT_GE(b_done, 2 * delay.count() - 50) << "B waited on A's fetch, then fetched: two origin delays";
+  auto reqs = origin_requests(be, "/page");
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].header("Accept-Language"), "de");
+
+  auto fr2 = get(f.port(), "/page", "Accept-Language: fr\r\n");
+  auto de2 = get(f.port(), "/page", "Accept-Language: de\r\n");
+  EXPECT_EQ(xcache(fr2), "HIT") << describe(fr2);
+  EXPECT_EQ(fr2.body, "lang [fr]");
+  EXPECT_EQ(xcache(de2), "HIT") << describe(de2);
+  EXPECT_EQ(de2.body, "lang [de]");
+  EXPECT_EQ(origin_count(be, "/page"), 2u);
+}
+
+// =========================================================================================
+// 18. A 5xx from the origin within stale-if-error
+// =========================================================================================
+
+TEST(CacheStale, Origin5xxServesStaleWithinStaleIfError) {
+  std::atomic<bool> failing{false};
+  Backend be("origin", [&](const BackendRequest& r) {
+    if (failing) return reply(503, "Retry-After: 5\r\n", "origin overloaded");
+    if (path_of(r.target) == "/sie") return reply(200, "Cache-Control: max-age=1, stale-if-error=30\r\n", "old sie");
+    return reply(200, "Cache-Control: max-age=1\r\n", "old strict");
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url(), "  CacheGrace 0\n", "", 1,
+                                  CacheFront::vhost("strict.test", be.url(), "  CacheGrace 0\n  CacheStaleIfError 0\n")));
+  auto m1 = get(f.port(), "/sie");
+  auto m2 = get(f.port(), "/plain", "", "strict.test");
+  ASSERT_EQ(m1.body, "old sie") << describe(m1);
+  ASSERT_EQ(m2.body, "old strict") << describe(m2);
+  failing = true;  // from now on the origin answers 503
+
+  auto s = first_non_hit(f.port(), "/sie", 3s);
+  EXPECT_EQ(s.status, 200) << "within stale-if-error a 5xx is answered with the stale copy: " << describe(s);
+  EXPECT_EQ(xcache(s), "STALE") << describe(s);
+  EXPECT_EQ(s.body, "old sie");
+  EXPECT_GE(std::atoi(s.header("Age").c_str()), 1) << describe(s);
+  EXPECT_EQ(origin_count(be, "/sie"), 2u) << "the stale copy answers after the origin's 503";
+  auto s2 = get(f.port(), "/sie");
+  EXPECT_EQ(xcache(s2), "STALE") << "the 503 was not stored: " << describe(s2);
+  EXPECT_EQ(s2.body, "old sie");
+  EXPECT_EQ(origin_count(be, "/sie"), 3u) << "each request tries the origin again (a 5xx is not hit-for-pass)";
+
+  // No stale-if-error anywhere: the origin's 503 is relayed.
+  auto e = first_non_hit(f.port(), "/plain", 3s, nullptr, "strict.test");
+  EXPECT_EQ(e.status, 503) << describe(e);
+  EXPECT_EQ(e.body, "origin overloaded");
+  EXPECT_NE(xcache(e), "STALE") << describe(e);
+  EXPECT_EQ(origin_count(be, "/plain"), 2u);
+}
+
+// =========================================================================================
+// 19. ban vhost covers the ServerAlias names
+// =========================================================================================
+
+TEST_F(CacheInvalidate, BanVhostCoversAliases) {
+  ASSERT_NO_FATAL_FAILURE(warm("/d", 0, "a.test"));
+  ASSERT_NO_FATAL_FAILURE(warm("/d", 1, "b.test"));
+  ASSERT_NO_FATAL_FAILURE(warm("/d", 0));
+  ASSERT_NO_FATAL_FAILURE(warm("/d", 1, "locked.test"));
+  const size_t before = be.request_count();
+
+  std::string out = f.ctl("-j cache ban vhost a.test");
+  size_t bans = out.find("\"bans\""), open = out.find('[', bans), close = out.find(']', open);
+  ASSERT_TRUE(bans != std::string::npos && open != std::string::npos && close != std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin() + static_cast<long>(open), out.begin() + static_cast<long>(close), ',') + 1, 2)
+      << "one ban for a.test, one for b.test: " << out;
+
+  EXPECT_EQ(on_worker(1, "/d", "a.test"), "MISS") << "ServerName a.test";
+  EXPECT_EQ(on_worker(0, "/d", "b.test"), "MISS") << "ServerAlias b.test";
+  EXPECT_EQ(on_worker(0, "/d", "a.test"), "HIT") << "stored again after the ban";
+  EXPECT_EQ(on_worker(1, "/d", "b.test"), "HIT") << "stored again after the ban";
+  for (int w = 0; w < 2; ++w) {
+    EXPECT_EQ(on_worker(w, "/d"), "HIT") << "another vhost's object (localhost) on worker " << w;
+    EXPECT_EQ(on_worker(w, "/d", "locked.test"), "HIT") << "another vhost's object (locked.test) on worker " << w;
+  }
+  EXPECT_EQ(be.request_count(), before + 2);
+
+  EXPECT_NE(f.ctl("cache ban vhost nosuch.test").find("no <VirtualHost>"), std::string::npos);
+}
+
+// =========================================================================================
+// 20. Configuration
+// =========================================================================================
+
+TEST(CacheConfig, IfModuleCacheModuleIsTrue) {
+  std::atomic<int> n{0};
+  Backend be("origin", [&](const BackendRequest& r) {
+    return reply(200, "Cache-Control: max-age=60\r\n", r.target + " #" + std::to_string(++n));
+  });
+  ASSERT_TRUE(be.ok());
+  TempTree tree;
+  auto vh = [&](const std::string& name, const std::string& body) {
+    return "<VirtualHost *>\n  ServerName " + name + "\n  ProxyPass / " + be.url() + "/ retry=0\n  CacheHeader on\n" +
+           body + "</VirtualHost>\n";
+  };
+  // The only CacheEnable lines are inside <IfModule>: without them there is no store at all.
+  std::string cfg = proxy_front_config(
+      tree.mkdir("www"),
+      "<IfModule cache_module>\n  CacheSize 4M\n</IfModule>\n" +
+          vh("localhost", "  <IfModule cache_module>\n    CacheEnable mem /\n  </IfModule>\n"
+                          "  <IfModule !cache_module>\n    CacheDisable /\n  </IfModule>\n") +
+          vh("c.test", "  <IfModule mod_cache.c>\n    CacheEnable mem /\n  </IfModule>\n") +
+          vh("off.test", "  <IfModule !cache_module>\n    CacheEnable mem /\n  </IfModule>\n"));
+  ServerProcess srv(cfg);
+  ASSERT_TRUE(srv.ok()) << srv.error();
+  for (std::string host : {"localhost", "c.test"}) {
+    auto a = get(srv.port(), "/x", "", host);
+    auto b = get(srv.port(), "/x", "", host);
+    EXPECT_EQ(xcache(a), "MISS") << host << ": " << describe(a);
+    EXPECT_EQ(xcache(b), "HIT") << host << ": " << describe(b);
+    EXPECT_EQ(a.body, b.body) << host;
+  }
+  EXPECT_EQ(origin_count(be, "/x"), 2u);
+  // <IfModule !cache_module> is false.
+  auto o1 = get(srv.port(), "/y", "", "off.test");
+  auto o2 = get(srv.port(), "/y", "", "off.test");
+  EXPECT_EQ(o2.status, 200);
+  EXPECT_FALSE(o2.has("X-Cache")) << describe(o2);
+  EXPECT_NE(o1.body, o2.body);
 }
 
 }  // namespace

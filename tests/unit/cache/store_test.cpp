@@ -53,6 +53,7 @@ std::unique_ptr<Store> make_store(uint64_t bytes) {
 ObjectMeta meta(int64_t ttl, uint16_t vhost = 0, int64_t stored_at = kNow) {
   ObjectMeta m;
   m.stored_at = stored_at;
+  m.stored_ms = stored_at * 1000;
   m.ttl = ttl;
   m.status = 200;
   m.vhost = vhost;
@@ -61,7 +62,7 @@ ObjectMeta meta(int64_t ttl, uint16_t vhost = 0, int64_t stored_at = kNow) {
 
 Lookup get(Store& s, std::string_view key, int64_t now = kNow, bool fetch = true, uint32_t max_waiters = 100,
            const Store::VaryMatch& m = kAny, bool force_stale = false, int32_t owner = 1) {
-  return s.lookup(key, m, now, force_stale, fetch, owner, max_waiters);
+  return s.lookup(key, m, now * 1000, force_stale, fetch, owner, max_waiters);
 }
 
 // Appends `body` in uneven chunks (crossing block boundaries at odd places).
@@ -647,7 +648,7 @@ TEST(StorePass, PassUntilThenFetch) {
   ASSERT_EQ(r.kind, Lookup::Fetch);
   ASSERT_TRUE(s->set_head(r.busy, {}, {}, kHead, meta(60)));
   ASSERT_TRUE(s->append(r.busy, "uncacheable"));
-  s->make_pass(r.busy, kNow + 30, 9);
+  s->make_pass(r.busy, (kNow + 30) * 1000, 9);
   Snapshot snap = s->snapshot(r.busy);
   EXPECT_EQ(snap.state, ObjState::Pass);
   EXPECT_FALSE(snap.head_ready);
@@ -682,7 +683,7 @@ TEST(StorePass, FinishDropsPassMarker) {
   Lookup b = get(*s, key, kNow, true, 100, match);
   ASSERT_EQ(b.kind, Lookup::Fetch);
   // The first turns out uncacheable.
-  s->make_pass(a.busy, kNow + 1000, 0);
+  s->make_pass(a.busy, (kNow + 1000) * 1000, 0);
   s->release(a.busy);
   EXPECT_EQ(get(*s, key, kNow, true, 100, match).kind, Lookup::Pass);
   // The second is stored: the hit-for-pass marker is superseded.
@@ -699,7 +700,7 @@ TEST(StorePass, PurgeRemovesPassMarkerWithoutCountingIt) {
   const std::string key = key_of("h", "/pass3");
   Lookup a = get(*s, key);
   ASSERT_EQ(a.kind, Lookup::Fetch);
-  s->make_pass(a.busy, kNow + 1000, 0);
+  s->make_pass(a.busy, (kNow + 1000) * 1000, 0);
   s->release(a.busy);
   EXPECT_EQ(get(*s, key).kind, Lookup::Pass);
   EXPECT_EQ(s->purge(key), 0u);
@@ -754,19 +755,28 @@ TEST(StorePurge, RemovesAllVariantsPinnedSurviveUntilRelease) {
   EXPECT_EQ(s->purge(key_of("h", "/nothing")), 0u);
 }
 
-TEST(StorePurge, BusyObjectIsNotPurged) {
+// A purge that arrives while the object is still being fetched wins: the
+// fetch completes for whoever holds it, but its copy is never found again.
+TEST(StorePurge, BusyObjectIsPurgedAndItsCopyNeverServed) {
   auto s = make_store(4 * kMiB);
   const std::string key = key_of("h", "/inflight");
   Lookup f = get(*s, key);
   ASSERT_EQ(f.kind, Lookup::Fetch);
-  EXPECT_EQ(s->purge(key), 0u);
   Lookup w = get(*s, key, kNow, false);
-  EXPECT_EQ(w.kind, Lookup::Busy);
-  s->release(w.busy);
-  fill(*s, f.busy, "fetched", meta(60));
-  EXPECT_EQ(hit_body(*s, key), "fetched");
+  ASSERT_EQ(w.kind, Lookup::Busy);
   EXPECT_EQ(s->purge(key), 1u);
+  fill(*s, f.busy, "fetched", meta(60));
+  // The waiter still gets the body it waited for...
+  Snapshot snap = s->snapshot(w.busy);
+  EXPECT_EQ(snap.state, ObjState::Ready);
+  EXPECT_EQ(s->read_string(w.busy, snap.body_offset(), snap.body_len), "fetched");
+  // ...but the purged copy is not a hit, and goes with the last pin.
+  EXPECT_EQ(get(*s, key, kNow, false).kind, Lookup::Miss);
+  s->release(w.busy);
+  s->release(f.busy);
   EXPECT_EQ(s->stats().objects, 0u);
+  Lookup again = get(*s, key);
+  EXPECT_EQ(again.kind, Lookup::Fetch);
 }
 
 // ---------------------------------------------------------------- bans
@@ -887,7 +897,7 @@ TEST(StoreBan, BanAlsoRemovesPassMarker) {
   const std::string key = key_of("a.com", "/p");
   Lookup r = get(*s, key);
   ASSERT_EQ(r.kind, Lookup::Fetch);
-  s->make_pass(r.busy, kNow + 1000, 0);
+  s->make_pass(r.busy, (kNow + 1000) * 1000, 0);
   s->release(r.busy);
   ASSERT_EQ(get(*s, key).kind, Lookup::Pass);
   ASSERT_GT(s->ban(BanKind::Host, "a.com", ""), 0u);
@@ -1207,7 +1217,7 @@ TEST(StoreProcess, ChildFillsParentHits) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     int code = 0;
-    Lookup r = s->lookup(key, kAny, kNow, false, true, getpid(), 100);
+    Lookup r = s->lookup(key, kAny, kNow * 1000, false, true, getpid(), 100);
     if (r.kind != Lookup::Fetch) code = 2;
     else if (!s->set_head(r.busy, {}, {}, kHead, meta(60))) code = 3;
     else if (!s->append(r.busy, body)) code = 4;
@@ -1235,7 +1245,7 @@ TEST(StoreProcess, AbandonOwnedByDeadChild) {
   const std::string key = key_of("h", "/orphan");
   const std::string mine = key_of("h", "/mine");
   // The parent's own fetch must survive abandon_owned_by(child).
-  Lookup own = s->lookup(mine, kAny, kNow, false, true, getpid(), 100);
+  Lookup own = s->lookup(mine, kAny, kNow * 1000, false, true, getpid(), 100);
   ASSERT_EQ(own.kind, Lookup::Fetch);
 
   int fds[2];
@@ -1244,7 +1254,7 @@ TEST(StoreProcess, AbandonOwnedByDeadChild) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     close(fds[0]);
-    Lookup r = s->lookup(key, kAny, kNow, false, true, getpid(), 100);
+    Lookup r = s->lookup(key, kAny, kNow * 1000, false, true, getpid(), 100);
     uint64_t packed = r.kind == Lookup::Fetch ? r.busy.pack() : 0;
     if (packed) {
       s->set_head(r.busy, {}, {}, kHead, meta(60));
@@ -1297,7 +1307,7 @@ TEST(StoreProcess, ChildDyingUnderTheLockDoesNotWedge) {
   if (pid == 0) {
     // The Vary matcher runs under the store's lock: die there.
     Store::VaryMatch die = [](std::string_view, std::string_view) -> bool { _exit(0); };
-    s->lookup(key, die, kNow, false, false, getpid(), 100);
+    s->lookup(key, die, kNow * 1000, false, false, getpid(), 100);
     _exit(3);
   }
   int status = 0;
@@ -1310,7 +1320,7 @@ TEST(StoreProcess, ChildDyingUnderTheLockDoesNotWedge) {
   ASSERT_GE(checker, 0);
   if (checker == 0) {
     alarm(5);
-    Lookup h = s->lookup(key, kAny, kNow, false, false, getpid(), 100);
+    Lookup h = s->lookup(key, kAny, kNow * 1000, false, false, getpid(), 100);
     _exit(h.kind == Lookup::Hit ? 0 : 4);
   }
   ASSERT_EQ(waitpid(checker, &status, 0), checker);
