@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -159,22 +160,35 @@ void ServerStatusHandler::handle(const http::RequestContext& ctx, http::Response
   resp.add_text(out);
 }
 
-std::array<uint64_t, 5> ServerStatusHandler::cache_totals() const {
+namespace {
+
+// The order of cache_counts(): the `result` label of pillar_cache_requests_total.
+constexpr const char* kCacheResults[] = {"hit", "miss", "pass", "coalesced", "stale"};
+
+// Cache results of one vhost (VhostStats id): hits, misses, passes, coalesced, stale.
+std::array<uint64_t, 5> cache_counts(const core::shm::VhostStats* vs, uint32_t id) {
   std::array<uint64_t, 5> t{};
-  if (const auto* vs = ctx_.vhost_stats) {
-    for (uint32_t id = 0; id < vs->count(); ++id) {
-      for (uint32_t r = 0; r <= vs->rows(); ++r) {
-        const auto& c = vs->at(r, id);
-        t[0] += c.cache_hits.load(std::memory_order_relaxed);
-        t[1] += c.cache_misses.load(std::memory_order_relaxed);
-        t[2] += c.cache_passes.load(std::memory_order_relaxed);
-        t[3] += c.cache_coalesced.load(std::memory_order_relaxed);
-        t[4] += c.cache_grace_hits.load(std::memory_order_relaxed);
-      }
-    }
+  for (uint32_t r = 0; vs && r <= vs->rows(); ++r) {
+    const auto& c = vs->at(r, id);
+    t[0] += c.cache_hits.load(std::memory_order_relaxed);
+    t[1] += c.cache_misses.load(std::memory_order_relaxed);
+    t[2] += c.cache_passes.load(std::memory_order_relaxed);
+    t[3] += c.cache_coalesced.load(std::memory_order_relaxed);
+    t[4] += c.cache_grace_hits.load(std::memory_order_relaxed);
   }
   return t;
 }
+
+std::array<uint64_t, 5> cache_totals(const core::shm::VhostStats* vs) {
+  std::array<uint64_t, 5> t{};
+  for (uint32_t id = 0; vs && id < vs->count(); ++id) {
+    auto c = cache_counts(vs, id);
+    for (size_t i = 0; i < t.size(); ++i) t[i] += c[i];
+  }
+  return t;
+}
+
+}  // namespace
 
 void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view host, std::string& out) const {
   const auto& hdr = ctx_.board->header();
@@ -226,7 +240,7 @@ void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view ho
   line("ConnsAsyncClosing", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Closing)]));
   if (ctx_.cache) {  // not in Apache's format either
     auto g = ctx_.cache();
-    auto c = cache_totals();
+    auto c = cache_totals(ctx_.vhost_stats);
     line("CacheObjects", std::to_string(g.objects));
     line("CacheBytesUsed", std::to_string(g.bytes_used));
     line("CacheBytesTotal", std::to_string(g.bytes_total));
@@ -283,11 +297,23 @@ void ServerStatusHandler::render_html(const StatusTotals& t, std::string& out, i
                      hdr.recycles.load());
   if (ctx_.cache) {
     auto g = ctx_.cache();
-    auto c = cache_totals();
+    auto c = cache_totals(ctx_.vhost_stats);
     out += fmt::format("<p>Cache: {} objects, {:.1f} of {:.1f} MB; {} hits, {} misses, {} passes, {} coalesced, "
                        "{} stale, {} evictions</p>\n",
                        g.objects, static_cast<double>(g.bytes_used) / 1048576.0, static_cast<double>(g.bytes_total) / 1048576.0,
                        c[0], c[1], c[2], c[3], c[4], g.evictions);
+    // Per virtual host (those that have used the cache).
+    std::string rows;
+    for (uint32_t id = 0; ctx_.vhost_stats && id < ctx_.vhost_stats->count(); ++id) {
+      auto v = cache_counts(ctx_.vhost_stats, id);
+      uint64_t ev = ctx_.cache_evictions ? ctx_.cache_evictions(id) : 0;
+      if (!v[0] && !v[1] && !v[2] && !v[3] && !v[4] && !ev) continue;
+      rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                          http::html_escape(ctx_.vhost_stats->name(id)), v[0], v[1], v[2], v[3], v[4], ev);
+    }
+    if (!rows.empty())
+      out += "<table border=\"0\"><tr><th>VHost</th><th>Hits</th><th>Misses</th><th>Passes</th><th>Coalesced</th>"
+             "<th>Stale</th><th>Evictions</th></tr>\n" + rows + "</table>\n";
   }
   if (ctx_.vrrp) {
     std::string rows;
@@ -416,21 +442,13 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
         for (size_t i = 0; i < 6; ++i) sum.status_class[i] += c.status_class[i].load(std::memory_order_relaxed);
         for (size_t i = 0; i < core::shm::kLatencyBuckets; ++i) sum.latency[i] += c.latency[i].load(std::memory_order_relaxed);
         sum.latency_sum_us += c.latency_sum_us.load(std::memory_order_relaxed);
-        sum.cache_hits += c.cache_hits.load(std::memory_order_relaxed);
-        sum.cache_misses += c.cache_misses.load(std::memory_order_relaxed);
-        sum.cache_passes += c.cache_passes.load(std::memory_order_relaxed);
-        sum.cache_coalesced += c.cache_coalesced.load(std::memory_order_relaxed);
-        sum.cache_grace_hits += c.cache_grace_hits.load(std::memory_order_relaxed);
       }
       if (sum.requests.load() == 0) continue;
       std::string vh = std::string(vs->name(id));
       if (ctx_.cache) {
-        for (auto [result, n] : {std::pair<const char*, uint64_t>{"hit", sum.cache_hits.load()},
-                                 {"miss", sum.cache_misses.load()},
-                                 {"pass", sum.cache_passes.load()},
-                                 {"coalesced", sum.cache_coalesced.load()},
-                                 {"stale", sum.cache_grace_hits.load()}})
-          cache_req += fmt::format("pillar_cache_requests_total{{vhost=\"{}\",result=\"{}\"}} {}\n", vh, result, n);
+        auto c = cache_counts(vs, id);
+        for (size_t i = 0; i < c.size(); ++i)
+          cache_req += fmt::format("pillar_cache_requests_total{{vhost=\"{}\",result=\"{}\"}} {}\n", vh, kCacheResults[i], c[i]);
         if (ctx_.cache_evictions)
           cache_ev += fmt::format("pillar_cache_evictions_total{{vhost=\"{}\"}} {}\n", vh, ctx_.cache_evictions(id));
       }

@@ -4,7 +4,6 @@
 // and the Prometheus exposition of the same counters (SetHandler metrics).
 #pragma once
 #include <cstdint>
-#include <array>
 #include <functional>
 #include <string>
 
@@ -48,8 +47,6 @@ class ServerStatusHandler final : public http::Handler {
 
  private:
   void render_auto(const StatusTotals& t, std::string_view host, std::string& out) const;
-  // Node-wide cache results: hits, misses, passes, coalesced, stale.
-  std::array<uint64_t, 5> cache_totals() const;
   void render_html(const StatusTotals& t, std::string& out, int refresh) const;
   const config::ServerConfig& cfg_;
   BuiltinContext ctx_;

@@ -1479,6 +1479,13 @@ TEST(CacheMetrics, RequestsByResultObjectsAndBytes) {
   EXPECT_GT(status_field(st.body, "CacheObjects"), 0) << st.body;
   EXPECT_GT(status_field(st.body, "CacheBytesTotal"), 0) << st.body;
   EXPECT_GT(status_field(st.body, "CacheBytesUsed"), 0) << st.body;
+  // The HTML page: the node line and this vhost's row (hits, misses, passes, coalesced, stale, evictions).
+  auto html = page("/server-status");
+  ASSERT_EQ(html.status, 200) << describe(html);
+  EXPECT_NE(html.body.find("2 hits, 1 misses, 1 passes"), std::string::npos) << html.body;
+  EXPECT_NE(html.body.find("<tr><td>metrics.test</td><td>2</td><td>1</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>"),
+            std::string::npos)
+      << html.body;
 
   // A burst of 6 for a new, slow key: 1 miss; the rest wait on it (coalesced).
   constexpr int kBurst = 6;
