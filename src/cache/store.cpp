@@ -544,6 +544,11 @@ uint64_t Store::waiter_mask(Handle h) const {
   return __atomic_load_n(&objects_[h.idx].waiters, __ATOMIC_RELAXED);
 }
 
+void Store::watch(Handle h, uint64_t waiter_bit) {
+  Lock lock(*this);
+  if (Object* o = live(h)) o->waiters |= waiter_bit;
+}
+
 Snapshot Store::snapshot(Handle h) const {
   Snapshot s;
   Lock lock(*this);

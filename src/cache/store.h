@@ -121,6 +121,7 @@ class Store {
   // The loops waiting on a Busy object; read after each update the fetcher
   // makes (a waiter registers before it first looks, so none is missed).
   uint64_t waiter_mask(Handle h) const;
+  void watch(Handle h, uint64_t waiter_bit);  // a pinned reader asks to be woken too
 
   // Fetcher side (the handle came from a Fetch lookup).
   bool set_head(Handle h, std::string_view vary_names, std::string_view vary_key, std::string_view head,

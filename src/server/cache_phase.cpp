@@ -375,6 +375,17 @@ bool CacheDelivery::build_head(const cache::Snapshot& snap) {
   return true;
 }
 
+void CacheDelivery::resume(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status) {
+  head_sent_ = true;
+  out_ = std::move(pending);
+  out_pos_ = 0;
+  body_at_ = offset;
+  body_sent_ = offset;
+  body_end_ = body_end;
+  chunked_ = chunked;
+  status_ = status;
+}
+
 bool CacheDelivery::write_out() {
   while (out_pos_ < out_.size()) {
     if (!c_.writable_) return false;
@@ -494,6 +505,7 @@ void Connection::end_cache_request() {
     cache_waiting_ = false;
   }
   cache_.reset();
+  if (proxy_ && phase_ != Phase::Proxy) w_.retire(std::move(proxy_));  // a fetch that carried on for the store
   if (cache::Store* store = w_.runtime().cache()) {
     if (refresh_busy_) {  // a background refresh that never got to its fetch
       store->abandon(refresh_busy_);
@@ -716,6 +728,25 @@ bool Connection::spawn_refresh(cache::Handle busy, cache::Handle stale) {
   core::log(core::LogLevel::Debug, "cache", "background refresh of {}", cache_key_);
   rc->start();
   return true;
+}
+
+// The proxy exchange filling the store for this client found it slower than
+// the member: the fetch goes on at the member's pace for the store and the
+// waiters, and this client is served from the store like a waiter.
+void Connection::continue_from_cache(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status,
+                                     uint64_t sent) {
+  cache::Store& store = *w_.runtime().cache();
+  cache::Handle h = cache_pins_[1];
+  phase_ = Phase::Cache;
+  cache_ = std::make_unique<CacheDelivery>(*this, store, h, "MISS", UINT64_MAX);
+  cache_->resume(std::move(pending), offset, chunked, body_end, status);
+  bytes_out_ = sent;
+  cache_seen_bytes_ = sent;
+  cache_progress_ms_ = w_.loop().now_ms();
+  if (w_.cache_notifier()) store.watch(h, w_.cache_notifier()->bit());
+  cache_waiting_ = true;
+  w_.cache_waiters().insert(this);
+  w_.loop().timers().arm(*this, w_.loop().now_ms() + core::TimerWheel::kTickMs);
 }
 
 void Connection::deliver_from_cache(cache::Handle h, const char* x_cache) {

@@ -89,6 +89,10 @@ class CacheDelivery {
   enum class Step : uint8_t { Wait, Done, Queued, Fallback, Retry, Abort };
   CacheDelivery(Connection& c, cache::Store& s, cache::Handle h, const char* x_cache, uint64_t deadline_ms);
   Step pump();
+  // The fetching client fell behind the member: it goes on from the store,
+  // after `pending` (what the proxy had queued for it), at body offset
+  // `offset`, in the framing its head announced.
+  void resume(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status);
   bool head_sent() const { return head_sent_; }
   uint64_t deadline() const { return deadline_ms_; }
   int status() const { return status_; }

@@ -142,6 +142,11 @@ void Connection::on_timer() {
   }
 }
 
+void Connection::proxy_progress() {
+  if (phase_ == Phase::Cache && proxy_) proxy_->on_client_io();  // a fetch going on for the store
+  drive();
+}
+
 void Connection::drain(bool graceful) {
   draining_server_ = true;
   if (phase_ == Phase::Idle && rend_ == rbegin_) {
@@ -340,6 +345,7 @@ void Connection::drive() {
       }
       case Phase::Proxy:
         proxy_->on_client_io();
+        if (phase_ != Phase::Proxy) continue;  // the client was handed over to the cache
         if (!proxy_->finished()) return;
         end_proxy();
         if (phase_ == Phase::Closed) return;

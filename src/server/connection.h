@@ -64,7 +64,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
 
  public:
   // The proxy exchange made progress on its own (upstream event or timer).
-  void proxy_progress() { drive(); }
+  void proxy_progress();
   // An object this connection waits on progressed (CacheNotifier).
   void cache_progress() {
     if (phase_ == Phase::Cache) drive();
@@ -83,6 +83,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms);
   void start_fill(cache::Handle busy, cache::Handle stale);
   bool spawn_refresh(cache::Handle busy, cache::Handle stale);
+  void continue_from_cache(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status, uint64_t sent);
   cache::Handle refresh_busy_, refresh_stale_;  // set on a background refresh connection before start()
   bool serve_stale(bool for_error);
   void end_cache_request();  // returns the request's pins

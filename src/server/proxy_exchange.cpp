@@ -373,6 +373,15 @@ void ProxyExchange::on_io(uint32_t events) {
 
 void ProxyExchange::on_client_io() { pump(); }
 
+void ProxyExchange::decouple() {
+  std::string pending = cl_out_.substr(cl_out_pos_);
+  cl_out_.clear();
+  cl_out_pos_ = 0;
+  client_dead_ = true;
+  uint64_t end = framing_ == http::ResponseHead::Framing::ContentLength ? resp_.content_length : UINT64_MAX;
+  c_.continue_from_cache(std::move(pending), body_bytes_, client_chunked_, end, status_, sent_to_client_);
+}
+
 void ProxyExchange::retry() {
   release_upstream(false);
   up_readable_ = up_writable_ = up_eof_ = false;
@@ -942,6 +951,12 @@ void ProxyExchange::pump() {
       if (state_ == State::Done) return;
       progressed = flush_client() || progressed;
       if (state_ == State::Done) return;
+      if (fill_ && fill_->storing && head_seen_ && !resp_done_ && !client_dead_ && !c_.writable_ &&
+          cl_out_.size() - cl_out_pos_ >= kBufferMax) {
+        decouple();  // the client is slower than the member: the store, not the client, sets the pace
+        progressed = true;
+        continue;
+      }
       if (progressed) arm(timeout_ms());
     }
     if (client_gone_ && !req_done_) {

@@ -130,7 +130,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   std::string retry_body_;  // a small body, kept for a retry on another member
   std::unique_ptr<CacheFill> fill_;
   const char* x_cache_ = nullptr;
-  bool client_dead_ = false;  // the client left mid-body; the fill continues
+  bool client_dead_ = false;  // the client left mid-body, or reads from the store now; the fill continues
+  void decouple();
 };
 
 }  // namespace pillar::server

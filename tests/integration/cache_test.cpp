@@ -1701,6 +1701,56 @@ TEST(CacheDetach, FetchContinuesWhenTheFetchingClientLeaves) {
   EXPECT_EQ(origin.count("/half"), 1u);
 }
 
+// The fetching client stops reading: the member's body still reaches the
+// store at the member's pace, so a waiter is not held to the slow client's,
+// and the slow client later gets its whole body from the store.
+TEST(CacheDetach, SlowFetchingClientDoesNotHoldBackTheWaiters) {
+  const std::string body = pattern_bytes(4 << 20, 47);
+  Backend be("origin", [&body](const BackendRequest&) {
+    return reply(200, "Cache-Control: max-age=300\r\nContent-Type: application/octet-stream\r\n", body);
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url(), "  CacheMaxObjectSize 8M\n"));
+
+  int a = small_buffer_client(f.port());
+  ASSERT_GE(a, 0);
+  const std::string req = "GET /slow-reader HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  ASSERT_TRUE(ScriptedOrigin::write_all(a, req));
+  std::string a_got = read_head(a, 3s);
+  ASSERT_NE(a_got.find("\r\n\r\n"), std::string::npos) << "A got no head";
+  EXPECT_NE(a_got.find("X-Cache: MISS"), std::string::npos) << a_got.substr(0, a_got.find("\r\n\r\n"));
+
+  // A reads nothing more. B asks for the same object and must get all of it.
+  auto t0 = Clock::now();
+  RawConnection b(f.port());
+  ASSERT_TRUE(b.connected());
+  ASSERT_TRUE(b.send(req));
+  HttpResponse r;
+  parse_response(b.read_until_close(5s), r);
+  EXPECT_EQ(r.status, 200) << describe(r);
+  EXPECT_EQ(r.body.size(), body.size()) << "B was held to the pace of A, which reads nothing";
+  EXPECT_TRUE(r.body == body);
+  EXPECT_LT(ms_since(t0), 4000);
+
+  // A now reads: its whole body, byte-exact, after the head it already had.
+  std::string rest = a_got.substr(a_got.find("\r\n\r\n") + 4);
+  auto end = Clock::now() + 10s;
+  while (rest.size() < body.size() && Clock::now() < end) {
+    pollfd p{a, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    char buf[65536];
+    ssize_t n = ::recv(a, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    rest.append(buf, static_cast<size_t>(n));
+  }
+  ::close(a);
+  EXPECT_EQ(rest.size(), body.size());
+  EXPECT_TRUE(rest == body) << "the slow client's body must be byte-exact";
+  EXPECT_EQ(origin_count(be, "/slow-reader"), 1u);
+  EXPECT_EQ(xcache(get(f.port(), "/slow-reader")), "HIT");
+}
+
 // =========================================================================================
 // 16. CacheLockMaxAge bounds the wait on a slow fetch
 // =========================================================================================
