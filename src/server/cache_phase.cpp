@@ -439,18 +439,23 @@ CacheDelivery::Step CacheDelivery::pump() {
     }
   }
   for (;;) {
-    if (!out_.empty() && !write_out()) return c_.writable_ ? Step::Abort : Step::Wait;
-    if (no_body_ || terminator_ || (body_end_ != UINT64_MAX && body_at_ >= body_end_ && !chunked_)) return Step::Done;
+    if (no_body_ || terminator_ || (body_end_ != UINT64_MAX && body_at_ >= body_end_ && !chunked_)) {
+      if (!out_.empty() && !write_out()) return c_.writable_ ? Step::Abort : Step::Wait;
+      return Step::Done;
+    }
     cache::Snapshot snap = s_.snapshot(h_);
     if (snap.state != cache::ObjState::Ready && snap.state != cache::ObjState::Busy) return Step::Abort;  // cut: the client sees it
     if (snap.state == cache::ObjState::Ready && body_end_ == UINT64_MAX) body_end_ = snap.body_len;
     uint64_t avail = std::min<uint64_t>(snap.body_len, body_end_);
     if (body_at_ < avail && !chunked_) {
-      // Straight from the store's blocks to the socket: no copy.
+      // Straight from the store's blocks to the socket, no copy, behind
+      // whatever head bytes are still queued: one writev.
       if (!c_.writable_) return Step::Wait;
-      iovec iov[kMaxIov];
-      size_t k = s_.map(h_, snap.body_offset() + body_at_, std::min<uint64_t>(avail - body_at_, kMaxIov * cache::Store::kBlockSize),
-                        iov, kMaxIov);
+      iovec iov[kMaxIov + 1];
+      size_t k = 0, queued = out_.size() - out_pos_;
+      if (queued) iov[k++] = {out_.data() + out_pos_, queued};
+      k += s_.map(h_, snap.body_offset() + body_at_, std::min<uint64_t>(avail - body_at_, kMaxIov * cache::Store::kBlockSize),
+                  iov + k, kMaxIov);
       ssize_t n = c_.transport_->writev(iov, static_cast<int>(k));
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -460,9 +465,19 @@ CacheDelivery::Step CacheDelivery::pump() {
         if (errno == EINTR) continue;
         return Step::Abort;
       }
-      body_at_ += static_cast<uint64_t>(n);
-      body_sent_ += static_cast<uint64_t>(n);
+      size_t from_queue = std::min(static_cast<size_t>(n), queued);
+      out_pos_ += from_queue;
+      if (out_pos_ == out_.size()) {
+        out_.clear();
+        out_pos_ = 0;
+      }
+      body_at_ += static_cast<uint64_t>(n) - from_queue;
+      body_sent_ += static_cast<uint64_t>(n) - from_queue;
       c_.bytes_out_ += static_cast<uint64_t>(n);
+      continue;
+    }
+    if (!out_.empty()) {
+      if (!write_out()) return c_.writable_ ? Step::Abort : Step::Wait;
       continue;
     }
     if (body_at_ < avail) {
