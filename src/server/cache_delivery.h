@@ -1,0 +1,47 @@
+// Serving a stored object (see cache_phase.h).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "cache/store.h"
+
+namespace pillar::server {
+
+class Connection;
+
+// Streams one stored (or still arriving) object to a connection.
+class CacheDelivery {
+ public:
+  // Fallback: the fetch failed or took too long (a stale copy may answer);
+  // Retry: look again (hit-for-pass, or the response's Vary selects another variant).
+  enum class Step : uint8_t { Wait, Done, Queued, Fallback, Retry, Abort };
+  CacheDelivery(Connection& c, cache::Store& s, cache::Handle h, const char* x_cache, uint64_t deadline_ms);
+  Step pump();
+  // The fetching client fell behind the member: it goes on from the store,
+  // after `pending` (what the proxy had queued for it), at body offset
+  // `offset`, in the framing its head announced.
+  void resume(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status);
+  bool head_sent() const { return head_sent_; }
+  uint64_t deadline() const { return deadline_ms_; }
+  int status() const { return status_; }
+  uint64_t body_bytes() const { return body_sent_; }
+
+ private:
+  bool build_head(const cache::Snapshot& snap);
+  bool write_out();
+
+  Connection& c_;
+  cache::Store& s_;
+  cache::Handle h_;
+  const char* x_cache_;
+  uint64_t deadline_ms_;
+  bool head_sent_ = false, chunked_ = false, no_body_ = false, terminator_ = false;
+  int status_ = 0;
+  uint64_t body_at_ = 0;     // next body offset to send
+  uint64_t body_end_ = 0;    // for ranges and complete objects; UINT64_MAX while unknown
+  uint64_t body_sent_ = 0;
+  std::string out_;
+  size_t out_pos_ = 0;
+};
+
+}  // namespace pillar::server
