@@ -100,3 +100,44 @@ check_answers() {
   done
   return $ok
 }
+
+# wrk_measure SRV TEST URL COUNTER: a warm-up run, then the measured run with
+# the server's CPU time (CUR_PIDS) sampled around it. Records TEST.rps, .p99,
+# .cpu and .busy in R (an associative array the caller declares), notes wrk
+# errors in NOTES, and leaves in WRK_REQS the requests made and in
+# WRK_DELTA how much the command COUNTER's number grew over the run.
+# Returns 1 when wrk gave no result.
+wrk_measure() {
+  local srv=$1 test=$2 url=$3 counter=$4
+  "${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s "$url" > /dev/null 2>&1
+  refresh_pids
+  local t0 t1 c0 c1 out
+  c0=$($counter)
+  t0=$(cpu_ticks "${CUR_PIDS[@]}")
+  out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "$url" 2>&1)
+  refresh_pids
+  t1=$(cpu_ticks "${CUR_PIDS[@]}")
+  c1=$($counter)
+  local reqs rps
+  reqs=$(awk '/requests in/ {print $1; exit}' <<< "$out")
+  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2; exit}' <<< "$out")
+  if [[ -z $reqs || -z $rps ]]; then
+    NOTES+=("$srv $test: wrk produced no result: $(tr '\n' ' ' <<< "$out" | cut -c1-200)")
+    return 1
+  fi
+  WRK_REQS=$reqs
+  WRK_DELTA=$(( c1 - c0 ))
+  R[$srv|$test.rps]=$rps
+  R[$srv|$test.p99]=$(awk '$1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+    f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1; printf "%.2f", v * f; exit}' <<< "$out")
+  (( reqs > 0 )) && R[$srv|$test.cpu]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
+    'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  # Share of its CPU the server used: well under 100 % means it was not the
+  # bottleneck (origin + wrk on their CPU were), so req/s says little about it.
+  R[$srv|$test.busy]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v d="$DURATION" \
+    'BEGIN {printf "%.0f", t / hz / d * 100}')
+  local errs
+  errs=$(grep -E 'Socket errors|Non-2xx' <<< "$out" | tr -s ' \n' ' ')
+  [[ -n $errs ]] && NOTES+=("$srv $test: $errs")
+  return 0
+}

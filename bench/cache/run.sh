@@ -222,47 +222,19 @@ varnish_cmd() {  # port origin_port -> VARNISH_CMD
 declare -A R        # R[cache|test.metric] = value
 NOTES=()            # anything odd seen along the way, printed after the table
 
-# bench_wrk CACHE TEST URL: a warm-up run, then the measured run with the
-# cache's CPU time sampled around it. Records TEST.rps, .p99, .cpu, .busy, .origin.
+# bench_wrk CACHE TEST URL: wrk_measure, and TEST.origin: requests that
+# reached the origin during the measured run (0 when every request was a hit;
+# more than 1 % means this was not a cache-hit benchmark).
 bench_wrk() {
-  local srv=$1 test=$2 url=$3
-  "${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s "$url" > /dev/null 2>&1
-  refresh_pids
-  local t0 t1 q0 q1 out
-  q0=$(origin_requests)
-  t0=$(cpu_ticks "${CUR_PIDS[@]}")
-  out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "$url" 2>&1)
-  refresh_pids
-  t1=$(cpu_ticks "${CUR_PIDS[@]}")
-  q1=$(origin_requests)
-  local reqs rps
-  reqs=$(awk '/requests in/ {print $1; exit}' <<< "$out")
-  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2; exit}' <<< "$out")
-  if [[ -z $reqs || -z $rps ]]; then
-    NOTES+=("$srv $test: wrk produced no result: $(tr '\n' ' ' <<< "$out" | cut -c1-200)")
-    return
-  fi
-  R[$srv|$test.rps]=$rps
-  R[$srv|$test.p99]=$(awk '$1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-    f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1; printf "%.2f", v * f; exit}' <<< "$out")
-  (( reqs > 0 )) && R[$srv|$test.cpu]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
-    'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-  # Share of its CPU the cache used: well under 100 % means the cache was not
-  # the bottleneck (origin + wrk on their CPU were), so req/s says little about it.
-  R[$srv|$test.busy]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v d="$DURATION" \
-    'BEGIN {printf "%.0f", t / hz / d * 100}')
-  # Requests that reached the origin during the measured run: 0 when every
-  # request was a hit. More than 1 % means this was not a cache-hit benchmark.
-  local missed=$(( q1 - q0 ))
+  local srv=$1 test=$2
+  wrk_measure "$@" origin_requests || return 0
+  local missed=$WRK_DELTA reqs=$WRK_REQS
   R[$srv|$test.origin]=$missed
   if (( missed * 100 > reqs )); then
     NOTES+=("$srv $test: NOT A CACHE-HIT MEASUREMENT: $missed of $reqs requests reached the origin")
   elif (( missed > 0 )); then
     NOTES+=("$srv $test: $missed of $reqs requests reached the origin during the measured run")
   fi
-  local errs
-  errs=$(grep -E 'Socket errors|Non-2xx' <<< "$out" | tr -s ' \n' ' ')
-  [[ -n $errs ]] && NOTES+=("$srv $test: $errs")
 }
 
 

@@ -216,43 +216,15 @@ EOF
 declare -A R        # R[proxy|test.metric] = value
 NOTES=()            # anything odd seen along the way, printed after the table
 
-# bench_wrk PROXY TEST URL: a warm-up run, then the measured run with the
-# proxy's CPU time sampled around it. Records TEST.rps, .p99, .cpu, .busy, .conns.
+# bench_wrk PROXY TEST URL: wrk_measure, and TEST.conns: connections accepted
+# during the run beyond wrk's own (new proxy->origin connections when
+# keep-alive reuse fails, or wrk reconnecting after a close).
 bench_wrk() {
-  local srv=$1 test=$2 url=$3
-  "${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" --timeout 10s "$url" > /dev/null 2>&1
-  refresh_pids
-  local t0 t1 o0 o1 out
-  o0=$(passive_opens)
-  t0=$(cpu_ticks "${CUR_PIDS[@]}")
-  out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "$url" 2>&1)
-  refresh_pids
-  t1=$(cpu_ticks "${CUR_PIDS[@]}")
-  o1=$(passive_opens)
-  local reqs rps
-  reqs=$(awk '/requests in/ {print $1; exit}' <<< "$out")
-  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2; exit}' <<< "$out")
-  if [[ -z $reqs || -z $rps ]]; then
-    NOTES+=("$srv $test: wrk produced no result: $(tr '\n' ' ' <<< "$out" | cut -c1-200)")
-    return
-  fi
-  R[$srv|$test.rps]=$rps
-  R[$srv|$test.p99]=$(awk '$1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-    f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1; printf "%.2f", v * f; exit}' <<< "$out")
-  (( reqs > 0 )) && R[$srv|$test.cpu]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
-    'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-  # Share of its CPU the proxy used: well under 100 % means the proxy was not
-  # the bottleneck (origin + wrk on their CPU were), so req/s says little about it.
-  R[$srv|$test.busy]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v d="$DURATION" \
-    'BEGIN {printf "%.0f", t / hz / d * 100}')
-  # Connections accepted during the run beyond wrk's own: new proxy->origin
-  # connections (keep-alive reuse failing) or wrk reconnecting after a close.
-  local extra=$(( o1 - o0 - CONNS ))
+  local srv=$1 test=$2
+  wrk_measure "$@" passive_opens || return 0
+  local extra=$(( WRK_DELTA - CONNS ))
   (( extra < 0 )) && extra=0
   R[$srv|$test.conns]=$extra
-  local errs
-  errs=$(grep -E 'Socket errors|Non-2xx' <<< "$out" | tr -s ' \n' ' ')
-  [[ -n $errs ]] && NOTES+=("$srv $test: $errs")
 }
 
 
