@@ -167,18 +167,23 @@ EOF
 # Pillar: the process settings of bench/proxy (ServerLimit 1 keeps it at one
 # worker: with the default MinSpareThreads a lone worker counts as short of
 # spares as soon as one connection is open), plus the cache.
-write_pillar_conf() {  # port origin_port
-  cat > "$TMP/pillar.conf" <<EOF
-Listen 127.0.0.1:$1
+pillar_process_conf() {  # name port: what both pillar configurations share
+  cat <<EOF
+Listen 127.0.0.1:$2
 ServerName bench
-ErrorLog $TMP/pillar-error.log
-PidFile $TMP/pillar.pid
+ErrorLog $TMP/$1-error.log
+PidFile $TMP/$1.pid
 StartServers 1
 ServerLimit 1
 EventThreadsPerChild 1
 KeepAlive On
 MaxKeepAliveRequests 0
 KeepAliveTimeout 60
+EOF
+}
+
+write_pillar_conf() {  # port origin_port
+  { pillar_process_conf pillar "$1"; cat <<EOF
 CacheSize 256M
 <VirtualHost *:$1>
     ServerName bench
@@ -187,24 +192,13 @@ CacheSize 256M
     CacheHeader on
 </VirtualHost>
 EOF
+  } > "$TMP/pillar.conf"
 }
 
 # The reference the issue sets: Pillar serving the same 1 KiB file itself,
 # same process settings, no proxy and no cache.
 write_static_conf() {  # port
-  cat > "$TMP/static.conf" <<EOF
-Listen 127.0.0.1:$1
-ServerName bench
-ErrorLog $TMP/static-error.log
-PidFile $TMP/static.pid
-StartServers 1
-ServerLimit 1
-EventThreadsPerChild 1
-KeepAlive On
-MaxKeepAliveRequests 0
-KeepAliveTimeout 60
-DocumentRoot $DOC
-EOF
+  { pillar_process_conf static "$1"; echo "DocumentRoot $DOC"; } > "$TMP/static.conf"
 }
 
 # Varnish: -F keeps the manager in the foreground (its cache child is forked
