@@ -144,6 +144,10 @@ void Connection::on_timer() {
 
 void Connection::proxy_progress() {
   if (phase_ == Phase::Cache && proxy_) proxy_->on_client_io();  // a fetch going on for the store
+  if (fetch_only_) {
+    if (proxy_->finished()) close_now();
+    return;
+  }
   drive();
 }
 
@@ -975,6 +979,21 @@ void Connection::start_linger() {
 
 void Connection::close_now() {
   if (phase_ == Phase::Closed) return;
+  if (!fetch_only_ && !w_.stopping() && phase_ == Phase::Cache && proxy_ && proxy_->filling_for_store()) {
+    // The client left while the fetch it started fills the store for
+    // others: the socket goes, the fetch (bounded by its own timeout) stays.
+    fetch_only_ = true;
+    if (cache_waiting_) {
+      w_.cache_waiters().erase(this);
+      cache_waiting_ = false;
+    }
+    cache_.reset();
+    core::TimerWheel::cancel(*this);
+    w_.loop().remove(transport_->fd());
+    ::shutdown(transport_->fd(), SHUT_RDWR);
+    mark(core::shm::SlotState::Closing);
+    return;
+  }
   phase_ = Phase::Closed;
   core::TimerWheel::cancel(*this);
   if (proxy_) w_.retire(std::move(proxy_));  // releases the member connection

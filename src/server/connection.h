@@ -95,6 +95,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   std::string cache_key_;
   int cache_attempts_ = 0;
   bool cache_waiting_ = false;
+  bool fetch_only_ = false;  // the client left; the connection lives on until its fetch for the store ends
   uint64_t cache_seen_bytes_ = 0, cache_progress_ms_ = 0;
 
   void drive();

@@ -373,6 +373,8 @@ void ProxyExchange::on_io(uint32_t events) {
 
 void ProxyExchange::on_client_io() { pump(); }
 
+bool ProxyExchange::filling_for_store() const { return state_ != State::Done && client_dead_ && fill_ && fill_->storing; }
+
 void ProxyExchange::decouple() {
   std::string pending = cl_out_.substr(cl_out_pos_);
   cl_out_.clear();

@@ -47,6 +47,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   void set_fill(std::unique_ptr<CacheFill> f);
   const CacheFill* fill() const { return fill_.get(); }
   void set_x_cache(const char* v) { x_cache_ = v; }
+  // Filling the store for others after its client was handed over or left.
+  bool filling_for_store() const;
 
  private:
   enum class State : uint8_t { Queued, Connecting, Exchanging, Done };

@@ -1751,6 +1751,56 @@ TEST(CacheDetach, SlowFetchingClientDoesNotHoldBackTheWaiters) {
   EXPECT_EQ(xcache(get(f.port(), "/slow-reader")), "HIT");
 }
 
+// The fetching client was handed over to the store (it read nothing) and
+// then leaves while the member is still sending: the fetch still completes
+// for the waiter, and for the store.
+TEST(CacheDetach, HandedOverClientLeavesAndTheFetchGoesOn) {
+  const std::string body = pattern_bytes(5 << 20, 53);
+  const size_t first = 4 << 20;
+  ScriptedOrigin origin([&body, first](ScriptedOrigin& o, int fd, const std::string&) {
+    std::string head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=300\r\nContent-Type: application/octet-stream\r\n"
+                       "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+    if (!ScriptedOrigin::write_all(fd, head + body.substr(0, first))) return;
+    if (!o.wait_released(5s)) return;
+    ScriptedOrigin::write_all(fd, std::string_view(body).substr(first));
+  });
+  ASSERT_TRUE(origin.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(origin.url(), "  CacheMaxObjectSize 8M\n"));
+
+  int a = small_buffer_client(f.port());
+  ASSERT_GE(a, 0);
+  const std::string req = "GET /leaver HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  ASSERT_TRUE(ScriptedOrigin::write_all(a, req));
+  ASSERT_NE(read_head(a, 3s).find("\r\n\r\n"), std::string::npos) << "A got no head";
+
+  // B joins and receives the first part from the store while A reads nothing
+  // (A, far behind the member, is being served from the store by now).
+  RawConnection b(f.port());
+  ASSERT_TRUE(b.connected());
+  ASSERT_TRUE(b.send(req));
+  EXPECT_TRUE(eventually(
+      [&] {
+        b.read_response(20ms);
+        return b.buffered().size() > first;
+      },
+      5s))
+      << "B did not get the first part: " << b.buffered().size();
+  ::close(a);  // A leaves with most of its body unread
+  std::this_thread::sleep_for(100ms);  // let the server see A go before the rest arrives
+  origin.release();
+
+  HttpResponse r;
+  parse_response(b.read_until_close(8s), r);
+  EXPECT_EQ(r.status, 200) << describe(r);
+  EXPECT_EQ(r.body.size(), body.size()) << "the fetch ended with the client that started it";
+  EXPECT_TRUE(r.body == body);
+  EXPECT_EQ(origin.count("/leaver"), 1u);
+  auto h = get(f.port(), "/leaver");
+  EXPECT_EQ(xcache(h), "HIT") << describe(h);
+  EXPECT_EQ(origin.count("/leaver"), 1u);
+}
+
 // =========================================================================================
 // 16. CacheLockMaxAge bounds the wait on a slow fetch
 // =========================================================================================
