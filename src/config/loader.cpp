@@ -55,6 +55,21 @@ class Loader {
     resolve_log_formats(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_log_formats(vh);
     std::vector<std::string> warnings;
+    // The cache wraps proxied locations only: say so where it can do nothing.
+    auto cache_without_proxy = [&](const VirtualHost& vh) {
+      bool enables = false, proxies = false;
+      for (const auto& r : vh.cache.rules) enables = enables || r.enable;
+      for (const auto& l : vh.locations) proxies = proxies || l.handler == HandlerKind::Proxy;
+      if (enables && !proxies)
+        warnings.push_back((vh.where.file.empty() ? std::string("the main server")
+                                                  : vh.where.file + ":" + std::to_string(vh.where.line)) +
+                           ": CacheEnable has no effect here: the cache applies to proxied locations (ProxyPass) only");
+    };
+    if (!sc_.vhosts.empty()) {
+      for (const auto& vh : sc_.vhosts) cache_without_proxy(vh);
+    } else {
+      cache_without_proxy(sc_.main_server);
+    }
     settle_process_config(sc_.process, warnings);
     for (auto& w : warnings) sink.notices.push_back(std::move(w));
     if (sc_.process.pid_file.empty() || sc_.process.pid_file[0] != '/')
