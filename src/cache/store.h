@@ -49,6 +49,7 @@ struct ObjectMeta {
   uint16_t vhost = 0;           // VhostStats id, for per-vhost eviction counts
   bool revalidate_always = false;
   bool auth_ok = false;         // may answer requests with Authorization (public, s-maxage, must-revalidate)
+  bool must_revalidate = false; // never served stale (must-/proxy-revalidate, s-maxage), even to max-stale
 };
 
 // Names one object incarnation: a handle outlives the object harmlessly

@@ -49,6 +49,7 @@ cache::ObjectMeta meta_from(const cache::StoreDecision& d, const http::ResponseH
   m.revalidate_always = d.revalidate_always;
   auto cc = cache::response_cache_control(resp);
   m.auth_ok = cc.public_ || cc.s_maxage >= 0 || cc.must_revalidate;
+  m.must_revalidate = cc.must_revalidate || cc.proxy_revalidate || cc.s_maxage >= 0;
   return m;
 }
 

@@ -148,7 +148,8 @@ void Connection::cache_step() {
   const bool auth = head_.has("Authorization");
   const bool range = head_.has("Range");
   const bool force = !cc.ignore_cache_control && (req_cc.no_cache || req_cc.max_age == 0);
-  const bool may_fetch = head_.method == http::Method::Get && !auth && !range && !req_cc.no_store &&
+  const bool only_if_cached = !cc.ignore_cache_control && req_cc.only_if_cached;
+  const bool may_fetch = head_.method == http::Method::Get && !auth && !range && !req_cc.no_store && !only_if_cached &&
                          ++cache_attempts_ <= kMaxAttempts;
   for (int i = 0; i < 2; ++i) {  // a retry after a failed fetch starts afresh
     if (cache_pins_[i]) store.release(cache_pins_[i]);
@@ -170,6 +171,23 @@ void Connection::cache_step() {
     end_cache_request();
     start_proxy(*route, nullptr, "PASS");
   };
+  // The client accepts a stale copy (Cache-Control: max-stale[=N]) unless the
+  // response forbade it (must-revalidate, proxy-revalidate, s-maxage).
+  if (r.kind != cache::Store::Lookup::Hit && r.ready && ready.state == cache::ObjState::Ready && !force &&
+      !cc.ignore_cache_control && req_cc.max_stale >= 0 && !ready.meta.must_revalidate &&
+      !ready.meta.revalidate_always && (!auth || ready.meta.auth_ok) && fresh.age - ready.meta.ttl <= req_cc.max_stale) {
+    if (r.kind == cache::Store::Lookup::Fetch) store.abandon(r.busy);  // nobody fetches for this one
+    if (stats) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
+    return deliver_from_cache(r.ready, "STALE");
+  }
+  // Cache-Control: only-if-cached: what the store has, or 504 (RFC 9111 §5.2.1.7).
+  if (only_if_cached && r.kind != cache::Store::Lookup::Hit) {
+    end_cache_request();
+    resp_.error(504);
+    apply_error_page(site_, nullptr);
+    queue_response();
+    return;
+  }
   switch (r.kind) {
     case cache::Store::Lookup::Hit:
       if ((auth && !ready.meta.auth_ok) || (!cc.ignore_cache_control &&

@@ -2033,5 +2033,49 @@ TEST(CacheConfig, IfModuleCacheModuleIsTrue) {
   EXPECT_NE(o1.body, o2.body);
 }
 
+// =========================================================================================
+// Request directives: max-stale accepts a stale copy (unless the response
+// forbade it); only-if-cached never goes to the origin.
+// =========================================================================================
+
+TEST(CacheRequestDirectives, MaxStaleAndOnlyIfCached) {
+  std::atomic<int> n{0};
+  Backend be("origin", [&n](const BackendRequest& r) {
+    std::string cc = r.target == "/mr" ? "Cache-Control: max-age=1, must-revalidate\r\n" : "Cache-Control: max-age=1\r\n";
+    return reply(200, cc, r.target + " v" + std::to_string(++n));
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url(), "  CacheGrace 0\n"));
+  const std::string oic = "Cache-Control: only-if-cached\r\n";
+
+  auto never = get(f.port(), "/never", oic);
+  EXPECT_EQ(never.status, 504) << describe(never);
+  EXPECT_EQ(origin_count(be, "/never"), 0u);
+
+  auto first = get(f.port(), "/ms");
+  ASSERT_EQ(xcache(first), "MISS") << describe(first);
+  ASSERT_EQ(xcache(get(f.port(), "/mr")), "MISS");
+  auto cached = get(f.port(), "/ms", oic);
+  EXPECT_EQ(cached.status, 200);
+  EXPECT_EQ(xcache(cached), "HIT") << describe(cached);
+
+  // Stale now (only-if-cached answers 504 for a stale copy, without asking the origin).
+  EXPECT_TRUE(eventually([&] { return get(f.port(), "/ms", oic).status == 504; }, 4s));
+  EXPECT_TRUE(eventually([&] { return get(f.port(), "/mr", oic).status == 504; }, 4s));
+  EXPECT_EQ(origin_count(be, "/ms"), 1u);
+
+  auto stale = get(f.port(), "/ms", "Cache-Control: max-stale=60\r\n");
+  EXPECT_EQ(stale.status, 200);
+  EXPECT_EQ(xcache(stale), "STALE") << describe(stale);
+  EXPECT_EQ(stale.body, first.body);
+  EXPECT_EQ(origin_count(be, "/ms"), 1u) << "max-stale must not go to the origin";
+
+  auto strict = get(f.port(), "/mr", "Cache-Control: max-stale\r\n");
+  EXPECT_EQ(strict.status, 200);
+  EXPECT_NE(xcache(strict), "STALE") << "must-revalidate forbids serving stale: " << describe(strict);
+  EXPECT_EQ(origin_count(be, "/mr"), 2u);
+}
+
 }  // namespace
 }  // namespace itest
