@@ -112,20 +112,6 @@ std::string describe(const HttpResponse& r) {
 
 std::string xcache(const HttpResponse& r) { return r.header("X-Cache"); }
 
-// pillarctl next to the pillar binary, bounded by coreutils' timeout.
-std::string pillarctl(const std::string& socket, const std::string& args) {
-  std::string b = PILLAR_BINARY;
-  std::string cmd = "timeout 10 " + b.substr(0, b.rfind('/') + 1) + "pillarctl -s " + socket + " " + args + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 // A number field of a JSON text ("key": 123); -1 when absent.
 long long json_num(const std::string& json, const std::string& key) {
   size_t k = json.find("\"" + key + "\"");

@@ -12,19 +12,6 @@
 namespace itest {
 namespace {
 
-std::string pillarctl(const std::string& socket, const std::string& args) {
-  std::string b = PILLAR_BINARY;
-  std::string cmd = b.substr(0, b.rfind('/') + 1) + "pillarctl -s " + socket + " " + args + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 // Which member answered each of n requests ("a" or "b"), over fresh connections.
 std::map<std::string, int> spread(uint16_t port, int n) {
   std::map<std::string, int> m;

@@ -13,18 +13,7 @@
 namespace itest {
 namespace {
 
-std::string ctl(const std::string& socket, const std::string& args) {
-  std::string b = PILLAR_BINARY;
-  std::string cmd = b.substr(0, b.rfind('/') + 1) + "pillarctl -j -s " + socket + " " + args + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+std::string ctl(const std::string& socket, const std::string& args) { return pillarctl(socket, "-j " + args); }
 
 TEST(ProxyHealth, FailingMemberIsTakenOutAndComesBack) {
   TempTree t;
