@@ -21,7 +21,20 @@ ratio() {  # a b -> a/b with 2 decimals, or n/a
 }
 
 
-# ---- shared by bench/proxy and bench/cache (they set TMP, CUR_PIDS, CLK_TCK) ----
+CLK_TCK=$(getconf CLK_TCK)
+
+# make_test_files DOC: the 1 KiB text and 100 KiB random file every benchmark
+# serves (random so nobody wins by compressing), read once into the page
+# cache before anyone is timed; sets FILES (name|path|bytes per test).
+make_test_files() {
+  head -c 1024 /dev/zero | tr '\0' 'x' > "$1/index.html"
+  head -c $((100 * 1024)) /dev/urandom > "$1/100k.bin"
+  chmod 644 "$1"/*
+  cat "$1"/* > /dev/null
+  FILES=("1k|/index.html|1024" "100k|/100k.bin|102400")
+}
+
+# ---- shared by bench/proxy and bench/cache (they set TMP and CUR_PIDS) ----
 
 # cpu_ticks PID...: utime+stime+cutime+cstime summed, in clock ticks.
 # (Fields 14-17 of /proc/PID/stat; everything after the ')' that closes comm.)

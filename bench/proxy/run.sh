@@ -75,16 +75,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM   # turn Ctrl-C into a normal exit so the EXIT trap runs
 
 # --- Test files ----------------------------------------------------------------
-head -c 1024 /dev/zero | tr '\0' 'x' > "$DOC/index.html"
-head -c $((100 * 1024)) /dev/urandom > "$DOC/100k.bin"
-chmod 644 "$DOC"/*
-cat "$DOC"/* > /dev/null   # into the page cache before anyone is timed
-
-# name|path|bytes for each file-size test
-FILES=("1k|/index.html|1024" "100k|/100k.bin|102400")
-
-
-CLK_TCK=$(getconf CLK_TCK)
+make_test_files "$DOC"
 
 
 

@@ -84,18 +84,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM   # turn Ctrl-C into a normal exit so the EXIT trap runs
 
 # --- Test files ----------------------------------------------------------------
-# Random bytes so nobody can win by compressing; index.html is 1 KiB of text.
-head -c 1024 /dev/zero | tr '\0' 'x' > "$DOC/index.html"
-head -c $((100 * 1024)) /dev/urandom > "$DOC/100k.bin"
-head -c $((10 * 1024 * 1024)) /dev/urandom > "$DOC/10m.bin"
-chmod 644 "$DOC"/*
-cat "$DOC"/* > /dev/null   # into the page cache before anyone is timed
-
-# name|path|bytes for each file-size test
-FILES=("1k|/index.html|1024" "100k|/100k.bin|102400" "10m|/10m.bin|10485760")
+make_test_files "$DOC"
+head -c $((10 * 1024 * 1024)) /dev/urandom > "$DOC/10m.bin"   # static only: a large file
+chmod 644 "$DOC/10m.bin"
+cat "$DOC/10m.bin" > /dev/null
+FILES+=("10m|/10m.bin|10485760")
 
 
-CLK_TCK=$(getconf CLK_TCK)
 
 # utime+stime+cutime+cstime of the current server's processes, in clock ticks.
 # (Fields 14-17 of /proc/PID/stat; everything after the ')' that closes comm,
