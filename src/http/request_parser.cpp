@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "http/field_chars.h"
+#include "http/framing_fields.h"
 
 namespace pillar::http {
 
@@ -93,31 +94,6 @@ bool iprefix(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-// Content-Length: 1*DIGIT, or a list of identical values ("5, 5").
-bool parse_content_length(std::string_view v, uint64_t& out) {
-  bool have = false;
-  uint64_t first = 0;
-  while (true) {
-    size_t comma = v.find(',');
-    std::string_view item = v.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (item.empty() || item.size() > 19) return false;
-    uint64_t n = 0;
-    for (char c : item) {
-      if (c < '0' || c > '9') return false;
-      n = n * 10 + static_cast<uint64_t>(c - '0');
-    }
-    if (have && n != first) return false;
-    first = n;
-    have = true;
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
-  out = first;
-  return true;
-}
-
 }  // namespace
 
 ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits, RequestHead& out) {
@@ -180,10 +156,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
   const char* head_end = nullptr;
   std::string_view host_value;
   int host_count = 0;
-  std::string_view te_values[8];
-  int te_count = 0;
-  bool bad_content_length = false;
-  bool close = false, keep_alive_token = false, upgrade_token = false;
+  FramingFields ff;
   std::string_view expect;
   bool has_upgrade = false;
 
@@ -237,27 +210,8 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
       case 7:
         if (iequals(name, "Upgrade")) has_upgrade = true;
         break;
-      case 10:
-        if (iequals(name, "Connection")) {  // any number of lines; every one counts (RFC 9112 §9.6)
-          close = close || has_token(value, "close");
-          keep_alive_token = keep_alive_token || has_token(value, "keep-alive");
-          upgrade_token = upgrade_token || has_token(value, "upgrade");
-        }
-        break;
-      case 14:
-        if (iequals(name, "Content-Length")) {
-          uint64_t len = 0;
-          if (!parse_content_length(value, len) || (out.has_content_length && len != out.content_length))
-            bad_content_length = true;
-          out.has_content_length = true;
-          out.content_length = len;
-        }
-        break;
-      case 17:
-        if (iequals(name, "Transfer-Encoding")) {
-          if (te_count == 8) return error(400, "too many Transfer-Encoding fields");
-          te_values[te_count++] = value;
-        }
+      default:
+        if (ff.take(name, value) && ff.too_many_te) return error(400, "too many Transfer-Encoding fields");
         break;
     }
   }
@@ -303,15 +257,17 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
     return error(400, "empty Host header");
   if (out.authority.empty()) out.authority = host_value;
 
-  if (bad_content_length) return error(400, "invalid or conflicting Content-Length");
-  if (te_count > 0) {
+  out.has_content_length = ff.has_content_length;
+  out.content_length = ff.content_length;
+  if (ff.bad_content_length) return error(400, "invalid or conflicting Content-Length");
+  if (ff.te_count > 0) {
     if (!http11) return error(400, "Transfer-Encoding in an HTTP/1.0 request");
     if (out.has_content_length) return error(400, "both Content-Length and Transfer-Encoding");
     // The codings in order; the last must be chunked, and only chunked alone is supported.
     int codings = 0;
     bool last_chunked = false, unknown = false;
-    for (int i = 0; i < te_count; ++i) {
-      std::string_view list = te_values[i];
+    for (int i = 0; i < ff.te_count; ++i) {
+      std::string_view list = ff.te_values[i];
       while (true) {
         size_t comma = list.find(',');
         std::string_view item = list.substr(0, comma);
@@ -333,8 +289,8 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
     out.chunked = true;
   }
 
-  out.keep_alive = !close && (http11 || keep_alive_token);
-  out.upgrade = upgrade_token && has_upgrade;
+  out.keep_alive = !ff.close && (http11 || ff.keep_alive_token);
+  out.upgrade = ff.upgrade_token && has_upgrade;
 
   if (!expect.empty()) {
     if (!iequals(expect, "100-continue")) return error(417, "unsupported expectation");

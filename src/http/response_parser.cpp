@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "http/field_chars.h"
+#include "http/framing_fields.h"
 
 namespace pillar::http {
 
@@ -59,29 +60,6 @@ const char* check_status_line(std::string_view s, bool complete) {
     if (!is_value_char(static_cast<unsigned char>(s[i]))) return "invalid character in reason phrase";
   if (complete && n < 12) return "truncated status line";
   return nullptr;
-}
-
-// Content-Length: 1*DIGIT, or a list of identical values ("5, 5").
-bool parse_content_length(std::string_view v, uint64_t& out) {
-  bool have = false;
-  uint64_t first = 0;
-  while (true) {
-    size_t comma = v.find(',');
-    std::string_view item = trim_ows(v.substr(0, comma));
-    if (item.empty() || item.size() > 19) return false;  // 19 digits always fit in 64 bits
-    uint64_t n = 0;
-    for (char c : item) {
-      if (!is_digit(c)) return false;
-      n = n * 10 + static_cast<uint64_t>(c - '0');
-    }
-    if (have && n != first) return false;
-    first = n;
-    have = true;
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
-  out = first;
-  return true;
 }
 
 // The transfer codings of all Transfer-Encoding fields, in order.
@@ -173,11 +151,7 @@ ParseOutcome parse_response_head(std::string_view buf, const ResponseLimits& lim
   // ---- header fields
   p = eol + 1;
   const char* head_end = nullptr;
-  std::string_view te_values[8];
-  int te_count = 0;
-  bool has_content_length = false, bad_content_length = false;
-  uint64_t content_length = 0;
-  bool close = false, keep_alive_token = false, upgrade_token = false;
+  FramingFields ff;
   std::string_view upgrade_value;
 
   while (true) {
@@ -218,68 +192,46 @@ ParseOutcome parse_response_head(std::string_view buf, const ResponseLimits& lim
     p = nl + 1;
 
     // Fields that decide framing and connection reuse.
-    switch (name.size()) {
-      case 7:
-        if (iequals(name, "Upgrade")) upgrade_value = value;
-        break;
-      case 10:
-        if (iequals(name, "Connection")) {  // any number of lines; every one counts (RFC 9112 §9.6)
-          close = close || has_token(value, "close");
-          keep_alive_token = keep_alive_token || has_token(value, "keep-alive");
-          upgrade_token = upgrade_token || has_token(value, "upgrade");
-        }
-        break;
-      case 14:
-        if (iequals(name, "Content-Length")) {
-          uint64_t len = 0;
-          if (!parse_content_length(value, len) || (has_content_length && len != content_length))
-            bad_content_length = true;
-          has_content_length = true;
-          content_length = len;
-        }
-        break;
-      case 17:
-        if (iequals(name, "Transfer-Encoding")) {
-          if (te_count == 8) return error("too many Transfer-Encoding fields");
-          te_values[te_count++] = value;
-        }
-        break;
+    if (ff.take(name, value)) {
+      if (ff.too_many_te) return error("too many Transfer-Encoding fields");
+    } else if (name.size() == 7 && iequals(name, "Upgrade")) {
+      upgrade_value = value;
     }
   }
 
   // ---- semantics (RFC 9112 §6.3)
   const bool http11 = out.version_minor >= 1;
-  if (bad_content_length) return error("invalid or conflicting Content-Length");
+  if (ff.bad_content_length) return error("invalid or conflicting Content-Length");
   Codings codings;
-  if (te_count > 0) {
+  if (ff.te_count > 0) {
     if (!http11) return error("Transfer-Encoding in an HTTP/1.0 response");
-    if (const char* why = parse_transfer_codings(te_values, te_count, codings)) return error(why);
+    if (const char* why = parse_transfer_codings(ff.te_values, ff.te_count, codings)) return error(why);
   }
 
-  out.keep_alive = !close && (http11 || keep_alive_token);
+  out.keep_alive = !ff.close && (http11 || ff.keep_alive_token);
 
   if (out.status == 101) {
     if (!http11) return error("101 Switching Protocols in an HTTP/1.0 response");
-    if (!upgrade_token || upgrade_value.empty()) return error("101 Switching Protocols without Connection: upgrade and Upgrade");
+    if (!ff.upgrade_token || upgrade_value.empty()) return error("101 Switching Protocols without Connection: upgrade and Upgrade");
     out.upgrade = true;
     out.keep_alive = false;  // the connection now carries another protocol
   }
 
   if (request_was_head || out.status < 200 || out.status == 204 || out.status == 304) {
     out.framing = ResponseHead::Framing::None;
-  } else if (te_count > 0) {
+  } else if (ff.te_count > 0) {
     if (codings.last_chunked) {
       out.framing = ResponseHead::Framing::Chunked;
       // Transfer-Encoding overrides Content-Length, but a message with both
       // may be a smuggling attempt: do not reuse the connection after it.
-      if (has_content_length) out.keep_alive = false;
+      if (ff.has_content_length) out.keep_alive = false;
     } else {
       out.framing = ResponseHead::Framing::UntilClose;
       out.keep_alive = false;
     }
-  } else if (has_content_length) {
+  } else if (ff.has_content_length) {
     out.framing = ResponseHead::Framing::ContentLength;
-    out.content_length = content_length;
+    out.content_length = ff.content_length;
   } else {
     out.framing = ResponseHead::Framing::UntilClose;
     out.keep_alive = false;
