@@ -154,3 +154,37 @@ wrk_measure() {
   [[ -n $errs ]] && NOTES+=("$srv $test: $errs")
   return 0
 }
+
+# write_origin_conf PORT [HTTP_LINES] [SERVER_LINES]: the nginx origin of the
+# proxy and cache benchmarks in $TMP/origin.conf: 1 worker, keep-alive without
+# a request cap, sendfile, no access log unless HTTP_LINES sets one; DOC as root.
+write_origin_conf() {
+  cat > "$TMP/origin.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+error_log $TMP/origin-error.log warn;
+pid $TMP/origin.pid;
+events { worker_connections 4096; }
+http {
+    client_body_temp_path $TMP/origin/body;
+    proxy_temp_path $TMP/origin/proxy;
+    fastcgi_temp_path $TMP/origin/fastcgi;
+    uwsgi_temp_path $TMP/origin/uwsgi;
+    scgi_temp_path $TMP/origin/scgi;
+    types { text/html html; application/octet-stream bin; }
+    default_type application/octet-stream;
+    ${2:-access_log off;}
+    sendfile on;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000000;
+    server {
+        listen 127.0.0.1:$1 backlog=4096;
+        root $DOC;
+        index index.html;
+        ${3:-}
+    }
+}
+EOF
+}

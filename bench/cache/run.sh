@@ -116,40 +116,9 @@ origin_requests() {
 
 
 # --- Configurations -----------------------------------------------------------------
-# Origin: nginx, 1 worker, keep-alive without a request cap, sendfile, and
-# `expires 1h` (Cache-Control: max-age=3600) so both caches may keep the files.
-# Its access log counts the requests that got past the cache.
-write_origin_conf() {  # port
-  cat > "$TMP/origin.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile $NOFILE;
-error_log $TMP/origin-error.log warn;
-pid $TMP/origin.pid;
-events { worker_connections 4096; }
-http {
-    client_body_temp_path $TMP/origin/body;
-    proxy_temp_path $TMP/origin/proxy;
-    fastcgi_temp_path $TMP/origin/fastcgi;
-    uwsgi_temp_path $TMP/origin/uwsgi;
-    scgi_temp_path $TMP/origin/scgi;
-    types { text/html html; application/octet-stream bin; }
-    default_type application/octet-stream;
-    log_format brief '\$request \$status';
-    access_log $TMP/origin-access.log brief;
-    sendfile on;
-    keepalive_timeout 60s;
-    keepalive_requests 1000000000;
-    server {
-        listen 127.0.0.1:$1 backlog=4096;
-        root $DOC;
-        index index.html;
-        expires 1h;
-    }
-}
-EOF
-}
+# Origin: write_origin_conf (bench/lib.sh) with `expires 1h` (Cache-Control:
+# max-age=3600) so both caches may keep the files, and an access log that
+# counts the requests that got past the cache.
 
 # Common ground for the two caches: one worker process with one event loop /
 # one thread pool, a 256 MiB memory cache, keep-alive to the client (60 s, no
@@ -289,7 +258,8 @@ bench_cache() {
 note "placement: $PLACEMENT; wrk -t1 -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per test${ONLY:+; only $ONLY}"
 START=$SECONDS
 
-ORIGIN_PORT=$(free_port); write_origin_conf "$ORIGIN_PORT"
+ORIGIN_PORT=$(free_port)
+write_origin_conf "$ORIGIN_PORT" "log_format brief '\$request \$status'; access_log $TMP/origin-access.log brief;" "expires 1h;"
 note "origin (nginx): starting on 127.0.0.1:$ORIGIN_PORT"
 start_server origin "$ORIGIN_PORT" LOAD_PIN nginx -p "$TMP/origin" -e "$TMP/origin-error.log" -c "$TMP/origin.conf" ||
   die "the origin nginx did not start"

@@ -87,36 +87,7 @@ passive_opens() {
 
 
 # --- Configurations -----------------------------------------------------------------
-# Origin: nginx, 1 worker, keep-alive without a request cap, sendfile, no log.
-write_origin_conf() {  # port
-  cat > "$TMP/origin.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile $NOFILE;
-error_log $TMP/origin-error.log warn;
-pid $TMP/origin.pid;
-events { worker_connections 4096; }
-http {
-    client_body_temp_path $TMP/origin/body;
-    proxy_temp_path $TMP/origin/proxy;
-    fastcgi_temp_path $TMP/origin/fastcgi;
-    uwsgi_temp_path $TMP/origin/uwsgi;
-    scgi_temp_path $TMP/origin/scgi;
-    types { text/html html; application/octet-stream bin; }
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    keepalive_timeout 60s;
-    keepalive_requests 1000000000;
-    server {
-        listen 127.0.0.1:$1 backlog=4096;
-        root $DOC;
-        index index.html;
-    }
-}
-EOF
-}
+# Origin: write_origin_conf (bench/lib.sh), no access log.
 
 # Common ground for the three proxies: one worker process with one event loop
 # / thread, keep-alive to the client (60 s, no request cap) and to the origin,
