@@ -562,16 +562,6 @@ void Connection::end_proxy() {
     deliver_from_cache(h, "REVALIDATED");
     return;
   }
-  if (p->failed() && cache_pins_[0]) {  // the origin failed: a stale copy may answer (stale-if-error)
-    int status = p->status();
-    w_.retire(std::move(p));
-    if (serve_stale(true)) return;
-    keep_alive_ = false;
-    resp_.error(status);
-    apply_error_page(site_, nullptr);
-    queue_response();
-    return;
-  }
   if (p->aborted()) {
     w_.retire(std::move(p));
     close_now();
@@ -581,6 +571,7 @@ void Connection::end_proxy() {
   if (p->failed()) {
     int status = p->status();
     w_.retire(std::move(p));
+    if (cache_pins_[0] && serve_stale(true)) return;  // a stale copy may answer (stale-if-error)
     keep_alive_ = false;  // the request body may be half read
     resp_.error(status);
     apply_error_page(site_, nullptr);
