@@ -189,21 +189,10 @@ struct Backend::Conn {
 
 Backend::Backend(std::string name, Handler handler) : name_(std::move(name)), handler_(std::move(handler)) {
   if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) return;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  uint16_t port = 0;
+  int fd = listen_loopback(port, 512, SOCK_NONBLOCK);
   if (fd < 0) return;
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 512) != 0) {
-    ::close(fd);
-    return;
-  }
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  port_ = port;
   listen_fd_ = fd;
   thread_ = std::thread([this] { run(); });
 }

@@ -156,21 +156,8 @@ class Relay {
 
   bool up() {
     if (thread_.joinable()) return true;
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = listen_loopback(port_, 512);
     if (fd < 0) return false;
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port_);
-    socklen_t len = sizeof a;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 512) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ::close(fd);
-      return false;
-    }
-    port_ = ntohs(a.sin_port);
     char drain[64];
     while (::read(wake_[0], drain, sizeof drain) > 0) {
     }
@@ -299,20 +286,8 @@ class ScriptedOrigin {
   using Script = std::function<void(ScriptedOrigin&, int fd, const std::string& target)>;
 
   explicit ScriptedOrigin(Script script) : script_(std::move(script)) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = listen_loopback(port_, 64);
     if (fd < 0) return;
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ::close(fd);
-      return;
-    }
-    port_ = ntohs(a.sin_port);
     listen_fd_ = fd;
     accept_thread_ = std::thread([this] { accept_loop(); });
   }

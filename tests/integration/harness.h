@@ -126,6 +126,11 @@ enum class CloseKind { Open, Eof, Reset, Timeout, Error };
 const char* to_string(CloseKind k);
 
 // A TCP connection to 127.0.0.1:port for hand-written (also malformed) requests.
+// A listening TCP socket on 127.0.0.1:`port` (0: an ephemeral port), with
+// SO_REUSEADDR and close-on-exec plus `extra_flags` (e.g. SOCK_NONBLOCK);
+// `port` is set to the bound port. -1 on failure.
+int listen_loopback(uint16_t& port, int backlog, int extra_flags = 0);
+
 class RawConnection {
  public:
   explicit RawConnection(uint16_t port, Millis connect_timeout = 3s);
