@@ -2038,5 +2038,31 @@ TEST(CacheRequestDirectives, MaxStaleAndOnlyIfCached) {
   EXPECT_EQ(origin_count(be, "/mr"), 2u);
 }
 
+// A client's no-cache makes the copy go to the origin first; an unsafe
+// method on a URL invalidates what the store holds for it (RFC 9111 §4.4).
+TEST(CacheRequestDirectives, NoCacheRevalidatesAndPostInvalidates) {
+  std::atomic<int> n{0};
+  Backend be("origin", [&n](const BackendRequest& r) {
+    return reply(200, "Cache-Control: max-age=300\r\n", r.method + " " + r.target + " #" + std::to_string(++n));
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(xcache(get(f.port(), "/u")), "MISS");
+  ASSERT_EQ(xcache(get(f.port(), "/u")), "HIT");
+
+  auto forced = get(f.port(), "/u", "Cache-Control: no-cache\r\n");
+  EXPECT_EQ(forced.status, 200);
+  EXPECT_NE(xcache(forced), "HIT") << describe(forced);
+  EXPECT_EQ(origin_count(be, "/u"), 2u) << "no-cache must reach the origin";
+  EXPECT_EQ(xcache(get(f.port(), "/u")), "HIT");
+
+  auto post = request(f.port(), "POST", "/u", "Content-Length: 0\r\n");
+  EXPECT_EQ(post.status, 200) << describe(post);
+  auto after = get(f.port(), "/u");
+  EXPECT_EQ(xcache(after), "MISS") << "a POST must invalidate the stored copy: " << describe(after);
+  EXPECT_EQ(origin_count(be, "/u"), 4u);
+}
+
 }  // namespace
 }  // namespace itest
