@@ -1,0 +1,55 @@
+#include "core/fault_point.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <algorithm>
+#include <string>
+
+namespace pillar::core {
+namespace {
+
+struct Armed {
+  const char* point = nullptr;  // PILLAR_FAULT_POINT, or null
+  const char* action = "stop";
+  long count = 1;
+  Armed() {
+    point = std::getenv("PILLAR_FAULT_POINT");
+    if (point && !*point) point = nullptr;
+    if (const char* a = std::getenv("PILLAR_FAULT_ACTION"); a && *a) action = a;
+    if (const char* c = std::getenv("PILLAR_FAULT_COUNT"); c && *c) count = std::max(1L, std::strtol(c, nullptr, 10));
+  }
+};
+
+const Armed& armed() {
+  static const Armed a;
+  return a;
+}
+
+std::atomic<long> passes{0};
+
+}  // namespace
+
+bool fault_points_armed() {
+  static const bool on = armed().point != nullptr;
+  return on;
+}
+
+void fault_point_slow(std::string_view name) {
+  const Armed& a = armed();
+  if (!a.point || name != a.point) return;
+  if (passes.fetch_add(1) + 1 != a.count) return;
+  if (std::strcmp(a.action, "kill") == 0) raise(SIGKILL);
+  if (std::strcmp(a.action, "exit") == 0) _exit(3);
+  if (std::strcmp(a.action, "spin") == 0) {
+    signal(SIGTERM, SIG_IGN);
+    for (volatile unsigned long i = 0;; i = i + 1) {
+    }
+  }
+  raise(SIGSTOP);
+}
+
+}  // namespace pillar::core
