@@ -904,10 +904,11 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   const auto& p = cfg->process;
   uint32_t rows = p.server_limit * 2;  // spare rows: a draining generation beside the new one
   std::string error;
-  size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + sizeof(proxy::MemberTable) + 128 + sizeof(core::shm::VhostCounters) * core::shm::VhostStats::kMaxVhosts * (rows + 1) +
-                       core::shm::VhostStats::kMaxVhosts * core::shm::VhostStats::kNameSize + 256;
+  const uint32_t vhost_capacity = core::shm::VhostStats::capacity_for(cfg->vhosts.size());
+  size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + sizeof(proxy::MemberTable) + 128 +
+                       core::shm::VhostStats::bytes_needed(rows, vhost_capacity) + 256;
   if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + 4096, error) ||
-      !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows)) {
+      !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows, vhost_capacity)) {
     std::fprintf(stderr, "pillar: cannot create the scoreboard: %s\n", error.c_str());
     return 1;
   }

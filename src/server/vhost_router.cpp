@@ -1,7 +1,9 @@
 #include "server/vhost_router.h"
 
+#include <fnmatch.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/socket_address.h"
@@ -46,32 +48,80 @@ bool address_matches(const config::ListenAddress& a, const sockaddr_storage& loc
   return same_ip(unmapped(a.addr), l);
 }
 
-int VhostRouter::select(const sockaddr_storage& local, std::string_view host) const {
-  int first_exact = -1, first_any = -1;
-  int named_exact = -1, named_any = -1;
-  for (size_t i = 0; i < vhosts_.size(); ++i) {
-    const auto& vh = vhosts_[i];
-    bool matched = false, exact = false;
+namespace {
+
+bool same_address(const config::ListenAddress& a, const config::ListenAddress& b) {
+  if (a.any_address != b.any_address || a.port != b.port) return false;
+  return a.any_address || same_ip(unmapped(a.addr), unmapped(b.addr));
+}
+
+// "*.example.com" -> ".example.com": the one wildcard shape a hash can hold.
+bool suffix_pattern(const std::string& alias, std::string_view& suffix) {
+  if (alias.size() < 2 || alias[0] != '*' || alias[1] != '.') return false;
+  suffix = std::string_view(alias).substr(1);
+  return suffix.find_first_of("*?[") == std::string_view::npos;
+}
+
+}  // namespace
+
+VhostRouter::VhostRouter(const std::vector<config::VirtualHost>& vhosts) {
+  auto lowest = [](NameIndex& index, std::string_view name, uint32_t i) {
+    auto [it, added] = index.try_emplace(std::string(name), i);
+    if (!added && i < it->second) it->second = i;
+  };
+  for (uint32_t i = 0; i < vhosts.size(); ++i) {
+    const auto& vh = vhosts[i];
     for (const auto& a : vh.addresses) {
-      bool e = false;
-      if (address_matches(a, local, e)) {
-        matched = true;
-        exact = exact || e;
+      Group* g = nullptr;
+      for (auto& o : groups_) {
+        if (same_address(o.addr, a)) g = &o;
+      }
+      if (!g) {
+        groups_.push_back(Group{a, i, {}, {}, {}});
+        g = &groups_.back();
+      }
+      if (!vh.server_name.empty()) lowest(g->exact, vh.server_name, i);
+      for (const auto& alias : vh.aliases) {
+        std::string_view suffix;
+        if (alias.find_first_of("*?") == std::string::npos) lowest(g->exact, alias, i);
+        else if (suffix_pattern(alias, suffix)) lowest(g->suffix, suffix, i);
+        else g->patterns.emplace_back(alias, i);
       }
     }
-    if (!matched) continue;
-    int idx = static_cast<int>(i);
-    bool named = !host.empty() && vh.matches_name(host);
-    if (exact) {
-      if (first_exact < 0) first_exact = idx;
-      if (named && named_exact < 0) named_exact = idx;
-    } else {
-      if (first_any < 0) first_any = idx;
-      if (named && named_any < 0) named_any = idx;
+  }
+}
+
+uint32_t VhostRouter::named(const Group& g, std::string_view host) const {
+  uint32_t best = kNone;
+  if (auto it = g.exact.find(host); it != g.exact.end()) best = it->second;
+  if (!g.suffix.empty()) {
+    for (size_t dot = host.find('.'); dot != std::string_view::npos; dot = host.find('.', dot + 1)) {
+      // "*" may match nothing as fnmatch does, so ".b.example" names "*.b.example" too.
+      if (auto it = g.suffix.find(host.substr(dot)); it != g.suffix.end() && it->second < best) best = it->second;
     }
   }
-  if (first_exact >= 0) return named_exact >= 0 ? named_exact : first_exact;
-  if (first_any >= 0) return named_any >= 0 ? named_any : first_any;
+  if (!g.patterns.empty()) {
+    std::string h(host);  // fnmatch wants a C string; only configurations with such patterns pay for it
+    for (const auto& [pattern, i] : g.patterns) {
+      if (i >= best) break;  // sorted by vhost index: nothing later can win
+      if (fnmatch(pattern.c_str(), h.c_str(), FNM_CASEFOLD) == 0) best = i;
+    }
+  }
+  return best;
+}
+
+int VhostRouter::select(const sockaddr_storage& local, std::string_view host) const {
+  uint32_t first[2] = {kNone, kNone}, by_name[2] = {kNone, kNone};  // [0] exact address, [1] wildcard
+  for (const auto& g : groups_) {
+    bool exact = false;
+    if (!address_matches(g.addr, local, exact)) continue;
+    int k = exact ? 0 : 1;
+    first[k] = std::min(first[k], g.first);
+    if (!host.empty()) by_name[k] = std::min(by_name[k], named(g, host));
+  }
+  for (int k = 0; k < 2; ++k) {
+    if (first[k] != kNone) return static_cast<int>(by_name[k] != kNone ? by_name[k] : first[k]);
+  }
   return kMainServer;
 }
 

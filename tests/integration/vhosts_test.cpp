@@ -95,4 +95,33 @@ TEST_F(Vhosts, TwoListeners) {
 }
 
 }  // namespace
+// A hosting node's scale: 10 000 vhosts are routed by hash (the last as the
+// first) and every one of them has its own counters in /metrics, past the
+// 512 the table used to stop at.
+TEST(ManyVhosts, TenThousandRoutedAndCountedEach) {
+  TempTree tree;
+  tree.write("first/who.txt", "first\n");
+  tree.write("last/who.txt", "last\n");
+  tree.write("other/who.txt", "other\n");
+  std::string vhosts;
+  constexpr int kVhosts = 10000;
+  for (int i = 0; i < kVhosts; ++i) {
+    std::string root = i == 0 ? "first" : i == kVhosts - 1 ? "last" : "other";
+    vhosts += "<VirtualHost *>\nServerName site" + std::to_string(i) + ".example\n" +
+              (i == kVhosts - 1 ? "ServerAlias *.last.example\n" : "") + "DocumentRoot \"" + tree.path(root) +
+              "\"\n</VirtualHost>\n";
+  }
+  START_SERVER(srv, basic_config(tree.mkdir("main"), "<Location /metrics>\nSetHandler metrics\n</Location>\n" + vhosts));
+  auto who = [&](const std::string& host) { return curl_get(srv.base_url() + "/who.txt", {"Host: " + host}).body; };
+  EXPECT_EQ(who("site0.example"), "first\n");
+  EXPECT_EQ(who("site9999.example"), "last\n");
+  EXPECT_EQ(who("www.last.example"), "last\n");
+  EXPECT_EQ(who("site5000.example"), "other\n");
+  EXPECT_EQ(who("unknown.example"), "first\n");  // the first vhost is the default
+  for (int i = 0; i < 3; ++i) who("site9999.example");
+  std::string metrics = curl_get(srv.base_url() + "/metrics", {"Host: site1.example"}).body;
+  EXPECT_NE(metrics.find("pillar_vhost_requests_total{vhost=\"site9999.example\",code=\"2xx\"} 5"), std::string::npos);
+  EXPECT_NE(metrics.find("pillar_vhost_requests_total{vhost=\"site0.example\",code=\"2xx\"} 2"), std::string::npos);
+}
+
 }  // namespace itest

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace pillar::core::shm {
 
@@ -43,18 +45,24 @@ struct alignas(64) VhostCounters {
   }
 };
 
+// Sized at start from the configuration (as the scoreboard): room for twice
+// the vhosts the first configuration names, at least kMinVhosts, so reloads
+// can add vhosts. The pages of unused entries are never touched.
 class VhostStats {
  public:
-  static constexpr uint32_t kMaxVhosts = 512;
+  static constexpr uint32_t kMinVhosts = 512;
   static constexpr size_t kNameSize = 64;
 
-  bool create(SharedMemory& mem, uint32_t rows);
-  // Master only: the id of `name`, adding it when new; kMaxVhosts - 1 (the
-  // shared "other" entry) when the table is full.
+  static uint32_t capacity_for(size_t configured_vhosts);
+  static size_t bytes_needed(uint32_t rows, uint32_t capacity);
+  bool create(SharedMemory& mem, uint32_t rows, uint32_t capacity = kMinVhosts);
+  // Master only: the id of `name`, adding it when new; 0 (the shared
+  // "(other)" entry) when the table is full.
   uint32_t id_for(std::string_view name) const;
+  uint32_t capacity() const { return capacity_; }
   uint32_t count() const { return count_->load(std::memory_order_acquire); }
   std::string_view name(uint32_t id) const;
-  VhostCounters& at(uint32_t row, uint32_t id) const { return counters_[static_cast<size_t>(row) * kMaxVhosts + id]; }
+  VhostCounters& at(uint32_t row, uint32_t id) const { return counters_[static_cast<size_t>(row) * capacity_ + id]; }
   uint32_t rows() const { return rows_; }
   // Master: a row's stripe is zeroed when a new worker takes the row, after
   // its totals were folded into the retired stripe (row index `rows()`).
@@ -65,6 +73,8 @@ class VhostStats {
   char (*names_)[kNameSize] = nullptr;
   VhostCounters* counters_ = nullptr;  // (rows + 1) stripes: the last holds exited workers' totals
   uint32_t rows_ = 0;
+  uint32_t capacity_ = 0;
+  mutable std::unordered_map<std::string, uint32_t> ids_;  // the master's index of names_ (workers never add)
 };
 
 }  // namespace pillar::core::shm

@@ -11,10 +11,10 @@ namespace {
 struct Table {
   SharedMemory mem;
   VhostStats stats;
-  explicit Table(uint32_t rows) {
+  explicit Table(uint32_t rows, uint32_t capacity = VhostStats::kMinVhosts) {
     std::string err;
-    EXPECT_TRUE(mem.create(sizeof(VhostCounters) * VhostStats::kMaxVhosts * (rows + 1) + 64 * 1024, err)) << err;
-    EXPECT_TRUE(stats.create(mem, rows));
+    EXPECT_TRUE(mem.create(VhostStats::bytes_needed(rows, capacity), err)) << err;
+    EXPECT_TRUE(stats.create(mem, rows, capacity));
   }
 };
 
@@ -30,9 +30,24 @@ TEST(VhostStats, IdsAreStableByName) {
 
 TEST(VhostStats, FullTableFallsBackToOther) {
   Table t(1);
-  for (uint32_t i = 0; i < VhostStats::kMaxVhosts + 5; ++i) t.stats.id_for("h" + std::to_string(i));
-  EXPECT_EQ(t.stats.count(), VhostStats::kMaxVhosts);
+  for (uint32_t i = 0; i < VhostStats::kMinVhosts + 5; ++i) t.stats.id_for("h" + std::to_string(i));
+  EXPECT_EQ(t.stats.count(), VhostStats::kMinVhosts);
   EXPECT_EQ(t.stats.id_for("one-too-many"), 0u);
+}
+
+TEST(VhostStats, SizedFromTheConfigurationBeyond512) {
+  uint32_t cap = VhostStats::capacity_for(10000);
+  EXPECT_GE(cap, 20000u);
+  EXPECT_EQ(VhostStats::capacity_for(3), VhostStats::kMinVhosts);
+  Table t(3, cap);
+  uint32_t last = 0;
+  for (uint32_t i = 0; i < 10000; ++i) last = t.stats.id_for("site" + std::to_string(i) + ".example");
+  EXPECT_EQ(last, 10000u);  // (other) is 0
+  EXPECT_EQ(t.stats.name(last), "site9999.example");
+  t.stats.at(2, last).record(200, 10, 5);
+  t.stats.retire_row(2);
+  EXPECT_EQ(t.stats.at(3, last).requests.load(), 1u);  // folded into the retired stripe
+  EXPECT_EQ(t.stats.at(2, last).requests.load(), 0u);
 }
 
 TEST(VhostCounters, RecordsClassesAndBuckets) {
