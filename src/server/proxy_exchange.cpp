@@ -37,7 +37,10 @@ bool hop_by_hop(std::string_view name) {
 constexpr size_t kBufferCap = 64 * 1024;  // ProxyExchange::kBufferMax
 
 // Buffers keep their capacity from one exchange to the next on a loop, so a
-// proxied request allocates no buffer memory in the steady state.
+// proxied request allocates no buffer memory in the steady state. The spares
+// are few and never larger than a full buffer: after a flood of slow clients
+// a loop keeps a few hundred KiB, not the flood's tens of MiB.
+constexpr size_t kSpareBuffers = 24;
 thread_local std::vector<std::string> spare_buffers;
 std::string take_buffer() {
   if (spare_buffers.empty()) return {};
@@ -47,7 +50,8 @@ std::string take_buffer() {
   return b;
 }
 void give_buffer(std::string&& b) {
-  if (spare_buffers.size() < 256 && b.capacity() <= 4 * kBufferCap) spare_buffers.push_back(std::move(b));
+  if (spare_buffers.size() < kSpareBuffers && b.capacity() <= kBufferCap + kBufferCap / 4)
+    spare_buffers.push_back(std::move(b));
 }
 
 // Is `name` one of the tokens of the Connection field(s)? Those fields are

@@ -2,10 +2,12 @@
 
 #include "server/cache_phase.h"
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -84,12 +86,44 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
   const ListenerSocket& l_;
 };
 
+// Gives memory back to the system after a flood. Buffers go back to malloc
+// when a connection closes (the pools are small), but glibc keeps freed
+// pages in its arenas; once a loop has shed most of the connections it held
+// at its peak, malloc_trim returns them (it walks every arena, so one loop's
+// trim also serves the others). Checked once a second, so a steady load
+// never pays for it.
+class WorkerLoop::MemoryTrim final : public core::TimerNode {
+ public:
+  static constexpr uint64_t kEveryMs = 1000;
+  static constexpr size_t kMinDrop = 64;  // connections shed since the peak before trimming is worth it
+  explicit MemoryTrim(WorkerLoop& w) : w_(w) { arm(); }
+  void on_timer() override {
+    size_t now = w_.conn_count_;
+    peak_ = std::max(peak_, seen_max_);
+    if (peak_ >= now + kMinDrop && now <= peak_ / 2) {
+      w_.buffer_pool_.clear();
+      w_.buffer_pool_.shrink_to_fit();
+      ::malloc_trim(0);
+      peak_ = now;
+    }
+    seen_max_ = now;
+    arm();
+  }
+  void note(size_t conns) { seen_max_ = std::max(seen_max_, conns); }
+
+ private:
+  void arm() { w_.loop().timers().arm(*this, w_.loop().now_ms() + kEveryMs); }
+  WorkerLoop& w_;
+  size_t peak_ = 0, seen_max_ = 0;
+};
+
 WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners, const LoopSlots& slots)
     : rt_(rt), slots_(slots) {
   free_slots_.reserve(slots.count);
   for (uint32_t i = slots.count; i > 0; --i) free_slots_.push_back(slots.first + i - 1);
   for (const auto& l : listeners) acceptors_.push_back(std::make_unique<Acceptor>(*this, l));
   loop_.set_after_batch([this] { reap(); });
+  trim_ = std::make_unique<MemoryTrim>(*this);
   if (rt.cache() && slots.master_pid > 0)
     cache_notifier_ = std::make_unique<CacheNotifier>(*this, slots.master_pid, slots.row, slots.loop_index, slots.board.rows());
 }
@@ -209,7 +243,7 @@ std::unique_ptr<char[]> WorkerLoop::take_buffer() {
 }
 
 void WorkerLoop::give_buffer(std::unique_ptr<char[]> buf) {
-  if (buffer_pool_.size() < 1024) buffer_pool_.push_back(std::move(buf));
+  if (buffer_pool_.size() < kBufferPoolMax) buffer_pool_.push_back(std::move(buf));
 }
 
 void WorkerLoop::link(Connection* c) {
@@ -218,6 +252,7 @@ void WorkerLoop::link(Connection* c) {
   if (conns_) conns_->prev_ = c;
   conns_ = c;
   ++conn_count_;
+  trim_->note(conn_count_);
 }
 
 void WorkerLoop::unlink(Connection* c) {

@@ -50,6 +50,7 @@ class WorkerLoop {
  public:
   static constexpr size_t kBufferSize = 16 * 1024;
   static constexpr size_t kMaxIdleUpstream = 512;  // per member, per loop (as many as clients keep busy)
+  static constexpr size_t kBufferPoolMax = 64;     // pooled read buffers per loop (1 MiB)
 
   WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners, const LoopSlots& slots);
   ~WorkerLoop();
@@ -104,6 +105,7 @@ class WorkerLoop {
 
  private:
   class Acceptor;
+  class MemoryTrim;
   void begin_stop();
   void maybe_exit();
   void reap();
@@ -115,6 +117,7 @@ class WorkerLoop {
   std::vector<uint32_t> free_slots_;
   core::EventLoop loop_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::unique_ptr<MemoryTrim> trim_;
   std::vector<std::unique_ptr<char[]>> buffer_pool_;
   Connection* conns_ = nullptr;  // intrusive list of live connections
   size_t conn_count_ = 0;
