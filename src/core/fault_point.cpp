@@ -46,8 +46,7 @@ void fault_point_slow(std::string_view name) {
   if (std::strcmp(a.action, "exit") == 0) _exit(3);
   if (std::strcmp(a.action, "spin") == 0) {
     signal(SIGTERM, SIG_IGN);
-    for (volatile unsigned long i = 0;; i = i + 1) {
-    }
+    for (;;) asm volatile("" ::: "memory");  // a busy loop the compiler cannot remove
   }
   raise(SIGSTOP);
 }
