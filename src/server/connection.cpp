@@ -464,8 +464,9 @@ void Connection::process_request(size_t head_len) {
     answer_purge();
     return;
   }
-  if (head_.method != http::Method::Other && route && route->balancer &&
-      (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
+  // A proxied location forwards any method the parser took as a token
+  // (WebDAV's PROPFIND, SSDP's M-SEARCH...): the member decides, as in Apache.
+  if (route && route->balancer && (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
     if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
       respond_error(413, "request body larger than LimitRequestBody");
       return;
@@ -599,7 +600,9 @@ void Connection::respond_error(int status, const char* reason) {
   keep_alive_ = false;
   body_left_ = 0;
   body_chunked_ = false;
-  if (!site_) site_ = &w_.runtime().main_site();
+  // A head refused before routing is logged by the default vhost of the
+  // address it came to (Apache's rule), not only by the main server.
+  if (!site_) site_ = &w_.runtime().site_for(local_, {});
   resp_.error(status);
   apply_error_page(site_, nullptr);
   queue_response();

@@ -56,5 +56,55 @@ TEST_F(ProxyProtocolFaults, BareCrLineEndingIsAnswered400AtOnce) {
   EXPECT_EQ(be.request_count(), 0u);
 }
 
+// Item 16: extension methods go to the member under ProxyPass; elsewhere
+// they get 501; every answer, the 400 for a head refused before routing
+// included, has its line in the access log of the vhost it came to.
+TEST_F(ProxyProtocolFaults, ExtensionMethodsAreProxiedAndEveryAnswerIsLogged) {
+  Backend be("be");
+  ASSERT_TRUE(be.ok());
+  const std::string log = tree.path("access.log");
+  std::string conf = proxy_front_config(docroot, "<VirtualHost *>\n  ServerName localhost\n  DocumentRoot \"" +
+                                                     docroot + "\"\n  CustomLog \"" + log +
+                                                     "\" common\n  ProxyPass /app/ " + be.url() + "/\n</VirtualHost>\n");
+  START_SERVER(srv, conf);
+
+  auto ask = [&](const std::string& line, const std::string& extra = "", const std::string& body = "") {
+    RawExchange ex = raw_exchange(srv.port(), line + "\r\nHost: localhost\r\n" + extra + "Connection: close\r\n\r\n" + body);
+    EXPECT_EQ(ex.responses.size(), 1u) << line << ": " << ex.data;
+    return ex.responses.empty() ? HttpResponse{} : ex.responses[0];
+  };
+  const std::string xml = "<?xml version=\"1.0\"?><propfind xmlns=\"DAV:\"><allprop/></propfind>";
+  HttpResponse propfind = ask("PROPFIND /app/dav/ HTTP/1.1",
+                              "Depth: 1\r\nContent-Length: " + std::to_string(xml.size()) + "\r\n", xml);
+  EXPECT_EQ(propfind.status, 200) << propfind.body;
+  EchoInfo e = parse_echo(propfind.body);
+  EXPECT_EQ(e.method, "PROPFIND") << propfind.body;
+  EXPECT_EQ(e.target, "/dav/");
+  EXPECT_EQ(e.body_length, xml.size());
+  EXPECT_EQ(e.header("depth"), "1");
+
+  HttpResponse msearch = ask("M-SEARCH /app/x HTTP/1.1");
+  EXPECT_EQ(msearch.status, 200);
+  EXPECT_EQ(parse_echo(msearch.body).method, "M-SEARCH") << msearch.body;
+  ASSERT_EQ(be.request_count(), 2u);
+
+  EXPECT_EQ(ask("PROPFIND /index.html HTTP/1.1").status, 501);  // not proxied: nothing implements it
+  EXPECT_EQ(ask("M-SEARCH * HTTP/1.1").status, 400);            // asterisk-form is OPTIONS only (RFC 9112 §3.2.4)
+  EXPECT_EQ(be.request_count(), 2u);
+
+  const std::vector<std::string> want = {"\"PROPFIND /app/dav/ HTTP/1.1\" 200 ", "\"M-SEARCH /app/x HTTP/1.1\" 200 ",
+                                         "\"PROPFIND /index.html HTTP/1.1\" 501 ", "\"M-SEARCH * HTTP/1.1\" 400 "};
+  std::string text;
+  bool all = eventually(
+      [&] {
+        text = tree.read("access.log");
+        for (const auto& w : want)
+          if (text.find(w) == std::string::npos) return false;
+        return true;
+      },
+      3s);
+  EXPECT_TRUE(all) << text;
+}
+
 }  // namespace
 }  // namespace itest
