@@ -453,11 +453,25 @@ void ProxyExchange::on_timer() {
     }
   } else if (!head_seen_) {
     fail(504, "no response within the timeout");
+  } else if (client_blocked()) {
+    // The client stopped reading: its business, not the member's. Logged as
+    // the static path logs it (Connection::on_timer), at info.
+    core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", c_.peer_ip_,
+              c_.w_.runtime().config().timeout.count());
+    abort_client();
   } else {
     core::log(core::LogLevel::Error, "proxy", "[client {}] response stalled; connection closed", c_.peer_ip_);
     abort_client();
   }
   c_.proxy_progress();
+}
+
+bool ProxyExchange::client_blocked() const {
+  return !client_dead_ && !c_.writable_ && (cl_out_pos_ < cl_out_.size() || pipe_bytes_ > 0);
+}
+
+uint64_t ProxyExchange::wait_ms() const {
+  return client_blocked() ? static_cast<uint64_t>(c_.w_.runtime().config().timeout.count()) : timeout_ms();
 }
 
 // Moves request body bytes from the client into up_out_, framing them for
@@ -959,7 +973,7 @@ void ProxyExchange::pump() {
         progressed = true;
         continue;
       }
-      if (progressed) arm(timeout_ms());
+      if (progressed) arm(wait_ms());
     }
     if (client_gone_ && !req_done_) {
       abort_client();

@@ -58,7 +58,11 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
 
   bool pick_and_connect();
   void build_request_head(const std::string& member_host);
-  uint64_t timeout_ms() const;
+  uint64_t timeout_ms() const;  // the member's time to answer (ProxyTimeout or timeout=)
+  // Bytes wait for a client that does not take them: Timeout applies, as on
+  // the static path, and its expiry is the client's stall, not the member's.
+  bool client_blocked() const;
+  uint64_t wait_ms() const;
   void retry();
   bool can_retry() const;
   bool idempotent() const;

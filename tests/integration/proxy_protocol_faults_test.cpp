@@ -2,7 +2,14 @@
 // must answer cleanly: bare CR line endings, extension methods, clients that
 // stop reading, graceful reloads under proxied keep-alive load and slow
 // uploads to proxied URLs.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <memory>
 #include <string>
@@ -104,6 +111,58 @@ TEST_F(ProxyProtocolFaults, ExtensionMethodsAreProxiedAndEveryAnswerIsLogged) {
       },
       3s);
   EXPECT_TRUE(all) << text;
+}
+
+// A client that asks for `target` and then reads nothing, with a small
+// receive buffer so the server's side fills up quickly.
+int stalled_reader(uint16_t port, const std::string& target) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Item 20: a client that stops reading a proxied response is the client's
+// stall: `[core:info] ... send timeout` after Timeout, as on the static path,
+// never a `[proxy:error]` blaming the response.
+TEST_F(ProxyProtocolFaults, ClientThatStopsReadingProxiedResponseIsLoggedAsSendTimeout) {
+  Backend be("be");
+  ASSERT_TRUE(be.ok());
+  tree.write("www/big.bin", pattern_bytes(16 << 20));
+  ASSERT_NO_FATAL_FAILURE(start_front(be.url(), "LogLevel info\nTimeout 1\nProxyTimeout 3\n"));
+  for (const std::string target : {"/big.bin", "/app/big-16777216"}) {
+    size_t before = front->stderr_text().size();
+    int fd = stalled_reader(port(), target);
+    ASSERT_GE(fd, 0) << strerror(errno);
+    auto t0 = Clock::now();
+    std::string log;
+    bool logged = eventually(
+        [&] {
+          log = front->stderr_text().substr(before);
+          return log.find("send timeout") != std::string::npos;
+        },
+        5s);
+    auto took = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+    ::close(fd);
+    ASSERT_TRUE(logged) << target << ": " << log;
+    EXPECT_LT(took, 2500ms) << target << ": Timeout is 1 s";
+    EXPECT_NE(log.find("[core:info]"), std::string::npos) << target << ": " << log;
+    EXPECT_EQ(log.find("proxy:error"), std::string::npos) << target << ": " << log;
+    EXPECT_EQ(log.find("stalled"), std::string::npos) << target << ": " << log;
+  }
+  // The member's connection was let go with the client.
+  EXPECT_EQ(curl_get(front->base_url() + "/app/x").status, 200);
 }
 
 }  // namespace
