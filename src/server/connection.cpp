@@ -28,7 +28,6 @@ namespace pillar::server {
 namespace {
 
 constexpr uint64_t kLingerMs = 2000;               // Apache's MAX_SECS_TO_LINGER
-constexpr uint64_t kDiscardBodyMax = 64 * 1024;    // larger unwanted bodies close the connection
 constexpr uint64_t kInlineFileMax = 16 * 1024;     // smaller files go out in the header write
 constexpr size_t kCopyChunk = 64 * 1024;
 constexpr size_t kMaxHeadBuffer = 1024 * 1024;     // hard cap on a request head held in memory
@@ -153,6 +152,7 @@ void Connection::proxy_progress() {
 
 void Connection::drain(bool graceful) {
   draining_server_ = true;
+  drain_graceful_ = graceful;
   if (phase_ == Phase::Idle && rend_ == rbegin_) {
     if (!graceful) close_now();
     else mark(core::shm::SlotState::Graceful);  // its request may be on the way
@@ -712,7 +712,7 @@ void Connection::queue_response() {
     append_number(out_, clen);
     out_.append("\r\n");
   }
-  if (!keep_alive_) {
+  if (!keep_alive_for_head()) {
     out_.append("Connection: close\r\n");
   } else if (head_.version_minor == 0) {
     out_.append("Connection: keep-alive\r\n");
@@ -953,7 +953,12 @@ void Connection::begin_next() {
     rend_ -= rbegin_;
     rbegin_ = 0;
   }
-  if (draining_server_ && rend_ == rbegin_) {
+  // Draining: the response just sent promised keep-alive (its head went out
+  // before draining began), so the client may be sending its next request
+  // now. A graceful drain waits for it (answered with Connection: close) or
+  // the idle timeout, as for connections idle when draining began; only a
+  // hard stop closes at once.
+  if (draining_server_ && !drain_graceful_ && rend_ == rbegin_) {
     close_now();
     return;
   }

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -720,8 +721,13 @@ bool ProxyExchange::handle_response_head() {
         c_.keep_alive_ = false;  // HTTP/1.0 client: the close ends the body
       }
     }
-    if (!c_.keep_alive_ || pipelined_after_body_) {
-      c_.keep_alive_ = false;
+    // Keep-alive is decided here, once: after a head without "close" the
+    // connection stays open for the client's next request. A request body
+    // still arriving is discarded after the response if it is a small
+    // Content-Length rest (finish()); one of unknown or large size closes.
+    if (!req_done_ && (req_chunked_ || req_body_left_ > Connection::kDiscardBodyMax)) c_.keep_alive_ = false;
+    if (pipelined_after_body_) c_.keep_alive_ = false;
+    if (!c_.keep_alive_for_head()) {
       o.append("Connection: close\r\n");
     } else if (!client_11) {
       o.append("Connection: keep-alive\r\n");
@@ -990,7 +996,12 @@ void ProxyExchange::pump() {
 void ProxyExchange::finish() {
   bool reusable = resp_.keep_alive && req_done_ && up_out_pos_ == up_out_.size() && !up_eof_ &&
                   framing_ != http::ResponseHead::Framing::UntilClose && up_in_pos_ == up_in_.size();
-  if (!req_done_) c_.keep_alive_ = false;  // the member answered before the whole body: do not read the rest
+  // The member answered before the whole body: the connection discards the
+  // rest (the head promised keep-alive only for a small Content-Length rest).
+  if (!req_done_ && c_.keep_alive_) {
+    assert(!req_chunked_ && req_body_left_ <= Connection::kDiscardBodyMax);
+    c_.body_left_ = req_body_left_;
+  }
   if (fill_) fill_->end(resp_done_);
   release_upstream(reusable);
   core::TimerWheel::cancel(*this);

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <iostream>
 
 #include <memory>
 #include <string>
@@ -163,6 +165,56 @@ TEST_F(ProxyProtocolFaults, ClientThatStopsReadingProxiedResponseIsLoggedAsSendT
   }
   // The member's connection was let go with the client.
   EXPECT_EQ(curl_get(front->base_url() + "/app/x").status, 200);
+}
+
+// Item 7: graceful reloads under keep-alive load through the proxy. A
+// proxied response in flight when draining starts must say Connection:
+// close, and a connection whose last response promised keep-alive is never
+// closed under its client: 16 clients, 5 reloads, 0 failed requests.
+TEST_F(ProxyProtocolFaults, GracefulReloadsUnderProxiedKeepAliveLoadLoseNothing) {
+  constexpr int kWorkers = 2, kReloads = 5;
+  Backend be("be");
+  ASSERT_TRUE(be.ok());
+  std::string conf = process_config(docroot, tree.root(),
+                                    "StartServers " + std::to_string(kWorkers) +
+                                        "\nServerLimit 4\nThreadsPerChild 100\n"
+                                        "ProxyPass /app/ " + be.url() + "/\n");
+  START_SERVER(srv, conf);
+  const uint16_t p = srv.port();
+  StatusMap st;
+  ASSERT_TRUE(wait_status(p, [](const StatusMap& m) { return status_num(m, "Processes") == kWorkers; }, 5s, &st))
+      << status_brief(st);
+
+  LoadOptions lo;
+  lo.port = p;
+  lo.threads = 16;
+  lo.keep_alive = true;
+  lo.target = "/app/sleep-20";  // each response is in flight for a while: reloads find many of them
+  LoadGenerator load(lo);
+  load.start();
+  ASSERT_TRUE(load.wait_progress(50)) << load.snapshot().summary();
+  for (int i = 1; i <= kReloads; ++i) {
+    std::vector<pid_t> old_workers = child_pids(srv.pid());
+    ASSERT_EQ(kill(srv.pid(), SIGUSR1), 0);
+    ASSERT_TRUE(wait_status(
+        p, [&](const StatusMap& m) { return status_num(m, "ParentServerMPMGeneration") >= i; }, 5s, &st))
+        << "reload " << i << ": " << status_brief(st);
+    // The old generation drains (its clients were told to go) before the next reload.
+    ASSERT_TRUE(eventually(
+        [&] {
+          std::vector<pid_t> now = child_pids(srv.pid());
+          for (pid_t o : old_workers)
+            if (std::find(now.begin(), now.end(), o) != now.end()) return false;
+          return true;
+        },
+        8s))
+        << "reload " << i << ": the old generation did not drain";
+    ASSERT_TRUE(load.wait_progress(50)) << "reload " << i << ": " << load.snapshot().summary();
+  }
+  LoadStats stats = load.stop();
+  for (const auto& s : stats.failure_samples) std::cout << "    " << s << "\n";
+  EXPECT_EQ(stats.failures(), 0u) << stats.summary();
+  EXPECT_GT(stats.server_closes, 0u) << stats.summary();  // draining workers said Connection: close
 }
 
 }  // namespace
