@@ -119,7 +119,17 @@ void Connection::on_timer() {
     case Phase::Closed:
       close_now();
       return;
-    case Phase::Proxy:  // the exchange has its own timer
+    case Phase::Proxy:
+      // The exchange times the member itself; this timer is the request
+      // body's (RequestReadTimeout body=, extended by MinRate), as when a
+      // body is read for any other handler.
+      if (!proxy_ || !proxy_->reading_body()) return;
+      if (w_.loop().now_ms() < read_deadline_) {
+        w_.loop().timers().arm(*this, read_deadline_);
+        return;
+      }
+      proxy_->body_timeout();
+      drive();
       return;
     case Phase::Cache: {
       // Waiting for a fetch, or streaming one as it arrives: poll (a lost
@@ -545,12 +555,13 @@ void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFi
   std::string target = proxy_target(route.target_cfg(), head_, path_);
   body_left_ = 0;
   body_chunked_ = false;
-  core::TimerWheel::cancel(*this);  // the exchange runs the timers now
+  core::TimerWheel::cancel(*this);  // the exchange runs the member's timers now
   phase_ = Phase::Proxy;
   route_ = &route;
   proxy_ = std::make_unique<ProxyExchange>(*this, *route.balancer, std::move(target));
   if (x_cache && site_->cfg->cache.header) proxy_->set_x_cache(x_cache);
   if (fill) proxy_->set_fill(std::move(fill));
+  if (head_.chunked || head_.content_length > 0) arm_read_timer(true);  // the body's, see on_timer
   proxy_->start();
 }
 

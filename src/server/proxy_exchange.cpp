@@ -321,7 +321,8 @@ void ProxyExchange::release_upstream(bool reusable) {
 }
 
 void ProxyExchange::fail(int status, const char* why) {
-  core::log(core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
+  // A 408 is the client's slowness, not the member's: info, as for static files.
+  core::log(status == 408 ? core::LogLevel::Info : core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
             member_ >= 0 ? b_.member_cfg(member_).url : std::string("balancer://") + b_.cfg->name,
             why);
   if (member_ >= 0 && status == 502) note_failure(member_, why);  // a slow answer (504) is not a failure, as Apache without failontimeout
@@ -467,6 +468,17 @@ void ProxyExchange::on_timer() {
   c_.proxy_progress();
 }
 
+void ProxyExchange::body_timeout() {
+  assert(reading_body());
+  c_.keep_alive_ = false;
+  if (!head_seen_) {
+    fail(408, "request body read timeout");
+    return;
+  }
+  core::log(core::LogLevel::Info, "proxy", "[client {}] request body read timeout; connection closed", c_.peer_ip_);
+  abort_client();
+}
+
 bool ProxyExchange::client_blocked() const {
   return !client_dead_ && !c_.writable_ && (cl_out_pos_ < cl_out_.size() || pipe_bytes_ > 0);
 }
@@ -499,6 +511,7 @@ bool ProxyExchange::pump_request_body() {
         continue;
       }
       c_.bytes_in_ += static_cast<uint64_t>(n);
+      c_.note_read_progress(static_cast<size_t>(n));  // MinRate extends the body timeout
       avail = {client_buf_.get(), static_cast<size_t>(n)};
     }
     size_t used;

@@ -35,6 +35,12 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   void on_io(uint32_t events) override;  // the upstream socket
   void on_timer() override;
   bool finished() const { return state_ == State::Done; }
+  // Still reading the client's request body: the connection runs its
+  // RequestReadTimeout body= timer (and MinRate) meanwhile.
+  bool reading_body() const { return state_ != State::Done && !req_done_ && !tunnel_; }
+  // That timer ran out: 408 if the member has not answered yet, else the
+  // response is cut; the member connection is closed either way.
+  void body_timeout();
   // Done without a response: the connection answers `status()` itself.
   bool failed() const { return failed_; }
   // Done after response bytes went out: the connection must just close.

@@ -217,5 +217,54 @@ TEST_F(ProxyProtocolFaults, GracefulReloadsUnderProxiedKeepAliveLoadLoseNothing)
   EXPECT_GT(stats.server_closes, 0u) << stats.summary();  // draining workers said Connection: close
 }
 
+// Item 18: slow uploads to a proxied URL are held to RequestReadTimeout
+// body= and its MinRate, as any request body: 408 at about body= (2 s
+// here; one byte a few times a second is far below MinRate=500), and the
+// member connections they held are closed.
+TEST_F(ProxyProtocolFaults, SlowUploadsToProxiedUrlGet408AndFreeTheMemberConnections) {
+  constexpr size_t kClients = 5;
+  Backend be("be");
+  ASSERT_TRUE(be.ok());
+  ASSERT_NO_FATAL_FAILURE(start_front(be.url(), "RequestReadTimeout header=5 body=2,MinRate=500\nProxyTimeout 30\n"));
+  ASSERT_EQ(be.connections_open(), 0u);
+  std::vector<std::unique_ptr<RawConnection>> cs;
+  auto t0 = Clock::now();
+  for (size_t i = 0; i < kClients; ++i) {
+    cs.push_back(std::make_unique<RawConnection>(port()));
+    ASSERT_TRUE(cs.back()->connected());
+    ASSERT_TRUE(cs.back()->send("PUT /app/upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\nx"));
+  }
+  ASSERT_TRUE(eventually([&] { return be.connections_open() == kClients; }, 2s))
+      << "each upload holds a member connection: " << be.connections_open();
+  // Each client sends one more byte every ~250 ms until it is answered (6 s at most).
+  std::vector<HttpResponse> rs(kClients);
+  std::vector<Millis> took(kClients, Millis(0));
+  size_t answered = 0;
+  while (answered < kClients && Clock::now() - t0 < 6s) {
+    for (size_t i = 0; i < kClients; ++i) {
+      if (took[i].count() > 0) continue;
+      RawConnection& c = *cs[i];
+      rs[i] = c.read_response(50ms);
+      bool closed = c.close_kind() == CloseKind::Eof || c.close_kind() == CloseKind::Reset;
+      if (rs[i].status != 0 || closed || !c.send("x")) {
+        took[i] = std::chrono::duration_cast<Millis>(Clock::now() - t0);
+        ++answered;
+      }
+    }
+  }
+  for (size_t i = 0; i < kClients; ++i) {
+    ASSERT_EQ(rs[i].status, 408) << "client " << i << " after " << took[i].count() << " ms: " << cs[i]->buffered();
+    EXPECT_EQ(rs[i].header("Connection"), "close");
+    EXPECT_GE(took[i], 1800ms) << "client " << i;
+    EXPECT_LT(took[i], 3500ms) << "client " << i;
+    EXPECT_TRUE(cs[i]->wait_closed(2s)) << "client " << i;
+  }
+  EXPECT_TRUE(eventually([&] { return be.connections_open() == 0; }, 2s))
+      << be.connections_open() << " member connections still open";
+  EXPECT_EQ(be.request_count(), 0u);  // the member never got a whole request
+  std::string err = front->stderr_text();
+  EXPECT_EQ(err.find("proxy:error"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace itest
