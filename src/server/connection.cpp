@@ -113,7 +113,7 @@ void Connection::on_timer() {
       return;
     case Phase::Write:
       core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", peer_ip_, cfg.timeout.count());
-      close_now();
+      abort_request();
       return;
     case Phase::Linger:
     case Phase::Closed:
@@ -575,8 +575,15 @@ void Connection::end_proxy() {
     return;
   }
   if (p->aborted()) {
+    // A response that had begun is logged; a client that left before any
+    // head (mid-upload) was never answered.
+    bool answered = p->status() != 0;
+    resp_.status = p->status();
+    bytes_out_ = p->sent_to_client();
+    body_bytes_ = p->body_bytes();
     w_.retire(std::move(p));
-    close_now();
+    if (answered) abort_request();
+    else close_now();
     return;
   }
   size_t cursor = p->client_cursor();
@@ -787,7 +794,7 @@ bool Connection::flush() {
           break;
         }
         if (errno == EINTR) continue;
-        close_now();
+        abort_request();
         return false;
       }
       out_pos_ += static_cast<size_t>(n);
@@ -803,7 +810,7 @@ bool Connection::flush() {
         off_t off = static_cast<off_t>(s.offset);
         n = transport_->sendfile(s.file->fd, &off, std::min<uint64_t>(s.length, kSendfileChunk));
         if (n == 0) {  // file shrank: the promised length cannot be sent
-          close_now();
+          abort_request();
           return false;
         }
       } else {
@@ -812,7 +819,7 @@ bool Connection::flush() {
           ssize_t r = ::pread(s.file->fd, copy_buf_.get(), std::min<uint64_t>(s.length, kCopyChunk),
                               static_cast<off_t>(s.offset));
           if (r <= 0) {
-            close_now();
+            abort_request();
             return false;
           }
           copy_len_ = static_cast<size_t>(r);
@@ -828,7 +835,7 @@ bool Connection::flush() {
           break;
         }
         if (errno == EINTR) continue;
-        close_now();
+        abort_request();
         return false;
       }
       s.offset += static_cast<uint64_t>(n);
@@ -850,6 +857,37 @@ bool Connection::flush() {
 }
 
 void Connection::finish_request() {
+  record_request(keep_alive_ ? '+' : '-');
+  // Drop the response's file references now: an idle keep-alive connection
+  // must not hold the last file it sent open.
+  segs_.clear();
+  resp_.clear();
+  if (!keep_alive_) {
+    start_linger();
+    return;
+  }
+  if (body_left_ > 0 || body_chunked_) {
+    phase_ = Phase::DrainBody;
+    rbegin_ += head_len_;
+    head_len_ = 0;
+    arm_read_timer(true);
+    return;
+  }
+  rbegin_ += head_len_;
+  head_len_ = 0;
+  begin_next();
+}
+
+// A response cut short (the client stopped reading, went away, or the
+// member's body broke): it is counted and logged like any other, with %X
+// "X", and the connection closes at once.
+void Connection::abort_request() {
+  keep_alive_ = false;
+  record_request('X');
+  close_now();
+}
+
+void Connection::record_request(char conn_status) {
   end_cache_request();
   w_.stats().bytes_out += bytes_out_;
   {
@@ -894,7 +932,7 @@ void Connection::finish_request() {
     r.start_time = req_wall_ ? req_wall_ : w_.loop().wall_time();
     r.response_headers = &resp_.header_block();
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
-    r.connection_status = keep_alive_ ? '+' : '-';
+    r.connection_status = conn_status;
     thread_local std::string line;
     for (const auto& log : site_->access_logs) {
       line.clear();
@@ -903,24 +941,6 @@ void Connection::finish_request() {
     }
   }
   bytes_in_ = 0;
-  // Drop the response's file references now: an idle keep-alive connection
-  // must not hold the last file it sent open.
-  segs_.clear();
-  resp_.clear();
-  if (!keep_alive_) {
-    start_linger();
-    return;
-  }
-  if (body_left_ > 0 || body_chunked_) {
-    phase_ = Phase::DrainBody;
-    rbegin_ += head_len_;
-    head_len_ = 0;
-    arm_read_timer(true);
-    return;
-  }
-  rbegin_ += head_len_;
-  head_len_ = 0;
-  begin_next();
 }
 
 bool Connection::drain_body() {

@@ -111,6 +111,8 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void queue_response();
   bool flush();
   void finish_request();
+  void record_request(char conn_status);  // counters and the access-log line (%X = conn_status)
+  void abort_request();
   void begin_next();
   void start_linger();
   void close_now();

@@ -137,12 +137,14 @@ int stalled_reader(uint16_t port, const std::string& target) {
 
 // Item 20: a client that stops reading a proxied response is the client's
 // stall: `[core:info] ... send timeout` after Timeout, as on the static path,
-// never a `[proxy:error]` blaming the response.
+// never a `[proxy:error]` blaming the response; and, both ways, the cut
+// response is in the access log (item 16: every answered request is).
 TEST_F(ProxyProtocolFaults, ClientThatStopsReadingProxiedResponseIsLoggedAsSendTimeout) {
   Backend be("be");
   ASSERT_TRUE(be.ok());
   tree.write("www/big.bin", pattern_bytes(16 << 20));
-  ASSERT_NO_FATAL_FAILURE(start_front(be.url(), "LogLevel info\nTimeout 1\nProxyTimeout 3\n"));
+  ASSERT_NO_FATAL_FAILURE(start_front(be.url(), "LogLevel info\nTimeout 1\nProxyTimeout 3\nLogFormat \"%r %>s %X\" cut\n"
+                                                "CustomLog \"" + tree.path("access.log") + "\" cut\n"));
   for (const std::string target : {"/big.bin", "/app/big-16777216"}) {
     size_t before = front->stderr_text().size();
     int fd = stalled_reader(port(), target);
@@ -165,6 +167,16 @@ TEST_F(ProxyProtocolFaults, ClientThatStopsReadingProxiedResponseIsLoggedAsSendT
   }
   // The member's connection was let go with the client.
   EXPECT_EQ(curl_get(front->base_url() + "/app/x").status, 200);
+  // Both cut responses have their access-log line, marked aborted (%X).
+  std::string text;
+  EXPECT_TRUE(eventually(
+      [&] {
+        text = tree.read("access.log");
+        return text.find("GET /big.bin HTTP/1.1 200 X\n") != std::string::npos &&
+               text.find("GET /app/big-16777216 HTTP/1.1 200 X\n") != std::string::npos;
+      },
+      3s))
+      << text;
 }
 
 // Item 7: graceful reloads under keep-alive load through the proxy. A
