@@ -229,6 +229,38 @@ TEST_F(ProxyProtocolFaults, GracefulReloadsUnderProxiedKeepAliveLoadLoseNothing)
   EXPECT_GT(stats.server_closes, 0u) << stats.summary();  // draining workers said Connection: close
 }
 
+// Item 7's rule, "never close a connection that has not told its client
+// so", when the member answers before the whole request body arrived (a
+// pillar member answers a PUT to a file 405 at once): a small Content-Length
+// rest keeps the client's connection, which reads and drops it; a large one
+// makes the proxied head say Connection: close.
+TEST_F(ProxyProtocolFaults, MemberAnsweringBeforeTheBodyEndsKeepsTheConnectionItPromised) {
+  PillarMember m("m");
+  ASSERT_TRUE(m.ok()) << m.error();
+  ASSERT_NO_FATAL_FAILURE(start_front(m.url()));
+  {
+    RawConnection c(port());
+    ASSERT_TRUE(c.send("PUT /app/index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000\r\n\r\n" +
+                       std::string(1000, 'a')));
+    HttpResponse r = c.read_response(3s);
+    ASSERT_EQ(r.status, 405) << c.buffered();
+    EXPECT_FALSE(icontains(r.header("Connection"), "close"));
+    ASSERT_TRUE(c.send(std::string(1000, 'b') + "GET /app/index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    HttpResponse next = c.read_response(3s);
+    EXPECT_EQ(next.status, 200) << "the connection promised keep-alive was closed: " << to_string(c.close_kind());
+    EXPECT_EQ(member_of(next.body), "m");
+  }
+  {
+    RawConnection c(port());
+    ASSERT_TRUE(c.send("PUT /app/index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n" +
+                       std::string(1000, 'a')));
+    HttpResponse r = c.read_response(3s);
+    ASSERT_EQ(r.status, 405) << c.buffered();
+    EXPECT_EQ(r.header("Connection"), "close");
+    EXPECT_TRUE(c.wait_closed(3s));
+  }
+}
+
 // Item 18: slow uploads to a proxied URL are held to RequestReadTimeout
 // body= and its MinRate, as any request body: 408 at about body= (2 s
 // here; one byte a few times a second is far below MinRate=500), and the
