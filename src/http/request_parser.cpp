@@ -90,6 +90,14 @@ bool valid_authority(std::string_view a) {
   return true;
 }
 
+// A line with no LF yet: a CR that is not the last byte received is a bare
+// CR (RFC 9112 §2.2 lets a recipient reject it). Refused now, not when the
+// header timeout ends a client that uses CR alone as its line ending. A CR
+// inside a line that does have its LF is refused by the character checks.
+bool has_bare_cr(const char* p, const char* end) {
+  return end - p > 1 && std::memchr(p, '\r', static_cast<size_t>(end - p - 1)) != nullptr;
+}
+
 bool iprefix(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
@@ -113,6 +121,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
   // ---- request line
   const char* eol = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
   if (!eol) {
+    if (has_bare_cr(p, end)) return error(400, "request line ends in a bare CR");
     // A CR already received may be the line's own terminator: not counted.
     if (static_cast<size_t>(end - p) - (end[-1] == '\r') > limits.request_line) return error(414, "request line too long");
     return ParseOutcome{};
@@ -164,6 +173,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
     if (p >= end) return ParseOutcome{};
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     if (!nl) {
+      if (has_bare_cr(p, end)) return error(400, "header line ends in a bare CR");
       if (static_cast<size_t>(end - p) - (end[-1] == '\r') > limits.field_size) return error(431, "header field too large");
       return ParseOutcome{};
     }

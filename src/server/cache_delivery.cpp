@@ -112,7 +112,7 @@ bool CacheDelivery::build_head(const cache::Snapshot& snap) {
       }
     }
   }
-  if (!c_.keep_alive_) out_.append("Connection: close\r\n");
+  if (!c_.keep_alive_for_head()) out_.append("Connection: close\r\n");
   else if (req.version_minor == 0) out_.append("Connection: keep-alive\r\n");
   out_.append("\r\n");
   head_sent_ = true;

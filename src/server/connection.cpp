@@ -28,7 +28,6 @@ namespace pillar::server {
 namespace {
 
 constexpr uint64_t kLingerMs = 2000;               // Apache's MAX_SECS_TO_LINGER
-constexpr uint64_t kDiscardBodyMax = 64 * 1024;    // larger unwanted bodies close the connection
 constexpr uint64_t kInlineFileMax = 16 * 1024;     // smaller files go out in the header write
 constexpr size_t kCopyChunk = 64 * 1024;
 constexpr size_t kMaxHeadBuffer = 1024 * 1024;     // hard cap on a request head held in memory
@@ -114,13 +113,23 @@ void Connection::on_timer() {
       return;
     case Phase::Write:
       core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", peer_ip_, cfg.timeout.count());
-      close_now();
+      abort_request();
       return;
     case Phase::Linger:
     case Phase::Closed:
       close_now();
       return;
-    case Phase::Proxy:  // the exchange has its own timer
+    case Phase::Proxy:
+      // The exchange times the member itself; this timer is the request
+      // body's (RequestReadTimeout body=, extended by MinRate), as when a
+      // body is read for any other handler.
+      if (!proxy_ || !proxy_->reading_body()) return;
+      if (w_.loop().now_ms() < read_deadline_) {
+        w_.loop().timers().arm(*this, read_deadline_);
+        return;
+      }
+      proxy_->body_timeout();
+      drive();
       return;
     case Phase::Cache: {
       // Waiting for a fetch, or streaming one as it arrives: poll (a lost
@@ -153,6 +162,7 @@ void Connection::proxy_progress() {
 
 void Connection::drain(bool graceful) {
   draining_server_ = true;
+  drain_graceful_ = graceful;
   if (phase_ == Phase::Idle && rend_ == rbegin_) {
     if (!graceful) close_now();
     else mark(core::shm::SlotState::Graceful);  // its request may be on the way
@@ -464,8 +474,9 @@ void Connection::process_request(size_t head_len) {
     answer_purge();
     return;
   }
-  if (head_.method != http::Method::Other && route && route->balancer &&
-      (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
+  // A proxied location forwards any method the parser took as a token
+  // (WebDAV's PROPFIND, SSDP's M-SEARCH...): the member decides, as in Apache.
+  if (route && route->balancer && (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
     if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
       respond_error(413, "request body larger than LimitRequestBody");
       return;
@@ -544,12 +555,13 @@ void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFi
   std::string target = proxy_target(route.target_cfg(), head_, path_);
   body_left_ = 0;
   body_chunked_ = false;
-  core::TimerWheel::cancel(*this);  // the exchange runs the timers now
+  core::TimerWheel::cancel(*this);  // the exchange runs the member's timers now
   phase_ = Phase::Proxy;
   route_ = &route;
   proxy_ = std::make_unique<ProxyExchange>(*this, *route.balancer, std::move(target));
   if (x_cache && site_->cfg->cache.header) proxy_->set_x_cache(x_cache);
   if (fill) proxy_->set_fill(std::move(fill));
+  if (head_.chunked || head_.content_length > 0) arm_read_timer(true);  // the body's, see on_timer
   proxy_->start();
 }
 
@@ -563,8 +575,15 @@ void Connection::end_proxy() {
     return;
   }
   if (p->aborted()) {
+    // A response that had begun is logged; a client that left before any
+    // head (mid-upload) was never answered.
+    bool answered = p->status() != 0;
+    resp_.status = p->status();
+    bytes_out_ = p->sent_to_client();
+    body_bytes_ = p->body_bytes();
     w_.retire(std::move(p));
-    close_now();
+    if (answered) abort_request();
+    else close_now();
     return;
   }
   size_t cursor = p->client_cursor();
@@ -599,7 +618,9 @@ void Connection::respond_error(int status, const char* reason) {
   keep_alive_ = false;
   body_left_ = 0;
   body_chunked_ = false;
-  if (!site_) site_ = &w_.runtime().main_site();
+  // A head refused before routing is logged by the default vhost of the
+  // address it came to (Apache's rule), not only by the main server.
+  if (!site_) site_ = &w_.runtime().site_for(local_, {});
   resp_.error(status);
   apply_error_page(site_, nullptr);
   queue_response();
@@ -709,7 +730,7 @@ void Connection::queue_response() {
     append_number(out_, clen);
     out_.append("\r\n");
   }
-  if (!keep_alive_) {
+  if (!keep_alive_for_head()) {
     out_.append("Connection: close\r\n");
   } else if (head_.version_minor == 0) {
     out_.append("Connection: keep-alive\r\n");
@@ -773,7 +794,7 @@ bool Connection::flush() {
           break;
         }
         if (errno == EINTR) continue;
-        close_now();
+        abort_request();
         return false;
       }
       out_pos_ += static_cast<size_t>(n);
@@ -789,7 +810,7 @@ bool Connection::flush() {
         off_t off = static_cast<off_t>(s.offset);
         n = transport_->sendfile(s.file->fd, &off, std::min<uint64_t>(s.length, kSendfileChunk));
         if (n == 0) {  // file shrank: the promised length cannot be sent
-          close_now();
+          abort_request();
           return false;
         }
       } else {
@@ -798,7 +819,7 @@ bool Connection::flush() {
           ssize_t r = ::pread(s.file->fd, copy_buf_.get(), std::min<uint64_t>(s.length, kCopyChunk),
                               static_cast<off_t>(s.offset));
           if (r <= 0) {
-            close_now();
+            abort_request();
             return false;
           }
           copy_len_ = static_cast<size_t>(r);
@@ -814,7 +835,7 @@ bool Connection::flush() {
           break;
         }
         if (errno == EINTR) continue;
-        close_now();
+        abort_request();
         return false;
       }
       s.offset += static_cast<uint64_t>(n);
@@ -836,6 +857,37 @@ bool Connection::flush() {
 }
 
 void Connection::finish_request() {
+  record_request(keep_alive_ ? '+' : '-');
+  // Drop the response's file references now: an idle keep-alive connection
+  // must not hold the last file it sent open.
+  segs_.clear();
+  resp_.clear();
+  if (!keep_alive_) {
+    start_linger();
+    return;
+  }
+  if (body_left_ > 0 || body_chunked_) {
+    phase_ = Phase::DrainBody;
+    rbegin_ += head_len_;
+    head_len_ = 0;
+    arm_read_timer(true);
+    return;
+  }
+  rbegin_ += head_len_;
+  head_len_ = 0;
+  begin_next();
+}
+
+// A response cut short (the client stopped reading, went away, or the
+// member's body broke): it is counted and logged like any other, with %X
+// "X", and the connection closes at once.
+void Connection::abort_request() {
+  keep_alive_ = false;
+  record_request('X');
+  close_now();
+}
+
+void Connection::record_request(char conn_status) {
   end_cache_request();
   w_.stats().bytes_out += bytes_out_;
   {
@@ -880,7 +932,7 @@ void Connection::finish_request() {
     r.start_time = req_wall_ ? req_wall_ : w_.loop().wall_time();
     r.response_headers = &resp_.header_block();
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
-    r.connection_status = keep_alive_ ? '+' : '-';
+    r.connection_status = conn_status;
     thread_local std::string line;
     for (const auto& log : site_->access_logs) {
       line.clear();
@@ -889,24 +941,6 @@ void Connection::finish_request() {
     }
   }
   bytes_in_ = 0;
-  // Drop the response's file references now: an idle keep-alive connection
-  // must not hold the last file it sent open.
-  segs_.clear();
-  resp_.clear();
-  if (!keep_alive_) {
-    start_linger();
-    return;
-  }
-  if (body_left_ > 0 || body_chunked_) {
-    phase_ = Phase::DrainBody;
-    rbegin_ += head_len_;
-    head_len_ = 0;
-    arm_read_timer(true);
-    return;
-  }
-  rbegin_ += head_len_;
-  head_len_ = 0;
-  begin_next();
 }
 
 bool Connection::drain_body() {
@@ -950,7 +984,12 @@ void Connection::begin_next() {
     rend_ -= rbegin_;
     rbegin_ = 0;
   }
-  if (draining_server_ && rend_ == rbegin_) {
+  // Draining: the response just sent promised keep-alive (its head went out
+  // before draining began), so the client may be sending its next request
+  // now. A graceful drain waits for it (answered with Connection: close) or
+  // the idle timeout, as for connections idle when draining began; only a
+  // hard stop closes at once.
+  if (draining_server_ && !drain_graceful_ && rend_ == rbegin_) {
     close_now();
     return;
   }

@@ -41,6 +41,10 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Unwanted request bodies up to this size are read and dropped to keep the
+  // connection; larger ones close it.
+  static constexpr uint64_t kDiscardBodyMax = 64 * 1024;
+
   void start();
   void on_io(uint32_t events) override;
   void on_timer() override;
@@ -107,10 +111,20 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void queue_response();
   bool flush();
   void finish_request();
+  void record_request(char conn_status);  // counters and the access-log line (%X = conn_status)
+  void abort_request();
   void begin_next();
   void start_linger();
   void close_now();
   void arm_read_timer(bool body);
+  // Called by whoever writes a response head (queue_response, the proxy
+  // exchange, the cache delivery): the one place keep-alive is decided, so a
+  // head written after draining began says Connection: close, and the
+  // connection is kept open after any head that did not say it.
+  bool keep_alive_for_head() {
+    if (draining_server_) keep_alive_ = false;
+    return keep_alive_;
+  }
   void mark(core::shm::SlotState st) {
     slot_->state.store(static_cast<char>(st), std::memory_order_relaxed);
   }
@@ -139,6 +153,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   bool peer_eof_ = false;
   bool keep_alive_ = false;
   bool draining_server_ = false;
+  bool drain_graceful_ = false;
 
   // Read buffer: [rbegin_, rend_) unprocessed bytes; the current request's head starts at rbegin_.
   std::unique_ptr<char[]> rbuf_;

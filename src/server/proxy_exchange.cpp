@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -324,7 +325,8 @@ void ProxyExchange::release_upstream(bool reusable) {
 }
 
 void ProxyExchange::fail(int status, const char* why) {
-  core::log(core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
+  // A 408 is the client's slowness, not the member's: info, as for static files.
+  core::log(status == 408 ? core::LogLevel::Info : core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
             member_ >= 0 ? b_.member_cfg(member_).url : std::string("balancer://") + b_.cfg->name,
             why);
   if (member_ >= 0 && status == 502) note_failure(member_, why);  // a slow answer (504) is not a failure, as Apache without failontimeout
@@ -457,11 +459,36 @@ void ProxyExchange::on_timer() {
     }
   } else if (!head_seen_) {
     fail(504, "no response within the timeout");
+  } else if (client_blocked()) {
+    // The client stopped reading: its business, not the member's. Logged as
+    // the static path logs it (Connection::on_timer), at info.
+    core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", c_.peer_ip_,
+              c_.w_.runtime().config().timeout.count());
+    abort_client();
   } else {
     core::log(core::LogLevel::Error, "proxy", "[client {}] response stalled; connection closed", c_.peer_ip_);
     abort_client();
   }
   c_.proxy_progress();
+}
+
+void ProxyExchange::body_timeout() {
+  assert(reading_body());
+  c_.keep_alive_ = false;
+  if (!head_seen_) {
+    fail(408, "request body read timeout");
+    return;
+  }
+  core::log(core::LogLevel::Info, "proxy", "[client {}] request body read timeout; connection closed", c_.peer_ip_);
+  abort_client();
+}
+
+bool ProxyExchange::client_blocked() const {
+  return !client_dead_ && !c_.writable_ && (cl_out_pos_ < cl_out_.size() || pipe_bytes_ > 0);
+}
+
+uint64_t ProxyExchange::wait_ms() const {
+  return client_blocked() ? static_cast<uint64_t>(c_.w_.runtime().config().timeout.count()) : timeout_ms();
 }
 
 // Moves request body bytes from the client into up_out_, framing them for
@@ -488,6 +515,7 @@ bool ProxyExchange::pump_request_body() {
         continue;
       }
       c_.bytes_in_ += static_cast<uint64_t>(n);
+      c_.note_read_progress(static_cast<size_t>(n));  // MinRate extends the body timeout
       avail = {client_buf_.get(), static_cast<size_t>(n)};
     }
     size_t used;
@@ -710,8 +738,13 @@ bool ProxyExchange::handle_response_head() {
         c_.keep_alive_ = false;  // HTTP/1.0 client: the close ends the body
       }
     }
-    if (!c_.keep_alive_ || pipelined_after_body_) {
-      c_.keep_alive_ = false;
+    // Keep-alive is decided here, once: after a head without "close" the
+    // connection stays open for the client's next request. A request body
+    // still arriving is discarded after the response if it is a small
+    // Content-Length rest (finish()); one of unknown or large size closes.
+    if (!req_done_ && (req_chunked_ || req_body_left_ > Connection::kDiscardBodyMax)) c_.keep_alive_ = false;
+    if (pipelined_after_body_) c_.keep_alive_ = false;
+    if (!c_.keep_alive_for_head()) {
       o.append("Connection: close\r\n");
     } else if (!client_11) {
       o.append("Connection: keep-alive\r\n");
@@ -963,7 +996,7 @@ void ProxyExchange::pump() {
         progressed = true;
         continue;
       }
-      if (progressed) arm(timeout_ms());
+      if (progressed) arm(wait_ms());
     }
     if (client_gone_ && !req_done_) {
       abort_client();
@@ -980,7 +1013,12 @@ void ProxyExchange::pump() {
 void ProxyExchange::finish() {
   bool reusable = resp_.keep_alive && req_done_ && up_out_pos_ == up_out_.size() && !up_eof_ &&
                   framing_ != http::ResponseHead::Framing::UntilClose && up_in_pos_ == up_in_.size();
-  if (!req_done_) c_.keep_alive_ = false;  // the member answered before the whole body: do not read the rest
+  // The member answered before the whole body: the connection discards the
+  // rest (the head promised keep-alive only for a small Content-Length rest).
+  if (!req_done_ && c_.keep_alive_) {
+    assert(!req_chunked_ && req_body_left_ <= Connection::kDiscardBodyMax);
+    c_.body_left_ = req_body_left_;
+  }
   if (fill_) fill_->end(resp_done_);
   release_upstream(reusable);
   core::TimerWheel::cancel(*this);

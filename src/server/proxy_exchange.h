@@ -35,6 +35,12 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   void on_io(uint32_t events) override;  // the upstream socket
   void on_timer() override;
   bool finished() const { return state_ == State::Done; }
+  // Still reading the client's request body: the connection runs its
+  // RequestReadTimeout body= timer (and MinRate) meanwhile.
+  bool reading_body() const { return state_ != State::Done && !req_done_ && !tunnel_; }
+  // That timer ran out: 408 if the member has not answered yet, else the
+  // response is cut; the member connection is closed either way.
+  void body_timeout();
   // Done without a response: the connection answers `status()` itself.
   bool failed() const { return failed_; }
   // Done after response bytes went out: the connection must just close.
@@ -58,7 +64,11 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
 
   bool pick_and_connect();
   void build_request_head(const std::string& member_host);
-  uint64_t timeout_ms() const;
+  uint64_t timeout_ms() const;  // the member's time to answer (ProxyTimeout or timeout=)
+  // Bytes wait for a client that does not take them: Timeout applies, as on
+  // the static path, and its expiry is the client's stall, not the member's.
+  bool client_blocked() const;
+  uint64_t wait_ms() const;
   void retry();
   bool can_retry() const;
   bool idempotent() const;

@@ -428,6 +428,7 @@ void Backend::run() {
     for (auto it = conns.begin(); it != conns.end();) {
       if ((*it)->dead) {
         ::close((*it)->fd);
+        closed_.fetch_add(1);
         it = conns.erase(it);
       } else {
         ++it;

@@ -83,6 +83,7 @@ class Backend {
   std::vector<BackendRequest> requests() const;  // all recorded so far
   size_t request_count() const;
   uint64_t connections_accepted() const { return accepted_.load(); }
+  uint64_t connections_open() const { return accepted_.load() - closed_.load(); }
   void clear();  // forgets the recorded requests
 
   // The default handler, usable from custom ones.
@@ -99,7 +100,7 @@ class Backend {
   int wake_[2] = {-1, -1};
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> accepted_{0}, closed_{0};
   mutable std::mutex mu_;
   std::vector<BackendRequest> requests_;
   std::thread thread_;

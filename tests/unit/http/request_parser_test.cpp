@@ -136,6 +136,10 @@ std::vector<BadCase> bad_cases() {
       {"BareLfEndsHead", "GET / HTTP/1.1\r\nHost: example.com\r\n\n", 400},
       {"BareCrInHeaderValue", get("Host: example.com\r\nX-A: a\rb\r\n"), 400},
       {"CrCrLfEndsHeaderLine", get("Host: example.com\r\r\n"), 400},
+      // a bare CR with no LF anywhere after it: refused at once, not left to the header timeout
+      {"BareCrEndsRequestLineNoLf", "GET / HTTP/1.1\rHost: example.com\r\r", 400},
+      {"BareCrEndsHeaderLineNoLf", "GET / HTTP/1.1\r\nHost: example.com\rX-A: b\r\r", 400},
+      {"BareCrEndsHeadNoLf", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\r", 400},
       {"LoneCrLineInHead", get("Host: example.com\r\n\r\r\n"), 400},
 
       // --- method
@@ -314,6 +318,18 @@ TEST(RequestParser, ErrorsInRequestLineAreReportedBeforeTheHeadEnds) {
     Req r("GET / HTTP/1.1\r\nHost : x\r\n");  // bad field, head not finished
     ASSERT_TRUE(r.error());
     EXPECT_EQ(r.out.status, 400);
+  }
+}
+
+// RFC 9112 §2.2: a CR followed by anything but LF is refused on the byte
+// after it; a CR that is the last byte received may still get its LF.
+TEST(RequestParser, BareCrIsRefusedOnTheNextByte) {
+  for (std::string_view s : {"GET / HTTP/1.1\rH"sv, "GET / HTTP/1.1\r\nHost: x\rX"sv, "GET / HTTP/1.1\r\nHost: x\r\n\rX"sv}) {
+    Req r{std::string(s)};
+    ASSERT_TRUE(r.error()) << kind_name(r.out.kind);
+    EXPECT_EQ(r.out.status, 400) << r.out.reason;
+    Req waiting{std::string(s.substr(0, s.size() - 1))};
+    EXPECT_TRUE(waiting.incomplete()) << kind_name(waiting.out.kind) << " " << waiting.out.reason;
   }
 }
 
