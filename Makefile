@@ -1,10 +1,11 @@
 # The two commands a new user needs: `make run` and `make test`.
 BUILD      ?= build
 FUZZ_BUILD ?= build-fuzz
+SAN_BUILD  ?= build-sanitize
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(if $(CI),-DPILLAR_WERROR=ON)
 
-.PHONY: all deps build run test unit fuzz bench clean
+.PHONY: all deps build run test test-sanitize fuzz bench clean
 
 all: build
 
@@ -24,6 +25,16 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 	@$(MAKE) --no-print-directory fuzz
 
+# The unit and integration tests again, everything built with ASan + UBSan
+# (.ci/run runs it after `make test`). Sanitizer reports abort the process,
+# so they fail the test that caused them.
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPILLAR_SANITIZE=ON \
+	  $(if $(CI),-DPILLAR_WERROR=ON) >/dev/null
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_odr_violation=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) --timeout 600
+
 # Short bounded libFuzzer runs over the seed corpora (skipped without clang).
 fuzz: deps
 	@if command -v clang++ >/dev/null; then \
@@ -38,4 +49,4 @@ bench: build
 	bench/static/run.sh $(BUILD)/pillar
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(SAN_BUILD)

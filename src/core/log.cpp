@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -17,6 +18,11 @@ namespace pillar::core {
 namespace {
 
 constexpr size_t kMaxPending = 8u << 20;  // per sink; beyond it lines are dropped
+
+// Set once the writer is destroyed at exit: sinks owned by other static
+// objects are destroyed later, in no order we choose, and must not reach it
+// (ASan saw that use-after-free). Constant-initialised, so it outlives them all.
+std::atomic<bool> writer_gone{false};
 
 // The single writer thread: flushes every registered sink every 100 ms.
 class Writer {
@@ -34,6 +40,7 @@ class Writer {
     if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
   }
   void remove(LogSink* s) {
+    if (writer_gone.load()) return;
     std::lock_guard<std::mutex> g(mu_);
     sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), s), sinks_.end());
   }
@@ -50,7 +57,10 @@ class Writer {
     if (thread_.joinable()) thread_.join();
     flush_all();
   }
-  ~Writer() { stop(); }
+  ~Writer() {
+    stop();
+    writer_gone.store(true);
+  }
 
  private:
   void loop() {
