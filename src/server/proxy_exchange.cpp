@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -263,8 +264,7 @@ bool ProxyExchange::pick_and_connect() {
     }
     ++attempts_;
     tried_.set(static_cast<size_t>(m));
-    if (!proxy::acquire(members[static_cast<size_t>(m)])) continue;
-    acquired_ = true;
+    if (!take_member(m)) continue;
     member_ = m;
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
@@ -314,9 +314,27 @@ void ProxyExchange::release_upstream(bool reusable) {
     up_fd_ = -1;
   }
   if (acquired_ && member_ >= 0) {
-    proxy::release(b_.span()[static_cast<size_t>(member_)]);
+    auto& m = b_.span()[static_cast<size_t>(member_)];
+    if (held_) proxy::release_recorded(m, *held_, held_ref_);
+    else proxy::release(m);
+    held_ = nullptr;
     acquired_ = false;
   }
+}
+
+// Counts the request as busy on member m, recorded first in the connection's
+// scoreboard slot so that a kill -9 of this worker cannot leak it.
+bool ProxyExchange::take_member(int m) {
+  assert(!acquired_);
+  auto& st = b_.span()[static_cast<size_t>(m)];
+  held_ref_ = b_.member_ref(m);
+  if (held_ref_ == 0) {
+    acquired_ = proxy::acquire(st);
+    return acquired_;
+  }
+  held_ = proxy::acquire_recorded(st, c_.slot_->held_members, held_ref_);
+  acquired_ = held_ != nullptr;
+  return acquired_;
 }
 
 void ProxyExchange::fail(int status, const char* why) {

@@ -6,6 +6,7 @@
 // upstream connection that fails before any response byte of a request
 // without a body, is retried on another member. 502/503/504 as Apache.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -95,6 +96,12 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool up_reused_ = false;
   bool up_writable_ = false, up_readable_ = false, up_eof_ = false;
   bool acquired_ = false;
+  // Busy count taken on member_, recorded in the connection's scoreboard slot
+  // (null with a private balancer block): the master gives it back if this
+  // worker dies.
+  std::atomic<uint32_t>* held_ = nullptr;
+  uint32_t held_ref_ = 0;
+  bool take_member(int m);
 
   // Client -> upstream.
   std::string up_out_;            // request head + body bytes not yet written
