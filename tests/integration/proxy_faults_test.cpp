@@ -60,16 +60,34 @@ bool all_zero(const std::vector<long>& v) {
   return true;
 }
 
+// The /proc state letter of pid ('T' stopped, 'R', 'S'...), 0 when gone.
+char proc_state(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return 0;
+  size_t rp = line.rfind(')');
+  return rp == std::string::npos || rp + 2 >= line.size() ? 0 : line[rp + 2];
+}
+
 class ProxyFaults : public ::testing::Test {
  protected:
   TempTree tree;
   std::string docroot = tree.mkdir("www");
   std::string sock = tree.path("ctl.sock");
   std::unique_ptr<ServerProcess> front;
-  std::set<pid_t> stopped;  // workers a test stopped: continued or killed by TearDown
+  std::set<pid_t> stopped;  // workers a test stopped: continued by TearDown
 
+  // A stopped or wedged worker would outlive its master (it cannot act on
+  // the master's death) and keep the server's stderr open, so the server
+  // would never be seen to end: after a test, stopped workers are continued
+  // and the workers killed before the master is stopped.
   void TearDown() override {
+    if (!front) return;
+    for (pid_t p : child_pids(front->pid()))
+      if (proc_state(p) == 'T') stopped.insert(p);
     for (pid_t p : stopped) kill(p, SIGCONT);
+    for (pid_t p : child_pids(front->pid())) kill(p, SIGKILL);
+    front->stop(3s);
   }
   void start_front(const std::string& balancer_body, const std::string& extra = "", int workers = 1) {
     std::string conf = "PillarControlSocket " + sock + "\nProxyPass / balancer://x/\n<Proxy balancer://x>\n" +
@@ -132,6 +150,83 @@ TEST_F(ProxyFaults, BusyCountsOfKilledWorkersAreReturned) {
   EXPECT_TRUE(eventually([&] { return all_zero(busy = busy_counts(sock, "x")); }, 3s))
       << "busy " << join(busy) << " after the reload";
   EXPECT_EQ(not_ok(20), "") << "requests after the reload that were not 200";
+}
+
+// Item 2: a worker killed inside the persistence table's critical section
+// leaves its lock to the next worker, which takes it over.
+TEST_F(ProxyFaults, WorkerKilledInsidePersistenceLookupLeavesTheLockUsable) {
+  Backend a("a"), b("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::string once = tree.path("fault-taken");
+  {
+    ScopedEnv env({{"PILLAR_FAULT_POINT", "persist_lookup"}, {"PILLAR_FAULT_ACTION", "kill"}, {"PILLAR_FAULT_ONCE", once}});
+    ASSERT_NO_FATAL_FAILURE(start_front("  BalancerMember " + a.url() + "\n  BalancerMember " + b.url() +
+                                            "\n  ProxySet persistence=60s\n",
+                                        "", 2));
+  }
+  auto first = get("/index.html", 3s);  // its worker dies holding the lock: the connection is cut
+  EXPECT_TRUE(first.responses.empty()) << first.data;
+  ASSERT_TRUE(eventually([&] { return std::ifstream(once).good(); }, 3s)) << "the fault point was never reached";
+  ASSERT_TRUE(eventually([&] { return front->stderr_text().find("exit signal Killed") != std::string::npos; }, 3s))
+      << front->stderr_text();
+  std::map<std::string, int> members;
+  for (int i = 0; i < 20; ++i) {
+    auto t0 = Clock::now();
+    auto ex = get("/index.html", 2s);
+    ASSERT_EQ(ex.responses.size(), 1u) << "request " << i << " after the kill got no answer in "
+                                       << std::chrono::duration_cast<Millis>(Clock::now() - t0).count() << " ms";
+    EXPECT_EQ(ex.first().status, 200) << "request " << i;
+    ++members[ex.first().header("X-Backend")];
+  }
+  // The lock was taken over, not bypassed: persistence still keeps this client on one member.
+  EXPECT_EQ(members.size(), 1u) << "members: a=" << members["a"] << " b=" << members["b"];
+  EXPECT_EQ(front->stop(5s), 0) << "a plain stop ends every worker";
+}
+
+// Item 2: a worker stopped (not dead) inside the critical section: the other
+// workers wait a bounded time once, then serve without persistence until
+// it goes on.
+TEST_F(ProxyFaults, WorkerStoppedInsidePersistenceLookupCostsOnlyABoundedWait) {
+  Backend a("a"), b("b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  {
+    ScopedEnv env({{"PILLAR_FAULT_POINT", "persist_lookup"},
+                   {"PILLAR_FAULT_ACTION", "stop"},
+                   {"PILLAR_FAULT_ONCE", tree.path("fault-taken")}});
+    ASSERT_NO_FATAL_FAILURE(start_front("  BalancerMember " + a.url() + "\n  BalancerMember " + b.url() +
+                                            "\n  ProxySet persistence=60s\n",
+                                        "", 2));
+  }
+  RawConnection held(port());
+  ASSERT_TRUE(held.send("GET /held HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+  pid_t stopped_worker = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (pid_t p : child_pids(front->pid()))
+          if (proc_state(p) == 'T') return (stopped_worker = p) != 0;
+        return false;
+      },
+      3s))
+      << "no worker stopped at the fault point";
+  stopped.insert(stopped_worker);
+  for (int i = 0; i < 20; ++i) {
+    auto t0 = Clock::now();
+    auto ex = get("/index.html", 3s);
+    auto ms = std::chrono::duration_cast<Millis>(Clock::now() - t0).count();
+    ASSERT_EQ(ex.responses.size(), 1u) << "request " << i << " with a worker stopped holding the lock: no answer in "
+                                       << ms << " ms";
+    EXPECT_EQ(ex.first().status, 200) << "request " << i;
+    EXPECT_LT(ms, 1000) << "request " << i;
+  }
+  EXPECT_TRUE(eventually([&] { return front->stderr_text().find("shared-memory lock") != std::string::npos; }, 2s))
+      << front->stderr_text();
+  // It goes on: its own request is answered and the table works again.
+  ASSERT_EQ(kill(stopped_worker, SIGCONT), 0);
+  auto r = held.read_response(3s);
+  EXPECT_EQ(r.status, 200);
+  std::map<std::string, int> members;
+  for (int i = 0; i < 10; ++i) ++members[get("/index.html", 3s).first().header("X-Backend")];
+  EXPECT_EQ(members.size(), 1u) << "members: a=" << members["a"] << " b=" << members["b"];
 }
 
 }  // namespace
