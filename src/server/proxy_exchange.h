@@ -64,6 +64,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool can_retry() const;
   bool idempotent() const;
   void note_failure(int slot, const char* why);
+  bool other_member_usable(int slot) const;
   void fail(int status, const char* why);  // before any response byte reached the client
   void abort_client();                     // after: the client sees a cut response and a close
   void pump();

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -227,6 +228,78 @@ TEST_F(ProxyFaults, WorkerStoppedInsidePersistenceLookupCostsOnlyABoundedWait) {
   std::map<std::string, int> members;
   for (int i = 0; i < 10; ++i) ++members[get("/index.html", 3s).first().header("X-Backend")];
   EXPECT_EQ(members.size(), 1u) << "members: a=" << members["a"] << " b=" << members["b"];
+}
+
+// A backend answering /odd with a status outside 100..599, /drop by closing
+// without an answer, /health with 500 while `sick`; the rest as scripted.
+struct FaultyBackend {
+  std::atomic<bool> sick{false};
+  Backend be{"one", [this](const BackendRequest& r) {
+               BackendReply rep;
+               if (r.target.find("/odd") != std::string::npos) {
+                 rep.bytes = "HTTP/1.1 700 Strange\r\nContent-Length: 0\r\n\r\n";
+               } else if (r.target.find("/drop") != std::string::npos) {
+                 rep.close_after = true;  // nothing written
+               } else if (r.target.find("/health") != std::string::npos && sick.load()) {
+                 rep.bytes = "HTTP/1.1 500 Sick\r\nContent-Length: 0\r\n\r\n";
+               } else {
+                 rep = be.scripted(r);
+               }
+               return rep;
+             }};
+};
+
+// Item 14: an answer outside 100..599 is a 502 for its request, not a
+// failure of the member: it stays in use.
+TEST_F(ProxyFaults, OddStatusFromTheOnlyMemberIs502AndTheSiteStaysUp) {
+  FaultyBackend f;
+  ASSERT_TRUE(f.be.ok());
+  ASSERT_NO_FATAL_FAILURE(start_front("  BalancerMember " + f.be.url() + "\n"));
+  auto ex = get("/odd");
+  ASSERT_EQ(ex.responses.size(), 1u) << ex.data;
+  EXPECT_EQ(ex.first().status, 502);
+  EXPECT_EQ(not_ok(10), "") << "requests after one odd answer that were not 200";
+}
+
+// Item 14: with two members, an odd answer does not take its member out either.
+TEST_F(ProxyFaults, OddStatusDoesNotEjectAMember) {
+  FaultyBackend f;
+  Backend other("other");
+  ASSERT_TRUE(f.be.ok() && other.ok());
+  ASSERT_NO_FATAL_FAILURE(start_front("  BalancerMember " + f.be.url() + "\n  BalancerMember " + other.url() + "\n"));
+  std::map<int, int> statuses;
+  for (int i = 0; i < 10; ++i) ++statuses[get("/odd").first().status];
+  EXPECT_EQ(f.be.request_count(), 5u) << "byrequests alternates; the odd member kept its share";
+  EXPECT_EQ(statuses[502], 5);
+  EXPECT_EQ(statuses[200], 5);
+}
+
+// Item 14: a member that fails passively (closes without answering) is
+// still the pool's last usable member: it is not ejected.
+TEST_F(ProxyFaults, LastUsableMemberIsNeverEjectedByPassiveFailures) {
+  FaultyBackend f;
+  ASSERT_TRUE(f.be.ok());
+  ASSERT_NO_FATAL_FAILURE(start_front("  BalancerMember " + f.be.url() + "\n"));
+  auto ex = get("/drop");
+  ASSERT_EQ(ex.responses.size(), 1u) << ex.data;
+  EXPECT_GE(ex.first().status, 500);
+  EXPECT_EQ(not_ok(10), "") << "requests after a dropped one that were not 200";
+  EXPECT_TRUE(eventually([&] { return front->stderr_text().find("the only usable member") != std::string::npos; }, 2s))
+      << front->stderr_text();
+}
+
+// Item 14: the rule is for passive failures only: an active health check
+// still takes the last member out, and puts it back.
+TEST_F(ProxyFaults, ActiveHealthCheckStillDecidesForTheLastMember) {
+  FaultyBackend f;
+  ASSERT_TRUE(f.be.ok());
+  ASSERT_NO_FATAL_FAILURE(start_front("  BalancerMember " + f.be.url() +
+                                      " hcmethod=GET hcuri=/health hcinterval=100ms hcfails=1 hcpasses=1 hctimeout=500ms\n"));
+  EXPECT_EQ(not_ok(3), "");
+  f.sick = true;
+  EXPECT_TRUE(eventually([&] { return get("/index.html").first().status == 503; }, 3s));
+  f.sick = false;
+  EXPECT_TRUE(eventually([&] { return get("/index.html").first().status == 200; }, 3s));
 }
 
 }  // namespace
