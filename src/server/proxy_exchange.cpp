@@ -221,8 +221,12 @@ bool ProxyExchange::pick_and_connect() {
         backing_off = backing_off || !tried_.test(i);
       }
     }
-    int m = -1;
-    if (!cfg.stickysession.empty()) {
+    // After a pooled connection the member had closed: the same member
+    // again, on a fresh connection, not counted as an attempt.
+    int m = stale_member_;
+    const bool fresh = m >= 0;
+    stale_member_ = -1;
+    if (m < 0 && !cfg.stickysession.empty()) {
       auto route = proxy::extract_route(cfg.stickysession, c_.head_.find("Cookie"), c_.head_.target);
       auto d = proxy::decide(members, route.route, cfg.nofailover, exclude);
       if (d.kind == proxy::StickyDecision::UseMember) m = d.member;
@@ -273,14 +277,14 @@ bool ProxyExchange::pick_and_connect() {
       }
       return fail(503, "no balancer member is available"), false;
     }
-    ++attempts_;
+    if (!fresh) ++attempts_;
     tried_.set(static_cast<size_t>(m));
     if (!take_member(m)) continue;
     member_ = m;
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
     // A PROXY header describes one client: such connections are never pooled.
-    up_fd_ = mc.proxy_protocol ? -1 : c_.w_.take_upstream(&b_, m);
+    up_fd_ = mc.proxy_protocol || fresh ? -1 : c_.w_.take_upstream(&b_, m);
     up_reused_ = up_fd_ >= 0;
     if (!up_reused_) {
       up_fd_ = ::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -644,7 +648,8 @@ bool ProxyExchange::handle_response_head() {
         // any on a reused connection, which the member never read) go to
         // another member; the client never sees the failure.
         if (can_retry() && (up_reused_ || idempotent())) {
-          if (!up_reused_) note_failure(member_, "closed the connection without a response");
+          if (up_reused_) stale_member_ = member_;  // not the member's failure: it goes again, on a fresh connection
+          else note_failure(member_, "closed the connection without a response");
           retry();
           return false;
         }

@@ -2,9 +2,11 @@
 // member and the member's response streamed back, both with back-pressure
 // (at most kBufferMax bytes are held each way), re-framed for each side
 // (Content-Length, chunked or close-delimited), hop-by-hop headers removed,
-// X-Forwarded-For/-Proto/-Host and Via added. A connect failure, or a reused
-// upstream connection that fails before any response byte of a request
-// without a body, is retried on another member. 502/503/504 as Apache.
+// X-Forwarded-For/-Proto/-Host and Via added. A reused upstream connection
+// that fails before any response byte goes again to the same member on a
+// fresh connection; a connect failure, or a fresh connection that fails
+// before any response byte of an idempotent request, is retried on another
+// member. 502/503/504 as Apache.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -92,6 +94,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   State state_ = State::Connecting;
   int member_ = -1;
   proxy::MemberMask tried_;
+  int stale_member_ = -1;  // the next pick: this member, on a fresh connection (a stale pooled one failed)
   int attempts_ = 0;
   int up_fd_ = -1;
   bool up_reused_ = false;

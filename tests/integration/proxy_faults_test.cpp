@@ -302,5 +302,39 @@ TEST_F(ProxyFaults, ActiveHealthCheckStillDecidesForTheLastMember) {
   EXPECT_TRUE(eventually([&] { return get("/index.html").first().status == 200; }, 3s));
 }
 
+// Item 15: a pooled member connection the member closed when the next
+// request came is retried on a fresh connection to the same member, even
+// when it is the only one.
+TEST_F(ProxyFaults, StaleReusedConnectionGoesAgainToTheSameMemberOnAFreshOne) {
+  // The member closes every kept-alive connection when a second request
+  // arrives on it (what a keep-alive timeout racing the request looks like).
+  auto served = std::make_shared<std::map<uint64_t, int>>();
+  auto mu = std::make_shared<std::mutex>();
+  std::unique_ptr<Backend> be;
+  be = std::make_unique<Backend>("one", [served, mu, &be](const BackendRequest& r) {
+    std::lock_guard<std::mutex> g(*mu);
+    if ((*served)[r.connection]++ > 0) {
+      BackendReply rep;
+      rep.close_after = true;  // nothing written
+      return rep;
+    }
+    return be->scripted(r);
+  });
+  ASSERT_TRUE(be->ok());
+  ASSERT_NO_FATAL_FAILURE(start_front("  BalancerMember " + be->url() + "\n"));
+  for (int i = 0; i < 10; ++i) {
+    auto ex = get("/index.html");
+    ASSERT_EQ(ex.responses.size(), 1u) << "request " << i << ": " << ex.data;
+    EXPECT_EQ(ex.first().status, 200) << "request " << i;
+  }
+  // A POST too: the member never read it on the closed connection.
+  auto post = raw_exchange(port(), "POST /post HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
+                                   "Connection: close\r\n\r\nhello");
+  ASSERT_EQ(post.responses.size(), 1u) << post.data;
+  EXPECT_EQ(post.first().status, 200);
+  EXPECT_NE(post.first().body.find("body-length 5"), std::string::npos) << post.first().body;
+  EXPECT_GT(be->connections_accepted(), 1u);
+}
+
 }  // namespace
 }  // namespace itest
