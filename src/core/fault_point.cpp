@@ -1,5 +1,6 @@
 #include "core/fault_point.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,7 +17,9 @@ struct Armed {
   const char* point = nullptr;  // PILLAR_FAULT_POINT, or null
   const char* action = "stop";
   long count = 1;
+  const char* once = nullptr;  // PILLAR_FAULT_ONCE
   Armed() {
+    if (const char* o = std::getenv("PILLAR_FAULT_ONCE"); o && *o) once = o;
     point = std::getenv("PILLAR_FAULT_POINT");
     if (point && !*point) point = nullptr;
     if (const char* a = std::getenv("PILLAR_FAULT_ACTION"); a && *a) action = a;
@@ -42,6 +45,11 @@ void fault_point_slow(std::string_view name) {
   const Armed& a = armed();
   if (!a.point || name != a.point) return;
   if (passes.fetch_add(1) + 1 != a.count) return;
+  if (a.once) {  // another process of the node took the fault already
+    int fd = open(a.once, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    close(fd);
+  }
   if (std::strcmp(a.action, "kill") == 0) raise(SIGKILL);
   if (std::strcmp(a.action, "exit") == 0) _exit(3);
   if (std::strcmp(a.action, "spin") == 0) {

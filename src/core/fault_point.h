@@ -8,6 +8,9 @@
 //   spin  loop forever ignoring signals it can ignore (a worker stuck in code)
 //   exit  _exit(3)
 // PILLAR_FAULT_COUNT=N fires at the Nth pass instead of the first.
+// PILLAR_FAULT_ONCE=FILE fires only in the first process to get there (the
+// one that creates FILE): workers forked later, replacements of a killed
+// one included, pass the point unharmed, so a node takes the fault once.
 // Unset (production), a fault point costs one predictable branch on a
 // process-wide flag read once.
 #pragma once

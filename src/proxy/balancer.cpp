@@ -1,5 +1,6 @@
 #include "proxy/balancer.h"
 
+#include <cassert>
 #include <cmath>
 #include <cstring>
 
@@ -154,14 +155,19 @@ std::span<const uint8_t> normalize_addr(std::span<const uint8_t> addr) {
   return addr;
 }
 
-void init_member(MemberState& m, std::string_view name, std::string_view route, uint32_t lbfactor,
-                 uint32_t lbset, uint64_t max_connections) {
+void configure_member(MemberState& m, std::string_view name, std::string_view route, uint32_t lbfactor,
+                      uint32_t lbset, uint64_t max_connections) {
   copy_route(m.route, route);
   copy_route(m.redirect, {});
   m.ident_hash = hash_string(name.empty() ? route : name);
   m.lbfactor = lbfactor < 1 ? 1 : (lbfactor > 100 ? 100 : lbfactor);
   m.lbset = lbset;
   m.max_connections = max_connections;
+}
+
+void init_member(MemberState& m, std::string_view name, std::string_view route, uint32_t lbfactor,
+                 uint32_t lbset, uint64_t max_connections) {
+  configure_member(m, name, route, lbfactor, lbset, max_connections);
   m.status_flags.store(0, std::memory_order_relaxed);
   m.lbstatus.store(0, std::memory_order_relaxed);
   m.busy.store(0, std::memory_order_relaxed);
@@ -217,6 +223,24 @@ void release(MemberState& m) {
   uint64_t b = m.busy.load(std::memory_order_relaxed);
   while (b > 0 && !m.busy.compare_exchange_weak(b, b - 1, std::memory_order_relaxed)) {
   }
+}
+
+std::atomic<uint32_t>* acquire_recorded(MemberState& m, std::span<std::atomic<uint32_t>> records, uint32_t ref) {
+  assert(ref != 0);
+  for (auto& r : records) {
+    uint32_t expected = 0;
+    if (!r.compare_exchange_strong(expected, ref, std::memory_order_acq_rel)) continue;
+    if (acquire(m)) return &r;
+    r.store(0, std::memory_order_release);  // full: nothing is held
+    return nullptr;
+  }
+  return nullptr;
+}
+
+bool release_recorded(MemberState& m, std::atomic<uint32_t>& record, uint32_t ref) {
+  if (record.exchange(0, std::memory_order_acq_rel) != ref) return false;
+  release(m);
+  return true;
 }
 
 }  // namespace pillar::proxy

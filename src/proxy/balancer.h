@@ -88,6 +88,10 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<int64_t>
 // than kRouteMax-1 are truncated. lbfactor is clamped to 1..100.
 void init_member(MemberState& m, std::string_view name, std::string_view route, uint32_t lbfactor,
                  uint32_t lbset = 0, uint64_t max_connections = 0);
+// The configuration fields only, the counters and status untouched (a reload
+// of a member in use: a read-modify-write of busy would race the workers).
+void configure_member(MemberState& m, std::string_view name, std::string_view route, uint32_t lbfactor,
+                      uint32_t lbset = 0, uint64_t max_connections = 0);
 void set_member_redirect(MemberState& m, std::string_view redirect);  // redirect= route ("" clears)
 std::string_view member_route(const MemberState& m);
 std::string_view member_redirect(const MemberState& m);
@@ -128,6 +132,21 @@ int pick(LbMethod method, std::span<MemberState> members, const PickContext& ctx
 bool acquire(MemberState& m);
 void add_traffic(MemberState& m, uint64_t bytes);  // bytes read + written, may be called while streaming
 void release(MemberState& m);                      // busy--, never below zero
+
+// The same, recorded for the holder (entries of its scoreboard connection
+// slot), so that whoever outlives a dead holder gives back exactly what it
+// held. acquire_recorded() writes `ref` (non-zero) into a free entry of
+// `records` first, then takes the count, and clears the entry again when the
+// member is full. It returns the entry, or null when nothing was taken
+// (member full, or no free entry). A holder dying between the two steps
+// leaves a record without a count: given back, it makes busy one too low
+// for a while (release() stops at zero), where the other order would leak
+// one for good.
+std::atomic<uint32_t>* acquire_recorded(MemberState& m, std::span<std::atomic<uint32_t>> records, uint32_t ref);
+// Gives the count back only if `record` still holds `ref`, taking it with an
+// atomic exchange: the holder and the master reaping it never both release.
+// Returns whether it released.
+bool release_recorded(MemberState& m, std::atomic<uint32_t>& record, uint32_t ref);
 
 // Hash helpers shared with sticky.cpp (64-bit, good avalanche; not keyed).
 uint64_t hash_bytes(std::span<const uint8_t> data, uint64_t seed = 0);

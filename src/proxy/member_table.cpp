@@ -1,5 +1,6 @@
 #include "proxy/member_table.h"
 
+#include <cassert>
 #include <cstring>
 
 namespace pillar::proxy {
@@ -42,6 +43,19 @@ int MemberTable::slot(BalancerBlock& b, std::string_view url, bool* added) {
   b.used.store(n + 1);
   if (added) *added = true;
   return static_cast<int>(n);
+}
+
+uint32_t MemberTable::ref(const BalancerBlock& b, int slot) const {
+  auto index = static_cast<uint32_t>(&b - blocks);
+  assert(index < kBalancers && slot >= 0 && static_cast<size_t>(slot) < BalancerBlock::kSlots);
+  return (index + 1) << 16 | static_cast<uint32_t>(slot);
+}
+
+void MemberTable::release_ref(uint32_t ref) {
+  if (ref == 0) return;
+  uint32_t index = (ref >> 16) - 1, slot = ref & 0xffff;
+  if (index >= count.load() || slot >= blocks[index].used.load()) return;
+  release(blocks[index].members[slot]);
 }
 
 }  // namespace pillar::proxy

@@ -41,6 +41,13 @@ struct MemberTable {
   // The slot of `url` in `b`, added (and initialised) when new; -1 when full.
   int slot(BalancerBlock& b, std::string_view url, bool* added = nullptr);
   const BalancerBlock* find(std::string_view name) const;
+
+  // A member as one non-zero word, for the busy counts recorded in the
+  // scoreboard (acquire_recorded): (block index + 1) << 16 | slot.
+  uint32_t ref(const BalancerBlock& b, int slot) const;
+  // The master, for a reaped worker's records: gives back the busy count
+  // `ref` stands for. 0 or a reference to nothing does nothing.
+  void release_ref(uint32_t ref);
 };
 
 }  // namespace pillar::proxy

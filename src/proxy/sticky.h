@@ -34,6 +34,8 @@
 #include <span>
 #include <string_view>
 
+#include "core/fault_point.h"
+#include "core/shm/robust_lock.h"
 #include "proxy/balancer.h"
 
 namespace pillar::proxy {
@@ -122,9 +124,11 @@ size_t persist_live(std::span<const PersistenceEntry> slots, uint64_t now);
 // client is still served, just without persistence; nothing live is evicted.
 //
 // Standard layout, no pointers: place it in shared memory with placement new
-// and call init() once. Every operation takes an internal spin lock held for
-// a few dozen compares (no I/O), so workers can share it; a process killed
-// inside that tiny section would leave it locked until init() is called again.
+// and call init() once. Every operation takes a robust process-shared lock
+// (core/shm/robust_lock.h) held for a few dozen compares, no I/O: a process
+// killed inside leaves it to the next one, and one stalled inside makes the
+// others wait a bounded time, then go without the table (lookup finds
+// nothing, insert keeps nothing: the request is served without persistence).
 template <size_t Capacity = 4096>
 struct PersistenceTable {
   static_assert(Capacity > 0);
@@ -133,47 +137,45 @@ struct PersistenceTable {
 
   // Clears every entry. `seed` keys the hash so clients cannot aim addresses at one window.
   void init(uint64_t seed) {
-    lock_.store(0, std::memory_order_relaxed);
+    lock_.init();
     seed_ = seed;
     for (auto& e : slots_) e = PersistenceEntry{};
   }
-  // Member index for addr, or -1 if none or expired. refresh_ttl > 0 extends the entry to now + refresh_ttl.
+  // Member index for addr, or -1 if none, expired or the table is unavailable.
+  // refresh_ttl > 0 extends the entry to now + refresh_ttl.
   int lookup(std::span<const uint8_t> addr, uint64_t now, uint64_t refresh_ttl = 0) {
-    Guard g(lock_);
+    core::shm::RobustGuard g(lock_);
+    if (!g.locked()) return -1;
+    PILLAR_FAULT_POINT("persist_lookup");  // tests kill or stop a worker holding the lock
     return detail::persist_lookup(slots_, kProbe, seed_, addr, now, refresh_ttl);
   }
-  // Maps addr to member until now + ttl (replacing any entry for addr). False when no slot is free.
+  // Maps addr to member until now + ttl (replacing any entry for addr). False when no slot is free
+  // or the table is unavailable.
   bool insert(std::span<const uint8_t> addr, int member, uint64_t now, uint64_t ttl) {
-    Guard g(lock_);
-    return detail::persist_insert(slots_, kProbe, seed_, addr, member, now, ttl);
+    core::shm::RobustGuard g(lock_);
+    return g.locked() && detail::persist_insert(slots_, kProbe, seed_, addr, member, now, ttl);
   }
   // Forgets addr; true if an entry (live or expired) was still set. The slot becomes reusable.
   bool erase(std::span<const uint8_t> addr) {
-    Guard g(lock_);
-    return detail::persist_erase(slots_, kProbe, seed_, addr);
+    core::shm::RobustGuard g(lock_);
+    return g.locked() && detail::persist_erase(slots_, kProbe, seed_, addr);
   }
   // Drops every entry pointing at `member` (removed from the balancer); returns how many were set.
   size_t erase_member(int member) {
-    Guard g(lock_);
-    return detail::persist_erase_member(slots_, member);
+    core::shm::RobustGuard g(lock_);
+    return g.locked() ? detail::persist_erase_member(slots_, member) : 0;
   }
   size_t live(uint64_t now) {
-    Guard g(lock_);
-    return detail::persist_live(slots_, now);
+    core::shm::RobustGuard g(lock_);
+    return g.locked() ? detail::persist_live(slots_, now) : 0;
   }
+  // Operations that went without the table (a holder stalled), and locks
+  // taken over from a holder that died.
+  uint64_t lock_timeouts() const { return lock_.timeouts.load(std::memory_order_relaxed); }
+  uint64_t lock_recoveries() const { return lock_.recoveries.load(std::memory_order_relaxed); }
 
  private:
-  struct Guard {
-    explicit Guard(std::atomic<uint32_t>& l) : l_(l) {
-      while (l_.exchange(1, std::memory_order_acquire) != 0) {
-        while (l_.load(std::memory_order_relaxed) != 0) {
-        }
-      }
-    }
-    ~Guard() { l_.store(0, std::memory_order_release); }
-    std::atomic<uint32_t>& l_;
-  };
-  std::atomic<uint32_t> lock_{0};
+  core::shm::RobustLock lock_;
   uint64_t seed_ = 0;
   PersistenceEntry slots_[Capacity] = {};
 };

@@ -14,6 +14,7 @@ std::unique_ptr<BalancerRuntime> BalancerRuntime::build(const config::BalancerCo
   b->cfg = &cfg;
   std::string key = balancer_key(cfg);
   if (table) {
+    b->table = table;
     b->block = table->block(key);
     if (!b->block) {
       error = "too many balancers (at most " + std::to_string(proxy::MemberTable::kBalancers) + ")";
@@ -53,15 +54,13 @@ std::unique_ptr<BalancerRuntime> BalancerRuntime::build(const config::BalancerCo
       blk.error_until[slot].store(0);
       blk.fail_run[slot].store(0);
     } else {
-      // A member the reload keeps: its counters stay, and a drain or
+      // A member the reload keeps: its counters stay, untouched (workers of
+      // the old generation count in them while this runs; what a dead
+      // worker held was given back when it was reaped), and a drain or
       // disable set at run time (pillarctl) survives; the rest is the config's.
       uint32_t kept = st.status_flags.load() & (proxy::kStatusDrain | proxy::kStatusDisabled | proxy::kStatusError);
       flags |= kept;
-      uint64_t busy = st.busy.load(), traffic = st.transferred.load(), elected = st.elected.load();
-      proxy::init_member(st, m.url, m.route, m.loadfactor, 0, m.max);
-      st.busy.store(busy);
-      st.transferred.store(traffic);
-      st.elected.store(elected);
+      proxy::configure_member(st, m.url, m.route, m.loadfactor, 0, m.max);
     }
     st.status_flags.store(flags);
     present[static_cast<size_t>(slot)] = true;

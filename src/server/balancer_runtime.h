@@ -17,6 +17,7 @@ namespace pillar::server {
 struct BalancerRuntime {
   const config::BalancerConfig* cfg = nullptr;
   proxy::BalancerBlock* block = nullptr;
+  proxy::MemberTable* table = nullptr;  // null: a private block, nobody else counts in it
   std::vector<int> cfg_index;  // per slot: index into cfg->members, or -1
   proxy::LbMethod method = proxy::LbMethod::ByRequests;
 
@@ -24,6 +25,8 @@ struct BalancerRuntime {
   // generation) is not picked by workers that have no configuration for it.
   std::span<proxy::MemberState> span() { return {block->members, cfg_index.size()}; }
   std::atomic<uint64_t>& error_until(int slot) { return block->error_until[slot]; }
+  // A slot's reference for the scoreboard's busy records; 0 with a private block.
+  uint32_t member_ref(int slot) const { return table ? table->ref(*block, slot) : 0; }
   const config::BalancerMemberConfig& member_cfg(int slot) const {
     return cfg->members[static_cast<size_t>(cfg_index[static_cast<size_t>(slot)])];
   }

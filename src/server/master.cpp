@@ -409,6 +409,10 @@ void Master::reap() {
         for (auto& pin : slot.cache_pins) cache_.release(cache::Handle::unpack(pin.exchange(0)));
       }
     }
+    if (members_) {  // the busy counts its proxied requests held (recorded per slot)
+      for (uint32_t i = 0; i < board_.thread_limit(); ++i)
+        for (auto& held : board_.slot(c->row, i).held_members) members_->release_ref(held.exchange(0));
+    }
     board_.release_row(c->row);
     vhost_stats_.retire_row(c->row);
     children_.erase(children_.begin() + (c - children_.data()));

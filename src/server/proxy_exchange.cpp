@@ -218,11 +218,19 @@ bool ProxyExchange::pick_and_connect() {
   while (attempts_ < static_cast<int>(cfg.max_attempts)) {
     // Members in their back-off after a failure are skipped this time.
     proxy::MemberMask exclude = tried_;
+    bool backing_off = false;
     for (size_t i = 0; i < members.size(); ++i) {
-      if (b_.error_until(static_cast<int>(i)).load(std::memory_order_relaxed) > now) exclude.set(i);
+      if (b_.error_until(static_cast<int>(i)).load(std::memory_order_relaxed) > now) {
+        exclude.set(i);
+        backing_off = backing_off || !tried_.test(i);
+      }
     }
-    int m = -1;
-    if (!cfg.stickysession.empty()) {
+    // After a pooled connection the member had closed: the same member
+    // again, on a fresh connection, not counted as an attempt.
+    int m = stale_member_;
+    const bool fresh = m >= 0;
+    stale_member_ = -1;
+    if (m < 0 && !cfg.stickysession.empty()) {
       auto route = proxy::extract_route(cfg.stickysession, c_.head_.find("Cookie"), c_.head_.target);
       auto d = proxy::decide(members, route.route, cfg.nofailover, exclude);
       if (d.kind == proxy::StickyDecision::UseMember) m = d.member;
@@ -250,6 +258,13 @@ bool ProxyExchange::pick_and_connect() {
       ctx.hash_key = cfg.hash_header.empty() ? c_.head_.target : c_.head_.find(cfg.hash_header);
       ctx.exclude = exclude;
       m = proxy::pick(b_.method, members, ctx);
+      if (m < 0 && backing_off) {
+        // Nothing left but members in their back-off (two workers ejected
+        // the last two at once): try them rather than refuse, as Apache's
+        // forcerecovery. Health checks' Error still excludes.
+        ctx.exclude = tried_;
+        m = proxy::pick(b_.method, members, ctx);
+      }
     }
     if (m >= 0 && ttl > 0) b_.block->persistence.insert({addr, alen}, m, now, ttl);
     if (m < 0) {
@@ -266,15 +281,14 @@ bool ProxyExchange::pick_and_connect() {
       }
       return fail(503, "no balancer member is available"), false;
     }
-    ++attempts_;
+    if (!fresh) ++attempts_;
     tried_.set(static_cast<size_t>(m));
-    if (!proxy::acquire(members[static_cast<size_t>(m)])) continue;
-    acquired_ = true;
+    if (!take_member(m)) continue;
     member_ = m;
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
     // A PROXY header describes one client: such connections are never pooled.
-    up_fd_ = mc.proxy_protocol ? -1 : c_.w_.take_upstream(&b_, m);
+    up_fd_ = mc.proxy_protocol || fresh ? -1 : c_.w_.take_upstream(&b_, m);
     up_reused_ = up_fd_ >= 0;
     if (!up_reused_) {
       up_fd_ = ::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -319,9 +333,27 @@ void ProxyExchange::release_upstream(bool reusable) {
     up_fd_ = -1;
   }
   if (acquired_ && member_ >= 0) {
-    proxy::release(b_.span()[static_cast<size_t>(member_)]);
+    auto& m = b_.span()[static_cast<size_t>(member_)];
+    if (held_) proxy::release_recorded(m, *held_, held_ref_);
+    else proxy::release(m);
+    held_ = nullptr;
     acquired_ = false;
   }
+}
+
+// Counts the request as busy on member m, recorded first in the connection's
+// scoreboard slot so that a kill -9 of this worker cannot leak it.
+bool ProxyExchange::take_member(int m) {
+  assert(!acquired_);
+  auto& st = b_.span()[static_cast<size_t>(m)];
+  held_ref_ = b_.member_ref(m);
+  if (held_ref_ == 0) {
+    acquired_ = proxy::acquire(st);
+    return acquired_;
+  }
+  held_ = proxy::acquire_recorded(st, c_.slot_->held_members, held_ref_);
+  acquired_ = held_ != nullptr;
+  return acquired_;
 }
 
 void ProxyExchange::fail(int status, const char* why) {
@@ -329,7 +361,9 @@ void ProxyExchange::fail(int status, const char* why) {
   core::log(status == 408 ? core::LogLevel::Info : core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
             member_ >= 0 ? b_.member_cfg(member_).url : std::string("balancer://") + b_.cfg->name,
             why);
-  if (member_ >= 0 && status == 502) note_failure(member_, why);  // a slow answer (504) is not a failure, as Apache without failontimeout
+  // Callers note the member's failures themselves: a malformed answer is the
+  // request's 502, not a sign the member is down, and a slow answer (504)
+  // is not one either (Apache without failontimeout).
   release_upstream(false);
   core::TimerWheel::cancel(*this);
   status_ = status;
@@ -425,14 +459,41 @@ bool ProxyExchange::idempotent() const {
 // Passive ejection: after failures= consecutive failures (default 1) the
 // member is not picked, by any worker, for its retry= period; any response
 // from it resets the count.
+//
+// The last usable member is never ejected that way (nginx's rule for a
+// single server): a pool with nothing left would answer 503 for retry=
+// after one failure. It keeps being tried; active health checks, which set
+// its Error flag, still take it out.
 void ProxyExchange::note_failure(int slot, const char* why) {
   if (slot < 0) return;
   const auto& mc = b_.member_cfg(slot);
   uint32_t run = b_.block->fail_run[slot].fetch_add(1) + 1;
   if (run < mc.failures) return;
   b_.block->fail_run[slot].store(0);
+  if (!other_member_usable(slot)) {
+    core::log(core::LogLevel::Error, "proxy", "{} {}; kept in use: the only usable member of balancer://{}", mc.url,
+              why, b_.cfg->name);
+    return;
+  }
   core::log(core::LogLevel::Error, "proxy", "{} {}; not used for {} ms", mc.url, why, mc.retry.count());
   b_.error_until(slot).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+}
+
+// Whether a member other than `slot` could take new requests: in the
+// configuration, not disabled, stopped, draining or in Error, not in its
+// back-off. A member at its max= counts (it frees up).
+bool ProxyExchange::other_member_usable(int slot) const {
+  auto members = b_.span();
+  uint64_t now = c_.w_.loop().now_ms();
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (static_cast<int>(i) == slot || b_.cfg_index[i] < 0) continue;
+    uint32_t f = members[i].status_flags.load(std::memory_order_relaxed);
+    if (f & (proxy::kStatusDisabled | proxy::kStatusStopped | proxy::kStatusDrain)) continue;
+    if ((f & proxy::kStatusError) && !(f & proxy::kStatusIgnoreErrors)) continue;
+    if (b_.block->error_until[i].load(std::memory_order_relaxed) > now) continue;
+    return true;
+  }
+  return false;
 }
 
 bool ProxyExchange::can_retry() const {
@@ -618,12 +679,15 @@ bool ProxyExchange::handle_response_head() {
         // any on a reused connection, which the member never read) go to
         // another member; the client never sees the failure.
         if (can_retry() && (up_reused_ || idempotent())) {
-          if (!up_reused_) note_failure(member_, "closed the connection without a response");
+          if (up_reused_) stale_member_ = member_;  // not the member's failure: it goes again, on a fresh connection
+          else note_failure(member_, "closed the connection without a response");
           retry();
           return false;
         }
-        fail(502, up_write_failed_ ? "the member closed the connection while the request was sent"
-                                   : "the member closed the connection before a complete response head");
+        const char* why = up_write_failed_ ? "the member closed the connection while the request was sent"
+                                           : "the member closed the connection before a complete response head";
+        if (!up_reused_) note_failure(member_, why);  // a fresh connection: the member died with the request
+        fail(502, why);
       }
       return false;
     }

@@ -2,10 +2,13 @@
 // member and the member's response streamed back, both with back-pressure
 // (at most kBufferMax bytes are held each way), re-framed for each side
 // (Content-Length, chunked or close-delimited), hop-by-hop headers removed,
-// X-Forwarded-For/-Proto/-Host and Via added. A connect failure, or a reused
-// upstream connection that fails before any response byte of a request
-// without a body, is retried on another member. 502/503/504 as Apache.
+// X-Forwarded-For/-Proto/-Host and Via added. A reused upstream connection
+// that fails before any response byte goes again to the same member on a
+// fresh connection; a connect failure, or a fresh connection that fails
+// before any response byte of an idempotent request, is retried on another
+// member. 502/503/504 as Apache.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -73,6 +76,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool can_retry() const;
   bool idempotent() const;
   void note_failure(int slot, const char* why);
+  bool other_member_usable(int slot) const;
   void fail(int status, const char* why);  // before any response byte reached the client
   void abort_client();                     // after: the client sees a cut response and a close
   void pump();
@@ -100,11 +104,18 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   State state_ = State::Connecting;
   int member_ = -1;
   proxy::MemberMask tried_;
+  int stale_member_ = -1;  // the next pick: this member, on a fresh connection (a stale pooled one failed)
   int attempts_ = 0;
   int up_fd_ = -1;
   bool up_reused_ = false;
   bool up_writable_ = false, up_readable_ = false, up_eof_ = false;
   bool acquired_ = false;
+  // Busy count taken on member_, recorded in the connection's scoreboard slot
+  // (null with a private balancer block): the master gives it back if this
+  // worker dies.
+  std::atomic<uint32_t>* held_ = nullptr;
+  uint32_t held_ref_ = 0;
+  bool take_member(int m);
 
   // Client -> upstream.
   std::string up_out_;            // request head + body bytes not yet written

@@ -41,6 +41,13 @@ struct ConnSlot {
   // Cache objects this connection has pinned (cache::Handle::pack()), so the
   // master can unpin them if the worker dies.
   std::atomic<uint64_t> cache_pins[2]{};
+  // Balancer members this connection counts as busy (a packed reference:
+  // balancer block and member slot, 0 = none; see proxy::MemberTable::ref),
+  // recorded before the count is taken, so the master gives back exactly
+  // what a dead worker held. Several, as a finished exchange may release
+  // after its connection's next one acquired.
+  static constexpr size_t kHeldMembers = 4;
+  std::atomic<uint32_t> held_members[kHeldMembers]{};
   // ExtendedStatus text; may be read torn by server-status (as in Apache).
   char client[48];
   char vhost[48];
@@ -93,7 +100,7 @@ class SharedMemory;
 class Scoreboard {
  public:
   static constexpr uint32_t kMagic = 0x50494c53;  // "PILS"
-  static constexpr uint32_t kLayoutVersion = 2;
+  static constexpr uint32_t kLayoutVersion = 3;
 
   Scoreboard() = default;
   // Carves the tables from `mem`; false when it does not fit.

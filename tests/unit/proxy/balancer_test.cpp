@@ -283,6 +283,44 @@ TEST(MaxConnections, UnlimitedAndReleaseNeverUnderflows) {
   EXPECT_EQ(m.busy.load(), 0u);
 }
 
+TEST(RecordedBusy, RecordFirstThenCountAndReleaseExactlyOnce) {
+  MemberState m;
+  init_member(m, "x", "x", 1, 0, 1);
+  std::atomic<uint32_t> records[2]{};
+  std::atomic<uint32_t>* r = acquire_recorded(m, records, 7);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->load(), 7u);
+  EXPECT_EQ(m.busy.load(), 1u);
+  // Full: nothing taken, nothing left recorded.
+  EXPECT_EQ(acquire_recorded(m, records, 7), nullptr);
+  EXPECT_EQ(records[0].load() + records[1].load(), 7u);
+  EXPECT_EQ(m.busy.load(), 1u);
+  // Whoever takes the record first releases; the other one does nothing.
+  uint32_t reaped = r->exchange(0);  // the master, for a dead holder
+  EXPECT_EQ(reaped, 7u);
+  release(m);
+  EXPECT_FALSE(release_recorded(m, *r, 7));  // the holder, too late
+  EXPECT_EQ(m.busy.load(), 0u);
+  ASSERT_TRUE(acquire(m));
+  EXPECT_FALSE(release_recorded(m, *r, 7)) << "a record released once never releases another holder's count";
+  EXPECT_EQ(m.busy.load(), 1u);
+}
+
+TEST(RecordedBusy, EachHolderHasItsOwnEntryAndNoFreeEntryTakesNothing) {
+  MemberState m;
+  init_member(m, "x", "x", 1);
+  std::atomic<uint32_t> records[2]{};
+  auto* a = acquire_recorded(m, records, 1);
+  auto* b = acquire_recorded(m, records, 2);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(acquire_recorded(m, records, 3), nullptr);
+  EXPECT_EQ(m.busy.load(), 2u);
+  EXPECT_TRUE(release_recorded(m, *a, 1));
+  EXPECT_TRUE(release_recorded(m, *b, 2));
+  EXPECT_EQ(m.busy.load(), 0u);
+}
+
 TEST(MaxConnections, AllFullGivesMinusOne) {
   auto v = make({1, 1});
   for (auto& m : v) {
