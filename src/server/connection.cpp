@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/fault_point.h"
 #include "core/log.h"
 #include "core/socket_address.h"
 #include "http/request_parser.h"
@@ -442,6 +443,7 @@ void Connection::apply_remote_ip() {
 
 void Connection::process_request(size_t head_len) {
   mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
+  PILLAR_FAULT_POINT("request.process");  // tests: a worker stuck (or dying) in the request path
   head_len_ = head_len;
   apply_remote_ip();
   ++requests_;

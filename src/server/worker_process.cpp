@@ -25,6 +25,12 @@ using core::shm::ProcessState;
 constexpr int kTickMs = 250;
 constexpr int64_t kMinAgeForMemoryRecycleMs = 5000;  // a leak cannot turn into a fork storm
 constexpr auto kStopGrace = std::chrono::seconds(3);
+// The master gone: connections get this long to finish, then are closed.
+constexpr auto kOrphanGrace = std::chrono::milliseconds(500);
+// After its connections were force-closed, a loop that still has not
+// returned is stuck in code (a busy loop never reads a signal): the worker
+// exits without it rather than outlive its master or its stop deadline.
+constexpr auto kStuckLoopGrace = std::chrono::milliseconds(500);
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -64,7 +70,8 @@ void drop_privileges(const WorkerSpec& spec) {
 }  // namespace
 
 void run_worker(const WorkerSpec& spec) {
-  // Die with the master, even if it is killed with SIGKILL.
+  // Die with the master, even if it is killed with SIGKILL (the main thread
+  // below makes sure of it even when a loop is stuck in code).
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != spec.master_pid) _exit(0);
   for (int fd : spec.close_fds) close(fd);
@@ -103,6 +110,9 @@ void run_worker(const WorkerSpec& spec) {
   core::log(core::LogLevel::Debug, "mpm", "worker {} started with {} loop(s), {} slots", getpid(), loops_n,
             pc.threads_per_child);
 
+  // The master gone (SIGTERM from PDEATHSIG, or seen through getppid on a
+  // tick if that signal was lost): stop now, whatever the stop mode.
+  auto orphaned = [&] { return getppid() != spec.master_pid; };
   bool graceful = false, stopping = false;
   const timespec tick{0, kTickMs * 1000000L};
   while (!stopping) {
@@ -112,6 +122,8 @@ void run_worker(const WorkerSpec& spec) {
       stopping = true;
     } else if (sig == SIGWINCH) {
       stopping = graceful = true;
+    } else if (orphaned()) {
+      stopping = true;
     }
     publish_cpu(row);
     uint64_t rss = rss_anon_kb();
@@ -135,24 +147,35 @@ void run_worker(const WorkerSpec& spec) {
   row.state.store(static_cast<uint8_t>(ProcessState::Draining));
   for (auto& l : loops) l->stop(graceful);
   core::log(core::LogLevel::Info, "mpm", "worker {} {}", getpid(),
-            graceful ? "draining: finishing its connections" : "stopping");
+            orphaned() ? "stopping: the master is gone"
+                       : graceful ? "draining: finishing its connections" : "stopping");
   // Graceful: wait for the connections (GracefulShutdownTimeout bounds it
   // when set); otherwise a short grace for responses in flight.
-  auto deadline = std::chrono::steady_clock::now();
+  using SteadyClock = std::chrono::steady_clock;
+  auto deadline = SteadyClock::now();
   if (!graceful) deadline += kStopGrace;
   else if (pc.graceful_shutdown_timeout.count() > 0) deadline += pc.graceful_shutdown_timeout;
-  else deadline = std::chrono::steady_clock::time_point::max();
+  else deadline = SteadyClock::time_point::max();
   for (size_t i = 0; i < loops.size(); ++i) {
+    auto stuck_at = SteadyClock::time_point::max();  // set once its connections are force-closed
     while (!loops[i]->exited()) {
-      if (std::chrono::steady_clock::now() >= deadline) {
+      auto now = SteadyClock::now();
+      if (orphaned() && deadline > now + kOrphanGrace) deadline = now + kOrphanGrace;
+      if (now >= deadline && stuck_at == SteadyClock::time_point::max()) {
         WorkerLoop* w = loops[i].get();
         w->loop().post([w] { w->force_close_all(); });
-        break;
+        stuck_at = now + kStuckLoopGrace;
+      }
+      if (now >= stuck_at) {
+        core::log(core::LogLevel::Crit, "mpm", "worker {}: event loop {} does not stop (stuck in code); exiting",
+                  getpid(), i);
+        core::ErrorLog::flush();
+        _exit(1);  // ends every thread, the stuck one too
       }
       siginfo_t info{};
       const timespec wait{0, 10 * 1000000L};
       int sig = sigtimedwait(&set, &info, &wait);
-      if (sig == SIGTERM || sig == SIGINT) deadline = std::chrono::steady_clock::now();  // stop now
+      if (sig == SIGTERM || sig == SIGINT) deadline = std::min(deadline, SteadyClock::now());  // stop now
     }
     threads[i].join();
   }
