@@ -257,8 +257,7 @@ void Master::spawn() {
   spec.drop_privileges = drop_;
   spec.uid = uid_;
   spec.gid = gid_;
-  if (control_.fd() >= 0) spec.close_fds.push_back(control_.fd());
-  if (control_.client_fd() >= 0) spec.close_fds.push_back(control_.client_fd());
+  control_.append_fds(spec.close_fds);
   core::ErrorLog::flush();
   pid_t pid = fork();
   if (pid < 0) {
@@ -328,8 +327,9 @@ void Master::start_vrrp() {
   }
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // the master gone: release the VIP so the peer takes over
-    if (control_.fd() >= 0) close(control_.fd());
-    if (control_.client_fd() >= 0) close(control_.client_fd());
+    std::vector<int> ctl_fds;
+    control_.append_fds(ctl_fds);
+    for (int fd : ctl_fds) close(fd);
     _exit(ha::run_vrrp_node(setup));
   }
   vrrp_pid_ = pid;
@@ -981,12 +981,14 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
       int64_t hc_wait = static_cast<int64_t>(hc_deadline) - static_cast<int64_t>(mono_ms());
       wait_ms = std::min<int64_t>(wait_ms, std::max<int64_t>(hc_wait, 0));
     }
-    std::vector<pollfd> fds = {{sfd, POLLIN, 0}, {control_.fd(), POLLIN, 0}};
+    wait_ms = control_.timeout_ms(wait_ms);
+    std::vector<pollfd> fds = {{sfd, POLLIN, 0}};
+    control_.poll_fds(fds);
     health_.fds(fds);
     int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(wait_ms, 0)));
     if (health_.size() > 0) health_.step(mono_ms(), fds);
+    control_.step(fds, commands_);  // also when nothing is ready: it drops clients past their deadline
     if (n <= 0) continue;
-    if (fds[1].revents & POLLIN) control_.serve_one(commands_);
     signalfd_siginfo si{};
     while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
       int sig = static_cast<int>(si.ssi_signo);
