@@ -899,6 +899,9 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGCHLD}) sigaddset(&set, s);
   sigprocmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A log file reaching RLIMIT_FSIZE fails the write (counted, reported)
+  // instead of killing the process; workers inherit this.
+  signal(SIGXFSZ, SIG_IGN);
   core::raise_fd_limit();
 
   const auto& p = cfg->process;

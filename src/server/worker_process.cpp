@@ -46,7 +46,11 @@ uint64_t rss_anon_kb() {
   return 0;
 }
 
-void publish_cpu(core::shm::ProcessRow& row) {
+// Also the log counters: lines lost to a full disk show in /metrics.
+void publish_cpu(core::shm::ProcessRow& row, const core::LogTotals& at_fork) {
+  core::LogTotals now = core::log_totals();
+  row.log_lines_dropped.store(now.lines_dropped - at_fork.lines_dropped, std::memory_order_relaxed);
+  row.log_write_errors.store(now.write_errors - at_fork.write_errors, std::memory_order_relaxed);
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   static const uint64_t us_per_tick = 1000000u / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
@@ -78,6 +82,7 @@ void run_worker(const WorkerSpec& spec) {
   drop_privileges(spec);
 
   const Runtime& rt = *spec.runtime;
+  const core::LogTotals log_at_fork = core::log_totals();  // the master's are not this worker's
   const auto& pc = rt.config().process;
   auto& row = spec.board.row(spec.row);
   row.slots.store(pc.threads_per_child);
@@ -125,7 +130,7 @@ void run_worker(const WorkerSpec& spec) {
     } else if (orphaned()) {
       stopping = true;
     }
-    publish_cpu(row);
+    publish_cpu(row, log_at_fork);
     uint64_t rss = rss_anon_kb();
     row.rss_anon_kb.store(rss, std::memory_order_relaxed);
     if (row.state.load() == static_cast<uint8_t>(ProcessState::Running)) {
@@ -179,9 +184,10 @@ void run_worker(const WorkerSpec& spec) {
     }
     threads[i].join();
   }
-  publish_cpu(row);
+  publish_cpu(row, log_at_fork);
   loops.clear();
   core::ErrorLog::flush();
+  publish_cpu(row, log_at_fork);  // lines the last flush could not write count too
   _exit(0);
 }
 
