@@ -3,15 +3,18 @@
 // with idle keep-alive clients.
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "fault_env.h"
@@ -36,6 +39,13 @@ long long cpu_ticks(pid_t pid) {
     if (i == 15) stime = std::atoll(field.c_str());
   }
   return utime + stime;
+}
+
+// Occurrences of `needle` in `hay`.
+size_t count_of(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + needle.size())) ++n;
+  return n;
 }
 
 // SIGKILLs what a failed test left running (a worker that outlived its master).
@@ -183,6 +193,79 @@ TEST_F(ProcessFaults, SlowControlClientDoesNotBlockTheMaster) {
   EXPECT_NE(pillarctl(sock, "status").find("generation"), std::string::npos);
   std::cout << "[ ctl slow ] worker replaced after " << replaced_ms << " ms; slow client dropped after " << closed_ms
             << " ms\n";
+}
+
+// Descriptors open in `pid` (entries of /proc/PID/fd), -1 when unreadable.
+long open_fds(pid_t pid) {
+  std::error_code ec;
+  long n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return ec ? -1 : n;
+}
+
+// Issue 16 item 11: accepts ran until EMFILE, so the file a request needed
+// could not be opened: 500. With idle connections holding most descriptors,
+// a static request gets 200 (or a clean 503), never 500, and the shortage is
+// logged once.
+TEST_F(ProcessFaults, FdExhaustionNeverAnswers500) {
+  START_SERVER(srv, process_config(docroot, tree.root(),
+                                   "StartServers 1\nServerLimit 2\nThreadsPerChild 400\nEventThreadsPerChild 1\n"
+                                   "MinSpareThreads 1\nMaxSpareThreads 400\n"));
+  std::vector<pid_t> workers;
+  ASSERT_TRUE(eventually([&] { return (workers = child_pids(srv.pid())).size() == 1; }, 5s));
+  ASSERT_EQ(curl_get(srv.base_url() + "/index.html").status, 200);
+  long base = open_fds(workers[0]);
+  ASSERT_GT(base, 0);
+  const rlim_t limit = static_cast<rlim_t>(base + 40);  // room for 40 more descriptors
+  rlimit rl{limit, limit};
+  ASSERT_EQ(prlimit(workers[0], RLIMIT_NOFILE, &rl, nullptr), 0) << strerror(errno);
+
+  // More clients than the worker has descriptors for connect and stay
+  // silent until the worker holds all it may accept; then each asks for a file.
+  constexpr int kClients = 100;
+  std::vector<std::unique_ptr<RawConnection>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<RawConnection>(srv.port()));
+    ASSERT_TRUE(clients.back()->connected()) << i;
+  }
+  long held = 0;
+  long last = -1;
+  // Accepting stops (at the limit, or at the reserve): the count settles.
+  ASSERT_TRUE(eventually(
+      [&] {
+        long now = open_fds(workers[0]);
+        bool settled = now == last && now >= static_cast<long>(limit) - 20;
+        last = now;
+        held = now;
+        return settled;
+      },
+      5s))
+      << "the worker holds " << held << " of " << limit << " descriptors";
+  for (auto& c : clients) {
+    ASSERT_TRUE(c->send("GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+  }
+  std::map<int, int> statuses;
+  for (auto& c : clients) {
+    HttpResponse r = c->read_response(10s);
+    ++statuses[r.status];
+    if (r.status == 503) {
+      EXPECT_TRUE(r.has("Retry-After"));
+    }
+    c.reset();  // the server's lingering close ends now, its descriptor is free
+  }
+  std::string seen;
+  for (auto [st, n] : statuses) seen += " " + std::to_string(st) + "x" + std::to_string(n);
+  EXPECT_EQ(statuses[500], 0) << seen;
+  EXPECT_EQ(statuses[200] + statuses[503], kClients) << seen;
+  clients.clear();
+  // Served normally again once the clients are gone.
+  EXPECT_TRUE(eventually([&] { return curl_get(srv.base_url() + "/index.html").status == 200; }, 5s));
+  const std::string err = srv.stderr_text();
+  EXPECT_EQ(err.find("cannot open a file"), std::string::npos) << err;
+  EXPECT_EQ(count_of(err, "descriptors"), 1u) << "the shortage is to be logged once:\n" << err;
+  std::cout << "[ fds      ] worker limit " << limit << " fds, " << held << " held before the requests; answers:" << seen << "\n";
 }
 
 }  // namespace
