@@ -29,6 +29,7 @@ namespace pillar::server {
 namespace {
 
 constexpr uint64_t kLingerMs = 2000;               // Apache's MAX_SECS_TO_LINGER
+constexpr uint64_t kDrainIdleGraceMs = 100;         // see Connection::drain
 constexpr uint64_t kDiscardBodyMax = 64 * 1024;    // larger unwanted bodies close the connection
 constexpr uint64_t kInlineFileMax = 16 * 1024;     // smaller files go out in the header write
 constexpr size_t kCopyChunk = 64 * 1024;
@@ -154,10 +155,22 @@ void Connection::proxy_progress() {
 
 void Connection::drain(bool graceful) {
   draining_server_ = true;
-  if (phase_ == Phase::Idle && rend_ == rbegin_) {
-    if (!graceful) close_now();
-    else mark(core::shm::SlotState::Graceful);  // its request may be on the way
-  }
+  if (phase_ != Phase::Idle || rend_ != rbegin_) return;  // busy: its answer says Connection: close
+  if (!graceful) return close_now();
+  mark(core::shm::SlotState::Graceful);  // a new connection's first request may be on the way
+  if (requests_ == 0) return;
+  // An idle keep-alive connection is closed at once, as Apache does, so a
+  // draining generation gives its scoreboard rows back; at once but for a
+  // short grace since its last response, which spares a client that is
+  // sending its next request right now (its answer says Connection: close).
+  uint64_t now = w_.loop().now_ms();
+  uint64_t at = std::max(now, idle_since_ms_ + kDrainIdleGraceMs);
+  uint64_t keep_alive_end = idle_since_ms_ + static_cast<uint64_t>(w_.runtime().config().keep_alive_timeout.count());
+  if (at < keep_alive_end) w_.loop().timers().arm(*this, at);  // Idle's timer closes it
+}
+
+void Connection::close_if_idle() {
+  if (phase_ == Phase::Idle && rend_ == rbegin_) close_now();
 }
 
 void Connection::publish_request() {
@@ -958,6 +971,7 @@ void Connection::begin_next() {
   }
   phase_ = Phase::Idle;
   idle_seq_ = w_.next_idle_seq();
+  idle_since_ms_ = w_.loop().now_ms();
   mark(draining_server_ ? core::shm::SlotState::Graceful : core::shm::SlotState::KeepAlive);
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.keep_alive_timeout.count()));
 }

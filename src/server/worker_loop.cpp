@@ -150,6 +150,17 @@ void WorkerLoop::stop(bool graceful) {
   });
 }
 
+void WorkerLoop::close_idle_now() {
+  loop_.post([this] {
+    for (Connection* c = conns_; c;) {
+      Connection* next = c->next_;
+      c->close_if_idle();
+      c = next;
+    }
+    maybe_exit();
+  });
+}
+
 void WorkerLoop::begin_stop() {
   if (stopping_) return;
   stopping_ = true;

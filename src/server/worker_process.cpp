@@ -181,6 +181,11 @@ void run_worker(const WorkerSpec& spec) {
       const timespec wait{0, 10 * 1000000L};
       int sig = sigtimedwait(&set, &info, &wait);
       if (sig == SIGTERM || sig == SIGINT) deadline = std::min(deadline, SteadyClock::now());  // stop now
+      if (sig == SIGWINCH) {  // again while draining: the master is short of rows, idle connections go now
+        core::log(core::LogLevel::Info, "mpm", "worker {}: closing its idle connections (scoreboard rows needed)",
+                  getpid());
+        for (auto& l : loops) l->close_idle_now();
+      }
     }
     threads[i].join();
   }

@@ -268,5 +268,59 @@ TEST_F(ProcessFaults, FdExhaustionNeverAnswers500) {
   std::cout << "[ fds      ] worker limit " << limit << " fds, " << held << " held before the requests; answers:" << seen << "\n";
 }
 
+// Issue 16 item 8: draining generations kept their rows (2 x ServerLimit in
+// all) while idle clients stayed connected, so after a few quick reloads the
+// new generation got no worker and new clients timed out. Now idle
+// keep-alive connections of a draining generation are closed at once, and
+// when rows are still short the oldest draining generation closes the
+// connections that have not sent anything yet.
+TEST_F(ProcessFaults, RapidReloadsWithIdleClientsKeepServing) {
+  constexpr int kReloads = 10, kKeepAlive = 48, kSilent = 16;
+  START_SERVER(srv, process_config(docroot, tree.root(),
+                                   "StartServers 2\nServerLimit 2\nThreadsPerChild 400\n"
+                                   "MinSpareThreads 1\nMaxSpareThreads 800\n"));
+  const uint16_t port = srv.port();
+  StatusMap st;
+  ASSERT_TRUE(wait_status(port, [](const StatusMap& m) { return status_num(m, "Processes") == 2; }, 5s, &st))
+      << status_brief(st);
+  std::vector<std::unique_ptr<RawConnection>> clients;  // every batch stays connected on our side
+  long long worst_ms = 0;
+  for (int i = 1; i <= kReloads; ++i) {
+    // Silent clients first, then keep-alive ones: once those are answered,
+    // the silent ones (ahead of them in the backlog) are accepted too.
+    for (int k = 0; k < kSilent; ++k) clients.push_back(std::make_unique<RawConnection>(port));
+    std::vector<RawConnection*> keep_alive;
+    for (int k = 0; k < kKeepAlive; ++k) {
+      clients.push_back(std::make_unique<RawConnection>(port));
+      RawConnection* c = clients.back().get();
+      ASSERT_TRUE(c->send("GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+      ASSERT_EQ(c->read_response(3s).status, 200) << "reload " << i << " client " << k;
+      keep_alive.push_back(c);
+    }
+    ASSERT_EQ(kill(srv.pid(), SIGUSR1), 0);
+    auto reloaded = std::chrono::steady_clock::now();
+    // The new generation serves new clients.
+    EXPECT_TRUE(wait_status(
+        port, [&](const StatusMap& m) { return status_num(m, "ParentServerMPMGeneration") == i; }, 3s, &st))
+        << "reload " << i << ": " << status_brief(st);
+    CurlOptions o;
+    o.timeout = 3s;
+    CurlResult r = curl_request(srv.base_url() + "/index.html", o);
+    EXPECT_EQ(r.status, 200) << "reload " << i << ": a new client was not served: " << r.curl_error << "; "
+                             << status_brief(fetch_status_auto(port));
+    worst_ms = std::max<long long>(
+        worst_ms, std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - reloaded).count());
+    // The old generation's idle keep-alive connections are closed at once.
+    for (RawConnection* c : keep_alive) {
+      EXPECT_TRUE(c->wait_closed(1s)) << "reload " << i << ": an idle keep-alive connection stays open";
+    }
+    if (::testing::Test::HasFailure()) break;
+  }
+  std::string err = srv.stderr_text();
+  EXPECT_EQ(err.find("exit signal"), std::string::npos) << err;
+  std::cout << "[ reloads  ] " << kReloads << " reloads with " << kKeepAlive << "+" << kSilent
+            << " idle clients each; new client served at most " << worst_ms << " ms after a reload\n";
+}
+
 }  // namespace
 }  // namespace itest
