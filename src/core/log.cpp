@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -42,6 +43,10 @@ class Writer {
   void flush_all() {
     std::lock_guard<std::mutex> g(mu_);
     for (auto* s : sinks_) s->flush_now();
+  }
+  std::vector<LogSink*> all() {
+    std::lock_guard<std::mutex> g(mu_);
+    return sinks_;
   }
   void stop() {
     {
@@ -97,9 +102,36 @@ void start_async_logging() {
 
 bool async_logging() { return g_async.load(std::memory_order_relaxed); }
 
+// Sinks by path, for sharing (weak: a sink lives as long as a runtime uses it).
+std::mutex g_registry_mu;
+std::map<std::string, std::weak_ptr<LogSink>> g_registry;
+
+bool LogSink::still_at_path() const {
+  struct stat open_st, path_st;
+  return fd_ >= 0 && ::fstat(fd_, &open_st) == 0 && ::stat(path_.c_str(), &path_st) == 0 &&
+         open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
+}
+
+void LogSink::keep_only(const std::vector<const LogSink*>& keep) {
+  for (LogSink* s : Writer::get().all()) {
+    if (std::find(keep.begin(), keep.end(), s) != keep.end()) continue;
+    std::lock_guard<std::mutex> io(s->io_mu_);
+    if (s->fd_ > 2) ::close(s->fd_);
+    s->fd_ = -1;
+  }
+}
+
 std::shared_ptr<LogSink> LogSink::open(const std::string& path, std::string& error) {
   int fd = 2;
-  if (!path.empty() && path != "stderr") {
+  bool file = !path.empty() && path != "stderr";
+  std::lock_guard<std::mutex> reg(g_registry_mu);
+  if (file) {
+    auto it = g_registry.find(path);
+    if (it != g_registry.end()) {
+      if (auto s = it->second.lock(); s && s->still_at_path()) return s;
+    }
+  }
+  if (file) {
     fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
       error = path + ": " + strerror(errno);
@@ -108,6 +140,7 @@ std::shared_ptr<LogSink> LogSink::open(const std::string& path, std::string& err
   }
   std::shared_ptr<LogSink> s(new LogSink(path, fd));
   Writer::get().add(s.get());
+  if (file) g_registry[path] = s;
   return s;
 }
 
@@ -191,6 +224,10 @@ bool LogSink::take_back(size_t fragment) {
 }
 
 std::string LogSink::write_out(bool& is_error) {
+  if (fd_ < 0) {  // detached (keep_only): not this process's log
+    writing_.clear();
+    return {};
+  }
   // A fragment left by an earlier failure is ended first, so what follows
   // starts a line of its own.
   size_t lead = needs_newline_ ? 1 : 0;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pillar::core {
 
@@ -22,7 +23,16 @@ enum class LogLevel : uint8_t { Emerg, Alert, Crit, Error, Warn, Notice, Info, D
 class LogSink {
  public:
   // "" or "stderr" writes to fd 2; otherwise the file is opened for append.
+  // One sink (one descriptor) per path in the process: a path some runtime
+  // already has open is shared, unless the file there is no longer the one
+  // open (rotated: renamed or deleted), which gets a new sink. So a reload
+  // opens only the logs whose path or file changed, and old runtimes keep
+  // theirs until they go.
   static std::shared_ptr<LogSink> open(const std::string& path, std::string& error);
+  // In a new worker: every sink not in `keep` (the old runtimes' ones, which
+  // it inherited) closes its descriptor and drops what it is given.
+  static void keep_only(const std::vector<const LogSink*>& keep);
+  int fd() const { return fd_; }
   ~LogSink();
 
   void append(std::string_view line);  // line must end with '\n'
@@ -36,6 +46,7 @@ class LogSink {
 
  private:
   LogSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  bool still_at_path() const;  // the open file is still the one named by path_
   // Writes writing_ (whole lines); returns the error-log report due, if any
   // (is_error: a failure; otherwise the recovery after one).
   std::string write_out(bool& is_error);

@@ -1,5 +1,6 @@
 #include "server/worker_process.h"
 
+#include <dirent.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -61,6 +62,28 @@ void publish_cpu(core::shm::ProcessRow& row, const core::LogTotals& at_fork) {
   row.cpu_system_ticks.store(ticks(ru.ru_stime), std::memory_order_relaxed);
 }
 
+// Closes every descriptor but `keep`: a worker inherits all the master has
+// open (older runtimes' logs, health-check sockets, its signalfd...) and
+// must not hold them: a rotated log would stay open as (deleted), a reload
+// would need twice the descriptors.
+void close_all_except(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  std::vector<int> open_fds;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    int self = dirfd(d);
+    while (dirent* e = readdir(d)) {
+      char* end = nullptr;
+      long fd = std::strtol(e->d_name, &end, 10);
+      if (end == e->d_name || *end || fd == self) continue;
+      open_fds.push_back(static_cast<int>(fd));
+    }
+    closedir(d);
+  }
+  for (int fd : open_fds) {
+    if (!std::binary_search(keep.begin(), keep.end(), fd)) close(fd);
+  }
+}
+
 void drop_privileges(const WorkerSpec& spec) {
   if (!spec.drop_privileges) return;
   if (setgroups(0, nullptr) != 0 || setgid(spec.gid) != 0 || setuid(spec.uid) != 0) {
@@ -79,9 +102,17 @@ void run_worker(const WorkerSpec& spec) {
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != spec.master_pid) _exit(0);
   for (int fd : spec.close_fds) close(fd);
+  const Runtime& rt = *spec.runtime;
+  {  // only this runtime's logs, the listeners and stdin/out/err stay open
+    std::vector<const core::LogSink*> sinks = rt.log_sinks();
+    core::LogSink::keep_only(sinks);
+    std::vector<int> keep = {0, 1, 2};
+    for (const auto& l : *spec.listeners) keep.push_back(l.fd);
+    for (const auto* s : sinks) keep.push_back(s->fd());
+    close_all_except(std::move(keep));
+  }
   drop_privileges(spec);
 
-  const Runtime& rt = *spec.runtime;
   const core::LogTotals log_at_fork = core::log_totals();  // the master's are not this worker's
   const auto& pc = rt.config().process;
   auto& row = spec.board.row(spec.row);

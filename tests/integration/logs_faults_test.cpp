@@ -1,9 +1,12 @@
 // Log faults of issue 16: a full disk (item 10) and, for reloads, the log
 // descriptors a worker holds (item 9).
+#include <limits.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <regex>
 #include <sstream>
@@ -48,6 +51,52 @@ long long metric_value(uint16_t port, const std::string& name) {
       return ::testing::AssertionFailure() << "line " << n << " is not a whole log line: '" << line << "'";
   }
   return ::testing::AssertionSuccess();
+}
+
+
+// The targets of `pid`'s open descriptors (readlink of /proc/PID/fd/*).
+std::vector<std::string> fd_targets(pid_t pid) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    char buf[PATH_MAX];
+    ssize_t n = readlink(it->path().c_str(), buf, sizeof buf - 1);
+    if (n > 0) out.emplace_back(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+size_t count_prefixed(const std::vector<std::string>& v, const std::string& prefix) {
+  return static_cast<size_t>(std::count_if(v.begin(), v.end(), [&](const std::string& t) { return t.rfind(prefix, 0) == 0; }));
+}
+
+// `n` name-based virtual hosts v0.test ... each with a CustomLog, the path
+// chosen by `path_of(i)`.
+template <typename F>
+std::string vhosts_with_logs(const std::string& docroot, int n, F path_of) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out += "<VirtualHost *>\n  ServerName v" + std::to_string(i) + ".test\n  DocumentRoot \"" + docroot +
+           "\"\n  CustomLog \"" + path_of(i) + "\" common\n</VirtualHost>\n";
+  }
+  return out;
+}
+
+// Sends SIGUSR1 and waits for a worker that is not in `before` (the new
+// generation's); 0 when none comes.
+pid_t reload_and_wait(const ServerProcess& srv, const std::vector<pid_t>& before) {
+  if (kill(srv.pid(), SIGUSR1) != 0) return 0;
+  pid_t fresh = 0;
+  eventually(
+      [&] {
+        for (pid_t p : child_pids(srv.pid())) {
+          if (std::find(before.begin(), before.end(), p) == before.end()) fresh = p;
+        }
+        return fresh != 0;
+      },
+      5s);
+  return fresh;
 }
 
 class LogsFaults : public ::testing::Test {
@@ -134,6 +183,89 @@ TEST_F(LogsFaults, DiskFullMidLineKeepsWholeLinesAndResumes) {
       << srv.stderr_text();
   std::cout << "[ fsize    ] " << full.size() << " bytes kept of whole lines, "
             << metric_value(port, "pillar_log_lines_dropped_total") << " lines dropped; resumed\n";
+}
+
+// Item 9: many vhosts logging to a few paths hold one descriptor per path,
+// in the master and in every worker, across reloads, even while older
+// generations (and their runtimes) are still alive: sinks are shared by
+// path, and a new worker closes what is not its runtime's.
+TEST_F(LogsFaults, ManyVhostsAndReloadsShareOneFdPerLogPath) {
+  const std::string logs = tree.mkdir("logs");
+  auto path_of = [&](int i) { return logs + "/p" + std::to_string(i % 3) + ".log"; };
+  START_SERVER(srv, process_config(docroot, tree.root(),
+                                   "StartServers 1\nServerLimit 4\nThreadsPerChild 20\n" +
+                                       vhosts_with_logs(docroot, 300, path_of)));
+  std::vector<pid_t> seen;
+  ASSERT_TRUE(eventually([&] { return (seen = child_pids(srv.pid())).size() == 1; }, 5s));
+  std::vector<std::unique_ptr<RawConnection>> holders;  // silent: each keeps its generation draining
+  pid_t worker = seen[0];
+  for (int i = 1; i <= 3; ++i) {
+    holders.push_back(std::make_unique<RawConnection>(srv.port()));
+    ASSERT_TRUE(eventually([&] { return fetch_status_auto(srv.port()).size() > 0; }, 3s));  // it was accepted
+    worker = reload_and_wait(srv, seen);
+    ASSERT_NE(worker, 0) << "reload " << i << ": no new worker";
+    seen.push_back(worker);
+  }
+  EXPECT_GE(child_pids(srv.pid()).size(), 3u) << "older generations are still draining";
+  EXPECT_EQ(curl_get(srv.base_url() + "/index.html", {"Host: v7.test"}).status, 200);
+  auto worker_fds = fd_targets(worker), master_fds = fd_targets(srv.pid());
+  EXPECT_EQ(count_prefixed(worker_fds, logs + "/"), 3u) << "the newest worker's log descriptors";
+  EXPECT_EQ(count_prefixed(master_fds, logs + "/"), 3u) << "the master's log descriptors";
+  ASSERT_TRUE(eventually([&] { return tree.read("logs/p1.log").find("GET /index.html") != std::string::npos; }, 3s));
+  std::cout << "[ log fds  ] 300 vhosts, 3 paths, 4 generations: worker holds " << worker_fds.size()
+            << " fds (" << count_prefixed(worker_fds, logs + "/") << " logs), master "
+            << count_prefixed(master_fds, logs + "/") << " logs\n";
+}
+
+// Item 9: one CustomLog per vhost (300 paths) and a descriptor limit with
+// room for 100 more: a reload used to open every log again (EMFILE, reload
+// refused); now only changed paths are opened.
+TEST_F(LogsFaults, ReloadDoesNotNeedASecondSetOfLogFds) {
+  const std::string logs = tree.mkdir("logs");
+  auto path_of = [&](int i) { return logs + "/v" + std::to_string(i) + ".log"; };
+  START_SERVER(srv, process_config(docroot, tree.root(),
+                                   "StartServers 1\nServerLimit 4\nThreadsPerChild 20\n" +
+                                       vhosts_with_logs(docroot, 300, path_of)));
+  std::vector<pid_t> seen;
+  ASSERT_TRUE(eventually([&] { return (seen = child_pids(srv.pid())).size() == 1; }, 5s));
+  auto master_fds = fd_targets(srv.pid());
+  ASSERT_GE(count_prefixed(master_fds, logs + "/"), 300u);
+  const rlim_t limit = master_fds.size() + 100;
+  rlimit rl{limit, limit};
+  ASSERT_EQ(prlimit(srv.pid(), RLIMIT_NOFILE, &rl, nullptr), 0) << strerror(errno);
+  pid_t fresh = reload_and_wait(srv, seen);
+  EXPECT_NE(fresh, 0) << "no new generation: " << srv.stderr_text().substr(0, 2000);
+  EXPECT_EQ(srv.stderr_text().find("reload refused"), std::string::npos) << srv.stderr_text().substr(0, 2000);
+  EXPECT_EQ(curl_get(srv.base_url() + "/index.html", {"Host: v299.test"}).status, 200);
+  EXPECT_TRUE(eventually([&] { return tree.read("logs/v299.log").find("GET /index.html") != std::string::npos; }, 3s));
+}
+
+// Item 9: logrotate renames the log, deletes the old one and reloads: the
+// new workers write the new file and do not hold the deleted one, even
+// while the old generation (which still writes it) drains.
+TEST_F(LogsFaults, RotatedLogIsNotHeldByNewWorkers) {
+  const std::string log = tree.path("access.log");
+  START_SERVER(srv, process_config(docroot, tree.root(),
+                                   "StartServers 1\nServerLimit 4\nThreadsPerChild 20\nCustomLog \"" + log +
+                                       "\" common\n"));
+  std::vector<pid_t> seen;
+  ASSERT_TRUE(eventually([&] { return (seen = child_pids(srv.pid())).size() == 1; }, 5s));
+  ASSERT_EQ(curl_get(srv.base_url() + "/index.html?before").status, 200);
+  ASSERT_TRUE(eventually([&] { return tree.read("access.log").find("?before") != std::string::npos; }, 3s));
+  RawConnection holder(srv.port());  // silent: the old generation keeps draining
+  ASSERT_TRUE(holder.connected());
+  ASSERT_TRUE(eventually([&] { return fetch_status_auto(srv.port()).size() > 0; }, 3s));
+  ASSERT_EQ(rename(log.c_str(), (log + ".1").c_str()), 0);
+  ASSERT_EQ(unlink((log + ".1").c_str()), 0);
+  pid_t fresh = reload_and_wait(srv, seen);
+  ASSERT_NE(fresh, 0);
+  EXPECT_TRUE(eventually([&] { return child_pids(srv.pid()).size() == 2; }, 3s)) << "the old worker drains";
+  auto targets = fd_targets(fresh);
+  for (const auto& t : targets) EXPECT_EQ(t.find("(deleted)"), std::string::npos) << "new worker holds " << t;
+  EXPECT_EQ(count_prefixed(targets, log), 1u);
+  ASSERT_EQ(curl_get(srv.base_url() + "/index.html?after").status, 200);
+  EXPECT_TRUE(eventually([&] { return tree.read("access.log").find("?after") != std::string::npos; }, 3s))
+      << "the new file does not get the new lines";
 }
 
 }  // namespace
