@@ -47,8 +47,8 @@ uint64_t rss_anon_kb() {
   return 0;
 }
 
-// Also the log counters: lines lost to a full disk show in /metrics.
-void publish_cpu(core::shm::ProcessRow& row, const core::LogTotals& at_fork) {
+// CPU time and the log counters (lines lost to a full disk show in /metrics).
+void publish_usage(core::shm::ProcessRow& row, const core::LogTotals& at_fork) {
   core::LogTotals now = core::log_totals();
   row.log_lines_dropped.store(now.lines_dropped - at_fork.lines_dropped, std::memory_order_relaxed);
   row.log_write_errors.store(now.write_errors - at_fork.write_errors, std::memory_order_relaxed);
@@ -161,7 +161,7 @@ void run_worker(const WorkerSpec& spec) {
     } else if (orphaned()) {
       stopping = true;
     }
-    publish_cpu(row, log_at_fork);
+    publish_usage(row, log_at_fork);
     uint64_t rss = rss_anon_kb();
     row.rss_anon_kb.store(rss, std::memory_order_relaxed);
     if (row.state.load() == static_cast<uint8_t>(ProcessState::Running)) {
@@ -220,10 +220,10 @@ void run_worker(const WorkerSpec& spec) {
     }
     threads[i].join();
   }
-  publish_cpu(row, log_at_fork);
+  publish_usage(row, log_at_fork);
   loops.clear();
   core::ErrorLog::flush();
-  publish_cpu(row, log_at_fork);  // lines the last flush could not write count too
+  publish_usage(row, log_at_fork);  // lines the last flush could not write count too
   _exit(0);
 }
 
