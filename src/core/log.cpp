@@ -1,15 +1,18 @@
 #include "core/log.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -48,6 +51,10 @@ class Writer {
     std::lock_guard<std::mutex> g(mu_);
     for (auto* s : sinks_) s->flush_now();
   }
+  std::vector<LogSink*> all() {
+    std::lock_guard<std::mutex> g(mu_);
+    return sinks_;
+  }
   void stop() {
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -78,6 +85,14 @@ class Writer {
 };
 
 std::atomic<bool> g_async{false};
+std::atomic<uint64_t> g_lines_dropped{0};
+std::atomic<uint64_t> g_write_errors{0};
+
+int64_t mono_s() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec;
+}
 std::shared_ptr<LogSink> g_error_sink;
 std::mutex g_error_mu;
 
@@ -97,9 +112,36 @@ void start_async_logging() {
 
 bool async_logging() { return g_async.load(std::memory_order_relaxed); }
 
+// Sinks by path, for sharing (weak: a sink lives as long as a runtime uses it).
+std::mutex g_registry_mu;
+std::map<std::string, std::weak_ptr<LogSink>> g_registry;
+
+bool LogSink::still_at_path() const {
+  struct stat open_st, path_st;
+  return fd_ >= 0 && ::fstat(fd_, &open_st) == 0 && ::stat(path_.c_str(), &path_st) == 0 &&
+         open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
+}
+
+void LogSink::keep_only(const std::vector<const LogSink*>& keep) {
+  for (LogSink* s : Writer::get().all()) {
+    if (std::find(keep.begin(), keep.end(), s) != keep.end()) continue;
+    std::lock_guard<std::mutex> io(s->io_mu_);
+    if (s->fd_ > 2) ::close(s->fd_);
+    s->fd_ = -1;
+  }
+}
+
 std::shared_ptr<LogSink> LogSink::open(const std::string& path, std::string& error) {
   int fd = 2;
-  if (!path.empty() && path != "stderr") {
+  bool file = !path.empty() && path != "stderr";
+  std::lock_guard<std::mutex> reg(g_registry_mu);
+  if (file) {
+    auto it = g_registry.find(path);
+    if (it != g_registry.end()) {
+      if (auto s = it->second.lock(); s && s->still_at_path()) return s;
+    }
+  }
+  if (file) {
     fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
       error = path + ": " + strerror(errno);
@@ -108,6 +150,7 @@ std::shared_ptr<LogSink> LogSink::open(const std::string& path, std::string& err
   }
   std::shared_ptr<LogSink> s(new LogSink(path, fd));
   Writer::get().add(s.get());
+  if (file) g_registry[path] = s;
   return s;
 }
 
@@ -117,11 +160,19 @@ LogSink::~LogSink() {
   if (fd_ > 2) ::close(fd_);
 }
 
+LogTotals log_totals() { return {g_lines_dropped.load(), g_write_errors.load()}; }
+
+void LogSink::count_dropped(uint64_t lines) {
+  dropped_.fetch_add(lines, std::memory_order_relaxed);
+  g_lines_dropped.fetch_add(lines, std::memory_order_relaxed);
+}
+
 void LogSink::append(std::string_view line) {
+  assert(!line.empty() && line.back() == '\n');
   {
     std::lock_guard<std::mutex> g(mu_);
     if (pending_.size() + line.size() > kMaxPending) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+      count_dropped(1);
       return;
     }
     pending_.append(line);
@@ -143,29 +194,104 @@ bool LogSink::reopen(std::string& error) {
 }
 
 // Appenders hold mu_ only to append; the I/O happens under io_mu_ so a slow
-// disk never blocks them.
+// disk never blocks them. A failure report goes to the error log after
+// io_mu_ is released (the error log may be this very sink).
 void LogSink::flush_now() {
-  std::lock_guard<std::mutex> io(io_mu_);
+  std::string report;
+  bool is_error = false;
   {
-    std::lock_guard<std::mutex> g(mu_);
-    if (pending_.empty()) return;
-    writing_.swap(pending_);
+    std::lock_guard<std::mutex> io(io_mu_);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (pending_.empty()) return;
+      writing_.swap(pending_);
+    }
+    report = write_out(is_error);
   }
-  write_out();
+  LogLevel level = is_error ? LogLevel::Error : LogLevel::Warn;  // the recovery says what was lost
+  if (report.empty() || !ErrorLog::enabled(level)) return;
+  bool is_error_log;
+  {
+    std::lock_guard<std::mutex> g(g_error_mu);
+    is_error_log = g_error_sink.get() == this;
+  }
+  if (is_error_log && fd_ != 2) {  // its own failure would be lost in it: stderr too
+    std::string line = "pillar: " + report + "\n";
+    [[maybe_unused]] ssize_t w = ::write(2, line.data(), line.size());
+  }
+  ErrorLog::write(level, "core", report);
 }
 
-void LogSink::write_out() {
-  size_t off = 0;
+// A short write ended inside a line: cut that fragment off the end of the
+// file, unless something was appended after it meanwhile (another worker
+// writing the same file), in which case it cannot be taken back.
+bool LogSink::take_back(size_t fragment) {
+  off_t end = ::lseek(fd_, 0, SEEK_CUR);  // O_APPEND: the end of our write
+  struct stat st;
+  if (end < static_cast<off_t>(fragment) || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != end)
+    return false;
+  return ::ftruncate(fd_, end - static_cast<off_t>(fragment)) == 0;
+}
+
+std::string LogSink::write_out(bool& is_error) {
+  if (fd_ < 0) {  // detached (keep_only): not this process's log
+    writing_.clear();
+    return {};
+  }
+  // A fragment left by an earlier failure is ended first, so what follows
+  // starts a line of its own.
+  size_t lead = needs_newline_ ? 1 : 0;
+  if (needs_newline_) writing_.insert(writing_.begin(), '\n');
+  needs_newline_ = false;
+  size_t off = 0;  // what is in the file, always at a line boundary
+  int err = 0;
   while (off < writing_.size()) {
     ssize_t n = ::write(fd_, writing_.data() + off, writing_.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      write_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (n == static_cast<ssize_t>(writing_.size() - off)) {
+      off = writing_.size();
       break;
     }
-    off += static_cast<size_t>(n);
+    // A failure, or a short write (the disk or the file size limit is full):
+    // keep the whole lines that got in, take back a fragment of the next one.
+    err = n < 0 ? errno : 0;
+    size_t done = n > 0 ? static_cast<size_t>(n) : 0;
+    size_t whole = done;
+    while (whole > 0 && writing_[off + whole - 1] != '\n') --whole;
+    if (whole < done && !take_back(done - whole)) {
+      needs_newline_ = true;  // the fragment stays: the next write ends it
+      off += done;
+      break;
+    }
+    off += whole;
+    if (whole == 0) break;  // nothing more gets in now
   }
+  if (off < lead) needs_newline_ = true;  // the fragment before is still open
+  off = std::max(off, lead);
+  uint64_t lost = static_cast<uint64_t>(std::count(writing_.begin() + static_cast<std::ptrdiff_t>(off), writing_.end(), '\n'));
   writing_.clear();
+  std::string report;
+  if (lost == 0) {
+    if (failing_) {
+      failing_ = false;
+      report = fmt::format("log file {}: writing again; {} line(s) dropped and {} failed write(s) so far", path_,
+                           dropped(), write_errors());
+    }
+    return report;
+  }
+  count_dropped(lost);
+  write_errors_.fetch_add(1, std::memory_order_relaxed);
+  g_write_errors.fetch_add(1, std::memory_order_relaxed);
+  int64_t now = mono_s();
+  if (!failing_ || now - last_report_s_ >= kReportIntervalS) {
+    last_report_s_ = now;
+    report = fmt::format("log file {}: write failed ({}); {} line(s) dropped and {} failed write(s) so far", path_,
+                         err ? strerror(err) : "short write: disk or file size limit full", dropped(),
+                         write_errors());
+  }
+  failing_ = true;
+  is_error = true;
+  return report;
 }
 
 void ErrorLog::configure(std::shared_ptr<LogSink> sink, LogLevel level) {

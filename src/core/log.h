@@ -1,6 +1,9 @@
 // Logging that never blocks an event loop: lines are appended to an
 // in-memory queue per destination and a single writer thread does the I/O.
-// A full or failing disk drops lines (counted), it never stalls serving.
+// A full or failing disk drops lines (counted), it never stalls serving, and
+// a file only ever holds whole lines: a short write's fragment of a line is
+// taken back. Failures are reported in the error log naming the file, at
+// most once per kReportIntervalS per file, and again when writes succeed.
 #pragma once
 #include <fmt/format.h>
 
@@ -10,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pillar::core {
 
@@ -19,7 +23,16 @@ enum class LogLevel : uint8_t { Emerg, Alert, Crit, Error, Warn, Notice, Info, D
 class LogSink {
  public:
   // "" or "stderr" writes to fd 2; otherwise the file is opened for append.
+  // One sink (one descriptor) per path in the process: a path some runtime
+  // already has open is shared, unless the file there is no longer the one
+  // open (rotated: renamed or deleted), which gets a new sink. So a reload
+  // opens only the logs whose path or file changed, and old runtimes keep
+  // theirs until they go.
   static std::shared_ptr<LogSink> open(const std::string& path, std::string& error);
+  // In a new worker: every sink not in `keep` (the old runtimes' ones, which
+  // it inherited) closes its descriptor and drops what it is given.
+  static void keep_only(const std::vector<const LogSink*>& keep);
+  int fd() const { return fd_; }
   ~LogSink();
 
   void append(std::string_view line);  // line must end with '\n'
@@ -29,18 +42,36 @@ class LogSink {
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
+  static constexpr int kReportIntervalS = 10;
+
  private:
   LogSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  void write_out();
+  bool still_at_path() const;  // the open file is still the one named by path_
+  // Writes writing_ (whole lines); returns the error-log report due, if any
+  // (is_error: a failure; otherwise the recovery after one).
+  std::string write_out(bool& is_error);
+  bool take_back(size_t fragment);
+  void count_dropped(uint64_t lines);
   std::string path_;
   int fd_;
   std::mutex mu_;     // guards pending_
-  std::mutex io_mu_;  // guards writing_ and the writes
+  std::mutex io_mu_;  // guards writing_, the writes and the failure state below
   std::string pending_;
   std::string writing_;
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> write_errors_{0};
+  bool failing_ = false;        // the last write failed
+  bool needs_newline_ = false;  // a fragment could not be taken back: end it first
+  int64_t last_report_s_ = 0;   // monotonic seconds of the last failure report
 };
+
+// This process's totals over every sink (workers publish them in their
+// scoreboard row for /metrics and server-status).
+struct LogTotals {
+  uint64_t lines_dropped = 0;
+  uint64_t write_errors = 0;
+};
+LogTotals log_totals();
 
 // Until start_async_logging() is called (by each worker after fork), lines
 // are written synchronously: the master never serves, and it must not own a

@@ -100,6 +100,8 @@ StatusTotals collect_status(const core::shm::Scoreboard& board, uint32_t server_
   t.connections = hdr.retired_connections.load();
   t.cpu_user_ticks = hdr.retired_cpu_user_ticks.load();
   t.cpu_system_ticks = hdr.retired_cpu_system_ticks.load();
+  t.log_lines_dropped = hdr.retired_log_lines_dropped.load();
+  t.log_write_errors = hdr.retired_log_write_errors.load();
   uint32_t per_row = hdr.threads_per_child.load();
   uint32_t shown_rows = 0;
   for (uint32_t r = 0; r < board.rows(); ++r) {
@@ -118,6 +120,8 @@ StatusTotals collect_status(const core::shm::Scoreboard& board, uint32_t server_
     t.connections += row.connections.load();
     t.cpu_user_ticks += row.cpu_user_ticks.load();
     t.cpu_system_ticks += row.cpu_system_ticks.load();
+    t.log_lines_dropped += row.log_lines_dropped.load();
+    t.log_write_errors += row.log_write_errors.load();
     uint32_t slots = row.slots.load();
     if (slots == 0) slots = per_row;  // still starting
     for (uint32_t i = 0; i < slots && i < board.thread_limit(); ++i) {
@@ -238,6 +242,8 @@ void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view ho
   line("ConnsAsyncWriting", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Writing)]));
   line("ConnsAsyncKeepAlive", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::KeepAlive)]));
   line("ConnsAsyncClosing", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Closing)]));
+  line("LogLinesDropped", std::to_string(t.log_lines_dropped));  // not in Apache's format
+  line("LogWriteErrors", std::to_string(t.log_write_errors));
   if (ctx_.cache) {  // not in Apache's format either
     auto g = ctx_.cache();
     auto c = cache_totals(ctx_.vhost_stats);
@@ -295,6 +301,9 @@ void ServerStatusHandler::render_html(const StatusTotals& t, std::string& out, i
   out += fmt::format("<p>{} worker processes, {} stopping; {} connections (limit {}); {} crashes, {} recycles</p>\n",
                      t.processes, t.stopping, hdr.conns_in_use.load(), hdr.max_conns.load(), hdr.crashes.load(),
                      hdr.recycles.load());
+  if (t.log_lines_dropped || t.log_write_errors)
+    out += fmt::format("<p>Logs: {} line(s) dropped, {} failed write(s) (see the error log)</p>\n",
+                       t.log_lines_dropped, t.log_write_errors);
   if (ctx_.cache) {
     auto g = ctx_.cache();
     auto c = cache_totals(ctx_.vhost_stats);
@@ -420,6 +429,11 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
   metric("pillar_worker_crashes_total", "counter", "Workers that died on a signal.", std::to_string(hdr.crashes.load()));
   metric("pillar_worker_recycles_total", "counter", "Workers recycled (MaxConnectionsPerChild, MaxMemoryPerChild).",
          std::to_string(hdr.recycles.load()));
+  metric("pillar_log_lines_dropped_total", "counter",
+         "Access and error log lines not written (full disk, write errors, queue full).",
+         std::to_string(t.log_lines_dropped));
+  metric("pillar_log_write_errors_total", "counter", "Log writes that failed or were cut short.",
+         std::to_string(t.log_write_errors));
   out += "# HELP pillar_cpu_seconds_total CPU time used by worker processes.\n# TYPE pillar_cpu_seconds_total counter\n";
   out += fmt::format("pillar_cpu_seconds_total{{mode=\"user\"}} {:.2f}\n",
                      static_cast<double>(t.cpu_user_ticks) / clk_tck());

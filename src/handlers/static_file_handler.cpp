@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/fd_reserve.h"
 #include "core/log.h"
 #include "handlers/conditional.h"
 #include "handlers/directory_listing.h"
@@ -32,13 +33,20 @@ bool is_ht_file(std::string_view name) {
   return name.size() >= 3 && name[0] == '.' && (name[1] | 0x20) == 'h' && (name[2] | 0x20) == 't';
 }
 
-// As Apache: missing -> 404, not permitted -> 403; anything else (EMFILE,
-// EIO, ...) is the server's fault -> 500, and logged.
-int errno_status(int e) {
-  if (e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG) return 404;
-  if (e == EACCES || e == EPERM || e == ELOOP) return 403;
+// As Apache: missing -> 404, not permitted -> 403; out of descriptors ->
+// 503 with Retry-After (the server is busy, not broken; logged once);
+// anything else (EIO, ...) is the server's fault -> 500, and logged.
+void open_failed(int e, http::Response& resp) {
+  if (e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG) return resp.error(404);
+  if (e == EACCES || e == EPERM || e == ELOOP) return resp.error(403);
+  if (e == EMFILE || e == ENFILE) {
+    core::report_fd_shortage("a file could not be opened, answered 503", core::fd_limit());
+    resp.error(503);
+    resp.add_header("Retry-After", "1");
+    return;
+  }
   core::log(core::LogLevel::Error, "core", "cannot open a file under the DocumentRoot: {}", strerror(e));
-  return 500;
+  resp.error(500);
 }
 
 // The multipart/byteranges boundary: fixed per response but unguessable
@@ -127,7 +135,7 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   // FIFO in the tree cannot block the loop.
   auto file = std::make_shared<core::OpenFile>();
   file->fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (file->fd < 0) return resp.error(errno_status(errno));
+  if (file->fd < 0) return open_failed(errno, resp);
   struct stat st {};
   if (fstat(file->fd, &st) != 0) return resp.error(403);
   bool is_dir = S_ISDIR(st.st_mode);
@@ -173,7 +181,7 @@ void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::s
                                    std::string_view name, http::Response& resp) const {
   auto file = std::make_shared<core::OpenFile>();
   file->fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (file->fd < 0) return resp.error(errno_status(errno));
+  if (file->fd < 0) return open_failed(errno, resp);
   struct stat st {};
   if (fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode)) return resp.error(403);
   file->size = static_cast<uint64_t>(st.st_size);

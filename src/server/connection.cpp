@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/fault_point.h"
 #include "core/log.h"
 #include "core/socket_address.h"
 #include "http/request_parser.h"
@@ -28,6 +29,7 @@ namespace pillar::server {
 namespace {
 
 constexpr uint64_t kLingerMs = 2000;               // Apache's MAX_SECS_TO_LINGER
+constexpr uint64_t kDrainIdleGraceMs = 100;         // see Connection::drain
 constexpr uint64_t kInlineFileMax = 16 * 1024;     // smaller files go out in the header write
 constexpr size_t kCopyChunk = 64 * 1024;
 constexpr size_t kMaxHeadBuffer = 1024 * 1024;     // hard cap on a request head held in memory
@@ -163,10 +165,22 @@ void Connection::proxy_progress() {
 void Connection::drain(bool graceful) {
   draining_server_ = true;
   drain_graceful_ = graceful;
-  if (phase_ == Phase::Idle && rend_ == rbegin_) {
-    if (!graceful) close_now();
-    else mark(core::shm::SlotState::Graceful);  // its request may be on the way
-  }
+  if (phase_ != Phase::Idle || rend_ != rbegin_) return;  // busy: its answer says Connection: close
+  if (!graceful) return close_now();
+  mark(core::shm::SlotState::Graceful);  // a new connection's first request may be on the way
+  if (requests_ == 0) return;
+  // An idle keep-alive connection is closed at once, as Apache does, so a
+  // draining generation gives its scoreboard rows back; at once but for a
+  // short grace since its last response, which spares a client that is
+  // sending its next request right now (its answer says Connection: close).
+  uint64_t now = w_.loop().now_ms();
+  uint64_t at = std::max(now, idle_since_ms_ + kDrainIdleGraceMs);
+  uint64_t keep_alive_end = idle_since_ms_ + static_cast<uint64_t>(w_.runtime().config().keep_alive_timeout.count());
+  if (at < keep_alive_end) w_.loop().timers().arm(*this, at);  // Idle's timer closes it
+}
+
+void Connection::close_if_idle() {
+  if (phase_ == Phase::Idle && rend_ == rbegin_) close_now();
 }
 
 void Connection::publish_request() {
@@ -452,6 +466,7 @@ void Connection::apply_remote_ip() {
 
 void Connection::process_request(size_t head_len) {
   mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
+  PILLAR_FAULT_POINT("request.process");  // tests: a worker stuck (or dying) in the request path
   head_len_ = head_len;
   apply_remote_ip();
   ++requests_;
@@ -986,17 +1001,20 @@ void Connection::begin_next() {
   }
   // Draining: the response just sent promised keep-alive (its head went out
   // before draining began), so the client may be sending its next request
-  // now. A graceful drain waits for it (answered with Connection: close) or
-  // the idle timeout, as for connections idle when draining began; only a
-  // hard stop closes at once.
+  // now. A graceful drain waits for it (answered with Connection: close) for
+  // the same short grace as connections idle when draining began (see
+  // drain()); only a hard stop closes at once.
   if (draining_server_ && !drain_graceful_ && rend_ == rbegin_) {
     close_now();
     return;
   }
   phase_ = Phase::Idle;
   idle_seq_ = w_.next_idle_seq();
+  idle_since_ms_ = w_.loop().now_ms();
   mark(draining_server_ ? core::shm::SlotState::Graceful : core::shm::SlotState::KeepAlive);
-  w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.keep_alive_timeout.count()));
+  uint64_t idle_end = idle_since_ms_ + static_cast<uint64_t>(cfg.keep_alive_timeout.count());
+  if (draining_server_) idle_end = std::min(idle_end, idle_since_ms_ + kDrainIdleGraceMs);
+  w_.loop().timers().arm(*this, idle_end);
 }
 
 void Connection::start_linger() {

@@ -52,6 +52,9 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   // connection closes now. Graceful: it stays until its next request (answered
   // with Connection: close) or its idle timeout.
   void drain(bool graceful);
+  // Closes the connection if it waits for a request with nothing received
+  // (the master needs this generation's scoreboard rows back).
+  void close_if_idle();
   void close_now_external() { close_now(); }
   bool idle_keep_alive() const { return phase_ == Phase::Idle && requests_ > 0 && rend_ == rbegin_; }
   uint64_t idle_seq() const { return idle_seq_; }  // order in which connections went idle
@@ -137,6 +140,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   core::shm::ConnSlot* slot_;
   uint32_t slot_index_;
   uint64_t idle_seq_ = 0;
+  uint64_t idle_since_ms_ = 0;  // when it last went idle (keep-alive)
   std::unique_ptr<core::Transport> transport_;
   sockaddr_storage peer_;          // the client of the current request (after RemoteIP)
   sockaddr_storage conn_peer_;     // the connection's client (after a PROXY header)

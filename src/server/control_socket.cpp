@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -14,7 +15,7 @@ namespace pillar::server {
 
 namespace {
 constexpr size_t kMaxRequest = 4096;
-constexpr int kRequestTimeoutMs = 1000;
+using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> words(std::string_view line) {
   std::vector<std::string> out;
@@ -52,6 +53,7 @@ nlohmann::json ControlCommands::run(std::string_view line) const {
 }
 
 ControlSocket::~ControlSocket() {
+  for (const auto& c : clients_) ::close(c.fd);
   if (fd_ >= 0) {
     ::close(fd_);
     ::unlink(path_.c_str());
@@ -85,32 +87,108 @@ bool ControlSocket::open(const std::string& path, std::string& error) {
   return true;
 }
 
-void ControlSocket::serve_one(const ControlCommands& cmds) {
-  int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  if (c < 0) return;
-  timeval tv{1, 0};  // a client that stops reading cannot hold the master
-  ::setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  std::string req;
-  char buf[512];
-  pollfd p{c, POLLIN, 0};
-  while (req.find('\n') == std::string::npos && req.size() < kMaxRequest) {
-    if (::poll(&p, 1, kRequestTimeoutMs) <= 0) break;
-    ssize_t n = ::read(c, buf, sizeof buf);
-    if (n <= 0) break;
-    req.append(buf, static_cast<size_t>(n));
+void ControlSocket::poll_fds(std::vector<pollfd>& out) const {
+  if (fd_ >= 0 && clients_.size() < kMaxClients) out.push_back({fd_, POLLIN, 0});
+  for (const auto& c : clients_) out.push_back({c.fd, static_cast<short>(c.answered ? POLLOUT : POLLIN), 0});
+}
+
+int64_t ControlSocket::timeout_ms(int64_t cap) const {
+  auto now = Clock::now();
+  for (const auto& c : clients_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count() + 1;
+    cap = std::min<int64_t>(cap, std::max<int64_t>(left, 0));
   }
-  std::string line = req.substr(0, req.find('\n'));
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  client_fd_ = c;
-  std::string out = cmds.run(line).dump() + "\n";
-  client_fd_ = -1;
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
+  return cap;
+}
+
+void ControlSocket::append_fds(std::vector<int>& out) const {
+  if (fd_ >= 0) out.push_back(fd_);
+  for (const auto& c : clients_) out.push_back(c.fd);
+}
+
+void ControlSocket::answer(Client& c, const nlohmann::json& reply) {
+  c.out = reply.dump() + "\n";
+  c.answered = true;
+  c.deadline = Clock::now() + std::chrono::milliseconds(kRequestDeadlineMs);  // as long to take the answer
+}
+
+bool ControlSocket::service(Client& c, short revents, const ControlCommands& cmds) {
+  if (!c.answered && (revents & (POLLIN | POLLHUP | POLLERR))) {
+    bool eof = false;
+    char buf[512];
+    for (;;) {
+      ssize_t n = ::read(c.fd, buf, sizeof buf);
+      if (n > 0) {
+        c.in.append(buf, static_cast<size_t>(n));
+        if (c.in.find('\n') != std::string::npos || c.in.size() >= kMaxRequest) break;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      eof = true;  // end of the request (a client may omit the newline) or an error
+      break;
+    }
+    bool complete = c.in.find('\n') != std::string::npos || c.in.size() >= kMaxRequest;
+    if (eof && c.in.empty()) return false;
+    if (complete || eof) {
+      std::string line = c.in.substr(0, c.in.find('\n'));
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      answer(c, cmds.run(line));  // a command may fork (reload): append_fds covers this client
+    }
   }
-  ::close(c);
+  if (!c.answered && Clock::now() >= c.deadline) {
+    // Best effort: one non-blocking send, so the client learns why.
+    answer(c, {{"ok", false},
+               {"error", "request not complete within " + std::to_string(kRequestDeadlineMs) + " ms"}});
+    (void)!::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return false;
+  }
+  if (c.answered) {
+    while (c.sent < c.out.size()) {
+      ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        c.sent += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      return false;  // the client left
+    }
+    if (c.sent == c.out.size()) return false;
+    if (Clock::now() >= c.deadline) return false;  // it stopped reading its answer
+  }
+  return true;
+}
+
+void ControlSocket::step(const std::vector<pollfd>& ready, const ControlCommands& cmds) {
+  auto revents_of = [&](int fd) -> short {
+    for (const auto& p : ready) {
+      if (p.fd == fd) return p.revents;
+    }
+    return 0;
+  };
+  for (size_t i = 0; i < clients_.size();) {
+    if (service(clients_[i], revents_of(clients_[i].fd), cmds)) {
+      ++i;
+      continue;
+    }
+    ::close(clients_[i].fd);
+    clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  if (fd_ < 0 || !(revents_of(fd_) & POLLIN)) return;
+  while (clients_.size() < kMaxClients) {
+    int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) return;
+    clients_.push_back(Client{});
+    clients_.back().fd = c;
+    clients_.back().deadline = Clock::now() + std::chrono::milliseconds(kRequestDeadlineMs);
+    // Its request is usually there already: answer without another poll
+    // round (listed in clients_ first, so a worker forked by it closes it).
+    if (!service(clients_.back(), POLLIN, cmds)) {
+      ::close(c);
+      clients_.pop_back();
+    }
+  }
 }
 
 }  // namespace pillar::server

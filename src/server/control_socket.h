@@ -4,6 +4,10 @@
 // Subsystems register their commands in ControlCommands (the balancer, the
 // cache and VRRP will add theirs); `pillarctl` is the client.
 #pragma once
+#include <poll.h>
+
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -29,8 +33,17 @@ class ControlCommands {
   std::map<std::string, Command> commands_;
 };
 
+// Serves its clients from the master's poll loop without ever blocking it:
+// every socket is non-blocking, a client has kRequestDeadline to send its
+// line and as long again to take the answer, and is dropped past it (a
+// client that dribbles bytes cannot hold the master, which must keep
+// reaping and replacing workers). At most kMaxClients are served at once;
+// more wait in the listen backlog.
 class ControlSocket {
  public:
+  static constexpr int kRequestDeadlineMs = 2000;
+  static constexpr size_t kMaxClients = 16;
+
   ControlSocket() = default;
   ~ControlSocket();
   ControlSocket(const ControlSocket&) = delete;
@@ -40,16 +53,32 @@ class ControlSocket {
   // the master runs as root: it can reload and, later, drain pool members).
   bool open(const std::string& path, std::string& error);
   int fd() const { return fd_; }
-  // Accepts one client and answers it; bounded (1 s to send the request).
-  void serve_one(const ControlCommands& cmds);
-  // The client being answered (-1 outside serve_one): a worker forked by a
-  // command (reload) must not keep it open.
-  int client_fd() const { return client_fd_; }
+  // Appends the listening socket and every client to the master's poll set.
+  void poll_fds(std::vector<pollfd>& out) const;
+  // After poll: accepts, reads, answers and writes what is ready (matched
+  // by fd in `ready`), and drops clients past their deadline.
+  void step(const std::vector<pollfd>& ready, const ControlCommands& cmds);
+  // Milliseconds until the nearest client deadline, at most `cap`.
+  int64_t timeout_ms(int64_t cap) const;
+  // Every descriptor of the socket and its clients: a process forked by the
+  // master (a worker started by `reload`) must close them.
+  void append_fds(std::vector<int>& out) const;
 
  private:
+  struct Client {
+    int fd = -1;
+    std::string in, out;
+    size_t sent = 0;
+    bool answered = false;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  // False when the client is done (answered and written, or gone).
+  bool service(Client& c, short revents, const ControlCommands& cmds);
+  void answer(Client& c, const nlohmann::json& reply);
+
   int fd_ = -1;
-  int client_fd_ = -1;
   std::string path_;
+  std::vector<Client> clients_;
 };
 
 }  // namespace pillar::server

@@ -60,6 +60,7 @@ struct Child {
   uint32_t row = 0;
   uint32_t generation = 0;
   bool retiring = false;      // told to stop (WINCH or TERM)
+  bool hurried = false;       // told to close its idle connections now (make_room)
   pid_t replacement = 0;      // Recycling: the worker started in its place
   Clock::time_point replacement_started{};
 };
@@ -95,6 +96,7 @@ class Master {
   nlohmann::json status_json() const;
   nlohmann::json workers_json() const;
   void signal_children(int sig, bool only_old);
+  void make_room(uint32_t want);
   void shutdown(bool graceful);
   Child* find(pid_t pid);
   bool write_pid_file();
@@ -244,8 +246,12 @@ Child* Master::find(pid_t pid) {
 void Master::spawn() {
   int row = board_.claim_row(-1, generation_);
   if (row < 0) {
-    core::log(core::LogLevel::Error, "mpm", "no free scoreboard row for a new worker (ServerLimit {})",
-              rt_->config().process.server_limit);
+    // Expected for a moment after make_room(): the hurried workers' rows
+    // come back when they are reaped, and maintain() spawns then.
+    bool rows_coming = std::any_of(children_.begin(), children_.end(), [](const Child& c) { return c.hurried; });
+    core::log(rows_coming ? core::LogLevel::Info : core::LogLevel::Error, "mpm",
+              "no free scoreboard row for a new worker (ServerLimit {}){}", rt_->config().process.server_limit,
+              rows_coming ? ": waiting for draining workers to exit" : "");
     return;
   }
   WorkerSpec spec;
@@ -257,8 +263,7 @@ void Master::spawn() {
   spec.drop_privileges = drop_;
   spec.uid = uid_;
   spec.gid = gid_;
-  if (control_.fd() >= 0) spec.close_fds.push_back(control_.fd());
-  if (control_.client_fd() >= 0) spec.close_fds.push_back(control_.client_fd());
+  control_.append_fds(spec.close_fds);
   core::ErrorLog::flush();
   pid_t pid = fork();
   if (pid < 0) {
@@ -328,8 +333,9 @@ void Master::start_vrrp() {
   }
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // the master gone: release the VIP so the peer takes over
-    if (control_.fd() >= 0) close(control_.fd());
-    if (control_.client_fd() >= 0) close(control_.client_fd());
+    std::vector<int> ctl_fds;
+    control_.append_fds(ctl_fds);
+    for (int fd : ctl_fds) close(fd);
     _exit(ha::run_vrrp_node(setup));
   }
   vrrp_pid_ = pid;
@@ -515,8 +521,36 @@ void Master::maintain() {
 void Master::signal_children(int sig, bool only_old) {
   for (auto& c : children_) {
     if (only_old && c.generation == generation_) continue;
+    // A second WINCH means "close your idle connections now" (make_room).
+    if (sig == SIGWINCH && c.retiring) continue;
     c.retiring = true;
     kill(c.pid, sig);
+  }
+}
+
+// A new generation needs `want` rows. Draining generations hold theirs
+// until their last connection ends; when too few rows are free, the oldest
+// ones are told (a second SIGWINCH) to close the connections that wait for
+// a request, so they exit and their rows come back: a reload never leaves
+// the serving generation without workers.
+void Master::make_room(uint32_t want) {
+  uint32_t used = static_cast<uint32_t>(children_.size());
+  uint32_t free_rows = board_.rows() > used ? board_.rows() - used : 0;
+  while (free_rows < want) {
+    uint32_t oldest = UINT32_MAX;
+    for (const auto& c : children_) {
+      if (c.retiring && !c.hurried && c.generation != generation_) oldest = std::min(oldest, c.generation);
+    }
+    if (oldest == UINT32_MAX) return;  // nothing left to hurry: maintain() spawns as rows come back
+    for (auto& c : children_) {
+      if (c.generation != oldest || !c.retiring || c.hurried) continue;
+      c.hurried = true;
+      kill(c.pid, SIGWINCH);
+      ++free_rows;
+    }
+    core::log(core::LogLevel::Notice, "mpm",
+              "scoreboard rows short for generation {}: generation {} closes its idle connections now",
+              generation_, oldest);
   }
 }
 
@@ -618,6 +652,7 @@ void Master::new_generation(bool hard) {
   owed_ = 0;
   // New workers first (they share the listening sockets), then the old
   // generation stops accepting and drains.
+  make_room(rt_->config().process.start_servers);
   for (uint32_t i = 0; i < rt_->config().process.start_servers; ++i) spawn();
   signal_children(hard ? SIGTERM : SIGWINCH, true);
 }
@@ -903,6 +938,9 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGCHLD}) sigaddset(&set, s);
   sigprocmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A log file reaching RLIMIT_FSIZE fails the write (counted, reported)
+  // instead of killing the process; workers inherit this.
+  signal(SIGXFSZ, SIG_IGN);
   core::raise_fd_limit();
 
   const auto& p = cfg->process;
@@ -986,12 +1024,14 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
       int64_t hc_wait = static_cast<int64_t>(hc_deadline) - static_cast<int64_t>(mono_ms());
       wait_ms = std::min<int64_t>(wait_ms, std::max<int64_t>(hc_wait, 0));
     }
-    std::vector<pollfd> fds = {{sfd, POLLIN, 0}, {control_.fd(), POLLIN, 0}};
+    wait_ms = control_.timeout_ms(wait_ms);
+    std::vector<pollfd> fds = {{sfd, POLLIN, 0}};
+    control_.poll_fds(fds);
     health_.fds(fds);
     int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(wait_ms, 0)));
     if (health_.size() > 0) health_.step(mono_ms(), fds);
+    control_.step(fds, commands_);  // also when nothing is ready: it drops clients past their deadline
     if (n <= 0) continue;
-    if (fds[1].revents & POLLIN) control_.serve_one(commands_);
     signalfd_siginfo si{};
     while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
       int sig = static_cast<int>(si.ssi_signo);

@@ -1,5 +1,6 @@
 #include "server/site.h"
 
+#include <algorithm>
 #include <map>
 
 #include "handlers/static_file_handler.h"
@@ -133,6 +134,14 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
 const Site& Runtime::site_for(const sockaddr_storage& local, std::string_view host) const {
   int idx = router_->select(local, host);
   return *sites_[static_cast<size_t>(idx + 1)];
+}
+
+std::vector<const core::LogSink*> Runtime::log_sinks() const {
+  std::vector<const core::LogSink*> out{error_sink_.get()};
+  for (const auto& s : sinks_) {
+    if (std::find(out.begin(), out.end(), s.get()) == out.end()) out.push_back(s.get());
+  }
+  return out;
 }
 
 bool Runtime::reopen_logs(std::string& error) {

@@ -58,6 +58,8 @@ class Runtime {
   const Site& site_for(const sockaddr_storage& local, std::string_view host) const;
   const Site& main_site() const { return *sites_[0]; }
   const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
+  // Every log this runtime writes (error log first), each once.
+  std::vector<const core::LogSink*> log_sinks() const;
   const handlers::BuiltinContext& builtin() const { return builtin_; }
   bool reopen_logs(std::string& error);
   // The node's cache store (the master's, inherited by every worker); null

@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/fd_reserve.h"
 #include "core/log.h"
 #include "server/connection.h"
 #include "server/proxy_exchange.h"
@@ -18,8 +20,10 @@
 namespace pillar::server {
 
 // Accepts from one shared listening socket. Level-triggered with
-// EPOLLEXCLUSIVE so one idle loop is woken per connection burst; on EMFILE
-// it steps back from the socket for a moment instead of spinning.
+// EPOLLEXCLUSIVE so one idle loop is woken per connection burst. It stops
+// accepting while descriptors run into the reserve (core/fd_reserve.h), and
+// on EMFILE, stepping back from the socket for a moment instead of spinning:
+// the connections wait in the backlog.
 class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNode {
  public:
   static constexpr uint64_t kFullRetryMs = 20;
@@ -30,6 +34,15 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
     if (!w_.stopping_) enable();
   }
   void on_io(uint32_t) override {
+    const uint64_t fd_limit = core::fd_limit();  // once per wake-up: it may change at run time
+    if (fd_short_) {
+      // Accept again only once the lowest free descriptor is out of the reserve.
+      int probe = ::fcntl(l_.fd, F_DUPFD_CLOEXEC, 0);
+      bool still = probe < 0 || core::fd_in_reserve(probe, fd_limit);
+      if (probe >= 0) ::close(probe);
+      if (still) return pause_for_fds();
+      fd_short_ = false;
+    }
     for (int i = 0; i < 64 && !w_.stopping_; ++i) {
       uint32_t slot_index = 0;
       core::shm::ConnSlot* slot = w_.reserve_slot(slot_index, false);
@@ -59,7 +72,10 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
         if (errno == ECONNABORTED || errno == EPROTO) continue;
         ++w_.stats_.accept_errors;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        if (errno == EMFILE || errno == ENFILE) {
+          core::report_fd_shortage("accept failed, new connections wait in the listen backlog", fd_limit);
+          pause_for_fds();
+        } else if (errno == ENOBUFS || errno == ENOMEM) {
           core::log(core::LogLevel::Error, "core", "accept on {}: {}; pausing accepts for 100 ms", l_.addr.text,
                     strerror(errno));
           disable();
@@ -78,12 +94,25 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
       w_.row().connections.fetch_add(1, std::memory_order_relaxed);
       auto* c = new Connection(w_, fd, peer, local, slot, slot_index);
       c->start();
+      if (core::fd_in_reserve(fd, fd_limit)) {
+        // This one is served from the reserve; the next wait in the backlog.
+        core::report_fd_shortage("new connections wait in the listen backlog", fd_limit);
+        pause_for_fds();
+        return;
+      }
     }
   }
 
  private:
+  static constexpr uint64_t kFdRetryMs = 100;
+  void pause_for_fds() {
+    fd_short_ = true;
+    disable();
+    w_.loop().timers().arm(*this, w_.loop().now_ms() + kFdRetryMs);
+  }
   WorkerLoop& w_;
   const ListenerSocket& l_;
+  bool fd_short_ = false;  // descriptors ran into the reserve: probe before accepting
 };
 
 // Gives memory back to the system after a flood. Buffers go back to malloc
@@ -152,6 +181,17 @@ void WorkerLoop::stop(bool graceful) {
   loop_.post([this, graceful] {
     graceful_ = graceful;
     begin_stop();
+  });
+}
+
+void WorkerLoop::close_idle_now() {
+  loop_.post([this] {
+    for (Connection* c = conns_; c;) {
+      Connection* next = c->next_;
+      c->close_if_idle();
+      c = next;
+    }
+    maybe_exit();
   });
 }
 

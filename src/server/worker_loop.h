@@ -61,6 +61,9 @@ class WorkerLoop {
   // is answered with Connection: close) or their idle timeout, so a client
   // is never cut off while it may be sending.
   void stop(bool graceful = false);
+  // Thread-safe: while draining, close every connection waiting for a
+  // request, keep-alive or new (the master needs the rows back).
+  void close_idle_now();
 
   core::EventLoop& loop() { return loop_; }
   const Runtime& runtime() const { return rt_; }

@@ -41,6 +41,8 @@ int Scoreboard::claim_row(int32_t pid, uint32_t generation) const {
     row.cpu_user_ticks.store(0);
     row.cpu_system_ticks.store(0);
     row.rss_anon_kb.store(0);
+    row.log_lines_dropped.store(0);
+    row.log_write_errors.store(0);
     row.slots.store(0);
     row.started_ms.store(0);
     row.state.store(static_cast<uint8_t>(ProcessState::Starting));
@@ -62,6 +64,8 @@ void Scoreboard::release_row(uint32_t r) const {
   header_->retired_cpu_user_ticks.fetch_add(row.cpu_user_ticks.load());
   header_->retired_cpu_system_ticks.fetch_add(row.cpu_system_ticks.load());
   header_->retired_connections.fetch_add(row.connections.load());
+  header_->retired_log_lines_dropped.fetch_add(row.log_lines_dropped.load());
+  header_->retired_log_write_errors.fetch_add(row.log_write_errors.load());
   for (uint32_t i = 0; i < header_->thread_limit; ++i) {
     ConnSlot& s = slot(r, i);
     s.state.store(static_cast<char>(SlotState::Open));

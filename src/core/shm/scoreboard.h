@@ -68,6 +68,10 @@ struct ProcessRow {
   std::atomic<uint64_t> rss_anon_kb{0};
   std::atomic<int64_t> started_ms{0};      // wall clock
   std::atomic<uint32_t> slots{0};          // ThreadsPerChild of its generation
+  // Log lines this worker could not write (full disk...) and its failed
+  // writes, published by the worker each tick (core::log_totals()).
+  std::atomic<uint64_t> log_lines_dropped{0};
+  std::atomic<uint64_t> log_write_errors{0};
 };
 
 struct ScoreboardHeader {
@@ -86,6 +90,8 @@ struct ScoreboardHeader {
   std::atomic<uint64_t> retired_connections{0};
   std::atomic<uint64_t> crashes{0};
   std::atomic<uint64_t> recycles{0};
+  std::atomic<uint64_t> retired_log_lines_dropped{0};
+  std::atomic<uint64_t> retired_log_write_errors{0};
   // The node-wide connection limit (MaxRequestWorkers): a worker reserves
   // here before accept and gives back on close; the master returns what a
   // dead worker held.
