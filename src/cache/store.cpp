@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
 
 namespace pillar::cache {
@@ -57,9 +59,19 @@ struct Store::Header {
   uint32_t objects_used, blocks_used;
   uint64_t ban_seq;
   uint32_t ban_first, ban_count;  // ring of held bans, oldest first
+  uint64_t ban_floor;  // objects checked against no ban from this one on are dropped (the ring overflowed)
   uint64_t evictions_total;
   uint64_t evictions[kMaxVhosts];
   Ban bans[kMaxBans];
+};
+
+// This process's side of the store, never in the shared mapping: the bans
+// compiled so far, by sequence. Only workers use it (the master never looks
+// up), so a fork never copies it locked.
+struct Store::Local {
+  std::mutex bans_mu;  // never held together with the store's lock
+  std::map<uint64_t, std::shared_ptr<const BanRule>> bans;
+  std::atomic<uint64_t> synced{0};  // every ban up to this sequence is in `bans`
 };
 
 // The robust mutex: a worker killed while holding it must not wedge the
@@ -78,6 +90,8 @@ class Store::Lock {
  private:
   pthread_mutex_t* mu_;
 };
+
+Store::Store() : local_(std::make_unique<Local>()) {}
 
 Store::~Store() {
   if (base_) ::munmap(base_, size_);
@@ -316,56 +330,34 @@ void Store::truncate_to(Object& o, uint64_t len) {
   o.stream_len = std::min(o.stream_len, len);
 }
 
-bool Store::ban_matches(const Ban& b, std::string_view key) {
-  std::string_view host = key_host(key), target = key_target(key);
-  if (b.host[0] && host != std::string_view(b.host)) return false;
-  switch (b.kind) {
-    case BanKind::Host:
-      return true;
-    case BanKind::Prefix:
-      return target.substr(0, std::strlen(b.pattern)) == std::string_view(b.pattern);
-    case BanKind::Regex: {
-      auto it = regex_cache_.find(b.seq);
-      if (it == regex_cache_.end()) {
-        try {
-          it = regex_cache_.emplace(b.seq, std::regex(b.pattern, std::regex::extended)).first;
-        } catch (const std::regex_error&) {
-          return false;  // validated when the ban was made; never here
-        }
-      }
-      return std::regex_search(target.begin(), target.end(), it->second);
+// Outside the lock: the newest ban with a sequence in (from, to] that `key`
+// matches. `copied` holds the ring entries this process had not compiled
+// yet (copied out under the lock); `oldest` is the oldest ban the ring holds.
+Store::BanVerdict Store::judge(std::string_view key, uint64_t from, uint64_t to, uint64_t oldest,
+                               const std::vector<Ban>& copied) {
+  BanVerdict v;
+  v.from = from;
+  v.to = to;
+  std::vector<std::pair<uint64_t, std::shared_ptr<const BanRule>>> rules;
+  {
+    std::lock_guard<std::mutex> g(local_->bans_mu);
+    for (const Ban& b : copied) {
+      if (local_->bans.count(b.seq)) continue;
+      // Validated when the ban was made; one that cannot compile here bans nothing.
+      if (std::shared_ptr<const BanRule> r = BanRule::make(b.kind, b.host, b.pattern)) local_->bans.emplace(b.seq, std::move(r));
+    }
+    if (to > local_->synced.load()) local_->synced.store(to);
+    local_->bans.erase(local_->bans.begin(), local_->bans.lower_bound(oldest));  // retired: never asked for again
+    for (auto it = local_->bans.upper_bound(from); it != local_->bans.end() && it->first <= to; ++it)
+      rules.emplace_back(it->first, it->second);
+  }
+  for (auto it = rules.rbegin(); it != rules.rend(); ++it) {
+    if (it->second->matches(key)) {
+      v.top = it->first;
+      break;
     }
   }
-  return false;
-}
-
-bool Store::banned(Object& o, std::string_view key) {
-  if (o.ban_seq >= hdr_->ban_seq) return false;
-  for (uint32_t k = 0; k < hdr_->ban_count; ++k) {
-    const Ban& b = hdr_->bans[(hdr_->ban_first + k) % kMaxBans];
-    if (b.seq > o.ban_seq && ban_matches(b, key)) return true;
-  }
-  o.ban_seq = hdr_->ban_seq;
-  return false;
-}
-
-// The ring is full: the oldest ban is applied to every object now (Varnish's
-// ban lurker, run only when needed) and dropped. Busy objects created before
-// the ban are included, as a lazy check would meet them once Ready: they
-// leave the index (their fetcher and waiters keep them until released).
-void Store::apply_oldest_ban() {
-  const Ban& b = hdr_->bans[hdr_->ban_first];
-  std::string key;
-  for (uint32_t i = 0; i < hdr_->n_objects; ++i) {
-    Object& o = obj(i);
-    if (!o.linked || o.ban_seq >= b.seq) continue;
-    key.resize(o.key_len);
-    copy_out(o, 0, key.data(), key.size());
-    if (ban_matches(b, key)) unlink(i);
-  }
-  regex_cache_.erase(b.seq);
-  hdr_->ban_first = (hdr_->ban_first + 1) % kMaxBans;
-  --hdr_->ban_count;
+  return v;
 }
 
 Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int64_t now_ms, bool force_stale, bool fetch,
@@ -373,7 +365,44 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
   Lookup r;
   if (!hdr_) return r;
   const uint64_t h = fnv1a(key);
-  Lock lock(*this);
+  BanVerdict verdict;
+  // At most two rounds: the first finds that a stored copy has bans to be
+  // checked against, copies out the ones this process has not compiled,
+  // and lets go of the lock; the bans are tested on the key (judge), and
+  // the second round acts on the verdict.
+  for (int round = 0;; ++round) {
+    std::vector<Ban> copied;
+    uint64_t from = UINT64_MAX, to = 0, oldest = 0;
+    {
+      Lock lock(*this);
+      if (round == 0) {
+        for (uint32_t i = buckets_[bucket_of(h)]; i != kNone; i = obj(i).hash_next) {
+          const Object& o = obj(i);
+          if (o.hash == h && (o.state == ObjState::Ready || o.state == ObjState::Pass) && o.ban_seq >= hdr_->ban_floor &&
+              o.ban_seq < hdr_->ban_seq && key_equals(o, key))
+            from = std::min(from, o.ban_seq);
+        }
+        if (from != UINT64_MAX) {
+          to = hdr_->ban_seq;
+          oldest = hdr_->ban_count ? hdr_->bans[hdr_->ban_first].seq : to + 1;
+          const uint64_t synced = local_->synced.load();
+          for (uint32_t k = 0; k < hdr_->ban_count; ++k) {
+            const Ban& b = hdr_->bans[(hdr_->ban_first + k) % kMaxBans];
+            if (b.seq > synced) copied.push_back(b);  // all of them: `synced` moves past them
+          }
+        }
+      }
+      if (from == UINT64_MAX) return lookup_locked(key, h, verdict, matches, now_ms, force_stale, fetch, owner_pid,
+                                                   max_waiters, waiter_bit, busy_max_age_ms);
+    }
+    verdict = judge(key, from, to, oldest, copied);
+  }
+}
+
+Store::Lookup Store::lookup_locked(std::string_view key, uint64_t h, const BanVerdict& verdict, const VaryMatch& matches,
+                                   int64_t now_ms, bool force_stale, bool fetch, int32_t owner_pid, uint32_t max_waiters,
+                                   uint64_t waiter_bit, int64_t busy_max_age_ms) {
+  Lookup r;
   uint32_t ready = kNone, busy = kNone, pass = kNone;
   thread_local std::string names, vary;
   auto selects = [&](const Object& o) {
@@ -389,14 +418,23 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
     next = o.hash_next;
     if (o.hash != h || !key_equals(o, key)) continue;
     if (o.state == ObjState::Ready || o.state == ObjState::Pass) {
-      if (banned(o, key) || (o.state == ObjState::Pass && o.pass_until <= now_ms)) {
+      // Older than a ban that left the ring unchecked: dropped (a cold copy;
+      // see ban()). Otherwise the verdict decides the bans it covers.
+      bool banned = o.ban_seq < hdr_->ban_floor;
+      if (!banned && o.ban_seq < hdr_->ban_seq) {
+        if (o.ban_seq < verdict.from) continue;  // not judged (a ban raced this lookup): not served, kept
+        if (verdict.top > o.ban_seq) banned = true;
+        else o.ban_seq = std::max(o.ban_seq, verdict.to);
+      }
+      if (banned || (o.state == ObjState::Pass && o.pass_until <= now_ms)) {
         unlink(i);
         continue;
       }
     }
     if (o.state == ObjState::Ready && ready == kNone && selects(o)) ready = i;
     else if (o.state == ObjState::Pass && pass == kNone) pass = i;
-    else if (o.state == ObjState::Busy && busy == kNone && now_ms - o.created < busy_max_age_ms && (!o.head_ready || selects(o)))
+    else if (o.state == ObjState::Busy && busy == kNone && o.ban_seq >= hdr_->ban_floor &&
+             now_ms - o.created < busy_max_age_ms && (!o.head_ready || selects(o)))
       busy = i;
   }
   if (ready != kNone) {
@@ -482,6 +520,8 @@ void Store::finish(Handle h) {
   if (!o || o->state != ObjState::Busy) return;
   o->state = ObjState::Ready;
   o->owner_pid = 0;
+  // A fetch begun before a ban the ring retired unchecked is not stored.
+  if (o->linked && o->ban_seq < hdr_->ban_floor) unlink(h.idx);
   if (!o->linked) return;  // banned while Busy: only its waiters get it; it supersedes nothing
   // Older copies of this variant (and a hit-for-pass marker) are superseded.
   std::string key(o->key_len, '\0'), vary(o->vary_len, '\0'), other;
@@ -624,17 +664,27 @@ uint32_t Store::purge(std::string_view key) {
   return n;
 }
 
-uint64_t Store::ban(BanKind kind, std::string_view host, std::string_view pattern) {
-  if (!hdr_ || host.size() >= sizeof(Ban::host) || pattern.size() >= sizeof(Ban::pattern)) return 0;
-  if (kind == BanKind::Regex) {
-    try {
-      std::regex check{std::string(pattern), std::regex::extended};
-    } catch (const std::regex_error&) {
-      return 0;
-    }
-  }
+// The ban is compiled (and a regex validated) before the lock is taken;
+// inside it only goes into the ring. A full ring retires its oldest ban
+// without testing any object against it: the copies no lookup has checked
+// against it since it was made (cold ones; a lookup checks what it meets)
+// are dropped when next met, or evicted. Nothing is scanned, nothing is
+// matched under the lock, and the master (which makes bans) never runs one.
+uint64_t Store::ban(BanKind kind, std::string_view host, std::string_view pattern, std::string* error) {
+  auto fail = [&](const std::string& why) -> uint64_t {
+    if (error) *error = why;
+    return 0;
+  };
+  if (!hdr_) return fail("no cache store");
+  if (host.size() >= sizeof(Ban::host) || pattern.size() >= sizeof(Ban::pattern)) return fail("the host or pattern is too long");
+  std::string why;
+  if (!BanRule::make(kind, host, pattern, &why)) return fail("not a valid regular expression: " + why);
   Lock lock(*this);
-  if (hdr_->ban_count == kMaxBans) apply_oldest_ban();
+  if (hdr_->ban_count == kMaxBans) {
+    hdr_->ban_floor = hdr_->bans[hdr_->ban_first].seq;
+    hdr_->ban_first = (hdr_->ban_first + 1) % kMaxBans;
+    --hdr_->ban_count;
+  }
   Ban& b = hdr_->bans[(hdr_->ban_first + hdr_->ban_count) % kMaxBans];
   b = Ban{};
   b.seq = ++hdr_->ban_seq;
@@ -671,12 +721,6 @@ StoreStats Store::stats() const {
 uint64_t Store::evictions(uint32_t vhost) const {
   if (!hdr_ || vhost >= kMaxVhosts) return 0;
   return __atomic_load_n(&hdr_->evictions[vhost], __ATOMIC_RELAXED);
-}
-
-std::string_view Store::key_host(std::string_view key) { return key.substr(0, key.find('\n')); }
-std::string_view Store::key_target(std::string_view key) {
-  size_t nl = key.find('\n');
-  return nl == std::string_view::npos ? std::string_view{} : key.substr(nl + 1);
 }
 
 }  // namespace pillar::cache

@@ -15,7 +15,8 @@
 // return the pins of a worker that crashed. Eviction takes unpinned objects
 // from the LRU tail until the blocks a writer needs are free. Bans are lazy:
 // an object remembers the last ban sequence it was checked against and is
-// checked against newer bans only when a lookup meets it.
+// checked against newer bans only when a lookup meets it, and the test runs
+// outside the lock (ban.h).
 #pragma once
 #include <pthread.h>
 #include <sys/uio.h>
@@ -24,11 +25,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "cache/ban.h"
 
 namespace pillar::cache {
 
@@ -72,8 +74,6 @@ struct Snapshot {
   uint64_t body_offset() const { return uint64_t{key_len} + names_len + vary_len + head_len; }
 };
 
-enum class BanKind : uint8_t { Host = 1, Prefix, Regex };
-
 struct StoreStats {
   uint64_t objects = 0;
   uint64_t bytes_used = 0;
@@ -88,7 +88,7 @@ class Store {
   static constexpr uint32_t kMaxBans = 128;
   static constexpr uint32_t kMaxVhosts = 512;
 
-  Store() = default;
+  Store();
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -149,21 +149,28 @@ class Store {
 
   // Invalidation.
   uint32_t purge(std::string_view key);  // every variant; returns how many
-  uint64_t ban(BanKind kind, std::string_view host, std::string_view pattern);  // returns the ban's sequence
+  // Returns the ban's sequence, or 0 with *error set (an invalid regex, a
+  // host or pattern too long).
+  uint64_t ban(BanKind kind, std::string_view host, std::string_view pattern, std::string* error = nullptr);
   // Master: a worker died; its Busy objects fail (their waiters retry).
   void abandon_owned_by(int32_t pid);
 
   StoreStats stats() const;
   uint64_t evictions(uint32_t vhost) const;
-  // A key's parts, for bans: "host\ntarget".
-  static std::string_view key_host(std::string_view key);
-  static std::string_view key_target(std::string_view key);
+  static std::string_view key_host(std::string_view key) { return cache::key_host(key); }
+  static std::string_view key_target(std::string_view key) { return cache::key_target(key); }
 
  private:
   struct Header;
   struct Object;
   struct Ban;
+  struct Local;
   class Lock;
+  // Which bans newer than `from` (up to `to`) match one key: the newest
+  // matching sequence (`top`, 0: none). Computed outside the lock.
+  struct BanVerdict {
+    uint64_t from = UINT64_MAX, to = 0, top = 0;
+  };
 
   Object& obj(uint32_t i) const;
   Object* live(Handle h) const;
@@ -180,9 +187,10 @@ class Store {
   void free_object(uint32_t idx);
   void lru_touch(uint32_t idx);
   void lru_remove(uint32_t idx);
-  bool banned(Object& o, std::string_view key);
-  bool ban_matches(const Ban& b, std::string_view key);
-  void apply_oldest_ban();
+  BanVerdict judge(std::string_view key, uint64_t from, uint64_t to, uint64_t oldest, const std::vector<Ban>& copied);
+  Lookup lookup_locked(std::string_view key, uint64_t hash, const BanVerdict& verdict, const VaryMatch& matches,
+                       int64_t now_ms, bool force_stale, bool fetch, int32_t owner_pid, uint32_t max_waiters,
+                       uint64_t waiter_bit, int64_t busy_max_age_ms);
 
   void* base_ = nullptr;
   uint64_t size_ = 0;
@@ -191,7 +199,7 @@ class Store {
   Object* objects_ = nullptr;
   uint32_t* block_next_ = nullptr;
   char* data_ = nullptr;
-  std::map<uint64_t, std::regex> regex_cache_;  // per process: compiled regex bans by sequence
+  std::unique_ptr<Local> local_;  // this process's compiled bans
 };
 
 }  // namespace pillar::cache

@@ -786,16 +786,17 @@ nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
     std::string host = args.size() == 4 ? args[3] : "";
     for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     uint64_t seq = 0;
+    std::string why;  // from the store: an invalid regex, too long
     if (kind == "host" && args.size() == 3) {
       std::string h = args[2];
       for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      seq = cache_.ban(cache::BanKind::Host, h, "");
+      seq = cache_.ban(cache::BanKind::Host, h, "", &why);
     } else if (kind == "prefix") {
       if (args[2].empty() || args[2][0] != '/') throw std::runtime_error("cache ban prefix /PATH [HOST]: the path starts with '/'");
-      seq = cache_.ban(cache::BanKind::Prefix, host, args[2]);
+      seq = cache_.ban(cache::BanKind::Prefix, host, args[2], &why);
     } else if (kind == "regex") {
-      seq = cache_.ban(cache::BanKind::Regex, host, args[2]);
-      if (!seq) throw std::runtime_error("cache ban regex: '" + args[2] + "' is not a valid extended regular expression");
+      seq = cache_.ban(cache::BanKind::Regex, host, args[2], &why);  // compiled (RE2) here, matched by the workers
+      if (!seq) throw std::runtime_error("cache ban regex '" + args[2] + "': " + why);
     } else if (kind == "vhost" && args.size() == 3) {
       // A deploy: every name the virtual host answers to (wildcard aliases
       // cannot be named; the answer lists them).
@@ -814,11 +815,11 @@ nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
     } else if (kind == "url" && args.size() == 3) {
       std::string h, target;
       url_parts(args[2], h, target);
-      seq = cache_.ban(cache::BanKind::Prefix, h, target);
+      seq = cache_.ban(cache::BanKind::Prefix, h, target, &why);
     } else {
       throw std::runtime_error("cache ban host HOST | vhost SERVERNAME | prefix /PATH [HOST] | regex REGEX [HOST] | url URL");
     }
-    if (!seq) throw std::runtime_error("cache ban: the host or pattern is too long");
+    if (!seq) throw std::runtime_error("cache ban: " + why);
     core::log(core::LogLevel::Notice, "cache", "ban {}: {} {} {}", seq, kind, args[2], host);
     return {{"ban", seq}};
   }
