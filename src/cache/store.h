@@ -17,6 +17,12 @@
 // an object remembers the last ban sequence it was checked against and is
 // checked against newer bans only when a lookup meets it, and the test runs
 // outside the lock (ban.h).
+//
+// The lock is node-wide, so its critical sections are pointer work and
+// small copies only, and nobody waits on it without a bound: a worker waits
+// kLockWaitMs at most (a lookup then answers Unavailable and the request is
+// passed, counted in lock_timeouts; a release or an abandon is deferred to
+// this process's next locking), the master never waits (see reaped()).
 #pragma once
 #include <pthread.h>
 #include <sys/uio.h>
@@ -71,6 +77,7 @@ struct Snapshot {
   uint64_t body_len = 0;  // body bytes stored so far
   ObjectMeta meta;
   uint32_t key_len = 0, names_len = 0, vary_len = 0, head_len = 0;
+  bool unavailable = false;  // the lock was not had in time: nothing known (try again later)
   uint64_t body_offset() const { return uint64_t{key_len} + names_len + vary_len + head_len; }
 };
 
@@ -80,6 +87,7 @@ struct StoreStats {
   uint64_t bytes_total = 0;
   uint64_t evictions = 0;
   uint64_t bans = 0;  // bans still held (not yet applied everywhere)
+  uint64_t lock_timeouts = 0;  // lookups that could not take the lock in kLockWaitMs (passed)
 };
 
 class Store {
@@ -87,6 +95,7 @@ class Store {
   static constexpr uint32_t kBlockSize = 2048;
   static constexpr uint32_t kMaxBans = 128;
   static constexpr uint32_t kMaxVhosts = 512;
+  static constexpr int kLockWaitMs = 50;  // the longest a worker waits for the store's lock
 
   Store();
   ~Store();
@@ -101,7 +110,9 @@ class Store {
 
   // The newest objects for `key` whose Vary selection `matches` the request.
   struct Lookup {
-    enum Kind : uint8_t { Miss, Hit, Busy, Pass, Fetch, Crowded } kind = Miss;
+    // Unavailable: the lock was not had within kLockWaitMs (a stalled
+    // holder); nothing is pinned, the caller passes.
+    enum Kind : uint8_t { Miss, Hit, Busy, Pass, Fetch, Crowded, Unavailable } kind = Miss;
     Handle ready;    // newest Ready variant (pinned), fresh or not
     Handle busy;     // Busy: the object being fetched (pinned; the caller waits on it)
                      // Fetch: the new Busy object the caller must fill (pinned, owned)
@@ -144,18 +155,30 @@ class Store {
   // where they lie in the store (a body goes to the socket without a copy);
   // returns how many entries were filled (at most `max`; then fewer bytes).
   size_t map(Handle h, uint64_t offset, uint64_t len, iovec* iov, size_t max) const;
-  void pin(Handle h);
+  // Another pin on a live object; false when the object is gone or the
+  // lock was not had in time.
+  bool pin(Handle h);
   void release(Handle h);  // unpins; frees an unlinked object with no pins left
 
   // Invalidation.
-  uint32_t purge(std::string_view key);  // every variant; returns how many
+  // Every variant; returns how many. `unavailable` (when given) is set when
+  // the lock was not had in time (nothing purged; without it the purge is
+  // deferred to this process's next locking).
+  uint32_t purge(std::string_view key, bool* unavailable = nullptr);
   // Returns the ban's sequence, or 0 with *error set (an invalid regex, a
-  // host or pattern too long).
+  // host or pattern too long, the lock not had in time).
   uint64_t ban(BanKind kind, std::string_view host, std::string_view pattern, std::string* error = nullptr);
   // Master: a worker died; its Busy objects fail (their waiters retry).
   void abandon_owned_by(int32_t pid);
+  // Master, from its loop: a reaped worker's fetches fail and `pins` (taken
+  // out of its slots) are returned, now if the lock is free, else at a later
+  // retry_reaped() (the master never waits on the lock: a stalled holder
+  // must not stop it reaping and replacing workers). Returns whether
+  // anything is still pending.
+  bool reaped(int32_t pid, std::vector<uint64_t> pins);
+  bool retry_reaped();
 
-  StoreStats stats() const;
+  StoreStats stats() const;  // without the lock (each figure read atomically)
   uint64_t evictions(uint32_t vhost) const;
   static std::string_view key_host(std::string_view key) { return cache::key_host(key); }
   static std::string_view key_target(std::string_view key) { return cache::key_target(key); }
@@ -191,6 +214,13 @@ class Store {
   Lookup lookup_locked(std::string_view key, uint64_t hash, const BanVerdict& verdict, const VaryMatch& matches,
                        int64_t now_ms, bool force_stale, bool fetch, int32_t owner_pid, uint32_t max_waiters,
                        uint64_t waiter_bit, int64_t busy_max_age_ms);
+  void release_locked(Handle h);
+  void abandon_locked(Handle h);
+  void finish_locked(Handle h);
+  uint32_t purge_locked(std::string_view key);
+  void abandon_owned_locked(int32_t pid);
+  void defer(int op, Handle h, std::string_view key = {});
+  void run_deferred();
 
   void* base_ = nullptr;
   uint64_t size_ = 0;
@@ -199,7 +229,7 @@ class Store {
   Object* objects_ = nullptr;
   uint32_t* block_next_ = nullptr;
   char* data_ = nullptr;
-  std::unique_ptr<Local> local_;  // this process's compiled bans
+  std::unique_ptr<Local> local_;  // this process's compiled bans and deferred work
 };
 
 }  // namespace pillar::cache

@@ -101,11 +101,14 @@ void Connection::answer_purge() {
   } else {
     std::string target(head_.path);
     if (!head_.query.empty()) target.append("?").append(head_.query);
-    uint32_t n = w_.runtime().cache()->purge(cache::primary_key(host_, target));
-    resp_.status = n ? 200 : 404;
+    bool busy = false;
+    uint32_t n = w_.runtime().cache()->purge(cache::primary_key(host_, target), &busy);
+    resp_.status = busy ? 503 : n ? 200 : 404;
     resp_.add_header("Content-Type", "text/plain");
-    resp_.add_text(n ? "Purged\n" : "Not in cache\n");
-    core::log(core::LogLevel::Info, "cache", "[client {}] PURGE {}{}: {} object(s)", peer_ip_, host_, target, n);
+    if (busy) resp_.add_header("Retry-After", "1");
+    resp_.add_text(busy ? "Cache store busy; try again\n" : n ? "Purged\n" : "Not in cache\n");
+    core::log(core::LogLevel::Info, "cache", "[client {}] PURGE {}{}: {}", peer_ip_, host_, target,
+              busy ? std::string("store busy, not purged") : std::to_string(n) + " object(s)");
   }
   queue_response();
 }
@@ -219,6 +222,7 @@ void Connection::cache_step() {
     case cache::Store::Lookup::Pass:
     case cache::Store::Lookup::Crowded:
     case cache::Store::Lookup::Miss:
+    case cache::Store::Lookup::Unavailable:  // a stalled holder of the store's lock: uncached (counted by the store)
       return pass();
   }
 }

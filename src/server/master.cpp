@@ -192,7 +192,7 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   if (caching) {
     ctx.cache = [this] {
       auto st = cache_.stats();
-      return handlers::CacheGauges{st.objects, st.bytes_used, st.bytes_total, st.evictions};
+      return handlers::CacheGauges{st.objects, st.bytes_used, st.bytes_total, st.evictions, st.lock_timeouts};
     };
     ctx.cache_evictions = [this](uint32_t vhost) { return cache_.evictions(vhost); };
   }
@@ -403,11 +403,11 @@ void Master::reap() {
       ++owed_;
     }
     if (cache_.ready()) {  // what the worker held in the cache: its fetches fail, its pins are returned
-      cache_.abandon_owned_by(pid);
-      for (uint32_t i = 0; i < board_.thread_limit(); ++i) {
-        auto& slot = board_.slot(c->row, i);
-        for (auto& pin : slot.cache_pins) cache_.release(cache::Handle::unpack(pin.exchange(0)));
-      }
+      std::vector<uint64_t> pins;  // (later, without waiting, if a stalled process holds the store's lock)
+      for (uint32_t i = 0; i < board_.thread_limit(); ++i)
+        for (auto& pin : board_.slot(c->row, i).cache_pins)
+          if (uint64_t v = pin.exchange(0)) pins.push_back(v);
+      cache_.reaped(pid, std::move(pins));
     }
     board_.release_row(c->row);
     vhost_stats_.retire_row(c->row);
@@ -437,6 +437,7 @@ void Master::save_balancer_state() {
 
 void Master::maintain() {
   save_balancer_state();
+  cache_.retry_reaped();
   const auto& p = rt_->config().process;
   auto& hdr = board_.header();
   // Recycling: the replacement first, then the old one drains.
@@ -762,7 +763,7 @@ nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
   if (args.empty()) {
     auto st = cache_.stats();
     return {{"objects", st.objects}, {"bytes_used", st.bytes_used}, {"bytes_total", st.bytes_total},
-            {"evictions", st.evictions}, {"bans_pending", st.bans}};
+            {"evictions", st.evictions}, {"bans_pending", st.bans}, {"lock_timeouts", st.lock_timeouts}};
   }
   auto url_parts = [](const std::string& url, std::string& host, std::string& target) {
     std::string_view u = url;
@@ -779,14 +780,17 @@ nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
   if (op == "purge" && args.size() == 2) {
     std::string host, target;
     url_parts(args[1], host, target);
-    return {{"purged", cache_.purge(cache::primary_key(host, target))}, {"host", host}, {"target", target}};
+    bool busy = false;  // the master never waits on the store's lock for long
+    uint32_t n = cache_.purge(cache::primary_key(host, target), &busy);
+    if (busy) throw std::runtime_error("cache purge: the cache store is busy (a process holds its lock); try again");
+    return {{"purged", n}, {"host", host}, {"target", target}};
   }
   if (op == "ban" && args.size() >= 3 && args.size() <= 4) {
     const std::string& kind = args[1];
     std::string host = args.size() == 4 ? args[3] : "";
     for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     uint64_t seq = 0;
-    std::string why;  // from the store: an invalid regex, too long
+    std::string why;  // from the store: an invalid regex, too long, the store busy
     if (kind == "host" && args.size() == 3) {
       std::string h = args[2];
       for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

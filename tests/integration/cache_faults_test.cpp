@@ -1,11 +1,19 @@
-// Faults in the shared cache store (issue 16): a pathological regex ban
-// against a stored URL with a long query. Each test bounds every request
-// and pillarctl call.
+// Faults in the shared cache store (issue 16, items 3-4): a pathological
+// regex ban against a stored URL with a long query, and a process stalled
+// while it holds the store's lock (PILLAR_FAULT_POINT=cache.store.purge,
+// stop). Each test bounds every request and pillarctl call, and SIGKILLs
+// what it stopped.
+#include <dirent.h>
+#include <signal.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,6 +56,28 @@ long long json_num(const std::string& json, const std::string& key) {
   return std::strtoll(json.c_str() + c + 1, nullptr, 10);
 }
 
+// The children of `parent` and their state letter (R, S, T for stopped, Z...).
+std::vector<std::pair<pid_t, char>> children_of(pid_t parent) {
+  std::vector<std::pair<pid_t, char>> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t rp = stat.rfind(')');
+    if (rp == std::string::npos) continue;
+    std::istringstream rest(stat.substr(rp + 2));
+    char state = 0;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) out.emplace_back(pid, state);
+  }
+  closedir(d);
+  return out;
+}
+
 // A pillar front with one vhost proxying / to `origin` through the cache,
 // /metrics and /server-status served by Pillar itself.
 struct Front {
@@ -70,6 +100,14 @@ struct Front {
   }
   uint16_t port() const { return srv->port(); }
   std::string ctl(const std::string& args) const { return pillarctl(sock, args); }
+};
+
+// SIGKILLs a stopped process when the test ends, however it ends.
+struct KillOnExit {
+  pid_t pid = -1;
+  ~KillOnExit() {
+    if (pid > 0) kill(pid, SIGKILL);
+  }
 };
 
 // =========================================================================================
@@ -115,6 +153,81 @@ TEST(CacheFaults, PathologicalRegexBanStallsNothing) {
   EXPECT_EQ(get(f.port(), longq).header("X-Cache"), "MISS");
   out = f.ctl("cache ban regex '(('");
   EXPECT_NE(out.find("not a valid regular expression"), std::string::npos) << out;
+}
+
+// =========================================================================================
+// Item 4: a process stopped while it holds the store's lock freezes nothing.
+// =========================================================================================
+
+TEST(CacheFaults, StalledLockHolderFreezesNothing) {
+  Backend origin("origin", cacheable);
+  ASSERT_TRUE(origin.ok());
+  Front f;
+  f.start(origin, 3, {"PILLAR_FAULT_POINT=cache.store.purge", "PILLAR_FAULT_ACTION=stop"});
+  ASSERT_TRUE(f.srv->ok()) << f.srv->error();
+  const pid_t master = f.srv->pid();
+  ASSERT_TRUE(eventually([&] { return children_of(master).size() == 3; }, 5s));
+  ASSERT_EQ(get(f.port(), "/a").header("X-Cache"), "MISS");
+  ASSERT_EQ(get(f.port(), "/a").header("X-Cache"), "HIT");
+
+  // The worker that takes this PURGE stops inside the store's critical section.
+  RawConnection purge(f.port());
+  ASSERT_TRUE(purge.connected());
+  ASSERT_TRUE(purge.send("PURGE /a HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  KillOnExit stopped;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (auto [pid, state] : children_of(master))
+          if (state == 'T') stopped.pid = pid;
+        return stopped.pid > 0;
+      },
+      5s));
+
+  // The other workers answer, uncached, each within the bound.
+  const size_t before = origin_count(origin, "/a");
+  for (int i = 0; i < 10; ++i) {
+    auto t = Clock::now();
+    HttpResponse r = get(f.port(), "/a", 3s);
+    EXPECT_EQ(r.status, 200) << "request " << i;
+    EXPECT_EQ(r.header("X-Cache"), "PASS") << "request " << i;
+    EXPECT_LT(ms_since(t), 1000) << "request " << i;
+  }
+  EXPECT_EQ(origin_count(origin, "/a"), before + 10);
+  // Counted, where the other cache counters are.
+  auto t0 = Clock::now();
+  std::string cache = f.ctl("-j cache");
+  EXPECT_LT(ms_since(t0), 2000);
+  EXPECT_GE(json_num(cache, "lock_timeouts"), 10) << cache;
+  HttpResponse status = get(f.port(), "/server-status?auto", 3s);
+  EXPECT_EQ(status.status, 200);
+  EXPECT_NE(status.body.find("CacheLockTimeouts: "), std::string::npos) << status.body;
+  HttpResponse metrics = get(f.port(), "/metrics", 3s);
+  EXPECT_NE(metrics.body.find("pillar_cache_lock_timeouts_total "), std::string::npos);
+
+  // The master still answers and still reaps and replaces a crashed worker.
+  t0 = Clock::now();
+  std::string st = f.ctl("-j status");
+  EXPECT_LT(ms_since(t0), 2000) << st;
+  EXPECT_NE(st.find("generation"), std::string::npos) << st;
+  pid_t victim = -1;
+  for (auto [pid, state] : children_of(master))
+    if (pid != stopped.pid) victim = pid;
+  ASSERT_GT(victim, 0);
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto kids = children_of(master);
+        bool gone = true;
+        for (auto [pid, state] : kids) gone = gone && pid != victim;
+        return gone && kids.size() == 3;
+      },
+      5s))
+      << "the killed worker was not reaped and replaced";
+
+  // The stalled holder dies: the robust lock recovers and the cache serves again.
+  kill(stopped.pid, SIGKILL);
+  stopped.pid = -1;
+  EXPECT_TRUE(eventually([&] { return get(f.port(), "/b", 3s).header("X-Cache") == "HIT"; }, 5s));
 }
 
 }  // namespace

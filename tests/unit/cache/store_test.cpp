@@ -1241,6 +1241,53 @@ TEST(StoreProcess, ChildFillsParentHits) {
   EXPECT_EQ(s->stats().objects, 1u);
 }
 
+// A process stopped while it holds the lock (here inside a Vary matcher,
+// which runs under it) stalls nobody: a lookup answers Unavailable within
+// the bound and is counted, a release is deferred, the master's reap is
+// kept for later; once the holder dies everything catches up.
+TEST(StoreProcess, StalledHolderBoundsWaitsAndDefersWork) {
+  auto s = make_store(4 * kMiB);
+  const std::string key = key_of("h", "/vary");
+  Lookup f = get(*s, key);
+  ASSERT_EQ(f.kind, Lookup::Fetch);
+  fill(*s, f.busy, "v", meta(60), "accept-encoding", "gzip");
+  Lookup mine = get(*s, key);
+  ASSERT_EQ(mine.kind, Lookup::Hit);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto stop_inside = [](std::string_view, std::string_view) {
+      raise(SIGSTOP);
+      return true;
+    };
+    s->lookup(key, stop_inside, kNow * 1000, false, false, getpid(), 100);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+  ASSERT_TRUE(WIFSTOPPED(status));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(get(*s, key).kind, Lookup::Unavailable);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, std::chrono::milliseconds(Store::kLockWaitMs - 5));
+  EXPECT_LT(waited, std::chrono::milliseconds(Store::kLockWaitMs + 500));
+  EXPECT_EQ(s->stats().lock_timeouts, 1u);
+  EXPECT_EQ(s->snapshot(mine.ready).body_len, 1u) << "a pinned Ready copy is read without the lock";
+  s->release(mine.ready);  // deferred
+  EXPECT_TRUE(s->reaped(12345, {})) << "the master does not wait: kept for a retry";
+  bool busy = false;
+  EXPECT_EQ(s->purge(key, &busy), 0u);
+  EXPECT_TRUE(busy);
+  std::string why;
+  EXPECT_EQ(s->ban(BanKind::Host, "h", "", &why), 0u);
+  EXPECT_NE(why.find("busy"), std::string::npos) << why;
+  kill(pid, SIGKILL);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_FALSE(s->retry_reaped()) << "the dead holder's lock is taken over";
+  EXPECT_EQ(s->purge(key), 1u);
+  EXPECT_EQ(s->stats().objects, 0u) << "the deferred release ran";
+}
+
 TEST(StoreProcess, AbandonOwnedByDeadChild) {
   auto s = make_store(4 * kMiB);
   const std::string key = key_of("h", "/orphan");
