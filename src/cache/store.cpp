@@ -408,7 +408,8 @@ Store::BanVerdict Store::judge(std::string_view key, uint64_t from, uint64_t to,
 }
 
 Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int64_t now_ms, bool force_stale, bool fetch,
-                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit, int64_t busy_max_age_ms) {
+                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit, int64_t busy_max_age_ms,
+                            std::atomic<uint64_t>* pin_cells) {
   Lookup r;
   if (!hdr_) return r;
   const uint64_t h = fnv1a(key);
@@ -445,7 +446,7 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
         }
       }
       if (from == UINT64_MAX) return lookup_locked(key, h, verdict, matches, now_ms, force_stale, fetch, owner_pid,
-                                                   max_waiters, waiter_bit, busy_max_age_ms);
+                                                   max_waiters, waiter_bit, busy_max_age_ms, pin_cells);
     }
     verdict = judge(key, from, to, oldest, copied);
   }
@@ -453,7 +454,7 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
 
 Store::Lookup Store::lookup_locked(std::string_view key, uint64_t h, const BanVerdict& verdict, const VaryMatch& matches,
                                    int64_t now_ms, bool force_stale, bool fetch, int32_t owner_pid, uint32_t max_waiters,
-                                   uint64_t waiter_bit, int64_t busy_max_age_ms) {
+                                   uint64_t waiter_bit, int64_t busy_max_age_ms, std::atomic<uint64_t>* pin_cells) {
   Lookup r;
   uint32_t ready = kNone, busy = kNone, pass = kNone;
   thread_local std::string names, vary;
@@ -489,10 +490,17 @@ Store::Lookup Store::lookup_locked(std::string_view key, uint64_t h, const BanVe
              now_ms - o.created < busy_max_age_ms && (!o.head_ready || selects(o)))
       busy = i;
   }
+  // Each pin is recorded in the caller's slot as it is taken (the same
+  // critical section): no instant where a pin exists that the master
+  // could not return.
+  auto record = [&](int which, Handle hd) {
+    if (pin_cells) pin_cells[which].store(hd.pack(), std::memory_order_release);
+  };
   if (ready != kNone) {
     Object& o = obj(ready);
     ++o.refs;
     r.ready = {ready, o.gen};
+    record(0, r.ready);
     r.fresh = !force_stale && !o.meta.revalidate_always && o.meta.initial_age + (now_ms - o.meta.stored_ms) / 1000 < o.meta.ttl;
     lru_touch(ready);
     if (r.fresh) {
@@ -513,6 +521,7 @@ Store::Lookup Store::lookup_locked(std::string_view key, uint64_t h, const BanVe
     ++o.refs;
     __atomic_fetch_or(&o.waiters, waiter_bit, __ATOMIC_RELAXED);
     r.busy = {busy, o.gen};
+    record(1, r.busy);
     r.kind = Lookup::Busy;
     return r;
   }
@@ -536,6 +545,7 @@ Store::Lookup Store::lookup_locked(std::string_view key, uint64_t h, const BanVe
   o.linked = true;
   lru_touch(idx);
   r.busy = {idx, o.gen};
+  record(1, r.busy);
   r.kind = Lookup::Fetch;
   return r;
 }
@@ -715,12 +725,13 @@ std::string Store::read_string(Handle h, uint64_t offset, size_t len) const {
   return s;
 }
 
-bool Store::pin(Handle h) {
+bool Store::pin(Handle h, std::atomic<uint64_t>* cell) {
   if (!h || !hdr_) return false;
   Lock lock(*this);
   Object* o = lock.held() ? live(h) : nullptr;
   if (!o) return false;
   ++o->refs;
+  if (cell) cell->store(h.pack(), std::memory_order_release);
   return true;
 }
 
@@ -729,6 +740,10 @@ void Store::release(Handle h) {
   Lock lock(*this);
   if (!lock.held()) return defer(Local::Release, h);
   release_locked(h);
+}
+
+void Store::release_cell(std::atomic<uint64_t>& cell) {
+  if (uint64_t v = cell.exchange(0, std::memory_order_acq_rel)) release(Handle::unpack(v));
 }
 
 void Store::release_locked(Handle h) {

@@ -128,8 +128,12 @@ class Store {
   // (CacheLockMaxAge); the caller fetches beside it.
   // `waiter_bit`: set in a Busy object's waiter mask (which event loops to
   // wake when it progresses; see waiter_mask()).
+  // `pin_cells`: the caller's scoreboard slot cells ([0] ready, [1] busy):
+  // each pin is recorded there under the lock as it is taken, so a worker
+  // that dies right after the lookup leaves nothing the master cannot return.
   Lookup lookup(std::string_view key, const VaryMatch& matches, int64_t now_ms, bool force_stale, bool fetch,
-                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0, int64_t busy_max_age_ms = INT64_MAX);
+                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0, int64_t busy_max_age_ms = INT64_MAX,
+                std::atomic<uint64_t>* pin_cells = nullptr);
   // The loops waiting on a Busy object; read after each update the fetcher
   // makes (a waiter registers before it first looks, so none is missed).
   uint64_t waiter_mask(Handle h) const;
@@ -155,10 +159,14 @@ class Store {
   // where they lie in the store (a body goes to the socket without a copy);
   // returns how many entries were filled (at most `max`; then fewer bytes).
   size_t map(Handle h, uint64_t offset, uint64_t len, iovec* iov, size_t max) const;
-  // Another pin on a live object; false when the object is gone or the
-  // lock was not had in time.
-  bool pin(Handle h);
+  // Another pin on a live object, recorded in `cell` (when given) under the
+  // lock; false when the object is gone or the lock was not had in time.
+  bool pin(Handle h, std::atomic<uint64_t>* cell = nullptr);
   void release(Handle h);  // unpins; frees an unlinked object with no pins left
+  // Releases the pin recorded in a slot cell. The cell is emptied first
+  // (atomic exchange), so of the worker and the master reaping it exactly
+  // one releases each pin.
+  void release_cell(std::atomic<uint64_t>& cell);
 
   // Invalidation.
   // Every variant; returns how many. `unavailable` (when given) is set when
@@ -213,7 +221,7 @@ class Store {
   BanVerdict judge(std::string_view key, uint64_t from, uint64_t to, uint64_t oldest, const std::vector<Ban>& copied);
   Lookup lookup_locked(std::string_view key, uint64_t hash, const BanVerdict& verdict, const VaryMatch& matches,
                        int64_t now_ms, bool force_stale, bool fetch, int32_t owner_pid, uint32_t max_waiters,
-                       uint64_t waiter_bit, int64_t busy_max_age_ms);
+                       uint64_t waiter_bit, int64_t busy_max_age_ms, std::atomic<uint64_t>* pin_cells);
   void release_locked(Handle h);
   void abandon_locked(Handle h);
   void finish_locked(Handle h);

@@ -1,8 +1,9 @@
-// Faults in the shared cache store (issue 16, items 3-4): a pathological
-// regex ban against a stored URL with a long query, and a process stalled
-// while it holds the store's lock (PILLAR_FAULT_POINT=cache.store.purge,
-// stop). Each test bounds every request and pillarctl call, and SIGKILLs
-// what it stopped.
+// Faults in the shared cache store (issue 16, items 3-5): a pathological
+// regex ban against a stored URL with a long query, a process stalled while
+// it holds the store's lock (PILLAR_FAULT_POINT=cache.store.purge, stop), and
+// a worker killed between its lookup and recording the pins it took
+// (PILLAR_FAULT_POINT=cache.after_lookup, kill). Each test bounds every
+// request and pillarctl call, and SIGKILLs what it stopped.
 #include <dirent.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -228,6 +229,29 @@ TEST(CacheFaults, StalledLockHolderFreezesNothing) {
   kill(stopped.pid, SIGKILL);
   stopped.pid = -1;
   EXPECT_TRUE(eventually([&] { return get(f.port(), "/b", 3s).header("X-Cache") == "HIT"; }, 5s));
+}
+
+// =========================================================================================
+// Item 5: a worker killed right after its lookup took pins leaks none.
+// =========================================================================================
+
+TEST(CacheFaults, WorkerKilledAfterLookupLeaksNoPin) {
+  Backend origin("origin", cacheable);
+  ASSERT_TRUE(origin.ok());
+  Front f;
+  // The second lookup of the one worker: a hit, pinned, then SIGKILL.
+  f.start(origin, 1, {"PILLAR_FAULT_POINT=cache.after_lookup", "PILLAR_FAULT_ACTION=kill", "PILLAR_FAULT_COUNT=2"});
+  ASSERT_TRUE(f.srv->ok()) << f.srv->error();
+  ASSERT_EQ(get(f.port(), "/p").header("X-Cache"), "MISS");
+  EXPECT_EQ(get(f.port(), "/p", 3s).status, 0) << "the worker was to die in this request";
+  ASSERT_EQ(json_num(f.ctl("-j cache"), "objects"), 1);
+
+  // Reaped: the pin it took is returned, so a purge frees the object.
+  std::string out;
+  ASSERT_TRUE(eventually([&] { return json_num(out = f.ctl("-j cache purge http://localhost/p"), "purged") == 1; }, 5s))
+      << out;
+  EXPECT_TRUE(eventually([&] { return json_num(out = f.ctl("-j cache"), "objects") == 0; }, 5s))
+      << "the purged object is still pinned: " << out;
 }
 
 }  // namespace

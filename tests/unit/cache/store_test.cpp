@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -963,6 +964,59 @@ TEST(StoreBan, BanJudgedOutsideTheLockStillApplies) {
   EXPECT_TRUE(is_hit(*s, key));
   ASSERT_GT(s->ban(BanKind::Prefix, "", "/x"), 0u);
   EXPECT_FALSE(is_hit(*s, key));
+}
+
+// ---------------------------------------------------------------- pins in slot cells
+
+// The store records each pin in the caller's cells as it takes it, and a
+// cell is released once however often release_cell runs on it (the worker
+// and the master reaping it cannot both release one pin).
+TEST(StorePins, LookupRecordsPinsAndCellsReleaseOnce) {
+  auto s = make_store(4 * kMiB);
+  const std::string key = key_of("a.com", "/pin");
+  put(*s, key, "p", meta(60));
+  std::atomic<uint64_t> a[2]{}, b[2]{};
+  Lookup ra = s->lookup(key, kAny, kNow * 1000, false, false, 1, 100, 0, INT64_MAX, a);
+  Lookup rb = s->lookup(key, kAny, kNow * 1000, false, false, 1, 100, 0, INT64_MAX, b);
+  ASSERT_EQ(ra.kind, Lookup::Hit);
+  EXPECT_EQ(a[0].load(), ra.ready.pack());
+  EXPECT_EQ(a[1].load(), 0u);
+  EXPECT_EQ(b[0].load(), rb.ready.pack());
+  s->release_cell(a[0]);
+  s->release_cell(a[0]);  // again (as the master would after the worker): a no-op
+  EXPECT_EQ(a[0].load(), 0u);
+  EXPECT_EQ(s->purge(key), 1u);
+  EXPECT_EQ(s->stats().objects, 1u) << "b's pin still holds it";
+  EXPECT_EQ(body_of(*s, rb.ready), "p");
+  s->release_cell(b[0]);
+  EXPECT_EQ(s->stats().objects, 0u);
+
+  // A fetch records its Busy object in cell 1; pin() records where it is told.
+  Lookup f = s->lookup(key, kAny, kNow * 1000, false, true, 1, 100, 0, INT64_MAX, a);
+  ASSERT_EQ(f.kind, Lookup::Fetch);
+  EXPECT_EQ(a[1].load(), f.busy.pack());
+  ASSERT_TRUE(s->pin(f.busy, &b[1]));
+  EXPECT_EQ(b[1].load(), f.busy.pack());
+  s->abandon(f.busy);
+  s->release_cell(a[1]);
+  EXPECT_EQ(s->stats().objects, 1u);
+  s->release_cell(b[1]);
+  EXPECT_EQ(s->stats().objects, 0u);
+}
+
+// The master returns a reaped worker's pins without waiting on the lock.
+TEST(StorePins, ReapedPinsAreReturned) {
+  auto s = make_store(4 * kMiB);
+  const std::string key = key_of("a.com", "/r");
+  put(*s, key, "r", meta(60));
+  Lookup r = get(*s, key);
+  ASSERT_EQ(r.kind, Lookup::Hit);
+  Lookup f = get(*s, key_of("a.com", "/busy"), kNow, true, 100, kAny, false, /*owner=*/77);
+  ASSERT_EQ(f.kind, Lookup::Fetch);
+  EXPECT_EQ(s->purge(key), 1u);
+  EXPECT_EQ(s->stats().objects, 2u);
+  EXPECT_FALSE(s->reaped(77, {r.ready.pack(), f.busy.pack()})) << "nothing left pending";
+  EXPECT_EQ(s->stats().objects, 0u) << "the pin returned, the fetch failed and freed";
 }
 
 // ---------------------------------------------------------------- eviction
