@@ -3,10 +3,17 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 
+#include <time.h>
+
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
+
+#include "core/fault_point.h"
 
 namespace pillar::cache {
 
@@ -57,27 +64,81 @@ struct Store::Header {
   uint32_t objects_used, blocks_used;
   uint64_t ban_seq;
   uint32_t ban_first, ban_count;  // ring of held bans, oldest first
+  uint64_t ban_floor;  // objects checked against no ban from this one on are dropped (the ring overflowed)
+  uint64_t lock_timeouts;
   uint64_t evictions_total;
   uint64_t evictions[kMaxVhosts];
   Ban bans[kMaxBans];
 };
 
+// This process's side of the store, never in the shared mapping: the bans
+// compiled so far (by sequence) and work deferred because the lock was not
+// had in time. Only workers use it (the master never looks up nor defers),
+// so a fork never copies it locked.
+struct Store::Local {
+  std::mutex bans_mu;  // never held together with the store's lock
+  std::map<uint64_t, std::shared_ptr<const BanRule>> bans;
+  std::atomic<uint64_t> synced{0};  // every ban up to this sequence is in `bans`
+
+  enum Op { Release, Abandon, Finish, Purge };
+  struct Deferred {
+    Op op;
+    Handle h;
+    std::string key;
+  };
+  std::mutex deferred_mu;  // taken inside the store's lock, never the other way round
+  std::vector<Deferred> deferred;
+  std::atomic<bool> has_deferred{false};
+
+  struct Reaped {  // master: a dead worker's leftovers
+    int32_t pid;
+    std::vector<uint64_t> pins;
+  };
+  std::vector<Reaped> reaped;
+};
+
 // The robust mutex: a worker killed while holding it must not wedge the
 // node. The next locker takes over; every update below leaves the
 // structures consistent before the next one starts, so at worst a half
-// written object is freed later by eviction.
+// written object is freed later by eviction. A holder that is stalled (not
+// dead) must not wedge it either: workers wait a bounded time, the master
+// does not wait at all (Never), only tests and shutdown wait for good.
 class Store::Lock {
  public:
-  explicit Lock(const Store& s) : mu_(&s.hdr_->mu) {
-    if (pthread_mutex_lock(mu_) == EOWNERDEAD) pthread_mutex_consistent(mu_);
+  enum Wait { Bounded, Never, Forever };
+  explicit Lock(const Store& s, Wait w = Bounded) : mu_(&s.hdr_->mu) {
+    int rc = pthread_mutex_trylock(mu_);
+    if (rc == EBUSY && w == Forever) rc = pthread_mutex_lock(mu_);
+    if (rc == EBUSY && w == Bounded) {
+      timespec until;
+      clock_gettime(CLOCK_MONOTONIC, &until);
+      until.tv_nsec += static_cast<long>(kLockWaitMs) * 1000000L;
+      until.tv_sec += until.tv_nsec / 1000000000L;
+      until.tv_nsec %= 1000000000L;
+      do rc = pthread_mutex_clocklock(mu_, CLOCK_MONOTONIC, &until);
+      while (rc == EINTR);
+    }
+    if (rc == EOWNERDEAD) {
+      pthread_mutex_consistent(mu_);
+      rc = 0;
+    }
+    held_ = rc == 0;
+    // Deferred releases and abandons first, so pins do not outlive a stall.
+    if (held_ && s.local_->has_deferred.load(std::memory_order_acquire)) const_cast<Store&>(s).run_deferred();
   }
-  ~Lock() { pthread_mutex_unlock(mu_); }
+  ~Lock() {
+    if (held_) pthread_mutex_unlock(mu_);
+  }
+  bool held() const { return held_; }
   Lock(const Lock&) = delete;
   Lock& operator=(const Lock&) = delete;
 
  private:
   pthread_mutex_t* mu_;
+  bool held_ = false;
 };
+
+Store::Store() : local_(std::make_unique<Local>()) {}
 
 Store::~Store() {
   if (base_) ::munmap(base_, size_);
@@ -316,64 +377,85 @@ void Store::truncate_to(Object& o, uint64_t len) {
   o.stream_len = std::min(o.stream_len, len);
 }
 
-bool Store::ban_matches(const Ban& b, std::string_view key) {
-  std::string_view host = key_host(key), target = key_target(key);
-  if (b.host[0] && host != std::string_view(b.host)) return false;
-  switch (b.kind) {
-    case BanKind::Host:
-      return true;
-    case BanKind::Prefix:
-      return target.substr(0, std::strlen(b.pattern)) == std::string_view(b.pattern);
-    case BanKind::Regex: {
-      auto it = regex_cache_.find(b.seq);
-      if (it == regex_cache_.end()) {
-        try {
-          it = regex_cache_.emplace(b.seq, std::regex(b.pattern, std::regex::extended)).first;
-        } catch (const std::regex_error&) {
-          return false;  // validated when the ban was made; never here
-        }
-      }
-      return std::regex_search(target.begin(), target.end(), it->second);
+// Outside the lock: the newest ban with a sequence in (from, to] that `key`
+// matches. `copied` holds the ring entries this process had not compiled
+// yet (copied out under the lock); `oldest` is the oldest ban the ring holds.
+Store::BanVerdict Store::judge(std::string_view key, uint64_t from, uint64_t to, uint64_t oldest,
+                               const std::vector<Ban>& copied) {
+  BanVerdict v;
+  v.from = from;
+  v.to = to;
+  std::vector<std::pair<uint64_t, std::shared_ptr<const BanRule>>> rules;
+  {
+    std::lock_guard<std::mutex> g(local_->bans_mu);
+    for (const Ban& b : copied) {
+      if (local_->bans.count(b.seq)) continue;
+      // Validated when the ban was made; one that cannot compile here bans nothing.
+      if (std::shared_ptr<const BanRule> r = BanRule::make(b.kind, b.host, b.pattern)) local_->bans.emplace(b.seq, std::move(r));
+    }
+    if (to > local_->synced.load()) local_->synced.store(to);
+    local_->bans.erase(local_->bans.begin(), local_->bans.lower_bound(oldest));  // retired: never asked for again
+    for (auto it = local_->bans.upper_bound(from); it != local_->bans.end() && it->first <= to; ++it)
+      rules.emplace_back(it->first, it->second);
+  }
+  for (auto it = rules.rbegin(); it != rules.rend(); ++it) {
+    if (it->second->matches(key)) {
+      v.top = it->first;
+      break;
     }
   }
-  return false;
-}
-
-bool Store::banned(Object& o, std::string_view key) {
-  if (o.ban_seq >= hdr_->ban_seq) return false;
-  for (uint32_t k = 0; k < hdr_->ban_count; ++k) {
-    const Ban& b = hdr_->bans[(hdr_->ban_first + k) % kMaxBans];
-    if (b.seq > o.ban_seq && ban_matches(b, key)) return true;
-  }
-  o.ban_seq = hdr_->ban_seq;
-  return false;
-}
-
-// The ring is full: the oldest ban is applied to every object now (Varnish's
-// ban lurker, run only when needed) and dropped. Busy objects created before
-// the ban are included, as a lazy check would meet them once Ready: they
-// leave the index (their fetcher and waiters keep them until released).
-void Store::apply_oldest_ban() {
-  const Ban& b = hdr_->bans[hdr_->ban_first];
-  std::string key;
-  for (uint32_t i = 0; i < hdr_->n_objects; ++i) {
-    Object& o = obj(i);
-    if (!o.linked || o.ban_seq >= b.seq) continue;
-    key.resize(o.key_len);
-    copy_out(o, 0, key.data(), key.size());
-    if (ban_matches(b, key)) unlink(i);
-  }
-  regex_cache_.erase(b.seq);
-  hdr_->ban_first = (hdr_->ban_first + 1) % kMaxBans;
-  --hdr_->ban_count;
+  return v;
 }
 
 Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int64_t now_ms, bool force_stale, bool fetch,
-                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit, int64_t busy_max_age_ms) {
+                            int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit, int64_t busy_max_age_ms,
+                            std::atomic<uint64_t>* pin_cells) {
   Lookup r;
   if (!hdr_) return r;
   const uint64_t h = fnv1a(key);
-  Lock lock(*this);
+  BanVerdict verdict;
+  // At most two rounds: the first finds that a stored copy has bans to be
+  // checked against, copies out the ones this process has not compiled,
+  // and lets go of the lock; the bans are tested on the key (judge), and
+  // the second round acts on the verdict.
+  for (int round = 0;; ++round) {
+    std::vector<Ban> copied;
+    uint64_t from = UINT64_MAX, to = 0, oldest = 0;
+    {
+      Lock lock(*this);
+      if (!lock.held()) {
+        __atomic_fetch_add(&hdr_->lock_timeouts, 1, __ATOMIC_RELAXED);
+        r.kind = Lookup::Unavailable;
+        return r;
+      }
+      if (round == 0) {
+        for (uint32_t i = buckets_[bucket_of(h)]; i != kNone; i = obj(i).hash_next) {
+          const Object& o = obj(i);
+          if (o.hash == h && (o.state == ObjState::Ready || o.state == ObjState::Pass) && o.ban_seq >= hdr_->ban_floor &&
+              o.ban_seq < hdr_->ban_seq && key_equals(o, key))
+            from = std::min(from, o.ban_seq);
+        }
+        if (from != UINT64_MAX) {
+          to = hdr_->ban_seq;
+          oldest = hdr_->ban_count ? hdr_->bans[hdr_->ban_first].seq : to + 1;
+          const uint64_t synced = local_->synced.load();
+          for (uint32_t k = 0; k < hdr_->ban_count; ++k) {
+            const Ban& b = hdr_->bans[(hdr_->ban_first + k) % kMaxBans];
+            if (b.seq > synced) copied.push_back(b);  // all of them: `synced` moves past them
+          }
+        }
+      }
+      if (from == UINT64_MAX) return lookup_locked(key, h, verdict, matches, now_ms, force_stale, fetch, owner_pid,
+                                                   max_waiters, waiter_bit, busy_max_age_ms, pin_cells);
+    }
+    verdict = judge(key, from, to, oldest, copied);
+  }
+}
+
+Store::Lookup Store::lookup_locked(std::string_view key, uint64_t h, const BanVerdict& verdict, const VaryMatch& matches,
+                                   int64_t now_ms, bool force_stale, bool fetch, int32_t owner_pid, uint32_t max_waiters,
+                                   uint64_t waiter_bit, int64_t busy_max_age_ms, std::atomic<uint64_t>* pin_cells) {
+  Lookup r;
   uint32_t ready = kNone, busy = kNone, pass = kNone;
   thread_local std::string names, vary;
   auto selects = [&](const Object& o) {
@@ -389,20 +471,36 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
     next = o.hash_next;
     if (o.hash != h || !key_equals(o, key)) continue;
     if (o.state == ObjState::Ready || o.state == ObjState::Pass) {
-      if (banned(o, key) || (o.state == ObjState::Pass && o.pass_until <= now_ms)) {
+      // Older than a ban that left the ring unchecked: dropped (a cold copy;
+      // see ban()). Otherwise the verdict decides the bans it covers.
+      bool banned = o.ban_seq < hdr_->ban_floor;
+      if (!banned && o.ban_seq < hdr_->ban_seq) {
+        if (o.ban_seq < verdict.from) continue;  // not judged (a ban raced this lookup): not served, kept
+        if (verdict.top > o.ban_seq) banned = true;
+        else o.ban_seq = std::max(o.ban_seq, verdict.to);
+      }
+      if (banned || (o.state == ObjState::Pass && o.pass_until <= now_ms)) {
         unlink(i);
         continue;
       }
     }
     if (o.state == ObjState::Ready && ready == kNone && selects(o)) ready = i;
     else if (o.state == ObjState::Pass && pass == kNone) pass = i;
-    else if (o.state == ObjState::Busy && busy == kNone && now_ms - o.created < busy_max_age_ms && (!o.head_ready || selects(o)))
+    else if (o.state == ObjState::Busy && busy == kNone && o.ban_seq >= hdr_->ban_floor &&
+             now_ms - o.created < busy_max_age_ms && (!o.head_ready || selects(o)))
       busy = i;
   }
+  // Each pin is recorded in the caller's slot as it is taken (the same
+  // critical section): no instant where a pin exists that the master
+  // could not return.
+  auto record = [&](int which, Handle hd) {
+    if (pin_cells) pin_cells[which].store(hd.pack(), std::memory_order_release);
+  };
   if (ready != kNone) {
     Object& o = obj(ready);
     ++o.refs;
     r.ready = {ready, o.gen};
+    record(0, r.ready);
     r.fresh = !force_stale && !o.meta.revalidate_always && o.meta.initial_age + (now_ms - o.meta.stored_ms) / 1000 < o.meta.ttl;
     lru_touch(ready);
     if (r.fresh) {
@@ -423,6 +521,7 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
     ++o.refs;
     __atomic_fetch_or(&o.waiters, waiter_bit, __ATOMIC_RELAXED);
     r.busy = {busy, o.gen};
+    record(1, r.busy);
     r.kind = Lookup::Busy;
     return r;
   }
@@ -446,6 +545,7 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
   o.linked = true;
   lru_touch(idx);
   r.busy = {idx, o.gen};
+  record(1, r.busy);
   r.kind = Lookup::Fetch;
   return r;
 }
@@ -453,7 +553,7 @@ Store::Lookup Store::lookup(std::string_view key, const VaryMatch& matches, int6
 bool Store::set_head(Handle h, std::string_view vary_names, std::string_view vary_key, std::string_view head,
                      const ObjectMeta& meta) {
   Lock lock(*this);
-  Object* o = live(h);
+  Object* o = lock.held() ? live(h) : nullptr;
   if (!o || o->state != ObjState::Busy) return false;
   // A retried head replaces an earlier one; until it is complete the object
   // has no head (a failed retry must not leave the old lengths describing
@@ -472,16 +572,25 @@ bool Store::set_head(Handle h, std::string_view vary_names, std::string_view var
 
 bool Store::append(Handle h, std::string_view body) {
   Lock lock(*this);
-  Object* o = live(h);
+  Object* o = lock.held() ? live(h) : nullptr;
   return o && o->state == ObjState::Busy && o->head_ready && write(*o, body);
 }
 
 void Store::finish(Handle h) {
   Lock lock(*this);
+  if (!lock.held()) return defer(Local::Finish, h);
+  finish_locked(h);
+}
+
+void Store::finish_locked(Handle h) {
   Object* o = live(h);
   if (!o || o->state != ObjState::Busy) return;
-  o->state = ObjState::Ready;
   o->owner_pid = 0;
+  // Release: a reader that sees Ready without the lock (snapshot) sees
+  // the whole object.
+  __atomic_store_n(&o->state, ObjState::Ready, __ATOMIC_RELEASE);
+  // A fetch begun before a ban the ring retired unchecked is not stored.
+  if (o->linked && o->ban_seq < hdr_->ban_floor) unlink(h.idx);
   if (!o->linked) return;  // banned while Busy: only its waiters get it; it supersedes nothing
   // Older copies of this variant (and a hit-for-pass marker) are superseded.
   std::string key(o->key_len, '\0'), vary(o->vary_len, '\0'), other;
@@ -502,7 +611,13 @@ void Store::finish(Handle h) {
 }
 
 void Store::abandon(Handle h) {
+  if (!h || !hdr_) return;
   Lock lock(*this);
+  if (!lock.held()) return defer(Local::Abandon, h);
+  abandon_locked(h);
+}
+
+void Store::abandon_locked(Handle h) {
   Object* o = live(h);
   if (!o || o->state != ObjState::Busy) return;
   o->state = ObjState::Failed;  // its blocks stay until the last pin goes: a waiter may be sending from them
@@ -511,6 +626,7 @@ void Store::abandon(Handle h) {
 
 void Store::make_pass(Handle h, int64_t until_ms, uint16_t vhost) {
   Lock lock(*this);
+  if (!lock.held()) return defer(Local::Abandon, h);  // no marker then: the next request fetches again
   Object* o = live(h);
   if (!o || o->state != ObjState::Busy) return;
   truncate_to(*o, o->key_len);
@@ -525,6 +641,7 @@ void Store::make_pass(Handle h, int64_t until_ms, uint16_t vhost) {
 
 bool Store::copy_body(Handle from, Handle to) {
   Lock lock(*this);
+  if (!lock.held()) return false;
   Object* f = live(from);
   Object* t = live(to);
   if (!f || !t || t->state != ObjState::Busy || !t->head_ready) return false;
@@ -545,24 +662,39 @@ uint64_t Store::waiter_mask(Handle h) const {
 }
 
 void Store::watch(Handle h, uint64_t waiter_bit) {
+  if (!h || !hdr_) return;
   Lock lock(*this);
+  if (!lock.held()) return;  // the waiter polls each timer tick anyway
   if (Object* o = live(h)) o->waiters |= waiter_bit;
 }
 
 Snapshot Store::snapshot(Handle h) const {
   Snapshot s;
+  if (!h || !hdr_ || h.idx >= hdr_->n_objects) return s;
+  auto fill = [&](const Object& o) {
+    s.state = o.state;
+    s.head_ready = o.head_ready;
+    s.meta = o.meta;
+    s.key_len = o.key_len;
+    s.names_len = o.names_len;
+    s.vary_len = o.vary_len;
+    s.head_len = o.head_len;
+    uint64_t off = s.body_offset();
+    s.body_len = o.head_ready && o.stream_len > off ? o.stream_len - off : 0;
+  };
+  // A pinned Ready object never changes until it is freed, which its pin
+  // prevents: no lock needed (hits keep being served through a stall).
+  const Object& o = objects_[h.idx];
+  if (__atomic_load_n(&o.state, __ATOMIC_ACQUIRE) == ObjState::Ready && o.gen == h.gen) {
+    fill(o);
+    return s;
+  }
   Lock lock(*this);
-  const Object* o = live(h);
-  if (!o) return s;
-  s.state = o->state;
-  s.head_ready = o->head_ready;
-  s.meta = o->meta;
-  s.key_len = o->key_len;
-  s.names_len = o->names_len;
-  s.vary_len = o->vary_len;
-  s.head_len = o->head_len;
-  uint64_t off = s.body_offset();
-  s.body_len = o->head_ready && o->stream_len > off ? o->stream_len - off : 0;
+  if (!lock.held()) {
+    s.unavailable = true;
+    return s;
+  }
+  if (const Object* p = live(h)) fill(*p);
   return s;
 }
 
@@ -593,23 +725,47 @@ std::string Store::read_string(Handle h, uint64_t offset, size_t len) const {
   return s;
 }
 
-void Store::pin(Handle h) {
+bool Store::pin(Handle h, std::atomic<uint64_t>* cell) {
+  if (!h || !hdr_) return false;
   Lock lock(*this);
-  if (Object* o = live(h)) ++o->refs;
+  Object* o = lock.held() ? live(h) : nullptr;
+  if (!o) return false;
+  ++o->refs;
+  if (cell) cell->store(h.pack(), std::memory_order_release);
+  return true;
 }
 
 void Store::release(Handle h) {
   if (!h || !hdr_) return;
   Lock lock(*this);
+  if (!lock.held()) return defer(Local::Release, h);
+  release_locked(h);
+}
+
+void Store::release_cell(std::atomic<uint64_t>& cell) {
+  if (uint64_t v = cell.exchange(0, std::memory_order_acq_rel)) release(Handle::unpack(v));
+}
+
+void Store::release_locked(Handle h) {
   Object* o = live(h);
   if (!o || o->refs == 0) return;
   if (--o->refs == 0 && !o->linked) free_object(h.idx);
 }
 
-uint32_t Store::purge(std::string_view key) {
+uint32_t Store::purge(std::string_view key, bool* unavailable) {
   if (!hdr_) return 0;
-  const uint64_t h = fnv1a(key);
   Lock lock(*this);
+  if (!lock.held()) {
+    if (unavailable) *unavailable = true;
+    else defer(Local::Purge, {}, key);  // an invalidation (unsafe method) must still happen
+    return 0;
+  }
+  PILLAR_FAULT_POINT("cache.store.purge");  // tests: a holder of the lock stalls here
+  return purge_locked(key);
+}
+
+uint32_t Store::purge_locked(std::string_view key) {
+  const uint64_t h = fnv1a(key);
   uint32_t n = 0;
   for (uint32_t i = buckets_[bucket_of(h)], next; i != kNone; i = next) {
     Object& o = obj(i);
@@ -624,17 +780,28 @@ uint32_t Store::purge(std::string_view key) {
   return n;
 }
 
-uint64_t Store::ban(BanKind kind, std::string_view host, std::string_view pattern) {
-  if (!hdr_ || host.size() >= sizeof(Ban::host) || pattern.size() >= sizeof(Ban::pattern)) return 0;
-  if (kind == BanKind::Regex) {
-    try {
-      std::regex check{std::string(pattern), std::regex::extended};
-    } catch (const std::regex_error&) {
-      return 0;
-    }
-  }
+// The ban is compiled (and a regex validated) before the lock is taken;
+// inside it only goes into the ring. A full ring retires its oldest ban
+// without testing any object against it: the copies no lookup has checked
+// against it since it was made (cold ones; a lookup checks what it meets)
+// are dropped when next met, or evicted. Nothing is scanned, nothing is
+// matched under the lock, and the master (which makes bans) never runs one.
+uint64_t Store::ban(BanKind kind, std::string_view host, std::string_view pattern, std::string* error) {
+  auto fail = [&](const std::string& why) -> uint64_t {
+    if (error) *error = why;
+    return 0;
+  };
+  if (!hdr_) return fail("no cache store");
+  if (host.size() >= sizeof(Ban::host) || pattern.size() >= sizeof(Ban::pattern)) return fail("the host or pattern is too long");
+  std::string why;
+  if (!BanRule::make(kind, host, pattern, &why)) return fail("not a valid regular expression: " + why);
   Lock lock(*this);
-  if (hdr_->ban_count == kMaxBans) apply_oldest_ban();
+  if (!lock.held()) return fail("the cache store is busy (a process holds its lock); try again");
+  if (hdr_->ban_count == kMaxBans) {
+    hdr_->ban_floor = hdr_->bans[hdr_->ban_first].seq;
+    hdr_->ban_first = (hdr_->ban_first + 1) % kMaxBans;
+    --hdr_->ban_count;
+  }
   Ban& b = hdr_->bans[(hdr_->ban_first + hdr_->ban_count) % kMaxBans];
   b = Ban{};
   b.seq = ++hdr_->ban_seq;
@@ -647,7 +814,11 @@ uint64_t Store::ban(BanKind kind, std::string_view host, std::string_view patter
 
 void Store::abandon_owned_by(int32_t pid) {
   if (!hdr_) return;
-  Lock lock(*this);
+  Lock lock(*this, Lock::Forever);
+  abandon_owned_locked(pid);
+}
+
+void Store::abandon_owned_locked(int32_t pid) {
   for (uint32_t i = 0; i < hdr_->n_objects; ++i) {
     Object& o = obj(i);
     if (o.state != ObjState::Busy || o.owner_pid != pid) continue;
@@ -656,27 +827,63 @@ void Store::abandon_owned_by(int32_t pid) {
   }
 }
 
+bool Store::reaped(int32_t pid, std::vector<uint64_t> pins) {
+  if (!hdr_) return false;
+  local_->reaped.push_back({pid, std::move(pins)});
+  return retry_reaped();
+}
+
+bool Store::retry_reaped() {
+  if (!hdr_ || local_->reaped.empty()) return false;
+  Lock lock(*this, Lock::Never);
+  if (!lock.held()) return true;  // a stalled holder: the next maintenance tick tries again
+  for (const auto& r : local_->reaped) {
+    abandon_owned_locked(r.pid);
+    for (uint64_t p : r.pins) release_locked(Handle::unpack(p));
+  }
+  local_->reaped.clear();
+  return false;
+}
+
+void Store::defer(int op, Handle h, std::string_view key) {
+  std::lock_guard<std::mutex> g(local_->deferred_mu);
+  local_->deferred.push_back({static_cast<Local::Op>(op), h, std::string(key)});
+  local_->has_deferred.store(true, std::memory_order_release);
+}
+
+// Under the lock, from Lock: what this process could not do during a stall.
+void Store::run_deferred() {
+  std::vector<Local::Deferred> work;
+  {
+    std::lock_guard<std::mutex> g(local_->deferred_mu);
+    work.swap(local_->deferred);
+    local_->has_deferred.store(false, std::memory_order_release);
+  }
+  for (const auto& d : work) {
+    switch (d.op) {
+      case Local::Release: release_locked(d.h); break;
+      case Local::Abandon: abandon_locked(d.h); break;
+      case Local::Finish: finish_locked(d.h); break;
+      case Local::Purge: purge_locked(d.key); break;
+    }
+  }
+}
+
 StoreStats Store::stats() const {
   StoreStats s;
   if (!hdr_) return s;
-  Lock lock(*this);
-  s.objects = hdr_->objects_used;
-  s.bytes_used = uint64_t{hdr_->blocks_used} * kBlockSize;
+  s.objects = __atomic_load_n(&hdr_->objects_used, __ATOMIC_RELAXED);
+  s.bytes_used = uint64_t{__atomic_load_n(&hdr_->blocks_used, __ATOMIC_RELAXED)} * kBlockSize;
   s.bytes_total = uint64_t{hdr_->n_blocks} * kBlockSize;
-  s.evictions = hdr_->evictions_total;
-  s.bans = hdr_->ban_count;
+  s.evictions = __atomic_load_n(&hdr_->evictions_total, __ATOMIC_RELAXED);
+  s.bans = __atomic_load_n(&hdr_->ban_count, __ATOMIC_RELAXED);
+  s.lock_timeouts = __atomic_load_n(&hdr_->lock_timeouts, __ATOMIC_RELAXED);
   return s;
 }
 
 uint64_t Store::evictions(uint32_t vhost) const {
   if (!hdr_ || vhost >= kMaxVhosts) return 0;
   return __atomic_load_n(&hdr_->evictions[vhost], __ATOMIC_RELAXED);
-}
-
-std::string_view Store::key_host(std::string_view key) { return key.substr(0, key.find('\n')); }
-std::string_view Store::key_target(std::string_view key) {
-  size_t nl = key.find('\n');
-  return nl == std::string_view::npos ? std::string_view{} : key.substr(nl + 1);
 }
 
 }  // namespace pillar::cache

@@ -15,7 +15,14 @@
 // return the pins of a worker that crashed. Eviction takes unpinned objects
 // from the LRU tail until the blocks a writer needs are free. Bans are lazy:
 // an object remembers the last ban sequence it was checked against and is
-// checked against newer bans only when a lookup meets it.
+// checked against newer bans only when a lookup meets it, and the test runs
+// outside the lock (ban.h).
+//
+// The lock is node-wide, so its critical sections are pointer work and
+// small copies only, and nobody waits on it without a bound: a worker waits
+// kLockWaitMs at most (a lookup then answers Unavailable and the request is
+// passed, counted in lock_timeouts; a release or an abandon is deferred to
+// this process's next locking), the master never waits (see reaped()).
 #pragma once
 #include <pthread.h>
 #include <sys/uio.h>
@@ -24,11 +31,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "cache/ban.h"
 
 namespace pillar::cache {
 
@@ -69,10 +77,9 @@ struct Snapshot {
   uint64_t body_len = 0;  // body bytes stored so far
   ObjectMeta meta;
   uint32_t key_len = 0, names_len = 0, vary_len = 0, head_len = 0;
+  bool unavailable = false;  // the lock was not had in time: nothing known (try again later)
   uint64_t body_offset() const { return uint64_t{key_len} + names_len + vary_len + head_len; }
 };
-
-enum class BanKind : uint8_t { Host = 1, Prefix, Regex };
 
 struct StoreStats {
   uint64_t objects = 0;
@@ -80,6 +87,7 @@ struct StoreStats {
   uint64_t bytes_total = 0;
   uint64_t evictions = 0;
   uint64_t bans = 0;  // bans still held (not yet applied everywhere)
+  uint64_t lock_timeouts = 0;  // lookups that could not take the lock in kLockWaitMs (passed)
 };
 
 class Store {
@@ -87,8 +95,9 @@ class Store {
   static constexpr uint32_t kBlockSize = 2048;
   static constexpr uint32_t kMaxBans = 128;
   static constexpr uint32_t kMaxVhosts = 512;
+  static constexpr int kLockWaitMs = 50;  // the longest a worker waits for the store's lock
 
-  Store() = default;
+  Store();
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -101,7 +110,9 @@ class Store {
 
   // The newest objects for `key` whose Vary selection `matches` the request.
   struct Lookup {
-    enum Kind : uint8_t { Miss, Hit, Busy, Pass, Fetch, Crowded } kind = Miss;
+    // Unavailable: the lock was not had within kLockWaitMs (a stalled
+    // holder); nothing is pinned, the caller passes.
+    enum Kind : uint8_t { Miss, Hit, Busy, Pass, Fetch, Crowded, Unavailable } kind = Miss;
     Handle ready;    // newest Ready variant (pinned), fresh or not
     Handle busy;     // Busy: the object being fetched (pinned; the caller waits on it)
                      // Fetch: the new Busy object the caller must fill (pinned, owned)
@@ -117,8 +128,12 @@ class Store {
   // (CacheLockMaxAge); the caller fetches beside it.
   // `waiter_bit`: set in a Busy object's waiter mask (which event loops to
   // wake when it progresses; see waiter_mask()).
+  // `pin_cells`: the caller's scoreboard slot cells ([0] ready, [1] busy):
+  // each pin is recorded there under the lock as it is taken, so a worker
+  // that dies right after the lookup leaves nothing the master cannot return.
   Lookup lookup(std::string_view key, const VaryMatch& matches, int64_t now_ms, bool force_stale, bool fetch,
-                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0, int64_t busy_max_age_ms = INT64_MAX);
+                int32_t owner_pid, uint32_t max_waiters, uint64_t waiter_bit = 0, int64_t busy_max_age_ms = INT64_MAX,
+                std::atomic<uint64_t>* pin_cells = nullptr);
   // The loops waiting on a Busy object; read after each update the fetcher
   // makes (a waiter registers before it first looks, so none is missed).
   uint64_t waiter_mask(Handle h) const;
@@ -144,26 +159,49 @@ class Store {
   // where they lie in the store (a body goes to the socket without a copy);
   // returns how many entries were filled (at most `max`; then fewer bytes).
   size_t map(Handle h, uint64_t offset, uint64_t len, iovec* iov, size_t max) const;
-  void pin(Handle h);
+  // Another pin on a live object, recorded in `cell` (when given) under the
+  // lock; false when the object is gone or the lock was not had in time.
+  bool pin(Handle h, std::atomic<uint64_t>* cell = nullptr);
   void release(Handle h);  // unpins; frees an unlinked object with no pins left
+  // Releases the pin recorded in a slot cell. The cell is emptied first
+  // (atomic exchange), so of the worker and the master reaping it exactly
+  // one releases each pin.
+  void release_cell(std::atomic<uint64_t>& cell);
 
   // Invalidation.
-  uint32_t purge(std::string_view key);  // every variant; returns how many
-  uint64_t ban(BanKind kind, std::string_view host, std::string_view pattern);  // returns the ban's sequence
+  // Every variant; returns how many. `unavailable` (when given) is set when
+  // the lock was not had in time (nothing purged; without it the purge is
+  // deferred to this process's next locking).
+  uint32_t purge(std::string_view key, bool* unavailable = nullptr);
+  // Returns the ban's sequence, or 0 with *error set (an invalid regex, a
+  // host or pattern too long, the lock not had in time).
+  uint64_t ban(BanKind kind, std::string_view host, std::string_view pattern, std::string* error = nullptr);
   // Master: a worker died; its Busy objects fail (their waiters retry).
   void abandon_owned_by(int32_t pid);
+  // Master, from its loop: a reaped worker's fetches fail and `pins` (taken
+  // out of its slots) are returned, now if the lock is free, else at a later
+  // retry_reaped() (the master never waits on the lock: a stalled holder
+  // must not stop it reaping and replacing workers). Returns whether
+  // anything is still pending.
+  bool reaped(int32_t pid, std::vector<uint64_t> pins);
+  bool retry_reaped();
 
-  StoreStats stats() const;
+  StoreStats stats() const;  // without the lock (each figure read atomically)
   uint64_t evictions(uint32_t vhost) const;
-  // A key's parts, for bans: "host\ntarget".
-  static std::string_view key_host(std::string_view key);
-  static std::string_view key_target(std::string_view key);
+  static std::string_view key_host(std::string_view key) { return cache::key_host(key); }
+  static std::string_view key_target(std::string_view key) { return cache::key_target(key); }
 
  private:
   struct Header;
   struct Object;
   struct Ban;
+  struct Local;
   class Lock;
+  // Which bans newer than `from` (up to `to`) match one key: the newest
+  // matching sequence (`top`, 0: none). Computed outside the lock.
+  struct BanVerdict {
+    uint64_t from = UINT64_MAX, to = 0, top = 0;
+  };
 
   Object& obj(uint32_t i) const;
   Object* live(Handle h) const;
@@ -180,9 +218,17 @@ class Store {
   void free_object(uint32_t idx);
   void lru_touch(uint32_t idx);
   void lru_remove(uint32_t idx);
-  bool banned(Object& o, std::string_view key);
-  bool ban_matches(const Ban& b, std::string_view key);
-  void apply_oldest_ban();
+  BanVerdict judge(std::string_view key, uint64_t from, uint64_t to, uint64_t oldest, const std::vector<Ban>& copied);
+  Lookup lookup_locked(std::string_view key, uint64_t hash, const BanVerdict& verdict, const VaryMatch& matches,
+                       int64_t now_ms, bool force_stale, bool fetch, int32_t owner_pid, uint32_t max_waiters,
+                       uint64_t waiter_bit, int64_t busy_max_age_ms, std::atomic<uint64_t>* pin_cells);
+  void release_locked(Handle h);
+  void abandon_locked(Handle h);
+  void finish_locked(Handle h);
+  uint32_t purge_locked(std::string_view key);
+  void abandon_owned_locked(int32_t pid);
+  void defer(int op, Handle h, std::string_view key = {});
+  void run_deferred();
 
   void* base_ = nullptr;
   uint64_t size_ = 0;
@@ -191,7 +237,7 @@ class Store {
   Object* objects_ = nullptr;
   uint32_t* block_next_ = nullptr;
   char* data_ = nullptr;
-  std::map<uint64_t, std::regex> regex_cache_;  // per process: compiled regex bans by sequence
+  std::unique_ptr<Local> local_;  // this process's compiled bans and deferred work
 };
 
 }  // namespace pillar::cache

@@ -256,6 +256,7 @@ void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view ho
     line("CacheCoalesced", std::to_string(c[3]));
     line("CacheStaleHits", std::to_string(c[4]));
     line("CacheEvictions", std::to_string(g.evictions));
+    line("CacheLockTimeouts", std::to_string(g.lock_timeouts));
   }
   if (ctx_.vrrp) {  // not in Apache's format; parsers skip keys they do not know
     for (const auto& e : ctx_.vrrp->entries) {
@@ -308,9 +309,9 @@ void ServerStatusHandler::render_html(const StatusTotals& t, std::string& out, i
     auto g = ctx_.cache();
     auto c = cache_totals(ctx_.vhost_stats);
     out += fmt::format("<p>Cache: {} objects, {:.1f} of {:.1f} MB; {} hits, {} misses, {} passes, {} coalesced, "
-                       "{} stale, {} evictions</p>\n",
+                       "{} stale, {} evictions, {} lock timeouts</p>\n",
                        g.objects, static_cast<double>(g.bytes_used) / 1048576.0, static_cast<double>(g.bytes_total) / 1048576.0,
-                       c[0], c[1], c[2], c[3], c[4], g.evictions);
+                       c[0], c[1], c[2], c[3], c[4], g.evictions, g.lock_timeouts);
     // Per virtual host (those that have used the cache).
     std::string rows;
     for (uint32_t id = 0; ctx_.vhost_stats && id < ctx_.vhost_stats->count(); ++id) {
@@ -507,6 +508,10 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
     out += fmt::format("# HELP pillar_cache_bytes Cache store bytes (CacheSize) used and in all.\n"
                        "# TYPE pillar_cache_bytes gauge\npillar_cache_bytes{{kind=\"used\"}} {}\n"
                        "pillar_cache_bytes{{kind=\"total\"}} {}\n", g.bytes_used, g.bytes_total);
+    out += fmt::format("# HELP pillar_cache_lock_timeouts_total Requests served uncached (passed) because the cache "
+                       "store's lock was not had within its bound (a stalled holder).\n"
+                       "# TYPE pillar_cache_lock_timeouts_total counter\npillar_cache_lock_timeouts_total {}\n",
+                       g.lock_timeouts);
   }
   if (ctx_.vrrp) {
     std::string state, trans, sent, recv, dropped;

@@ -19,6 +19,7 @@ namespace pillar::handlers {
 // sibling layers).
 struct CacheGauges {
   uint64_t objects = 0, bytes_used = 0, bytes_total = 0, evictions = 0;
+  uint64_t lock_timeouts = 0;  // requests passed because the store's lock was held too long
 };
 
 // What built-in handlers may read besides their configuration.

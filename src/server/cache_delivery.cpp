@@ -154,6 +154,8 @@ bool CacheDelivery::write_out() {
 CacheDelivery::Step CacheDelivery::pump() {
   if (!head_sent_) {
     cache::Snapshot snap = s_.snapshot(h_);
+    // The store's lock is held by a stalled process: look again next tick.
+    if (snap.unavailable) return c_.w_.loop().now_ms() >= deadline_ms_ ? Step::Fallback : Step::Wait;
     if (snap.state == cache::ObjState::Failed || snap.state == cache::ObjState::Free) return Step::Fallback;
     if (snap.state == cache::ObjState::Pass) return Step::Retry;
     if (!snap.head_ready) return c_.w_.loop().now_ms() >= deadline_ms_ ? Step::Fallback : Step::Wait;
@@ -188,6 +190,7 @@ CacheDelivery::Step CacheDelivery::pump() {
       return Step::Done;
     }
     cache::Snapshot snap = s_.snapshot(h_);
+    if (snap.unavailable) return Step::Wait;  // a stalled lock holder; the send timeout still bounds this
     if (snap.state != cache::ObjState::Ready && snap.state != cache::ObjState::Busy) return Step::Abort;  // cut: the client sees it
     if (snap.state == cache::ObjState::Ready && body_end_ == UINT64_MAX) body_end_ = snap.body_len;
     uint64_t avail = std::min<uint64_t>(snap.body_len, body_end_);

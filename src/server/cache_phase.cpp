@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include "core/fault_point.h"
 #include "core/log.h"
 #include "http/response.h"
 #include "server/connection.h"
@@ -57,9 +58,13 @@ int64_t current_age(const cache::ObjectMeta& m, int64_t now_ms) {
   return std::max<int64_t>(0, m.initial_age + (now_ms - m.stored_ms) / 1000);
 }
 
-void Connection::set_cache_pin(int which, cache::Handle h) {
-  cache_pins_[which] = h;
-  slot_->cache_pins[which].store(h.pack(), std::memory_order_relaxed);
+// A request's pins are recorded in its scoreboard slot by the store, in the
+// critical section that takes them (lookup, pin); cache_pins_ mirrors them
+// for this loop. Giving one back empties the cell first (release_cell), so
+// of this worker and the master reaping it exactly one releases it.
+void Connection::drop_cache_pin(int which) {
+  cache_pins_[which] = {};
+  if (cache::Store* store = w_.runtime().cache()) store->release_cell(slot_->cache_pins[which]);
 }
 
 void Connection::end_cache_request() {
@@ -70,16 +75,11 @@ void Connection::end_cache_request() {
   cache_.reset();
   if (proxy_ && phase_ != Phase::Proxy) w_.retire(std::move(proxy_));  // a fetch that carried on for the store
   if (cache::Store* store = w_.runtime().cache()) {
-    if (refresh_busy_) {  // a background refresh that never got to its fetch
+    if (refresh_busy_) {  // a background refresh that never got to its fetch (its pins are in the slot)
       store->abandon(refresh_busy_);
-      store->release(refresh_busy_);
-      store->release(refresh_stale_);
       refresh_busy_ = refresh_stale_ = {};
     }
-    for (int i = 0; i < 2; ++i) {
-      if (cache_pins_[i]) store->release(cache_pins_[i]);
-      set_cache_pin(i, {});
-    }
+    for (int i = 0; i < 2; ++i) drop_cache_pin(i);
   }
   route_ = nullptr;
   cache_attempts_ = 0;
@@ -101,11 +101,14 @@ void Connection::answer_purge() {
   } else {
     std::string target(head_.path);
     if (!head_.query.empty()) target.append("?").append(head_.query);
-    uint32_t n = w_.runtime().cache()->purge(cache::primary_key(host_, target));
-    resp_.status = n ? 200 : 404;
+    bool busy = false;
+    uint32_t n = w_.runtime().cache()->purge(cache::primary_key(host_, target), &busy);
+    resp_.status = busy ? 503 : n ? 200 : 404;
     resp_.add_header("Content-Type", "text/plain");
-    resp_.add_text(n ? "Purged\n" : "Not in cache\n");
-    core::log(core::LogLevel::Info, "cache", "[client {}] PURGE {}{}: {} object(s)", peer_ip_, host_, target, n);
+    if (busy) resp_.add_header("Retry-After", "1");
+    resp_.add_text(busy ? "Cache store busy; try again\n" : n ? "Purged\n" : "Not in cache\n");
+    core::log(core::LogLevel::Info, "cache", "[client {}] PURGE {}{}: {}", peer_ip_, host_, target,
+              busy ? std::string("store busy, not purged") : std::to_string(n) + " object(s)");
   }
   queue_response();
 }
@@ -126,8 +129,8 @@ bool Connection::begin_cache(const LocationRoute& route) {
   cache_key_ = cache::primary_key(host_, target);
   cache_attempts_ = 0;
   if (refresh_busy_) {  // a background refresh: the fetch was decided by the request that spawned it
-    set_cache_pin(0, refresh_stale_);
-    set_cache_pin(1, refresh_busy_);
+    cache_pins_[0] = refresh_stale_;  // spawn_refresh recorded both in this slot
+    cache_pins_[1] = refresh_busy_;
     cache::Handle busy = refresh_busy_, stale = refresh_stale_;
     refresh_busy_ = refresh_stale_ = {};
     start_fill(busy, stale);
@@ -151,17 +154,15 @@ void Connection::cache_step() {
   const bool only_if_cached = !cc.ignore_cache_control && req_cc.only_if_cached;
   const bool may_fetch = head_.method == http::Method::Get && !auth && !range && !req_cc.no_store && !only_if_cached &&
                          ++cache_attempts_ <= kMaxAttempts;
-  for (int i = 0; i < 2; ++i) {  // a retry after a failed fetch starts afresh
-    if (cache_pins_[i]) store.release(cache_pins_[i]);
-    set_cache_pin(i, {});
-  }
+  for (int i = 0; i < 2; ++i) drop_cache_pin(i);  // a retry after a failed fetch starts afresh
   const http::RequestHead& head = head_;
   auto r = store.lookup(
       cache_key_, [&head](std::string_view names, std::string_view key) { return cache::vary_matches(names, key, head); },
       now_ms, force, may_fetch, static_cast<int32_t>(::getpid()), cfg.cache_lock ? cfg.cache_lock_max_waiters : 0,
-      w_.cache_notifier() ? w_.cache_notifier()->bit() : 0, cfg.cache_lock_max_age.count());
-  set_cache_pin(0, r.ready);
-  set_cache_pin(1, r.busy);
+      w_.cache_notifier() ? w_.cache_notifier()->bit() : 0, cfg.cache_lock_max_age.count(), slot_->cache_pins);
+  PILLAR_FAULT_POINT("cache.after_lookup");  // tests: a worker dies holding the pins it just took
+  cache_pins_[0] = r.ready;
+  cache_pins_[1] = r.busy;
   cache::Snapshot ready;
   if (r.ready) ready = store.snapshot(r.ready);
   auto fresh = freshness_of(ready.meta, now_ms);
@@ -210,7 +211,6 @@ void Connection::cache_step() {
       // Stale within grace: this client gets the stale copy now and one
       // background request refreshes it (stale-while-revalidate).
       if (r.ready && fresh.within_grace && !force && spawn_refresh(r.busy, r.ready)) {
-        set_cache_pin(1, {});  // the refresh owns the fetch now
         if (stats) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
         return deliver_from_cache(r.ready, "STALE");
       }
@@ -219,6 +219,7 @@ void Connection::cache_step() {
     case cache::Store::Lookup::Pass:
     case cache::Store::Lookup::Crowded:
     case cache::Store::Lookup::Miss:
+    case cache::Store::Lookup::Unavailable:  // a stalled holder of the store's lock: uncached (counted by the store)
       return pass();
   }
 }
@@ -303,9 +304,13 @@ bool Connection::spawn_refresh(cache::Handle busy, cache::Handle stale) {
   new RefreshSink(w_, sv[1]);
   auto* rc = new Connection(w_, sv[0], peer_, local_, slot, index);
   rc->proxy_header_pending_ = false;  // the request comes from us, not through a PROXY-protocol listener
+  // The fetch's pin moves to the refresh's slot (taken out of this one
+  // first: a death in between leaks it rather than releasing it twice);
+  // the stale copy gets a pin of its own, recorded there as it is taken.
+  slot->cache_pins[1].store(slot_->cache_pins[1].exchange(0));
+  cache_pins_[1] = {};
   rc->refresh_busy_ = busy;
-  rc->refresh_stale_ = stale;
-  w_.runtime().cache()->pin(stale);
+  rc->refresh_stale_ = w_.runtime().cache()->pin(stale, &slot->cache_pins[0]) ? stale : cache::Handle{};
   core::log(core::LogLevel::Debug, "cache", "background refresh of {}", cache_key_);
   rc->start();
   return true;
@@ -332,12 +337,8 @@ void Connection::continue_from_cache(std::string pending, uint64_t offset, bool 
 
 void Connection::deliver_from_cache(cache::Handle h, const char* x_cache) {
   // The other pin is not needed for a copy that is already whole.
-  cache::Store& store = *w_.runtime().cache();
   for (int i = 0; i < 2; ++i) {
-    if (cache_pins_[i] && !(cache_pins_[i].idx == h.idx && cache_pins_[i].gen == h.gen)) {
-      store.release(cache_pins_[i]);
-      set_cache_pin(i, {});
-    }
+    if (cache_pins_[i] && !(cache_pins_[i].idx == h.idx && cache_pins_[i].gen == h.gen)) drop_cache_pin(i);
   }
   start_delivery(h, x_cache, UINT64_MAX);
 }

@@ -95,7 +95,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   bool serve_stale(bool for_error);
   void end_cache_request();  // returns the request's pins
   void answer_purge();
-  void set_cache_pin(int which, cache::Handle h);
+  void drop_cache_pin(int which);
   std::unique_ptr<CacheDelivery> cache_;
   cache::Handle cache_pins_[2];  // [0] a Ready copy (hit or stale), [1] a Busy object (fetching or waited on)
   const LocationRoute* route_ = nullptr;

@@ -194,7 +194,7 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   if (caching) {
     ctx.cache = [this] {
       auto st = cache_.stats();
-      return handlers::CacheGauges{st.objects, st.bytes_used, st.bytes_total, st.evictions};
+      return handlers::CacheGauges{st.objects, st.bytes_used, st.bytes_total, st.evictions, st.lock_timeouts};
     };
     ctx.cache_evictions = [this](uint32_t vhost) { return cache_.evictions(vhost); };
   }
@@ -409,11 +409,11 @@ void Master::reap() {
       ++owed_;
     }
     if (cache_.ready()) {  // what the worker held in the cache: its fetches fail, its pins are returned
-      cache_.abandon_owned_by(pid);
-      for (uint32_t i = 0; i < board_.thread_limit(); ++i) {
-        auto& slot = board_.slot(c->row, i);
-        for (auto& pin : slot.cache_pins) cache_.release(cache::Handle::unpack(pin.exchange(0)));
-      }
+      std::vector<uint64_t> pins;  // (later, without waiting, if a stalled process holds the store's lock)
+      for (uint32_t i = 0; i < board_.thread_limit(); ++i)
+        for (auto& pin : board_.slot(c->row, i).cache_pins)
+          if (uint64_t v = pin.exchange(0)) pins.push_back(v);
+      cache_.reaped(pid, std::move(pins));
     }
     if (members_) {  // the busy counts its proxied requests held (recorded per slot)
       for (uint32_t i = 0; i < board_.thread_limit(); ++i)
@@ -447,6 +447,7 @@ void Master::save_balancer_state() {
 
 void Master::maintain() {
   save_balancer_state();
+  cache_.retry_reaped();
   const auto& p = rt_->config().process;
   auto& hdr = board_.header();
   // Recycling: the replacement first, then the old one drains.
@@ -801,7 +802,7 @@ nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
   if (args.empty()) {
     auto st = cache_.stats();
     return {{"objects", st.objects}, {"bytes_used", st.bytes_used}, {"bytes_total", st.bytes_total},
-            {"evictions", st.evictions}, {"bans_pending", st.bans}};
+            {"evictions", st.evictions}, {"bans_pending", st.bans}, {"lock_timeouts", st.lock_timeouts}};
   }
   auto url_parts = [](const std::string& url, std::string& host, std::string& target) {
     std::string_view u = url;
@@ -818,23 +819,27 @@ nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
   if (op == "purge" && args.size() == 2) {
     std::string host, target;
     url_parts(args[1], host, target);
-    return {{"purged", cache_.purge(cache::primary_key(host, target))}, {"host", host}, {"target", target}};
+    bool busy = false;  // the master never waits on the store's lock for long
+    uint32_t n = cache_.purge(cache::primary_key(host, target), &busy);
+    if (busy) throw std::runtime_error("cache purge: the cache store is busy (a process holds its lock); try again");
+    return {{"purged", n}, {"host", host}, {"target", target}};
   }
   if (op == "ban" && args.size() >= 3 && args.size() <= 4) {
     const std::string& kind = args[1];
     std::string host = args.size() == 4 ? args[3] : "";
     for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     uint64_t seq = 0;
+    std::string why;  // from the store: an invalid regex, too long, the store busy
     if (kind == "host" && args.size() == 3) {
       std::string h = args[2];
       for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      seq = cache_.ban(cache::BanKind::Host, h, "");
+      seq = cache_.ban(cache::BanKind::Host, h, "", &why);
     } else if (kind == "prefix") {
       if (args[2].empty() || args[2][0] != '/') throw std::runtime_error("cache ban prefix /PATH [HOST]: the path starts with '/'");
-      seq = cache_.ban(cache::BanKind::Prefix, host, args[2]);
+      seq = cache_.ban(cache::BanKind::Prefix, host, args[2], &why);
     } else if (kind == "regex") {
-      seq = cache_.ban(cache::BanKind::Regex, host, args[2]);
-      if (!seq) throw std::runtime_error("cache ban regex: '" + args[2] + "' is not a valid extended regular expression");
+      seq = cache_.ban(cache::BanKind::Regex, host, args[2], &why);  // compiled (RE2) here, matched by the workers
+      if (!seq) throw std::runtime_error("cache ban regex '" + args[2] + "': " + why);
     } else if (kind == "vhost" && args.size() == 3) {
       // A deploy: every name the virtual host answers to (wildcard aliases
       // cannot be named; the answer lists them).
@@ -853,11 +858,11 @@ nlohmann::json Master::cache_json(const std::vector<std::string>& args) {
     } else if (kind == "url" && args.size() == 3) {
       std::string h, target;
       url_parts(args[2], h, target);
-      seq = cache_.ban(cache::BanKind::Prefix, h, target);
+      seq = cache_.ban(cache::BanKind::Prefix, h, target, &why);
     } else {
       throw std::runtime_error("cache ban host HOST | vhost SERVERNAME | prefix /PATH [HOST] | regex REGEX [HOST] | url URL");
     }
-    if (!seq) throw std::runtime_error("cache ban: the host or pattern is too long");
+    if (!seq) throw std::runtime_error("cache ban: " + why);
     core::log(core::LogLevel::Notice, "cache", "ban {}: {} {} {}", seq, kind, args[2], host);
     return {{"ban", seq}};
   }

@@ -71,7 +71,8 @@ void reap(pid_t pid, Millis grace, int& exit_code) {
 }
 
 // fork + exec PILLAR_BINARY; the child's stdout/stderr go to the returned fds.
-pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
+pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd,
+            const std::vector<std::string>& env = {}) {
   int outp[2] = {-1, -1}, errp[2];
   if (out_fd && pipe2(outp, O_CLOEXEC) != 0) return -1;
   if (pipe2(errp, O_CLOEXEC) != 0) return -1;
@@ -88,6 +89,7 @@ pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
     dup2(out_fd ? outp[1] : devnull, 1);
     dup2(errp[1], 2);
     signal(SIGPIPE, SIG_DFL);
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));  // e.g. PILLAR_FAULT_POINT=NAME
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -221,9 +223,9 @@ RunResult check_config(const std::string& config, std::string* path) {
 
 // ---- ServerProcess ----------------------------------------------------------------------
 
-ServerProcess::ServerProcess(const std::string& config, size_t listeners) {
+ServerProcess::ServerProcess(const std::string& config, size_t listeners, const std::vector<std::string>& env) {
   config_path_ = dir_.write("pillar.conf", config);
-  pid_ = spawn({"-f", config_path_}, nullptr, &err_fd_);
+  pid_ = spawn({"-f", config_path_}, nullptr, &err_fd_, env);
   if (pid_ < 0) {
     error_ = "fork/exec of " PILLAR_BINARY " failed";
     return;

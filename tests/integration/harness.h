@@ -65,7 +65,8 @@ RunResult check_config(const std::string& config, std::string* path = nullptr);
 // The destructor sends SIGTERM, then SIGKILL after 5 s, and reaps the child.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::string& config, size_t listeners = 1);
+  // `env`: extra "NAME=value" entries for the server's environment (fault points).
+  explicit ServerProcess(const std::string& config, size_t listeners = 1, const std::vector<std::string>& env = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -907,61 +909,114 @@ TEST(StoreBan, BanAlsoRemovesPassMarker) {
   s->release(f.busy);
 }
 
-TEST(StoreBan, OverflowAppliesOldestBanFully) {
+// A full ring retires its oldest ban without testing any object against it
+// (no ban is evaluated under the store's lock): copies a lookup has checked
+// since (hot ones) stay, the unchecked ones are dropped when next met.
+TEST(StoreBan, OverflowRetiresOldestBanWithoutMatching) {
   auto s = make_store(8 * kMiB);
   constexpr uint32_t kExtra = 12;
-  constexpr uint32_t kBans = Store::kMaxBans + kExtra;
-  auto target = [](uint32_t i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "/k%04u/", i);
-    return std::string(buf);
-  };
-  // Objects under x.com before the first ban (a Host ban on x.com).
-  put(*s, key_of("x.com", "/old"), "x-old", meta(60));
-  for (uint32_t i = 0; i < kBans; ++i) put(*s, key_of("a.com", target(i) + "obj"), "obj", meta(60));
-  put(*s, key_of("a.com", "/keep"), "keep", meta(60));
-  ASSERT_GT(s->ban(BanKind::Host, "x.com", ""), 0u);
-  // Created after the first ban: must survive it even when it is applied eagerly.
-  put(*s, key_of("x.com", "/new"), "x-new", meta(60));
-  const uint64_t objects = s->stats().objects;
-  ASSERT_EQ(objects, kBans + 3);
-
-  // kBans more bans (one per object): the first kExtra + 1 are applied eagerly
-  // (the Host ban first, then the Prefix bans 0..kExtra-1).
-  uint64_t last = 0;
-  for (uint32_t i = 0; i < kBans; ++i) {
-    uint64_t seq = s->ban(BanKind::Prefix, "a.com", target(i));
-    ASSERT_GT(seq, last);
-    last = seq;
+  put(*s, key_of("a.com", "/r/1"), "r", meta(60));
+  put(*s, key_of("a.com", "/hot"), "hot", meta(60));
+  put(*s, key_of("a.com", "/cold"), "cold", meta(60));
+  ASSERT_GT(s->ban(BanKind::Regex, "", "^/r/[0-9]+$"), 0u);
+  EXPECT_FALSE(is_hit(*s, key_of("a.com", "/r/1"))) << "the regex ban applies";
+  for (uint32_t i = 0; i < Store::kMaxBans + kExtra; ++i) {
+    ASSERT_GT(s->ban(BanKind::Host, "zzz", ""), 0u);
     EXPECT_LE(s->stats().bans, Store::kMaxBans);
+    ASSERT_TRUE(is_hit(*s, key_of("a.com", "/hot"))) << i;  // checked against every ban as it comes
   }
   EXPECT_EQ(s->stats().bans, Store::kMaxBans);
-  // The eagerly applied bans freed their objects without any lookup.
-  EXPECT_EQ(s->stats().objects, objects - 1 - kExtra);
-
-  EXPECT_EQ(hit_body(*s, key_of("x.com", "/new")), "x-new");
-  EXPECT_FALSE(is_hit(*s, key_of("x.com", "/old")));
-  for (uint32_t i = 0; i < kBans; ++i) EXPECT_FALSE(is_hit(*s, key_of("a.com", target(i) + "obj"))) << i;
-  EXPECT_EQ(hit_body(*s, key_of("a.com", "/keep")), "keep");
-  EXPECT_EQ(s->stats().objects, 2u);
-
+  EXPECT_EQ(s->stats().objects, 2u) << "making bans scans and frees nothing";
+  EXPECT_FALSE(is_hit(*s, key_of("a.com", "/cold"))) << "never checked against the retired bans";
+  EXPECT_EQ(s->stats().objects, 1u);
+  EXPECT_EQ(hit_body(*s, key_of("a.com", "/hot")), "hot");
   // New objects are untouched by all the held bans.
-  for (uint32_t i = 0; i < kBans; i += 17) {
-    put(*s, key_of("a.com", target(i) + "obj"), "again", meta(60));
-    EXPECT_EQ(hit_body(*s, key_of("a.com", target(i) + "obj")), "again");
-  }
+  put(*s, key_of("a.com", "/cold"), "again", meta(60));
+  EXPECT_EQ(hit_body(*s, key_of("a.com", "/cold")), "again");
+  put(*s, key_of("a.com", "/r/1"), "r2", meta(60));
+  EXPECT_EQ(hit_body(*s, key_of("a.com", "/r/1")), "r2");
 }
 
-TEST(StoreBan, OverflowWithRegexBans) {
-  auto s = make_store(8 * kMiB);
-  put(*s, key_of("a.com", "/r/1"), "1", meta(60));
-  put(*s, key_of("a.com", "/s/1"), "s", meta(60));
-  ASSERT_GT(s->ban(BanKind::Regex, "", "^/r/[0-9]+$"), 0u);
-  for (uint32_t i = 0; i < Store::kMaxBans; ++i) ASSERT_GT(s->ban(BanKind::Regex, "nohost", "^/z"), 0u);
-  EXPECT_EQ(s->stats().bans, Store::kMaxBans);
-  EXPECT_EQ(s->stats().objects, 1u) << "the regex ban was applied when dropped";
-  EXPECT_FALSE(is_hit(*s, key_of("a.com", "/r/1")));
-  EXPECT_TRUE(is_hit(*s, key_of("a.com", "/s/1")));
+// RE2: a pattern that makes a backtracking matcher run for minutes on a
+// long target is matched in linear time.
+TEST(StoreBan, PathologicalRegexIsLinear) {
+  auto s = make_store(4 * kMiB);
+  const std::string key = key_of("a.com", "/q?" + std::string(4000, 'a'));
+  put(*s, key, "long", meta(60));
+  ASSERT_GT(s->ban(BanKind::Regex, "", "(a*)*b"), 0u);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(hit_body(*s, key), "long");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(500));
+  ASSERT_GT(s->ban(BanKind::Regex, "", "(a*)*$"), 0u);
+  EXPECT_FALSE(is_hit(*s, key));
+  std::string why;
+  EXPECT_EQ(s->ban(BanKind::Regex, "", "((", &why), 0u);
+  EXPECT_NE(why.find("not a valid regular expression"), std::string::npos) << why;
+}
+
+// A ban made between a lookup's two rounds is not missed: the copy is
+// checked against it by the next lookup.
+TEST(StoreBan, BanJudgedOutsideTheLockStillApplies) {
+  auto s = make_store(4 * kMiB);
+  const std::string key = key_of("a.com", "/x");
+  put(*s, key, "x", meta(60));
+  ASSERT_GT(s->ban(BanKind::Prefix, "", "/y"), 0u);
+  EXPECT_TRUE(is_hit(*s, key));
+  ASSERT_GT(s->ban(BanKind::Prefix, "", "/x"), 0u);
+  EXPECT_FALSE(is_hit(*s, key));
+}
+
+// ---------------------------------------------------------------- pins in slot cells
+
+// The store records each pin in the caller's cells as it takes it, and a
+// cell is released once however often release_cell runs on it (the worker
+// and the master reaping it cannot both release one pin).
+TEST(StorePins, LookupRecordsPinsAndCellsReleaseOnce) {
+  auto s = make_store(4 * kMiB);
+  const std::string key = key_of("a.com", "/pin");
+  put(*s, key, "p", meta(60));
+  std::atomic<uint64_t> a[2]{}, b[2]{};
+  Lookup ra = s->lookup(key, kAny, kNow * 1000, false, false, 1, 100, 0, INT64_MAX, a);
+  Lookup rb = s->lookup(key, kAny, kNow * 1000, false, false, 1, 100, 0, INT64_MAX, b);
+  ASSERT_EQ(ra.kind, Lookup::Hit);
+  EXPECT_EQ(a[0].load(), ra.ready.pack());
+  EXPECT_EQ(a[1].load(), 0u);
+  EXPECT_EQ(b[0].load(), rb.ready.pack());
+  s->release_cell(a[0]);
+  s->release_cell(a[0]);  // again (as the master would after the worker): a no-op
+  EXPECT_EQ(a[0].load(), 0u);
+  EXPECT_EQ(s->purge(key), 1u);
+  EXPECT_EQ(s->stats().objects, 1u) << "b's pin still holds it";
+  EXPECT_EQ(body_of(*s, rb.ready), "p");
+  s->release_cell(b[0]);
+  EXPECT_EQ(s->stats().objects, 0u);
+
+  // A fetch records its Busy object in cell 1; pin() records where it is told.
+  Lookup f = s->lookup(key, kAny, kNow * 1000, false, true, 1, 100, 0, INT64_MAX, a);
+  ASSERT_EQ(f.kind, Lookup::Fetch);
+  EXPECT_EQ(a[1].load(), f.busy.pack());
+  ASSERT_TRUE(s->pin(f.busy, &b[1]));
+  EXPECT_EQ(b[1].load(), f.busy.pack());
+  s->abandon(f.busy);
+  s->release_cell(a[1]);
+  EXPECT_EQ(s->stats().objects, 1u);
+  s->release_cell(b[1]);
+  EXPECT_EQ(s->stats().objects, 0u);
+}
+
+// The master returns a reaped worker's pins without waiting on the lock.
+TEST(StorePins, ReapedPinsAreReturned) {
+  auto s = make_store(4 * kMiB);
+  const std::string key = key_of("a.com", "/r");
+  put(*s, key, "r", meta(60));
+  Lookup r = get(*s, key);
+  ASSERT_EQ(r.kind, Lookup::Hit);
+  Lookup f = get(*s, key_of("a.com", "/busy"), kNow, true, 100, kAny, false, /*owner=*/77);
+  ASSERT_EQ(f.kind, Lookup::Fetch);
+  EXPECT_EQ(s->purge(key), 1u);
+  EXPECT_EQ(s->stats().objects, 2u);
+  EXPECT_FALSE(s->reaped(77, {r.ready.pack(), f.busy.pack()})) << "nothing left pending";
+  EXPECT_EQ(s->stats().objects, 0u) << "the pin returned, the fetch failed and freed";
 }
 
 // ---------------------------------------------------------------- eviction
@@ -1238,6 +1293,53 @@ TEST(StoreProcess, ChildFillsParentHits) {
   EXPECT_EQ(head_of(*s, hit.ready), kHead);
   s->release(hit.ready);
   EXPECT_EQ(s->stats().objects, 1u);
+}
+
+// A process stopped while it holds the lock (here inside a Vary matcher,
+// which runs under it) stalls nobody: a lookup answers Unavailable within
+// the bound and is counted, a release is deferred, the master's reap is
+// kept for later; once the holder dies everything catches up.
+TEST(StoreProcess, StalledHolderBoundsWaitsAndDefersWork) {
+  auto s = make_store(4 * kMiB);
+  const std::string key = key_of("h", "/vary");
+  Lookup f = get(*s, key);
+  ASSERT_EQ(f.kind, Lookup::Fetch);
+  fill(*s, f.busy, "v", meta(60), "accept-encoding", "gzip");
+  Lookup mine = get(*s, key);
+  ASSERT_EQ(mine.kind, Lookup::Hit);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto stop_inside = [](std::string_view, std::string_view) {
+      raise(SIGSTOP);
+      return true;
+    };
+    s->lookup(key, stop_inside, kNow * 1000, false, false, getpid(), 100);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+  ASSERT_TRUE(WIFSTOPPED(status));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(get(*s, key).kind, Lookup::Unavailable);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, std::chrono::milliseconds(Store::kLockWaitMs - 5));
+  EXPECT_LT(waited, std::chrono::milliseconds(Store::kLockWaitMs + 500));
+  EXPECT_EQ(s->stats().lock_timeouts, 1u);
+  EXPECT_EQ(s->snapshot(mine.ready).body_len, 1u) << "a pinned Ready copy is read without the lock";
+  s->release(mine.ready);  // deferred
+  EXPECT_TRUE(s->reaped(12345, {})) << "the master does not wait: kept for a retry";
+  bool busy = false;
+  EXPECT_EQ(s->purge(key, &busy), 0u);
+  EXPECT_TRUE(busy);
+  std::string why;
+  EXPECT_EQ(s->ban(BanKind::Host, "h", "", &why), 0u);
+  EXPECT_NE(why.find("busy"), std::string::npos) << why;
+  kill(pid, SIGKILL);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_FALSE(s->retry_reaped()) << "the dead holder's lock is taken over";
+  EXPECT_EQ(s->purge(key), 1u);
+  EXPECT_EQ(s->stats().objects, 0u) << "the deferred release ran";
 }
 
 TEST(StoreProcess, AbandonOwnedByDeadChild) {
