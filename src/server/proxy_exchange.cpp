@@ -38,9 +38,12 @@ bool hop_by_hop(std::string_view name) {
 constexpr size_t kBufferCap = 64 * 1024;  // ProxyExchange::kBufferMax
 
 // Buffers keep their capacity from one exchange to the next on a loop, so a
-// proxied request allocates no buffer memory in the steady state. The spares
-// are few and never larger than a full buffer: after a flood of slow clients
-// a loop keeps a few hundred KiB, not the flood's tens of MiB.
+// proxied request allocates no buffer memory in the steady state (a buffer
+// that grew past 128 KiB is an mmap'd block: dropping it would cost a
+// mmap/munmap and its page faults on every large response). The spares are
+// few, and a loop that has shed a flood drops them all (release_spare_buffers
+// from its memory trim), so they hold a few MiB at most, not the flood's
+// tens of MiB.
 constexpr size_t kSpareBuffers = 24;
 thread_local std::vector<std::string> spare_buffers;
 std::string take_buffer() {
@@ -51,8 +54,7 @@ std::string take_buffer() {
   return b;
 }
 void give_buffer(std::string&& b) {
-  if (spare_buffers.size() < kSpareBuffers && b.capacity() <= kBufferCap + kBufferCap / 4)
-    spare_buffers.push_back(std::move(b));
+  if (spare_buffers.size() < kSpareBuffers && b.capacity() <= 4 * kBufferCap) spare_buffers.push_back(std::move(b));
 }
 
 // Is `name` one of the tokens of the Connection field(s)? Those fields are
@@ -113,6 +115,11 @@ void append_chunk(std::string& out, std::string_view data) {
 }
 
 }  // namespace
+
+void ProxyExchange::release_spare_buffers() {
+  spare_buffers.clear();
+  spare_buffers.shrink_to_fit();
+}
 
 ProxyExchange::ProxyExchange(Connection& c, BalancerRuntime& b, std::string upstream_target)
     : c_(c), b_(b), target_(std::move(upstream_target)) {

@@ -28,6 +28,8 @@ struct CacheFill;
 
 class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
  public:
+  // Drops this thread's spare exchange buffers (a loop's memory trim).
+  static void release_spare_buffers();
   static constexpr size_t kBufferMax = 64 * 1024;
 
   ProxyExchange(Connection& c, BalancerRuntime& b, std::string upstream_target);

@@ -132,6 +132,7 @@ class WorkerLoop::MemoryTrim final : public core::TimerNode {
     if (peak_ >= now + kMinDrop && now <= peak_ / 2) {
       w_.buffer_pool_.clear();
       w_.buffer_pool_.shrink_to_fit();
+      ProxyExchange::release_spare_buffers();
       ::malloc_trim(0);
       peak_ = now;
     }
