@@ -63,7 +63,7 @@ struct Settings {                 // from the location's Cache* directives
   double lm_factor = 0.1;         // CacheLastModifiedFactor
   bool store_cookies = false;     // CacheStoreCookies on: store responses carrying Set-Cookie (caller strips Set-Cookie)
   bool ignore_no_cache = false;   // CacheIgnoreCacheControl on: request Cache-Control/Pragma never force revalidation
-  int64_t grace = 10;             // CacheGrace: stale-while-revalidate window when the response does not say
+  int64_t grace = 0;              // CacheGrace: stale-while-revalidate window when the response does not say (0: none, RFC 9111 §4.2.4)
   int64_t stale_if_error = 0;     // CacheStaleIfError: stale-if-error window when the response does not say
   uint64_t max_object_size = 1000000;  // CacheMaxObjectSize (bytes)
 };

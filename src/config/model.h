@@ -195,7 +195,7 @@ struct CacheConfig {
   double lm_factor = 0.1;          // CacheLastModifiedFactor
   bool store_cookies = false;      // CacheStoreCookies: store responses carrying Set-Cookie (the field is dropped)
   bool ignore_cache_control = false;  // CacheIgnoreCacheControl: clients' no-cache/max-age=0 do not bypass
-  int64_t grace = 10;              // CacheGrace (s): stale-while-revalidate unless the response says
+  int64_t grace = 0;               // CacheGrace (s): stale-while-revalidate unless the response says; 0: only with its permission
   int64_t stale_if_error = 0;      // CacheStaleIfError (s): stale-if-error unless the response says
   int64_t hit_for_pass = 120;      // CacheHitForPass (s): an uncacheable key skips coalescing this long
   uint64_t max_object_size = 1000000;  // CacheMaxObjectSize (bytes)

@@ -5,6 +5,7 @@
 // CDN-Cache-Control and Pillar-Cache-Control). The policy's pure logic has
 // unit tests (tests/unit/cache/policy_test.cpp); these show the defaults and
 // directives take effect in a running server.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -93,6 +94,60 @@ TEST(CachePolicyHead, HitKeepsSetCookie2AndDropsFieldsNamedByPrivate) {
   EXPECT_EQ(hit.header("X-Custom"), "kept") << describe(hit);
   EXPECT_EQ(hit.header("X-User"), "") << "private=\"X-User\": a shared cache must not store it: " << describe(hit);
   EXPECT_EQ(origin_count(be, "/h"), 1u);
+}
+
+// =========================================================================================
+// No stale copy without permission (RFC 9111 §4.2.4): by default an expired
+// object is fetched again; the origin's stale-while-revalidate (RFC 5861) or
+// an explicit CacheGrace allows serving it stale.
+// =========================================================================================
+
+// Polls `target` while it answers HIT; returns the first other answer.
+HttpResponse first_non_hit(uint16_t port, const std::string& target, Millis timeout = 4s) {
+  HttpResponse r;
+  eventually([&] { return xcache(r = get(port, target)) != "HIT"; }, timeout);
+  return r;
+}
+
+// A versioned origin: the n-th request for a path gets body "vN".
+Backend::Handler versioned(const std::string& fields) {
+  auto n = std::make_shared<std::atomic<int>>(0);
+  return [n, fields](const BackendRequest&) { return reply(200, fields, "v" + std::to_string(++*n)); };
+}
+
+TEST(CachePolicyStale, ExpiredObjectIsNotServedStaleByDefault) {
+  Backend be("origin", versioned("Cache-Control: max-age=1\r\n"));
+  ASSERT_TRUE(be.ok());
+  Front f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(get(f.port(), "/s").body, "v1");
+  HttpResponse r = first_non_hit(f.port(), "/s");
+  EXPECT_NE(xcache(r), "STALE") << "nobody allowed a stale copy: " << describe(r);
+  EXPECT_EQ(r.body, "v2") << "the expired copy must be fetched again: " << describe(r);
+  EXPECT_EQ(origin_count(be, "/s"), 2u);
+}
+
+TEST(CachePolicyStale, OriginStaleWhileRevalidateAllowsStale) {
+  Backend be("origin", versioned("Cache-Control: max-age=1, stale-while-revalidate=30\r\n"));
+  ASSERT_TRUE(be.ok());
+  Front f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(get(f.port(), "/swr").body, "v1");
+  HttpResponse r = first_non_hit(f.port(), "/swr");
+  EXPECT_EQ(xcache(r), "STALE") << describe(r);
+  EXPECT_EQ(r.body, "v1") << describe(r);
+  EXPECT_TRUE(eventually([&] { return get(f.port(), "/swr").body == "v2"; }, 3s)) << "one background refresh";
+}
+
+TEST(CachePolicyStale, ExplicitCacheGraceAllowsStale) {
+  Backend be("origin", versioned("Cache-Control: max-age=1\r\n"));
+  ASSERT_TRUE(be.ok());
+  Front f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url(), "  CacheGrace 30\n"));
+  ASSERT_EQ(get(f.port(), "/g").body, "v1");
+  HttpResponse r = first_non_hit(f.port(), "/g");
+  EXPECT_EQ(xcache(r), "STALE") << "Varnish-style grace, opted in: " << describe(r);
+  EXPECT_EQ(r.body, "v1") << describe(r);
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ TEST(CacheDirectives, DefaultsWhenAbsent) {
   EXPECT_EQ(c.max_object_size, 1000000u);
   EXPECT_FALSE(c.heuristic);
   EXPECT_FALSE(c.store_cookies);
-  EXPECT_EQ(c.grace, 10);
+  EXPECT_EQ(c.grace, 0);  // no stale without permission (RFC 9111 §4.2.4)
   EXPECT_EQ(c.hit_for_pass, 120);
 }
 
