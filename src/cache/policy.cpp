@@ -360,7 +360,9 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
     d.revalidate_always = true;
     ttl = 0;
   } else if (!explicit_ttl) {
-    if (!s.heuristic || !(cc.public_ || heuristically_cacheable(resp.status))) return refuse("no freshness");
+    using H = config::CacheHeuristic;
+    if (s.heuristic == H::Off || !(cc.public_ || heuristically_cacheable(resp.status))) return refuse("no freshness");
+    if (!last_modified && s.heuristic != H::On) return refuse("no freshness");  // nothing to estimate from
     if (last_modified && *last_modified <= date_value) {
       double h = static_cast<double>(date_value - *last_modified) * s.lm_factor;
       ttl = std::isfinite(h) && h > 0 ? static_cast<int64_t>(std::min(h, static_cast<double>(kDeltaMax))) : 0;

@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/model.h"
 #include "http/request.h"
 #include "http/response_parser.h"
 
@@ -59,7 +60,9 @@ struct Settings {                 // from the location's Cache* directives
   int64_t default_ttl = 3600;     // CacheDefaultExpire (s) used only when heuristic freshness is allowed
   int64_t max_ttl = 86400;        // CacheMaxExpire: freshness lifetime is capped to this
   int64_t min_ttl = 0;            // CacheMinExpire: floor for heuristic lifetimes
-  bool heuristic = false;         // CacheHeuristic on: allow heuristic freshness (Last-Modified factor, else default_ttl)
+  // CacheHeuristic: LastModified (default) gives (Date - Last-Modified) * lm_factor to responses without an
+  // explicit lifetime; On also gives default_ttl to those without Last-Modified; Off: neither.
+  config::CacheHeuristic heuristic = config::CacheHeuristic::LastModified;
   double lm_factor = 0.1;         // CacheLastModifiedFactor
   bool store_cookies = false;     // CacheStoreCookies on: store responses carrying Set-Cookie (caller strips Set-Cookie)
   bool ignore_no_cache = false;   // CacheIgnoreCacheControl on: request Cache-Control/Pragma never force revalidation
@@ -90,9 +93,11 @@ struct StoreDecision {
 // Freshness lifetime: s-maxage > max-age > Expires - Date (an invalid Expires
 // means already expired). Without those, a heuristically cacheable status
 // (200 203 204 300 301 308 404 405 410 414 501) or `public` gets heuristic
-// freshness when Settings::heuristic is on: (Date - Last-Modified) *
-// lm_factor, else default_ttl, at least min_ttl. Every lifetime is capped to
-// max_ttl. A lifetime of 0 is stored only when the response has a validator
+// freshness (§4.2.2) unless Settings::heuristic is Off: (Date -
+// Last-Modified) * lm_factor (10% by default, as §4.2.2 suggests); without
+// Last-Modified, default_ttl only when heuristic is On; at least min_ttl.
+// Every lifetime is capped to max_ttl (CacheMaxExpire, one day by default),
+// which is also the cap of heuristic lifetimes. A lifetime of 0 is stored only when the response has a validator
 // (ETag or Last-Modified), so it can be revalidated.
 StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHead& resp, int64_t request_time,
                            int64_t response_time, int64_t content_length, const Settings& s);

@@ -7,6 +7,7 @@
 // directives take effect in a running server.
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
@@ -148,6 +149,48 @@ TEST(CachePolicyStale, ExplicitCacheGraceAllowsStale) {
   HttpResponse r = first_non_hit(f.port(), "/g");
   EXPECT_EQ(xcache(r), "STALE") << "Varnish-style grace, opted in: " << describe(r);
   EXPECT_EQ(r.body, "v1") << describe(r);
+}
+
+// =========================================================================================
+// Heuristic freshness (RFC 9111 §4.2.2): a 200 with Last-Modified and no
+// explicit lifetime is fresh for 10% of its age, unless CacheHeuristic Off.
+// =========================================================================================
+
+std::string http_date(std::time_t t) {
+  char buf[64];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+Backend::Handler last_modified_origin() {
+  return [](const BackendRequest&) {
+    std::time_t now = std::time(nullptr);
+    return reply(200, "Date: " + http_date(now) + "\r\nLast-Modified: " + http_date(now - 10000) + "\r\n", "doc");
+  };
+}
+
+TEST(CachePolicyHeuristic, LastModifiedGivesFreshnessByDefault) {
+  Backend be("origin", last_modified_origin());
+  ASSERT_TRUE(be.ok());
+  Front f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(get(f.port(), "/lm").status, 200);
+  HttpResponse r = get(f.port(), "/lm");
+  EXPECT_EQ(xcache(r), "HIT") << "fresh for 10% of 10000 s: " << describe(r);
+  EXPECT_EQ(origin_count(be, "/lm"), 1u);
+}
+
+TEST(CachePolicyHeuristic, CacheHeuristicOffDisablesIt) {
+  Backend be("origin", last_modified_origin());
+  ASSERT_TRUE(be.ok());
+  Front f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url(), "  CacheHeuristic Off\n"));
+  ASSERT_EQ(get(f.port(), "/lm").status, 200);
+  HttpResponse r = get(f.port(), "/lm");
+  EXPECT_NE(xcache(r), "HIT") << describe(r);
+  EXPECT_EQ(origin_count(be, "/lm"), 2u);
 }
 
 }  // namespace

@@ -264,7 +264,7 @@ struct StoreCase {
 void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
 
 #define D "Date: @{+0}\r\n"
-void heuristic(Settings& s) { s.heuristic = true; }
+void heuristic(Settings& s) { s.heuristic = pillar::config::CacheHeuristic::On; }
 
 const StoreCase kStoreCases[] = {
     // Explicit freshness and its precedence.
@@ -376,10 +376,23 @@ const StoreCase kStoreCases[] = {
     {"NothingNoHeuristic", "", 200, D, false, "no freshness"},
     {"EtagOnlyNoHeuristic", "", 200, D "ETag: \"x\"\r\n", false, "no freshness"},
     {"PublicOnlyNoHeuristic", "", 200, D "Cache-Control: public\r\n", false, "no freshness"},
+    // RFC 9111 §4.2.2: heuristic freshness by default, 10% of the time since Last-Modified, capped by
+    // CacheMaxExpire (a day); only for heuristically cacheable statuses or `public`.
+    {"DefaultHeuristicFromLastModified", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 1000, 0},
+    {"DefaultHeuristic404", "", 404, D "Last-Modified: @{-600}\r\n", true, "", 60, 0},
+    {"DefaultHeuristicCappedToADay", "", 200, D "Last-Modified: @{-100000000}\r\n", true, "", 86400, 0},
+    {"DefaultHeuristicNotFor302", "", 302, D "Location: /b\r\nLast-Modified: @{-10000}\r\n", false,
+     "no freshness"},
+    {"DefaultHeuristicPublic302", "", 302, D "Location: /b\r\nCache-Control: public\r\nLast-Modified: @{-10000}\r\n",
+     true, "", 1000, 0},
+    {"DefaultHeuristicNotWithInvalidExpires", "", 200, D "Expires: 0\r\nLast-Modified: @{-10000}\r\n", true, "", 0,
+     0},
+    {"HeuristicOff", "", 200, D "Last-Modified: @{-10000}\r\n", false, "no freshness", 0, 0, 0, false,
+     [](Settings& s) { s.heuristic = pillar::config::CacheHeuristic::Off; }},
     {"HeuristicLastModified", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 1000, 0, 0, false, heuristic},
     {"HeuristicLmFactor", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 5000, 0, 0, false,
      [](Settings& s) {
-       s.heuristic = true;
+       s.heuristic = pillar::config::CacheHeuristic::On;
        s.lm_factor = 0.5;
      }},
     {"HeuristicDefaultTtl", "", 200, D, true, "", 3600, 0, 0, false, heuristic},
@@ -388,12 +401,12 @@ const StoreCase kStoreCases[] = {
     {"Heuristic204", "", 204, D, true, "", 3600, 0, 0, false, heuristic},
     {"HeuristicMinTtl", "", 200, D "Last-Modified: @{-1000}\r\n", true, "", 600, 0, 0, false,
      [](Settings& s) {
-       s.heuristic = true;
+       s.heuristic = pillar::config::CacheHeuristic::On;
        s.min_ttl = 600;
      }},
     {"HeuristicMaxTtlCap", "", 200, D, true, "", 86400, 0, 0, false,
      [](Settings& s) {
-       s.heuristic = true;
+       s.heuristic = pillar::config::CacheHeuristic::On;
        s.default_ttl = 1000000;
      }},
     {"HeuristicFutureLastModifiedTtl0", "", 200, D "Last-Modified: @{+100}\r\n", true, "", 0, 0, 0, false,
