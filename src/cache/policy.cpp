@@ -38,9 +38,11 @@ std::optional<int64_t> parse_delta(std::string_view s) {
   return v;
 }
 
-void set_first(int64_t& field, std::optional<int64_t> v) {
-  if (field < 0 && v) field = *v;
-}
+// Repeated directives, on one field line or several, keep the most
+// restrictive value (§4.2.1 allows "first occurrence" or "stale"; the
+// smallest lifetime is never less safe than either).
+void keep_min(int64_t& field, int64_t v) { field = field < 0 ? v : std::min(field, v); }
+void keep_max(int64_t& field, int64_t v) { field = std::max(field, v); }
 
 // One directive as read from the field. `value` is the raw text (inside the
 // quotes when quoted, escapes left in place: only digits and emptiness matter
@@ -60,10 +62,15 @@ Directive next_directive(std::string_view v, size_t& pos) {
   size_t start = i;
   while (i < v.size() && v[i] != ',' && v[i] != '=' && !is_ows(v[i])) ++i;
   d.name = v.substr(start, i - start);
+  // cache-directive = token [ "=" ( token / quoted-string ) ]: no whitespace
+  // either side of "=" (§5.2). `max-age = 5` is read, but as malformed.
+  size_t before_eq = i;
   while (i < v.size() && is_ows(v[i])) ++i;
   if (i < v.size() && v[i] == '=') {
     d.has_value = true;
+    if (i != before_eq) d.clean = false;
     ++i;
+    if (i < v.size() && is_ows(v[i])) d.clean = false;
     while (i < v.size() && is_ows(v[i])) ++i;
     if (i < v.size() && v[i] == '"') {
       size_t vstart = ++i;
@@ -104,6 +111,12 @@ std::optional<int64_t> number(const Directive& d) {
   return parse_delta(d.value);
 }
 
+// A lifetime directive whose value is not delta-seconds (`max-age=1.5`,
+// `max-age=a100`, `max-age`, `max-age = 5`) is invalid freshness
+// information: the response is stale (§4.2.1), so it counts as 0, and it
+// still hides any Expires (it is present, only unusable).
+int64_t lifetime(const Directive& d) { return number(d).value_or(0); }
+
 void apply(CacheControl& cc, const Directive& d) {
   using http::iequals;
   const std::string_view n = d.name;
@@ -117,14 +130,17 @@ void apply(CacheControl& cc, const Directive& d) {
   else if (iequals(n, "only-if-cached")) cc.only_if_cached = true;
   // public widens what is stored, so only its exact form counts.
   else if (iequals(n, "public")) cc.public_ |= !d.has_value && d.clean;
-  else if (iequals(n, "max-age")) set_first(cc.max_age, number(d));
-  else if (iequals(n, "s-maxage")) set_first(cc.s_maxage, number(d));
-  else if (iequals(n, "stale-while-revalidate")) set_first(cc.stale_while_revalidate, number(d));
-  else if (iequals(n, "stale-if-error")) set_first(cc.stale_if_error, number(d));
-  else if (iequals(n, "min-fresh")) set_first(cc.min_fresh, number(d));
-  else if (iequals(n, "max-stale")) {
-    if (!d.has_value && d.clean) set_first(cc.max_stale, std::numeric_limits<int64_t>::max());
-    else set_first(cc.max_stale, number(d));
+  // In a request an invalid max-age likewise asks for a copy of age 0.
+  else if (iequals(n, "max-age")) keep_min(cc.max_age, lifetime(d));
+  else if (iequals(n, "s-maxage")) keep_min(cc.s_maxage, lifetime(d));
+  else if (iequals(n, "stale-while-revalidate")) keep_min(cc.stale_while_revalidate, lifetime(d));
+  else if (iequals(n, "stale-if-error")) keep_min(cc.stale_if_error, lifetime(d));
+  // Request-only permissions and demands: an invalid one grants nothing.
+  else if (iequals(n, "min-fresh")) {
+    if (auto v = number(d)) keep_max(cc.min_fresh, *v);
+  } else if (iequals(n, "max-stale")) {
+    if (!d.has_value && d.clean) keep_min(cc.max_stale, std::numeric_limits<int64_t>::max());
+    else if (auto v = number(d)) keep_min(cc.max_stale, *v);
   }
 }
 
@@ -153,15 +169,82 @@ StoreDecision refuse(const char* why) {
   return d;
 }
 
+// Age (§5.1): a singleton, but a list-based value uses its first member
+// (`Age: 7200, 0` is 7200, as is `Age: 7200` followed by `Age: 0`); a first
+// member that is not delta-seconds (`old`, `7200.0`, `-1`, `5;x=y`) makes the
+// field ignored: the age then comes from Date and the delays alone.
+std::optional<int64_t> age_field(const http::ResponseHead& resp) {
+  for (const auto& f : resp.headers) {
+    if (!http::iequals(f.name, "age")) continue;
+    std::string_view rest = f.value;
+    while (true) {
+      size_t comma = rest.find(',');
+      std::string_view member = trim(rest.substr(0, comma));
+      if (!member.empty()) return parse_delta(member);
+      if (comma == std::string_view::npos) break;  // an empty line: the next line holds the first member
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 int64_t initial_age(const http::ResponseHead& resp, std::optional<time_t> date, int64_t request_time,
                     int64_t response_time) {
   int64_t apparent = date ? std::max<int64_t>(0, response_time - *date) : 0;
-  int64_t age_value = parse_delta(trim(resp.find("age"))).value_or(0);
+  int64_t age_value = age_field(resp).value_or(0);
   int64_t delay = std::max<int64_t>(0, response_time - request_time);
   return std::max(apparent, age_value + delay);
 }
 
-bool is_accept_encoding(std::string_view name) { return http::iequals(name, "accept-encoding"); }
+// Content-negotiation fields whose values are lists of case-insensitive
+// items (codings, charsets, language tags, media ranges) preferred by q-value,
+// not by order: their members can be reordered and case-folded without
+// changing what the request means (§4.1 allows exactly that).
+bool unordered_list_field(std::string_view name) {
+  for (std::string_view n : {"accept", "accept-charset", "accept-encoding", "accept-language"})
+    if (http::iequals(name, n)) return true;
+  return false;
+}
+
+// Splits on commas outside quoted-strings.
+std::vector<std::string_view> list_members(std::string_view v) {
+  std::vector<std::string_view> out;
+  bool quoted = false;
+  size_t start = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (quoted && v[i] == '\\') ++i;
+    else if (v[i] == '"') quoted = !quoted;
+    else if (!quoted && v[i] == ',') {
+      out.push_back(trim(v.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  out.push_back(trim(v.substr(std::min(start, v.size()))));
+  return out;
+}
+
+// One member of an unordered list field: whitespace outside quotes dropped
+// (it is only ever optional there), item and parameter names lower-cased,
+// parameter values kept (a media-type parameter may be case-sensitive).
+std::string fold_member(std::string_view m) {
+  std::string out;
+  bool quoted = false, param_value = false;
+  for (size_t i = 0; i < m.size(); ++i) {
+    char c = m[i];
+    if (quoted) {
+      out += c;
+      if (c == '\\' && i + 1 < m.size()) out += m[++i];
+      else if (c == '"') quoted = false;
+      continue;
+    }
+    if (is_ows(c)) continue;
+    if (c == '"') quoted = true;
+    else if (c == ';') param_value = false;
+    else if (c == '=') param_value = true;
+    out += param_value ? c : lower(c);
+  }
+  return out;
+}
 
 // Normalised value of every instance of request field `name`, or nullopt
 // when the request has none.
@@ -176,30 +259,18 @@ std::optional<std::string> vary_value(std::string_view name, const http::Request
   }
   if (!found) return std::nullopt;
 
-  std::vector<std::string_view> elems;
-  std::string_view rest = joined;
-  while (true) {
-    size_t comma = rest.find(',');
-    elems.push_back(trim(rest.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-
+  std::vector<std::string_view> elems = list_members(joined);
   std::string out;
-  if (is_accept_encoding(name)) {
-    // Codings and their parameters are tokens: whitespace and case carry no
-    // meaning, nor does order (preference is by q-value).
-    std::vector<std::string> codings;
+  if (unordered_list_field(name)) {
+    std::vector<std::string> items;
     for (std::string_view e : elems) {
-      std::string c;
-      for (char ch : e)
-        if (!is_ows(ch)) c += lower(ch);
-      if (!c.empty()) codings.push_back(std::move(c));
+      std::string c = fold_member(e);
+      if (!c.empty()) items.push_back(std::move(c));  // empty list members carry nothing (RFC 9110 §5.6.1)
     }
-    std::sort(codings.begin(), codings.end());
-    for (size_t i = 0; i < codings.size(); ++i) {
+    std::sort(items.begin(), items.end());
+    for (size_t i = 0; i < items.size(); ++i) {
       if (i) out += ',';
-      out += codings[i];
+      out += items[i];
     }
     return out;
   }
@@ -289,7 +360,9 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
     d.revalidate_always = true;
     ttl = 0;
   } else if (!explicit_ttl) {
-    if (!s.heuristic || !(cc.public_ || heuristically_cacheable(resp.status))) return refuse("no freshness");
+    using H = config::CacheHeuristic;
+    if (s.heuristic == H::Off || !(cc.public_ || heuristically_cacheable(resp.status))) return refuse("no freshness");
+    if (!last_modified && s.heuristic != H::On) return refuse("no freshness");  // nothing to estimate from
     if (last_modified && *last_modified <= date_value) {
       double h = static_cast<double>(date_value - *last_modified) * s.lm_factor;
       ttl = std::isfinite(h) && h > 0 ? static_cast<int64_t>(std::min(h, static_cast<double>(kDeltaMax))) : 0;
@@ -315,6 +388,68 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
   if (!no_stale)
     d.stale_if_error = cc.stale_if_error >= 0 ? cc.stale_if_error : defaults_barred ? 0 : s.stale_if_error;
   return d;
+}
+
+bool never_stored(std::string_view name) {
+  for (std::string_view n : {// hop-by-hop (RFC 9110 §7.6.1)
+                             "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding", "Upgrade",
+                             // specific to the proxy hop (§3.1)
+                             "Proxy-Authenticate", "Proxy-Authentication-Info", "Proxy-Authorization",
+                             // framing and age, made again for every answer from the store
+                             "Trailer", "Content-Length", "Age", "X-Cache",
+                             // Pillar's choice: a cookie is for the client that fetched (CacheStoreCookies)
+                             "Set-Cookie"})
+    if (http::iequals(name, n)) return true;
+  return false;
+}
+
+namespace {
+
+// Is `name` in the comma-separated list `names` (field names, maybe quoted)?
+bool in_name_list(std::string_view names, std::string_view name) {
+  for (std::string_view m : list_members(names)) {
+    if (m.size() >= 2 && m.front() == '"' && m.back() == '"') m = trim(m.substr(1, m.size() - 2));
+    if (http::iequals(m, name)) return true;
+  }
+  return false;
+}
+
+// Fields the response itself says not to keep: named by Connection (hop-by-hop,
+// RFC 9110 §7.6.1), by private="..." (a shared cache MUST NOT store them,
+// §5.2.2.7) or by no-cache="..." (not to be reused without revalidation,
+// §5.2.2.4: dropping them satisfies that).
+bool named_unstored(const http::ResponseHead& resp, std::string_view name) {
+  for (const auto& f : resp.headers) {
+    if (http::iequals(f.name, "connection")) {
+      if (in_name_list(f.value, name)) return true;
+    } else if (http::iequals(f.name, "cache-control")) {
+      for (size_t pos = 0; pos < f.value.size();) {
+        while (pos < f.value.size() && (is_ows(f.value[pos]) || f.value[pos] == ',')) ++pos;
+        if (pos >= f.value.size()) break;
+        Directive d = next_directive(f.value, pos);
+        if ((http::iequals(d.name, "private") || http::iequals(d.name, "no-cache")) && qualified(d) &&
+            in_name_list(d.value, name))
+          return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string stored_head(std::string_view lines, const http::ResponseHead& resp) {
+  std::string out;
+  out.reserve(lines.size());
+  while (!lines.empty()) {
+    size_t end = lines.find("\r\n");
+    std::string_view line = lines.substr(0, end == std::string_view::npos ? lines.size() : end + 2);
+    size_t colon = line.find(':');
+    std::string_view name = colon == std::string_view::npos ? std::string_view{} : line.substr(0, colon);
+    if (colon == std::string_view::npos || (!never_stored(name) && !named_unstored(resp, name))) out.append(line);
+    lines.remove_prefix(line.size());
+  }
+  return out;
 }
 
 std::string join_vary(const http::ResponseHead& resp) {

@@ -7,11 +7,17 @@
 //  * Only GET responses are stored; HEAD is answered from a stored GET.
 //  * Responses to requests with Authorization are stored only when the
 //    response says public, s-maxage or must-revalidate (§3.5).
-//  * Qualified no-cache="f" / private="f" are ignored (a shared cache may
-//    store the response; the caller still strips Set-Cookie). The unqualified
+//  * Qualified no-cache="f" / private="f" do not stop storing: the named
+//    fields are left out of the stored head (stored_head()). The unqualified
 //    forms, and malformed qualifications, count in full.
-//  * Numeric directive values: delta-seconds, quoted form accepted, first
-//    valid occurrence wins, values over 2^31 are read as 2^31 (§1.2.2).
+//  * Numeric directive values: delta-seconds, quoted form accepted, values
+//    over 2^31 are read as 2^31 (§1.2.2). A lifetime directive with an
+//    invalid value (`max-age=1.5`, `max-age=a1`, `max-age = 5`, no value)
+//    counts as 0: invalid freshness information means stale (§4.2.1). A
+//    directive given more than once, on one line or several, keeps its most
+//    restrictive value (the smallest; the largest for min-fresh).
+//  * Age: the first member of a list-based value; an invalid one is ignored
+//    (§5.1).
 //  * Serving stale: must-revalidate / proxy-revalidate forbid it entirely.
 //    no-cache and s-maxage (which implies proxy-revalidate for a shared
 //    cache, §5.2.2.10) forbid the configured defaults (CacheGrace,
@@ -23,6 +29,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/model.h"
 #include "http/request.h"
 #include "http/response_parser.h"
 
@@ -39,7 +46,8 @@ struct CacheControl {
 };
 
 // Parses one Cache-Control field value and merges it into cc. Directive names
-// are case-insensitive; unknown directives and bad numbers are ignored.
+// are case-insensitive; unknown directives are ignored; see the header note
+// for invalid and repeated values.
 void merge_cache_control(CacheControl& cc, std::string_view value);
 
 // All Cache-Control fields of the request; when there is none, Pragma:
@@ -52,11 +60,13 @@ struct Settings {                 // from the location's Cache* directives
   int64_t default_ttl = 3600;     // CacheDefaultExpire (s) used only when heuristic freshness is allowed
   int64_t max_ttl = 86400;        // CacheMaxExpire: freshness lifetime is capped to this
   int64_t min_ttl = 0;            // CacheMinExpire: floor for heuristic lifetimes
-  bool heuristic = false;         // CacheHeuristic on: allow heuristic freshness (Last-Modified factor, else default_ttl)
+  // CacheHeuristic: LastModified (default) gives (Date - Last-Modified) * lm_factor to responses without an
+  // explicit lifetime; On also gives default_ttl to those without Last-Modified; Off: neither.
+  config::CacheHeuristic heuristic = config::CacheHeuristic::LastModified;
   double lm_factor = 0.1;         // CacheLastModifiedFactor
   bool store_cookies = false;     // CacheStoreCookies on: store responses carrying Set-Cookie (caller strips Set-Cookie)
   bool ignore_no_cache = false;   // CacheIgnoreCacheControl on: request Cache-Control/Pragma never force revalidation
-  int64_t grace = 10;             // CacheGrace: stale-while-revalidate window when the response does not say
+  int64_t grace = 0;              // CacheGrace: stale-while-revalidate window when the response does not say (0: none, RFC 9111 §4.2.4)
   int64_t stale_if_error = 0;     // CacheStaleIfError: stale-if-error window when the response does not say
   uint64_t max_object_size = 1000000;  // CacheMaxObjectSize (bytes)
 };
@@ -83,19 +93,36 @@ struct StoreDecision {
 // Freshness lifetime: s-maxage > max-age > Expires - Date (an invalid Expires
 // means already expired). Without those, a heuristically cacheable status
 // (200 203 204 300 301 308 404 405 410 414 501) or `public` gets heuristic
-// freshness when Settings::heuristic is on: (Date - Last-Modified) *
-// lm_factor, else default_ttl, at least min_ttl. Every lifetime is capped to
-// max_ttl. A lifetime of 0 is stored only when the response has a validator
+// freshness (§4.2.2) unless Settings::heuristic is Off: (Date -
+// Last-Modified) * lm_factor (10% by default, as §4.2.2 suggests); without
+// Last-Modified, default_ttl only when heuristic is On; at least min_ttl.
+// Every lifetime is capped to max_ttl (CacheMaxExpire, one day by default),
+// which is also the cap of heuristic lifetimes. A lifetime of 0 is stored only when the response has a validator
 // (ETag or Last-Modified), so it can be revalidated.
 StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHead& resp, int64_t request_time,
                            int64_t response_time, int64_t content_length, const Settings& s);
 
+// Fields a stored head never keeps whatever the response says (RFC 9111
+// §3.1): hop-by-hop and proxy-hop fields, the framing and Age that every
+// answer from the store gets anew, X-Cache, and Set-Cookie (Pillar's choice:
+// see CacheStoreCookies). Everything else is stored as sent, Set-Cookie2
+// included.
+bool never_stored(std::string_view name);
+// `lines` ("Name: value\r\n"..., the head as relayed to the client) without
+// never_stored() fields, fields named by the response's Connection, and
+// fields named by a qualified private="..." or no-cache="..." (§5.2.2.4,
+// §5.2.2.7).
+std::string stored_head(std::string_view lines, const http::ResponseHead& resp);
+
 // Secondary key (RFC 9111 §4.1): for each field named in the response's Vary
 // (in Vary order, names lower-cased) "name:value\n", value being every
 // instance of that request field joined with ",", whitespace around commas
-// removed and runs of spaces/tabs collapsed to one space. Accept-Encoding is
-// also lower-cased, stripped of all whitespace and its elements sorted, so
-// "gzip, deflate" and "deflate,gzip" match. A field absent from the request
+// removed and runs of spaces/tabs collapsed to one space. Accept,
+// Accept-Charset, Accept-Encoding and Accept-Language (lists of
+// case-insensitive items ranked by q-value, not by order) are also stripped
+// of whitespace outside quotes, lower-cased except parameter values, emptied
+// of empty members and sorted, so "gzip, deflate" and "deflate,gzip" match,
+// and so do "en-US, de;q=0.5" and "de;q=0.5,en-us". A field absent from the request
 // gives "name\n" (no colon): absent and empty differ ("Accept-Encoding:"
 // empty means identity only). Empty string when Vary names nothing.
 std::string vary_key(std::string_view vary_field_values /* all Vary fields joined with "," */,

@@ -745,6 +745,14 @@ void d_cache_flag(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   if (!parse_on_off(n.args[0], s.vhost.cache.*Field, why)) out.error(n, n.name + ": " + why);
 }
 
+void d_cache_heuristic(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  const std::string& v = n.args[0];
+  if (http::iequals(v, "off")) s.vhost.cache.heuristic = CacheHeuristic::Off;
+  else if (http::iequals(v, "lastmodified")) s.vhost.cache.heuristic = CacheHeuristic::LastModified;
+  else if (http::iequals(v, "on")) s.vhost.cache.heuristic = CacheHeuristic::On;
+  else out.error(n, "CacheHeuristic " + v + ": give Off, LastModified or On");
+}
+
 void d_cache_lm_factor(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   char* end = nullptr;
   double v = std::strtod(n.args[0].c_str(), &end);
@@ -820,7 +828,7 @@ constexpr DirectiveSpec kDirectives[] = {
     {"CacheEnable", 1, 2, kSV | kLocation, false, d_cache_enable, "CacheEnable mem [/PATH]"},
     {"CacheGrace", 1, 1, kSV, false, d_cache_seconds<&CacheConfig::grace>, "CacheGrace SECONDS"},
     {"CacheHeader", 1, 1, kSV, false, d_cache_flag<&CacheConfig::header>, "CacheHeader On|Off"},
-    {"CacheHeuristic", 1, 1, kSV, false, d_cache_flag<&CacheConfig::heuristic>, "CacheHeuristic On|Off"},
+    {"CacheHeuristic", 1, 1, kSV, false, d_cache_heuristic, "CacheHeuristic Off|LastModified|On"},
     {"CacheHitForPass", 1, 1, kSV, false, d_cache_seconds<&CacheConfig::hit_for_pass>, "CacheHitForPass SECONDS"},
     {"CacheIgnoreCacheControl", 1, 1, kSV, false, d_cache_flag<&CacheConfig::ignore_cache_control>, "CacheIgnoreCacheControl On|Off"},
     {"CacheLastModifiedFactor", 1, 1, kSV, false, d_cache_lm_factor, "CacheLastModifiedFactor FRACTION"},

@@ -186,16 +186,24 @@ struct CacheRule {
 };
 
 // A vhost's cache policy; the store itself (CacheSize) is node-wide.
+// CacheHeuristic: heuristic freshness (RFC 9111 §4.2.2) for responses that
+// give no explicit lifetime.
+enum class CacheHeuristic : uint8_t {
+  Off,           // only explicit lifetimes are stored
+  LastModified,  // default: a fraction (CacheLastModifiedFactor) of the Last-Modified age
+  On,            // also CacheDefaultExpire when there is no Last-Modified
+};
+
 struct CacheConfig {
   std::vector<CacheRule> rules;
   int64_t default_expire = 3600;   // CacheDefaultExpire (s): heuristic lifetime without Last-Modified
   int64_t max_expire = 86400;      // CacheMaxExpire (s): cap on any lifetime
   int64_t min_expire = 0;          // CacheMinExpire (s): floor on heuristic lifetimes
-  bool heuristic = false;          // CacheHeuristic: store responses without explicit freshness
+  CacheHeuristic heuristic = CacheHeuristic::LastModified;  // CacheHeuristic Off|LastModified|On
   double lm_factor = 0.1;          // CacheLastModifiedFactor
   bool store_cookies = false;      // CacheStoreCookies: store responses carrying Set-Cookie (the field is dropped)
   bool ignore_cache_control = false;  // CacheIgnoreCacheControl: clients' no-cache/max-age=0 do not bypass
-  int64_t grace = 10;              // CacheGrace (s): stale-while-revalidate unless the response says
+  int64_t grace = 0;               // CacheGrace (s): stale-while-revalidate unless the response says; 0: only with its permission
   int64_t stale_if_error = 0;      // CacheStaleIfError (s): stale-if-error unless the response says
   int64_t hit_for_pass = 120;      // CacheHitForPass (s): an uncacheable key skips coalescing this long
   uint64_t max_object_size = 1000000;  // CacheMaxObjectSize (bytes)

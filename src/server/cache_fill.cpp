@@ -13,26 +13,8 @@ namespace pillar::server {
 
 namespace {
 
-// Fields a stored head never keeps: per-connection and per-client ones.
-bool not_stored(std::string_view name) {
-  for (std::string_view n : {"Set-Cookie", "Set-Cookie2", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
-                             "Transfer-Encoding", "Upgrade", "Content-Length", "Age", "X-Cache"})
-    if (http::iequals(name, n)) return true;
-  return false;
-}
-
-std::string strip_unstored(std::string_view lines) {
-  std::string out;
-  out.reserve(lines.size());
-  while (!lines.empty()) {
-    size_t end = lines.find("\r\n");
-    std::string_view line = lines.substr(0, end == std::string_view::npos ? lines.size() : end + 2);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || !not_stored(line.substr(0, colon))) out.append(line);
-    lines.remove_prefix(line.size());
-  }
-  return out;
-}
+// Fields a stored head never keeps (cache::never_stored, RFC 9111 §3.1).
+bool not_stored(std::string_view name) { return cache::never_stored(name); }
 
 cache::ObjectMeta meta_from(const cache::StoreDecision& d, const http::ResponseHead& resp, int64_t now_ms, uint16_t vhost,
                             int64_t body_expected) {
@@ -76,7 +58,7 @@ void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) 
   }
   std::string names = cache::join_vary(resp);
   std::string key = cache::vary_key(names, *req);
-  if (!store->set_head(busy, names, key, strip_unstored(lines), meta_from(d, resp, now_ms, vhost, length))) {
+  if (!store->set_head(busy, names, key, cache::stored_head(lines, resp), meta_from(d, resp, now_ms, vhost, length))) {
     store->abandon(busy);
     ended = true;
     wake();

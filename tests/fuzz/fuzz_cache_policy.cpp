@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (http::parse_response_head(resp_bytes, rlimits, false, resp).kind != http::ParseOutcome::Complete) return 0;
 
   cache::Settings s;
-  s.heuristic = (size & 1) != 0;
+  s.heuristic = static_cast<pillar::config::CacheHeuristic>(size % 3);
   s.store_cookies = (size & 2) != 0;
   auto d = cache::decide_store(req, resp, 1000000, 1000001, resp.framing == http::ResponseHead::Framing::ContentLength
                                                                ? static_cast<int64_t>(resp.content_length)

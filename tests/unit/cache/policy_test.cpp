@@ -126,18 +126,51 @@ const CcCase kCcCases[] = {
        c.min_fresh = 5;
      })},
     {"QuotedNumber", "max-age=\"60\"", cc_with([](CacheControl& c) { c.max_age = 60; })},
-    {"SpacesAroundEquals", "max-age = 60", cc_with([](CacheControl& c) { c.max_age = 60; })},
-    {"NonDigitIgnored", "max-age=abc", {}},
-    {"NegativeIgnored", "max-age=-1", {}},
-    {"FractionIgnored", "max-age=1.5", {}},
-    {"EmptyValueIgnored", "max-age=", {}},
-    {"NoValueIgnored", "max-age", {}},
-    {"FirstWins", "max-age=60, max-age=30", cc_with([](CacheControl& c) { c.max_age = 60; })},
-    {"FirstValidWins", "max-age=abc, max-age=, max-age=30", cc_with([](CacheControl& c) { c.max_age = 30; })},
+    // RFC 9111 §5.2: cache-directive = token [ "=" ( token / quoted-string ) ],
+    // no whitespace around "="; §4.2.1: invalid freshness information (a
+    // max-age that is not delta-seconds) means stale, read here as 0.
+    {"SpacesAroundEqualsIsStale", "max-age = 60", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"SpaceBeforeEqualsIsStale", "max-age =60", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"SpaceAfterEqualsIsStale", "max-age= 60", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"NonDigitIsStale", "max-age=abc", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"LeadingAlphaIsStale", "max-age=a100", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"TrailingAlphaIsStale", "max-age=100a", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"SingleQuotedIsStale", "max-age='60'", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"NegativeIsStale", "max-age=-1", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"FractionIsStale", "max-age=1.5", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"DecimalZeroIsStale", "max-age=3600.0", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"EmptyValueIsStale", "max-age=", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"NoValueIsStale", "max-age", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"LeadingZerosAreDigits", "max-age=003600", cc_with([](CacheControl& c) { c.max_age = 3600; })},
+    {"InvalidSMaxageIsStale", "s-maxage=1.5, max-age=60", cc_with([](CacheControl& c) {
+       c.s_maxage = 0;
+       c.max_age = 60;
+     })},
+    {"InvalidStaleWindowsAreZero", "stale-while-revalidate=x, stale-if-error=1e3", cc_with([](CacheControl& c) {
+       c.stale_while_revalidate = 0;
+       c.stale_if_error = 0;
+     })},
+    // Repeated directives keep the most restrictive value, whatever the order.
+    {"SmallestWinsFreshFirst", "max-age=1800, max-age=1", cc_with([](CacheControl& c) { c.max_age = 1; })},
+    {"SmallestWinsStaleFirst", "max-age=1, max-age=1800", cc_with([](CacheControl& c) { c.max_age = 1; })},
+    {"InvalidAmongValidIsStale", "max-age=abc, max-age=, max-age=30", cc_with([](CacheControl& c) { c.max_age = 0; })},
+    {"SmallestWindows", "stale-if-error=60, stale-while-revalidate=9, stale-if-error=5, stale-while-revalidate=30",
+     cc_with([](CacheControl& c) {
+       c.stale_if_error = 5;
+       c.stale_while_revalidate = 9;
+     })},
+    {"LargestMinFresh", "min-fresh=10, min-fresh=5", cc_with([](CacheControl& c) { c.min_fresh = 10; })},
+    {"InvalidMinFreshIgnored", "min-fresh=x", {}},
+    {"SmallestMaxStale", "max-stale, max-stale=30", cc_with([](CacheControl& c) { c.max_stale = 30; })},
+    {"InvalidMaxStaleGrantsNothing", "max-stale=soon", {}},
+    {"SpacedQualificationIsUnqualified", "no-cache = \"Set-Cookie\"", cc_with([](CacheControl& c) { c.no_cache = true; })},
     {"OverflowReadAs2Pow31", "max-age=99999999999999999999999", cc_with([](CacheControl& c) {
        c.max_age = int64_t{1} << 31;
      })},
-    {"JunkAfterNumberIgnored", "max-age=60 junk, s-maxage=5", cc_with([](CacheControl& c) { c.s_maxage = 5; })},
+    {"JunkAfterNumberIsStale", "max-age=60 junk, s-maxage=5", cc_with([](CacheControl& c) {
+       c.max_age = 0;
+       c.s_maxage = 5;
+     })},
     {"JunkAfterRestrictiveFlagStillCounts", "no-store junk", cc_with([](CacheControl& c) { c.no_store = true; })},
     {"QualifiedNoCacheIgnored", "no-cache=\"Set-Cookie, X-Id\", max-age=5",
      cc_with([](CacheControl& c) { c.max_age = 5; })},
@@ -154,6 +187,8 @@ const CcCase kCcCases[] = {
     {"MaxStaleWithoutValue", "max-stale", cc_with([](CacheControl& c) { c.max_stale = kMax; })},
     {"MaxStaleWithValue", "max-stale=30", cc_with([](CacheControl& c) { c.max_stale = 30; })},
     {"UnknownWithQuotedComma", "foo=\"a,max-age=1\", max-age=5", cc_with([](CacheControl& c) { c.max_age = 5; })},
+    {"MaxAgeInsideQuotedExtension", "max-age=1, extension=\"max-age=3600\"",
+     cc_with([](CacheControl& c) { c.max_age = 1; })},
     {"EscapedQuoteInsideString", "foo=\"a\\\",max-age=1\", max-age=5",
      cc_with([](CacheControl& c) { c.max_age = 5; })},
     {"Garbage", "\x01\x7f==,,\"\"=;", {}},
@@ -184,7 +219,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, CacheControlParse, ::testing::ValuesIn(kCcCases)
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(CacheControl, RequestMergesEveryField) {
-  Req r("Cache-Control: max-age=10\r\nAccept: */*\r\ncache-control: no-cache, max-age=99\r\n");
+  Req r("Cache-Control: max-age=99\r\nAccept: */*\r\ncache-control: no-cache, max-age=10\r\n");
   CacheControl cc = request_cache_control(r.head);
   EXPECT_EQ(cc.max_age, 10);
   EXPECT_TRUE(cc.no_cache);
@@ -229,33 +264,58 @@ struct StoreCase {
 void PrintTo(const StoreCase& c, std::ostream* os) { *os << c.name; }
 
 #define D "Date: @{+0}\r\n"
-void heuristic(Settings& s) { s.heuristic = true; }
+void heuristic(Settings& s) { s.heuristic = pillar::config::CacheHeuristic::On; }
 
 const StoreCase kStoreCases[] = {
     // Explicit freshness and its precedence.
-    {"MaxAge", "", 200, D "Cache-Control: max-age=60\r\n", true, "", 60, 10},
+    // No stale copy without permission (RFC 9111 §4.2.4): by default no grace and no stale-if-error.
+    {"MaxAge", "", 200, D "Cache-Control: max-age=60\r\n", true, "", 60, 0},
+    {"OriginSwrIsPermission", "", 200, D "Cache-Control: max-age=60, stale-while-revalidate=30\r\n", true, "", 60,
+     30},
+    {"AdminGraceIsPermission", "", 200, D "Cache-Control: max-age=60\r\n", true, "", 60, 10, 0, false,
+     [](Settings& s) { s.grace = 10; }},
     {"SMaxageOverMaxAge", "", 200, D "Cache-Control: max-age=60, s-maxage=120\r\n", true, "", 120, 0},
     {"SMaxageKeepsExplicitWindows", "", 200,
      D "Cache-Control: s-maxage=120, stale-while-revalidate=30, stale-if-error=90\r\n", true, "", 120, 30, 90},
-    {"MaxAgeOverExpires", "", 200, D "Cache-Control: max-age=60\r\nExpires: @{+300}\r\n", true, "", 60, 10},
-    {"ExpiresMinusDate", "", 200, D "Expires: @{+300}\r\n", true, "", 300, 10},
-    {"ExpiresWithoutDateUsesReceipt", "", 200, "Expires: @{+50}\r\n", true, "", 50, 10},
-    {"ExpiresWithBadMaxAgeFallsBack", "", 200, D "Cache-Control: max-age=soon\r\nExpires: @{+40}\r\n", true, "",
-     40, 10},
+    {"MaxAgeOverExpires", "", 200, D "Cache-Control: max-age=60\r\nExpires: @{+300}\r\n", true, "", 60, 0},
+    {"ExpiresMinusDate", "", 200, D "Expires: @{+300}\r\n", true, "", 300, 0},
+    {"ExpiresWithoutDateUsesReceipt", "", 200, "Expires: @{+50}\r\n", true, "", 50, 0},
+    // An invalid max-age is still a max-age: it makes the response stale and Expires is not consulted.
+    {"InvalidMaxAgeHidesExpires", "", 200, D "Cache-Control: max-age=soon\r\nExpires: @{+40}\r\n", false,
+     "no freshness"},
+    {"InvalidMaxAgeWithEtagStoredStale", "", 200, D "Cache-Control: max-age=1.5\r\nETag: \"a\"\r\n", true, "", 0,
+     0},
+    {"SpacedMaxAgeIsStale", "", 200, D "Cache-Control: max-age = 3600\r\n", false, "no freshness"},
+    {"AlphaMaxAgeIsStale", "", 200, D "Cache-Control: max-age=a100\r\n", false, "no freshness"},
+    {"DuplicateMaxAgeSameLineSmallest", "", 200, D "Cache-Control: max-age=1, max-age=1800\r\n", true, "", 1, 0},
+    // RFC 9111 §5.3 / RFC 9110 §5.6.7: HTTP-date is case-sensitive and always GMT; anything else is
+    // invalid, and an invalid Expires means already expired.
+    {"ExpiresLowercaseMonthExpired", "", 200, D "Expires: Sun, 06 nov 1994 08:54:37 GMT\r\n", false,
+     "no freshness"},
+    {"ExpiresUppercaseMonthExpired", "", 200, D "Expires: Sun, 06 NOV 1994 08:54:37 GMT\r\n", false,
+     "no freshness"},
+    {"ExpiresUtcZoneExpired", "", 200, D "Expires: Sun, 06 Nov 1994 08:54:37 UTC\r\n", false, "no freshness"},
+    {"ExpiresNumericZoneExpired", "", 200, D "Expires: Sun, 06 Nov 1994 08:54:37 +0000\r\n", false,
+     "no freshness"},
+    {"ExpiresLowercaseGmtExpired", "", 200, D "Expires: Sun, 06 Nov 1994 08:54:37 gmt\r\n", false,
+     "no freshness"},
+    {"ExpiresBadCaseWithEtagStoredStale", "", 200, D "Expires: Sun, 06 nov 1994 08:54:37 GMT\r\nETag: \"e\"\r\n",
+     true, "", 0, 0},
+    {"ExpiresCorrectFormFresh", "", 200, D "Expires: Sun, 06 Nov 1994 08:54:37 GMT\r\n", true, "", 300, 0},
     {"InvalidExpiresIsExpired", "", 200, D "Expires: 0\r\n", false, "no freshness"},
-    {"InvalidExpiresWithEtagStoredTtl0", "", 200, D "Expires: 0\r\nETag: \"a\"\r\n", true, "", 0, 10},
+    {"InvalidExpiresWithEtagStoredTtl0", "", 200, D "Expires: 0\r\nETag: \"a\"\r\n", true, "", 0, 0},
     {"PastExpires", "", 200, D "Expires: @{-10}\r\n", false, "no freshness"},
     {"MaxAge0WithoutValidator", "", 200, D "Cache-Control: max-age=0\r\n", false, "no freshness"},
-    {"MaxAge0WithEtag", "", 200, D "Cache-Control: max-age=0\r\nETag: \"v1\"\r\n", true, "", 0, 10},
+    {"MaxAge0WithEtag", "", 200, D "Cache-Control: max-age=0\r\nETag: \"v1\"\r\n", true, "", 0, 0},
     {"MaxAge0WithLastModified", "", 200, D "Cache-Control: max-age=0\r\nLast-Modified: @{-5}\r\n", true, "", 0,
-     10},
-    {"QuotedUppercaseMaxAge", "", 200, D "CACHE-CONTROL: MAX-AGE=\"45\"\r\n", true, "", 45, 10},
-    {"FirstMaxAgeAcrossFields", "", 200, D "Cache-Control: max-age=60\r\nCache-Control: max-age=5\r\n", true, "",
-     60, 10},
-    {"MaxTtlCapsExplicit", "", 200, D "Cache-Control: max-age=1000000\r\n", true, "", 86400, 10},
+     0},
+    {"QuotedUppercaseMaxAge", "", 200, D "CACHE-CONTROL: MAX-AGE=\"45\"\r\n", true, "", 45, 0},
+    {"SmallestMaxAgeAcrossFields", "", 200, D "Cache-Control: max-age=60\r\nCache-Control: max-age=5\r\n", true, "",
+     5, 0},
+    {"MaxTtlCapsExplicit", "", 200, D "Cache-Control: max-age=1000000\r\n", true, "", 86400, 0},
     {"HugeMaxAgeReadAs2Pow31", "", 200, D "Cache-Control: max-age=99999999999999\r\n", true, "",
-     int64_t{1} << 31, 10, 0, false, [](Settings& s) { s.max_ttl = kMax; }},
-    {"MinTtlNotForExplicit", "", 200, D "Cache-Control: max-age=5\r\n", true, "", 5, 10, 0, false,
+     int64_t{1} << 31, 0, 0, false, [](Settings& s) { s.max_ttl = kMax; }},
+    {"MinTtlNotForExplicit", "", 200, D "Cache-Control: max-age=5\r\n", true, "", 5, 0, 0, false,
      [](Settings& s) { s.min_ttl = 600; }},
     {"GarbageCacheControl", "", 200, D "Cache-Control: =,\"\";;max-age\r\n", false, "no freshness"},
 
@@ -264,9 +324,9 @@ const StoreCase kStoreCases[] = {
     {"RequestNoStore", "Cache-Control: no-store\r\n", 200, D "Cache-Control: max-age=60\r\n", false, "no-store"},
     {"Private", "", 200, D "Cache-Control: max-age=60, private\r\n", false, "private"},
     {"PrivateUppercase", "", 200, D "Cache-Control: PRIVATE, max-age=60\r\n", false, "private"},
-    {"PrivateQualifiedStored", "", 200, D "Cache-Control: private=\"X-User\", max-age=60\r\n", true, "", 60, 10},
+    {"PrivateQualifiedStored", "", 200, D "Cache-Control: private=\"X-User\", max-age=60\r\n", true, "", 60, 0},
     {"SetCookie", "", 200, D "Cache-Control: max-age=60\r\nSet-Cookie: a=b\r\n", false, "Set-Cookie"},
-    {"SetCookieWithStoreCookies", "", 200, D "Cache-Control: max-age=60\r\nSet-Cookie: a=b\r\n", true, "", 60, 10,
+    {"SetCookieWithStoreCookies", "", 200, D "Cache-Control: max-age=60\r\nSet-Cookie: a=b\r\n", true, "", 60, 0,
      0, false, [](Settings& s) { s.store_cookies = true; }},
     {"VaryStar", "", 200, D "Cache-Control: max-age=60\r\nVary: *\r\n", false, "Vary: *"},
     {"VaryStarInList", "", 200, D "Cache-Control: max-age=60\r\nVary: Accept\r\nVary: Origin, *\r\n", false,
@@ -279,7 +339,7 @@ const StoreCase kStoreCases[] = {
     {"PostNotStored", "Content-Length: 0\r\n", 200, D "Cache-Control: max-age=60\r\n", false, "method", 0, 0, 0,
      false, nullptr, -1, "POST"},
     {"TooLarge", "", 200, D "Cache-Control: max-age=60\r\n", false, "too large", 0, 0, 0, false, nullptr, 1000001},
-    {"ExactlyMaxSize", "", 200, D "Cache-Control: max-age=60\r\n", true, "", 60, 10, 0, false, nullptr, 1000000},
+    {"ExactlyMaxSize", "", 200, D "Cache-Control: max-age=60\r\n", true, "", 60, 0, 0, false, nullptr, 1000000},
     {"SmallerMaxObjectSize", "", 200, D "Cache-Control: max-age=60\r\n", false, "too large", 0, 0, 0, false,
      [](Settings& s) { s.max_object_size = 10; }, 11},
 
@@ -287,7 +347,7 @@ const StoreCase kStoreCases[] = {
     {"AuthorizationPlain", "Authorization: Basic eDp5\r\n", 200, D "Cache-Control: max-age=60\r\n", false,
      "Authorization"},
     {"AuthorizationPublic", "Authorization: Basic eDp5\r\n", 200, D "Cache-Control: public, max-age=60\r\n", true,
-     "", 60, 10},
+     "", 60, 0},
     {"AuthorizationSMaxage", "Authorization: Basic eDp5\r\n", 200, D "Cache-Control: s-maxage=60\r\n", true, "", 60,
      0},
     {"AuthorizationMustRevalidate", "Authorization: Basic eDp5\r\n", 200,
@@ -308,41 +368,54 @@ const StoreCase kStoreCases[] = {
     {"NoCacheOn500WithoutFreshness", "", 500, D "Cache-Control: no-cache\r\nETag: \"x\"\r\n", false,
      "no freshness"},
     {"NoCacheQualifiedIsStoredNormally", "", 200, D "Cache-Control: no-cache=\"Set-Cookie\", max-age=60\r\n", true,
-     "", 60, 10},
+     "", 60, 0},
     {"RequestNoCacheDoesNotStopStore", "Cache-Control: no-cache\r\nPragma: no-cache\r\n", 200,
-     D "Cache-Control: max-age=60\r\n", true, "", 60, 10},
+     D "Cache-Control: max-age=60\r\n", true, "", 60, 0},
 
     // Statuses and heuristic freshness.
     {"NothingNoHeuristic", "", 200, D, false, "no freshness"},
     {"EtagOnlyNoHeuristic", "", 200, D "ETag: \"x\"\r\n", false, "no freshness"},
     {"PublicOnlyNoHeuristic", "", 200, D "Cache-Control: public\r\n", false, "no freshness"},
-    {"HeuristicLastModified", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 1000, 10, 0, false, heuristic},
-    {"HeuristicLmFactor", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 5000, 10, 0, false,
+    // RFC 9111 §4.2.2: heuristic freshness by default, 10% of the time since Last-Modified, capped by
+    // CacheMaxExpire (a day); only for heuristically cacheable statuses or `public`.
+    {"DefaultHeuristicFromLastModified", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 1000, 0},
+    {"DefaultHeuristic404", "", 404, D "Last-Modified: @{-600}\r\n", true, "", 60, 0},
+    {"DefaultHeuristicCappedToADay", "", 200, D "Last-Modified: @{-100000000}\r\n", true, "", 86400, 0},
+    {"DefaultHeuristicNotFor302", "", 302, D "Location: /b\r\nLast-Modified: @{-10000}\r\n", false,
+     "no freshness"},
+    {"DefaultHeuristicPublic302", "", 302, D "Location: /b\r\nCache-Control: public\r\nLast-Modified: @{-10000}\r\n",
+     true, "", 1000, 0},
+    {"DefaultHeuristicNotWithInvalidExpires", "", 200, D "Expires: 0\r\nLast-Modified: @{-10000}\r\n", true, "", 0,
+     0},
+    {"HeuristicOff", "", 200, D "Last-Modified: @{-10000}\r\n", false, "no freshness", 0, 0, 0, false,
+     [](Settings& s) { s.heuristic = pillar::config::CacheHeuristic::Off; }},
+    {"HeuristicLastModified", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 1000, 0, 0, false, heuristic},
+    {"HeuristicLmFactor", "", 200, D "Last-Modified: @{-10000}\r\n", true, "", 5000, 0, 0, false,
      [](Settings& s) {
-       s.heuristic = true;
+       s.heuristic = pillar::config::CacheHeuristic::On;
        s.lm_factor = 0.5;
      }},
-    {"HeuristicDefaultTtl", "", 200, D, true, "", 3600, 10, 0, false, heuristic},
-    {"Heuristic404", "", 404, D, true, "", 3600, 10, 0, false, heuristic},
-    {"Heuristic301", "", 301, D "Location: /b\r\n", true, "", 3600, 10, 0, false, heuristic},
-    {"Heuristic204", "", 204, D, true, "", 3600, 10, 0, false, heuristic},
-    {"HeuristicMinTtl", "", 200, D "Last-Modified: @{-1000}\r\n", true, "", 600, 10, 0, false,
+    {"HeuristicDefaultTtl", "", 200, D, true, "", 3600, 0, 0, false, heuristic},
+    {"Heuristic404", "", 404, D, true, "", 3600, 0, 0, false, heuristic},
+    {"Heuristic301", "", 301, D "Location: /b\r\n", true, "", 3600, 0, 0, false, heuristic},
+    {"Heuristic204", "", 204, D, true, "", 3600, 0, 0, false, heuristic},
+    {"HeuristicMinTtl", "", 200, D "Last-Modified: @{-1000}\r\n", true, "", 600, 0, 0, false,
      [](Settings& s) {
-       s.heuristic = true;
+       s.heuristic = pillar::config::CacheHeuristic::On;
        s.min_ttl = 600;
      }},
-    {"HeuristicMaxTtlCap", "", 200, D, true, "", 86400, 10, 0, false,
+    {"HeuristicMaxTtlCap", "", 200, D, true, "", 86400, 0, 0, false,
      [](Settings& s) {
-       s.heuristic = true;
+       s.heuristic = pillar::config::CacheHeuristic::On;
        s.default_ttl = 1000000;
      }},
-    {"HeuristicFutureLastModifiedTtl0", "", 200, D "Last-Modified: @{+100}\r\n", true, "", 0, 10, 0, false,
+    {"HeuristicFutureLastModifiedTtl0", "", 200, D "Last-Modified: @{+100}\r\n", true, "", 0, 0, 0, false,
      heuristic},
     {"Heuristic302NotAllowed", "", 302, D "Location: /b\r\n", false, "no freshness", 0, 0, 0, false, heuristic},
-    {"Heuristic302Public", "", 302, D "Location: /b\r\nCache-Control: public\r\n", true, "", 3600, 10, 0, false,
+    {"Heuristic302Public", "", 302, D "Location: /b\r\nCache-Control: public\r\n", true, "", 3600, 0, 0, false,
      heuristic},
-    {"Explicit302", "", 302, D "Location: /b\r\nCache-Control: max-age=60\r\n", true, "", 60, 10},
-    {"Explicit500Expires", "", 500, D "Expires: @{+30}\r\n", true, "", 30, 10},
+    {"Explicit302", "", 302, D "Location: /b\r\nCache-Control: max-age=60\r\n", true, "", 60, 0},
+    {"Explicit500Expires", "", 500, D "Expires: @{+30}\r\n", true, "", 30, 0},
     {"Plain500", "", 500, D "ETag: \"x\"\r\n", false, "no freshness", 0, 0, 0, false, heuristic},
 
     // Stale windows.
@@ -418,6 +491,15 @@ const AgeCase kAgeCases[] = {
     {"BadAgeIgnored", "Date: @{+0}\r\nAge: soon\r\n", T, T, 0},
     {"BadDateIgnored", "Date: yesterday\r\nAge: 7\r\n", T, T, 7},
     {"ResponseBeforeRequestClamped", "Age: 7\r\n", T + 5, T, 7},
+    // RFC 9111 §5.1: a list-based Age uses its first member; an invalid first member ignores the field.
+    {"AgeListFirstMember", "Date: @{+0}\r\nAge: 7200, 0\r\n", T, T, 7200},
+    {"AgeListZeroFirst", "Date: @{+0}\r\nAge: 0, 7200\r\n", T, T, 0},
+    {"AgeTwoLinesFirstLine", "Date: @{+0}\r\nAge: 7200\r\nAge: 0\r\n", T, T, 7200},
+    {"AgeListInvalidFirstIgnored", "Date: @{-50}\r\nAge: old, 0\r\n", T, T, 50},
+    {"AgeWithParameterIgnored", "Date: @{+0}\r\nAge: 7200;src=x\r\n", T, T, 0},
+    {"AgeFloatIgnored", "Date: @{+0}\r\nAge: 7200.0\r\n", T, T, 0},
+    {"AgeNegativeIgnored", "Date: @{-5}\r\nAge: -7200\r\n", T, T, 5},
+    {"AgeEmptyFirstLineNextLine", "Date: @{+0}\r\nAge: ,\r\nAge: 30\r\n", T, T, 30},
 };
 
 class InitialAge : public ::testing::TestWithParam<AgeCase> {};
@@ -477,16 +559,51 @@ TEST(Vary, AbsentDiffersFromEmpty) {
 }
 
 TEST(Vary, OtherFieldsKeepCaseButCollapseWhitespace) {
-  Req a("Accept-Language: en-US ,  en;q=0.5\r\n");
-  Req b("Accept-Language: en-US,en;q=0.5\r\n");
-  Req upper("Accept-Language: EN-US,en;q=0.5\r\n");
   Req spaced("X-Thing: a \t  b\r\n");
   Req single("X-Thing: a b\r\n");
-  EXPECT_EQ(vary_key("Accept-Language", a.head), "accept-language:en-US,en;q=0.5\n");
-  EXPECT_EQ(vary_key("Accept-Language", a.head), vary_key("Accept-Language", b.head));
-  EXPECT_NE(vary_key("Accept-Language", a.head), vary_key("Accept-Language", upper.head));
+  Req upper("X-Thing: A b\r\n");
+  Req reordered("X-Thing: b, a\r\n");
+  Req ordered("X-Thing: a,b\r\n");
   EXPECT_EQ(vary_key("X-Thing", spaced.head), "x-thing:a b\n");
   EXPECT_EQ(vary_key("X-Thing", spaced.head), vary_key("X-Thing", single.head));
+  // Nothing says an unknown field is case-insensitive or unordered.
+  EXPECT_NE(vary_key("X-Thing", upper.head), vary_key("X-Thing", single.head));
+  EXPECT_NE(vary_key("X-Thing", reordered.head), vary_key("X-Thing", ordered.head));
+}
+
+// RFC 9111 §4.1: values match after removing whitespace where the syntax
+// allows it, combining field lines, and normalising in ways the field's
+// definition makes meaningless: language tags are case-insensitive (RFC 5646
+// §2.1.1) and Accept-Language ranks by q-value, not by order (RFC 9110 §12.5.4).
+TEST(Vary, AcceptLanguageCaseOrderAndWhitespace) {
+  Req a("Accept-Language: en-US ,  en;q=0.5\r\n");
+  Req b("Accept-Language: en;q=0.5,EN-us\r\n");
+  Req c("Accept-Language: en ; q=0.5\r\nAccept-Language: en-US,\r\n");  // two lines, OWS around ';', empty member
+  Req other("Accept-Language: en-GB, en;q=0.5\r\n");
+  EXPECT_EQ(vary_key("Accept-Language", a.head), "accept-language:en-us,en;q=0.5\n");
+  EXPECT_EQ(vary_key("Accept-Language", b.head), vary_key("Accept-Language", a.head));
+  EXPECT_EQ(vary_key("Accept-Language", c.head), vary_key("Accept-Language", a.head));
+  EXPECT_NE(vary_key("Accept-Language", other.head), vary_key("Accept-Language", a.head));
+}
+
+TEST(Vary, AcceptMediaRangesFoldedButParameterValuesKept) {
+  Req a("Accept: text/HTML;Level=1, */* ; q=0.1\r\n");
+  Req b("Accept: */*;q=0.1,text/html;level=1\r\n");
+  EXPECT_EQ(vary_key("Accept", a.head), "accept:*/*;q=0.1,text/html;level=1\n");
+  EXPECT_EQ(vary_key("Accept", a.head), vary_key("Accept", b.head));
+  // A media-type parameter value may be case-sensitive (RFC 9110 §8.3.1): kept as sent.
+  Req upper_value("Accept: text/plain;format=Flowed\r\n");
+  Req lower_value("Accept: text/plain;format=flowed\r\n");
+  EXPECT_NE(vary_key("Accept", upper_value.head), vary_key("Accept", lower_value.head));
+  // A comma inside a quoted parameter value does not split the member.
+  Req quoted("Accept: text/x;p=\"b, A\", text/a\r\n");
+  EXPECT_EQ(vary_key("Accept", quoted.head), "accept:text/a,text/x;p=\"b, A\"\n");
+}
+
+TEST(Vary, AcceptEncodingEmptyMembersIgnored) {
+  Req a("Accept-Encoding: gzip,, br,\r\n");
+  Req b("Accept-Encoding: br, gzip\r\n");
+  EXPECT_EQ(vary_key("Accept-Encoding", a.head), vary_key("Accept-Encoding", b.head));
 }
 
 TEST(Vary, SeveralNamesInVaryOrder) {
@@ -514,6 +631,48 @@ TEST(Keys, PrimaryKeyLowersHostOnly) {
   EXPECT_EQ(primary_key("", "/"), "\n/");
   Req r("", "GET", "/x?y");
   EXPECT_EQ(primary_key(r.head.authority, r.head.target), "example.com\n/x?y");
+}
+
+// ---------------------------------------------------------------------------
+// What a stored head keeps (RFC 9111 §3.1)
+
+std::string lines_of(const Resp& r) {
+  std::string out;
+  for (const auto& f : r.head.headers) out.append(f.name).append(": ").append(f.value).append("\r\n");
+  return out;
+}
+
+TEST(StoredHead, KeepsWhatTheOriginSentExceptHopByHopAndOwnFraming) {
+  Resp r("Cache-Control: max-age=60\r\nSet-Cookie2: a=b; Version=1\r\nX-Custom: 1\r\n"
+         "Keep-Alive: timeout=5\r\nProxy-Authenticate: Basic\r\nAge: 3\r\nContent-Length: 0\r\n"
+         "Trailer: X-T\r\nSet-Cookie: s=1\r\nContent-Type: text/plain\r\n");
+  EXPECT_EQ(pillar::cache::stored_head(lines_of(r), r.head),
+            "Cache-Control: max-age=60\r\nSet-Cookie2: a=b; Version=1\r\nX-Custom: 1\r\nContent-Type: text/plain\r\n");
+}
+
+TEST(StoredHead, DropsFieldsNamedByConnection) {
+  Resp r("Connection: x-hop, close\r\nX-Hop: 1\r\nX-Kept: 2\r\nContent-Length: 0\r\n");
+  EXPECT_EQ(pillar::cache::stored_head(lines_of(r), r.head), "X-Kept: 2\r\n");
+}
+
+// §5.2.2.7: a shared cache MUST NOT store the fields private="..." names;
+// §5.2.2.4: no-cache="..." fields are not reused without revalidation.
+TEST(StoredHead, DropsFieldsNamedByQualifiedPrivateAndNoCache) {
+  Resp r("Cache-Control: max-age=60, private=\"X-User, x-session\"\r\n"
+         "Cache-Control: no-cache=\"X-Token\", no-cache=X-Single\r\n"
+         "X-User: bob\r\nX-Session: 9\r\nX-Token: t\r\nX-Single: s\r\nX-Other: o\r\nContent-Length: 0\r\n");
+  EXPECT_EQ(pillar::cache::stored_head(lines_of(r), r.head),
+            "Cache-Control: max-age=60, private=\"X-User, x-session\"\r\n"
+            "Cache-Control: no-cache=\"X-Token\", no-cache=X-Single\r\nX-Other: o\r\n");
+}
+
+// §5.1 seen end to end: `Age: 7200, 0` is an old response, not a fresh one.
+TEST(DecideStoreDates, ListAgeMakesTheResponseStale) {
+  Req req("");
+  Resp resp("Date: @{+0}\r\nCache-Control: max-age=3600\r\nAge: 7200, 0\r\nETag: \"x\"\r\n");
+  StoreDecision d = decide_store(req.head, resp.head, T, T, -1, Settings{});
+  ASSERT_TRUE(d.store) << d.why;
+  EXPECT_FALSE(freshness(T, T, d.initial_age, d.ttl, d.grace, d.stale_if_error).fresh);
 }
 
 // ---------------------------------------------------------------------------

@@ -40,9 +40,9 @@ TEST(CacheDirectives, DefaultsWhenAbsent) {
   EXPECT_TRUE(r.config->cache_lock);
   EXPECT_EQ(c.default_expire, 3600);
   EXPECT_EQ(c.max_object_size, 1000000u);
-  EXPECT_FALSE(c.heuristic);
+  EXPECT_EQ(c.heuristic, CacheHeuristic::LastModified);  // RFC 9111 §4.2.2 heuristic freshness on by default
   EXPECT_FALSE(c.store_cookies);
-  EXPECT_EQ(c.grace, 10);
+  EXPECT_EQ(c.grace, 0);  // no stale without permission (RFC 9111 §4.2.4)
   EXPECT_EQ(c.hit_for_pass, 120);
 }
 
@@ -58,7 +58,7 @@ TEST(CacheDirectives, ValuesAreRead) {
   EXPECT_EQ(c.default_expire, 120);
   EXPECT_EQ(c.max_expire, 3600);
   EXPECT_EQ(c.min_expire, 5);
-  EXPECT_TRUE(c.heuristic);
+  EXPECT_EQ(c.heuristic, CacheHeuristic::On);
   EXPECT_DOUBLE_EQ(c.lm_factor, 0.25);
   EXPECT_TRUE(c.store_cookies);
   EXPECT_TRUE(c.ignore_cache_control);
@@ -73,6 +73,16 @@ TEST(CacheDirectives, ValuesAreRead) {
   EXPECT_EQ(r.config->cache_lock_max_age.count(), 2000);
   EXPECT_EQ(r.config->cache_lock_max_waiters, 50u);
   EXPECT_FALSE(r.config->cache_unused());
+}
+
+TEST(CacheDirectives, HeuristicTakesThreeValues) {
+  for (auto [word, want] : {std::pair{"Off", CacheHeuristic::Off}, std::pair{"off", CacheHeuristic::Off},
+                            std::pair{"LastModified", CacheHeuristic::LastModified},
+                            std::pair{"On", CacheHeuristic::On}}) {
+    auto r = load(std::string("Listen 8080\nCacheHeuristic ") + word + "\n");
+    ASSERT_TRUE(r.ok()) << word << ": " << first_error(r);
+    EXPECT_EQ(r.config->main_server.cache.heuristic, want) << word;
+  }
 }
 
 TEST(CacheDirectives, EnableAndDisableDecideByLongestPrefix) {
@@ -118,6 +128,7 @@ TEST(CacheDirectives, ErrorsNameTheLineAndTheFix) {
       {"Listen 8080\nCacheLastModifiedFactor much\n", 2, "fraction"},
       {"Listen 8080\nCacheGrace soon\n", 2, "CacheGrace"},
       {"Listen 8080\nCacheHeader maybe\n", 2, "CacheHeader"},
+      {"Listen 8080\nCacheHeuristic sometimes\n", 2, "give Off, LastModified or On"},
       {"Listen 8080\nCachePurgeRequire host example.com\n", 2, "not supported"},
       {"Listen 8080\n<VirtualHost *:8080>\n  CacheSize 1G\n</VirtualHost>\n", 3, "CacheSize"},
   };

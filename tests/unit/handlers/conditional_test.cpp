@@ -466,3 +466,49 @@ TEST_F(Conditional, IfRangeFieldNameIsCaseInsensitive) {
   header("if-range", "\"different\"");
   EXPECT_FALSE(if_range());
 }
+
+// ---------------------------------------------------------------------------
+// Unusual entity-tag forms (RFC 9110 §8.8.3: entity-tag = [ %s"W/" ] DQUOTE
+// *etagc DQUOTE; the weak prefix is case-sensitive and a backslash is an
+// ordinary etagc, not an escape). Anything else is not an entity-tag and
+// matches nothing; "*" still matches any current representation.
+// ---------------------------------------------------------------------------
+
+TEST(EtagForms, UnquotedIfNoneMatchMatchesNothing) {
+  EXPECT_FALSE(etag_list_matches("abcdef", "\"abcdef\"", true));
+  EXPECT_FALSE(etag_list_matches("abcdef", "abcdef", true));  // stored unquoted: not an entity-tag either
+  EXPECT_FALSE(etag_list_matches("\"abcdef\"", "abcdef", true));
+  EXPECT_TRUE(etag_list_matches("*", "abcdef", true));
+}
+
+TEST(EtagForms, LowercaseWeakPrefixIsNotWeak) {
+  EXPECT_FALSE(etag_list_matches("w/\"abcdef\"", "w/\"abcdef\"", true));
+  EXPECT_FALSE(etag_list_matches("w/\"abcdef\"", "W/\"abcdef\"", true));
+  EXPECT_FALSE(etag_list_matches("\"abcdef\"", "w/\"abcdef\"", true));
+  EXPECT_TRUE(etag_list_matches("W/\"abcdef\"", "W/\"abcdef\"", true));
+}
+
+TEST(EtagForms, MalformedWeakPrefixesMatchNothing) {
+  EXPECT_FALSE(etag_list_matches("W\\\"abcdef\"", "W\\\"abcdef\"", true));  // W\"abcdef"
+  EXPECT_FALSE(etag_list_matches("W\"abcdef\"", "W\"abcdef\"", true));          // W"abcdef"
+  EXPECT_FALSE(etag_list_matches("W\"abcdef\"", "W/\"abcdef\"", true));
+}
+
+TEST(EtagForms, BackslashIsAnOrdinaryCharacter) {
+  // "ab\" is a complete entity-tag whose opaque part ends in a backslash.
+  EXPECT_TRUE(etag_list_matches("\"ab\\\"", "\"ab\\\"", false));
+  EXPECT_TRUE(etag_list_matches("\"x\", \"ab\\\"", "\"ab\\\"", true));
+  EXPECT_FALSE(etag_list_matches("\"ab\\\"", "\"ab\"", true));
+}
+
+TEST(EtagForms, StrongAndWeakComparison) {
+  // §8.8.3.2: strong comparison needs both strong and identical; weak ignores W/.
+  EXPECT_TRUE(etag_list_matches("W/\"1\"", "\"1\"", true));
+  EXPECT_TRUE(etag_list_matches("\"1\"", "W/\"1\"", true));
+  EXPECT_FALSE(etag_list_matches("W/\"1\"", "\"1\"", false));
+  EXPECT_FALSE(etag_list_matches("\"1\"", "W/\"1\"", false));
+  EXPECT_FALSE(etag_list_matches("W/\"1\"", "W/\"1\"", false));
+  EXPECT_TRUE(etag_list_matches("\"1\"", "\"1\"", false));
+  EXPECT_FALSE(etag_list_matches("\"1\"", "\"01\"", true));
+  EXPECT_TRUE(etag_list_matches("\"abc\u00fc\"", "\"abc\u00fc\"", false));  // obs-text
+}
