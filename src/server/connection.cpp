@@ -186,7 +186,7 @@ void Connection::close_if_idle() {
 void Connection::publish_request() {
   auto copy = [](char* dst, size_t cap, std::string_view v) {
     size_t n = std::min(cap - 1, v.size());
-    std::memcpy(dst, v.data(), n);
+    if (n > 0) std::memcpy(dst, v.data(), n);  // an empty view may have no data (UBSan)
     dst[n] = '\0';
   };
   copy(slot_->client, sizeof slot_->client, peer_ip_);
