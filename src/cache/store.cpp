@@ -588,7 +588,8 @@ void Store::finish_locked(Handle h) {
   o->owner_pid = 0;
   // Release: a reader that sees Ready without the lock (snapshot) sees
   // the whole object.
-  __atomic_store_n(&o->state, ObjState::Ready, __ATOMIC_RELEASE);
+  // (on the enum's byte: clang's builtins take integers only)
+  __atomic_store_n(reinterpret_cast<uint8_t*>(&o->state), static_cast<uint8_t>(ObjState::Ready), __ATOMIC_RELEASE);
   // A fetch begun before a ban the ring retired unchecked is not stored.
   if (o->linked && o->ban_seq < hdr_->ban_floor) unlink(h.idx);
   if (!o->linked) return;  // banned while Busy: only its waiters get it; it supersedes nothing
@@ -685,7 +686,8 @@ Snapshot Store::snapshot(Handle h) const {
   // A pinned Ready object never changes until it is freed, which its pin
   // prevents: no lock needed (hits keep being served through a stall).
   const Object& o = objects_[h.idx];
-  if (__atomic_load_n(&o.state, __ATOMIC_ACQUIRE) == ObjState::Ready && o.gen == h.gen) {
+  if (static_cast<ObjState>(__atomic_load_n(reinterpret_cast<const uint8_t*>(&o.state), __ATOMIC_ACQUIRE)) == ObjState::Ready &&
+      o.gen == h.gen) {
     fill(o);
     return s;
   }
