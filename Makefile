@@ -27,10 +27,11 @@ test: build
 
 # The unit and integration tests again, everything built with ASan + UBSan
 # (.ci/run runs it after `make test`). Sanitizer reports abort the process,
-# so they fail the test that caused them.
+# so they fail the test that caused them. Warnings are judged by `make test`'s
+# build (-Werror in CI), not by this one: the sanitizers make GCC warn about
+# code it cannot see through.
 test-sanitize: deps
-	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPILLAR_SANITIZE=ON \
-	  $(if $(CI),-DPILLAR_WERROR=ON) >/dev/null
+	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPILLAR_SANITIZE=ON >/dev/null
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_odr_violation=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) --timeout 600
