@@ -173,6 +173,16 @@ long proc_status_kb(pid_t pid, const std::string& field) {
   return -1;
 }
 
+bool rss_returned(pid_t pid, long rss_before, Millis timeout, long* rss_after, long* anon_after) {
+  return eventually(
+      [&] {
+        *anon_after = proc_status_kb(pid, "RssAnon");
+        *rss_after = proc_status_kb(pid, "VmRSS");
+        return *rss_after >= 0 && *rss_after <= rss_before + rss_before / 5;
+      },
+      timeout);
+}
+
 StatusMap fetch_status_auto(uint16_t port, std::string* raw, const std::string& path) {
   StatusMap m;
   RawExchange x = raw_exchange(port,

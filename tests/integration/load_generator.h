@@ -83,6 +83,11 @@ bool process_alive(pid_t pid);
 // A field of /proc/PID/status in kB ("RssAnon"), -1 when unreadable.
 long proc_status_kb(pid_t pid, const std::string& field);
 
+// After a flood has left: polls until `pid`'s VmRSS (text, shared pages and
+// all) is back within 20 % of `rss_before` (issue 16's bound), at most
+// `timeout`. The last VmRSS and RssAnon read go to *rss_after / *anon_after.
+bool rss_returned(pid_t pid, long rss_before, Millis timeout, long* rss_after, long* anon_after);
+
 // /server-status?auto, parsed: "Key: value" lines into the map. The first
 // line (the server name, as in mod_status) is stored under "" . Empty when the
 // request failed or did not answer 200. `raw` gets the body.

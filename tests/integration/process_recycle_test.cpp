@@ -246,16 +246,8 @@ TEST_F(ProcessRecycle, MemoryAFloodTookIsGivenBackWhenItLeaves) {
     peak = proc_status_kb(worker, "RssAnon");
   }  // the flood leaves
   ASSERT_GT(peak, before + 16 * 1024) << "the flood did not grow the worker; nothing to check";
-  // The bound: the process's RSS (text, shared pages and all) back
-  // within 20 % of its level before the flood; RssAnon is printed beside it.
   long after = 0, rss_after = 0;
-  bool returned = eventually(
-      [&] {
-        after = proc_status_kb(worker, "RssAnon");
-        rss_after = proc_status_kb(worker, "VmRSS");
-        return rss_after >= 0 && rss_after <= rss_before + rss_before / 5;
-      },
-      6s);
+  bool returned = rss_returned(worker, rss_before, 6s, &rss_after, &after);
   std::cout << "[ memory   ] worker RssAnon " << before << " kB before, " << peak << " kB with " << kFlood
             << " slow clients, " << after << " kB after they left (VmRSS " << rss_before << " -> " << rss_after << " kB)\n";
   EXPECT_TRUE(returned) << "VmRSS " << rss_after << " kB, more than 120 % of " << rss_before << " kB";
