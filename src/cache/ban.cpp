@@ -1,8 +1,9 @@
 #include "cache/ban.h"
 
+#include "core/assert.h"
+
 #include <re2/re2.h>
 
-#include <cassert>
 
 namespace pillar::cache {
 
@@ -45,7 +46,7 @@ bool BanRule::matches(std::string_view key) const {
     case BanKind::Prefix:
       return target.substr(0, pattern_.size()) == pattern_;
     case BanKind::Regex:
-      assert(re_);
+      PILLAR_ASSERT(re_);
       return RE2::PartialMatch(re2::StringPiece(target.data(), target.size()), *re_);
   }
   return false;

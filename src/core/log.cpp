@@ -1,5 +1,7 @@
 #include "core/log.h"
 
+#include "core/assert.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -8,7 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cassert>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -168,7 +169,7 @@ void LogSink::count_dropped(uint64_t lines) {
 }
 
 void LogSink::append(std::string_view line) {
-  assert(!line.empty() && line.back() == '\n');
+  PILLAR_ASSERT(!line.empty() && line.back() == '\n');
   {
     std::lock_guard<std::mutex> g(mu_);
     if (pending_.size() + line.size() > kMaxPending) {

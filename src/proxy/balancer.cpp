@@ -1,6 +1,7 @@
 #include "proxy/balancer.h"
 
-#include <cassert>
+#include "core/assert.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -226,7 +227,7 @@ void release(MemberState& m) {
 }
 
 std::atomic<uint32_t>* acquire_recorded(MemberState& m, std::span<std::atomic<uint32_t>> records, uint32_t ref) {
-  assert(ref != 0);
+  PILLAR_ASSERT(ref != 0);
   for (auto& r : records) {
     uint32_t expected = 0;
     if (!r.compare_exchange_strong(expected, ref, std::memory_order_acq_rel)) continue;

@@ -1,6 +1,7 @@
 #include "proxy/member_table.h"
 
-#include <cassert>
+#include "core/assert.h"
+
 #include <cstring>
 
 namespace pillar::proxy {
@@ -47,7 +48,7 @@ int MemberTable::slot(BalancerBlock& b, std::string_view url, bool* added) {
 
 uint32_t MemberTable::ref(const BalancerBlock& b, int slot) const {
   auto index = static_cast<uint32_t>(&b - blocks);
-  assert(index < kBalancers && slot >= 0 && static_cast<size_t>(slot) < BalancerBlock::kSlots);
+  PILLAR_ASSERT(index < kBalancers && slot >= 0 && static_cast<size_t>(slot) < BalancerBlock::kSlots);
   return (index + 1) << 16 | static_cast<uint32_t>(slot);
 }
 

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "handlers/conditional.h"
 #include "handlers/range.h"
@@ -23,7 +24,7 @@ namespace {
 
 constexpr size_t kChunk = 64 * 1024;      // body bytes copied from the store per step (chunked framing)
 constexpr size_t kInlineMax = 64 * 1024;  // a complete object this small goes out in the connection's own write
-constexpr size_t kMaxIov = 128;           // 256 KiB of 2 KiB blocks per writev
+constexpr size_t kMaxIov = 128;           // 256 KiB of 2 KiB blocks per writev (Output adds its queue)
 
 void append_number(std::string& out, uint64_t v) {
   char buf[24];
@@ -36,7 +37,9 @@ void append_number(std::string& out, uint64_t v) {
 CacheDelivery::CacheDelivery(Connection& c, cache::Store& s, cache::Handle h, const char* x_cache, uint64_t deadline_ms)
     : c_(c), s_(s), h_(h), x_cache_(x_cache), deadline_ms_(deadline_ms) {}
 
-bool CacheDelivery::build_head(const cache::Snapshot& snap) {
+std::string& CacheDelivery::out() { return c_.output_.text(); }
+
+void CacheDelivery::build_head(const cache::Snapshot& snap) {
   const int64_t now_ms = cache_wall_ms(), now = now_ms / 1000;
   const auto& req = c_.head_;
   const bool complete = snap.state == cache::ObjState::Ready;
@@ -72,83 +75,58 @@ bool CacheDelivery::build_head(const cache::Snapshot& snap) {
   }
   const bool head_req = req.method == http::Method::Head;
   const bool bodiless = status_ == 304 || status_ == 204 || status_ == 412 || status_ == 416;
-  out_.clear();
-  out_pos_ = 0;
-  out_.append("HTTP/1.1 ");
-  append_number(out_, static_cast<uint64_t>(status_));
-  out_.push_back(' ');
-  out_.append(http::reason_phrase(status_));
-  out_.append("\r\n");
+  std::string& o = out();
+  o.append("HTTP/1.1 ");
+  append_number(o, static_cast<uint64_t>(status_));
+  o.push_back(' ');
+  o.append(http::reason_phrase(status_));
+  o.append("\r\n");
   if (status_ == 304) {  // RFC 9110 §15.4.5: the fields a 200 would have had that matter to caches
     for (std::string_view n : {"Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Vary", "Last-Modified"}) {
       std::string_view v = http::find_header_line(lines, n);
       if (v.empty()) continue;
-      out_.append(n).append(": ").append(v).append("\r\n");
+      o.append(n).append(": ").append(v).append("\r\n");
     }
   } else if (status_ == 412 || status_ == 416) {
-    out_.append("Date: ").append(c_.w_.loop().http_date()).append("\r\n");
+    o.append("Date: ").append(c_.w_.loop().http_date()).append("\r\n");
   } else {
-    out_.append(lines);
+    o.append(lines);
   }
-  out_.append(content_range);
-  out_.append("Age: ");
-  append_number(out_, static_cast<uint64_t>(current_age(snap.meta, now_ms)));
-  out_.append("\r\n");
-  if (c_.site_->cfg->cache.header) out_.append("X-Cache: ").append(x_cache_).append("\r\n");
+  o.append(content_range);
+  o.append("Age: ");
+  append_number(o, static_cast<uint64_t>(current_age(snap.meta, now_ms)));
+  o.append("\r\n");
+  if (c_.site_->cfg->cache.header) o.append("X-Cache: ").append(x_cache_).append("\r\n");
   no_body_ = bodiless || head_req;
   if (status_ == 412 || status_ == 416) {
-    out_.append("Content-Length: 0\r\n");
+    o.append("Content-Length: 0\r\n");
   } else if (status_ != 304 && status_ != 204) {
     if (body_end_ != UINT64_MAX) {
-      out_.append("Content-Length: ");
-      append_number(out_, body_end_ - body_at_);
-      out_.append("\r\n");
+      o.append("Content-Length: ");
+      append_number(o, body_end_ - body_at_);
+      o.append("\r\n");
     } else if (!head_req) {
       if (req.version_minor >= 1) {
         chunked_ = true;
-        out_.append("Transfer-Encoding: chunked\r\n");
+        o.append("Transfer-Encoding: chunked\r\n");
       } else {
         c_.keep_alive_ = false;  // HTTP/1.0: the close ends the body
       }
     }
   }
-  if (!c_.keep_alive_for_head()) out_.append("Connection: close\r\n");
-  else if (req.version_minor == 0) out_.append("Connection: keep-alive\r\n");
-  out_.append("\r\n");
+  if (!c_.keep_alive_for_head()) o.append("Connection: close\r\n");
+  else if (req.version_minor == 0) o.append("Connection: keep-alive\r\n");
+  o.append("\r\n");
   head_sent_ = true;
-  return true;
 }
 
-void CacheDelivery::resume(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status) {
+void CacheDelivery::resume(uint64_t offset, bool chunked, uint64_t body_end, int status) {
   head_sent_ = true;
-  out_ = std::move(pending);
-  out_pos_ = 0;
   body_at_ = offset;
   body_sent_ = offset;
   body_end_ = body_end;
   chunked_ = chunked;
   status_ = status;
-}
-
-bool CacheDelivery::write_out() {
-  while (out_pos_ < out_.size()) {
-    if (!c_.writable_) return false;
-    iovec iov{out_.data() + out_pos_, out_.size() - out_pos_};
-    ssize_t n = c_.transport_->writev(&iov, 1);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        c_.writable_ = false;
-        return false;
-      }
-      if (errno == EINTR) continue;
-      return false;
-    }
-    out_pos_ += static_cast<size_t>(n);
-    c_.bytes_out_ += static_cast<uint64_t>(n);
-  }
-  out_.clear();
-  out_pos_ = 0;
-  return true;
 }
 
 CacheDelivery::Step CacheDelivery::pump() {
@@ -167,26 +145,27 @@ CacheDelivery::Step CacheDelivery::pump() {
     build_head(snap);
     // A complete small object: head and body in the connection's own write.
     if (snap.state == cache::ObjState::Ready && (no_body_ || body_end_ - body_at_ <= kInlineMax)) {
-      std::string& o = c_.out_;
-      o.swap(out_);
+      std::string& o = out();
       size_t at = o.size();
       uint64_t len = no_body_ ? 0 : body_end_ - body_at_;
       o.resize(at + len);
       s_.read(h_, snap.body_offset() + body_at_, o.data() + at, static_cast<size_t>(len));
-      c_.segs_.clear();
-      c_.segs_.push_back(Connection::Segment{o.size(), nullptr, 0, 0});
-      c_.out_pos_ = 0;
-      c_.seg_idx_ = 0;
-      c_.seg_mem_done_ = 0;
-      c_.bytes_out_ = 0;
-      c_.body_bytes_ = len;
       body_sent_ = len;
       return Step::Queued;
     }
   }
+  http1::Output& output = c_.output_;
+  auto flushed = [&output]() -> std::optional<Step> {  // nullopt: all written, go on
+    switch (output.flush()) {
+      case http1::Output::Result::Done: return std::nullopt;
+      case http1::Output::Result::Again: return Step::Wait;
+      case http1::Output::Result::Error: break;
+    }
+    return Step::Abort;
+  };
   for (;;) {
     if (no_body_ || terminator_ || (body_end_ != UINT64_MAX && body_at_ >= body_end_ && !chunked_)) {
-      if (!out_.empty() && !write_out()) return c_.writable_ ? Step::Abort : Step::Wait;
+      if (auto st = flushed()) return *st;
       return Step::Done;
     }
     cache::Snapshot snap = s_.snapshot(h_);
@@ -197,34 +176,20 @@ CacheDelivery::Step CacheDelivery::pump() {
     if (body_at_ < avail && !chunked_) {
       // Straight from the store's blocks to the socket, no copy, behind
       // whatever head bytes are still queued: one writev.
-      if (!c_.writable_) return Step::Wait;
-      iovec iov[kMaxIov + 1];
-      size_t k = 0, queued = out_.size() - out_pos_;
-      if (queued) iov[k++] = {out_.data() + out_pos_, queued};
-      k += s_.map(h_, snap.body_offset() + body_at_, std::min<uint64_t>(avail - body_at_, kMaxIov * cache::Store::kBlockSize),
-                  iov + k, kMaxIov);
-      ssize_t n = c_.transport_->writev(iov, static_cast<int>(k));
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          c_.writable_ = false;
-          return Step::Wait;
-        }
-        if (errno == EINTR) continue;
-        return Step::Abort;
-      }
-      size_t from_queue = std::min(static_cast<size_t>(n), queued);
-      out_pos_ += from_queue;
-      if (out_pos_ == out_.size()) {
-        out_.clear();
-        out_pos_ = 0;
-      }
-      body_at_ += static_cast<uint64_t>(n) - from_queue;
-      body_sent_ += static_cast<uint64_t>(n) - from_queue;
-      c_.bytes_out_ += static_cast<uint64_t>(n);
+      if (!output.writable()) return Step::Wait;
+      iovec iov[kMaxIov];
+      size_t k = s_.map(h_, snap.body_offset() + body_at_,
+                        std::min<uint64_t>(avail - body_at_, kMaxIov * cache::Store::kBlockSize), iov, kMaxIov);
+      size_t taken = 0;
+      auto r = output.write_through({iov, k}, taken);
+      if (r == http1::Output::Result::Error) return Step::Abort;
+      body_at_ += taken;
+      body_sent_ += taken;
+      if (r == http1::Output::Result::Again && !output.writable()) return Step::Wait;
       continue;
     }
-    if (!out_.empty()) {
-      if (!write_out()) return c_.writable_ ? Step::Abort : Step::Wait;
+    if (!output.empty()) {
+      if (auto st = flushed()) return *st;
       continue;
     }
     if (body_at_ < avail) {
@@ -232,19 +197,20 @@ CacheDelivery::Step CacheDelivery::pump() {
       if (chunked_) {
         char hex[20];
         int k = std::snprintf(hex, sizeof hex, "%zx\r\n", n);
-        out_.append(hex, static_cast<size_t>(k));
+        out().append(hex, static_cast<size_t>(k));
       }
-      size_t at = out_.size();
-      out_.resize(at + n);
-      s_.read(h_, snap.body_offset() + body_at_, out_.data() + at, n);
-      if (chunked_) out_.append("\r\n");
+      std::string& o = out();
+      size_t at = o.size();
+      o.resize(at + n);
+      s_.read(h_, snap.body_offset() + body_at_, o.data() + at, n);
+      if (chunked_) o.append("\r\n");
       body_at_ += n;
       body_sent_ += n;
       continue;
     }
     if (snap.state == cache::ObjState::Ready) {
       if (chunked_ && !terminator_) {
-        out_.append("0\r\n\r\n");
+        out().append("0\r\n\r\n");
         terminator_ = true;
         continue;
       }

@@ -18,17 +18,16 @@ class CacheDelivery {
   CacheDelivery(Connection& c, cache::Store& s, cache::Handle h, const char* x_cache, uint64_t deadline_ms);
   Step pump();
   // The fetching client fell behind the member: it goes on from the store,
-  // after `pending` (what the proxy had queued for it), at body offset
-  // `offset`, in the framing its head announced.
-  void resume(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status);
+  // after what the proxy had queued for it, at body offset `offset`, in the
+  // framing its head announced.
+  void resume(uint64_t offset, bool chunked, uint64_t body_end, int status);
   bool head_sent() const { return head_sent_; }
-  uint64_t deadline() const { return deadline_ms_; }
   int status() const { return status_; }
   uint64_t body_bytes() const { return body_sent_; }
 
  private:
-  bool build_head(const cache::Snapshot& snap);
-  bool write_out();
+  void build_head(const cache::Snapshot& snap);
+  std::string& out();  // the connection's output
 
   Connection& c_;
   cache::Store& s_;
@@ -40,8 +39,6 @@ class CacheDelivery {
   uint64_t body_at_ = 0;     // next body offset to send
   uint64_t body_end_ = 0;    // for ranges and complete objects; UINT64_MAX while unknown
   uint64_t body_sent_ = 0;
-  std::string out_;
-  size_t out_pos_ = 0;
 };
 
 }  // namespace pillar::server

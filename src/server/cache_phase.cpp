@@ -319,15 +319,13 @@ bool Connection::spawn_refresh(cache::Handle busy, cache::Handle stale) {
 // The proxy exchange filling the store for this client found it slower than
 // the member: the fetch goes on at the member's pace for the store and the
 // waiters, and this client is served from the store like a waiter.
-void Connection::continue_from_cache(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status,
-                                     uint64_t sent) {
+void Connection::continue_from_cache(uint64_t offset, bool chunked, uint64_t body_end, int status) {
   cache::Store& store = *w_.runtime().cache();
   cache::Handle h = cache_pins_[1];
   phase_ = Phase::Cache;
   cache_ = std::make_unique<CacheDelivery>(*this, store, h, "MISS", UINT64_MAX);
-  cache_->resume(std::move(pending), offset, chunked, body_end, status);
-  bytes_out_ = sent;
-  cache_seen_bytes_ = sent;
+  cache_->resume(offset, chunked, body_end, status);
+  cache_seen_bytes_ = output_.written();
   cache_progress_ms_ = w_.loop().now_ms();
   if (w_.cache_notifier()) store.watch(h, w_.cache_notifier()->bit());
   cache_waiting_ = true;
@@ -346,11 +344,8 @@ void Connection::deliver_from_cache(cache::Handle h, const char* x_cache) {
 void Connection::start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms) {
   phase_ = Phase::Cache;
   mark(core::shm::SlotState::Writing);
-  segs_.clear();  // CacheDelivery writes itself, or fills out_ and the segments
-  seg_idx_ = 0;
-  bytes_out_ = 0;
   body_bytes_ = 0;
-  cache_seen_bytes_ = 0;
+  cache_seen_bytes_ = output_.written();
   cache_progress_ms_ = w_.loop().now_ms();
   cache_ = std::make_unique<CacheDelivery>(*this, *w_.runtime().cache(), h, x_cache, deadline_ms);
   // The timer polls (wake-ups are datagrams; one lost costs a tick) and times out.

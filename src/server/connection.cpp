@@ -30,10 +30,7 @@ namespace {
 
 constexpr uint64_t kLingerMs = 2000;               // Apache's MAX_SECS_TO_LINGER
 constexpr uint64_t kDrainIdleGraceMs = 100;         // see Connection::drain
-constexpr uint64_t kInlineFileMax = 16 * 1024;     // smaller files go out in the header write
-constexpr size_t kCopyChunk = 64 * 1024;
 constexpr size_t kMaxHeadBuffer = 1024 * 1024;     // hard cap on a request head held in memory
-constexpr uint64_t kSendfileChunk = 1 << 20;
 
 uint64_t now_us() {
   struct timespec ts;
@@ -66,8 +63,9 @@ void host_from_authority(std::string_view a, std::string& out) {
 
 Connection::Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
                        core::shm::ConnSlot* slot, uint32_t slot_index)
-    : w_(w), slot_(slot), slot_index_(slot_index), transport_(std::make_unique<core::PlainTransport>(fd)),
-      peer_(peer), local_(local) {
+    : w_(w), slot_(slot), slot_index_(slot_index), transport_(std::make_unique<core::PlainTransport>(core::Fd(fd))),
+      output_(*transport_), peer_(peer), local_(local) {
+  output_.set_sendfile(w.runtime().config().enable_sendfile);
   peer_ip_ = core::address_text(peer_);
   conn_peer_ = peer_;
   conn_peer_ip_ = peer_ip_;
@@ -90,7 +88,7 @@ void Connection::start() {
 
 void Connection::on_io(uint32_t events) {
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
-  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) output_.on_writable();
   drive();
 }
 
@@ -138,8 +136,8 @@ void Connection::on_timer() {
       // wake-up costs a tick), give up waiting at CacheLockMaxAge, and close
       // a client that takes nothing for Timeout.
       uint64_t now = w_.loop().now_ms();
-      if (bytes_out_ != cache_seen_bytes_) {
-        cache_seen_bytes_ = bytes_out_;
+      if (output_.written() != cache_seen_bytes_) {
+        cache_seen_bytes_ = output_.written();
         cache_progress_ms_ = now;
       } else if (cache_->head_sent() && now >= cache_progress_ms_ + static_cast<uint64_t>(cfg.timeout.count())) {
         core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", peer_ip_, cfg.timeout.count());
@@ -230,20 +228,18 @@ bool Connection::fill() {
     // and take a pooled buffer only when bytes actually arrived, so 10 000
     // idle keep-alive clients cost no read buffers at all.
     thread_local std::unique_ptr<char[]> scratch = std::make_unique<char[]>(WorkerLoop::kBufferSize);
-    ssize_t n = transport_->read(scratch.get(), WorkerLoop::kBufferSize);
-    if (n <= 0) {
-      if (n == 0) peer_eof_ = true;
-      else if (errno == EAGAIN || errno == EWOULDBLOCK) readable_ = false;
-      else if (errno != EINTR) peer_eof_ = true;
+    core::Io r = transport_->read(scratch.get(), WorkerLoop::kBufferSize);
+    if (!r.ok()) {
+      note_read_end(r);
       return false;
     }
     rbuf_ = w_.take_buffer();
     rcap_ = WorkerLoop::kBufferSize;
     rbegin_ = 0;
-    rend_ = static_cast<size_t>(n);
+    rend_ = r.n;
     std::memcpy(rbuf_.get(), scratch.get(), rend_);
-    bytes_in_ += static_cast<uint64_t>(n);
-    note_read_progress(static_cast<size_t>(n));
+    bytes_in_ += r.n;
+    note_read_progress(r.n);
     return true;
   }
   if (rend_ == rcap_) {
@@ -262,21 +258,20 @@ bool Connection::fill() {
       rcap_ = ncap;
     }
   }
-  ssize_t n = transport_->read(rbuf_.get() + rend_, rcap_ - rend_);
-  if (n > 0) {
-    rend_ += static_cast<size_t>(n);
-    bytes_in_ += static_cast<uint64_t>(n);
-    note_read_progress(static_cast<size_t>(n));
+  core::Io r = transport_->read(rbuf_.get() + rend_, rcap_ - rend_);
+  if (r.ok()) {
+    rend_ += r.n;
+    bytes_in_ += r.n;
+    note_read_progress(r.n);
     return true;
   }
-  if (n == 0) {
-    peer_eof_ = true;
-  } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    readable_ = false;
-  } else if (errno != EINTR) {
-    peer_eof_ = true;
-  }
+  note_read_end(r);
   return false;
+}
+
+void Connection::note_read_end(const core::Io& r) {
+  if (r.again()) readable_ = false;
+  else peer_eof_ = true;  // EOF or an error: nothing more comes
 }
 
 void Connection::drive() {
@@ -364,9 +359,9 @@ void Connection::drive() {
         // Discard what the client still sends so our response is not lost to an RST.
         char sink[4096];
         for (;;) {
-          ssize_t n = transport_->read(sink, sizeof sink);
-          if (n > 0) continue;
-          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+          core::Io r = transport_->read(sink, sizeof sink);
+          if (r.ok()) continue;
+          if (r.again()) return;
           close_now();
           return;
         }
@@ -382,7 +377,7 @@ void Connection::drive() {
         switch (auto st = cache_->pump(); st) {
           case CacheDelivery::Step::Wait:
             return;
-          case CacheDelivery::Step::Queued:  // the whole response is in out_: the Write phase sends it
+          case CacheDelivery::Step::Queued:  // the whole response is queued: the Write phase sends it
           case CacheDelivery::Step::Done:    // streamed: nothing left to write
             resp_.status = cache_->status();
             body_bytes_ = cache_->body_bytes();
@@ -594,7 +589,6 @@ void Connection::end_proxy() {
     // head (mid-upload) was never answered.
     bool answered = p->status() != 0;
     resp_.status = p->status();
-    bytes_out_ = p->sent_to_client();
     body_bytes_ = p->body_bytes();
     w_.retire(std::move(p));
     if (answered) abort_request();
@@ -613,7 +607,6 @@ void Connection::end_proxy() {
     return;
   }
   resp_.status = p->status();
-  bytes_out_ = p->sent_to_client();
   body_bytes_ = p->body_bytes();
   // Body bytes the exchange took from the read buffer: finish_request skips
   // the head, and the rest of a pipelined next request stays.
@@ -719,163 +712,68 @@ void Connection::queue_response() {
       break;
     default: break;
   }
-  out_.clear();
-  out_pos_ = 0;
-  segs_.clear();
-  seg_idx_ = 0;
-  seg_mem_done_ = 0;
-  bytes_out_ = 0;
   body_bytes_ = 0;
-
+  std::string& out = output_.text();
   int status = resp_.status;
-  out_.append("HTTP/1.1 ");
-  append_number(out_, static_cast<uint64_t>(status));
-  out_.push_back(' ');
-  out_.append(http::reason_phrase(status));
-  out_.append("\r\nDate: ");
-  out_.append(w_.loop().http_date());
-  out_.append("\r\nServer: ");
-  out_.append(cfg.server_tokens);
-  out_.append("\r\n");
-  out_.append(resp_.header_block());
+  out.append("HTTP/1.1 ");
+  append_number(out, static_cast<uint64_t>(status));
+  out.push_back(' ');
+  out.append(http::reason_phrase(status));
+  out.append("\r\nDate: ");
+  out.append(w_.loop().http_date());
+  out.append("\r\nServer: ");
+  out.append(cfg.server_tokens);
+  out.append("\r\n");
+  out.append(resp_.header_block());
   bool no_body = status == 304 || status == 204 || (status >= 100 && status < 200);
   uint64_t clen = resp_.content_length();
   if (!no_body) {
-    out_.append("Content-Length: ");
-    append_number(out_, clen);
-    out_.append("\r\n");
+    out.append("Content-Length: ");
+    append_number(out, clen);
+    out.append("\r\n");
   }
   if (!keep_alive_for_head()) {
-    out_.append("Connection: close\r\n");
+    out.append("Connection: close\r\n");
   } else if (head_.version_minor == 0) {
-    out_.append("Connection: keep-alive\r\n");
+    out.append("Connection: keep-alive\r\n");
   }
-  out_.append("\r\n");
+  out.append("\r\n");
 
-  bool send_body = !no_body && head_.method != http::Method::Head;
-  Segment seg;
-  if (send_body) {
+  if (!no_body && head_.method != http::Method::Head) {
     for (size_t i = 0; i < resp_.part_count(); ++i) {
       const auto& p = resp_.parts()[i];
       if (!p.file) {
-        out_.append(p.text);
-        continue;
+        output_.append(p.text);
+      } else if (!output_.add_file(p.file, p.offset, p.length)) {
+        keep_alive_ = false;  // file changed under us: the client sees a short body and a close
+        break;
       }
-      bool use_sendfile = cfg.enable_sendfile && transport_->can_sendfile() && p.length > kInlineFileMax;
-      if (p.length <= kInlineFileMax) {
-        // Small file: read it into the same write as the headers.
-        size_t at = out_.size();
-        out_.resize(at + p.length);
-        ssize_t n = ::pread(p.file->fd, out_.data() + at, p.length, static_cast<off_t>(p.offset));
-        if (n != static_cast<ssize_t>(p.length)) {
-          out_.resize(at);
-          keep_alive_ = false;  // file changed under us: the client sees a short body and a close
-          break;
-        }
-        continue;
-      }
-      (void)use_sendfile;
-      seg.mem_len = out_.size() - out_pos_;
-      seg.file = p.file;
-      seg.offset = p.offset;
-      seg.length = p.length;
-      segs_.push_back(seg);
-      out_pos_ = out_.size();
     }
     body_bytes_ = clen;
   }
-  seg.mem_len = out_.size() - out_pos_;
-  seg.file.reset();
-  seg.length = 0;
-  segs_.push_back(seg);
-  out_pos_ = 0;
   phase_ = Phase::Write;
   mark(core::shm::SlotState::Writing);
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.timeout.count()));
 }
 
 bool Connection::flush() {
-  const auto& cfg = w_.runtime().config();
-  bool progressed = false;
-  while (seg_idx_ < segs_.size()) {
-    Segment& s = segs_[seg_idx_];
-    if (seg_mem_done_ < s.mem_len) {
-      if (!writable_) break;
-      struct iovec iov{out_.data() + out_pos_, s.mem_len - seg_mem_done_};
-      ssize_t n = transport_->writev(&iov, 1);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          writable_ = false;
-          break;
-        }
-        if (errno == EINTR) continue;
-        abort_request();
-        return false;
-      }
-      out_pos_ += static_cast<size_t>(n);
-      seg_mem_done_ += static_cast<size_t>(n);
-      bytes_out_ += static_cast<uint64_t>(n);
-      progressed = true;
-      continue;
-    }
-    if (s.length > 0) {
-      if (!writable_) break;
-      ssize_t n;
-      if (cfg.enable_sendfile && transport_->can_sendfile()) {
-        off_t off = static_cast<off_t>(s.offset);
-        n = transport_->sendfile(s.file->fd, &off, std::min<uint64_t>(s.length, kSendfileChunk));
-        if (n == 0) {  // file shrank: the promised length cannot be sent
-          abort_request();
-          return false;
-        }
-      } else {
-        if (copy_pos_ == copy_len_) {
-          if (!copy_buf_) copy_buf_ = std::make_unique<char[]>(kCopyChunk);
-          ssize_t r = ::pread(s.file->fd, copy_buf_.get(), std::min<uint64_t>(s.length, kCopyChunk),
-                              static_cast<off_t>(s.offset));
-          if (r <= 0) {
-            abort_request();
-            return false;
-          }
-          copy_len_ = static_cast<size_t>(r);
-          copy_pos_ = 0;
-        }
-        struct iovec iov{copy_buf_.get() + copy_pos_, copy_len_ - copy_pos_};
-        n = transport_->writev(&iov, 1);
-        if (n > 0) copy_pos_ += static_cast<size_t>(n);
-      }
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          writable_ = false;
-          break;
-        }
-        if (errno == EINTR) continue;
-        abort_request();
-        return false;
-      }
-      s.offset += static_cast<uint64_t>(n);
-      s.length -= static_cast<uint64_t>(n);
-      bytes_out_ += static_cast<uint64_t>(n);
-      progressed = true;
-      continue;
-    }
-    s.file.reset();
-    ++seg_idx_;
-    seg_mem_done_ = 0;
+  uint64_t before = output_.written();
+  switch (output_.flush()) {
+    case http1::Output::Result::Done:
+      return true;
+    case http1::Output::Result::Again:
+      if (output_.written() != before)
+        w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
+      return false;
+    case http1::Output::Result::Error:
+      break;
   }
-  if (seg_idx_ < segs_.size()) {
-    if (progressed)
-      w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.timeout.count()));
-    return false;
-  }
-  return true;
+  abort_request();
+  return false;
 }
 
 void Connection::finish_request() {
   record_request(keep_alive_ ? '+' : '-');
-  // Drop the response's file references now: an idle keep-alive connection
-  // must not hold the last file it sent open.
-  segs_.clear();
   resp_.clear();
   if (!keep_alive_) {
     start_linger();
@@ -904,21 +802,22 @@ void Connection::abort_request() {
 
 void Connection::record_request(char conn_status) {
   end_cache_request();
-  w_.stats().bytes_out += bytes_out_;
+  const uint64_t sent = bytes_out();
+  w_.stats().bytes_out += sent;
   {
     auto& row = w_.row();
     row.requests.fetch_add(1, std::memory_order_relaxed);
-    row.bytes.fetch_add(bytes_out_, std::memory_order_relaxed);
+    row.bytes.fetch_add(sent, std::memory_order_relaxed);
     slot_->access_count.fetch_add(1, std::memory_order_relaxed);
-    slot_->bytes_served.fetch_add(bytes_out_, std::memory_order_relaxed);
+    slot_->bytes_served.fetch_add(sent, std::memory_order_relaxed);
     slot_->conn_requests.fetch_add(1, std::memory_order_relaxed);
-    slot_->conn_bytes.fetch_add(bytes_out_, std::memory_order_relaxed);
+    slot_->conn_bytes.fetch_add(sent, std::memory_order_relaxed);
     slot_->last_used_ms.store(static_cast<uint64_t>(w_.loop().wall_time()) * 1000, std::memory_order_relaxed);
     slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(now_us() - req_start_us_, UINT32_MAX)),
                                   std::memory_order_relaxed);
     if (w_.extended_status()) publish_request();
     if (const auto* vs = w_.runtime().builtin().vhost_stats; vs && site_)
-      vs->at(w_.row_index(), site_->stats_id).record(resp_.status, bytes_out_, now_us() - req_start_us_);
+      vs->at(w_.row_index(), site_->stats_id).record(resp_.status, sent, now_us() - req_start_us_);
   }
   if (site_ && !site_->access_logs.empty()) {
     LogRecord r;
@@ -942,7 +841,7 @@ void Connection::record_request(char conn_status) {
     r.status = resp_.status;
     r.body_bytes = body_bytes_;
     r.bytes_in = bytes_in_;
-    r.bytes_out = bytes_out_;
+    r.bytes_out = sent;
     r.duration_us = now_us() - req_start_us_;
     r.start_time = req_wall_ ? req_wall_ : w_.loop().wall_time();
     r.response_headers = &resp_.header_block();
@@ -956,6 +855,7 @@ void Connection::record_request(char conn_status) {
     }
   }
   bytes_in_ = 0;
+  out_mark_ = output_.written();  // what is still queued counts for the next request
 }
 
 bool Connection::drain_body() {

@@ -19,6 +19,7 @@
 #include "core/shm/scoreboard.h"
 #include "cache/store.h"
 #include "core/transport.h"
+#include "server/http1/output.h"
 #include "http/chunked_decoder.h"
 #include "http/handler.h"
 #include "http/request.h"
@@ -90,7 +91,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms);
   void start_fill(cache::Handle busy, cache::Handle stale);
   bool spawn_refresh(cache::Handle busy, cache::Handle stale);
-  void continue_from_cache(std::string pending, uint64_t offset, bool chunked, uint64_t body_end, int status, uint64_t sent);
+  void continue_from_cache(uint64_t offset, bool chunked, uint64_t body_end, int status);
   cache::Handle refresh_busy_, refresh_stale_;  // set on a background refresh connection before start()
   bool serve_stale(bool for_error);
   void end_cache_request();  // returns the request's pins
@@ -133,6 +134,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   }
   void publish_request();  // ExtendedStatus: client, vhost, request line
   void note_read_progress(size_t n);
+  void note_read_end(const core::Io& r);  // a read that moved nothing: would block, or the end
   bool drain_body();  // true when the request body has been fully consumed
 
   WorkerLoop& w_;
@@ -142,6 +144,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   uint64_t idle_seq_ = 0;
   uint64_t idle_since_ms_ = 0;  // when it last went idle (keep-alive)
   std::unique_ptr<core::Transport> transport_;
+  http1::Output output_;  // the only writer to the client socket
   sockaddr_storage peer_;          // the client of the current request (after RemoteIP)
   sockaddr_storage conn_peer_;     // the connection's client (after a PROXY header)
   std::string conn_peer_ip_;
@@ -153,7 +156,6 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   uint16_t local_port_ = 0;
   Phase phase_ = Phase::Idle;
   bool readable_ = true;
-  bool writable_ = true;
   bool peer_eof_ = false;
   bool keep_alive_ = false;
   bool draining_server_ = false;
@@ -188,23 +190,10 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   uint64_t read_rate_bytes_ = 0;
   uint32_t read_min_rate_ = 0;
 
-  // Output: out_ holds all header and in-memory body bytes in order; each
-  // segment is some of those bytes followed by an optional file range.
-  struct Segment {
-    size_t mem_len = 0;
-    std::shared_ptr<const core::OpenFile> file;
-    uint64_t offset = 0;
-    uint64_t length = 0;
-  };
-  std::string out_;
-  size_t out_pos_ = 0;
-  std::vector<Segment> segs_;
-  size_t seg_idx_ = 0;
-  size_t seg_mem_done_ = 0;
-  uint64_t bytes_out_ = 0;
+  // Bytes of the current request written (head, body, an interim 100).
+  uint64_t out_mark_ = 0;
+  uint64_t bytes_out() const { return output_.written() - out_mark_; }
   uint64_t body_bytes_ = 0;
-  std::unique_ptr<char[]> copy_buf_;  // EnableSendfile Off: file bytes pass through here
-  size_t copy_len_ = 0, copy_pos_ = 0;
 };
 
 }  // namespace pillar::server

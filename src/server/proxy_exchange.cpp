@@ -1,12 +1,13 @@
 #include "server/proxy_exchange.h"
 
+#include "core/assert.h"
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -125,7 +126,6 @@ ProxyExchange::ProxyExchange(Connection& c, BalancerRuntime& b, std::string upst
     : c_(c), b_(b), target_(std::move(upstream_target)) {
   up_out_ = take_buffer();
   up_in_ = take_buffer();
-  cl_out_ = take_buffer();
 }
 
 void ProxyExchange::set_fill(std::unique_ptr<CacheFill> f) { fill_ = std::move(f); }
@@ -133,14 +133,21 @@ void ProxyExchange::set_fill(std::unique_ptr<CacheFill> f) { fill_ = std::move(f
 ProxyExchange::~ProxyExchange() {
   if (fill_) fill_->end(false);
   core::TimerWheel::cancel(*this);
-  if (pipe_[0] >= 0) {
-    ::close(pipe_[0]);
-    ::close(pipe_[1]);
-  }
   release_upstream(false);
   give_buffer(std::move(up_out_));
   give_buffer(std::move(up_in_));
-  give_buffer(std::move(cl_out_));
+}
+
+http1::Output& ProxyExchange::out() { return c_.output_; }
+
+// The client's share of what the member sends: dropped once the client is
+// gone or reads from the store instead (the output is then not ours).
+void ProxyExchange::to_client(std::string_view bytes) {
+  if (!client_dead_) out().append(bytes);
+}
+
+bool ProxyExchange::client_has_room() const {
+  return client_dead_ || c_.output_.pending() < kBufferMax;
 }
 
 void ProxyExchange::arm(uint64_t ms) {
@@ -158,7 +165,7 @@ void ProxyExchange::start() {
   // A small Content-Length body is kept until the member answers, so the
   // request can go to another member whole; larger ones are never retried.
   bufferable_ = has_body_ && !req_chunked_ && req_body_left_ <= kRetryBodyMax;
-  if (h.expect_continue && !req_done_) cl_out_ = "HTTP/1.1 100 Continue\r\n\r\n";
+  if (h.expect_continue && !req_done_) out().append("HTTP/1.1 100 Continue\r\n\r\n");
   if (!pick_and_connect()) return;
   pump();
 }
@@ -295,27 +302,29 @@ bool ProxyExchange::pick_and_connect() {
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
     // A PROXY header describes one client: such connections are never pooled.
-    up_fd_ = mc.proxy_protocol || fresh ? -1 : c_.w_.take_upstream(&b_, m);
-    up_reused_ = up_fd_ >= 0;
+    core::Fd fd(mc.proxy_protocol || fresh ? -1 : c_.w_.take_upstream(&b_, m));
+    up_reused_ = fd.valid();
     if (!up_reused_) {
-      up_fd_ = ::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      fd.reset(::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       int one = 1;
-      if (up_fd_ >= 0) ::setsockopt(up_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      if (up_fd_ < 0 || (::connect(up_fd_, reinterpret_cast<const sockaddr*>(&mc.addr), mc.addr_len) != 0 &&
-                         errno != EINPROGRESS)) {
+      if (fd) ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (!fd || (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&mc.addr), mc.addr_len) != 0 &&
+                  errno != EINPROGRESS)) {
         core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(errno));
         note_failure(m, "refused the connection");
+        fd.reset();
         release_upstream(false);
         continue;
       }
     }
+    up_ = std::make_unique<core::PlainTransport>(std::move(fd));
     if (!up_reused_ && mc.proxy_protocol) {
       std::string hdr;
       if (mc.proxy_protocol == 1) http::write_proxy_v1(c_.peer_, c_.local_, hdr);
       else http::write_proxy_v2(c_.peer_, c_.local_, hdr);
       up_out_.insert(0, hdr);
     }
-    c_.w_.loop().add(up_fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+    c_.w_.loop().add(up_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
     state_ = up_reused_ ? State::Exchanging : State::Connecting;
     up_writable_ = up_reused_;
     arm(static_cast<uint64_t>(up_reused_ ? timeout_ms() : mc.connect_timeout.count()));
@@ -333,11 +342,11 @@ uint64_t ProxyExchange::timeout_ms() const {
 }
 
 void ProxyExchange::release_upstream(bool reusable) {
-  if (up_fd_ >= 0) {
-    c_.w_.loop().remove(up_fd_);
-    if (reusable && member_ >= 0 && !b_.member_cfg(member_).proxy_protocol) c_.w_.give_upstream(&b_, member_, up_fd_);
-    else ::close(up_fd_);
-    up_fd_ = -1;
+  if (up_) {
+    c_.w_.loop().remove(up_->fd());
+    if (reusable && member_ >= 0 && !b_.member_cfg(member_).proxy_protocol)
+      c_.w_.give_upstream(&b_, member_, up_->release().release());
+    up_.reset();
   }
   if (acquired_ && member_ >= 0) {
     auto& m = b_.span()[static_cast<size_t>(member_)];
@@ -351,7 +360,7 @@ void ProxyExchange::release_upstream(bool reusable) {
 // Counts the request as busy on member m, recorded first in the connection's
 // scoreboard slot so that a kill -9 of this worker cannot leak it.
 bool ProxyExchange::take_member(int m) {
-  assert(!acquired_);
+  PILLAR_ASSERT(!acquired_);
   auto& st = b_.span()[static_cast<size_t>(m)];
   held_ref_ = b_.member_ref(m);
   if (held_ref_ == 0) {
@@ -380,13 +389,12 @@ void ProxyExchange::fail(int status, const char* why) {
 }
 
 void ProxyExchange::abort_client() {
-  if (fill_ && fill_->storing && !resp_done_ && !up_eof_ && up_fd_ >= 0) {
+  if (fill_ && fill_->storing && !resp_done_ && !up_eof_ && up_) {
     // The client went away but others wait on this object: the fetch goes
     // on for the cache (as Varnish's), its bytes for the client dropped.
+    if (!client_dead_) out().clear();
     client_dead_ = true;
     c_.keep_alive_ = false;
-    cl_out_.clear();
-    cl_out_pos_ = 0;
     return;
   }
   if (fill_) fill_->end(false);
@@ -402,7 +410,7 @@ void ProxyExchange::on_io(uint32_t events) {
   if (state_ == State::Connecting && up_writable_) {
     int err = 0;
     socklen_t len = sizeof err;
-    ::getsockopt(up_fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    ::getsockopt(up_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
       const auto& mc = b_.member_cfg(member_);
       core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(err));
@@ -423,12 +431,9 @@ void ProxyExchange::on_client_io() { pump(); }
 bool ProxyExchange::filling_for_store() const { return state_ != State::Done && client_dead_ && fill_ && fill_->storing; }
 
 void ProxyExchange::decouple() {
-  std::string pending = cl_out_.substr(cl_out_pos_);
-  cl_out_.clear();
-  cl_out_pos_ = 0;
-  client_dead_ = true;
+  client_dead_ = true;  // what is queued for the client stays queued, ahead of the store's bytes
   uint64_t end = framing_ == http::ResponseHead::Framing::ContentLength ? resp_.content_length : UINT64_MAX;
-  c_.continue_from_cache(std::move(pending), body_bytes_, client_chunked_, end, status_, sent_to_client_);
+  c_.continue_from_cache(body_bytes_, client_chunked_, end, status_);
 }
 
 void ProxyExchange::retry() {
@@ -541,7 +546,7 @@ void ProxyExchange::on_timer() {
 }
 
 void ProxyExchange::body_timeout() {
-  assert(reading_body());
+  PILLAR_ASSERT(reading_body());
   c_.keep_alive_ = false;
   if (!head_seen_) {
     fail(408, "request body read timeout");
@@ -552,7 +557,7 @@ void ProxyExchange::body_timeout() {
 }
 
 bool ProxyExchange::client_blocked() const {
-  return !client_dead_ && !c_.writable_ && (cl_out_pos_ < cl_out_.size() || pipe_bytes_ > 0);
+  return !client_dead_ && !c_.output_.writable() && (!c_.output_.empty() || pipe_bytes_ > 0);
 }
 
 uint64_t ProxyExchange::wait_ms() const {
@@ -572,19 +577,16 @@ bool ProxyExchange::pump_request_body() {
       if (!c_.readable_) break;
       if (!client_buf_) client_buf_ = std::make_unique<char[]>(kReadChunk);
       size_t want = req_chunked_ ? kReadChunk : static_cast<size_t>(std::min<uint64_t>(kReadChunk, req_body_left_));
-      ssize_t n = c_.transport_->read(client_buf_.get(), want);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        c_.peer_eof_ = true;
+      core::Io r = c_.transport_->read(client_buf_.get(), want);
+      if (!r.ok()) {
+        c_.note_read_end(r);
+        if (r.again()) continue;
         client_gone_ = true;
         break;
       }
-      if (n < 0) {
-        if (errno != EINTR) c_.readable_ = false;
-        continue;
-      }
-      c_.bytes_in_ += static_cast<uint64_t>(n);
-      c_.note_read_progress(static_cast<size_t>(n));  // MinRate extends the body timeout
-      avail = {client_buf_.get(), static_cast<size_t>(n)};
+      c_.bytes_in_ += r.n;
+      c_.note_read_progress(r.n);  // MinRate extends the body timeout
+      avail = {client_buf_.get(), r.n};
     }
     size_t used;
     if (!req_chunked_) {
@@ -621,19 +623,18 @@ bool ProxyExchange::pump_request_body() {
 bool ProxyExchange::flush_upstream() {
   bool progressed = false;
   while (up_writable_ && up_out_pos_ < up_out_.size()) {
-    ssize_t n = ::send(up_fd_, up_out_.data() + up_out_pos_, up_out_.size() - up_out_pos_, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        up_writable_ = false;
-        break;
-      }
-      if (errno == EINTR) continue;
+    core::Io r = up_->write(up_out_.data() + up_out_pos_, up_out_.size() - up_out_pos_);
+    if (r.again()) {
+      up_writable_ = false;
+      break;
+    }
+    if (!r.ok()) {
       up_eof_ = true;  // the read side reports it
       up_write_failed_ = true;
       break;
     }
-    up_out_pos_ += static_cast<size_t>(n);
-    proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
+    up_out_pos_ += r.n;
+    proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], r.n);
     progressed = true;
   }
   if (up_out_pos_ == up_out_.size() && !can_retry()) {  // kept whole while a retry may resend it
@@ -647,24 +648,18 @@ bool ProxyExchange::read_upstream() {
   bool progressed = false;
   // One chunk per call: the caller relays it before reading more, so neither
   // buffer grows past kBufferMax whatever the member sends.
-  if (up_readable_ && !up_eof_ && cl_out_.size() - cl_out_pos_ < kBufferMax &&
-      up_in_.size() - up_in_pos_ < kBufferMax) {
+  if (up_readable_ && !up_eof_ && client_has_room() && up_in_.size() - up_in_pos_ < kBufferMax) {
     thread_local char scratch[kReadChunk];
-    ssize_t n = ::recv(up_fd_, scratch, sizeof scratch, 0);
-    if (n > 0) {
-      up_in_.append(scratch, static_cast<size_t>(n));
-      proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
+    core::Io r = up_->read(scratch, sizeof scratch);
+    if (r.ok()) {
+      up_in_.append(scratch, r.n);
+      proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], r.n);
       progressed = true;
       got_response_bytes_ = true;
       return progressed;
     }
-    if (n == 0) {
-      up_eof_ = true;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      up_readable_ = false;
-    } else if (errno != EINTR) {
-      up_eof_ = true;
-    }
+    if (r.again()) up_readable_ = false;
+    else up_eof_ = true;
   }
   return progressed;
 }
@@ -708,14 +703,15 @@ bool ProxyExchange::handle_response_head() {
         return false;
       }
       // 101: relay the head, then bytes both ways until either side closes.
-      cl_out_.append("HTTP/1.1 101 Switching Protocols\r\n");
+      std::string& o = c_.output_.text();
+      o.append("HTTP/1.1 101 Switching Protocols\r\n");
       for (const auto& f : resp_.headers) {
-        cl_out_.append(f.name);
-        cl_out_.append(": ");
-        cl_out_.append(f.value);
-        cl_out_.append("\r\n");
+        o.append(f.name);
+        o.append(": ");
+        o.append(f.value);
+        o.append("\r\n");
       }
-      cl_out_.append("\r\n");
+      o.append("\r\n");
       up_in_pos_ += out.consumed;
       head_seen_ = true;
       tunnel_ = true;
@@ -747,7 +743,8 @@ bool ProxyExchange::handle_response_head() {
     resp_left_ = resp_.content_length;
     bool client_11 = c_.head_.version_minor >= 1;
     bool head_req = c_.head_.method == http::Method::Head;
-    std::string& o = cl_out_;
+    PILLAR_ASSERT(!client_dead_);  // a client is dropped (or handed to the store) only after the head
+    std::string& o = c_.output_.text();
     o.append("HTTP/1.1 ");
     o.append(std::to_string(resp_.status));
     o.push_back(' ');
@@ -832,30 +829,30 @@ bool ProxyExchange::handle_response_head() {
 bool ProxyExchange::splicing() const {
   return head_seen_ && !tunnel_ && !(fill_ && fill_->storing) &&
          framing_ == http::ResponseHead::Framing::ContentLength && !resp_done_ &&
-         up_in_pos_ == up_in_.size() && cl_out_pos_ == cl_out_.size() && c_.transport_->can_sendfile();
+         up_in_pos_ == up_in_.size() && c_.output_.empty() && c_.output_.zero_copy() && !client_dead_;
 }
 
 bool ProxyExchange::splice_body() {
-  if (pipe_[0] < 0 && ::pipe2(pipe_, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+  if (!pipe_out_) {
+    int p[2];
+    if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    pipe_out_.reset(p[0]);
+    pipe_in_.reset(p[1]);
+  }
   bool progressed = false;
   for (;;) {
     if (pipe_bytes_ > 0) {
-      if (!c_.writable_) break;
-      ssize_t n = ::splice(pipe_[0], nullptr, c_.transport_->fd(), nullptr, pipe_bytes_, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-      if (n > 0) {
-        pipe_bytes_ -= static_cast<size_t>(n);
-        sent_to_client_ += static_cast<uint64_t>(n);
-        body_bytes_ += static_cast<uint64_t>(n);
-        progressed = true;
-        continue;
+      size_t moved = 0;
+      auto r = out().splice_from_pipe(pipe_out_.get(), pipe_bytes_, moved);
+      if (r == http1::Output::Result::Again) break;
+      if (r == http1::Output::Result::Error) {
+        abort_client();  // the client went away
+        return false;
       }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        c_.writable_ = false;
-        break;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      abort_client();  // the client went away
-      return false;
+      pipe_bytes_ -= moved;
+      body_bytes_ += moved;
+      progressed = true;
+      continue;
     }
     if (resp_left_ == 0) {
       resp_done_ = true;
@@ -863,22 +860,16 @@ bool ProxyExchange::splice_body() {
     }
     if (!up_readable_ || up_eof_) break;
     // Fill only an empty pipe: then EAGAIN means the member has nothing yet.
-    ssize_t n = ::splice(up_fd_, nullptr, pipe_[1], nullptr, static_cast<size_t>(std::min<uint64_t>(resp_left_, kBufferMax)),
-                         SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-    if (n > 0) {
-      pipe_bytes_ = static_cast<size_t>(n);
-      resp_left_ -= static_cast<uint64_t>(n);
-      proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], static_cast<uint64_t>(n));
+    core::Io r = up_->splice_to_pipe(pipe_in_.get(), static_cast<size_t>(std::min<uint64_t>(resp_left_, kBufferMax)));
+    if (r.ok()) {
+      pipe_bytes_ = r.n;
+      resp_left_ -= r.n;
+      proxy::add_traffic(b_.span()[static_cast<size_t>(member_)], r.n);
       progressed = true;
       continue;
     }
-    if (n == 0) {
-      up_eof_ = true;  // cut short: relay_body() closes the client
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      up_readable_ = false;
-    } else if (errno != EINTR) {
-      up_eof_ = true;
-    }
+    if (r.again()) up_readable_ = false;
+    else up_eof_ = true;  // cut short: relay_body() closes the client
     break;
   }
   return progressed;
@@ -886,27 +877,21 @@ bool ProxyExchange::splice_body() {
 
 void ProxyExchange::relay_body() {
   using F = http::ResponseHead::Framing;
-  while (!resp_done_ && up_in_pos_ < up_in_.size() && cl_out_.size() - cl_out_pos_ < kBufferMax) {
+  while (!resp_done_ && up_in_pos_ < up_in_.size() && client_has_room()) {
     std::string_view avail(up_in_.data() + up_in_pos_, up_in_.size() - up_in_pos_);
     if (framing_ == F::ContentLength) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(avail.size(), resp_left_));
       // Nothing queued for the client: send straight from the read buffer
       // and copy only what the socket does not take.
       size_t direct = 0;
-      if (cl_out_pos_ == cl_out_.size() && c_.writable_ && !client_dead_) {
+      if (!client_dead_ && out().empty() && out().writable()) {
         iovec iov{const_cast<char*>(avail.data()), n};
-        ssize_t w = c_.transport_->writev(&iov, 1);
-        if (w > 0) {
-          direct = static_cast<size_t>(w);
-          sent_to_client_ += direct;
-        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-          c_.writable_ = false;
-        } else if (w < 0 && errno != EINTR) {
+        if (out().write_through({&iov, 1}, direct) == http1::Output::Result::Error) {
           abort_client();
           return;
         }
       }
-      cl_out_.append(avail.substr(direct, n - direct));
+      to_client(avail.substr(direct, n - direct));
       if (fill_) fill_->on_body(avail.substr(0, n));
       body_bytes_ += n;
       up_in_pos_ += n;
@@ -916,8 +901,8 @@ void ProxyExchange::relay_body() {
       auto step = resp_chunks_.next(avail);
       up_in_pos_ += step.consumed;
       if (step.kind == http::ChunkedDecoder::Step::Data) {
-        if (client_chunked_) append_chunk(cl_out_, step.data);
-        else cl_out_.append(step.data);
+        if (client_chunked_ && !client_dead_) append_chunk(out().text(), step.data);
+        else to_client(step.data);
         if (fill_) fill_->on_body(step.data);
         body_bytes_ += step.data.size();
       } else if (step.kind == http::ChunkedDecoder::Step::Done) {
@@ -931,8 +916,8 @@ void ProxyExchange::relay_body() {
         break;
       }
     } else {  // UntilClose
-      if (client_chunked_) append_chunk(cl_out_, avail);
-      else cl_out_.append(avail);
+      if (client_chunked_ && !client_dead_) append_chunk(out().text(), avail);
+      else to_client(avail);
       if (fill_) fill_->on_body(avail);
       body_bytes_ += avail.size();
       up_in_pos_ += avail.size();
@@ -945,7 +930,7 @@ void ProxyExchange::relay_body() {
     return;
   }
   if (resp_done_ && client_chunked_ && !terminator_sent_) {
-    cl_out_.append("0\r\n\r\n");
+    to_client("0\r\n\r\n");
     terminator_sent_ = true;
   }
   if (up_in_pos_ == up_in_.size()) {
@@ -959,33 +944,15 @@ void ProxyExchange::relay_body() {
 
 bool ProxyExchange::flush_client() {
   if (client_dead_) {
-    cl_out_.clear();
-    cl_out_pos_ = 0;
     if (!fill_->storing) abort_client();  // nobody is left to fetch for
     return false;
   }
-  bool progressed = false;
-  while (c_.writable_ && cl_out_pos_ < cl_out_.size()) {
-    iovec iov{cl_out_.data() + cl_out_pos_, cl_out_.size() - cl_out_pos_};
-    ssize_t n = c_.transport_->writev(&iov, 1);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        c_.writable_ = false;
-        break;
-      }
-      if (errno == EINTR) continue;
-      abort_client();  // the client went away
-      return false;
-    }
-    cl_out_pos_ += static_cast<size_t>(n);
-    sent_to_client_ += static_cast<uint64_t>(n);
-    progressed = true;
+  uint64_t before = out().written();
+  if (out().flush() == http1::Output::Result::Error) {
+    abort_client();  // the client went away
+    return false;
   }
-  if (cl_out_pos_ == cl_out_.size()) {
-    cl_out_.clear();
-    cl_out_pos_ = 0;
-  }
-  return progressed;
+  return out().written() != before;
 }
 
 // After a 101: raw bytes both ways, with the same back-pressure.
@@ -1001,23 +968,24 @@ bool ProxyExchange::pump_tunnel() {
     }
     if (!c_.readable_) break;
     char buf[kReadChunk];
-    ssize_t n = c_.transport_->read(buf, sizeof buf);
-    if (n > 0) {
-      up_out_.append(buf, static_cast<size_t>(n));
+    core::Io r = c_.transport_->read(buf, sizeof buf);
+    if (r.ok()) {
+      up_out_.append(buf, r.n);
       progressed = true;
       continue;
     }
-    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      client_gone_ = true;
+    if (r.again()) {
+      c_.readable_ = false;
       break;
     }
-    if (errno != EINTR) c_.readable_ = false;
+    client_gone_ = true;
+    break;
   }
   progressed = flush_upstream() || progressed;
   // member -> client
   progressed = read_upstream() || progressed;
   if (up_in_pos_ < up_in_.size()) {
-    cl_out_.append(up_in_, up_in_pos_, std::string::npos);
+    to_client(std::string_view(up_in_).substr(up_in_pos_));
     body_bytes_ += up_in_.size() - up_in_pos_;
     up_in_.clear();
     up_in_pos_ = 0;
@@ -1030,7 +998,7 @@ void ProxyExchange::pump() {
   while (tunnel_ && state_ != State::Done) {
     bool progressed = pump_tunnel();
     if (state_ == State::Done) return;
-    bool drained = cl_out_pos_ == cl_out_.size() && up_out_pos_ == up_out_.size();
+    bool drained = out().empty() && up_out_pos_ == up_out_.size();
     if ((client_gone_ || up_eof_ || up_write_failed_) && (drained || client_gone_)) {
       release_upstream(false);
       state_ = State::Done;  // the connection closes after the tunnel
@@ -1061,8 +1029,8 @@ void ProxyExchange::pump() {
       if (state_ == State::Done) return;
       progressed = flush_client() || progressed;
       if (state_ == State::Done) return;
-      if (fill_ && fill_->storing && head_seen_ && !resp_done_ && !client_dead_ && !c_.writable_ &&
-          cl_out_.size() - cl_out_pos_ >= kBufferMax) {
+      if (fill_ && fill_->storing && head_seen_ && !resp_done_ && !client_dead_ && !out().writable() &&
+          out().pending() >= kBufferMax) {
         decouple();  // the client is slower than the member: the store, not the client, sets the pace
         progressed = true;
         continue;
@@ -1073,7 +1041,7 @@ void ProxyExchange::pump() {
       abort_client();
       return;
     }
-    if (head_seen_ && resp_done_ && cl_out_pos_ == cl_out_.size() && pipe_bytes_ == 0) {
+    if (head_seen_ && resp_done_ && (client_dead_ || out().empty()) && pipe_bytes_ == 0) {
       finish();
       return;
     }
@@ -1087,7 +1055,7 @@ void ProxyExchange::finish() {
   // The member answered before the whole body: the connection discards the
   // rest (the head promised keep-alive only for a small Content-Length rest).
   if (!req_done_ && c_.keep_alive_) {
-    assert(!req_chunked_ && req_body_left_ <= Connection::kDiscardBodyMax);
+    PILLAR_ASSERT(!req_chunked_ && req_body_left_ <= Connection::kDiscardBodyMax);
     c_.body_left_ = req_body_left_;
   }
   if (fill_) fill_->end(resp_done_);

@@ -15,10 +15,13 @@
 #include <string>
 
 #include "core/event_loop.h"
+#include "core/fd.h"
+#include "core/transport.h"
 #include "core/timer_wheel.h"
 #include "http/chunked_decoder.h"
 #include "http/response_parser.h"
 #include "proxy/balancer.h"
+#include "server/http1/output.h"
 
 namespace pillar::server {
 
@@ -51,7 +54,6 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   // Done after response bytes went out: the connection must just close.
   bool aborted() const { return aborted_; }
   int status() const { return status_; }
-  uint64_t sent_to_client() const { return sent_to_client_; }
   uint64_t body_bytes() const { return body_bytes_; }
   size_t client_cursor() const { return client_cursor_; }
   // The cache phase: tee the response into the store; X-Cache for the client.
@@ -93,7 +95,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   // through user space (plain TCP clients only).
   bool splicing() const;
   bool splice_body();
-  int pipe_[2] = {-1, -1};
+  core::Fd pipe_out_, pipe_in_;  // the pipe's read and write ends
   size_t pipe_bytes_ = 0;
   bool flush_client();
   void finish();
@@ -108,7 +110,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   proxy::MemberMask tried_;
   int stale_member_ = -1;  // the next pick: this member, on a fresh connection (a stale pooled one failed)
   int attempts_ = 0;
-  int up_fd_ = -1;
+  std::unique_ptr<core::PlainTransport> up_;  // the member connection
   bool up_reused_ = false;
   bool up_writable_ = false, up_readable_ = false, up_eof_ = false;
   bool acquired_ = false;
@@ -140,9 +142,9 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   http::ChunkedDecoder resp_chunks_;
   bool client_chunked_ = false;   // re-chunking an until-close or chunked body for the client
   bool resp_done_ = false;
-  std::string cl_out_;            // bytes for the client
-  size_t cl_out_pos_ = 0;
-  uint64_t sent_to_client_ = 0;
+  http1::Output& out();           // the client's, through the connection
+  void to_client(std::string_view bytes);
+  bool client_has_room() const;
   uint64_t body_bytes_ = 0;
   bool terminator_sent_ = false;
   bool has_body_ = false;
