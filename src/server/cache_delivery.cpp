@@ -12,6 +12,7 @@
 #include "handlers/conditional.h"
 #include "handlers/range.h"
 #include "http/http_date.h"
+#include "http/field_rules.h"
 #include "http/response.h"
 #include "server/cache_phase.h"
 #include "server/connection.h"
@@ -25,12 +26,6 @@ namespace {
 constexpr size_t kChunk = 64 * 1024;      // body bytes copied from the store per step (chunked framing)
 constexpr size_t kInlineMax = 64 * 1024;  // a complete object this small goes out in the connection's own write
 constexpr size_t kMaxIov = 128;           // 256 KiB of 2 KiB blocks per writev (Output adds its queue)
-
-void append_number(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
 
 }  // namespace
 
@@ -76,13 +71,9 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
   const bool head_req = req.method == http::Method::Head;
   const bool bodiless = status_ == 304 || status_ == 204 || status_ == 412 || status_ == 416;
   std::string& o = out();
-  o.append("HTTP/1.1 ");
-  append_number(o, static_cast<uint64_t>(status_));
-  o.push_back(' ');
-  o.append(http::reason_phrase(status_));
-  o.append("\r\n");
-  if (status_ == 304) {  // RFC 9110 §15.4.5: the fields a 200 would have had that matter to caches
-    for (std::string_view n : {"Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Vary", "Last-Modified"}) {
+  http1::begin_head(o, status_);
+  if (status_ == 304) {
+    for (std::string_view n : http::kNotModifiedFields) {
       std::string_view v = http::find_header_line(lines, n);
       if (v.empty()) continue;
       o.append(n).append(": ").append(v).append("\r\n");
@@ -94,29 +85,24 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
   }
   o.append(content_range);
   o.append("Age: ");
-  append_number(o, static_cast<uint64_t>(current_age(snap.meta, now_ms)));
+  http1::append_number(o, static_cast<uint64_t>(current_age(snap.meta, now_ms)));
   o.append("\r\n");
   if (c_.site_->cfg->cache.header) o.append("X-Cache: ").append(x_cache_).append("\r\n");
   no_body_ = bodiless || head_req;
+  using http1::BodyLength;
+  BodyLength body = BodyLength::None;
+  uint64_t length = 0;
   if (status_ == 412 || status_ == 416) {
-    o.append("Content-Length: 0\r\n");
+    body = BodyLength::Known;
   } else if (status_ != 304 && status_ != 204) {
     if (body_end_ != UINT64_MAX) {
-      o.append("Content-Length: ");
-      append_number(o, body_end_ - body_at_);
-      o.append("\r\n");
+      body = BodyLength::Known;
+      length = body_end_ - body_at_;
     } else if (!head_req) {
-      if (req.version_minor >= 1) {
-        chunked_ = true;
-        o.append("Transfer-Encoding: chunked\r\n");
-      } else {
-        c_.keep_alive_ = false;  // HTTP/1.0: the close ends the body
-      }
+      body = BodyLength::Unknown;
     }
   }
-  if (!c_.keep_alive_for_head()) o.append("Connection: close\r\n");
-  else if (req.version_minor == 0) o.append("Connection: keep-alive\r\n");
-  o.append("\r\n");
+  chunked_ = c_.end_head(o, body, length).chunked;
   head_sent_ = true;
 }
 

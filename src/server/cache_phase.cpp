@@ -9,6 +9,7 @@
 
 #include "core/fault_point.h"
 #include "core/log.h"
+#include "http/field_rules.h"
 #include "http/response.h"
 #include "server/connection.h"
 #include "server/proxy_exchange.h"
@@ -285,12 +286,13 @@ bool Connection::spawn_refresh(cache::Handle busy, cache::Handle stale) {
   std::string req = "GET ";
   req.append(head_.target).append(" HTTP/1.1\r\nHost: ").append(head_.authority).append("\r\n");
   for (const auto& f : head_.headers) {
-    for (std::string_view skip : {"Host", "Connection", "Keep-Alive", "TE", "Upgrade", "Content-Length", "Transfer-Encoding",
-                                  "Expect", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
-                                  "If-Range", "Range", "Cache-Control", "Pragma"})
-      if (http::iequals(f.name, skip)) goto next;
+    // The refresh asks for the whole object, unconditionally, on its own
+    // connection (hop-by-hop and framing are its own), and not past the store.
+    if (http::hop_by_hop(f.name) || http::framing_field(f.name) || http::conditional_or_range(f.name) ||
+        http::named_by_connection(head_.headers, f.name) || http::iequals(f.name, "Host") ||
+        http::iequals(f.name, "Cache-Control") || http::iequals(f.name, "Pragma"))
+      continue;
     req.append(f.name).append(": ").append(f.value).append("\r\n");
-  next:;
   }
   req.append("Connection: close\r\n\r\n");
   uint32_t index = 0;

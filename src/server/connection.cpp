@@ -12,6 +12,7 @@
 #include "core/fault_point.h"
 #include "core/log.h"
 #include "core/socket_address.h"
+#include "http/field_rules.h"
 #include "http/request_parser.h"
 #include "http/uri.h"
 #include "server/error_page.h"
@@ -36,12 +37,6 @@ uint64_t now_us() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
-
-void append_number(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
 }
 
 // Lower-cased host without port from an authority ("Example.COM:80", "[::1]:8080").
@@ -543,7 +538,7 @@ static std::string proxy_target(const config::LocationSection& loc, const http::
     std::match_results<std::string::const_iterator> m;
     std::regex_search(path.cbegin(), path.cend(), m, *loc.match);
     target = m.format(loc.proxy.path);
-    if (target.empty() || target[0] != '/') target.insert(0, "/");
+    if (target.empty() || target[0] != '/') target.insert(target.begin(), '/');  // (not insert(0, "/"): GCC 12 -Wrestrict false positive)
   } else {
     const std::string& prefix = loc.prefix;
     std::string_view rest = head.path.size() >= prefix.size() && head.path.substr(0, prefix.size()) == prefix
@@ -647,9 +642,7 @@ void Connection::apply_error_page(const Site* site, const http::RequestContext* 
     http::RequestHead sub = head_;
     sub.method = http::Method::Get;
     sub.method_name = "GET";
-    std::erase_if(sub.headers, [](const http::HeaderField& f) {
-      return http::iequals(f.name, "Range") || (f.name.size() > 3 && http::iequals(f.name.substr(0, 3), "If-"));
-    });
+    std::erase_if(sub.headers, [](const http::HeaderField& f) { return http::conditional_or_range(f.name); });
     std::string sub_path;
     int st = 0;
     if (http::normalize_path(doc->value, sub_path, st)) {
@@ -702,6 +695,13 @@ void Connection::apply_error_page(const Site* site, const http::RequestContext* 
   render_error_page(status, resp_);
 }
 
+http1::HeadEnd Connection::end_head(std::string& out, http1::BodyLength body, uint64_t length) {
+  if (draining_server_) keep_alive_ = false;
+  http1::HeadEnd e = http1::end_head(out, body, length, head_.version_minor, keep_alive_);
+  keep_alive_ = e.keep_alive;
+  return e;
+}
+
 void Connection::queue_response() {
   const auto& cfg = w_.runtime().config();
   // Statuses after which the request stream cannot be trusted close the
@@ -715,11 +715,8 @@ void Connection::queue_response() {
   body_bytes_ = 0;
   std::string& out = output_.text();
   int status = resp_.status;
-  out.append("HTTP/1.1 ");
-  append_number(out, static_cast<uint64_t>(status));
-  out.push_back(' ');
-  out.append(http::reason_phrase(status));
-  out.append("\r\nDate: ");
+  http1::begin_head(out, status);
+  out.append("Date: ");
   out.append(w_.loop().http_date());
   out.append("\r\nServer: ");
   out.append(cfg.server_tokens);
@@ -727,17 +724,7 @@ void Connection::queue_response() {
   out.append(resp_.header_block());
   bool no_body = status == 304 || status == 204 || (status >= 100 && status < 200);
   uint64_t clen = resp_.content_length();
-  if (!no_body) {
-    out.append("Content-Length: ");
-    append_number(out, clen);
-    out.append("\r\n");
-  }
-  if (!keep_alive_for_head()) {
-    out.append("Connection: close\r\n");
-  } else if (head_.version_minor == 0) {
-    out.append("Connection: keep-alive\r\n");
-  }
-  out.append("\r\n");
+  end_head(out, no_body ? http1::BodyLength::None : http1::BodyLength::Known, clen);
 
   if (!no_body && head_.method != http::Method::Head) {
     for (size_t i = 0; i < resp_.part_count(); ++i) {

@@ -20,6 +20,7 @@
 #include "cache/store.h"
 #include "core/transport.h"
 #include "server/http1/output.h"
+#include "server/http1/response_head.h"
 #include "http/chunked_decoder.h"
 #include "http/handler.h"
 #include "http/request.h"
@@ -121,14 +122,11 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void start_linger();
   void close_now();
   void arm_read_timer(bool body);
-  // Called by whoever writes a response head (queue_response, the proxy
-  // exchange, the cache delivery): the one place keep-alive is decided, so a
-  // head written after draining began says Connection: close, and the
-  // connection is kept open after any head that did not say it.
-  bool keep_alive_for_head() {
-    if (draining_server_) keep_alive_ = false;
-    return keep_alive_;
-  }
+  // Ends every response head (queue_response, the proxy exchange, the cache
+  // delivery): the one place keep-alive is decided, so a head written after
+  // draining began says Connection: close, and the connection is kept open
+  // after any head that did not say it.
+  http1::HeadEnd end_head(std::string& out, http1::BodyLength body, uint64_t length);
   void mark(core::shm::SlotState st) {
     slot_->state.store(static_cast<char>(st), std::memory_order_relaxed);
   }

@@ -13,11 +13,13 @@
 
 #include "core/log.h"
 #include "core/socket_address.h"
+#include "http/field_rules.h"
 #include "http/proxy_protocol.h"
 #include "proxy/sticky.h"
 #include "server/balancer_runtime.h"
 #include "server/cache_phase.h"
 #include "server/connection.h"
+#include "server/http1/response_head.h"
 #include "server/worker_loop.h"
 
 namespace pillar::server {
@@ -25,18 +27,8 @@ namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
 
-// Hop-by-hop fields (RFC 9110 §7.6.1) and the framing we set ourselves.
-bool hop_by_hop(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"Connection", "Keep-Alive",        "Proxy-Connection", "TE",
-                                                 "Trailer",    "Transfer-Encoding", "Upgrade",          "Proxy-Authorization",
-                                                 "Content-Length", "Expect"};
-  for (auto n : kNames) {
-    if (http::iequals(n, name)) return true;
-  }
-  return false;
-}
-
-constexpr size_t kBufferCap = 64 * 1024;  // ProxyExchange::kBufferMax
+// Not forwarded either way: hop-by-hop fields, and the framing each hop sets itself.
+bool hop_field(std::string_view name) { return http::hop_by_hop(name) || http::framing_field(name); }
 
 // Buffers keep their capacity from one exchange to the next on a loop, so a
 // proxied request allocates no buffer memory in the steady state (a buffer
@@ -55,18 +47,9 @@ std::string take_buffer() {
   return b;
 }
 void give_buffer(std::string&& b) {
-  if (spare_buffers.size() < kSpareBuffers && b.capacity() <= 4 * kBufferCap) spare_buffers.push_back(std::move(b));
+  if (spare_buffers.size() < kSpareBuffers && b.capacity() <= 4 * ProxyExchange::kBufferMax) spare_buffers.push_back(std::move(b));
 }
 
-// Is `name` one of the tokens of the Connection field(s)? Those fields are
-// hop-by-hop too (RFC 9110 §7.6.1).
-template <typename Head>
-bool named_by_connection(const Head& h, std::string_view name) {
-  for (const auto& f : h.headers) {
-    if (http::iequals(f.name, "Connection") && http::has_token(f.value, name)) return true;
-  }
-  return false;
-}
 
 // ProxyPassReverseCookiePath/-Domain: the path= and domain= attributes of a
 // Set-Cookie (case-insensitive names) are mapped from the member's view to
@@ -182,16 +165,13 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
   o.append(" HTTP/1.1\r\n");
   std::string_view xff_prev;
   for (const auto& f : h.headers) {
-    if (hop_by_hop(f.name) || http::iequals(f.name, "Host") || named_by_connection(h, f.name)) continue;
+    if (hop_field(f.name) || http::iequals(f.name, "Host") || http::named_by_connection(h.headers, f.name)) continue;
     if (http::iequals(f.name, "X-Forwarded-For")) {
       xff_prev = f.value;
       continue;
     }
     // A cache fill asks for the whole representation, with its own validators.
-    if (fill_ && (http::iequals(f.name, "If-None-Match") || http::iequals(f.name, "If-Modified-Since") ||
-                  http::iequals(f.name, "If-Match") || http::iequals(f.name, "If-Unmodified-Since") ||
-                  http::iequals(f.name, "If-Range") || http::iequals(f.name, "Range")))
-      continue;
+    if (fill_ && http::conditional_or_range(f.name)) continue;
     o.append(f.name);
     o.append(": ");
     o.append(f.value);
@@ -741,15 +721,10 @@ bool ProxyExchange::handle_response_head() {
     status_ = resp_.status;
     framing_ = resp_.framing;
     resp_left_ = resp_.content_length;
-    bool client_11 = c_.head_.version_minor >= 1;
     bool head_req = c_.head_.method == http::Method::Head;
     PILLAR_ASSERT(!client_dead_);  // a client is dropped (or handed to the store) only after the head
     std::string& o = c_.output_.text();
-    o.append("HTTP/1.1 ");
-    o.append(std::to_string(resp_.status));
-    o.push_back(' ');
-    o.append(resp_.reason.empty() ? http::reason_phrase(resp_.status) : resp_.reason);
-    o.append("\r\n");
+    http1::begin_head(o, resp_.status, resp_.reason);
     const size_t lines_begin = o.size();
     bool has_date = false;
     for (const auto& f : resp_.headers) {
@@ -759,7 +734,7 @@ bool ProxyExchange::handle_response_head() {
         o.append("\r\n");
         continue;
       }
-      if (hop_by_hop(f.name) || named_by_connection(resp_, f.name)) continue;
+      if (hop_field(f.name) || http::named_by_connection(resp_.headers, f.name)) continue;
       has_date = has_date || http::iequals(f.name, "Date");
       std::string_view value = f.value;
       std::string rewritten;
@@ -794,30 +769,15 @@ bool ProxyExchange::handle_response_head() {
     if (fill_) fill_->on_head(resp_, std::string_view(o).substr(lines_begin));
     if (x_cache_) o.append("X-Cache: ").append(x_cache_).append("\r\n");
     using F = http::ResponseHead::Framing;
-    if (framing_ == F::ContentLength) {
-      o.append("Content-Length: ");
-      o.append(std::to_string(resp_left_));
-      o.append("\r\n");
-    } else if (framing_ == F::Chunked || framing_ == F::UntilClose) {
-      if (client_11) {
-        client_chunked_ = true;
-        o.append("Transfer-Encoding: chunked\r\n");
-      } else {
-        c_.keep_alive_ = false;  // HTTP/1.0 client: the close ends the body
-      }
-    }
-    // Keep-alive is decided here, once: after a head without "close" the
-    // connection stays open for the client's next request. A request body
-    // still arriving is discarded after the response if it is a small
-    // Content-Length rest (finish()); one of unknown or large size closes.
+    // A request body still arriving is discarded after the response if it
+    // is a small Content-Length rest (finish()); one of unknown or large
+    // size closes the connection.
     if (!req_done_ && (req_chunked_ || req_body_left_ > Connection::kDiscardBodyMax)) c_.keep_alive_ = false;
     if (pipelined_after_body_) c_.keep_alive_ = false;
-    if (!c_.keep_alive_for_head()) {
-      o.append("Connection: close\r\n");
-    } else if (!client_11) {
-      o.append("Connection: keep-alive\r\n");
-    }
-    o.append("\r\n");
+    auto body = framing_ == F::ContentLength ? http1::BodyLength::Known
+                : framing_ == F::None        ? http1::BodyLength::None
+                                             : http1::BodyLength::Unknown;  // chunked or until close
+    client_chunked_ = c_.end_head(o, body, resp_left_).chunked;
     up_in_pos_ += out.consumed;
     if (framing_ == F::None || (framing_ == F::ContentLength && resp_left_ == 0)) resp_done_ = true;
     if (framing_ == F::Chunked) resp_chunks_.reset();
