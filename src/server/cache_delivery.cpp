@@ -36,7 +36,7 @@ std::string& CacheDelivery::out() { return c_.output_.text(); }
 
 void CacheDelivery::build_head(const cache::Snapshot& snap) {
   const int64_t now_ms = cache_wall_ms(), now = now_ms / 1000;
-  const auto& req = c_.head_;
+  const auto& req = c_.req_.head;
   const bool complete = snap.state == cache::ObjState::Ready;
   std::string lines = s_.read_string(h_, uint64_t{snap.key_len} + snap.names_len + snap.vary_len, snap.head_len);
   status_ = snap.meta.status;
@@ -87,7 +87,7 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
   o.append("Age: ");
   http1::append_number(o, static_cast<uint64_t>(current_age(snap.meta, now_ms)));
   o.append("\r\n");
-  if (c_.site_->cfg->cache.header) o.append("X-Cache: ").append(x_cache_).append("\r\n");
+  if (c_.req_.site->cfg->cache.header) o.append("X-Cache: ").append(x_cache_).append("\r\n");
   no_body_ = bodiless || head_req;
   using http1::BodyLength;
   BodyLength body = BodyLength::None;
@@ -126,7 +126,7 @@ CacheDelivery::Step CacheDelivery::pump() {
     if (snap.names_len > 0) {  // joined before the head: is this the variant the request selects?
       std::string names = s_.read_string(h_, snap.key_len, snap.names_len);
       std::string key = s_.read_string(h_, uint64_t{snap.key_len} + snap.names_len, snap.vary_len);
-      if (!cache::vary_matches(names, key, c_.head_)) return Step::Retry;
+      if (!cache::vary_matches(names, key, c_.req_.head)) return Step::Retry;
     }
     build_head(snap);
     // A complete small object: head and body in the connection's own write.

@@ -82,7 +82,7 @@ void Connection::end_cache_request() {
     }
     for (int i = 0; i < 2; ++i) drop_cache_pin(i);
   }
-  route_ = nullptr;
+  req_.route = nullptr;
   cache_attempts_ = 0;
 }
 
@@ -94,21 +94,21 @@ void Connection::answer_purge() {
     p.require.push_back({config::RequireRule::Kind::Local, {}});
     return p;
   }();
-  const auto& policy = site_->cfg->cache.purge;
-  bool allowed = (policy.empty() ? loopback_only : policy).allows(peer_);
-  resp_.clear();
+  const auto& policy = req_.site->cfg->cache.purge;
+  bool allowed = (policy.empty() ? loopback_only : policy).allows(req_.client);
+  req_.resp.clear();
   if (!allowed) {
-    resp_.error(403);
+    req_.resp.error(403);
   } else {
-    std::string target(head_.path);
-    if (!head_.query.empty()) target.append("?").append(head_.query);
+    std::string target(req_.head.path);
+    if (!req_.head.query.empty()) target.append("?").append(req_.head.query);
     bool busy = false;
-    uint32_t n = w_.runtime().cache()->purge(cache::primary_key(host_, target), &busy);
-    resp_.status = busy ? 503 : n ? 200 : 404;
-    resp_.add_header("Content-Type", "text/plain");
-    if (busy) resp_.add_header("Retry-After", "1");
-    resp_.add_text(busy ? "Cache store busy; try again\n" : n ? "Purged\n" : "Not in cache\n");
-    core::log(core::LogLevel::Info, "cache", "[client {}] PURGE {}{}: {}", peer_ip_, host_, target,
+    uint32_t n = w_.runtime().cache()->purge(cache::primary_key(req_.host, target), &busy);
+    req_.resp.status = busy ? 503 : n ? 200 : 404;
+    req_.resp.add_header("Content-Type", "text/plain");
+    if (busy) req_.resp.add_header("Retry-After", "1");
+    req_.resp.add_text(busy ? "Cache store busy; try again\n" : n ? "Purged\n" : "Not in cache\n");
+    core::log(core::LogLevel::Info, "cache", "[client {}] PURGE {}{}: {}", req_.client_ip, req_.host, target,
               busy ? std::string("store busy, not purged") : std::to_string(n) + " object(s)");
   }
   queue_response();
@@ -116,18 +116,18 @@ void Connection::answer_purge() {
 
 bool Connection::begin_cache(const LocationRoute& route) {
   cache::Store* store = w_.runtime().cache();
-  const auto& cc = site_->cfg->cache;
-  if (!store || !cc.enabled_for(path_)) return false;
-  std::string target(head_.path);
-  if (!head_.query.empty()) target.append("?").append(head_.query);
-  if (head_.method != http::Method::Get && head_.method != http::Method::Head) {
+  const auto& cc = req_.site->cfg->cache;
+  if (!store || !cc.enabled_for(req_.path)) return false;
+  std::string target(req_.head.path);
+  if (!req_.head.query.empty()) target.append("?").append(req_.head.query);
+  if (req_.head.method != http::Method::Get && req_.head.method != http::Method::Head) {
     // RFC 9111 §4.4: an unsafe method invalidates what the cache holds for the URL.
-    if (head_.method != http::Method::Options) store->purge(cache::primary_key(host_, target));
+    if (req_.head.method != http::Method::Options) store->purge(cache::primary_key(req_.host, target));
     return false;
   }
-  if (head_.chunked || head_.content_length > 0 || head_.upgrade) return false;
-  route_ = &route;
-  cache_key_ = cache::primary_key(host_, target);
+  if (req_.head.chunked || req_.head.content_length > 0 || req_.head.upgrade) return false;
+  req_.route = &route;
+  cache_key_ = cache::primary_key(req_.host, target);
   cache_attempts_ = 0;
   if (refresh_busy_) {  // a background refresh: the fetch was decided by the request that spawned it
     cache_pins_[0] = refresh_stale_;  // spawn_refresh recorded both in this slot
@@ -144,19 +144,19 @@ bool Connection::begin_cache(const LocationRoute& route) {
 // One lookup: serve, wait, fetch or pass.
 void Connection::cache_step() {
   cache::Store& store = *w_.runtime().cache();
-  const auto& cc = site_->cfg->cache;
+  const auto& cc = req_.site->cfg->cache;
   const auto& cfg = w_.runtime().config();
-  auto* stats = counters(w_, site_);
+  auto* stats = counters(w_, req_.site);
   const int64_t now_ms = cache_wall_ms();
-  auto req_cc = cache::request_cache_control(head_);
-  const bool auth = head_.has("Authorization");
-  const bool range = head_.has("Range");
+  auto req_cc = cache::request_cache_control(req_.head);
+  const bool auth = req_.head.has("Authorization");
+  const bool range = req_.head.has("Range");
   const bool force = !cc.ignore_cache_control && (req_cc.no_cache || req_cc.max_age == 0);
   const bool only_if_cached = !cc.ignore_cache_control && req_cc.only_if_cached;
-  const bool may_fetch = head_.method == http::Method::Get && !auth && !range && !req_cc.no_store && !only_if_cached &&
+  const bool may_fetch = req_.head.method == http::Method::Get && !auth && !range && !req_cc.no_store && !only_if_cached &&
                          ++cache_attempts_ <= kMaxAttempts;
   for (int i = 0; i < 2; ++i) drop_cache_pin(i);  // a retry after a failed fetch starts afresh
-  const http::RequestHead& head = head_;
+  const http::RequestHead& head = req_.head;
   auto r = store.lookup(
       cache_key_, [&head](std::string_view names, std::string_view key) { return cache::vary_matches(names, key, head); },
       now_ms, force, may_fetch, static_cast<int32_t>(::getpid()), cfg.cache_lock ? cfg.cache_lock_max_waiters : 0,
@@ -169,7 +169,7 @@ void Connection::cache_step() {
   auto fresh = freshness_of(ready.meta, now_ms);
   auto pass = [&] {
     if (stats) stats->cache_passes.fetch_add(1, std::memory_order_relaxed);
-    const LocationRoute* route = route_;
+    const LocationRoute* route = req_.route;
     end_cache_request();
     start_proxy(*route, nullptr, "PASS");
   };
@@ -185,8 +185,8 @@ void Connection::cache_step() {
   // Cache-Control: only-if-cached: what the store has, or 504 (RFC 9111 §5.2.1.7).
   if (only_if_cached && r.kind != cache::Store::Lookup::Hit) {
     end_cache_request();
-    resp_.error(504);
-    apply_error_page(site_, nullptr);
+    req_.resp.error(504);
+    apply_error_page(req_.site, nullptr);
     queue_response();
     return;
   }
@@ -232,10 +232,10 @@ void Connection::start_fill(cache::Handle busy, cache::Handle stale) {
   auto fill = std::make_unique<CacheFill>();
   fill->w = &w_;
   fill->store = &store;
-  fill->cfg = &site_->cfg->cache;
-  fill->req = &head_;
+  fill->cfg = &req_.site->cfg->cache;
+  fill->req = &req_.head;
   fill->busy = busy;
-  fill->vhost = static_cast<uint16_t>(site_->stats_id);
+  fill->vhost = static_cast<uint16_t>(req_.site->stats_id);
   fill->request_ms = cache_wall_ms();
   cache::Snapshot ready = stale ? store.snapshot(stale) : cache::Snapshot{};
   fill->stale_on_error = ready.state == cache::ObjState::Ready && freshness_of(ready.meta, cache_wall_ms()).within_stale_if_error;
@@ -246,7 +246,7 @@ void Connection::start_fill(cache::Handle busy, cache::Handle stale) {
     if (!lm.empty()) fill->validators.append("If-Modified-Since: ").append(lm).append("\r\n");
     if (!fill->validators.empty()) fill->stale = stale;
   }
-  start_proxy(*route_, std::move(fill), "MISS");
+  start_proxy(*req_.route, std::move(fill), "MISS");
 }
 
 namespace {
@@ -284,12 +284,12 @@ bool Connection::spawn_refresh(cache::Handle busy, cache::Handle stale) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return false;
   std::string req = "GET ";
-  req.append(head_.target).append(" HTTP/1.1\r\nHost: ").append(head_.authority).append("\r\n");
-  for (const auto& f : head_.headers) {
+  req.append(req_.head.target).append(" HTTP/1.1\r\nHost: ").append(req_.head.authority).append("\r\n");
+  for (const auto& f : req_.head.headers) {
     // The refresh asks for the whole object, unconditionally, on its own
     // connection (hop-by-hop and framing are its own), and not past the store.
     if (http::hop_by_hop(f.name) || http::framing_field(f.name) || http::conditional_or_range(f.name) ||
-        http::named_by_connection(head_.headers, f.name) || http::iequals(f.name, "Host") ||
+        http::named_by_connection(req_.head.headers, f.name) || http::iequals(f.name, "Host") ||
         http::iequals(f.name, "Cache-Control") || http::iequals(f.name, "Pragma"))
       continue;
     req.append(f.name).append(": ").append(f.value).append("\r\n");
@@ -304,7 +304,7 @@ bool Connection::spawn_refresh(cache::Handle busy, cache::Handle stale) {
     return false;
   }
   new RefreshSink(w_, sv[1]);
-  auto* rc = new Connection(w_, sv[0], peer_, local_, slot, index);
+  auto* rc = new Connection(w_, sv[0], req_.client, local_, slot, index);
   rc->proxy_header_pending_ = false;  // the request comes from us, not through a PROXY-protocol listener
   // The fetch's pin moves to the refresh's slot (taken out of this one
   // first: a death in between leaks it rather than releasing it twice);
@@ -346,7 +346,7 @@ void Connection::deliver_from_cache(cache::Handle h, const char* x_cache) {
 void Connection::start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms) {
   phase_ = Phase::Cache;
   mark(core::shm::SlotState::Writing);
-  body_bytes_ = 0;
+  req_.body_bytes = 0;
   cache_seen_bytes_ = output_.written();
   cache_progress_ms_ = w_.loop().now_ms();
   cache_ = std::make_unique<CacheDelivery>(*this, *w_.runtime().cache(), h, x_cache, deadline_ms);
@@ -363,8 +363,8 @@ bool Connection::serve_stale(bool for_error) {
   if (s.state != cache::ObjState::Ready) return false;
   auto f = freshness_of(s.meta, cache_wall_ms());
   if (!(for_error ? f.within_stale_if_error : f.within_grace)) return false;
-  if (auto* stats = counters(w_, site_)) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
-  core::log(core::LogLevel::Info, "cache", "[client {}] origin failed; serving a stale copy ({} s old)", peer_ip_, f.age);
+  if (auto* stats = counters(w_, req_.site)) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
+  core::log(core::LogLevel::Info, "cache", "[client {}] origin failed; serving a stale copy ({} s old)", req_.client_ip, f.age);
   deliver_from_cache(cache_pins_[0], "STALE");
   return true;
 }
@@ -378,10 +378,10 @@ void Connection::cache_fallback(bool origin_failed) {
     cache_waiting_ = false;
   }
   if (origin_failed && serve_stale(true)) return;
-  if (cache_attempts_ >= kMaxAttempts || w_.loop().now_ms() >= req_start_ms_ +
+  if (cache_attempts_ >= kMaxAttempts || w_.loop().now_ms() >= req_.start_ms +
                                              static_cast<uint64_t>(w_.runtime().config().cache_lock_max_age.count())) {
-    if (auto* stats = counters(w_, site_)) stats->cache_passes.fetch_add(1, std::memory_order_relaxed);
-    const LocationRoute* route = route_;
+    if (auto* stats = counters(w_, req_.site)) stats->cache_passes.fetch_add(1, std::memory_order_relaxed);
+    const LocationRoute* route = req_.route;
     end_cache_request();
     start_proxy(*route, nullptr, "PASS");
     return;

@@ -59,11 +59,11 @@ void host_from_authority(std::string_view a, std::string& out) {
 Connection::Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
                        core::shm::ConnSlot* slot, uint32_t slot_index)
     : w_(w), slot_(slot), slot_index_(slot_index), transport_(std::make_unique<core::PlainTransport>(core::Fd(fd))),
-      output_(*transport_), peer_(peer), local_(local) {
+      output_(*transport_), conn_peer_(peer), local_(local) {
   output_.set_sendfile(w.runtime().config().enable_sendfile);
-  peer_ip_ = core::address_text(peer_);
-  conn_peer_ = peer_;
-  conn_peer_ip_ = peer_ip_;
+  conn_peer_ip_ = core::address_text(conn_peer_);
+  req_.client = conn_peer_;
+  req_.client_ip = conn_peer_ip_;
   proxy_header_pending_ = w.runtime().config().remoteip_proxy_protocol;
   local_port_ = core::address_port(local_);
 }
@@ -107,7 +107,7 @@ void Connection::on_timer() {
       }
       return;
     case Phase::Write:
-      core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", peer_ip_, cfg.timeout.count());
+      core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", req_.client_ip, cfg.timeout.count());
       abort_request();
       return;
     case Phase::Linger:
@@ -135,7 +135,7 @@ void Connection::on_timer() {
         cache_seen_bytes_ = output_.written();
         cache_progress_ms_ = now;
       } else if (cache_->head_sent() && now >= cache_progress_ms_ + static_cast<uint64_t>(cfg.timeout.count())) {
-        core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", peer_ip_, cfg.timeout.count());
+        core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", req_.client_ip, cfg.timeout.count());
         close_now();
         return;
       }
@@ -182,11 +182,11 @@ void Connection::publish_request() {
     if (n > 0) std::memcpy(dst, v.data(), n);  // an empty view may have no data (UBSan)
     dst[n] = '\0';
   };
-  copy(slot_->client, sizeof slot_->client, peer_ip_);
-  copy(slot_->vhost, sizeof slot_->vhost, site_ ? std::string_view(site_->cfg->server_name) : std::string_view());
+  copy(slot_->client, sizeof slot_->client, req_.client_ip);
+  copy(slot_->vhost, sizeof slot_->vhost, req_.site ? std::string_view(req_.site->cfg->server_name) : std::string_view());
   std::string_view line;
-  if (head_len_ > 0) {
-    std::string_view all(head_.method_name.data(), head_len_);
+  if (req_.head_len > 0) {
+    std::string_view all(req_.head.method_name.data(), req_.head_len);
     line = all.substr(0, all.find('\r'));
   }
   copy(slot_->request, sizeof slot_->request, line);
@@ -233,7 +233,7 @@ bool Connection::fill() {
     rbegin_ = 0;
     rend_ = r.n;
     std::memcpy(rbuf_.get(), scratch.get(), rend_);
-    bytes_in_ += r.n;
+    req_.bytes_in += r.n;
     note_read_progress(r.n);
     return true;
   }
@@ -256,7 +256,7 @@ bool Connection::fill() {
   core::Io r = transport_->read(rbuf_.get() + rend_, rcap_ - rend_);
   if (r.ok()) {
     rend_ += r.n;
-    bytes_in_ += r.n;
+    req_.bytes_in += r.n;
     note_read_progress(r.n);
     return true;
   }
@@ -278,9 +278,9 @@ void Connection::drive() {
           if (phase_ == Phase::Idle) {
             phase_ = Phase::ReadHead;
             mark(core::shm::SlotState::Reading);
-            req_start_ms_ = w_.loop().now_ms();
-            req_start_us_ = now_us();
-            req_wall_ = w_.loop().wall_time();
+            req_.start_ms = w_.loop().now_ms();
+            req_.start_us = now_us();
+            req_.wall = w_.loop().wall_time();
             if (requests_ > 0) arm_read_timer(false);
           }
           if (proxy_header_pending_ && !read_proxy_header()) {
@@ -303,7 +303,7 @@ void Connection::drive() {
           }
           const auto& cfg = w_.runtime().config();
           http::ParseLimits limits{cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size};
-          auto out = http::parse_request_head({rbuf_.get() + rbegin_, rend_ - rbegin_}, limits, head_);
+          auto out = http::parse_request_head({rbuf_.get() + rbegin_, rend_ - rbegin_}, limits, req_.head);
           if (out.kind == http::ParseOutcome::Complete) {
             process_request(out.consumed);
             continue;
@@ -374,8 +374,8 @@ void Connection::drive() {
             return;
           case CacheDelivery::Step::Queued:  // the whole response is queued: the Write phase sends it
           case CacheDelivery::Step::Done:    // streamed: nothing left to write
-            resp_.status = cache_->status();
-            body_bytes_ = cache_->body_bytes();
+            req_.resp.status = cache_->status();
+            req_.body_bytes = cache_->body_bytes();
             end_cache_request();
             phase_ = Phase::Write;
             w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
@@ -405,15 +405,15 @@ bool Connection::read_proxy_header() {
     return false;
   }
   if (h.kind == http::ProxyHeader::Kind::Error) {
-    core::log(core::LogLevel::Error, "remoteip", "[client {}] {}; connection closed", peer_ip_, h.reason);
+    core::log(core::LogLevel::Error, "remoteip", "[client {}] {}; connection closed", req_.client_ip, h.reason);
     close_now();
     return false;
   }
   if (h.kind == http::ProxyHeader::Kind::Proxied) {
     conn_peer_ = h.source;
     conn_peer_ip_ = core::address_text(conn_peer_);
-    peer_ = conn_peer_;
-    peer_ip_ = conn_peer_ip_;
+    req_.client = conn_peer_;
+    req_.client_ip = conn_peer_ip_;
   }
   rbegin_ += h.consumed;
   proxy_header_pending_ = false;
@@ -423,8 +423,8 @@ bool Connection::read_proxy_header() {
 // mod_remoteip: behind trusted proxies, the client is the rightmost address
 // of RemoteIPHeader that is not itself a trusted proxy.
 void Connection::apply_remote_ip() {
-  peer_ = conn_peer_;
-  peer_ip_ = conn_peer_ip_;
+  req_.client = conn_peer_;
+  req_.client_ip = conn_peer_ip_;
   const auto& cfg = w_.runtime().config();
   if (cfg.remoteip_header.empty()) return;
   auto trusted = [&](const sockaddr_storage& a) {
@@ -434,7 +434,7 @@ void Connection::apply_remote_ip() {
     return false;
   };
   if (!trusted(conn_peer_)) return;
-  std::string_view list = head_.find(cfg.remoteip_header);
+  std::string_view list = req_.head.find(cfg.remoteip_header);
   while (!list.empty()) {
     size_t comma = list.rfind(',');
     std::string_view item = comma == std::string_view::npos ? list : list.substr(comma + 1);
@@ -448,8 +448,8 @@ void Connection::apply_remote_ip() {
     if (inet_pton(AF_INET, text.c_str(), &a4->sin_addr) == 1) a.ss_family = AF_INET;
     else if (inet_pton(AF_INET6, text.c_str(), &a6->sin6_addr) == 1) a.ss_family = AF_INET6;
     else return;  // garbage: keep what we have (never trust a malformed list)
-    peer_ = a;
-    peer_ip_ = text;
+    req_.client = a;
+    req_.client_ip = text;
     if (!trusted(a)) return;
   }
 }
@@ -457,32 +457,32 @@ void Connection::apply_remote_ip() {
 void Connection::process_request(size_t head_len) {
   mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
   PILLAR_FAULT_POINT("request.process");  // tests: a worker stuck (or dying) in the request path
-  head_len_ = head_len;
+  req_.head_len = head_len;
   apply_remote_ip();
   ++requests_;
   ++w_.stats().requests;
   const auto& rt = w_.runtime();
   const auto& cfg = rt.config();
-  keep_alive_ = head_.keep_alive && cfg.keep_alive && !draining_server_ &&
+  keep_alive_ = req_.head.keep_alive && cfg.keep_alive && !draining_server_ &&
                 (cfg.max_keep_alive_requests == 0 || requests_ < cfg.max_keep_alive_requests);
 
-  host_from_authority(head_.authority, host_);
-  site_ = &rt.site_for(local_, host_);
-  resp_.clear();
+  host_from_authority(req_.head.authority, req_.host);
+  req_.site = &rt.site_for(local_, req_.host);
+  req_.resp.clear();
 
   // The path is decoded and routed once; proxied locations stream the
   // request body to the member themselves.
   int status = 0;
-  const bool path_ok = head_.path != "*" && http::normalize_path(head_.path, path_, status);
-  const LocationRoute* route = path_ok ? site_->match(path_, head_, peer_) : nullptr;
-  if (head_.method == http::Method::Purge && path_ok && rt.cache() && !site_->cfg->cache.rules.empty()) {
+  const bool path_ok = req_.head.path != "*" && http::normalize_path(req_.head.path, req_.path, status);
+  const LocationRoute* route = path_ok ? req_.site->match(req_.path, req_.head, req_.client) : nullptr;
+  if (req_.head.method == http::Method::Purge && path_ok && rt.cache() && !req_.site->cfg->cache.rules.empty()) {
     answer_purge();
     return;
   }
   // A proxied location forwards any method the parser took as a token
   // (WebDAV's PROPFIND, SSDP's M-SEARCH...): the member decides, as in Apache.
-  if (route && route->balancer && (route->cfg->access.empty() || route->cfg->access.allows(peer_))) {
-    if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
+  if (route && route->balancer && (route->cfg->access.empty() || route->cfg->access.allows(req_.client))) {
+    if (req_.head.has_content_length && cfg.limit_request_body && req_.head.content_length > cfg.limit_request_body) {
       respond_error(413, "request body larger than LimitRequestBody");
       return;
     }
@@ -493,40 +493,40 @@ void Connection::process_request(size_t head_len) {
 
   // Request body framing: nothing consumes bodies yet, so small ones are
   // discarded and large or announced-by-Expect ones end the connection.
-  body_chunked_ = head_.chunked;
-  body_left_ = head_.has_content_length ? head_.content_length : 0;
-  if (head_.has_content_length && cfg.limit_request_body && head_.content_length > cfg.limit_request_body) {
+  req_.body_chunked = req_.head.chunked;
+  req_.body_left = req_.head.has_content_length ? req_.head.content_length : 0;
+  if (req_.head.has_content_length && cfg.limit_request_body && req_.head.content_length > cfg.limit_request_body) {
     respond_error(413, "request body larger than LimitRequestBody");
     return;
   }
-  if (body_chunked_ || body_left_ > kDiscardBodyMax || (head_.expect_continue && body_left_ > 0))
+  if (req_.body_chunked || req_.body_left > kDiscardBodyMax || (req_.head.expect_continue && req_.body_left > 0))
     keep_alive_ = false;
-  if (body_chunked_) chunked_.reset();
+  if (req_.body_chunked) req_.chunked.reset();
 
-  if (head_.method == http::Method::Other) {
-    resp_.error(501);
-  } else if (head_.method == http::Method::Trace || head_.method == http::Method::Connect) {
-    resp_.error(405);
-  } else if (head_.path == "*") {
-    if (head_.method == http::Method::Options) {
-      resp_.add_header("Allow", "GET, HEAD, OPTIONS");
+  if (req_.head.method == http::Method::Other) {
+    req_.resp.error(501);
+  } else if (req_.head.method == http::Method::Trace || req_.head.method == http::Method::Connect) {
+    req_.resp.error(405);
+  } else if (req_.head.path == "*") {
+    if (req_.head.method == http::Method::Options) {
+      req_.resp.add_header("Allow", "GET, HEAD, OPTIONS");
     } else {
-      resp_.error(400);
+      req_.resp.error(400);
     }
   } else if (!path_ok) {
-    resp_.error(status);
+    req_.resp.error(status);
   } else {
-    http::RequestContext ctx{head_, path_, host_, peer_, peer_ip_, local_port_};
-    if (route && !route->cfg->access.empty() && !route->cfg->access.allows(peer_)) {
-      resp_.error(403);
+    http::RequestContext ctx{req_.head, req_.path, req_.host, req_.client, req_.client_ip, local_port_};
+    if (route && !route->cfg->access.empty() && !route->cfg->access.allows(req_.client)) {
+      req_.resp.error(403);
     } else {
-      http::Handler* h = route && route->handler ? route->handler : site_->static_handler.get();
-      h->handle(ctx, resp_);
+      http::Handler* h = route && route->handler ? route->handler : req_.site->static_handler.get();
+      h->handle(ctx, req_.resp);
     }
-    if (resp_.use_error_page) apply_error_page(site_, &ctx);
+    if (req_.resp.use_error_page) apply_error_page(req_.site, &ctx);
   }
-  if (resp_.use_error_page) apply_error_page(site_, nullptr);
-  if (resp_.close_connection) keep_alive_ = false;
+  if (req_.resp.use_error_page) apply_error_page(req_.site, nullptr);
+  if (req_.resp.close_connection) keep_alive_ = false;
   queue_response();
 }
 
@@ -557,16 +557,16 @@ static std::string proxy_target(const config::LocationSection& loc, const http::
 }
 
 void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFill> fill, const char* x_cache) {
-  std::string target = proxy_target(route.target_cfg(), head_, path_);
-  body_left_ = 0;
-  body_chunked_ = false;
+  std::string target = proxy_target(route.target_cfg(), req_.head, req_.path);
+  req_.body_left = 0;
+  req_.body_chunked = false;
   core::TimerWheel::cancel(*this);  // the exchange runs the member's timers now
   phase_ = Phase::Proxy;
-  route_ = &route;
+  req_.route = &route;
   proxy_ = std::make_unique<ProxyExchange>(*this, *route.balancer, std::move(target));
-  if (x_cache && site_->cfg->cache.header) proxy_->set_x_cache(x_cache);
+  if (x_cache && req_.site->cfg->cache.header) proxy_->set_x_cache(x_cache);
   if (fill) proxy_->set_fill(std::move(fill));
-  if (head_.chunked || head_.content_length > 0) arm_read_timer(true);  // the body's, see on_timer
+  if (req_.head.chunked || req_.head.content_length > 0) arm_read_timer(true);  // the body's, see on_timer
   proxy_->start();
 }
 
@@ -583,8 +583,8 @@ void Connection::end_proxy() {
     // A response that had begun is logged; a client that left before any
     // head (mid-upload) was never answered.
     bool answered = p->status() != 0;
-    resp_.status = p->status();
-    body_bytes_ = p->body_bytes();
+    req_.resp.status = p->status();
+    req_.body_bytes = p->body_bytes();
     w_.retire(std::move(p));
     if (answered) abort_request();
     else close_now();
@@ -596,65 +596,65 @@ void Connection::end_proxy() {
     w_.retire(std::move(p));
     if (cache_pins_[0] && serve_stale(true)) return;  // a stale copy may answer (stale-if-error)
     keep_alive_ = false;  // the request body may be half read
-    resp_.error(status);
-    apply_error_page(site_, nullptr);
+    req_.resp.error(status);
+    apply_error_page(req_.site, nullptr);
     queue_response();
     return;
   }
-  resp_.status = p->status();
-  body_bytes_ = p->body_bytes();
+  req_.resp.status = p->status();
+  req_.body_bytes = p->body_bytes();
   // Body bytes the exchange took from the read buffer: finish_request skips
   // the head, and the rest of a pipelined next request stays.
-  if (cursor >= rbegin_ + head_len_ && cursor <= rend_) rbegin_ = cursor - head_len_;
+  if (cursor >= rbegin_ + req_.head_len && cursor <= rend_) rbegin_ = cursor - req_.head_len;
   w_.retire(std::move(p));
   phase_ = Phase::Write;
   finish_request();
 }
 
 void Connection::respond_error(int status, const char* reason) {
-  core::log(core::LogLevel::Info, "core", "[client {}] {} {}", peer_ip_, status, reason);
+  core::log(core::LogLevel::Info, "core", "[client {}] {} {}", req_.client_ip, status, reason);
   if (phase_ == Phase::Idle || phase_ == Phase::ReadHead) {
-    head_.reset();
-    head_len_ = 0;
+    req_.head.reset();
+    req_.head_len = 0;
   }
   ++requests_;
   keep_alive_ = false;
-  body_left_ = 0;
-  body_chunked_ = false;
+  req_.body_left = 0;
+  req_.body_chunked = false;
   // A head refused before routing is logged by the default vhost of the
   // address it came to (Apache's rule), not only by the main server.
-  if (!site_) site_ = &w_.runtime().site_for(local_, {});
-  resp_.error(status);
-  apply_error_page(site_, nullptr);
+  if (!req_.site) req_.site = &w_.runtime().site_for(local_, {});
+  req_.resp.error(status);
+  apply_error_page(req_.site, nullptr);
   queue_response();
 }
 
 void Connection::apply_error_page(const Site* site, const http::RequestContext* ctx) {
-  int status = resp_.status;
+  int status = req_.resp.status;
   const config::ErrorDocument* doc = nullptr;
   if (site) {
     auto it = site->cfg->error_documents.find(status);
     if (it != site->cfg->error_documents.end()) doc = &it->second;
   }
-  resp_.use_error_page = false;
+  req_.resp.use_error_page = false;
   if (doc && doc->kind == config::ErrorDocument::Kind::LocalPath && ctx) {
     // Internal redirect: serve the local document as a GET, keep the status.
-    http::RequestHead sub = head_;
+    http::RequestHead sub = req_.head;
     sub.method = http::Method::Get;
     sub.method_name = "GET";
     std::erase_if(sub.headers, [](const http::HeaderField& f) { return http::conditional_or_range(f.name); });
     std::string sub_path;
     int st = 0;
     if (http::normalize_path(doc->value, sub_path, st)) {
-      std::string saved_headers = resp_.header_block();
+      std::string saved_headers = req_.resp.header_block();
       http::RequestContext sctx{sub, sub_path, ctx->host, ctx->client, ctx->client_ip, ctx->local_port};
       http::Response sub_resp;
       const LocationRoute* route = site->match(sub_path);
       http::Handler* h = route && route->handler ? route->handler : site->static_handler.get();
       h->handle(sctx, sub_resp);
       if (sub_resp.status == 200 && !sub_resp.use_error_page) {
-        resp_.clear();
-        resp_.status = status;
+        req_.resp.clear();
+        req_.resp.status = status;
         // Keep the sub-response's entity headers (Content-Type...), not its validators.
         std::string_view block = sub_resp.header_block();
         while (!block.empty()) {
@@ -663,14 +663,14 @@ void Connection::apply_error_page(const Site* site, const http::RequestContext* 
           size_t colon = line.find(':');
           std::string_view name = line.substr(0, colon);
           if (colon != std::string_view::npos && http::iequals(name, "Content-Type"))
-            resp_.add_header(name, line.substr(colon + 2));
+            req_.resp.add_header(name, line.substr(colon + 2));
           if (eol == std::string_view::npos) break;
           block.remove_prefix(eol + 2);
         }
         for (size_t i = 0; i < sub_resp.part_count(); ++i) {
           const auto& p = sub_resp.parts()[i];
-          if (p.file) resp_.add_file(p.file, p.offset, p.length);
-          else resp_.add_text(p.text);
+          if (p.file) req_.resp.add_file(p.file, p.offset, p.length);
+          else req_.resp.add_text(p.text);
         }
         return;
       }
@@ -679,25 +679,25 @@ void Connection::apply_error_page(const Site* site, const http::RequestContext* 
     doc = nullptr;
   }
   if (doc && doc->kind == config::ErrorDocument::Kind::Redirect) {
-    resp_.status = 302;
-    resp_.add_header("Location", doc->value);
-    resp_.add_header("Content-Type", "text/html; charset=utf-8");
-    render_error_page(302, resp_);
+    req_.resp.status = 302;
+    req_.resp.add_header("Location", doc->value);
+    req_.resp.add_header("Content-Type", "text/html; charset=utf-8");
+    render_error_page(302, req_.resp);
     return;
   }
   if (doc && doc->kind == config::ErrorDocument::Kind::Text) {
-    resp_.add_header("Content-Type", "text/html; charset=utf-8");
-    resp_.add_text(doc->value);
+    req_.resp.add_header("Content-Type", "text/html; charset=utf-8");
+    req_.resp.add_text(doc->value);
     return;
   }
-  if (status == 405 && !resp_.has_header("Allow")) resp_.add_header("Allow", "GET, HEAD, OPTIONS");
-  resp_.add_header("Content-Type", "text/html; charset=utf-8");
-  render_error_page(status, resp_);
+  if (status == 405 && !req_.resp.has_header("Allow")) req_.resp.add_header("Allow", "GET, HEAD, OPTIONS");
+  req_.resp.add_header("Content-Type", "text/html; charset=utf-8");
+  render_error_page(status, req_.resp);
 }
 
 http1::HeadEnd Connection::end_head(std::string& out, http1::BodyLength body, uint64_t length) {
   if (draining_server_) keep_alive_ = false;
-  http1::HeadEnd e = http1::end_head(out, body, length, head_.version_minor, keep_alive_);
+  http1::HeadEnd e = http1::end_head(out, body, length, req_.head.version_minor, keep_alive_);
   keep_alive_ = e.keep_alive;
   return e;
 }
@@ -706,29 +706,29 @@ void Connection::queue_response() {
   const auto& cfg = w_.runtime().config();
   // Statuses after which the request stream cannot be trusted close the
   // connection (Apache's ap_status_drops_connection).
-  switch (resp_.status) {
+  switch (req_.resp.status) {
     case 400: case 408: case 411: case 413: case 414: case 417: case 500: case 501: case 503:
       keep_alive_ = false;
       break;
     default: break;
   }
-  body_bytes_ = 0;
+  req_.body_bytes = 0;
   std::string& out = output_.text();
-  int status = resp_.status;
+  int status = req_.resp.status;
   http1::begin_head(out, status);
   out.append("Date: ");
   out.append(w_.loop().http_date());
   out.append("\r\nServer: ");
   out.append(cfg.server_tokens);
   out.append("\r\n");
-  out.append(resp_.header_block());
+  out.append(req_.resp.header_block());
   bool no_body = status == 304 || status == 204 || (status >= 100 && status < 200);
-  uint64_t clen = resp_.content_length();
+  uint64_t clen = req_.resp.content_length();
   end_head(out, no_body ? http1::BodyLength::None : http1::BodyLength::Known, clen);
 
-  if (!no_body && head_.method != http::Method::Head) {
-    for (size_t i = 0; i < resp_.part_count(); ++i) {
-      const auto& p = resp_.parts()[i];
+  if (!no_body && req_.head.method != http::Method::Head) {
+    for (size_t i = 0; i < req_.resp.part_count(); ++i) {
+      const auto& p = req_.resp.parts()[i];
       if (!p.file) {
         output_.append(p.text);
       } else if (!output_.add_file(p.file, p.offset, p.length)) {
@@ -736,7 +736,7 @@ void Connection::queue_response() {
         break;
       }
     }
-    body_bytes_ = clen;
+    req_.body_bytes = clen;
   }
   phase_ = Phase::Write;
   mark(core::shm::SlotState::Writing);
@@ -761,20 +761,20 @@ bool Connection::flush() {
 
 void Connection::finish_request() {
   record_request(keep_alive_ ? '+' : '-');
-  resp_.clear();
+  req_.resp.clear();
   if (!keep_alive_) {
     start_linger();
     return;
   }
-  if (body_left_ > 0 || body_chunked_) {
+  if (req_.body_left > 0 || req_.body_chunked) {
     phase_ = Phase::DrainBody;
-    rbegin_ += head_len_;
-    head_len_ = 0;
+    rbegin_ += req_.head_len;
+    req_.head_len = 0;
     arm_read_timer(true);
     return;
   }
-  rbegin_ += head_len_;
-  head_len_ = 0;
+  rbegin_ += req_.head_len;
+  req_.head_len = 0;
   begin_next();
 }
 
@@ -800,65 +800,65 @@ void Connection::record_request(char conn_status) {
     slot_->conn_requests.fetch_add(1, std::memory_order_relaxed);
     slot_->conn_bytes.fetch_add(sent, std::memory_order_relaxed);
     slot_->last_used_ms.store(static_cast<uint64_t>(w_.loop().wall_time()) * 1000, std::memory_order_relaxed);
-    slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(now_us() - req_start_us_, UINT32_MAX)),
+    slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(now_us() - req_.start_us, UINT32_MAX)),
                                   std::memory_order_relaxed);
     if (w_.extended_status()) publish_request();
-    if (const auto* vs = w_.runtime().builtin().vhost_stats; vs && site_)
-      vs->at(w_.row_index(), site_->stats_id).record(resp_.status, sent, now_us() - req_start_us_);
+    if (const auto* vs = w_.runtime().builtin().vhost_stats; vs && req_.site)
+      vs->at(w_.row_index(), req_.site->stats_id).record(req_.resp.status, sent, now_us() - req_.start_us);
   }
-  if (site_ && !site_->access_logs.empty()) {
+  if (req_.site && !req_.site->access_logs.empty()) {
     LogRecord r;
-    bool parsed = head_len_ > 0;
-    r.head = parsed ? &head_ : nullptr;
+    bool parsed = req_.head_len > 0;
+    r.head = parsed ? &req_.head : nullptr;
     if (parsed) {
-      std::string_view all(head_.method_name.data(), head_len_);
+      std::string_view all(req_.head.method_name.data(), req_.head_len);
       r.request_line = all.substr(0, all.find('\r'));
-      r.path = head_.path;
-      r.query = head_.query;
+      r.path = req_.head.path;
+      r.query = req_.head.query;
     } else if (rend_ > rbegin_) {
       std::string_view raw(rbuf_.get() + rbegin_, std::min<size_t>(rend_ - rbegin_, 1024));
       r.request_line = raw.substr(0, raw.find_first_of("\r\n"));
     }
-    r.client_ip = peer_ip_;
+    r.client_ip = req_.client_ip;
     r.local_port = local_port_;
     std::string local_ip = core::address_text(local_);
     r.local_ip = local_ip;
-    r.server_name = site_->cfg->server_name;
-    r.host = parsed ? head_.authority : std::string_view();
-    r.status = resp_.status;
-    r.body_bytes = body_bytes_;
-    r.bytes_in = bytes_in_;
+    r.server_name = req_.site->cfg->server_name;
+    r.host = parsed ? req_.head.authority : std::string_view();
+    r.status = req_.resp.status;
+    r.body_bytes = req_.body_bytes;
+    r.bytes_in = req_.bytes_in;
     r.bytes_out = sent;
-    r.duration_us = now_us() - req_start_us_;
-    r.start_time = req_wall_ ? req_wall_ : w_.loop().wall_time();
-    r.response_headers = &resp_.header_block();
+    r.duration_us = now_us() - req_.start_us;
+    r.start_time = req_.wall ? req_.wall : w_.loop().wall_time();
+    r.response_headers = &req_.resp.header_block();
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
     r.connection_status = conn_status;
     thread_local std::string line;
-    for (const auto& log : site_->access_logs) {
+    for (const auto& log : req_.site->access_logs) {
       line.clear();
       log.format->render(r, line);
       log.sink->append(line);
     }
   }
-  bytes_in_ = 0;
-  out_mark_ = output_.written();  // what is still queued counts for the next request
+  req_.bytes_in = 0;
+  req_.out_mark = output_.written();  // what is still queued counts for the next request
 }
 
 bool Connection::drain_body() {
   while (rend_ > rbegin_) {
     size_t avail = rend_ - rbegin_;
-    if (!body_chunked_) {
-      size_t take = static_cast<size_t>(std::min<uint64_t>(avail, body_left_));
+    if (!req_.body_chunked) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(avail, req_.body_left));
       rbegin_ += take;
-      body_left_ -= take;
-      if (body_left_ == 0) return true;
+      req_.body_left -= take;
+      if (req_.body_left == 0) return true;
       continue;
     }
-    auto step = chunked_.next({rbuf_.get() + rbegin_, avail});
+    auto step = req_.chunked.next({rbuf_.get() + rbegin_, avail});
     rbegin_ += step.consumed;
     if (step.kind == http::ChunkedDecoder::Step::Done) {
-      body_chunked_ = false;
+      req_.body_chunked = false;
       return true;
     }
     if (step.kind == http::ChunkedDecoder::Step::Error) {
@@ -868,13 +868,13 @@ bool Connection::drain_body() {
     if (step.kind == http::ChunkedDecoder::Step::NeedMore) break;
   }
   if (rbegin_ == rend_) rbegin_ = rend_ = 0;
-  return !body_chunked_ && body_left_ == 0;
+  return !req_.body_chunked && req_.body_left == 0;
 }
 
 void Connection::begin_next() {
   const auto& cfg = w_.runtime().config();
-  site_ = nullptr;
-  head_.reset();
+  req_.site = nullptr;
+  req_.head.reset();
   if (rbegin_ == rend_) {
     rbegin_ = rend_ = 0;
     // Idle keep-alive connections hold no buffer.

@@ -21,6 +21,7 @@
 #include "core/transport.h"
 #include "server/http1/output.h"
 #include "server/http1/response_head.h"
+#include "server/request/request.h"
 #include "http/chunked_decoder.h"
 #include "http/handler.h"
 #include "http/request.h"
@@ -68,7 +69,6 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
  private:
   friend class ProxyExchange;
   friend class CacheDelivery;
-  friend struct CacheFill;
   enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed, Proxy, Cache };
 
  public:
@@ -100,7 +100,6 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void drop_cache_pin(int which);
   std::unique_ptr<CacheDelivery> cache_;
   cache::Handle cache_pins_[2];  // [0] a Ready copy (hit or stale), [1] a Busy object (fetching or waited on)
-  const LocationRoute* route_ = nullptr;
   std::string cache_key_;
   int cache_attempts_ = 0;
   bool cache_waiting_ = false;
@@ -143,14 +142,12 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   uint64_t idle_since_ms_ = 0;  // when it last went idle (keep-alive)
   std::unique_ptr<core::Transport> transport_;
   http1::Output output_;  // the only writer to the client socket
-  sockaddr_storage peer_;          // the client of the current request (after RemoteIP)
   sockaddr_storage conn_peer_;     // the connection's client (after a PROXY header)
   std::string conn_peer_ip_;
   bool proxy_header_pending_ = false;
   void apply_remote_ip();
   bool read_proxy_header();
   sockaddr_storage local_;
-  std::string peer_ip_;
   uint16_t local_port_ = 0;
   Phase phase_ = Phase::Idle;
   bool readable_ = true;
@@ -164,23 +161,9 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   size_t rcap_ = 0;
   size_t rbegin_ = 0;
   size_t rend_ = 0;
-  size_t head_len_ = 0;
-  std::string big_head_;  // heads larger than the pooled buffer
 
-  // Current request.
-  http::RequestHead head_;
-  std::string path_;
-  std::string host_;
-  http::Response resp_;
-  const Site* site_ = nullptr;
-  uint64_t body_left_ = 0;          // Content-Length body still to discard
-  bool body_chunked_ = false;
-  http::ChunkedDecoder chunked_;
+  Request req_;  // the request in progress (one at a time on HTTP/1.1)
   uint32_t requests_ = 0;
-  uint64_t req_start_ms_ = 0;
-  uint64_t req_start_us_ = 0;
-  time_t req_wall_ = 0;
-  uint64_t bytes_in_ = 0;
 
   // Read-timeout accounting (mod_reqtimeout: initial, extended by MinRate up to a maximum).
   uint64_t read_deadline_ = 0;
@@ -189,9 +172,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   uint32_t read_min_rate_ = 0;
 
   // Bytes of the current request written (head, body, an interim 100).
-  uint64_t out_mark_ = 0;
-  uint64_t bytes_out() const { return output_.written() - out_mark_; }
-  uint64_t body_bytes_ = 0;
+  uint64_t bytes_out() const { return output_.written() - req_.out_mark; }
 };
 
 }  // namespace pillar::server

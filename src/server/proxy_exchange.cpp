@@ -139,11 +139,11 @@ void ProxyExchange::arm(uint64_t ms) {
 }
 
 void ProxyExchange::start() {
-  const auto& h = c_.head_;
+  const auto& h = c_.req_.head;
   req_chunked_ = h.chunked;
   req_body_left_ = h.has_content_length ? h.content_length : 0;
   req_done_ = !req_chunked_ && req_body_left_ == 0;
-  client_cursor_ = c_.rbegin_ + c_.head_len_;
+  client_cursor_ = c_.rbegin_ + c_.req_.head_len;
   has_body_ = !req_done_;
   // A small Content-Length body is kept until the member answers, so the
   // request can go to another member whole; larger ones are never retried.
@@ -154,8 +154,8 @@ void ProxyExchange::start() {
 }
 
 void ProxyExchange::build_request_head(const std::string& member_host) {
-  const auto& h = c_.head_;
-  const auto& vh = *c_.site_->cfg;
+  const auto& h = c_.req_.head;
+  const auto& vh = *c_.req_.site->cfg;
   std::string& o = up_out_;
   o.clear();
   up_out_pos_ = 0;
@@ -184,7 +184,7 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
     o.append(xff_prev);
     o.append(", ");
   }
-  o.append(c_.peer_ip_);
+  o.append(c_.req_.client_ip);
   o.append("\r\nX-Forwarded-Host: ");
   o.append(h.authority);
   o.append("\r\nX-Forwarded-Proto: http\r\nVia: 1.1 pillar\r\n");
@@ -225,18 +225,18 @@ bool ProxyExchange::pick_and_connect() {
     const bool fresh = m >= 0;
     stale_member_ = -1;
     if (m < 0 && !cfg.stickysession.empty()) {
-      auto route = proxy::extract_route(cfg.stickysession, c_.head_.find("Cookie"), c_.head_.target);
+      auto route = proxy::extract_route(cfg.stickysession, c_.req_.head.find("Cookie"), c_.req_.head.target);
       auto d = proxy::decide(members, route.route, cfg.nofailover, exclude);
       if (d.kind == proxy::StickyDecision::UseMember) m = d.member;
       else if (d.kind == proxy::StickyDecision::Unavailable) return fail(503, "sticky member unavailable (nofailover)"), false;
     }
     uint8_t addr[16];
     size_t alen = 0;
-    if (c_.peer_.ss_family == AF_INET) {
-      std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(c_.peer_).sin_addr, 4);
+    if (c_.req_.client.ss_family == AF_INET) {
+      std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(c_.req_.client).sin_addr, 4);
       alen = 4;
-    } else if (c_.peer_.ss_family == AF_INET6) {
-      std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(c_.peer_).sin6_addr, 16);
+    } else if (c_.req_.client.ss_family == AF_INET6) {
+      std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(c_.req_.client).sin6_addr, 16);
       alen = 16;
     }
     const uint64_t ttl = static_cast<uint64_t>(cfg.persistence.count());
@@ -249,7 +249,7 @@ bool ProxyExchange::pick_and_connect() {
     if (m < 0) {
       proxy::PickContext ctx;
       ctx.client_addr = {addr, alen};
-      ctx.hash_key = cfg.hash_header.empty() ? c_.head_.target : c_.head_.find(cfg.hash_header);
+      ctx.hash_key = cfg.hash_header.empty() ? c_.req_.head.target : c_.req_.head.find(cfg.hash_header);
       ctx.exclude = exclude;
       m = proxy::pick(b_.method, members, ctx);
       if (m < 0 && backing_off) {
@@ -300,8 +300,8 @@ bool ProxyExchange::pick_and_connect() {
     up_ = std::make_unique<core::PlainTransport>(std::move(fd));
     if (!up_reused_ && mc.proxy_protocol) {
       std::string hdr;
-      if (mc.proxy_protocol == 1) http::write_proxy_v1(c_.peer_, c_.local_, hdr);
-      else http::write_proxy_v2(c_.peer_, c_.local_, hdr);
+      if (mc.proxy_protocol == 1) http::write_proxy_v1(c_.req_.client, c_.local_, hdr);
+      else http::write_proxy_v2(c_.req_.client, c_.local_, hdr);
       up_out_.insert(0, hdr);
     }
     c_.w_.loop().add(up_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
@@ -354,7 +354,7 @@ bool ProxyExchange::take_member(int m) {
 
 void ProxyExchange::fail(int status, const char* why) {
   // A 408 is the client's slowness, not the member's: info, as for static files.
-  core::log(status == 408 ? core::LogLevel::Info : core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.peer_ip_, status,
+  core::log(status == 408 ? core::LogLevel::Info : core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.req_.client_ip, status,
             member_ >= 0 ? b_.member_cfg(member_).url : std::string("balancer://") + b_.cfg->name,
             why);
   // Callers note the member's failures themselves: a malformed answer is the
@@ -439,7 +439,7 @@ bool ProxyExchange::all_at_max(std::span<proxy::MemberState> members, const prox
 }
 
 bool ProxyExchange::idempotent() const {
-  switch (c_.head_.method) {
+  switch (c_.req_.head.method) {
     case http::Method::Get: case http::Method::Head: case http::Method::Options:
     case http::Method::Put: case http::Method::Delete:
       return true;
@@ -515,11 +515,11 @@ void ProxyExchange::on_timer() {
   } else if (client_blocked()) {
     // The client stopped reading: its business, not the member's. Logged as
     // the static path logs it (Connection::on_timer), at info.
-    core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", c_.peer_ip_,
+    core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", c_.req_.client_ip,
               c_.w_.runtime().config().timeout.count());
     abort_client();
   } else {
-    core::log(core::LogLevel::Error, "proxy", "[client {}] response stalled; connection closed", c_.peer_ip_);
+    core::log(core::LogLevel::Error, "proxy", "[client {}] response stalled; connection closed", c_.req_.client_ip);
     abort_client();
   }
   c_.proxy_progress();
@@ -532,7 +532,7 @@ void ProxyExchange::body_timeout() {
     fail(408, "request body read timeout");
     return;
   }
-  core::log(core::LogLevel::Info, "proxy", "[client {}] request body read timeout; connection closed", c_.peer_ip_);
+  core::log(core::LogLevel::Info, "proxy", "[client {}] request body read timeout; connection closed", c_.req_.client_ip);
   abort_client();
 }
 
@@ -564,7 +564,7 @@ bool ProxyExchange::pump_request_body() {
         client_gone_ = true;
         break;
       }
-      c_.bytes_in_ += r.n;
+      c_.req_.bytes_in += r.n;
       c_.note_read_progress(r.n);  // MinRate extends the body timeout
       avail = {client_buf_.get(), r.n};
     }
@@ -649,7 +649,7 @@ bool ProxyExchange::handle_response_head() {
   while (!head_seen_) {
     std::string_view buf(up_in_.data() + up_in_pos_, up_in_.size() - up_in_pos_);
     http::ResponseLimits limits;
-    auto out = http::parse_response_head(buf, limits, c_.head_.method == http::Method::Head, resp_);
+    auto out = http::parse_response_head(buf, limits, c_.req_.head.method == http::Method::Head, resp_);
     if (out.kind == http::ParseOutcome::Error) {
       fail(502, out.reason);
       return false;
@@ -678,7 +678,7 @@ bool ProxyExchange::handle_response_head() {
       continue;
     }
     if (resp_.upgrade) {
-      if (!c_.head_.upgrade) {
+      if (!c_.req_.head.upgrade) {
         fail(502, "the member switched protocols the client did not ask for");
         return false;
       }
@@ -711,7 +711,7 @@ bool ProxyExchange::handle_response_head() {
       return true;
     }
     if (fill_ && fill_->stale_on_error && resp_.status >= 500) {  // stale-if-error (RFC 5861): the stale copy answers
-      core::log(core::LogLevel::Info, "proxy", "[client {}] {} from {}: serving the stale cached copy", c_.peer_ip_,
+      core::log(core::LogLevel::Info, "proxy", "[client {}] {} from {}: serving the stale cached copy", c_.req_.client_ip,
                 resp_.status, b_.member_cfg(member_).url);
       fail(resp_.status, "origin error, stale copy used");
       return false;
@@ -721,7 +721,7 @@ bool ProxyExchange::handle_response_head() {
     status_ = resp_.status;
     framing_ = resp_.framing;
     resp_left_ = resp_.content_length;
-    bool head_req = c_.head_.method == http::Method::Head;
+    bool head_req = c_.req_.head.method == http::Method::Head;
     PILLAR_ASSERT(!client_dead_);  // a client is dropped (or handed to the store) only after the head
     std::string& o = c_.output_.text();
     http1::begin_head(o, resp_.status, resp_.reason);
@@ -739,12 +739,12 @@ bool ProxyExchange::handle_response_head() {
       std::string_view value = f.value;
       std::string rewritten;
       if (http::iequals(f.name, "Set-Cookie") &&
-          (!c_.site_->cfg->cookie_path.empty() || !c_.site_->cfg->cookie_domain.empty())) {
-        rewritten = rewrite_cookie(value, c_.site_->cfg->cookie_path, c_.site_->cfg->cookie_domain);
+          (!c_.req_.site->cfg->cookie_path.empty() || !c_.req_.site->cfg->cookie_domain.empty())) {
+        rewritten = rewrite_cookie(value, c_.req_.site->cfg->cookie_path, c_.req_.site->cfg->cookie_domain);
         value = rewritten;
       }
       if (http::iequals(f.name, "Location") || http::iequals(f.name, "Content-Location")) {
-        for (const auto& [url, path] : c_.site_->cfg->proxy_reverse) {
+        for (const auto& [url, path] : c_.req_.site->cfg->proxy_reverse) {
           if (value.substr(0, url.size()) == url) {
             std::string_view rest = value.substr(url.size());
             // Only the join is tidied ("/app/" + "/x"); the rest is the member's, query included.
@@ -868,7 +868,7 @@ void ProxyExchange::relay_body() {
       } else if (step.kind == http::ChunkedDecoder::Step::Done) {
         resp_done_ = true;
       } else if (step.kind == http::ChunkedDecoder::Step::Error) {
-        core::log(core::LogLevel::Error, "proxy", "[client {}] malformed chunked body from the member", c_.peer_ip_);
+        core::log(core::LogLevel::Error, "proxy", "[client {}] malformed chunked body from the member", c_.req_.client_ip);
         if (fill_) fill_->end(false);  // the member's fault: nothing is kept, nothing goes on
         abort_client();
         return;
@@ -885,7 +885,7 @@ void ProxyExchange::relay_body() {
   }
   if (!resp_done_ && framing_ == F::UntilClose && up_eof_ && up_in_pos_ == up_in_.size()) resp_done_ = true;
   if (!resp_done_ && up_eof_ && up_in_pos_ == up_in_.size() && framing_ != F::UntilClose) {
-    core::log(core::LogLevel::Error, "proxy", "[client {}] the member closed before the end of the body", c_.peer_ip_);
+    core::log(core::LogLevel::Error, "proxy", "[client {}] the member closed before the end of the body", c_.req_.client_ip);
     abort_client();  // a cut body is never presented as complete
     return;
   }
@@ -1016,7 +1016,7 @@ void ProxyExchange::finish() {
   // rest (the head promised keep-alive only for a small Content-Length rest).
   if (!req_done_ && c_.keep_alive_) {
     PILLAR_ASSERT(!req_chunked_ && req_body_left_ <= Connection::kDiscardBodyMax);
-    c_.body_left_ = req_body_left_;
+    c_.req_.body_left = req_body_left_;
   }
   if (fill_) fill_->end(resp_done_);
   release_upstream(reusable);

@@ -1,0 +1,50 @@
+// One request, apart from the connection that carries it. The connection
+// (HTTP/1.1 now, an HTTP/2 session next) owns the socket, the read buffer,
+// keep-alive and timeouts; the request owns what one exchange needs: the
+// parsed head, its route, the client it is for, the response of a
+// synchronous handler and its accounting for the logs.
+//
+// Lifetime: from the end of the head to the access-log line. The head's
+// views point into the connection's read buffer, which is not compacted
+// while a request is in progress.
+#pragma once
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+
+#include "http/chunked_decoder.h"
+#include "http/request.h"
+#include "http/response.h"
+
+namespace pillar::server {
+
+struct Site;
+struct LocationRoute;
+
+struct Request {
+  http::RequestHead head;
+  size_t head_len = 0;           // bytes of the head in the read buffer (0: refused before parsing)
+  std::string path;              // percent-decoded, dot-segments removed
+  std::string host;              // lower-cased, without port or trailing dot
+  const Site* site = nullptr;    // the vhost that answers (and logs)
+  const LocationRoute* route = nullptr;
+  sockaddr_storage client{};     // after RemoteIP (the connection's peer otherwise)
+  std::string client_ip;
+  http::Response resp;           // filled by a synchronous handler
+
+  // A request body nobody reads is discarded after the response.
+  uint64_t body_left = 0;        // Content-Length bytes still to drop
+  bool body_chunked = false;
+  http::ChunkedDecoder chunked;
+
+  // For the logs and server-status.
+  uint64_t start_ms = 0, start_us = 0;  // monotonic
+  time_t wall = 0;
+  uint64_t bytes_in = 0;
+  uint64_t body_bytes = 0;       // response body bytes (%B)
+  uint64_t out_mark = 0;         // the connection's output counter when this request began
+};
+
+}  // namespace pillar::server
