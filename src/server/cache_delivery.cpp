@@ -9,15 +9,16 @@
 #include <ctime>
 #include <optional>
 
+#include "core/assert.h"
 #include "handlers/conditional.h"
 #include "handlers/range.h"
 #include "http/http_date.h"
 #include "http/field_rules.h"
 #include "http/response.h"
+#include "server/http1/response_head.h"
+#include "server/request/request.h"
 #include "server/cache_phase.h"
-#include "server/connection.h"
 #include "server/site.h"
-#include "server/worker_loop.h"
 
 namespace pillar::server {
 
@@ -29,14 +30,28 @@ constexpr size_t kMaxIov = 128;           // 256 KiB of 2 KiB blocks per writev 
 
 }  // namespace
 
-CacheDelivery::CacheDelivery(Connection& c, cache::Store& s, cache::Handle h, const char* x_cache, uint64_t deadline_ms)
-    : c_(c), s_(s), h_(h), x_cache_(x_cache), deadline_ms_(deadline_ms) {}
+CacheDelivery::CacheDelivery(http::ResponseSink& sink, core::EventLoop& loop, const Request& req, cache::Store& s,
+                             cache::Handle h, const char* x_cache, uint64_t deadline_ms)
+    : sink_(sink), loop_(loop), req_(req), s_(s), h_(h), x_cache_(x_cache), deadline_ms_(deadline_ms) {}
 
-std::string& CacheDelivery::out() { return c_.output_.text(); }
+// Body bytes of the object from `offset` into the sink (a copy: the framing
+// may be chunked); the store's blocks are mapped, not read twice.
+void CacheDelivery::copy_body(uint64_t offset, size_t len) {
+  iovec iov[kMaxIov];
+  while (len > 0) {
+    size_t k = s_.map(h_, offset, std::min<uint64_t>(len, kMaxIov * cache::Store::kBlockSize), iov, kMaxIov);
+    PILLAR_ASSERT(k > 0);
+    for (size_t i = 0; i < k; ++i) {
+      sink_.body({static_cast<const char*>(iov[i].iov_base), iov[i].iov_len});
+      offset += iov[i].iov_len;
+      len -= iov[i].iov_len;
+    }
+  }
+}
 
 void CacheDelivery::build_head(const cache::Snapshot& snap) {
   const int64_t now_ms = cache_wall_ms(), now = now_ms / 1000;
-  const auto& req = c_.req_.head;
+  const auto& req = req_.head;
   const bool complete = snap.state == cache::ObjState::Ready;
   std::string lines = s_.read_string(h_, uint64_t{snap.key_len} + snap.names_len + snap.vary_len, snap.head_len);
   status_ = snap.meta.status;
@@ -70,8 +85,7 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
   }
   const bool head_req = req.method == http::Method::Head;
   const bool bodiless = status_ == 304 || status_ == 204 || status_ == 412 || status_ == 416;
-  std::string& o = out();
-  http1::begin_head(o, status_);
+  std::string& o = sink_.begin_head(status_);
   if (status_ == 304) {
     for (std::string_view n : http::kNotModifiedFields) {
       std::string_view v = http::find_header_line(lines, n);
@@ -79,7 +93,7 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
       o.append(n).append(": ").append(v).append("\r\n");
     }
   } else if (status_ == 412 || status_ == 416) {
-    o.append("Date: ").append(c_.w_.loop().http_date()).append("\r\n");
+    o.append("Date: ").append(loop_.http_date()).append("\r\n");
   } else {
     o.append(lines);
   }
@@ -87,9 +101,9 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
   o.append("Age: ");
   http1::append_number(o, static_cast<uint64_t>(current_age(snap.meta, now_ms)));
   o.append("\r\n");
-  if (c_.req_.site->cfg->cache.header) o.append("X-Cache: ").append(x_cache_).append("\r\n");
+  if (req_.site->cfg->cache.header) o.append("X-Cache: ").append(x_cache_).append("\r\n");
   no_body_ = bodiless || head_req;
-  using http1::BodyLength;
+  using http::BodyLength;
   BodyLength body = BodyLength::None;
   uint64_t length = 0;
   if (status_ == 412 || status_ == 416) {
@@ -102,7 +116,8 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
       body = BodyLength::Unknown;
     }
   }
-  chunked_ = c_.end_head(o, body, length).chunked;
+  sink_.end_head(body, length);
+  chunked_ = body == BodyLength::Unknown && !sink_.can_pass_through();
   head_sent_ = true;
 }
 
@@ -119,33 +134,29 @@ CacheDelivery::Step CacheDelivery::pump() {
   if (!head_sent_) {
     cache::Snapshot snap = s_.snapshot(h_);
     // The store's lock is held by a stalled process: look again next tick.
-    if (snap.unavailable) return c_.w_.loop().now_ms() >= deadline_ms_ ? Step::Fallback : Step::Wait;
+    if (snap.unavailable) return loop_.now_ms() >= deadline_ms_ ? Step::Fallback : Step::Wait;
     if (snap.state == cache::ObjState::Failed || snap.state == cache::ObjState::Free) return Step::Fallback;
     if (snap.state == cache::ObjState::Pass) return Step::Retry;
-    if (!snap.head_ready) return c_.w_.loop().now_ms() >= deadline_ms_ ? Step::Fallback : Step::Wait;
+    if (!snap.head_ready) return loop_.now_ms() >= deadline_ms_ ? Step::Fallback : Step::Wait;
     if (snap.names_len > 0) {  // joined before the head: is this the variant the request selects?
       std::string names = s_.read_string(h_, snap.key_len, snap.names_len);
       std::string key = s_.read_string(h_, uint64_t{snap.key_len} + snap.names_len, snap.vary_len);
-      if (!cache::vary_matches(names, key, c_.req_.head)) return Step::Retry;
+      if (!cache::vary_matches(names, key, req_.head)) return Step::Retry;
     }
     build_head(snap);
     // A complete small object: head and body in the connection's own write.
     if (snap.state == cache::ObjState::Ready && (no_body_ || body_end_ - body_at_ <= kInlineMax)) {
-      std::string& o = out();
-      size_t at = o.size();
       uint64_t len = no_body_ ? 0 : body_end_ - body_at_;
-      o.resize(at + len);
-      s_.read(h_, snap.body_offset() + body_at_, o.data() + at, static_cast<size_t>(len));
+      copy_body(snap.body_offset() + body_at_, static_cast<size_t>(len));
       body_sent_ = len;
       return Step::Queued;
     }
   }
-  http1::Output& output = c_.output_;
-  auto flushed = [&output]() -> std::optional<Step> {  // nullopt: all written, go on
-    switch (output.flush()) {
-      case http1::Output::Result::Done: return std::nullopt;
-      case http1::Output::Result::Again: return Step::Wait;
-      case http1::Output::Result::Error: break;
+  auto flushed = [this]() -> std::optional<Step> {  // nullopt: all written, go on
+    switch (sink_.flush()) {
+      case http::ResponseSink::Result::Done: return std::nullopt;
+      case http::ResponseSink::Result::Again: return Step::Wait;
+      case http::ResponseSink::Result::Error: break;
     }
     return Step::Abort;
   };
@@ -162,41 +173,32 @@ CacheDelivery::Step CacheDelivery::pump() {
     if (body_at_ < avail && !chunked_) {
       // Straight from the store's blocks to the socket, no copy, behind
       // whatever head bytes are still queued: one writev.
-      if (!output.writable()) return Step::Wait;
+      if (!sink_.writable()) return Step::Wait;
       iovec iov[kMaxIov];
       size_t k = s_.map(h_, snap.body_offset() + body_at_,
                         std::min<uint64_t>(avail - body_at_, kMaxIov * cache::Store::kBlockSize), iov, kMaxIov);
       size_t taken = 0;
-      auto r = output.write_through({iov, k}, taken);
-      if (r == http1::Output::Result::Error) return Step::Abort;
+      auto r = sink_.pass_through({iov, k}, taken);
+      if (r == http::ResponseSink::Result::Error) return Step::Abort;
       body_at_ += taken;
       body_sent_ += taken;
-      if (r == http1::Output::Result::Again && !output.writable()) return Step::Wait;
+      if (r == http::ResponseSink::Result::Again && !sink_.writable()) return Step::Wait;
       continue;
     }
-    if (!output.empty()) {
+    if (sink_.pending() > 0) {
       if (auto st = flushed()) return *st;
       continue;
     }
     if (body_at_ < avail) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, avail - body_at_));
-      if (chunked_) {
-        char hex[20];
-        int k = std::snprintf(hex, sizeof hex, "%zx\r\n", n);
-        out().append(hex, static_cast<size_t>(k));
-      }
-      std::string& o = out();
-      size_t at = o.size();
-      o.resize(at + n);
-      s_.read(h_, snap.body_offset() + body_at_, o.data() + at, n);
-      if (chunked_) o.append("\r\n");
+      copy_body(snap.body_offset() + body_at_, n);
       body_at_ += n;
       body_sent_ += n;
       continue;
     }
     if (snap.state == cache::ObjState::Ready) {
       if (chunked_ && !terminator_) {
-        out().append("0\r\n\r\n");
+        sink_.end_body();
         terminator_ = true;
         continue;
       }

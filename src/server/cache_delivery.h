@@ -4,18 +4,21 @@
 #include <string>
 
 #include "cache/store.h"
+#include "core/event_loop.h"
+#include "http/exchange.h"
 
 namespace pillar::server {
 
-class Connection;
+struct Request;
 
-// Streams one stored (or still arriving) object to a connection.
+// Streams one stored (or still arriving) object into a response sink.
 class CacheDelivery {
  public:
   // Fallback: the fetch failed or took too long (a stale copy may answer);
   // Retry: look again (hit-for-pass, or the response's Vary selects another variant).
   enum class Step : uint8_t { Wait, Done, Queued, Fallback, Retry, Abort };
-  CacheDelivery(Connection& c, cache::Store& s, cache::Handle h, const char* x_cache, uint64_t deadline_ms);
+  CacheDelivery(http::ResponseSink& sink, core::EventLoop& loop, const Request& req, cache::Store& s, cache::Handle h,
+                const char* x_cache, uint64_t deadline_ms);
   Step pump();
   // The fetching client fell behind the member: it goes on from the store,
   // after what the proxy had queued for it, at body offset `offset`, in the
@@ -27,9 +30,11 @@ class CacheDelivery {
 
  private:
   void build_head(const cache::Snapshot& snap);
-  std::string& out();  // the connection's output
+  void copy_body(uint64_t offset, size_t len);
 
-  Connection& c_;
+  http::ResponseSink& sink_;
+  core::EventLoop& loop_;
+  const Request& req_;
   cache::Store& s_;
   cache::Handle h_;
   const char* x_cache_;

@@ -325,7 +325,7 @@ void Connection::continue_from_cache(uint64_t offset, bool chunked, uint64_t bod
   cache::Store& store = *w_.runtime().cache();
   cache::Handle h = cache_pins_[1];
   phase_ = Phase::Cache;
-  cache_ = std::make_unique<CacheDelivery>(*this, store, h, "MISS", UINT64_MAX);
+  cache_ = std::make_unique<CacheDelivery>(sink_, w_.loop(), req_, store, h, "MISS", UINT64_MAX);
   cache_->resume(offset, chunked, body_end, status);
   cache_seen_bytes_ = output_.written();
   cache_progress_ms_ = w_.loop().now_ms();
@@ -349,7 +349,7 @@ void Connection::start_delivery(cache::Handle h, const char* x_cache, uint64_t d
   req_.body_bytes = 0;
   cache_seen_bytes_ = output_.written();
   cache_progress_ms_ = w_.loop().now_ms();
-  cache_ = std::make_unique<CacheDelivery>(*this, *w_.runtime().cache(), h, x_cache, deadline_ms);
+  cache_ = std::make_unique<CacheDelivery>(sink_, w_.loop(), req_, *w_.runtime().cache(), h, x_cache, deadline_ms);
   // The timer polls (wake-ups are datagrams; one lost costs a tick) and times out.
   w_.loop().timers().arm(*this, w_.loop().now_ms() + core::TimerWheel::kTickMs);
 }

@@ -330,7 +330,7 @@ void Connection::drive() {
         continue;
       }
       case Phase::Write:
-        if (!flush()) return;
+        if (!flush_output()) return;
         finish_request();
         if (phase_ == Phase::Closed) return;
         continue;
@@ -469,6 +469,13 @@ void Connection::process_request(size_t head_len) {
   host_from_authority(req_.head.authority, req_.host);
   req_.site = &rt.site_for(local_, req_.host);
   req_.resp.clear();
+  // The request body: read by an exchange that wants it (the proxy), else
+  // discarded after the response (DrainBody) when small, or not read at all
+  // (the connection closes) when large, chunked or announced by Expect.
+  req_.body_chunked = req_.head.chunked;
+  req_.body_left = req_.head.has_content_length ? req_.head.content_length : 0;
+  if (req_.body_chunked) req_.chunked.reset();
+  body_.reset(rbegin_ + head_len, req_.head.expect_continue);
 
   // The path is decoded and routed once; proxied locations stream the
   // request body to the member themselves.
@@ -491,17 +498,12 @@ void Connection::process_request(size_t head_len) {
     return;
   }
 
-  // Request body framing: nothing consumes bodies yet, so small ones are
-  // discarded and large or announced-by-Expect ones end the connection.
-  req_.body_chunked = req_.head.chunked;
-  req_.body_left = req_.head.has_content_length ? req_.head.content_length : 0;
   if (req_.head.has_content_length && cfg.limit_request_body && req_.head.content_length > cfg.limit_request_body) {
     respond_error(413, "request body larger than LimitRequestBody");
     return;
   }
   if (req_.body_chunked || req_.body_left > kDiscardBodyMax || (req_.head.expect_continue && req_.body_left > 0))
     keep_alive_ = false;
-  if (req_.body_chunked) req_.chunked.reset();
 
   if (req_.head.method == http::Method::Other) {
     req_.resp.error(501);
@@ -558,14 +560,17 @@ static std::string proxy_target(const config::LocationSection& loc, const http::
 
 void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFill> fill, const char* x_cache) {
   std::string target = proxy_target(route.target_cfg(), req_.head, req_.path);
-  req_.body_left = 0;
-  req_.body_chunked = false;
   core::TimerWheel::cancel(*this);  // the exchange runs the member's timers now
   phase_ = Phase::Proxy;
   req_.route = &route;
-  proxy_ = std::make_unique<ProxyExchange>(*this, *route.balancer, std::move(target));
+  proxy_ = std::make_unique<ProxyExchange>(*this, w_, *route.balancer, req_, local_, *slot_, std::move(target));
   if (x_cache && req_.site->cfg->cache.header) proxy_->set_x_cache(x_cache);
-  if (fill) proxy_->set_fill(std::move(fill));
+  if (fill) {
+    proxy_->set_fill(std::move(fill));
+    proxy_->set_handover([this](uint64_t offset, bool chunked, uint64_t body_end, int status) {
+      continue_from_cache(offset, chunked, body_end, status);
+    });
+  }
   if (req_.head.chunked || req_.head.content_length > 0) arm_read_timer(true);  // the body's, see on_timer
   proxy_->start();
 }
@@ -590,7 +595,8 @@ void Connection::end_proxy() {
     else close_now();
     return;
   }
-  size_t cursor = p->client_cursor();
+  size_t cursor = body_.cursor();
+  if (body_.overread()) keep_alive_ = false;  // bytes past the body: a next request we cannot put back
   if (p->failed()) {
     int status = p->status();
     w_.retire(std::move(p));
@@ -695,7 +701,7 @@ void Connection::apply_error_page(const Site* site, const http::RequestContext* 
   render_error_page(status, req_.resp);
 }
 
-http1::HeadEnd Connection::end_head(std::string& out, http1::BodyLength body, uint64_t length) {
+http1::HeadEnd Connection::finish_head(std::string& out, http1::BodyLength body, uint64_t length) {
   if (draining_server_) keep_alive_ = false;
   http1::HeadEnd e = http1::end_head(out, body, length, req_.head.version_minor, keep_alive_);
   keep_alive_ = e.keep_alive;
@@ -724,7 +730,7 @@ void Connection::queue_response() {
   out.append(req_.resp.header_block());
   bool no_body = status == 304 || status == 204 || (status >= 100 && status < 200);
   uint64_t clen = req_.resp.content_length();
-  end_head(out, no_body ? http1::BodyLength::None : http1::BodyLength::Known, clen);
+  finish_head(out, no_body ? http1::BodyLength::None : http1::BodyLength::Known, clen);
 
   if (!no_body && req_.head.method != http::Method::Head) {
     for (size_t i = 0; i < req_.resp.part_count(); ++i) {
@@ -743,7 +749,7 @@ void Connection::queue_response() {
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.timeout.count()));
 }
 
-bool Connection::flush() {
+bool Connection::flush_output() {
   uint64_t before = output_.written();
   switch (output_.flush()) {
     case http1::Output::Result::Done:

@@ -36,7 +36,7 @@ struct CacheFill;
 struct Site;
 struct LocationRoute;
 
-class Connection final : public core::IoWatcher, public core::TimerNode {
+class Connection final : public core::IoWatcher, public core::TimerNode, public http::ExchangeHost {
  public:
   Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
              core::shm::ConnSlot* slot, uint32_t slot_index);
@@ -46,7 +46,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
 
   // Unwanted request bodies up to this size are read and dropped to keep the
   // connection; larger ones close it.
-  static constexpr uint64_t kDiscardBodyMax = 64 * 1024;
+  static constexpr uint64_t kDiscardBodyMax = http::RequestBody::kDiscardMax;
 
   void start();
   void on_io(uint32_t events) override;
@@ -67,13 +67,17 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   Connection* next_ = nullptr;
 
  private:
-  friend class ProxyExchange;
-  friend class CacheDelivery;
   enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed, Proxy, Cache };
 
  public:
   // The proxy exchange made progress on its own (upstream event or timer).
   void proxy_progress();
+
+  // http::ExchangeHost: what an exchange (the proxy) sees of its client.
+  http::ResponseSink& sink() override { return sink_; }
+  http::RequestBody& body() override { return body_; }
+  void wake() override { proxy_progress(); }
+  void close_after() override { keep_alive_ = false; }
   // An object this connection waits on progressed (CacheNotifier).
   void cache_progress() {
     if (phase_ == Phase::Cache) drive();
@@ -113,7 +117,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   void respond_error(int status, const char* reason);
   void apply_error_page(const Site* site, const http::RequestContext* ctx);
   void queue_response();
-  bool flush();
+  bool flush_output();
   void finish_request();
   void record_request(char conn_status);  // counters and the access-log line (%X = conn_status)
   void abort_request();
@@ -125,7 +129,64 @@ class Connection final : public core::IoWatcher, public core::TimerNode {
   // delivery): the one place keep-alive is decided, so a head written after
   // draining began says Connection: close, and the connection is kept open
   // after any head that did not say it.
-  http1::HeadEnd end_head(std::string& out, http1::BodyLength body, uint64_t length);
+  http1::HeadEnd finish_head(std::string& out, http1::BodyLength body, uint64_t length);
+
+  // The response side of an exchange: heads and body pieces into output_,
+  // chunk-framed when the head chose chunked (connection_exchange.cpp).
+  class ClientSink final : public http::ResponseSink {
+   public:
+    explicit ClientSink(Connection& c) : c_(c) {}
+    std::string& begin_head(int status, std::string_view reason) override;
+    void end_head(http::BodyLength body, uint64_t length) override;
+    void raw(std::string_view bytes) override { c_.output_.append(bytes); }
+    void body(std::string_view data) override;
+    bool can_pass_through() const override { return !chunked_; }
+    Result pass_through(std::span<const iovec> data, size_t& taken) override;
+    bool can_splice() const override { return !chunked_ && c_.output_.zero_copy(); }
+    Result splice(int pipe_fd, size_t len, size_t& moved) override;
+    void end_body() override;
+    Result flush() override;
+    uint64_t pending() const override { return c_.output_.pending(); }
+    bool writable() const override { return c_.output_.writable(); }
+    uint64_t written() const override { return c_.bytes_out(); }
+    void drop() override { c_.output_.clear(); }
+    void reset() { chunked_ = ended_ = false; }
+
+   private:
+    Connection& c_;
+    bool chunked_ = false, ended_ = false;
+  };
+  // The request body of an exchange: decoded from the read buffer's bytes
+  // after the head, then from the socket; what is left when the exchange
+  // ends is discarded (DrainBody) or closes the connection.
+  class ClientBody final : public http::RequestBody {
+   public:
+    explicit ClientBody(Connection& c) : c_(c) {}
+    Status read(std::string_view& data, size_t max) override;
+    Status read_raw(std::string_view& data, size_t max) override;
+    bool chunked() const override { return c_.req_.body_chunked; }
+    uint64_t left() const override { return c_.req_.body_left; }
+    bool done() const override { return !c_.req_.body_chunked && c_.req_.body_left == 0; }
+    // A new request: its body starts at `cursor` of the read buffer.
+    void reset(size_t cursor, bool expect_continue);
+    // The exchange is over: the read buffer's unread bytes begin here, and
+    // bytes read from the socket past the body mean the connection cannot
+    // go on (they are a next request the buffer no longer holds in order).
+    size_t cursor() const { return cursor_; }
+    bool overread() const { return buf_pos_ < buf_len_; }
+
+   private:
+    // Bytes after the cursor, from the read buffer or the socket; Again/Gone when none.
+    Status next_bytes(std::string_view& avail, bool& from_buffer, size_t want);
+    void consumed(size_t n, bool from_buffer);
+    Connection& c_;
+    size_t cursor_ = 0;
+    bool expect_continue_ = false;
+    std::unique_ptr<char[]> buf_;  // body bytes read from the socket (the read buffer holds the head)
+    size_t buf_pos_ = 0, buf_len_ = 0;
+  };
+  ClientSink sink_{*this};
+  ClientBody body_{*this};
   void mark(core::shm::SlotState st) {
     slot_->state.store(static_cast<char>(st), std::memory_order_relaxed);
   }

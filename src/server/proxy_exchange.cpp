@@ -18,8 +18,6 @@
 #include "proxy/sticky.h"
 #include "server/balancer_runtime.h"
 #include "server/cache_phase.h"
-#include "server/connection.h"
-#include "server/http1/response_head.h"
 #include "server/worker_loop.h"
 
 namespace pillar::server {
@@ -105,8 +103,9 @@ void ProxyExchange::release_spare_buffers() {
   spare_buffers.shrink_to_fit();
 }
 
-ProxyExchange::ProxyExchange(Connection& c, BalancerRuntime& b, std::string upstream_target)
-    : c_(c), b_(b), target_(std::move(upstream_target)) {
+ProxyExchange::ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, const Request& req,
+                             const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target)
+    : host_(host), w_(w), b_(b), req_(req), local_(local), slot_(slot), target_(std::move(upstream_target)) {
   up_out_ = take_buffer();
   up_in_ = take_buffer();
 }
@@ -121,41 +120,36 @@ ProxyExchange::~ProxyExchange() {
   give_buffer(std::move(up_in_));
 }
 
-http1::Output& ProxyExchange::out() { return c_.output_; }
+http::ResponseSink& ProxyExchange::out() { return host_.sink(); }
 
 // The client's share of what the member sends: dropped once the client is
-// gone or reads from the store instead (the output is then not ours).
+// gone or reads from the store instead (the sink is then not ours).
 void ProxyExchange::to_client(std::string_view bytes) {
-  if (!client_dead_) out().append(bytes);
+  if (!client_dead_) out().body(bytes);
 }
 
-bool ProxyExchange::client_has_room() const {
-  return client_dead_ || c_.output_.pending() < kBufferMax;
-}
+bool ProxyExchange::client_has_room() { return client_dead_ || out().pending() < kBufferMax; }
 
 void ProxyExchange::arm(uint64_t ms) {
-  auto& loop = c_.w_.loop();
+  auto& loop = w_.loop();
   loop.timers().arm(*this, loop.now_ms() + ms);
 }
 
 void ProxyExchange::start() {
-  const auto& h = c_.req_.head;
-  req_chunked_ = h.chunked;
-  req_body_left_ = h.has_content_length ? h.content_length : 0;
-  req_done_ = !req_chunked_ && req_body_left_ == 0;
-  client_cursor_ = c_.rbegin_ + c_.req_.head_len;
+  auto& body = host_.body();
+  req_chunked_ = body.chunked();
+  req_done_ = body.done();
   has_body_ = !req_done_;
   // A small Content-Length body is kept until the member answers, so the
   // request can go to another member whole; larger ones are never retried.
-  bufferable_ = has_body_ && !req_chunked_ && req_body_left_ <= kRetryBodyMax;
-  if (h.expect_continue && !req_done_) out().append("HTTP/1.1 100 Continue\r\n\r\n");
+  bufferable_ = has_body_ && !req_chunked_ && body.left() <= kRetryBodyMax;
   if (!pick_and_connect()) return;
   pump();
 }
 
 void ProxyExchange::build_request_head(const std::string& member_host) {
-  const auto& h = c_.req_.head;
-  const auto& vh = *c_.req_.site->cfg;
+  const auto& h = req_.head;
+  const auto& vh = *req_.site->cfg;
   std::string& o = up_out_;
   o.clear();
   up_out_pos_ = 0;
@@ -184,7 +178,7 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
     o.append(xff_prev);
     o.append(", ");
   }
-  o.append(c_.req_.client_ip);
+  o.append(req_.client_ip);
   o.append("\r\nX-Forwarded-Host: ");
   o.append(h.authority);
   o.append("\r\nX-Forwarded-Proto: http\r\nVia: 1.1 pillar\r\n");
@@ -208,7 +202,7 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
 bool ProxyExchange::pick_and_connect() {
   const auto& cfg = *b_.cfg;
   auto members = b_.span();
-  uint64_t now = c_.w_.loop().now_ms();
+  uint64_t now = w_.loop().now_ms();
   while (attempts_ < static_cast<int>(cfg.max_attempts)) {
     // Members in their back-off after a failure are skipped this time.
     proxy::MemberMask exclude = tried_;
@@ -225,18 +219,18 @@ bool ProxyExchange::pick_and_connect() {
     const bool fresh = m >= 0;
     stale_member_ = -1;
     if (m < 0 && !cfg.stickysession.empty()) {
-      auto route = proxy::extract_route(cfg.stickysession, c_.req_.head.find("Cookie"), c_.req_.head.target);
+      auto route = proxy::extract_route(cfg.stickysession, req_.head.find("Cookie"), req_.head.target);
       auto d = proxy::decide(members, route.route, cfg.nofailover, exclude);
       if (d.kind == proxy::StickyDecision::UseMember) m = d.member;
       else if (d.kind == proxy::StickyDecision::Unavailable) return fail(503, "sticky member unavailable (nofailover)"), false;
     }
     uint8_t addr[16];
     size_t alen = 0;
-    if (c_.req_.client.ss_family == AF_INET) {
-      std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(c_.req_.client).sin_addr, 4);
+    if (req_.client.ss_family == AF_INET) {
+      std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(req_.client).sin_addr, 4);
       alen = 4;
-    } else if (c_.req_.client.ss_family == AF_INET6) {
-      std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(c_.req_.client).sin6_addr, 16);
+    } else if (req_.client.ss_family == AF_INET6) {
+      std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(req_.client).sin6_addr, 16);
       alen = 16;
     }
     const uint64_t ttl = static_cast<uint64_t>(cfg.persistence.count());
@@ -249,7 +243,7 @@ bool ProxyExchange::pick_and_connect() {
     if (m < 0) {
       proxy::PickContext ctx;
       ctx.client_addr = {addr, alen};
-      ctx.hash_key = cfg.hash_header.empty() ? c_.req_.head.target : c_.req_.head.find(cfg.hash_header);
+      ctx.hash_key = cfg.hash_header.empty() ? req_.head.target : req_.head.find(cfg.hash_header);
       ctx.exclude = exclude;
       m = proxy::pick(b_.method, members, ctx);
       if (m < 0 && backing_off) {
@@ -282,7 +276,7 @@ bool ProxyExchange::pick_and_connect() {
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
     // A PROXY header describes one client: such connections are never pooled.
-    core::Fd fd(mc.proxy_protocol || fresh ? -1 : c_.w_.take_upstream(&b_, m));
+    core::Fd fd(mc.proxy_protocol || fresh ? -1 : w_.take_upstream(&b_, m));
     up_reused_ = fd.valid();
     if (!up_reused_) {
       fd.reset(::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -300,11 +294,11 @@ bool ProxyExchange::pick_and_connect() {
     up_ = std::make_unique<core::PlainTransport>(std::move(fd));
     if (!up_reused_ && mc.proxy_protocol) {
       std::string hdr;
-      if (mc.proxy_protocol == 1) http::write_proxy_v1(c_.req_.client, c_.local_, hdr);
-      else http::write_proxy_v2(c_.req_.client, c_.local_, hdr);
+      if (mc.proxy_protocol == 1) http::write_proxy_v1(req_.client, local_, hdr);
+      else http::write_proxy_v2(req_.client, local_, hdr);
       up_out_.insert(0, hdr);
     }
-    c_.w_.loop().add(up_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+    w_.loop().add(up_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
     state_ = up_reused_ ? State::Exchanging : State::Connecting;
     up_writable_ = up_reused_;
     arm(static_cast<uint64_t>(up_reused_ ? timeout_ms() : mc.connect_timeout.count()));
@@ -318,14 +312,14 @@ uint64_t ProxyExchange::timeout_ms() const {
     const auto& mc = b_.member_cfg(member_);
     if (mc.timeout.count() > 0) return static_cast<uint64_t>(mc.timeout.count());
   }
-  return static_cast<uint64_t>(c_.w_.runtime().config().proxy_timeout.count());
+  return static_cast<uint64_t>(w_.runtime().config().proxy_timeout.count());
 }
 
 void ProxyExchange::release_upstream(bool reusable) {
   if (up_) {
-    c_.w_.loop().remove(up_->fd());
+    w_.loop().remove(up_->fd());
     if (reusable && member_ >= 0 && !b_.member_cfg(member_).proxy_protocol)
-      c_.w_.give_upstream(&b_, member_, up_->release().release());
+      w_.give_upstream(&b_, member_, up_->release().release());
     up_.reset();
   }
   if (acquired_ && member_ >= 0) {
@@ -347,14 +341,14 @@ bool ProxyExchange::take_member(int m) {
     acquired_ = proxy::acquire(st);
     return acquired_;
   }
-  held_ = proxy::acquire_recorded(st, c_.slot_->held_members, held_ref_);
+  held_ = proxy::acquire_recorded(st, slot_.held_members, held_ref_);
   acquired_ = held_ != nullptr;
   return acquired_;
 }
 
 void ProxyExchange::fail(int status, const char* why) {
   // A 408 is the client's slowness, not the member's: info, as for static files.
-  core::log(status == 408 ? core::LogLevel::Info : core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", c_.req_.client_ip, status,
+  core::log(status == 408 ? core::LogLevel::Info : core::LogLevel::Error, "proxy", "[client {}] {} {}: {}", req_.client_ip, status,
             member_ >= 0 ? b_.member_cfg(member_).url : std::string("balancer://") + b_.cfg->name,
             why);
   // Callers note the member's failures themselves: a malformed answer is the
@@ -372,9 +366,9 @@ void ProxyExchange::abort_client() {
   if (fill_ && fill_->storing && !resp_done_ && !up_eof_ && up_) {
     // The client went away but others wait on this object: the fetch goes
     // on for the cache (as Varnish's), its bytes for the client dropped.
-    if (!client_dead_) out().clear();
+    if (!client_dead_) out().drop();
     client_dead_ = true;
-    c_.keep_alive_ = false;
+    host_.close_after();
     return;
   }
   if (fill_) fill_->end(false);
@@ -396,14 +390,14 @@ void ProxyExchange::on_io(uint32_t events) {
       core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(err));
       note_failure(member_, "refused the connection");
       retry();
-      c_.proxy_progress();
+      host_.wake();
       return;
     }
     state_ = State::Exchanging;
     arm(timeout_ms());
   }
   pump();
-  c_.proxy_progress();
+  host_.wake();
 }
 
 void ProxyExchange::on_client_io() { pump(); }
@@ -413,7 +407,7 @@ bool ProxyExchange::filling_for_store() const { return state_ != State::Done && 
 void ProxyExchange::decouple() {
   client_dead_ = true;  // what is queued for the client stays queued, ahead of the store's bytes
   uint64_t end = framing_ == http::ResponseHead::Framing::ContentLength ? resp_.content_length : UINT64_MAX;
-  c_.continue_from_cache(body_bytes_, client_chunked_, end, status_);
+  handover_(body_bytes_, client_chunked_, end, status_);
 }
 
 void ProxyExchange::retry() {
@@ -439,7 +433,7 @@ bool ProxyExchange::all_at_max(std::span<proxy::MemberState> members, const prox
 }
 
 bool ProxyExchange::idempotent() const {
-  switch (c_.req_.head.method) {
+  switch (req_.head.method) {
     case http::Method::Get: case http::Method::Head: case http::Method::Options:
     case http::Method::Put: case http::Method::Delete:
       return true;
@@ -468,7 +462,7 @@ void ProxyExchange::note_failure(int slot, const char* why) {
     return;
   }
   core::log(core::LogLevel::Error, "proxy", "{} {}; not used for {} ms", mc.url, why, mc.retry.count());
-  b_.error_until(slot).store(c_.w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
+  b_.error_until(slot).store(w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
 }
 
 // Whether a member other than `slot` could take new requests: in the
@@ -476,7 +470,7 @@ void ProxyExchange::note_failure(int slot, const char* why) {
 // back-off. A member at its max= counts (it frees up).
 bool ProxyExchange::other_member_usable(int slot) const {
   auto members = b_.span();
-  uint64_t now = c_.w_.loop().now_ms();
+  uint64_t now = w_.loop().now_ms();
   for (size_t i = 0; i < members.size(); ++i) {
     if (static_cast<int>(i) == slot || b_.cfg_index[i] < 0) continue;
     uint32_t f = members[i].status_flags.load(std::memory_order_relaxed);
@@ -498,7 +492,7 @@ void ProxyExchange::on_timer() {
   if (state_ == State::Queued) {
     state_ = State::Connecting;
     if (pick_and_connect() && state_ == State::Exchanging) pump();
-    c_.proxy_progress();
+    host_.wake();
     return;
   }
   if (state_ == State::Connecting) {
@@ -515,87 +509,67 @@ void ProxyExchange::on_timer() {
   } else if (client_blocked()) {
     // The client stopped reading: its business, not the member's. Logged as
     // the static path logs it (Connection::on_timer), at info.
-    core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", c_.req_.client_ip,
-              c_.w_.runtime().config().timeout.count());
+    core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", req_.client_ip,
+              w_.runtime().config().timeout.count());
     abort_client();
   } else {
-    core::log(core::LogLevel::Error, "proxy", "[client {}] response stalled; connection closed", c_.req_.client_ip);
+    core::log(core::LogLevel::Error, "proxy", "[client {}] response stalled; connection closed", req_.client_ip);
     abort_client();
   }
-  c_.proxy_progress();
+  host_.wake();
 }
 
 void ProxyExchange::body_timeout() {
   PILLAR_ASSERT(reading_body());
-  c_.keep_alive_ = false;
+  host_.close_after();
   if (!head_seen_) {
     fail(408, "request body read timeout");
     return;
   }
-  core::log(core::LogLevel::Info, "proxy", "[client {}] request body read timeout; connection closed", c_.req_.client_ip);
+  core::log(core::LogLevel::Info, "proxy", "[client {}] request body read timeout; connection closed", req_.client_ip);
   abort_client();
 }
 
-bool ProxyExchange::client_blocked() const {
-  return !client_dead_ && !c_.output_.writable() && (!c_.output_.empty() || pipe_bytes_ > 0);
+bool ProxyExchange::client_blocked() {
+  return !client_dead_ && !out().writable() && (out().pending() > 0 || pipe_bytes_ > 0);
 }
 
-uint64_t ProxyExchange::wait_ms() const {
-  return client_blocked() ? static_cast<uint64_t>(c_.w_.runtime().config().timeout.count()) : timeout_ms();
+uint64_t ProxyExchange::wait_ms() {
+  return client_blocked() ? static_cast<uint64_t>(w_.runtime().config().timeout.count()) : timeout_ms();
 }
 
 // Moves request body bytes from the client into up_out_, framing them for
 // the upstream, while up_out_ has room.
 bool ProxyExchange::pump_request_body() {
   bool progressed = false;
+  auto& body = host_.body();
   while (!req_done_ && up_out_.size() - up_out_pos_ < kBufferMax) {
-    std::string_view avail;
-    bool from_conn = client_cursor_ < c_.rend_;
-    if (from_conn) {
-      avail = {c_.rbuf_.get() + client_cursor_, c_.rend_ - client_cursor_};
-    } else {
-      if (!c_.readable_) break;
-      if (!client_buf_) client_buf_ = std::make_unique<char[]>(kReadChunk);
-      size_t want = req_chunked_ ? kReadChunk : static_cast<size_t>(std::min<uint64_t>(kReadChunk, req_body_left_));
-      core::Io r = c_.transport_->read(client_buf_.get(), want);
-      if (!r.ok()) {
-        c_.note_read_end(r);
-        if (r.again()) continue;
+    std::string_view data;
+    switch (body.read(data, kBufferMax - (up_out_.size() - up_out_pos_))) {
+      case http::RequestBody::Status::Data:
+        if (req_chunked_) {
+          append_chunk(up_out_, data);
+        } else {
+          up_out_.append(data);
+          if (bufferable_) retry_body_.append(data);
+        }
+        progressed = true;
+        continue;
+      case http::RequestBody::Status::End:
+        if (req_chunked_) up_out_.append("0\r\n\r\n");
+        req_done_ = true;
+        progressed = true;
+        continue;
+      case http::RequestBody::Status::Again:
+        break;
+      case http::RequestBody::Status::Bad:
+        bad_request_body_ = true;
+        break;
+      case http::RequestBody::Status::Gone:
         client_gone_ = true;
         break;
-      }
-      c_.req_.bytes_in += r.n;
-      c_.note_read_progress(r.n);  // MinRate extends the body timeout
-      avail = {client_buf_.get(), r.n};
     }
-    size_t used;
-    if (!req_chunked_) {
-      used = static_cast<size_t>(std::min<uint64_t>(avail.size(), req_body_left_));
-      up_out_.append(avail.substr(0, used));
-      if (bufferable_) retry_body_.append(avail.substr(0, used));
-      req_body_left_ -= used;
-      if (req_body_left_ == 0) req_done_ = true;
-    } else {
-      used = 0;
-      while (used < avail.size() && !req_done_) {
-        auto step = req_chunks_.next(avail.substr(used));
-        used += step.consumed;
-        if (step.kind == http::ChunkedDecoder::Step::Data) append_chunk(up_out_, step.data);
-        else if (step.kind == http::ChunkedDecoder::Step::Done) {
-          up_out_.append("0\r\n\r\n");
-          req_done_ = true;
-        } else if (step.kind == http::ChunkedDecoder::Step::Error) {
-          bad_request_body_ = true;
-          return progressed;
-        } else {
-          break;  // NeedMore
-        }
-      }
-    }
-    if (from_conn) client_cursor_ += used;
-    else if (used < avail.size()) pipelined_after_body_ = true;  // bytes of a next request: we close instead
-    progressed = progressed || used > 0;
-    if (from_conn && used == 0) break;
+    break;
   }
   return progressed;
 }
@@ -649,12 +623,12 @@ bool ProxyExchange::handle_response_head() {
   while (!head_seen_) {
     std::string_view buf(up_in_.data() + up_in_pos_, up_in_.size() - up_in_pos_);
     http::ResponseLimits limits;
-    auto out = http::parse_response_head(buf, limits, c_.req_.head.method == http::Method::Head, resp_);
-    if (out.kind == http::ParseOutcome::Error) {
-      fail(502, out.reason);
+    auto parsed = http::parse_response_head(buf, limits, req_.head.method == http::Method::Head, resp_);
+    if (parsed.kind == http::ParseOutcome::Error) {
+      fail(502, parsed.reason);
       return false;
     }
-    if (out.kind == http::ParseOutcome::Incomplete) {
+    if (parsed.kind == http::ParseOutcome::Incomplete) {
       if (up_eof_) {
         // Nothing came back: a kept-alive connection the member had closed,
         // or a member that died with the request. Idempotent requests (and
@@ -674,17 +648,16 @@ bool ProxyExchange::handle_response_head() {
       return false;
     }
     if (resp_.interim()) {  // 100/102/103: not relayed (we answered Expect ourselves)
-      up_in_pos_ += out.consumed;
+      up_in_pos_ += parsed.consumed;
       continue;
     }
     if (resp_.upgrade) {
-      if (!c_.req_.head.upgrade) {
+      if (!req_.head.upgrade) {
         fail(502, "the member switched protocols the client did not ask for");
         return false;
       }
       // 101: relay the head, then bytes both ways until either side closes.
-      std::string& o = c_.output_.text();
-      o.append("HTTP/1.1 101 Switching Protocols\r\n");
+      std::string o = "HTTP/1.1 101 Switching Protocols\r\n";
       for (const auto& f : resp_.headers) {
         o.append(f.name);
         o.append(": ");
@@ -692,18 +665,19 @@ bool ProxyExchange::handle_response_head() {
         o.append("\r\n");
       }
       o.append("\r\n");
-      up_in_pos_ += out.consumed;
+      out().raw(o);
+      up_in_pos_ += parsed.consumed;
       head_seen_ = true;
       tunnel_ = true;
       status_ = 101;
-      c_.keep_alive_ = false;
+      host_.close_after();
       req_done_ = true;
       core::TimerWheel::cancel(*this);  // a tunnel may be idle for long; TCP keep-alive is the peers' business
       return true;
     }
     if (fill_ && fill_->stale && resp_.status == 304) {  // our revalidation: the stored copy answers the client
       fill_->on_not_modified(resp_);
-      up_in_pos_ += out.consumed;
+      up_in_pos_ += parsed.consumed;
       head_seen_ = true;
       resp_done_ = true;
       status_ = 304;
@@ -711,7 +685,7 @@ bool ProxyExchange::handle_response_head() {
       return true;
     }
     if (fill_ && fill_->stale_on_error && resp_.status >= 500) {  // stale-if-error (RFC 5861): the stale copy answers
-      core::log(core::LogLevel::Info, "proxy", "[client {}] {} from {}: serving the stale cached copy", c_.req_.client_ip,
+      core::log(core::LogLevel::Info, "proxy", "[client {}] {} from {}: serving the stale cached copy", req_.client_ip,
                 resp_.status, b_.member_cfg(member_).url);
       fail(resp_.status, "origin error, stale copy used");
       return false;
@@ -721,10 +695,9 @@ bool ProxyExchange::handle_response_head() {
     status_ = resp_.status;
     framing_ = resp_.framing;
     resp_left_ = resp_.content_length;
-    bool head_req = c_.req_.head.method == http::Method::Head;
+    bool head_req = req_.head.method == http::Method::Head;
     PILLAR_ASSERT(!client_dead_);  // a client is dropped (or handed to the store) only after the head
-    std::string& o = c_.output_.text();
-    http1::begin_head(o, resp_.status, resp_.reason);
+    std::string& o = out().begin_head(resp_.status, resp_.reason);
     const size_t lines_begin = o.size();
     bool has_date = false;
     for (const auto& f : resp_.headers) {
@@ -739,12 +712,12 @@ bool ProxyExchange::handle_response_head() {
       std::string_view value = f.value;
       std::string rewritten;
       if (http::iequals(f.name, "Set-Cookie") &&
-          (!c_.req_.site->cfg->cookie_path.empty() || !c_.req_.site->cfg->cookie_domain.empty())) {
-        rewritten = rewrite_cookie(value, c_.req_.site->cfg->cookie_path, c_.req_.site->cfg->cookie_domain);
+          (!req_.site->cfg->cookie_path.empty() || !req_.site->cfg->cookie_domain.empty())) {
+        rewritten = rewrite_cookie(value, req_.site->cfg->cookie_path, req_.site->cfg->cookie_domain);
         value = rewritten;
       }
       if (http::iequals(f.name, "Location") || http::iequals(f.name, "Content-Location")) {
-        for (const auto& [url, path] : c_.req_.site->cfg->proxy_reverse) {
+        for (const auto& [url, path] : req_.site->cfg->proxy_reverse) {
           if (value.substr(0, url.size()) == url) {
             std::string_view rest = value.substr(url.size());
             // Only the join is tidied ("/app/" + "/x"); the rest is the member's, query included.
@@ -762,7 +735,7 @@ bool ProxyExchange::handle_response_head() {
     }
     if (!has_date) {
       o.append("Date: ");
-      o.append(c_.w_.loop().http_date());
+      o.append(w_.loop().http_date());
       o.append("\r\n");
     }
     o.append("Via: 1.1 pillar\r\n");
@@ -772,13 +745,13 @@ bool ProxyExchange::handle_response_head() {
     // A request body still arriving is discarded after the response if it
     // is a small Content-Length rest (finish()); one of unknown or large
     // size closes the connection.
-    if (!req_done_ && (req_chunked_ || req_body_left_ > Connection::kDiscardBodyMax)) c_.keep_alive_ = false;
-    if (pipelined_after_body_) c_.keep_alive_ = false;
-    auto body = framing_ == F::ContentLength ? http1::BodyLength::Known
-                : framing_ == F::None        ? http1::BodyLength::None
-                                             : http1::BodyLength::Unknown;  // chunked or until close
-    client_chunked_ = c_.end_head(o, body, resp_left_).chunked;
-    up_in_pos_ += out.consumed;
+    if (!req_done_ && (req_chunked_ || host_.body().left() > http::RequestBody::kDiscardMax)) host_.close_after();
+    auto body = framing_ == F::ContentLength ? http::BodyLength::Known
+                : framing_ == F::None        ? http::BodyLength::None
+                                             : http::BodyLength::Unknown;  // chunked or until close
+    out().end_head(body, resp_left_);
+    client_chunked_ = body == http::BodyLength::Unknown && !out().can_pass_through();
+    up_in_pos_ += parsed.consumed;
     if (framing_ == F::None || (framing_ == F::ContentLength && resp_left_ == 0)) resp_done_ = true;
     if (framing_ == F::Chunked) resp_chunks_.reset();
     arm(timeout_ms());
@@ -786,10 +759,10 @@ bool ProxyExchange::handle_response_head() {
   return true;
 }
 
-bool ProxyExchange::splicing() const {
+bool ProxyExchange::splicing() {
   return head_seen_ && !tunnel_ && !(fill_ && fill_->storing) &&
          framing_ == http::ResponseHead::Framing::ContentLength && !resp_done_ &&
-         up_in_pos_ == up_in_.size() && c_.output_.empty() && c_.output_.zero_copy() && !client_dead_;
+         up_in_pos_ == up_in_.size() && !client_dead_ && out().pending() == 0 && out().can_splice();
 }
 
 bool ProxyExchange::splice_body() {
@@ -803,9 +776,9 @@ bool ProxyExchange::splice_body() {
   for (;;) {
     if (pipe_bytes_ > 0) {
       size_t moved = 0;
-      auto r = out().splice_from_pipe(pipe_out_.get(), pipe_bytes_, moved);
-      if (r == http1::Output::Result::Again) break;
-      if (r == http1::Output::Result::Error) {
+      auto r = out().splice(pipe_out_.get(), pipe_bytes_, moved);
+      if (r == http::ResponseSink::Result::Again) break;
+      if (r == http::ResponseSink::Result::Error) {
         abort_client();  // the client went away
         return false;
       }
@@ -844,9 +817,9 @@ void ProxyExchange::relay_body() {
       // Nothing queued for the client: send straight from the read buffer
       // and copy only what the socket does not take.
       size_t direct = 0;
-      if (!client_dead_ && out().empty() && out().writable()) {
+      if (!client_dead_ && out().pending() == 0 && out().writable()) {
         iovec iov{const_cast<char*>(avail.data()), n};
-        if (out().write_through({&iov, 1}, direct) == http1::Output::Result::Error) {
+        if (out().pass_through({&iov, 1}, direct) == http::ResponseSink::Result::Error) {
           abort_client();
           return;
         }
@@ -861,14 +834,13 @@ void ProxyExchange::relay_body() {
       auto step = resp_chunks_.next(avail);
       up_in_pos_ += step.consumed;
       if (step.kind == http::ChunkedDecoder::Step::Data) {
-        if (client_chunked_ && !client_dead_) append_chunk(out().text(), step.data);
-        else to_client(step.data);
+        to_client(step.data);
         if (fill_) fill_->on_body(step.data);
         body_bytes_ += step.data.size();
       } else if (step.kind == http::ChunkedDecoder::Step::Done) {
         resp_done_ = true;
       } else if (step.kind == http::ChunkedDecoder::Step::Error) {
-        core::log(core::LogLevel::Error, "proxy", "[client {}] malformed chunked body from the member", c_.req_.client_ip);
+        core::log(core::LogLevel::Error, "proxy", "[client {}] malformed chunked body from the member", req_.client_ip);
         if (fill_) fill_->end(false);  // the member's fault: nothing is kept, nothing goes on
         abort_client();
         return;
@@ -876,8 +848,7 @@ void ProxyExchange::relay_body() {
         break;
       }
     } else {  // UntilClose
-      if (client_chunked_ && !client_dead_) append_chunk(out().text(), avail);
-      else to_client(avail);
+      to_client(avail);
       if (fill_) fill_->on_body(avail);
       body_bytes_ += avail.size();
       up_in_pos_ += avail.size();
@@ -885,12 +856,12 @@ void ProxyExchange::relay_body() {
   }
   if (!resp_done_ && framing_ == F::UntilClose && up_eof_ && up_in_pos_ == up_in_.size()) resp_done_ = true;
   if (!resp_done_ && up_eof_ && up_in_pos_ == up_in_.size() && framing_ != F::UntilClose) {
-    core::log(core::LogLevel::Error, "proxy", "[client {}] the member closed before the end of the body", c_.req_.client_ip);
+    core::log(core::LogLevel::Error, "proxy", "[client {}] the member closed before the end of the body", req_.client_ip);
     abort_client();  // a cut body is never presented as complete
     return;
   }
-  if (resp_done_ && client_chunked_ && !terminator_sent_) {
-    to_client("0\r\n\r\n");
+  if (resp_done_ && !terminator_sent_) {
+    if (!client_dead_) out().end_body();
     terminator_sent_ = true;
   }
   if (up_in_pos_ == up_in_.size()) {
@@ -908,7 +879,7 @@ bool ProxyExchange::flush_client() {
     return false;
   }
   uint64_t before = out().written();
-  if (out().flush() == http1::Output::Result::Error) {
+  if (out().flush() == http::ResponseSink::Result::Error) {
     abort_client();  // the client went away
     return false;
   }
@@ -920,32 +891,21 @@ bool ProxyExchange::pump_tunnel() {
   bool progressed = false;
   // client -> member
   while (up_out_.size() - up_out_pos_ < kBufferMax) {
-    if (client_cursor_ < c_.rend_) {
-      up_out_.append(c_.rbuf_.get() + client_cursor_, c_.rend_ - client_cursor_);
-      client_cursor_ = c_.rend_;
+    std::string_view data;
+    auto st = host_.body().read_raw(data, kBufferMax - (up_out_.size() - up_out_pos_));
+    if (st == http::RequestBody::Status::Data) {
+      up_out_.append(data);
       progressed = true;
       continue;
     }
-    if (!c_.readable_) break;
-    char buf[kReadChunk];
-    core::Io r = c_.transport_->read(buf, sizeof buf);
-    if (r.ok()) {
-      up_out_.append(buf, r.n);
-      progressed = true;
-      continue;
-    }
-    if (r.again()) {
-      c_.readable_ = false;
-      break;
-    }
-    client_gone_ = true;
+    if (st != http::RequestBody::Status::Again) client_gone_ = true;
     break;
   }
   progressed = flush_upstream() || progressed;
   // member -> client
   progressed = read_upstream() || progressed;
   if (up_in_pos_ < up_in_.size()) {
-    to_client(std::string_view(up_in_).substr(up_in_pos_));
+    out().raw(std::string_view(up_in_).substr(up_in_pos_));
     body_bytes_ += up_in_.size() - up_in_pos_;
     up_in_.clear();
     up_in_pos_ = 0;
@@ -958,11 +918,11 @@ void ProxyExchange::pump() {
   while (tunnel_ && state_ != State::Done) {
     bool progressed = pump_tunnel();
     if (state_ == State::Done) return;
-    bool drained = out().empty() && up_out_pos_ == up_out_.size();
+    bool drained = out().pending() == 0 && up_out_pos_ == up_out_.size();
     if ((client_gone_ || up_eof_ || up_write_failed_) && (drained || client_gone_)) {
       release_upstream(false);
       state_ = State::Done;  // the connection closes after the tunnel
-      c_.keep_alive_ = false;
+      host_.close_after();
       return;
     }
     if (!progressed) return;
@@ -971,7 +931,7 @@ void ProxyExchange::pump() {
     bool progressed = flush_client();
     if (state_ == State::Done) return;
     if (bad_request_body_) {
-      c_.keep_alive_ = false;
+      host_.close_after();
       fail(400, "malformed chunked request body");
       return;
     }
@@ -1001,7 +961,7 @@ void ProxyExchange::pump() {
       abort_client();
       return;
     }
-    if (head_seen_ && resp_done_ && (client_dead_ || out().empty()) && pipe_bytes_ == 0) {
+    if (head_seen_ && resp_done_ && (client_dead_ || out().pending() == 0) && pipe_bytes_ == 0) {
       finish();
       return;
     }
@@ -1014,10 +974,6 @@ void ProxyExchange::finish() {
                   framing_ != http::ResponseHead::Framing::UntilClose && up_in_pos_ == up_in_.size();
   // The member answered before the whole body: the connection discards the
   // rest (the head promised keep-alive only for a small Content-Length rest).
-  if (!req_done_ && c_.keep_alive_) {
-    PILLAR_ASSERT(!req_chunked_ && req_body_left_ <= Connection::kDiscardBodyMax);
-    c_.req_.body_left = req_body_left_;
-  }
   if (fill_) fill_->end(resp_done_);
   release_upstream(reusable);
   core::TimerWheel::cancel(*this);

@@ -10,22 +10,25 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 
 #include "core/event_loop.h"
 #include "core/fd.h"
-#include "core/transport.h"
+#include "core/shm/scoreboard.h"
 #include "core/timer_wheel.h"
+#include "core/transport.h"
 #include "http/chunked_decoder.h"
+#include "http/exchange.h"
 #include "http/response_parser.h"
 #include "proxy/balancer.h"
-#include "server/http1/output.h"
+#include "server/request/request.h"
 
 namespace pillar::server {
 
-class Connection;
+class WorkerLoop;
 struct BalancerRuntime;
 struct CacheFill;
 
@@ -35,11 +38,14 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   static void release_spare_buffers();
   static constexpr size_t kBufferMax = 64 * 1024;
 
-  ProxyExchange(Connection& c, BalancerRuntime& b, std::string upstream_target);
+  // `host` carries the client (its sink and body); the exchange reports
+  // progress through it. `slot` records the member busy count it holds.
+  ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, const Request& req,
+                const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target);
   ~ProxyExchange() override;
 
   void start();
-  void on_client_io();           // the client socket is readable or writable
+  void on_client_io();           // the client is readable or writable
   void on_io(uint32_t events) override;  // the upstream socket
   void on_timer() override;
   bool finished() const { return state_ == State::Done; }
@@ -55,10 +61,14 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool aborted() const { return aborted_; }
   int status() const { return status_; }
   uint64_t body_bytes() const { return body_bytes_; }
-  size_t client_cursor() const { return client_cursor_; }
   // The cache phase: tee the response into the store; X-Cache for the client.
   void set_fill(std::unique_ptr<CacheFill> f);
   const CacheFill* fill() const { return fill_.get(); }
+  // The client is slower than the member while the store fills: it is
+  // served from the store from here on, after what is already queued for it
+  // (body offset, whether its body is chunked, the body's end if known, status).
+  using Handover = std::function<void(uint64_t offset, bool chunked, uint64_t body_end, int status)>;
+  void set_handover(Handover h) { handover_ = std::move(h); }
   void set_x_cache(const char* v) { x_cache_ = v; }
   // Filling the store for others after its client was handed over or left.
   bool filling_for_store() const;
@@ -74,8 +84,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   uint64_t timeout_ms() const;  // the member's time to answer (ProxyTimeout or timeout=)
   // Bytes wait for a client that does not take them: Timeout applies, as on
   // the static path, and its expiry is the client's stall, not the member's.
-  bool client_blocked() const;
-  uint64_t wait_ms() const;
+  bool client_blocked();
+  uint64_t wait_ms();
   void retry();
   bool can_retry() const;
   bool idempotent() const;
@@ -93,7 +103,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   // Content-Length bodies beyond what the first reads brought: moved from the
   // member's socket to the client's through a pipe (splice), never copied
   // through user space (plain TCP clients only).
-  bool splicing() const;
+  bool splicing();
   bool splice_body();
   core::Fd pipe_out_, pipe_in_;  // the pipe's read and write ends
   size_t pipe_bytes_ = 0;
@@ -102,8 +112,13 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   void release_upstream(bool reusable);
   void arm(uint64_t ms);
 
-  Connection& c_;
+  http::ExchangeHost& host_;
+  WorkerLoop& w_;
   BalancerRuntime& b_;
+  const Request& req_;
+  const sockaddr_storage& local_;
+  core::shm::ConnSlot& slot_;
+  Handover handover_;
   std::string target_;            // path + query sent upstream
   State state_ = State::Connecting;
   int member_ = -1;
@@ -124,12 +139,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   // Client -> upstream.
   std::string up_out_;            // request head + body bytes not yet written
   size_t up_out_pos_ = 0;
-  uint64_t req_body_left_ = 0;    // Content-Length body bytes still to read from the client
   bool req_chunked_ = false;
-  http::ChunkedDecoder req_chunks_;
   bool req_done_ = false;         // the whole request (head and body) is in up_out_
-  size_t client_cursor_ = 0;      // next unread byte of the connection's read buffer
-  std::unique_ptr<char[]> client_buf_;  // body bytes read from the client after the head's buffer
 
   // Upstream -> client.
   std::string up_in_;             // response bytes read, not yet relayed
@@ -142,14 +153,14 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   http::ChunkedDecoder resp_chunks_;
   bool client_chunked_ = false;   // re-chunking an until-close or chunked body for the client
   bool resp_done_ = false;
-  http1::Output& out();           // the client's, through the connection
+  http::ResponseSink& out();      // the client's, through the host
   void to_client(std::string_view bytes);
-  bool client_has_room() const;
+  bool client_has_room();
   uint64_t body_bytes_ = 0;
   bool terminator_sent_ = false;
   bool has_body_ = false;
   bool failed_ = false, aborted_ = false;
-  bool client_gone_ = false, bad_request_body_ = false, pipelined_after_body_ = false;
+  bool client_gone_ = false, bad_request_body_ = false;
   bool up_write_failed_ = false, got_response_bytes_ = false;
   bool tunnel_ = false;
   static constexpr uint64_t kRetryBodyMax = 64 * 1024;

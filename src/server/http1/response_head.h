@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/exchange.h"
+
 namespace pillar::server::http1 {
 
 // Decimal digits of v, for field values.
@@ -16,11 +18,7 @@ void append_number(std::string& out, uint64_t v);
 // "HTTP/1.1 404 Not Found\r\n"; the standard reason when `reason` is empty.
 void begin_head(std::string& out, int status, std::string_view reason = {});
 
-enum class BodyLength : uint8_t {
-  None,     // no body, and no framing field (1xx, 204, 304; a HEAD answer whose caller wrote its own)
-  Known,    // Content-Length: length
-  Unknown,  // chunked for HTTP/1.1 clients; for HTTP/1.0 ones the close ends the body
-};
+using http::BodyLength;
 
 struct HeadEnd {
   bool chunked = false;     // the body must go out chunked
