@@ -24,14 +24,20 @@
 //    CacheStaleIfError) but an explicit stale-while-revalidate /
 //    stale-if-error from the origin is its own permission (RFC 5861).
 //    no-cache always has grace 0: the entry is revalidated before each use.
+//  * Targeted cache control (RFC 9213, targeted.h): the first field of the
+//    target list (Pillar-Cache-Control, CDN-Cache-Control by default) with a
+//    valid, non-empty Dictionary value replaces Cache-Control and Expires in
+//    every decision about the response; an invalid or empty one is ignored.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "config/model.h"
 #include "http/request.h"
 #include "http/response_parser.h"
+#include "http/structured_fields.h"
 
 namespace pillar::cache {
 
@@ -55,6 +61,19 @@ void merge_cache_control(CacheControl& cc, std::string_view value);
 CacheControl request_cache_control(const http::RequestHead& h);
 // All Cache-Control fields of the response (Pragma is not read).
 CacheControl response_cache_control(const http::ResponseHead& h);
+// A targeted field's Dictionary (RFC 9213 §2.1) read as response directives,
+// with Cache-Control's meanings. Each directive's value must have the type
+// RFC 9213 infers for it: lifetimes are non-negative Integers (a Decimal, a
+// String, a negative Integer... counts as an invalid lifetime, i.e. 0, as in
+// Cache-Control); a no-cache/private field list is a String (any other value
+// is the unqualified form); public counts only as Boolean true; the other
+// restrictive flags count whatever their value. Parameters are ignored.
+CacheControl cache_control_from_dictionary(const http::sf::Dictionary& d);
+
+// The target list RFC 9213 §2.2 asks a cache to keep, most applicable first:
+// CacheControlTarget's names; by default Pillar-Cache-Control, then
+// CDN-Cache-Control (targeted.h has the functions that use it).
+std::span<const std::string> default_cache_targets();
 
 struct Settings {                 // from the location's Cache* directives
   int64_t default_ttl = 3600;     // CacheDefaultExpire (s) used only when heuristic freshness is allowed
@@ -99,8 +118,12 @@ struct StoreDecision {
 // Every lifetime is capped to max_ttl (CacheMaxExpire, one day by default),
 // which is also the cap of heuristic lifetimes. A lifetime of 0 is stored only when the response has a validator
 // (ETag or Last-Modified), so it can be revalidated.
+//
+// With a targeted field in force (targeted.h), its directives stand for
+// Cache-Control and Expires is not read (RFC 9213 §2.2).
 StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHead& resp, int64_t request_time,
-                           int64_t response_time, int64_t content_length, const Settings& s);
+                           int64_t response_time, int64_t content_length, const Settings& s,
+                           std::span<const std::string> targets = default_cache_targets());
 
 // Fields a stored head never keeps whatever the response says (RFC 9111
 // §3.1): hop-by-hop and proxy-hop fields, the framing and Age that every
@@ -111,8 +134,12 @@ bool never_stored(std::string_view name);
 // `lines` ("Name: value\r\n"..., the head as relayed to the client) without
 // never_stored() fields, fields named by the response's Connection, and
 // fields named by a qualified private="..." or no-cache="..." (§5.2.2.4,
-// §5.2.2.7).
-std::string stored_head(std::string_view lines, const http::ResponseHead& resp);
+// §5.2.2.7), in Cache-Control or in the targeted field in force (both are
+// honoured: leaving a field out is the safe side). Targeted fields are kept:
+// a later 304 is judged with them; strip_targeted() removes them on the way
+// to the client.
+std::string stored_head(std::string_view lines, const http::ResponseHead& resp,
+                        std::span<const std::string> targets = default_cache_targets());
 
 // Secondary key (RFC 9111 §4.1): for each field named in the response's Vary
 // (in Vary order, names lower-cased) "name:value\n", value being every
