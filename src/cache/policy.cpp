@@ -194,13 +194,6 @@ std::optional<int64_t> age_field(const http::ResponseHead& resp) {
   return std::nullopt;
 }
 
-int64_t initial_age(const http::ResponseHead& resp, std::optional<time_t> date, int64_t request_time,
-                    int64_t response_time) {
-  int64_t apparent = date ? std::max<int64_t>(0, response_time - *date) : 0;
-  int64_t age_value = age_field(resp).value_or(0);
-  int64_t delay = std::max<int64_t>(0, response_time - request_time);
-  return std::max(apparent, age_value + delay);
-}
 
 // Content-negotiation fields whose values are lists of case-insensitive
 // items (codings, charsets, language tags, media ranges) preferred by q-value,
@@ -420,7 +413,7 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
 
   d.store = true;
   d.ttl = ttl;
-  d.initial_age = initial_age(resp, date, request_time, response_time);
+  d.initial_age = corrected_initial_age(resp, request_time, response_time);
   const bool no_stale = cc.must_revalidate || cc.proxy_revalidate;
   // Explicit origin windows are their own permission; our defaults are not
   // allowed to override no-cache or s-maxage (proxy-revalidate semantics).
@@ -430,6 +423,11 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
   if (!no_stale)
     d.stale_if_error = cc.stale_if_error >= 0 ? cc.stale_if_error : defaults_barred ? 0 : s.stale_if_error;
   return d;
+}
+
+bool forward_interim(int status, uint8_t client_major_version, uint8_t client_minor_version) {
+  if (status < 100 || status > 199 || status == 101) return false;
+  return client_major_version > 1 || (client_major_version == 1 && client_minor_version >= 1);
 }
 
 bool never_stored(std::string_view name) {
@@ -543,6 +541,19 @@ std::string primary_key(std::string_view host, std::string_view target) {
   key += '\n';
   key.append(target);
   return key;
+}
+
+int64_t corrected_initial_age(const http::ResponseHead& resp, int64_t request_time, int64_t response_time) {
+  const std::optional<time_t> date = http::parse_http_date(resp.find("date"));
+  const int64_t apparent_age = date ? std::max<int64_t>(0, response_time - *date) : 0;
+  const int64_t age_value = age_field(resp).value_or(0);
+  const int64_t response_delay = std::max<int64_t>(0, response_time - request_time);
+  return std::max(apparent_age, age_value + response_delay);
+}
+
+int64_t current_age(int64_t corrected_initial_age, int64_t response_time_ms, int64_t now_ms) {
+  const int64_t resident_time = std::max<int64_t>(0, now_ms - response_time_ms) / 1000;
+  return std::min(kDeltaMax, std::max<int64_t>(0, corrected_initial_age) + resident_time);
 }
 
 Freshness freshness(int64_t now, int64_t stored_at, int64_t initial_age, int64_t ttl, int64_t grace,

@@ -125,6 +125,16 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
                            int64_t response_time, int64_t content_length, const Settings& s,
                            std::span<const std::string> targets = default_cache_targets());
 
+// Interim responses (RFC 9110 §15.2, RFC 9111 §3): is this response from the
+// origin a 1xx to pass on to the client (100 Continue, 102 Processing, 103
+// Early Hints, and unknown 1xx codes) before the final response? It is never
+// stored nor reused (decide_store() refuses it as "not final"), and the
+// cache goes on waiting for the final response. 101 Switching Protocols is
+// no interim response: it ends HTTP on the connection. An HTTP/1.0 client
+// gets none of them (§15.2: a server MUST NOT send it a 1xx), so the answer
+// is false for `client_minor_version` 0 of HTTP/1.
+bool forward_interim(int status, uint8_t client_major_version, uint8_t client_minor_version);
+
 // Fields a stored head never keeps whatever the response says (RFC 9111
 // §3.1): hop-by-hop and proxy-hop fields, the framing and Age that every
 // answer from the store gets anew, X-Cache, and Set-Cookie (Pillar's choice:
@@ -163,6 +173,22 @@ bool vary_matches(std::string_view vary_names, std::string_view stored_key, cons
 // The cache key's primary part: lower-cased host (the caller has already
 // removed the port and normalised it) + '\n' + request target as received.
 std::string primary_key(std::string_view host, std::string_view target);
+
+// Age (RFC 9111 §4.2.3), in whole seconds.
+// corrected_initial_age = max(apparent_age, corrected_age_value), with
+// apparent_age = max(0, response_time - date_value) (0 without a valid Date:
+// the time of receipt stands in, RFC 9110 §6.6.1), corrected_age_value =
+// age_value + response_delay, age_value the Age field (0 when absent or
+// invalid, §5.1) and response_delay = response_time - request_time (never
+// negative). decide_store() stores this as StoreDecision::initial_age.
+int64_t corrected_initial_age(const http::ResponseHead& resp, int64_t request_time, int64_t response_time);
+// current_age = corrected_initial_age + resident_time, resident_time = now -
+// response_time counted in whole seconds elapsed (milliseconds in, so a
+// response stored at x.9 s is not a second old at x+1.0), never negative
+// (a clock stepping back), at most 2^31 (§1.2.2). The value of the Age field
+// of every response served from the store, the first one after a slow fill
+// included (its response_delay is in the initial age).
+int64_t current_age(int64_t corrected_initial_age, int64_t response_time_ms, int64_t now_ms);
 
 // Freshness at lookup (§4.2): age = initial_age + (now - stored_at); fresh
 // while age < ttl. The two windows are about a stale entry: within_grace
