@@ -425,8 +425,9 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
   return d;
 }
 
-bool forward_interim(int status, uint8_t client_major_version, uint8_t client_minor_version) {
+bool forward_interim(int status, uint8_t client_major_version, uint8_t client_minor_version, bool continue_answered) {
   if (status < 100 || status > 199 || status == 101) return false;
+  if (status == 100 && continue_answered) return false;
   return client_major_version > 1 || (client_major_version == 1 && client_minor_version >= 1);
 }
 

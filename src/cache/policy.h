@@ -132,8 +132,11 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
 // cache goes on waiting for the final response. 101 Switching Protocols is
 // no interim response: it ends HTTP on the connection. An HTTP/1.0 client
 // gets none of them (§15.2: a server MUST NOT send it a 1xx), so the answer
-// is false for `client_minor_version` 0 of HTTP/1.
-bool forward_interim(int status, uint8_t client_major_version, uint8_t client_minor_version);
+// is false for `client_minor_version` 0 of HTTP/1. `continue_answered`: Pillar
+// already sent the client its own 100 Continue (it answers Expect itself),
+// so the origin's 100 would only repeat it (§15.2 lets a proxy drop a 1xx it
+// caused).
+bool forward_interim(int status, uint8_t client_major_version, uint8_t client_minor_version, bool continue_answered);
 
 // Fields a stored head never keeps whatever the response says (RFC 9111
 // §3.1): hop-by-hop and proxy-hop fields, the framing and Age that every

@@ -43,16 +43,23 @@ bool is_target_field(std::string_view name, std::span<const std::string> targets
   return false;
 }
 
-std::string strip_targeted(std::string_view lines, std::span<const std::string> targets) {
-  std::string out;
-  out.reserve(lines.size());
+bool append_without_targeted(std::string& out, std::string_view lines, std::span<const std::string> targets) {
+  bool dropped = false;
   while (!lines.empty()) {
     size_t end = lines.find("\r\n");
     std::string_view line = lines.substr(0, end == std::string_view::npos ? lines.size() : end + 2);
     size_t colon = line.find(':');
-    if (colon == std::string_view::npos || !is_target_field(line.substr(0, colon), targets)) out.append(line);
+    if (colon != std::string_view::npos && is_target_field(line.substr(0, colon), targets)) dropped = true;
+    else out.append(line);
     lines.remove_prefix(line.size());
   }
+  return dropped;
+}
+
+std::string strip_targeted(std::string_view lines, std::span<const std::string> targets) {
+  std::string out;
+  out.reserve(lines.size());
+  append_without_targeted(out, lines, targets);
   return out;
 }
 

@@ -43,5 +43,9 @@ bool is_target_field(std::string_view name, std::span<const std::string> targets
 
 // `lines` ("Name: value\r\n"...) without the fields on the target list.
 std::string strip_targeted(std::string_view lines, std::span<const std::string> targets);
+// The same, appended to `out` (the delivery path's head buffer: no
+// allocation of its own). Returns whether a field was left out, so a caller
+// can remember that a stored head has none and skip the scan next time.
+bool append_without_targeted(std::string& out, std::string_view lines, std::span<const std::string> targets);
 
 }  // namespace pillar::cache

@@ -12,6 +12,7 @@
 #include "cache/policy.h"
 #include "heads.h"
 
+using pillar::cache::append_without_targeted;
 using pillar::cache::cache_control_from_dictionary;
 using pillar::cache::decide_store;
 using pillar::cache::default_cache_targets;
@@ -183,6 +184,10 @@ TEST(TargetedCacheControl, StripRemovesTheConfiguredTargetsOnly) {
   const std::vector<std::string> only_pillar{"Pillar-Cache-Control"};
   EXPECT_EQ(strip_targeted(lines, only_pillar),
             "Cache-Control: max-age=60\r\nCDN-Cache-Control: max-age=600\r\nOther-Cache-Control: x\r\n");
+  std::string out = "HTTP/1.1 200 OK\r\n";
+  EXPECT_TRUE(append_without_targeted(out, lines, default_cache_targets()));
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nOther-Cache-Control: x\r\n");
+  EXPECT_FALSE(append_without_targeted(out, "A: 1\r\n", default_cache_targets()));
   EXPECT_TRUE(is_target_field("cdn-CACHE-control", default_cache_targets()));
   EXPECT_FALSE(is_target_field("Cache-Control", default_cache_targets()));
 }
