@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "cache/targeted.h"
 #include "http/http_date.h"
 
 namespace pillar::cache {
@@ -47,11 +48,16 @@ void keep_max(int64_t& field, int64_t v) { field = std::max(field, v); }
 // One directive as read from the field. `value` is the raw text (inside the
 // quotes when quoted, escapes left in place: only digits and emptiness matter
 // to us). `clean` is false when junk follows the value or a quote is unclosed.
+// A Cache-Control value (token or quoted-string) may be read as a number or
+// as a field list; a targeted field's typed value only as its type allows
+// (RFC 9213 §2.1: values that violate the inferred type are not consumed).
 struct Directive {
   std::string_view name;
   std::string_view value;
   bool has_value = false;
   bool clean = true;
+  bool as_number = true;
+  bool as_list = true;
 };
 
 // Reads the directive starting at `pos` (after separators), advances `pos`
@@ -104,10 +110,10 @@ Directive next_directive(std::string_view v, size_t& pos) {
 // A qualified no-cache/private (a non-empty field list) is what a shared
 // cache may ignore; anything less well-formed is read as the unqualified,
 // stricter form.
-bool qualified(const Directive& d) { return d.has_value && d.clean && !trim(d.value).empty(); }
+bool qualified(const Directive& d) { return d.has_value && d.clean && d.as_list && !trim(d.value).empty(); }
 
 std::optional<int64_t> number(const Directive& d) {
-  if (!d.has_value || !d.clean) return std::nullopt;
+  if (!d.has_value || !d.clean || !d.as_number) return std::nullopt;
   return parse_delta(d.value);
 }
 
@@ -188,13 +194,6 @@ std::optional<int64_t> age_field(const http::ResponseHead& resp) {
   return std::nullopt;
 }
 
-int64_t initial_age(const http::ResponseHead& resp, std::optional<time_t> date, int64_t request_time,
-                    int64_t response_time) {
-  int64_t apparent = date ? std::max<int64_t>(0, response_time - *date) : 0;
-  int64_t age_value = age_field(resp).value_or(0);
-  int64_t delay = std::max<int64_t>(0, response_time - request_time);
-  return std::max(apparent, age_value + delay);
-}
 
 // Content-negotiation fields whose values are lists of case-insensitive
 // items (codings, charsets, language tags, media ranges) preferred by q-value,
@@ -319,8 +318,43 @@ CacheControl response_cache_control(const http::ResponseHead& h) {
   return cc;
 }
 
+CacheControl cache_control_from_dictionary(const http::sf::Dictionary& dict) {
+  using http::sf::Type;
+  CacheControl cc;
+  for (const http::sf::Member& m : dict) {
+    Directive d;
+    d.name = m.key;
+    std::string digits;
+    switch (m.type) {
+      case Type::Boolean:  // true: the bare directive; false fits no directive
+        d.has_value = !m.boolean;
+        d.clean = m.boolean;
+        break;
+      case Type::Integer:
+        d.has_value = true;
+        d.clean = m.integer >= 0;
+        digits = std::to_string(m.integer);
+        d.value = digits;
+        d.as_list = false;
+        break;
+      case Type::String:
+        d.has_value = true;
+        d.value = m.text;
+        d.as_number = false;
+        break;
+      default:  // Token, Decimal, Byte Sequence, Inner List: no cache directive takes these
+        d.has_value = true;
+        d.clean = false;
+        break;
+    }
+    apply(cc, d);
+  }
+  return cc;
+}
+
 StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHead& resp, int64_t request_time,
-                           int64_t response_time, int64_t content_length, const Settings& s) {
+                           int64_t response_time, int64_t content_length, const Settings& s,
+                           std::span<const std::string> targets) {
   if (req.method != http::Method::Get) return refuse("method");
   if (resp.status < 200) return refuse("not final");
   // 206 would need range-aware storage; 304 updates an entry, it is not one.
@@ -328,7 +362,8 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
   if (resp.status == 304) return refuse("status 304");
 
   const CacheControl req_cc = request_cache_control(req);
-  const CacheControl cc = response_cache_control(resp);
+  bool targeted = false;
+  const CacheControl cc = effective_cache_control(resp, targets, &targeted);
   if (req_cc.no_store || cc.no_store) return refuse("no-store");
   if (cc.private_) return refuse("private");
   if (req.has("authorization") && !cc.public_ && cc.s_maxage < 0 && !cc.must_revalidate)
@@ -346,7 +381,7 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
   int64_t ttl = -1;  // explicit lifetime, -1 when the response gives none
   if (cc.s_maxage >= 0) ttl = cc.s_maxage;
   else if (cc.max_age >= 0) ttl = cc.max_age;
-  else if (resp.has("expires")) {
+  else if (!targeted && resp.has("expires")) {  // a targeted field in force hides Expires (RFC 9213 §2.2)
     std::optional<time_t> expires = http::parse_http_date(resp.find("expires"));
     ttl = expires ? std::max<int64_t>(0, *expires - date_value) : 0;  // invalid ("0") = already expired
   }
@@ -378,7 +413,7 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
 
   d.store = true;
   d.ttl = ttl;
-  d.initial_age = initial_age(resp, date, request_time, response_time);
+  d.initial_age = corrected_initial_age(resp, request_time, response_time);
   const bool no_stale = cc.must_revalidate || cc.proxy_revalidate;
   // Explicit origin windows are their own permission; our defaults are not
   // allowed to override no-cache or s-maxage (proxy-revalidate semantics).
@@ -388,6 +423,12 @@ StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHea
   if (!no_stale)
     d.stale_if_error = cc.stale_if_error >= 0 ? cc.stale_if_error : defaults_barred ? 0 : s.stale_if_error;
   return d;
+}
+
+bool forward_interim(int status, uint8_t client_major_version, uint8_t client_minor_version, bool continue_answered) {
+  if (status < 100 || status > 199 || status == 101) return false;
+  if (status == 100 && continue_answered) return false;
+  return client_major_version > 1 || (client_major_version == 1 && client_minor_version >= 1);
 }
 
 bool never_stored(std::string_view name) {
@@ -417,8 +458,16 @@ bool in_name_list(std::string_view names, std::string_view name) {
 // Fields the response itself says not to keep: named by Connection (hop-by-hop,
 // RFC 9110 §7.6.1), by private="..." (a shared cache MUST NOT store them,
 // §5.2.2.7) or by no-cache="..." (not to be reused without revalidation,
-// §5.2.2.4: dropping them satisfies that).
-bool named_unstored(const http::ResponseHead& resp, std::string_view name) {
+// §5.2.2.4: dropping them satisfies that), in Cache-Control or in the
+// targeted field in force (`targeted`).
+bool named_unstored(const http::ResponseHead& resp, const std::optional<http::sf::Dictionary>& targeted,
+                    std::string_view name) {
+  if (targeted) {
+    for (const http::sf::Member& m : *targeted)
+      if ((m.key == "private" || m.key == "no-cache") && m.type == http::sf::Type::String &&
+          in_name_list(m.text, name))
+        return true;
+  }
   for (const auto& f : resp.headers) {
     if (http::iequals(f.name, "connection")) {
       if (in_name_list(f.value, name)) return true;
@@ -438,7 +487,9 @@ bool named_unstored(const http::ResponseHead& resp, std::string_view name) {
 
 }  // namespace
 
-std::string stored_head(std::string_view lines, const http::ResponseHead& resp) {
+std::string stored_head(std::string_view lines, const http::ResponseHead& resp,
+                        std::span<const std::string> targets) {
+  const std::optional<http::sf::Dictionary> targeted = selected_targeted_field(resp, targets);
   std::string out;
   out.reserve(lines.size());
   while (!lines.empty()) {
@@ -446,7 +497,7 @@ std::string stored_head(std::string_view lines, const http::ResponseHead& resp) 
     std::string_view line = lines.substr(0, end == std::string_view::npos ? lines.size() : end + 2);
     size_t colon = line.find(':');
     std::string_view name = colon == std::string_view::npos ? std::string_view{} : line.substr(0, colon);
-    if (colon == std::string_view::npos || (!never_stored(name) && !named_unstored(resp, name))) out.append(line);
+    if (colon == std::string_view::npos || (!never_stored(name) && !named_unstored(resp, targeted, name))) out.append(line);
     lines.remove_prefix(line.size());
   }
   return out;
@@ -491,6 +542,19 @@ std::string primary_key(std::string_view host, std::string_view target) {
   key += '\n';
   key.append(target);
   return key;
+}
+
+int64_t corrected_initial_age(const http::ResponseHead& resp, int64_t request_time, int64_t response_time) {
+  const std::optional<time_t> date = http::parse_http_date(resp.find("date"));
+  const int64_t apparent_age = date ? std::max<int64_t>(0, response_time - *date) : 0;
+  const int64_t age_value = age_field(resp).value_or(0);
+  const int64_t response_delay = std::max<int64_t>(0, response_time - request_time);
+  return std::max(apparent_age, age_value + response_delay);
+}
+
+int64_t current_age(int64_t corrected_initial_age, int64_t response_time_ms, int64_t now_ms) {
+  const int64_t resident_time = std::max<int64_t>(0, now_ms - response_time_ms) / 1000;
+  return std::min(kDeltaMax, std::max<int64_t>(0, corrected_initial_age) + resident_time);
 }
 
 Freshness freshness(int64_t now, int64_t stored_at, int64_t initial_age, int64_t ttl, int64_t grace,

@@ -24,14 +24,20 @@
 //    CacheStaleIfError) but an explicit stale-while-revalidate /
 //    stale-if-error from the origin is its own permission (RFC 5861).
 //    no-cache always has grace 0: the entry is revalidated before each use.
+//  * Targeted cache control (RFC 9213, targeted.h): the first field of the
+//    target list (Pillar-Cache-Control, CDN-Cache-Control by default) with a
+//    valid, non-empty Dictionary value replaces Cache-Control and Expires in
+//    every decision about the response; an invalid or empty one is ignored.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "config/model.h"
 #include "http/request.h"
 #include "http/response_parser.h"
+#include "http/structured_fields.h"
 
 namespace pillar::cache {
 
@@ -55,6 +61,19 @@ void merge_cache_control(CacheControl& cc, std::string_view value);
 CacheControl request_cache_control(const http::RequestHead& h);
 // All Cache-Control fields of the response (Pragma is not read).
 CacheControl response_cache_control(const http::ResponseHead& h);
+// A targeted field's Dictionary (RFC 9213 §2.1) read as response directives,
+// with Cache-Control's meanings. Each directive's value must have the type
+// RFC 9213 infers for it: lifetimes are non-negative Integers (a Decimal, a
+// String, a negative Integer... counts as an invalid lifetime, i.e. 0, as in
+// Cache-Control); a no-cache/private field list is a String (any other value
+// is the unqualified form); public counts only as Boolean true; the other
+// restrictive flags count whatever their value. Parameters are ignored.
+CacheControl cache_control_from_dictionary(const http::sf::Dictionary& d);
+
+// The target list RFC 9213 §2.2 asks a cache to keep, most applicable first:
+// CacheControlTarget's names; by default Pillar-Cache-Control, then
+// CDN-Cache-Control (targeted.h has the functions that use it).
+std::span<const std::string> default_cache_targets();
 
 struct Settings {                 // from the location's Cache* directives
   int64_t default_ttl = 3600;     // CacheDefaultExpire (s) used only when heuristic freshness is allowed
@@ -99,8 +118,25 @@ struct StoreDecision {
 // Every lifetime is capped to max_ttl (CacheMaxExpire, one day by default),
 // which is also the cap of heuristic lifetimes. A lifetime of 0 is stored only when the response has a validator
 // (ETag or Last-Modified), so it can be revalidated.
+//
+// With a targeted field in force (targeted.h), its directives stand for
+// Cache-Control and Expires is not read (RFC 9213 §2.2).
 StoreDecision decide_store(const http::RequestHead& req, const http::ResponseHead& resp, int64_t request_time,
-                           int64_t response_time, int64_t content_length, const Settings& s);
+                           int64_t response_time, int64_t content_length, const Settings& s,
+                           std::span<const std::string> targets = default_cache_targets());
+
+// Interim responses (RFC 9110 §15.2, RFC 9111 §3): is this response from the
+// origin a 1xx to pass on to the client (100 Continue, 102 Processing, 103
+// Early Hints, and unknown 1xx codes) before the final response? It is never
+// stored nor reused (decide_store() refuses it as "not final"), and the
+// cache goes on waiting for the final response. 101 Switching Protocols is
+// no interim response: it ends HTTP on the connection. An HTTP/1.0 client
+// gets none of them (§15.2: a server MUST NOT send it a 1xx), so the answer
+// is false for `client_minor_version` 0 of HTTP/1. `continue_answered`: Pillar
+// already sent the client its own 100 Continue (it answers Expect itself),
+// so the origin's 100 would only repeat it (§15.2 lets a proxy drop a 1xx it
+// caused).
+bool forward_interim(int status, uint8_t client_major_version, uint8_t client_minor_version, bool continue_answered);
 
 // Fields a stored head never keeps whatever the response says (RFC 9111
 // §3.1): hop-by-hop and proxy-hop fields, the framing and Age that every
@@ -111,8 +147,12 @@ bool never_stored(std::string_view name);
 // `lines` ("Name: value\r\n"..., the head as relayed to the client) without
 // never_stored() fields, fields named by the response's Connection, and
 // fields named by a qualified private="..." or no-cache="..." (§5.2.2.4,
-// §5.2.2.7).
-std::string stored_head(std::string_view lines, const http::ResponseHead& resp);
+// §5.2.2.7), in Cache-Control or in the targeted field in force (both are
+// honoured: leaving a field out is the safe side). Targeted fields are kept:
+// a later 304 is judged with them; strip_targeted() removes them on the way
+// to the client.
+std::string stored_head(std::string_view lines, const http::ResponseHead& resp,
+                        std::span<const std::string> targets = default_cache_targets());
 
 // Secondary key (RFC 9111 §4.1): for each field named in the response's Vary
 // (in Vary order, names lower-cased) "name:value\n", value being every
@@ -136,6 +176,22 @@ bool vary_matches(std::string_view vary_names, std::string_view stored_key, cons
 // The cache key's primary part: lower-cased host (the caller has already
 // removed the port and normalised it) + '\n' + request target as received.
 std::string primary_key(std::string_view host, std::string_view target);
+
+// Age (RFC 9111 §4.2.3), in whole seconds.
+// corrected_initial_age = max(apparent_age, corrected_age_value), with
+// apparent_age = max(0, response_time - date_value) (0 without a valid Date:
+// the time of receipt stands in, RFC 9110 §6.6.1), corrected_age_value =
+// age_value + response_delay, age_value the Age field (0 when absent or
+// invalid, §5.1) and response_delay = response_time - request_time (never
+// negative). decide_store() stores this as StoreDecision::initial_age.
+int64_t corrected_initial_age(const http::ResponseHead& resp, int64_t request_time, int64_t response_time);
+// current_age = corrected_initial_age + resident_time, resident_time = now -
+// response_time counted in whole seconds elapsed (milliseconds in, so a
+// response stored at x.9 s is not a second old at x+1.0), never negative
+// (a clock stepping back), at most 2^31 (§1.2.2). The value of the Age field
+// of every response served from the store, the first one after a slow fill
+// included (its response_delay is in the initial age).
+int64_t current_age(int64_t corrected_initial_age, int64_t response_time_ms, int64_t now_ms);
 
 // Freshness at lookup (§4.2): age = initial_age + (now - stored_at); fresh
 // while age < ttl. The two windows are about a stale entry: within_grace

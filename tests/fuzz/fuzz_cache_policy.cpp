@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "cache/policy.h"
+#include "cache/targeted.h"
 #include "http/request_parser.h"
 #include "http/response_parser.h"
 
@@ -28,6 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   cache::CacheControl cc;
   cache::merge_cache_control(cc, resp_bytes);  // any bytes as a field value
+  if (auto dict = pillar::http::sf::parse_dictionary(resp_bytes)) {  // and as a targeted field (RFC 9213)
+    for (const auto& m : *dict) FUZZ_CHECK(!m.key.empty());
+    (void)cache::cache_control_from_dictionary(*dict);
+  }
 
   http::RequestHead req;
   http::ParseLimits limits{8190, 100, 8190};
@@ -54,5 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto f = cache::freshness(1000100, 1000001, d.initial_age, d.ttl, d.grace, d.stale_if_error);
   (void)cache::request_needs_revalidation(rcc, f.age, d.ttl, s);
   (void)cache::primary_key("example.com", req.target);
+  (void)cache::stored_head(resp_bytes, resp);
+  (void)cache::strip_targeted(resp_bytes, cache::default_cache_targets());
   return 0;
 }

@@ -193,5 +193,48 @@ TEST(CachePolicyHeuristic, CacheHeuristicOffDisablesIt) {
   EXPECT_EQ(origin_count(be, "/lm"), 2u);
 }
 
+// =========================================================================================
+// Targeted cache control (RFC 9213): Pillar-Cache-Control, then
+// CDN-Cache-Control, replace Cache-Control in the store decision. (Removing
+// them from what the client gets is pending wiring, so not asserted here.)
+// =========================================================================================
+
+TEST(CachePolicyTargeted, PillarCacheControlStoresWhatCacheControlForbids) {
+  Backend be("origin", versioned("Cache-Control: no-store\r\nPillar-Cache-Control: max-age=60\r\n"));
+  ASSERT_TRUE(be.ok());
+  Front f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(get(f.port(), "/t").body, "v1");
+  HttpResponse r = get(f.port(), "/t");
+  EXPECT_EQ(xcache(r), "HIT") << "Pillar-Cache-Control: max-age=60 is Pillar's lifetime: " << describe(r);
+  EXPECT_EQ(r.body, "v1");
+  EXPECT_EQ(origin_count(be, "/t"), 1u);
+}
+
+TEST(CachePolicyTargeted, CdnCacheControlNoStoreBeatsCacheControlMaxAge) {
+  Backend be("origin", versioned("Cache-Control: max-age=60\r\nCDN-Cache-Control: no-store\r\n"));
+  ASSERT_TRUE(be.ok());
+  Front f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(get(f.port(), "/t").body, "v1");
+  HttpResponse r = get(f.port(), "/t");
+  EXPECT_NE(xcache(r), "HIT") << describe(r);
+  EXPECT_EQ(r.body, "v2") << describe(r);
+  EXPECT_EQ(origin_count(be, "/t"), 2u);
+}
+
+TEST(CachePolicyTargeted, InvalidTargetedFieldIsIgnored) {
+  // A trailing comma makes it no Structured Fields Dictionary (RFC 8941 §4.2.2),
+  // although a Cache-Control reader would take max-age=600: no-store applies.
+  Backend be("origin", versioned("Cache-Control: no-store\r\nCDN-Cache-Control: max-age=600,\r\n"));
+  ASSERT_TRUE(be.ok());
+  Front f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(get(f.port(), "/t").body, "v1");
+  HttpResponse r = get(f.port(), "/t");
+  EXPECT_NE(xcache(r), "HIT") << describe(r);
+  EXPECT_EQ(origin_count(be, "/t"), 2u);
+}
+
 }  // namespace
 }  // namespace itest
