@@ -12,6 +12,7 @@
 #include "core/fault_point.h"
 #include "core/log.h"
 #include "core/socket_address.h"
+#include "http/authority.h"
 #include "http/request_parser.h"
 #include "http/uri.h"
 #include "server/error_page.h"
@@ -45,21 +46,6 @@ void append_number(std::string& out, uint64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
-}
-
-// Lower-cased host without port from an authority ("Example.COM:80", "[::1]:8080").
-void host_from_authority(std::string_view a, std::string& out) {
-  out.clear();
-  if (!a.empty() && a.front() == '[') {
-    size_t close = a.find(']');
-    a = a.substr(0, close == std::string_view::npos ? a.size() : close + 1);
-  } else {
-    size_t colon = a.rfind(':');
-    if (colon != std::string_view::npos) a = a.substr(0, colon);
-  }
-  if (!a.empty() && a.back() == '.') a.remove_suffix(1);  // "example.com." is example.com
-  out.reserve(a.size());
-  for (char c : a) out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
 }
 
 }  // namespace
@@ -476,7 +462,7 @@ void Connection::process_request(size_t head_len) {
   keep_alive_ = head_.keep_alive && cfg.keep_alive && !draining_server_ &&
                 (cfg.max_keep_alive_requests == 0 || requests_ < cfg.max_keep_alive_requests);
 
-  host_from_authority(head_.authority, host_);
+  http::authority_host(head_.authority, host_);  // checked by the parser; none (HTTP/1.0): empty
   site_ = &rt.site_for(local_, host_);
   resp_.clear();
 

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "server/control_socket.h"
+#include "server/control/control_socket.h"
 
 namespace pillar::server {
 namespace {
