@@ -25,7 +25,7 @@ struct BalancerCommandSource {
 
 void add_balancer_commands(ControlCommands& table, BalancerCommandSource source);
 
-// A member's status flags as balancer-manager shows them ("Ok", "D", "DN", ...).
+// A member's status flags, one letter each (D S H E N I), "Ok" for none.
 std::string member_flags_text(uint32_t flags);
 
 }  // namespace pillar::server

@@ -9,6 +9,8 @@
 
 #include "config/directives.h"
 
+#include "command_answers.h"
+
 namespace pillar::server {
 namespace {
 
@@ -37,16 +39,8 @@ struct BalancerTable {
                                     return nlohmann::json{{"changed", true}};
                                   }});
   }
-  nlohmann::json ok(const std::string& line) {
-    auto r = table.run(line);
-    EXPECT_TRUE(r["ok"].get<bool>()) << line << ": " << r.dump();
-    return r["result"];
-  }
-  std::string refused(const std::string& line) {
-    auto r = table.run(line);
-    EXPECT_FALSE(r["ok"].get<bool>()) << line << ": " << r.dump();
-    return r.value("error", "");
-  }
+  nlohmann::json ok(const std::string& line) { return testing::answered(table, line); }
+  std::string refused(const std::string& line) { return testing::refused(table, line); }
 };
 
 TEST(BalancerCommands, ListsBalancersAndMembers) {

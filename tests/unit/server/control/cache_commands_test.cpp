@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "command_answers.h"
+
 namespace pillar::server {
 namespace {
 
@@ -24,16 +26,8 @@ struct CacheTable {
     cfg.vhosts.push_back(vh);
     add_cache_commands(table, {&store, [this]() -> const config::ServerConfig& { return cfg; }});
   }
-  nlohmann::json ok(const std::string& line) {
-    auto r = table.run(line);
-    EXPECT_TRUE(r["ok"].get<bool>()) << line << ": " << r.dump();
-    return r["result"];
-  }
-  std::string refused(const std::string& line) {
-    auto r = table.run(line);
-    EXPECT_FALSE(r["ok"].get<bool>()) << line << ": " << r.dump();
-    return r.value("error", "");
-  }
+  nlohmann::json ok(const std::string& line) { return testing::answered(table, line); }
+  std::string refused(const std::string& line) { return testing::refused(table, line); }
 };
 
 std::pair<std::string, std::string> parts(const std::string& url) {
