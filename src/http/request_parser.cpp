@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "http/authority.h"
 #include "http/field_chars.h"
 #include "http/framing_fields.h"
 
@@ -54,41 +55,7 @@ Method method_of(std::string_view m) {
   return Method::Other;
 }
 
-// host = IP-literal / IPv4address / reg-name, then optional ":" port digits.
-bool valid_authority(std::string_view a) {
-  if (a.empty()) return false;
-  std::string_view host = a, port;
-  if (a.front() == '[') {
-    size_t close = a.find(']');
-    if (close == std::string_view::npos || close == 1) return false;
-    for (char c : a.substr(1, close - 1))
-      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
-    host = a.substr(0, close + 1);
-    std::string_view rest = a.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return false;
-      port = rest.substr(1);
-    }
-  } else {
-    size_t colon = a.find(':');
-    if (colon != std::string_view::npos) {
-      host = a.substr(0, colon);
-      port = a.substr(colon + 1);
-      if (host.empty()) return false;
-    }
-    for (unsigned char c : host) {
-      // unreserved / pct-encoded / sub-delims, no '@', '/', spaces, etc.
-      bool ok = std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%' || c == '!' ||
-                c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' ||
-                c == ',' || c == ';' || c == '=';
-      if (!ok) return false;
-    }
-  }
-  if (port.size() > 5) return false;
-  for (char c : port)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
+bool valid_authority(std::string_view a) { return split_authority(a).has_value(); }
 
 // A line with no LF yet: a CR that is not the last byte received is a bare
 // CR (RFC 9112 §2.2 lets a recipient reject it). Refused now, not when the

@@ -9,7 +9,7 @@
 #include "config/loader.h"
 #include "server/default_config.h"
 #include "server/apachectl.h"
-#include "server/master.h"
+#include "server/process/master.h"
 
 namespace {
 

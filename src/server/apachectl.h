@@ -6,7 +6,7 @@
 #include <string>
 
 #include "config/model.h"
-#include "server/master.h"
+#include "server/process/master.h"
 
 namespace pillar::server {
 

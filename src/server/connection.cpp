@@ -12,6 +12,7 @@
 #include "core/fault_point.h"
 #include "core/log.h"
 #include "core/socket_address.h"
+#include "http/authority.h"
 #include "http/field_rules.h"
 #include "http/request_parser.h"
 #include "http/uri.h"
@@ -37,21 +38,6 @@ uint64_t now_us() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
-
-// Lower-cased host without port from an authority ("Example.COM:80", "[::1]:8080").
-void host_from_authority(std::string_view a, std::string& out) {
-  out.clear();
-  if (!a.empty() && a.front() == '[') {
-    size_t close = a.find(']');
-    a = a.substr(0, close == std::string_view::npos ? a.size() : close + 1);
-  } else {
-    size_t colon = a.rfind(':');
-    if (colon != std::string_view::npos) a = a.substr(0, colon);
-  }
-  if (!a.empty() && a.back() == '.') a.remove_suffix(1);  // "example.com." is example.com
-  out.reserve(a.size());
-  for (char c : a) out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
 }
 
 }  // namespace
@@ -466,7 +452,7 @@ void Connection::process_request(size_t head_len) {
   keep_alive_ = req_.head.keep_alive && cfg.keep_alive && !draining_server_ &&
                 (cfg.max_keep_alive_requests == 0 || requests_ < cfg.max_keep_alive_requests);
 
-  host_from_authority(req_.head.authority, req_.host);
+  http::authority_host(req_.head.authority, req_.host);  // checked by the parser; none (HTTP/1.0): empty
   req_.site = &rt.site_for(local_, req_.host);
   req_.resp.clear();
   // The request body: read by an exchange that wants it (the proxy), else

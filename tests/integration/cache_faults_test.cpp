@@ -65,8 +65,11 @@ std::vector<std::pair<pid_t, char>> children_of(pid_t parent) {
   while (dirent* e = readdir(d)) {
     pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
+    // getline, not an istreambuf_iterator: a process that exits while its
+    // stat is read makes the read fail (ESRCH), which the iterator throws.
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string stat;
+    if (!std::getline(in, stat)) continue;
     size_t rp = stat.rfind(')');
     if (rp == std::string::npos) continue;
     std::istringstream rest(stat.substr(rp + 2));

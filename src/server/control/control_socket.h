@@ -1,37 +1,22 @@
 // The master's control socket (PillarControlSocket): a unix stream socket
 // speaking one request per connection, "COMMAND [ARG...]\n", answered with
 // one JSON object {"ok":true,"result":...} or {"ok":false,"error":"..."}.
-// Subsystems register their commands in ControlCommands (the balancer, the
-// cache and VRRP will add theirs); `pillarctl` is the client.
+// The commands are ControlCommands' (control_commands.h); `pillarctl` is
+// the client.
 #pragma once
 #include <poll.h>
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/fd.h"
+#include "server/control/control_commands.h"
+
 namespace pillar::server {
-
-class ControlCommands {
- public:
-  // Throws std::runtime_error for a refused request: it becomes {"ok":false}.
-  using Handler = std::function<nlohmann::json(const std::vector<std::string>& args)>;
-  void add(const std::string& name, const std::string& help, Handler fn);
-  nlohmann::json run(std::string_view line) const;
-
- private:
-  struct Command {
-    std::string help;
-    Handler fn;
-  };
-  std::map<std::string, Command> commands_;
-};
 
 // Serves its clients from the master's poll loop without ever blocking it:
 // every socket is non-blocking, a client has kRequestDeadline to send its
@@ -52,7 +37,7 @@ class ControlSocket {
   // Replaces a stale socket file; the socket is mode 0600 (root-only when
   // the master runs as root: it can reload and, later, drain pool members).
   bool open(const std::string& path, std::string& error);
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   // Appends the listening socket and every client to the master's poll set.
   void poll_fds(std::vector<pollfd>& out) const;
   // After poll: accepts, reads, answers and writes what is ready (matched
@@ -66,7 +51,7 @@ class ControlSocket {
 
  private:
   struct Client {
-    int fd = -1;
+    core::Fd fd;
     std::string in, out;
     size_t sent = 0;
     bool answered = false;
@@ -76,8 +61,8 @@ class ControlSocket {
   bool service(Client& c, short revents, const ControlCommands& cmds);
   void answer(Client& c, const nlohmann::json& reply);
 
-  int fd_ = -1;
-  std::string path_;
+  core::Fd fd_;
+  std::string path_;  // unlinked when the socket closes
   std::vector<Client> clients_;
 };
 

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "server/control_socket.h"
+#include "server/control/control_commands.h"
 
 namespace pillar::server {
 namespace {
@@ -41,6 +41,18 @@ TEST(ControlCommands, HelpAndEmptyLineListCommands) {
     EXPECT_TRUE(r["result"].contains("echo"));
     EXPECT_TRUE(r["result"].contains("fail"));
   }
+}
+
+TEST(ControlCommands, CommandWordsSplitAtSpacesAndTabs) {
+  EXPECT_EQ(command_words(" cache\tpurge  http://h/x \t"), (std::vector<std::string>{"cache", "purge", "http://h/x"}));
+  EXPECT_TRUE(command_words(" \t ").empty());
+}
+
+TEST(ControlCommands, ALaterAddReplacesTheCommand) {
+  ControlCommands c = sample();
+  c.add("echo", "new", [](const std::vector<std::string>&) { return nlohmann::json("replaced"); });
+  EXPECT_EQ(c.run("echo x")["result"], "replaced");
+  EXPECT_EQ(c.run("help")["result"]["echo"], "new");
 }
 
 }  // namespace

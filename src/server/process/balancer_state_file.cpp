@@ -1,4 +1,4 @@
-#include "server/balancer_state_file.h"
+#include "server/process/balancer_state_file.h"
 
 #include <unistd.h>
 

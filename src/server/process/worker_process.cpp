@@ -1,4 +1,4 @@
-#include "server/worker_process.h"
+#include "server/process/worker_process.h"
 
 #include <dirent.h>
 #include <grp.h>
@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "core/fd.h"
 #include "core/log.h"
 
 namespace pillar::server {
@@ -80,7 +81,7 @@ void close_all_except(std::vector<int> keep) {
     closedir(d);
   }
   for (int fd : open_fds) {
-    if (!std::binary_search(keep.begin(), keep.end(), fd)) close(fd);
+    if (!std::binary_search(keep.begin(), keep.end(), fd)) core::Fd{fd}.reset();  // inherited: adopted to be closed
   }
 }
 
@@ -101,7 +102,7 @@ void run_worker(const WorkerSpec& spec) {
   // below makes sure of it even when a loop is stuck in code).
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != spec.master_pid) _exit(0);
-  for (int fd : spec.close_fds) close(fd);
+  for (int fd : spec.close_fds) core::Fd{fd}.reset();  // the master's, inherited
   const Runtime& rt = *spec.runtime;
   {  // only this runtime's logs, the listeners and stdin/out/err stay open
     std::vector<const core::LogSink*> sinks = rt.log_sinks();

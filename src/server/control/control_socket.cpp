@@ -1,4 +1,4 @@
-#include "server/control_socket.h"
+#include "server/control/control_socket.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,48 +16,10 @@ namespace pillar::server {
 namespace {
 constexpr size_t kMaxRequest = 4096;
 using Clock = std::chrono::steady_clock;
-
-std::vector<std::string> words(std::string_view line) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-    if (j > i) out.emplace_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
 }  // namespace
 
-void ControlCommands::add(const std::string& name, const std::string& help, Handler fn) {
-  commands_[name] = Command{help, std::move(fn)};
-}
-
-nlohmann::json ControlCommands::run(std::string_view line) const {
-  std::vector<std::string> w = words(line);
-  if (w.empty() || w[0] == "help") {
-    nlohmann::json list = nlohmann::json::object();
-    for (const auto& [name, c] : commands_) list[name] = c.help;
-    return {{"ok", true}, {"result", list}};
-  }
-  auto it = commands_.find(w[0]);
-  if (it == commands_.end()) return {{"ok", false}, {"error", "unknown command '" + w[0] + "'; try help"}};
-  try {
-    std::vector<std::string> args(w.begin() + 1, w.end());
-    return {{"ok", true}, {"result", it->second.fn(args)}};
-  } catch (const std::exception& e) {
-    return {{"ok", false}, {"error", e.what()}};
-  }
-}
-
 ControlSocket::~ControlSocket() {
-  for (const auto& c : clients_) ::close(c.fd);
-  if (fd_ >= 0) {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-  }
+  if (fd_) ::unlink(path_.c_str());  // the clients' and the socket's descriptors close with their owners
 }
 
 bool ControlSocket::open(const std::string& path, std::string& error) {
@@ -68,28 +30,27 @@ bool ControlSocket::open(const std::string& path, std::string& error) {
     return false;
   }
   std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
+  core::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) {
     error = std::string("socket: ") + strerror(errno);
     return false;
   }
   ::unlink(path.c_str());  // a stale socket from a master that died
   mode_t old = ::umask(0077);
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   ::umask(old);
-  if (rc != 0 || ::listen(fd, 16) != 0) {
+  if (rc != 0 || ::listen(fd.get(), 16) != 0) {
     error = "control socket " + path + ": " + strerror(errno);
-    ::close(fd);
     return false;
   }
-  fd_ = fd;
+  fd_ = std::move(fd);
   path_ = path;
   return true;
 }
 
 void ControlSocket::poll_fds(std::vector<pollfd>& out) const {
-  if (fd_ >= 0 && clients_.size() < kMaxClients) out.push_back({fd_, POLLIN, 0});
-  for (const auto& c : clients_) out.push_back({c.fd, static_cast<short>(c.answered ? POLLOUT : POLLIN), 0});
+  if (fd_ && clients_.size() < kMaxClients) out.push_back({fd_.get(), POLLIN, 0});
+  for (const auto& c : clients_) out.push_back({c.fd.get(), static_cast<short>(c.answered ? POLLOUT : POLLIN), 0});
 }
 
 int64_t ControlSocket::timeout_ms(int64_t cap) const {
@@ -102,8 +63,8 @@ int64_t ControlSocket::timeout_ms(int64_t cap) const {
 }
 
 void ControlSocket::append_fds(std::vector<int>& out) const {
-  if (fd_ >= 0) out.push_back(fd_);
-  for (const auto& c : clients_) out.push_back(c.fd);
+  if (fd_) out.push_back(fd_.get());
+  for (const auto& c : clients_) out.push_back(c.fd.get());
 }
 
 void ControlSocket::answer(Client& c, const nlohmann::json& reply) {
@@ -117,7 +78,7 @@ bool ControlSocket::service(Client& c, short revents, const ControlCommands& cmd
     bool eof = false;
     char buf[512];
     for (;;) {
-      ssize_t n = ::read(c.fd, buf, sizeof buf);
+      ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
       if (n > 0) {
         c.in.append(buf, static_cast<size_t>(n));
         if (c.in.find('\n') != std::string::npos || c.in.size() >= kMaxRequest) break;
@@ -140,12 +101,12 @@ bool ControlSocket::service(Client& c, short revents, const ControlCommands& cmd
     // Best effort: one non-blocking send, so the client learns why.
     answer(c, {{"ok", false},
                {"error", "request not complete within " + std::to_string(kRequestDeadlineMs) + " ms"}});
-    (void)!::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)!::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     return false;
   }
   if (c.answered) {
     while (c.sent < c.out.size()) {
-      ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t n = ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
         c.sent += static_cast<size_t>(n);
         continue;
@@ -168,26 +129,22 @@ void ControlSocket::step(const std::vector<pollfd>& ready, const ControlCommands
     return 0;
   };
   for (size_t i = 0; i < clients_.size();) {
-    if (service(clients_[i], revents_of(clients_[i].fd), cmds)) {
+    if (service(clients_[i], revents_of(clients_[i].fd.get()), cmds)) {
       ++i;
       continue;
     }
-    ::close(clients_[i].fd);
     clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(i));
   }
-  if (fd_ < 0 || !(revents_of(fd_) & POLLIN)) return;
+  if (!fd_ || !(revents_of(fd_.get()) & POLLIN)) return;
   while (clients_.size() < kMaxClients) {
-    int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (c < 0) return;
+    core::Fd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!c) return;
     clients_.push_back(Client{});
-    clients_.back().fd = c;
+    clients_.back().fd = std::move(c);
     clients_.back().deadline = Clock::now() + std::chrono::milliseconds(kRequestDeadlineMs);
     // Its request is usually there already: answer without another poll
     // round (listed in clients_ first, so a worker forked by it closes it).
-    if (!service(clients_.back(), POLLIN, cmds)) {
-      ::close(c);
-      clients_.pop_back();
-    }
+    if (!service(clients_.back(), POLLIN, cmds)) clients_.pop_back();
   }
 }
 

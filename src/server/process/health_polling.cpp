@@ -1,0 +1,52 @@
+#include "server/process/health_polling.h"
+
+#include <algorithm>
+
+#include "server/process/master_clock.h"
+
+namespace pillar::server {
+
+std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
+  std::vector<proxy::HealthTarget> targets;
+  for (const auto& b : balancers) {
+    auto span = b->span();
+    for (size_t i = 0; i < span.size(); ++i) {
+      if (b->cfg_index[i] < 0) continue;  // left the configuration
+      const auto& mc = b->member_cfg(static_cast<int>(i));
+      if (mc.hc_method.empty()) continue;
+      proxy::HealthTarget t;
+      t.member = &span[i];
+      t.name = mc.url;
+      t.addr = mc.addr;
+      t.addr_len = mc.addr_len;
+      t.method = mc.hc_method;
+      t.host = mc.host;
+      t.uri = mc.hc_uri;
+      t.interval_ms = static_cast<uint64_t>(mc.hc_interval.count());
+      t.timeout_ms = static_cast<uint64_t>(mc.hc_timeout.count());
+      t.passes = mc.hc_passes;
+      t.fails = mc.hc_fails;
+      t.expect = mc.hc_expect;
+      t.body = mc.hc_body;
+      targets.push_back(std::move(t));
+    }
+  }
+  return targets;
+}
+
+void HealthPolling::refresh(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
+  checker_.set_targets(health_targets(balancers), mono_ms());
+}
+
+int64_t HealthPolling::wait_ms(int64_t cap) const {
+  uint64_t deadline = checker_.deadline();
+  if (deadline == UINT64_MAX) return cap;
+  int64_t left = static_cast<int64_t>(deadline) - static_cast<int64_t>(mono_ms());
+  return std::min<int64_t>(cap, std::max<int64_t>(left, 0));
+}
+
+void HealthPolling::step(const std::vector<pollfd>& ready) {
+  if (checker_.size() > 0) checker_.step(mono_ms(), ready);
+}
+
+}  // namespace pillar::server

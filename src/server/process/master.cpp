@@ -1,0 +1,256 @@
+// The master's start, poll loop and stop. One thread: signals arrive on a
+// signalfd, and the control socket, the health checks and the maintenance
+// tick share one poll(); nothing here blocks for long (a stalled pillarctl
+// client or a hung member cannot keep the master from reaping workers).
+#include "server/process/master.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "core/fd.h"
+#include "core/log.h"
+#include "core/socket_address.h"
+#include "server/control/balancer_commands.h"
+#include "server/control/cache_commands.h"
+#include "server/control/status_commands.h"
+#include "server/control/vrrp_commands.h"
+#include "server/process/balancer_state_file.h"
+#include "server/process/master_clock.h"
+#include "server/process/master_state.h"
+
+namespace pillar::server {
+
+namespace {
+constexpr int kMaintenanceMs = 1000;
+using Clock = std::chrono::steady_clock;
+}  // namespace
+
+bool Master::create_shared_memory(const config::ServerConfig& cfg, std::string& error) {
+  const auto& p = cfg.process;
+  uint32_t rows = p.server_limit * 2;  // spare rows: a draining generation beside the new one
+  const uint32_t vhost_capacity = core::shm::VhostStats::capacity_for(cfg.vhosts.size());
+  size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + sizeof(proxy::MemberTable) + 128 +
+                       core::shm::VhostStats::bytes_needed(rows, vhost_capacity) + 256;
+  if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + 4096, error) ||
+      !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows, vhost_capacity))
+    return false;
+  if (void* v = shm_.allocate(sizeof(core::shm::VrrpStatusTable))) vrrp_status_ = new (v) core::shm::VrrpStatusTable();
+  if (void* v = shm_.allocate(sizeof(proxy::MemberTable))) {
+    members_ = new (v) proxy::MemberTable();
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    rnd.read(reinterpret_cast<char*>(&members_->nonce), sizeof members_->nonce);
+  }
+  board_.header().start_ms.store(wall_ms());
+  board_.header().restart_ms.store(wall_ms());
+  workers_ = std::make_unique<Supervisor>(board_, Supervisor::Holdings{&vhost_stats_, &cache_, members_},
+                                          [this] { return worker_spec(); });
+  return true;
+}
+
+std::vector<int> Master::master_fds() const {
+  std::vector<int> fds;
+  control_.append_fds(fds);
+  return fds;
+}
+
+WorkerSpec Master::worker_spec() const {
+  WorkerSpec spec;
+  spec.runtime = rt_.get();
+  spec.listeners = &listeners_.sockets();
+  spec.drop_privileges = identity_.drop;
+  spec.uid = identity_.uid;
+  spec.gid = identity_.gid;
+  spec.close_fds = master_fds();  // a command may fork (reload): its client is among them
+  return spec;
+}
+
+void Master::register_commands() {
+  add_cache_commands(commands_, {&cache_, [this]() -> const config::ServerConfig& { return rt_->config(); }});
+  add_balancer_commands(
+      commands_, {[this]() -> const std::vector<std::unique_ptr<BalancerRuntime>>& { return rt_->balancers(); },
+                  [this](const std::vector<std::string>& args) { return change_members(args); }});
+  StatusSource status;
+  status.workers = workers_.get();
+  status.process = [this]() -> const config::ProcessConfig& { return rt_->config().process; };
+  status.config_name = opts_.config_file.empty() ? "(embedded default)" : opts_.config_file;
+  status.started_ms = started_ms_;
+  status.reload = [this] {
+    std::string error;
+    if (!graceful_reload(false, error))
+      throw std::runtime_error("reload refused, old configuration still serving: " + error);
+  };
+  add_status_commands(commands_, std::move(status));
+  add_vrrp_commands(commands_, vrrp_status_);
+}
+
+void Master::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    if (!vrrp_.reaped(pid, status, stopping_)) workers_->reaped(pid, status);
+  }
+}
+
+// Run-time changes (pillarctl, balancer-manager in any worker) reach the
+// ProxyStateFile within a maintenance tick.
+void Master::save_balancer_state() {
+  const std::string& path = rt_->config().proxy_state_file;
+  if (path.empty()) return;
+  std::string text = render_balancer_state(rt_->balancers()) + added_.render();  // added members persist
+  if (text == balancer_state_written_) return;
+  std::string error;
+  if (!write_balancer_state(path, text, error)) {
+    core::log(core::LogLevel::Error, "proxy", "ProxyStateFile: {}", error);
+    return;
+  }
+  balancer_state_written_ = text;
+}
+
+void Master::tick() {
+  save_balancer_state();
+  cache_.retry_reaped();
+  workers_->maintain(rt_->config().process);
+  if (!stopping_) vrrp_.start(rt_->config(), listeners_.sockets(), vrrp_status_, master_fds());  // when it is not running
+  // Old runtimes can go once no child forked from them remains.
+  if (!workers_->old_generation_alive()) old_runtimes_.clear();
+}
+
+void Master::shutdown(bool graceful) {
+  stopping_ = true;
+  save_balancer_state();
+  vrrp_.stop();  // the virtual address moves to the peer before we stop serving
+  workers_->stop_all(graceful, rt_->config().process.graceful_shutdown_timeout, [this] { reap(); });
+}
+
+bool Master::write_pid_file() {
+  pid_file_ = rt_->config().process.pid_file;
+  FILE* f = std::fopen(pid_file_.c_str(), "w");
+  if (!f) {
+    core::log(core::LogLevel::Warn, "core", "cannot write PidFile {}: {}", pid_file_, strerror(errno));
+    pid_file_.clear();
+    return false;
+  }
+  std::fprintf(f, "%d\n", getpid());
+  std::fclose(f);
+  return true;
+}
+
+// Until a stop signal: the maintenance tick, control requests, health
+// checks and signals (reap, reload, stop).
+void Master::serve(const sigset_t& signals) {
+  core::Fd sfd(signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  auto next_tick = Clock::now();
+  for (;;) {
+    auto now = Clock::now();
+    if (now >= next_tick) {
+      tick();
+      next_tick = now + std::chrono::milliseconds(kMaintenanceMs);
+    }
+    int64_t wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()).count();
+    wait_ms = control_.timeout_ms(health_.wait_ms(wait_ms));
+    std::vector<pollfd> fds = {{sfd.get(), POLLIN, 0}};
+    control_.poll_fds(fds);
+    health_.poll_fds(fds);
+    int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(wait_ms, 0)));
+    health_.step(fds);
+    control_.step(fds, commands_);  // also when nothing is ready: it drops clients past their deadline
+    if (n <= 0) continue;
+    signalfd_siginfo si{};
+    while (read(sfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      int sig = static_cast<int>(si.ssi_signo);
+      if (sig == SIGCHLD) {
+        reap();
+        tick();  // a crashed worker is replaced at once
+        continue;
+      }
+      if (sig == SIGUSR1 || sig == SIGHUP) {
+        core::log(core::LogLevel::Notice, "core", "caught {}, {}", sig == SIGHUP ? "SIGHUP" : "SIGUSR1",
+                  sig == SIGHUP ? "restarting" : "doing graceful restart");
+        std::string error;
+        graceful_reload(sig == SIGHUP, error);
+        continue;
+      }
+      bool graceful = sig == SIGWINCH;
+      core::log(core::LogLevel::Notice, "core", "caught {}, {}", sig == SIGWINCH ? "SIGWINCH" : strsignal(sig),
+                graceful ? "shutting down gracefully" : "shutting down");
+      shutdown(graceful);
+      return;
+    }
+  }
+}
+
+int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGWINCH, SIGCHLD}) sigaddset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  // A log file reaching RLIMIT_FSIZE fails the write (counted, reported)
+  // instead of killing the process; workers inherit this.
+  signal(SIGXFSZ, SIG_IGN);
+  core::raise_fd_limit();
+
+  std::string error;
+  if (!create_shared_memory(*cfg, error)) {
+    std::fprintf(stderr, "pillar: cannot create the scoreboard: %s\n", error.c_str());
+    return 1;
+  }
+  if (!cfg->proxy_state_file.empty()) added_.load(cfg->proxy_state_file);  // members added before the restart
+  if (!install(std::move(cfg), error)) {
+    std::fprintf(stderr, "pillar: %s\n", error.c_str());
+    core::log(core::LogLevel::Emerg, "core", "{}", error);
+    core::ErrorLog::flush();
+    return 1;
+  }
+  for (const auto& l : listeners_.sockets()) {
+    std::string ep = core::endpoint_text(l.bound);
+    // Always on stderr too: tests and users learn ephemeral ports from it.
+    std::fprintf(stderr, "pillar: listening on http://%s/\n", ep.c_str());
+    core::log(core::LogLevel::Notice, "core", "listening on {}", ep);
+  }
+  std::fflush(stderr);
+  write_pid_file();
+  started_ms_ = wall_ms();
+  if (!rt_->config().proxy_state_file.empty()) {
+    size_t n = restore_balancer_state(rt_->config().proxy_state_file, rt_->balancers());
+    if (n) core::log(core::LogLevel::Notice, "proxy", "ProxyStateFile: restored {} member state(s)", n);
+  }
+  register_commands();
+  if (!rt_->config().process.control_socket.empty() &&
+      !control_.open(rt_->config().process.control_socket, error)) {
+    core::log(core::LogLevel::Error, "core", "{}; pillarctl will not reach this server", error);
+  }
+  const auto& pc = rt_->config().process;
+  core::log(core::LogLevel::Notice, "core",
+            "Pillar {} started (pid {}): {} workers, {} connection slots each, MaxRequestWorkers {}",
+            PILLAR_VERSION_STRING, getpid(), pc.start_servers, pc.threads_per_child, pc.max_request_workers);
+  for (uint32_t i = 0; i < pc.start_servers; ++i) workers_->spawn();
+  vrrp_.start(rt_->config(), listeners_.sockets(), vrrp_status_, master_fds());
+  if (opts_.ready_fd >= 0) {
+    core::Fd ready(opts_.ready_fd);  // -k start waits for this byte, then for the close
+    (void)!write(ready.get(), "1", 1);
+  }
+
+  serve(set);
+  listeners_.close_all();
+  if (!pid_file_.empty()) unlink(pid_file_.c_str());
+  core::log(core::LogLevel::Notice, "core", "master exiting");
+  core::ErrorLog::flush();
+  return 0;
+}
+
+int run_master(std::unique_ptr<config::ServerConfig> cfg, const MasterOptions& opts) {
+  Master m(opts);
+  return m.run(std::move(cfg));
+}
+
+}  // namespace pillar::server
