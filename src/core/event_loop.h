@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/fd.h"
 #include "core/timer_wheel.h"
 
 namespace pillar::core {
@@ -51,8 +52,8 @@ class EventLoop {
   void refresh_clock();
   void drain_posted();
 
-  int epfd_ = -1;
-  int wakefd_ = -1;
+  Fd epfd_;
+  Fd wakefd_;
   std::unique_ptr<IoWatcher> wake_watcher_;
   std::atomic<bool> stopping_{false};
   uint64_t now_ms_ = 0;

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 
+#include "core/fd.h"
+
 namespace pillar::core {
 
 class Transport {
@@ -24,8 +26,7 @@ class Transport {
 
 class PlainTransport final : public Transport {
  public:
-  explicit PlainTransport(int fd) : fd_(fd) {}
-  ~PlainTransport() override;
+  explicit PlainTransport(int fd) : fd_(fd) {}  // takes ownership
   PlainTransport(const PlainTransport&) = delete;
   PlainTransport& operator=(const PlainTransport&) = delete;
 
@@ -35,10 +36,10 @@ class PlainTransport final : public Transport {
   ssize_t sendfile(int file_fd, off_t* offset, size_t len) override;
   void set_cork(bool on) override;
   void shutdown_write() override;
-  int fd() const override { return fd_; }
+  int fd() const override { return fd_.get(); }
 
  private:
-  int fd_;
+  Fd fd_;
 };
 
 }  // namespace pillar::core
