@@ -8,6 +8,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/clock.h"
+
 namespace pillar::core {
 
 namespace {
@@ -34,13 +36,7 @@ void format_imf_date(time_t t, char* out, size_t& len) {
 }
 }  // namespace
 
-uint64_t EventLoop::monotonic_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
-}
-
-EventLoop::EventLoop() : timers_(monotonic_ms()) {
+EventLoop::EventLoop() : timers_(mono_coarse_ms()) {
   epfd_.reset(epoll_create1(EPOLL_CLOEXEC));
   wakefd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!epfd_ || !wakefd_) throw std::runtime_error(std::string("epoll/eventfd: ") + strerror(errno));
@@ -78,10 +74,8 @@ void EventLoop::remove(int fd) {
 }
 
 void EventLoop::refresh_clock() {
-  now_ms_ = monotonic_ms();
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  wall_sec_ = ts.tv_sec;
+  now_ms_ = mono_coarse_ms();
+  wall_sec_ = wall_coarse_s();
 }
 
 std::string_view EventLoop::http_date() {

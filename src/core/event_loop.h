@@ -46,8 +46,6 @@ class EventLoop {
   // "Date: ..." value for the current second, formatted once per second.
   std::string_view http_date();
 
-  static uint64_t monotonic_ms();
-
  private:
   void refresh_clock();
   void drain_posted();

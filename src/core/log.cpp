@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
+
 namespace pillar::core {
 
 namespace {
@@ -88,11 +90,6 @@ std::atomic<bool> g_async{false};
 std::atomic<uint64_t> g_lines_dropped{0};
 std::atomic<uint64_t> g_write_errors{0};
 
-int64_t mono_s() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
-}
 std::shared_ptr<LogSink> g_error_sink;
 std::mutex g_error_mu;
 

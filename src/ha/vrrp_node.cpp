@@ -9,12 +9,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
 #include "core/fd.h"
 #include "core/log.h"
 #include "ha/vrrp_net.h"
@@ -27,16 +27,8 @@ namespace {
 constexpr int kHealthFailuresForFault = 2;
 constexpr uint64_t kHealthTimeoutMs = 1000;
 
-uint64_t mono_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using core::mono_ms;
+using core::wall_ms;
 
 std::string ip_text(in_addr a) {
   char b[INET_ADDRSTRLEN];

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "core/text.h"
 #include "http/field_chars.h"
 #include "http/framing_fields.h"
 
@@ -98,10 +99,6 @@ bool has_bare_cr(const char* p, const char* end) {
   return end - p > 1 && std::memchr(p, '\r', static_cast<size_t>(end - p - 1)) != nullptr;
 }
 
-bool iprefix(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
 }  // namespace
 
 ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits, RequestHead& out) {
@@ -184,24 +181,24 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
       break;
     }
     if (static_cast<size_t>(le - p) > limits.field_size) return error(431, "header field too large");
-    if (*p == ' ' || *p == '\t') return error(400, "obsolete line folding");
+    if (core::is_ows(*p)) return error(400, "obsolete line folding");
     if (out.headers.size() >= limits.field_count) return error(431, "too many header fields");
 
     const char* n = p;
     while (p < le && is_token(static_cast<unsigned char>(*p))) ++p;
     if (p == n) return error(400, "invalid header field name");
     if (p == le || *p != ':') {
-      if (p < le && (*p == ' ' || *p == '\t')) return error(400, "whitespace before colon in header field");
+      if (p < le && core::is_ows(*p)) return error(400, "whitespace before colon in header field");
       return error(400, "invalid character in header field name");
     }
     std::string_view name(n, static_cast<size_t>(p - n));
     ++p;
-    while (p < le && (*p == ' ' || *p == '\t')) ++p;
+    while (p < le && core::is_ows(*p)) ++p;
     const char* v = p;
     for (; p < le; ++p)
       if (!is_value_char(static_cast<unsigned char>(*p))) return error(400, "invalid character in header value");
     const char* ve = le;
-    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) --ve;
+    while (ve > v && core::is_ows(ve[-1])) --ve;
     std::string_view value(v, static_cast<size_t>(ve - v));
     out.headers.push_back({name, value});
     p = nl + 1;
@@ -241,7 +238,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
   } else if (target == "*") {
     if (out.method != Method::Options) return error(400, "asterisk-form target is only valid with OPTIONS");
     out.path = target;
-  } else if (iprefix(target, "http://") || iprefix(target, "https://")) {
+  } else if (core::istarts_with(target, "http://") || core::istarts_with(target, "https://")) {
     std::string_view rest = target.substr(target[4] == ':' ? 7 : 8);
     size_t slash = rest.find_first_of("/?");
     std::string_view auth = rest.substr(0, slash);
@@ -280,9 +277,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
       std::string_view list = ff.te_values[i];
       while (true) {
         size_t comma = list.find(',');
-        std::string_view item = list.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        std::string_view item = core::trim_ows(list.substr(0, comma));
         if (!item.empty()) {
           if (last_chunked) return error(400, "chunked is not the final transfer coding");
           ++codings;

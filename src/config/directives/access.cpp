@@ -65,7 +65,7 @@ void d_require(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 void d_order(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   AccessPolicy* p = scope_access(s);
   std::string v;
-  for (const auto& a : n.args) v += lower(a);  // "Deny, Allow" written with a space
+  for (const auto& a : n.args) v += core::lowercase(a);  // "Deny, Allow" written with a space
   if (v == "deny,allow") p->order = AccessPolicy::Order::DenyAllow;
   else if (v == "allow,deny") p->order = AccessPolicy::Order::AllowDeny;
   else if (v == "mutual-failure") p->order = AccessPolicy::Order::MutualFailure;

@@ -107,7 +107,7 @@ void d_add_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   if (n.args[0].find('/') == std::string::npos)
     return out.error(n, "AddType " + n.args[0] + ": the first argument is the MIME type, e.g. AddType text/plain .txt");
   for (size_t i = 1; i < n.args.size(); ++i) {
-    std::string ext = lower(n.args[i]);
+    std::string ext = core::lowercase(n.args[i]);
     if (ext.empty() || ext == ".") return out.error(n, "AddType: empty extension");
     if (ext[0] != '.') ext = "." + ext;  // not insert(0, ...): GCC 12 -Wrestrict false positive
     s.vhost.add_types[ext] = n.args[0];
@@ -121,7 +121,7 @@ void d_types_config(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string v = lower(n.args[0]);
+  std::string v = core::lowercase(n.args[0]);
   HandlerKind k;
   if (v == "server-status") k = HandlerKind::ServerStatus;
   else if (v == "metrics" || v == "pillar-metrics") k = HandlerKind::Metrics;

@@ -37,9 +37,9 @@ std::string host_of_server_name(std::string_view v) {
   if (scheme != std::string_view::npos) v.remove_prefix(scheme + 3);
   if (!v.empty() && v[0] == '[') {
     size_t close = v.find(']');
-    return lower(v.substr(0, close == std::string_view::npos ? v.size() : close + 1));
+    return core::lowercase(v.substr(0, close == std::string_view::npos ? v.size() : close + 1));
   }
-  return lower(v.substr(0, v.find(':')));
+  return core::lowercase(v.substr(0, v.find(':')));
 }
 
 void d_server_name(DirectiveSink& out, const ConfigNode& n, Scope& s) {
@@ -49,13 +49,13 @@ void d_server_name(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 void d_server_alias(DirectiveSink&, const ConfigNode& n, Scope& s) {
-  for (const auto& a : n.args) s.vhost.aliases.push_back(lower(a));
+  for (const auto& a : n.args) s.vhost.aliases.push_back(core::lowercase(a));
 }
 
 void d_ignore(DirectiveSink&, const ConfigNode&, Scope&) {}
 
 void d_server_tokens(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string v = lower(n.args[0]);
+  std::string v = core::lowercase(n.args[0]);
   if (v == "prod" || v == "productonly") s.server.server_tokens = "Pillar";
   else if (v == "major" || v == "minor" || v == "min" || v == "minimal" || v == "os" || v == "full")
     s.server.server_tokens = std::string("Pillar/") + PILLAR_VERSION_STRING;
@@ -91,7 +91,7 @@ void d_request_read_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   for (const auto& a : n.args) {
     std::string_view w = a;
     size_t eq = w.find('=');
-    std::string type = lower(w.substr(0, eq));
+    std::string type = core::lowercase(w.substr(0, eq));
     ReadTimeout* t = type == "header" ? &s.server.header_timeout : type == "body" ? &s.server.body_timeout : nullptr;
     if (eq == std::string_view::npos || (!t && type != "handshake"))
       return out.error(n, "RequestReadTimeout '" + a + "': write header=20-40,MinRate=500 body=20,MinRate=500");
@@ -109,7 +109,7 @@ void d_request_read_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     r.maximum = Millis(hi * 1000);
     if (v.find(',') != std::string_view::npos) {
       std::string_view rate = v.substr(v.find(',') + 1);
-      if (rate.size() < 8 || !http::iequals(rate.substr(0, 8), "minrate="))
+      if (!core::istarts_with(rate, "minrate="))
         return out.error(n, "RequestReadTimeout " + type + ": expected ,MinRate=BYTES_PER_SECOND");
       uint64_t mr;
       if (!parse_uint(rate.substr(8), 1, UINT32_MAX, mr, why))

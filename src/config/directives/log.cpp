@@ -31,7 +31,7 @@ void d_log_level(DirectiveSink& out, const ConfigNode& n, Scope& s) {
       {"warn", LogLevel::Warn},   {"notice", LogLevel::Notice}, {"info", LogLevel::Info}, {"debug", LogLevel::Debug}};
   for (const auto& a : n.args) {
     if (a.find(':') != std::string::npos) continue;  // per-module levels: one level for all in Pillar
-    std::string v = lower(a);
+    std::string v = core::lowercase(a);
     if (v.rfind("trace", 0) == 0 && v.size() == 6 && v[5] >= '1' && v[5] <= '8') v = "debug";
     bool found = false;
     for (const auto& [name, lvl] : kLevels) {

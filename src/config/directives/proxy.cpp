@@ -234,7 +234,7 @@ bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string
 
 bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::string& why) {
   size_t eq = kv.find('=');
-  std::string key = lower(kv.substr(0, eq));
+  std::string key = core::lowercase(kv.substr(0, eq));
   std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
   uint64_t num;
   Millis d;
@@ -264,7 +264,7 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
     (key == "timeout" ? m.timeout : key == "retry" ? m.retry : m.connect_timeout) = d;
   } else if (key == "hcmethod") {
     std::string v2(v);
-    for (auto& ch : v2) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    core::uppercase_in_place(v2);
     if (v2 != "GET" && v2 != "HEAD" && v2 != "OPTIONS" && v2 != "TCP")
       return why = "hcmethod=" + std::string(v) + ": use GET, HEAD, OPTIONS or TCP", false;
     m.hc_method = v2;
@@ -307,11 +307,11 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
 
 bool apply_balancer_param(std::string_view kv, BalancerConfig& b, std::string& why) {
   size_t eq = kv.find('=');
-  std::string key = lower(kv.substr(0, eq));
+  std::string key = core::lowercase(kv.substr(0, eq));
   std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
   uint64_t num;
   if (key == "lbmethod") {
-    std::string m = lower(v);
+    std::string m = core::lowercase(v);
     if (m == "byrequests") b.lbmethod = LbMethod::ByRequests;
     else if (m == "bytraffic") b.lbmethod = LbMethod::ByTraffic;
     else if (m == "bybusyness") b.lbmethod = LbMethod::ByBusyness;

@@ -4,13 +4,13 @@
 // explicitly (no self-registering statics, so no initialisation order).
 // Internal to src/config: the loader sees only config/directives.h.
 #pragma once
-#include <cctype>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "config/directives.h"
 #include "config/values.h"
+#include "core/text.h"
 
 namespace pillar::config {
 
@@ -26,12 +26,6 @@ std::span<const DirectiveSpec> remoteip_directives();
 
 constexpr uint8_t kSV = kServer | kVHost;
 constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;
-
-inline std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
 
 // A path argument, resolved against ServerRoot.
 inline std::string fs_path(const Scope& s, std::string_view p) { return normalize_fs_path(p, s.server.server_root); }

@@ -6,15 +6,10 @@
 #include <string>
 
 #include "config/directives.h"
+#include "core/text.h"
 
 namespace pillar::config {
 namespace {
-
-std::string lowered(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
 
 // The module whose table holds `spec`, or "" when none does.
 std::string module_of(const DirectiveSpec* spec) {
@@ -32,7 +27,7 @@ TEST(DirectiveTables, EveryModuleHasATableAndNoNameIsInTwo) {
     EXPECT_FALSE(t.specs.empty()) << t.module;
     EXPECT_TRUE(modules.insert(std::string(t.module)).second) << "module listed twice: " << t.module;
     for (const auto& d : t.specs) {
-      EXPECT_TRUE(names.insert(lowered(d.name)).second) << d.name << " is in two tables (or twice in " << t.module << ")";
+      EXPECT_TRUE(names.insert(core::lowercase(d.name)).second) << d.name << " is in two tables (or twice in " << t.module << ")";
       EXPECT_NE(d.apply, nullptr) << d.name;
       EXPECT_LE(d.min_args, d.max_args < 0 ? d.min_args : d.max_args) << d.name;
       EXPECT_NE(d.contexts, 0) << d.name;
@@ -47,7 +42,7 @@ TEST(DirectiveTables, LookupFindsEachSpecInItsOwnModule) {
   for (const auto& t : directive_tables()) {
     for (const auto& d : t.specs) {
       EXPECT_EQ(find_directive(d.name), &d) << d.name;
-      EXPECT_EQ(find_directive(lowered(d.name)), &d) << "names are case-insensitive: " << d.name;
+      EXPECT_EQ(find_directive(core::lowercase(d.name)), &d) << "names are case-insensitive: " << d.name;
     }
   }
   const std::pair<const char*, const char*> kSamples[] = {
