@@ -43,15 +43,13 @@ void d_cache_disable(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 template <int64_t CacheConfig::*Field>
 void d_cache_seconds(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   Millis v;
-  std::string why;
-  if (!parse_duration(n.args[0], v, why)) return out.error(n, n.name + ": " + why);
+  if (!set_duration(out, n, n.name, v)) return;
   s.vhost.cache.*Field = v.count() / 1000;
 }
 
 template <bool CacheConfig::*Field>
 void d_cache_flag(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_on_off(n.args[0], s.vhost.cache.*Field, why)) out.error(n, n.name + ": " + why);
+  set_on_off(out, n, n.name, s.vhost.cache.*Field);
 }
 
 void d_cache_heuristic(DirectiveSink& out, const ConfigNode& n, Scope& s) {
@@ -71,8 +69,7 @@ void d_cache_lm_factor(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 void d_cache_max_object_size(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_size(n.args[0], s.vhost.cache.max_object_size, why)) out.error(n, n.name + ": " + why);
+  set_size(out, n, n.name, s.vhost.cache.max_object_size);
 }
 
 void d_cache_size(DirectiveSink& out, const ConfigNode& n, Scope& s) {
@@ -84,13 +81,11 @@ void d_cache_size(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 void d_cache_lock(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_on_off(n.args[0], s.server.cache_lock, why)) out.error(n, "CacheLock: " + why);
+  set_on_off(out, n, "CacheLock", s.server.cache_lock);
 }
 
 void d_cache_lock_max_age(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_duration(n.args[0], s.server.cache_lock_max_age, why)) out.error(n, "CacheLockMaxAge: " + why);
+  set_duration(out, n, "CacheLockMaxAge", s.server.cache_lock_max_age);
 }
 
 void d_cache_purge_require(DirectiveSink& out, const ConfigNode& n, Scope& s) {

@@ -80,8 +80,7 @@ void d_allow_override(DirectiveSink& out, const ConfigNode& n, Scope&) {
 
 
 void d_enable_sendfile(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_on_off(n.args[0], s.server.enable_sendfile, why)) out.error(n, "EnableSendfile: " + why);
+  set_on_off(out, n, "EnableSendfile", s.server.enable_sendfile);
 }
 
 void d_error_document(DirectiveSink& out, const ConfigNode& n, Scope& s) {

@@ -77,13 +77,11 @@ void d_duration(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 void d_keep_alive(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_on_off(n.args[0], s.server.keep_alive, why)) out.error(n, "KeepAlive: " + why);
+  set_on_off(out, n, "KeepAlive", s.server.keep_alive);
 }
 
 void d_limit_request_body(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_size(n.args[0], s.server.limit_request_body, why)) out.error(n, "LimitRequestBody: " + why);
+  set_size(out, n, "LimitRequestBody", s.server.limit_request_body);
 }
 
 // RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500

@@ -19,21 +19,17 @@ void d_process_count(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 void d_max_memory_per_child(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_size(n.args[0], s.server.process.max_memory_per_child, why)) return out.error(n, "MaxMemoryPerChild: " + why);
+  if (!set_size(out, n, "MaxMemoryPerChild", s.server.process.max_memory_per_child)) return;
   if (s.server.process.max_memory_per_child != 0 && s.server.process.max_memory_per_child < (8u << 20))
     out.error(n, "MaxMemoryPerChild " + n.args[0] + " is below a worker's own baseline; use at least 8M (or 0 for no limit)");
 }
 
 void d_graceful_shutdown_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_duration(n.args[0], s.server.process.graceful_shutdown_timeout, why))
-    out.error(n, "GracefulShutdownTimeout: " + why);
+  set_duration(out, n, "GracefulShutdownTimeout", s.server.process.graceful_shutdown_timeout);
 }
 
 void d_extended_status(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_on_off(n.args[0], s.server.process.extended_status, why)) out.error(n, "ExtendedStatus: " + why);
+  set_on_off(out, n, "ExtendedStatus", s.server.process.extended_status);
 }
 
 template <std::string ProcessConfig::*Field>

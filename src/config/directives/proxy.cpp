@@ -130,8 +130,7 @@ void d_cookie_rewrite(DirectiveSink&, const ConfigNode& n, Scope& s) {
 }
 
 void d_proxy_preserve_host(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_on_off(n.args[0], s.vhost.proxy_preserve_host, why)) out.error(n, "ProxyPreserveHost: " + why);
+  set_on_off(out, n, "ProxyPreserveHost", s.vhost.proxy_preserve_host);
 }
 
 void d_proxy_state_file(DirectiveSink&, const ConfigNode& n, Scope& s) {
@@ -139,8 +138,7 @@ void d_proxy_state_file(DirectiveSink&, const ConfigNode& n, Scope& s) {
 }
 
 void d_proxy_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_duration(n.args[0], s.server.proxy_timeout, why)) out.error(n, "ProxyTimeout: " + why);
+  set_duration(out, n, "ProxyTimeout", s.server.proxy_timeout);
 }
 
 void d_balancer_member(DirectiveSink& out, const ConfigNode& n, Scope& s) {
@@ -233,9 +231,7 @@ bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string
 }
 
 bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::string& why) {
-  size_t eq = kv.find('=');
-  std::string key = core::lowercase(kv.substr(0, eq));
-  std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
+  auto [key, v] = split_key_value(kv);
   uint64_t num;
   Millis d;
   if (key == "route") {
@@ -306,9 +302,7 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
 }
 
 bool apply_balancer_param(std::string_view kv, BalancerConfig& b, std::string& why) {
-  size_t eq = kv.find('=');
-  std::string key = core::lowercase(kv.substr(0, eq));
-  std::string_view v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
+  auto [key, v] = split_key_value(kv);
   uint64_t num;
   if (key == "lbmethod") {
     std::string m = core::lowercase(v);

@@ -21,8 +21,7 @@ void d_remoteip_trusted(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 void d_remoteip_proxy_protocol(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_on_off(n.args[0], s.server.remoteip_proxy_protocol, why)) out.error(n, "RemoteIPProxyProtocol: " + why);
+  set_on_off(out, n, "RemoteIPProxyProtocol", s.server.remoteip_proxy_protocol);
 }
 
 constexpr DirectiveSpec kTable[] = {

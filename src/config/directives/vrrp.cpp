@@ -26,8 +26,7 @@ void v_byte(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 
 void v_advert_interval(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   Millis d;
-  std::string why;
-  if (!parse_duration(n.args[0], d, why)) return out.error(n, "AdvertInterval: " + why);
+  if (!set_duration(out, n, "AdvertInterval", d)) return;
   if (d.count() < 10 || d.count() > 40950 || d.count() % 10 != 0)
     return out.error(n, "AdvertInterval " + n.args[0] + ": use 10ms to 40.95s in steps of 10ms (e.g. 100ms, 1s)");
   s.vrrp->advert_interval_cs = static_cast<uint16_t>(d.count() / 10);
@@ -60,13 +59,11 @@ void v_unicast_peer(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 
 template <bool VrrpInstance::*Field>
 void v_flag(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_on_off(n.args[0], s.vrrp->*Field, why)) out.error(n, n.name + ": " + why);
+  set_on_off(out, n, n.name, s.vrrp->*Field);
 }
 
 void v_preempt_delay(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string why;
-  if (!parse_duration(n.args[0], s.vrrp->preempt_delay, why)) out.error(n, "PreemptDelay: " + why);
+  set_duration(out, n, "PreemptDelay", s.vrrp->preempt_delay);
 }
 
 template <std::string VrrpInstance::*Field>
@@ -77,8 +74,8 @@ void v_command(DirectiveSink&, const ConfigNode& n, Scope& s) {
 }
 
 void v_track_health(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (!set_on_off(out, n, "TrackHealth", s.vrrp->track_health)) return;
   std::string why;
-  if (!parse_on_off(n.args[0], s.vrrp->track_health, why)) return out.error(n, "TrackHealth: " + why);
   if (n.args.size() == 2 && !parse_duration(n.args[1], s.vrrp->track_interval, why))
     out.error(n, "TrackHealth interval: " + why);
 }
