@@ -5,6 +5,8 @@
 // skipped.
 #include "cache/invalidate.h"
 
+#include "core/text.h"
+
 #include <algorithm>
 #include <optional>
 
@@ -14,9 +16,9 @@ namespace pillar::cache {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char lower(char c) { return core::ascii_lower(c); }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using core::is_digit;
 
 struct Uri {
   std::string scheme;  // lower-case

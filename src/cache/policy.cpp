@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cache/targeted.h"
+#include "core/text.h"
 #include "http/http_date.h"
 
 namespace pillar::cache {
@@ -19,21 +20,15 @@ namespace {
 
 constexpr int64_t kDeltaMax = int64_t{1} << 31;  // RFC 9111 §1.2.2: larger delta-seconds read as 2^31
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
+using core::is_ows;
+using core::trim_ows;
 
 // delta-seconds: 1*DIGIT, saturating at 2^31.
 std::optional<int64_t> parse_delta(std::string_view s) {
   if (s.empty()) return std::nullopt;
   int64_t v = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
+    if (!core::is_digit(c)) return std::nullopt;
     v = std::min(kDeltaMax, v * 10 + (c - '0'));
   }
   return v;
@@ -110,7 +105,7 @@ Directive next_directive(std::string_view v, size_t& pos) {
 // A qualified no-cache/private (a non-empty field list) is what a shared
 // cache may ignore; anything less well-formed is read as the unqualified,
 // stricter form.
-bool qualified(const Directive& d) { return d.has_value && d.clean && d.as_list && !trim(d.value).empty(); }
+bool qualified(const Directive& d) { return d.has_value && d.clean && d.as_list && !trim_ows(d.value).empty(); }
 
 std::optional<int64_t> number(const Directive& d) {
   if (!d.has_value || !d.clean || !d.as_number) return std::nullopt;
@@ -185,7 +180,7 @@ std::optional<int64_t> age_field(const http::ResponseHead& resp) {
     std::string_view rest = f.value;
     while (true) {
       size_t comma = rest.find(',');
-      std::string_view member = trim(rest.substr(0, comma));
+      std::string_view member = trim_ows(rest.substr(0, comma));
       if (!member.empty()) return parse_delta(member);
       if (comma == std::string_view::npos) break;  // an empty line: the next line holds the first member
       rest.remove_prefix(comma + 1);
@@ -214,11 +209,11 @@ std::vector<std::string_view> list_members(std::string_view v) {
     if (quoted && v[i] == '\\') ++i;
     else if (v[i] == '"') quoted = !quoted;
     else if (!quoted && v[i] == ',') {
-      out.push_back(trim(v.substr(start, i - start)));
+      out.push_back(trim_ows(v.substr(start, i - start)));
       start = i + 1;
     }
   }
-  out.push_back(trim(v.substr(std::min(start, v.size()))));
+  out.push_back(trim_ows(v.substr(std::min(start, v.size()))));
   return out;
 }
 
@@ -240,7 +235,7 @@ std::string fold_member(std::string_view m) {
     if (c == '"') quoted = true;
     else if (c == ';') param_value = false;
     else if (c == '=') param_value = true;
-    out += param_value ? c : lower(c);
+    out += param_value ? c : core::ascii_lower(c);
   }
   return out;
 }
@@ -449,7 +444,7 @@ namespace {
 // Is `name` in the comma-separated list `names` (field names, maybe quoted)?
 bool in_name_list(std::string_view names, std::string_view name) {
   for (std::string_view m : list_members(names)) {
-    if (m.size() >= 2 && m.front() == '"' && m.back() == '"') m = trim(m.substr(1, m.size() - 2));
+    if (m.size() >= 2 && m.front() == '"' && m.back() == '"') m = trim_ows(m.substr(1, m.size() - 2));
     if (http::iequals(m, name)) return true;
   }
   return false;
@@ -518,10 +513,10 @@ std::string vary_key(std::string_view vary_field_values, const http::RequestHead
   std::string_view rest = vary_field_values;
   while (!rest.empty()) {
     size_t comma = rest.find(',');
-    std::string_view name = trim(rest.substr(0, comma));
+    std::string_view name = trim_ows(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     if (name.empty()) continue;
-    for (char c : name) key += lower(c);
+    for (char c : name) key += core::ascii_lower(c);
     if (std::optional<std::string> v = vary_value(name, req)) {
       key += ':';
       key += *v;
@@ -538,7 +533,7 @@ bool vary_matches(std::string_view vary_names, std::string_view stored_key, cons
 std::string primary_key(std::string_view host, std::string_view target) {
   std::string key;
   key.reserve(host.size() + 1 + target.size());
-  for (char c : host) key += lower(c);
+  for (char c : host) key += core::ascii_lower(c);
   key += '\n';
   key.append(target);
   return key;

@@ -7,17 +7,14 @@
 #include <optional>
 
 #include "http/http_date.h"
+#include "core/text.h"
 #include "http/response.h"
 
 namespace pillar::cache {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using core::trim_ows;
 
 // entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text
 // (RFC 9110 §8.8.3; "W/" is case-sensitive, a backslash is an ordinary etagc).
@@ -29,7 +26,7 @@ struct EntityTag {
 
 EntityTag parse_etag(std::string_view v) {
   EntityTag t;
-  v = trim(v);
+  v = trim_ows(v);
   if (v.substr(0, 2) == "W/") {
     t.weak = true;
     v.remove_prefix(2);
@@ -57,9 +54,9 @@ struct Validators {
 Validators validators(std::string_view etag, std::string_view last_modified, std::string_view date) {
   Validators v;
   v.etag = parse_etag(etag);
-  v.last_modified = http::parse_http_date(trim(last_modified));
+  v.last_modified = http::parse_http_date(trim_ows(last_modified));
   if (v.last_modified) {
-    std::optional<time_t> d = http::parse_http_date(trim(date));
+    std::optional<time_t> d = http::parse_http_date(trim_ows(date));
     v.lm_strong = d && *d >= *v.last_modified + 1;
   }
   return v;
@@ -100,7 +97,7 @@ void head_fields(std::string_view lines, std::vector<http::HeaderField>& out) {
     size_t end = lines.find("\r\n");
     std::string_view line = lines.substr(0, end);
     size_t colon = line.find(':');
-    if (colon != std::string_view::npos) out.push_back({line.substr(0, colon), trim(line.substr(colon + 1))});
+    if (colon != std::string_view::npos) out.push_back({line.substr(0, colon), trim_ows(line.substr(colon + 1))});
     if (end == std::string_view::npos) break;
     lines.remove_prefix(end + 2);
   }

@@ -1,7 +1,11 @@
-// The directive table: every directive Pillar accepts, where it may appear,
+// The directive tables: every directive Pillar accepts, where it may appear,
 // how many arguments it takes, and the function that validates them into the
-// typed model. The loader walks the section tree and dispatches through it.
+// typed model. The loader walks the section tree and dispatches through them.
+// Each module keeps its own table in directives/<module>.cpp (core, mpm, log,
+// access, content, proxy, cache, vrrp, remoteip), as nginx keeps a module's
+// directives in its file; directives/registry.cpp lists the tables.
 #pragma once
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +60,14 @@ struct DirectiveSpec {
   std::string_view syntax;  // for messages: "Timeout SECONDS"
 };
 
+// One module's table. A name appears in one table only (a unit test checks).
+struct DirectiveTable {
+  std::string_view module;  // "core", "proxy", ... (the file under directives/)
+  std::span<const DirectiveSpec> specs;
+};
+std::span<const DirectiveTable> directive_tables();
+
+// The directive called `name` (case-insensitive), or nullptr.
 const DirectiveSpec* find_directive(std::string_view name);
 
 // "http://host[:port][/path]" -> member host, port, resolved address and the

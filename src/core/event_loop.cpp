@@ -8,6 +8,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/clock.h"
+
 namespace pillar::core {
 
 namespace {
@@ -34,56 +36,46 @@ void format_imf_date(time_t t, char* out, size_t& len) {
 }
 }  // namespace
 
-uint64_t EventLoop::monotonic_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
-}
-
-EventLoop::EventLoop() : timers_(monotonic_ms()) {
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epfd_ < 0 || wakefd_ < 0) throw std::runtime_error(std::string("epoll/eventfd: ") + strerror(errno));
-  wake_watcher_ = std::make_unique<WakeWatcher>(wakefd_);
+EventLoop::EventLoop() : timers_(mono_coarse_ms()) {
+  epfd_.reset(epoll_create1(EPOLL_CLOEXEC));
+  wakefd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!epfd_ || !wakefd_) throw std::runtime_error(std::string("epoll/eventfd: ") + strerror(errno));
+  wake_watcher_ = std::make_unique<WakeWatcher>(wakefd_.get());
   struct epoll_event ev {};
   ev.events = EPOLLIN;
   ev.data.ptr = wake_watcher_.get();
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+  epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, wakefd_.get(), &ev);
   refresh_clock();
 }
 
 EventLoop::~EventLoop() {
   // The wake watcher is the only watcher the loop owns.
   struct epoll_event ev {};
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, wakefd_, &ev);
-  ::close(wakefd_);
-  ::close(epfd_);
+  epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, wakefd_.get(), &ev);
 }
 
 bool EventLoop::add(int fd, uint32_t events, IoWatcher* w) {
   struct epoll_event ev {};
   ev.events = events;
   ev.data.ptr = w;
-  return epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+  return epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
 bool EventLoop::modify(int fd, uint32_t events, IoWatcher* w) {
   struct epoll_event ev {};
   ev.events = events;
   ev.data.ptr = w;
-  return epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) == 0;
+  return epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void EventLoop::remove(int fd) {
   struct epoll_event ev {};
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev);
+  epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, &ev);
 }
 
 void EventLoop::refresh_clock() {
-  now_ms_ = monotonic_ms();
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  wall_sec_ = ts.tv_sec;
+  now_ms_ = mono_coarse_ms();
+  wall_sec_ = wall_coarse_s();
 }
 
 std::string_view EventLoop::http_date() {
@@ -97,7 +89,7 @@ std::string_view EventLoop::http_date() {
 void EventLoop::stop() {
   stopping_.store(true, std::memory_order_release);
   uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wakefd_, &one, sizeof one);
+  [[maybe_unused]] ssize_t n = ::write(wakefd_.get(), &one, sizeof one);
 }
 
 void EventLoop::post(std::function<void()> fn) {
@@ -106,7 +98,7 @@ void EventLoop::post(std::function<void()> fn) {
   posted_.push_back(std::move(fn));
   posted_lock_.clear(std::memory_order_release);
   uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wakefd_, &one, sizeof one);
+  [[maybe_unused]] ssize_t n = ::write(wakefd_.get(), &one, sizeof one);
 }
 
 void EventLoop::drain_posted() {
@@ -122,7 +114,7 @@ void EventLoop::run() {
   constexpr int kMaxEvents = 256;
   struct epoll_event events[kMaxEvents];
   while (!stopping_.load(std::memory_order_acquire)) {
-    int n = epoll_wait(epfd_, events, kMaxEvents, static_cast<int>(TimerWheel::kTickMs));
+    int n = epoll_wait(epfd_.get(), events, kMaxEvents, static_cast<int>(TimerWheel::kTickMs));
     refresh_clock();
     for (int i = 0; i < n; ++i) static_cast<IoWatcher*>(events[i].data.ptr)->on_io(events[i].events);
     drain_posted();

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/fd.h"
 #include "core/timer_wheel.h"
 
 namespace pillar::core {
@@ -45,14 +46,12 @@ class EventLoop {
   // "Date: ..." value for the current second, formatted once per second.
   std::string_view http_date();
 
-  static uint64_t monotonic_ms();
-
  private:
   void refresh_clock();
   void drain_posted();
 
-  int epfd_ = -1;
-  int wakefd_ = -1;
+  Fd epfd_;
+  Fd wakefd_;
   std::unique_ptr<IoWatcher> wake_watcher_;
   std::atomic<bool> stopping_{false};
   uint64_t now_ms_ = 0;

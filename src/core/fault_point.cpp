@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <string>
 
+#include "core/fd.h"
+
 namespace pillar::core {
 namespace {
 
@@ -46,9 +48,7 @@ void fault_point_slow(std::string_view name) {
   if (!a.point || name != a.point) return;
   if (passes.fetch_add(1) + 1 != a.count) return;
   if (a.once) {  // another process of the node took the fault already
-    int fd = open(a.once, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd < 0) return;
-    close(fd);
+    if (!Fd(open(a.once, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600))) return;  // only to create it
   }
   if (std::strcmp(a.action, "kill") == 0) raise(SIGKILL);
   if (std::strcmp(a.action, "exit") == 0) _exit(3);

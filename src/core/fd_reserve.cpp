@@ -1,23 +1,17 @@
 #include "core/fd_reserve.h"
 
 #include <sys/resource.h>
-#include <time.h>
 
 #include <algorithm>
 #include <atomic>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace pillar::core {
 namespace {
 constexpr int64_t kReportIntervalS = 60;
 std::atomic<int64_t> g_last_report_s{-kReportIntervalS};
-
-int64_t mono_s() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
-}
 }  // namespace
 
 uint64_t fd_limit() {

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
+
 namespace pillar::core {
 
 namespace {
@@ -89,11 +91,6 @@ std::atomic<bool> g_async{false};
 std::atomic<uint64_t> g_lines_dropped{0};
 std::atomic<uint64_t> g_write_errors{0};
 
-int64_t mono_s() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
-}
 std::shared_ptr<LogSink> g_error_sink;
 std::mutex g_error_mu;
 
@@ -119,7 +116,7 @@ std::map<std::string, std::weak_ptr<LogSink>> g_registry;
 
 bool LogSink::still_at_path() const {
   struct stat open_st, path_st;
-  return fd_ >= 0 && ::fstat(fd_, &open_st) == 0 && ::stat(path_.c_str(), &path_st) == 0 &&
+  return file_ && ::fstat(file_.get(), &open_st) == 0 && ::stat(path_.c_str(), &path_st) == 0 &&
          open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
 }
 
@@ -127,13 +124,12 @@ void LogSink::keep_only(const std::vector<const LogSink*>& keep) {
   for (LogSink* s : Writer::get().all()) {
     if (std::find(keep.begin(), keep.end(), s) != keep.end()) continue;
     std::lock_guard<std::mutex> io(s->io_mu_);
-    if (s->fd_ > 2) ::close(s->fd_);
-    s->fd_ = -1;
+    s->file_.reset();
+    s->to_stderr_ = false;
   }
 }
 
 std::shared_ptr<LogSink> LogSink::open(const std::string& path, std::string& error) {
-  int fd = 2;
   bool file = !path.empty() && path != "stderr";
   std::lock_guard<std::mutex> reg(g_registry_mu);
   if (file) {
@@ -142,14 +138,15 @@ std::shared_ptr<LogSink> LogSink::open(const std::string& path, std::string& err
       if (auto s = it->second.lock(); s && s->still_at_path()) return s;
     }
   }
+  Fd fd;
   if (file) {
-    fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    fd.reset(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) {
       error = path + ": " + strerror(errno);
       return nullptr;
     }
   }
-  std::shared_ptr<LogSink> s(new LogSink(path, fd));
+  std::shared_ptr<LogSink> s(new LogSink(path, std::move(fd), !file));
   Writer::get().add(s.get());
   if (file) g_registry[path] = s;
   return s;
@@ -157,8 +154,7 @@ std::shared_ptr<LogSink> LogSink::open(const std::string& path, std::string& err
 
 LogSink::~LogSink() {
   Writer::get().remove(this);
-  flush_now();
-  if (fd_ > 2) ::close(fd_);
+  flush_now();  // file_ closes after it
 }
 
 LogTotals log_totals() { return {g_lines_dropped.load(), g_write_errors.load()}; }
@@ -182,15 +178,14 @@ void LogSink::append(std::string_view line) {
 }
 
 bool LogSink::reopen(std::string& error) {
-  if (fd_ <= 2) return true;
-  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  if (!file_) return true;
+  Fd fresh(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  if (!fresh) {
     error = path_ + ": " + strerror(errno);
     return false;
   }
   flush_now();
-  ::dup2(fd, fd_);  // atomic swap under any concurrent flush
-  ::close(fd);
+  ::dup2(fresh.get(), file_.get());  // atomic swap under any concurrent flush
   return true;
 }
 
@@ -216,7 +211,7 @@ void LogSink::flush_now() {
     std::lock_guard<std::mutex> g(g_error_mu);
     is_error_log = g_error_sink.get() == this;
   }
-  if (is_error_log && fd_ != 2) {  // its own failure would be lost in it: stderr too
+  if (is_error_log && fd() != 2) {  // its own failure would be lost in it: stderr too
     std::string line = "pillar: " + report + "\n";
     [[maybe_unused]] ssize_t w = ::write(2, line.data(), line.size());
   }
@@ -227,15 +222,15 @@ void LogSink::flush_now() {
 // file, unless something was appended after it meanwhile (another worker
 // writing the same file), in which case it cannot be taken back.
 bool LogSink::take_back(size_t fragment) {
-  off_t end = ::lseek(fd_, 0, SEEK_CUR);  // O_APPEND: the end of our write
+  off_t end = ::lseek(fd(), 0, SEEK_CUR);  // O_APPEND: the end of our write
   struct stat st;
-  if (end < static_cast<off_t>(fragment) || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != end)
+  if (end < static_cast<off_t>(fragment) || ::fstat(fd(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != end)
     return false;
-  return ::ftruncate(fd_, end - static_cast<off_t>(fragment)) == 0;
+  return ::ftruncate(fd(), end - static_cast<off_t>(fragment)) == 0;
 }
 
 std::string LogSink::write_out(bool& is_error) {
-  if (fd_ < 0) {  // detached (keep_only): not this process's log
+  if (fd() < 0) {  // detached (keep_only): not this process's log
     writing_.clear();
     return {};
   }
@@ -247,7 +242,7 @@ std::string LogSink::write_out(bool& is_error) {
   size_t off = 0;  // what is in the file, always at a line boundary
   int err = 0;
   while (off < writing_.size()) {
-    ssize_t n = ::write(fd_, writing_.data() + off, writing_.size() - off);
+    ssize_t n = ::write(fd(), writing_.data() + off, writing_.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n == static_cast<ssize_t>(writing_.size() - off)) {
       off = writing_.size();

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/fd.h"
+
 namespace pillar::core {
 
 // Same order as Apache's LogLevel (and config::LogLevel).
@@ -32,7 +34,8 @@ class LogSink {
   // In a new worker: every sink not in `keep` (the old runtimes' ones, which
   // it inherited) closes its descriptor and drops what it is given.
   static void keep_only(const std::vector<const LogSink*>& keep);
-  int fd() const { return fd_; }
+  // The descriptor written to: 2 for stderr, -1 once detached by keep_only.
+  int fd() const { return to_stderr_ ? 2 : file_.get(); }
   ~LogSink();
 
   void append(std::string_view line);  // line must end with '\n'
@@ -45,7 +48,8 @@ class LogSink {
   static constexpr int kReportIntervalS = 10;
 
  private:
-  LogSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  LogSink(std::string path, Fd file, bool to_stderr)
+      : path_(std::move(path)), file_(std::move(file)), to_stderr_(to_stderr) {}
   bool still_at_path() const;  // the open file is still the one named by path_
   // Writes writing_ (whole lines); returns the error-log report due, if any
   // (is_error: a failure; otherwise the recovery after one).
@@ -53,7 +57,8 @@ class LogSink {
   bool take_back(size_t fragment);
   void count_dropped(uint64_t lines);
   std::string path_;
-  int fd_;
+  Fd file_;          // the open log file (none for stderr, or once detached)
+  bool to_stderr_;   // writes go to fd 2, which the sink does not own
   std::mutex mu_;     // guards pending_
   std::mutex io_mu_;  // guards writing_, the writes and the failure state below
   std::string pending_;

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/fd.h"
+
 namespace pillar::core {
 
 std::string address_text(const sockaddr_storage& a) {
@@ -39,8 +41,9 @@ std::string endpoint_text(const sockaddr_storage& a) {
 }
 
 int open_listener(const sockaddr_storage& addr, socklen_t len, int backlog, std::string& error) {
-  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  Fd sock(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  int fd = sock.get();
+  if (!sock) {
     error = std::string("socket: ") + strerror(errno);
     return -1;
   }
@@ -52,15 +55,13 @@ int open_listener(const sockaddr_storage& addr, socklen_t len, int backlog, std:
   ::setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
     error = std::string("bind: ") + strerror(errno);
-    ::close(fd);
     return -1;
   }
   if (::listen(fd, backlog) != 0) {
     error = std::string("listen: ") + strerror(errno);
-    ::close(fd);
     return -1;
   }
-  return fd;
+  return sock.release();
 }
 
 uint64_t raise_fd_limit() {

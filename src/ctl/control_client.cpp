@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "core/fd.h"
+
 namespace pillar::ctl {
 
 bool send_command(const std::string& socket_path, const std::string& line, nlohmann::json& reply, std::string& error,
@@ -21,17 +23,16 @@ bool send_command(const std::string& socket_path, const std::string& line, nlohm
     return false;
   }
   std::memcpy(sa.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+  core::Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int fd = sock.get();
+  if (!sock || ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     error = "cannot connect to " + socket_path + ": " + strerror(errno) +
             " (is pillar running with this PillarControlSocket?)";
-    if (fd >= 0) ::close(fd);
     return false;
   }
   std::string req = line + "\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     error = std::string("sending the command: ") + strerror(errno);
-    ::close(fd);
     return false;
   }
   std::string data;
@@ -41,7 +42,6 @@ bool send_command(const std::string& socket_path, const std::string& line, nlohm
     int r = ::poll(&p, 1, timeout_ms);
     if (r <= 0) {
       error = "no answer from the server within " + std::to_string(timeout_ms) + " ms";
-      ::close(fd);
       return false;
     }
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -49,7 +49,7 @@ bool send_command(const std::string& socket_path, const std::string& line, nlohm
     data.append(buf, static_cast<size_t>(n));
     if (data.back() == '\n') break;  // one JSON line per answer
   }
-  ::close(fd);
+  sock.reset();
   reply = nlohmann::json::parse(data, nullptr, false);
   if (reply.is_discarded() || !reply.is_object()) {
     error = "the server's answer is not JSON";

@@ -29,11 +29,11 @@ bool interface_info(const std::string& name, const std::vector<in_addr>& exclude
     error = "interface " + name + " does not exist";
     return false;
   }
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  core::Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  if (s >= 0 && ioctl(s, SIOCGIFHWADDR, &ifr) == 0) std::memcpy(info.mac, ifr.ifr_hwaddr.sa_data, 6);
-  if (s >= 0) ::close(s);
+  if (s && ioctl(s.get(), SIOCGIFHWADDR, &ifr) == 0) std::memcpy(info.mac, ifr.ifr_hwaddr.sa_data, 6);
+  s.reset();
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) {
     error = std::string("getifaddrs: ") + strerror(errno);
@@ -54,38 +54,33 @@ bool interface_info(const std::string& name, const std::vector<in_addr>& exclude
   return found;
 }
 
-VrrpSocket::~VrrpSocket() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 bool VrrpSocket::open(const InterfaceInfo& ifc, const std::string& ifname, std::string& error) {
-  fd_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, kVrrpProtocol);
-  if (fd_ < 0) {
+  fd_.reset(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, kVrrpProtocol));
+  if (!fd_) {
     error = std::string("raw VRRP socket: ") + strerror(errno) + " (needs root or CAP_NET_RAW)";
     return false;
   }
   auto fail = [&](const char* what) {
     error = std::string(what) + ": " + strerror(errno);
-    ::close(fd_);
-    fd_ = -1;
+    fd_.reset();
     return false;
   };
-  if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), static_cast<socklen_t>(ifname.size())) != 0)
+  if (setsockopt(fd_.get(), SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), static_cast<socklen_t>(ifname.size())) != 0)
     return fail("SO_BINDTODEVICE");
   ip_mreqn mreq{};
   mreq.imr_multiaddr.s_addr = htonl(kVrrpGroup);
   mreq.imr_ifindex = ifc.index;
-  if (setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) return fail("joining 224.0.0.18");
+  if (setsockopt(fd_.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) return fail("joining 224.0.0.18");
   ip_mreqn mif{};
   mif.imr_address = ifc.primary;
   mif.imr_ifindex = ifc.index;
-  if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &mif, sizeof mif) != 0) return fail("IP_MULTICAST_IF");
+  if (setsockopt(fd_.get(), IPPROTO_IP, IP_MULTICAST_IF, &mif, sizeof mif) != 0) return fail("IP_MULTICAST_IF");
   int ttl = 255, zero = 0;
-  setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);  // RFC 5798 §5.1.1.3
-  setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);            // unicast peers too
-  setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero);
+  setsockopt(fd_.get(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);  // RFC 5798 §5.1.1.3
+  setsockopt(fd_.get(), IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);            // unicast peers too
+  setsockopt(fd_.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero);
   int tos = 0xc0;  // internetwork control, as keepalived
-  setsockopt(fd_, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+  setsockopt(fd_.get(), IPPROTO_IP, IP_TOS, &tos, sizeof tos);
   // No bind(): on a raw socket it would filter what arrives to that one
   // address and drop the multicast adverts. The source is chosen per send
   // (IP_PKTINFO) so adverts always leave from the primary, never from a VIP.
@@ -114,11 +109,11 @@ bool VrrpSocket::send(const std::vector<uint8_t>& msg, in_addr dst) {
   auto* pi = reinterpret_cast<in_pktinfo*>(CMSG_DATA(cm));
   pi->ipi_ifindex = ifindex_;
   pi->ipi_spec_dst = src_;
-  return ::sendmsg(fd_, &mh, 0) == static_cast<ssize_t>(msg.size());
+  return ::sendmsg(fd_.get(), &mh, 0) == static_cast<ssize_t>(msg.size());
 }
 
 ssize_t VrrpSocket::receive(uint8_t* buf, size_t cap) {
-  ssize_t n = ::recv(fd_, buf, cap, 0);
+  ssize_t n = ::recv(fd_.get(), buf, cap, 0);
   return n < 0 ? 0 : n;
 }
 
@@ -172,8 +167,8 @@ bool remove_address(int ifindex, in_addr addr, uint8_t prefix, std::string& erro
 }
 
 bool send_gratuitous_arp(int ifindex, const uint8_t mac[6], in_addr addr, std::string& error) {
-  int s = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP));
-  if (s < 0) {
+  core::Fd s(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP)));
+  if (!s) {
     error = std::string("packet socket: ") + strerror(errno);
     return false;
   }
@@ -197,9 +192,8 @@ bool send_gratuitous_arp(int ifindex, const uint8_t mac[6], in_addr addr, std::s
   to.sll_ifindex = ifindex;
   to.sll_halen = 6;
   std::memset(to.sll_addr, 0xff, 6);
-  bool ok = ::sendto(s, frame, sizeof frame, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == sizeof frame;
+  bool ok = ::sendto(s.get(), frame, sizeof frame, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == sizeof frame;
   if (!ok) error = std::string("gratuitous ARP: ") + strerror(errno);
-  ::close(s);
   return ok;
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/fd.h"
+
 namespace pillar::ha {
 
 struct InterfaceInfo {
@@ -23,18 +25,17 @@ bool interface_info(const std::string& name, const std::vector<in_addr>& exclude
 class VrrpSocket {
  public:
   VrrpSocket() = default;
-  ~VrrpSocket();
   VrrpSocket(const VrrpSocket&) = delete;
   VrrpSocket& operator=(const VrrpSocket&) = delete;
 
   bool open(const InterfaceInfo& ifc, const std::string& ifname, std::string& error);
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   bool send(const std::vector<uint8_t>& msg, in_addr dst);
   // One datagram (IP header included); 0 when none is waiting.
   ssize_t receive(uint8_t* buf, size_t cap);
 
  private:
-  int fd_ = -1;
+  core::Fd fd_;
   in_addr src_{};
   int ifindex_ = 0;
 };

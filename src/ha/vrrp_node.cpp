@@ -9,12 +9,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
+#include "core/fd.h"
 #include "core/log.h"
 #include "ha/vrrp_net.h"
 #include "ha/vrrp_packet.h"
@@ -26,16 +27,8 @@ namespace {
 constexpr int kHealthFailuresForFault = 2;
 constexpr uint64_t kHealthTimeoutMs = 1000;
 
-uint64_t mono_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using core::mono_ms;
+using core::wall_ms;
 
 std::string ip_text(in_addr a) {
   char b[INET_ADDRSTRLEN];
@@ -47,14 +40,13 @@ std::string ip_text(in_addr a) {
 class HealthProbe {
  public:
   explicit HealthProbe(const sockaddr_storage& target, uint64_t interval_ms) : target_(target), interval_(interval_ms) {}
-  ~HealthProbe() { reset(); }
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }  // -1 between probes
   short events() const { return sent_ ? POLLIN : POLLOUT; }
-  uint64_t deadline() const { return fd_ >= 0 ? started_ + kHealthTimeoutMs : next_; }
+  uint64_t deadline() const { return fd_ ? started_ + kHealthTimeoutMs : next_; }
 
   // Returns +1 healthy, -1 unhealthy, 0 nothing decided yet.
   int step(uint64_t now, short revents) {
-    if (fd_ < 0) {
+    if (!fd_) {
       if (now < next_) return 0;
       start(now);
       return 0;
@@ -63,14 +55,14 @@ class HealthProbe {
     if (revents & (POLLERR | POLLHUP) && !(revents & POLLIN)) return finish(now, false);
     if (!sent_ && (revents & POLLOUT)) {
       static constexpr char kReq[] = "GET / HTTP/1.0\r\nUser-Agent: pillar-vrrp-health\r\n\r\n";
-      if (::send(fd_, kReq, sizeof kReq - 1, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof kReq - 1))
+      if (::send(fd_.get(), kReq, sizeof kReq - 1, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof kReq - 1))
         return finish(now, false);
       sent_ = true;
       return 0;
     }
     if (sent_ && (revents & POLLIN)) {
       char buf[16];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
       return finish(now, n >= 5 && std::memcmp(buf, "HTTP/", 5) == 0);
     }
     return 0;
@@ -78,24 +70,21 @@ class HealthProbe {
 
  private:
   void start(uint64_t now) {
-    fd_ = ::socket(target_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd_.reset(::socket(target_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     started_ = now;
     sent_ = false;
     socklen_t len = target_.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    if (fd_ >= 0) ::connect(fd_, reinterpret_cast<const sockaddr*>(&target_), len);
+    if (fd_) ::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&target_), len);
   }
   int finish(uint64_t now, bool ok) {
     reset();
     next_ = now + interval_;
     return ok ? 1 : -1;
   }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
+  void reset() { fd_.reset(); }
   sockaddr_storage target_;
   uint64_t interval_;
-  int fd_ = -1;
+  core::Fd fd_;
   bool sent_ = false;
   uint64_t started_ = 0, next_ = 0;
 };
@@ -283,7 +272,8 @@ int Node::run() {
   sigemptyset(&set);
   for (int s : {SIGTERM, SIGINT, SIGCHLD, SIGHUP, SIGUSR1, SIGWINCH}) sigaddset(&set, s);
   sigprocmask(SIG_BLOCK, &set, nullptr);
-  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  core::Fd signals(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  int sfd = signals.get();
   if (!open_all()) {
     core::ErrorLog::flush();
     return 1;
@@ -345,7 +335,6 @@ int Node::run() {
   }
   core::log(core::LogLevel::Notice, "vrrp", "stopped");
   core::ErrorLog::flush();
-  close(sfd);
   return 0;
 }
 

@@ -1,15 +1,12 @@
 #include "handlers/conditional.h"
 
+#include "core/text.h"
 #include "http/http_date.h"
 
 namespace pillar::handlers {
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using core::trim_ows;
 std::string_view opaque(std::string_view tag, bool& weak) {
   weak = tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/';
   return weak ? tag.substr(2) : tag;
@@ -17,11 +14,11 @@ std::string_view opaque(std::string_view tag, bool& weak) {
 }  // namespace
 
 bool etag_list_matches(std::string_view list, std::string_view etag, bool weak_compare) {
-  if (trim(list) == "*") return true;  // a current representation exists
+  if (trim_ows(list) == "*") return true;  // a current representation exists
   bool etag_weak;
   std::string_view ours = opaque(etag, etag_weak);
   while (!list.empty()) {
-    list = trim(list);
+    list = trim_ows(list);
     if (!list.empty() && list.front() == ',') {  // empty list elements are allowed (RFC 9110 §5.6.1.2)
       list.remove_prefix(1);
       continue;
@@ -36,7 +33,7 @@ bool etag_list_matches(std::string_view list, std::string_view etag, bool weak_c
     std::string_view theirs = list.substr(start, close - start + 1);
     if (theirs == ours && (weak_compare || (!w && !etag_weak))) return true;
     list.remove_prefix(close + 1);
-    list = trim(list);
+    list = trim_ows(list);
     if (!list.empty() && list.front() == ',') list.remove_prefix(1);
   }
   return false;
@@ -77,7 +74,7 @@ int evaluate_preconditions(const http::RequestHead& req, const Validators& v, ti
 }
 
 bool if_range_allows(const http::RequestHead& req, const Validators& v) {
-  std::string_view ir = trim(req.find("If-Range"));
+  std::string_view ir = trim_ows(req.find("If-Range"));
   if (ir.empty()) return true;
   if (ir.front() == '"' || (ir.size() > 2 && ir[0] == 'W' && ir[1] == '/')) {
     bool weak;

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/text.h"
+
 namespace pillar::handlers {
 
 namespace {
@@ -31,10 +33,6 @@ const char* const kBuiltin[][2] = {
     {"webmanifest", "application/manifest+json"}, {"map", "application/json"},
 };
 
-void lower_into(std::string_view in, std::string& out) {
-  out.clear();
-  for (char c : in) out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
-}
 }  // namespace
 
 MimeTypes::MimeTypes() {
@@ -44,13 +42,13 @@ MimeTypes::MimeTypes() {
 bool MimeTypes::load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return false;
-  std::string line, type, ext, key;
+  std::string line, type, ext;
   while (std::getline(in, line)) {
     std::istringstream words(line);
     if (!(words >> type) || type[0] == '#') continue;  // blank or (indented) comment
     while (words >> ext && ext[0] != '#') {
-      lower_into(ext, key);
-      by_ext_[key] = type;
+      core::lowercase_in_place(ext);
+      by_ext_[ext] = type;
     }
   }
   return true;
@@ -58,9 +56,7 @@ bool MimeTypes::load(const std::string& path) {
 
 void MimeTypes::add(std::string_view ext, std::string_view type) {
   if (!ext.empty() && ext.front() == '.') ext.remove_prefix(1);
-  std::string key;
-  lower_into(ext, key);
-  by_ext_[key] = std::string(type);
+  by_ext_[core::lowercase(ext)] = std::string(type);
 }
 
 std::string_view MimeTypes::lookup(std::string_view filename) const {
@@ -70,7 +66,7 @@ std::string_view MimeTypes::lookup(std::string_view filename) const {
   std::string_view ext = filename.substr(dot + 1);
   char buf[32];
   if (ext.empty() || ext.size() > sizeof buf) return {};
-  for (size_t i = 0; i < ext.size(); ++i) buf[i] = static_cast<char>(ext[i] >= 'A' && ext[i] <= 'Z' ? ext[i] + 32 : ext[i]);
+  for (size_t i = 0; i < ext.size(); ++i) buf[i] = core::ascii_lower(ext[i]);
   // Heterogeneous lookup needs C++20 transparent hashing; a short string is cheap here (SSO).
   auto it = by_ext_.find(std::string(buf, ext.size()));
   return it == by_ext_.end() ? std::string_view() : std::string_view(it->second);

@@ -2,36 +2,27 @@
 
 #include <algorithm>
 
+#include "core/text.h"
+
 namespace pillar::handlers {
 
 namespace {
 constexpr size_t kMaxRanges = 100;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using core::trim_ows;
 
 bool number(std::string_view s, uint64_t& v) {
-  if (s.empty() || s.size() > 19) return false;
-  v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return true;
+  auto n = core::parse_decimal(s);
+  if (n) v = *n;
+  return n.has_value();
 }
 }  // namespace
 
 RangeRequest parse_range(std::string_view header, uint64_t size) {
   RangeRequest none;
-  header = trim(header);
+  header = trim_ows(header);
   if (header.size() < 6) return none;
-  std::string_view unit = header.substr(0, 6);
-  for (size_t i = 0; i < 5; ++i)
-    if ((unit[i] | 0x20) != "bytes"[i]) return none;
-  if (unit[5] != '=') return none;
+  if (!core::istarts_with(header, "bytes=")) return none;
   std::string_view list = header.substr(6);
 
   RangeRequest out;
@@ -39,12 +30,12 @@ RangeRequest parse_range(std::string_view header, uint64_t size) {
   uint64_t total = 0;
   while (true) {
     size_t comma = list.find(',');
-    std::string_view spec = trim(list.substr(0, comma));
+    std::string_view spec = trim_ows(list.substr(0, comma));
     if (!spec.empty()) {
       any_syntax = true;
       size_t dash = spec.find('-');
       if (dash == std::string_view::npos) return none;
-      std::string_view a = trim(spec.substr(0, dash)), b = trim(spec.substr(dash + 1));
+      std::string_view a = trim_ows(spec.substr(0, dash)), b = trim_ows(spec.substr(dash + 1));
       uint64_t first = 0, last = 0;
       if (a.empty()) {  // suffix: last N bytes
         uint64_t n;

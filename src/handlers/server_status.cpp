@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <array>
-#include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
 #include "http/uri.h"
 
 #include <arpa/inet.h>
@@ -32,10 +32,7 @@ std::string vrrp_master(const core::shm::VrrpStatusEntry& e) {
 }
 using core::shm::SlotState;
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using core::wall_ms;
 
 // mod_status's time format: "Friday, 27-Nov-2026 03:41:05 UTC".
 std::string status_time(int64_t ms) {

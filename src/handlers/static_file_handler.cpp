@@ -12,6 +12,7 @@
 
 #include "core/fd_reserve.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "handlers/conditional.h"
 #include "handlers/directory_listing.h"
 #include "handlers/range.h"
@@ -30,7 +31,7 @@ bool under(std::string_view path, std::string_view dir) {
 }
 
 bool is_ht_file(std::string_view name) {
-  return name.size() >= 3 && name[0] == '.' && (name[1] | 0x20) == 'h' && (name[2] | 0x20) == 't';
+  return core::istarts_with(name, ".ht");
 }
 
 // As Apache: missing -> 404, not permitted -> 403; out of descriptors ->
@@ -112,7 +113,7 @@ std::string_view StaticFileHandler::content_type(std::string_view name) const {
   size_t dot = name.rfind('.');
   if (dot != std::string_view::npos && !vh_.add_types.empty()) {
     std::string ext(name.substr(dot));
-    for (auto& c : ext) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    core::lowercase_in_place(ext);
     auto it = vh_.add_types.find(ext);
     if (it != vh_.add_types.end()) return it->second;
   }

@@ -3,18 +3,13 @@
 // are extension and trailer lines.
 #include "http/chunked_decoder.h"
 
+#include "core/text.h"
+
 namespace pillar::http {
 
 namespace {
 constexpr size_t kMaxLine = 4096;
 constexpr size_t kMaxTrailerBytes = 16 * 1024;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 void ChunkedDecoder::reset() {
@@ -38,7 +33,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
     char c = in[i];
     switch (state_) {
       case State::Size: {
-        int h = hex_value(c);
+        int h = core::hex_digit(c);
         if (h >= 0) {
           if (++size_digits_ > 16 || remaining_ > (uint64_t{1} << 59)) return fail("chunk size too large", i);
           remaining_ = remaining_ * 16 + static_cast<uint64_t>(h);

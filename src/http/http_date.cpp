@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/text.h"
+
 namespace pillar::http {
 
 namespace {
@@ -16,13 +18,11 @@ int month_index(std::string_view m) {
   return -1;
 }
 
+// The fields are fixed-width runs of at most four digits.
 bool digits(std::string_view s, int& v) {
-  if (s.empty()) return false;
-  v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
+  auto n = core::parse_decimal(s);
+  if (!n || *n > 9999) return false;
+  v = static_cast<int>(*n);
   return true;
 }
 

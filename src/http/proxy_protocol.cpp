@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <charconv>
+#include <cstdint>
 #include <cstring>
+
+#include "core/text.h"
 
 namespace pillar::http {
 namespace {
@@ -13,11 +15,9 @@ constexpr unsigned char kV2Sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 
 constexpr size_t kV1Max = 107;
 
 bool parse_port(std::string_view s, uint16_t& port) {
-  unsigned v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || v > 65535 || (s.size() > 1 && s[0] == '0'))
-    return false;
-  port = static_cast<uint16_t>(v);
+  auto v = core::parse_decimal(s);
+  if (!v || *v > 65535 || (s.size() > 1 && s[0] == '0')) return false;
+  port = static_cast<uint16_t>(*v);
   return true;
 }
 

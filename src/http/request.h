@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.h"
+
 namespace pillar::http {
 
 enum class Method : uint8_t { Get, Head, Post, Put, Delete, Options, Trace, Connect, Patch, Purge, Other };
@@ -43,8 +45,9 @@ struct RequestHead {
   void reset();
 };
 
-// ASCII case-insensitive equality, the comparison HTTP field names use.
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality, the comparison HTTP field names use
+// (core/text.h; named here too, as the HTTP code has always called it).
+using core::iequals;
 
 // Does a comma-separated header value contain this token (case-insensitive)?
 bool has_token(std::string_view list, std::string_view token);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "http/authority.h"
+#include "core/text.h"
 #include "http/field_chars.h"
 #include "http/framing_fields.h"
 
@@ -63,10 +64,6 @@ bool valid_authority(std::string_view a) { return split_authority(a).has_value()
 // inside a line that does have its LF is refused by the character checks.
 bool has_bare_cr(const char* p, const char* end) {
   return end - p > 1 && std::memchr(p, '\r', static_cast<size_t>(end - p - 1)) != nullptr;
-}
-
-bool iprefix(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace
@@ -151,24 +148,24 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
       break;
     }
     if (static_cast<size_t>(le - p) > limits.field_size) return error(431, "header field too large");
-    if (*p == ' ' || *p == '\t') return error(400, "obsolete line folding");
+    if (core::is_ows(*p)) return error(400, "obsolete line folding");
     if (out.headers.size() >= limits.field_count) return error(431, "too many header fields");
 
     const char* n = p;
     while (p < le && is_token(static_cast<unsigned char>(*p))) ++p;
     if (p == n) return error(400, "invalid header field name");
     if (p == le || *p != ':') {
-      if (p < le && (*p == ' ' || *p == '\t')) return error(400, "whitespace before colon in header field");
+      if (p < le && core::is_ows(*p)) return error(400, "whitespace before colon in header field");
       return error(400, "invalid character in header field name");
     }
     std::string_view name(n, static_cast<size_t>(p - n));
     ++p;
-    while (p < le && (*p == ' ' || *p == '\t')) ++p;
+    while (p < le && core::is_ows(*p)) ++p;
     const char* v = p;
     for (; p < le; ++p)
       if (!is_value_char(static_cast<unsigned char>(*p))) return error(400, "invalid character in header value");
     const char* ve = le;
-    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) --ve;
+    while (ve > v && core::is_ows(ve[-1])) --ve;
     std::string_view value(v, static_cast<size_t>(ve - v));
     out.headers.push_back({name, value});
     p = nl + 1;
@@ -208,7 +205,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
   } else if (target == "*") {
     if (out.method != Method::Options) return error(400, "asterisk-form target is only valid with OPTIONS");
     out.path = target;
-  } else if (iprefix(target, "http://") || iprefix(target, "https://")) {
+  } else if (core::istarts_with(target, "http://") || core::istarts_with(target, "https://")) {
     std::string_view rest = target.substr(target[4] == ':' ? 7 : 8);
     size_t slash = rest.find_first_of("/?");
     std::string_view auth = rest.substr(0, slash);
@@ -247,9 +244,7 @@ ParseOutcome parse_request_head(std::string_view buf, const ParseLimits& limits,
       std::string_view list = ff.te_values[i];
       while (true) {
         size_t comma = list.find(',');
-        std::string_view item = list.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        std::string_view item = core::trim_ows(list.substr(0, comma));
         if (!item.empty()) {
           if (last_chunked) return error(400, "chunked is not the final transfer coding");
           ++codings;

@@ -10,9 +10,7 @@ std::string_view find_header_line(std::string_view block, std::string_view name)
     std::string_view line = block.substr(0, eol);
     size_t colon = line.find(':');
     if (colon != std::string_view::npos && iequals(line.substr(0, colon), name)) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      return v;
+      return core::trim_ows_front(line.substr(colon + 1));
     }
     if (eol == std::string_view::npos) break;
     block.remove_prefix(eol + 2);

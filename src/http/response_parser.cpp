@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "core/text.h"
 #include "http/field_chars.h"
 #include "http/framing_fields.h"
 
@@ -17,14 +18,9 @@ namespace {
 
 using chars::is_token;
 using chars::is_value_char;
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
+using core::is_digit;
+using core::is_ows;
+using core::trim_ows;
 
 ParseOutcome error(const char* reason) {
   ParseOutcome o;

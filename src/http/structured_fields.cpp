@@ -3,13 +3,15 @@
 // allocated for the parts that are only checked (parameters, inner lists).
 #include "http/structured_fields.h"
 
+#include "core/text.h"
+
 #include <cassert>
 
 namespace pillar::http::sf {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using core::is_digit;
 bool is_lcalpha(char c) { return c >= 'a' && c <= 'z'; }
 bool is_alpha(char c) { return is_lcalpha(c) || (c >= 'A' && c <= 'Z'); }
 bool is_tchar(char c) {

@@ -1,15 +1,8 @@
 #include "http/uri.h"
 
-namespace pillar::http {
+#include "core/text.h"
 
-namespace {
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
+namespace pillar::http {
 
 bool normalize_path(std::string_view raw, std::string& out, int& status) {
   out.clear();
@@ -34,7 +27,7 @@ bool normalize_path(std::string_view raw, std::string& out, int& status) {
           status = 400;
           return false;
         }
-        int h = hex(raw[i + 1]), l = hex(raw[i + 2]);
+        int h = core::hex_digit(raw[i + 1]), l = core::hex_digit(raw[i + 2]);
         if (h < 0 || l < 0) {
           status = 400;
           return false;

@@ -10,17 +10,8 @@
 
 namespace pillar::proxy {
 
-HealthChecker::~HealthChecker() {
-  for (auto& p : probes_) {
-    if (p.fd >= 0) ::close(p.fd);
-  }
-}
-
 void HealthChecker::set_targets(std::vector<HealthTarget> targets, uint64_t now_ms) {
-  for (auto& p : probes_) {
-    if (p.fd >= 0) ::close(p.fd);
-  }
-  probes_.clear();
+  probes_.clear();  // closes the checks in flight
   for (auto& t : targets) {
     Probe p;
     p.t = std::move(t);
@@ -31,13 +22,13 @@ void HealthChecker::set_targets(std::vector<HealthTarget> targets, uint64_t now_
 
 void HealthChecker::fds(std::vector<pollfd>& out) const {
   for (const auto& p : probes_) {
-    out.push_back({p.fd, static_cast<short>(p.sent ? POLLIN : POLLOUT), 0});
+    out.push_back({p.fd.get(), static_cast<short>(p.sent ? POLLIN : POLLOUT), 0});
   }
 }
 
 uint64_t HealthChecker::deadline() const {
   uint64_t d = UINT64_MAX;
-  for (const auto& p : probes_) d = std::min(d, p.fd >= 0 ? p.started + p.t.timeout_ms : p.next);
+  for (const auto& p : probes_) d = std::min(d, p.fd ? p.started + p.t.timeout_ms : p.next);
   return d;
 }
 
@@ -52,19 +43,18 @@ bool HealthChecker::response_ok(const std::string& r, int expect, const std::str
 }
 
 void HealthChecker::start(Probe& p, uint64_t now) {
-  p.fd = ::socket(p.t.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  p.fd.reset(::socket(p.t.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   p.started = now;
   p.sent = false;
   p.in.clear();
-  if (p.fd >= 0 && ::connect(p.fd, reinterpret_cast<const sockaddr*>(&p.t.addr), p.t.addr_len) != 0 &&
+  if (p.fd && ::connect(p.fd.get(), reinterpret_cast<const sockaddr*>(&p.t.addr), p.t.addr_len) != 0 &&
       errno != EINPROGRESS) {
     verdict(p, now, false, strerror(errno));
   }
 }
 
 void HealthChecker::verdict(Probe& p, uint64_t now, bool ok, const char* why) {
-  if (p.fd >= 0) ::close(p.fd);
-  p.fd = -1;
+  p.fd.reset();
   p.next = now + p.t.interval_ms;
   uint32_t flags = p.t.member->status_flags.load();
   bool in_error = flags & kStatusError;
@@ -85,13 +75,13 @@ void HealthChecker::verdict(Probe& p, uint64_t now, bool ok, const char* why) {
 
 void HealthChecker::step(uint64_t now, const std::vector<pollfd>& ready) {
   for (auto& p : probes_) {
-    if (p.fd < 0) {
+    if (!p.fd) {
       if (now >= p.next) start(p, now);
       continue;
     }
     short rev = 0;
     for (const auto& f : ready) {
-      if (f.fd == p.fd) rev = f.revents;
+      if (f.fd == p.fd.get()) rev = f.revents;
     }
     if (now >= p.started + p.t.timeout_ms) {
       verdict(p, now, false, "timeout");
@@ -100,7 +90,7 @@ void HealthChecker::step(uint64_t now, const std::vector<pollfd>& ready) {
     if (!p.sent && (rev & (POLLOUT | POLLERR | POLLHUP))) {
       int err = 0;
       socklen_t len = sizeof err;
-      ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      ::getsockopt(p.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
       if (err) {
         verdict(p, now, false, strerror(err));
         continue;
@@ -111,7 +101,7 @@ void HealthChecker::step(uint64_t now, const std::vector<pollfd>& ready) {
       }
       std::string req = p.t.method + " " + p.t.uri + " HTTP/1.1\r\nHost: " + p.t.host +
                         "\r\nUser-Agent: pillar-health-check\r\nConnection: close\r\n\r\n";
-      if (::send(p.fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+      if (::send(p.fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
         verdict(p, now, false, "send failed");
         continue;
       }
@@ -120,7 +110,7 @@ void HealthChecker::step(uint64_t now, const std::vector<pollfd>& ready) {
     }
     if (p.sent && (rev & (POLLIN | POLLERR | POLLHUP))) {
       char buf[4096];
-      ssize_t n = ::recv(p.fd, buf, sizeof buf, 0);
+      ssize_t n = ::recv(p.fd.get(), buf, sizeof buf, 0);
       if (n > 0 && p.in.size() < 64 * 1024) {
         p.in.append(buf, static_cast<size_t>(n));
         // Without a body to look for, the status line decides at once.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fd.h"
 #include "proxy/balancer.h"
 
 namespace pillar::proxy {
@@ -32,7 +33,6 @@ struct HealthTarget {
 class HealthChecker {
  public:
   HealthChecker() = default;
-  ~HealthChecker();
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
 
@@ -50,7 +50,7 @@ class HealthChecker {
  private:
   struct Probe {
     HealthTarget t;
-    int fd = -1;
+    core::Fd fd;  // open while a check is in flight
     bool sent = false;
     uint64_t started = 0, next = 0;
     std::string in;

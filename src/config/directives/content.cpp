@@ -1,0 +1,153 @@
+// The content directive table: documents, Options, error documents, MIME types
+// and SetHandler (core, mod_dir, mod_mime). Listed in directives/registry.cpp;
+// docs/configuration.md documents each directive.
+#include "config/directives/tables.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/values.h"
+#include "http/request.h"
+
+namespace pillar::config {
+namespace {
+
+void d_document_root(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string p = fs_path(s, n.args[0]);
+  struct stat st {};
+  if (stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return out.error(n, "DocumentRoot " + p + " is not a directory; create it or correct the path");
+  s.vhost.document_root = p;
+}
+
+void d_directory_index(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  s.vhost.directory_index.clear();
+  if (n.args.size() == 1 && http::iequals(n.args[0], "disabled")) return;
+  for (const auto& a : n.args) s.vhost.directory_index.push_back(a);
+}
+
+void d_options(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  Options& o = s.dir ? s.dir->options : s.vhost.options;
+  Options r;
+  r.present = true;
+  bool relative = false, absolute = false;
+  for (const auto& a : n.args) {
+    std::string_view w = a;
+    char sign = 0;
+    if (!w.empty() && (w[0] == '+' || w[0] == '-')) {
+      sign = w[0];
+      w.remove_prefix(1);
+      relative = true;
+    } else {
+      absolute = true;
+    }
+    uint8_t bit;
+    if (http::iequals(w, "None")) bit = 0;
+    else if (http::iequals(w, "All"))
+      bit = Options::Indexes | Options::FollowSymLinks | Options::ExecCGI | Options::Includes |
+            Options::SymLinksIfOwnerMatch;
+    else if (http::iequals(w, "Indexes")) bit = Options::Indexes;
+    else if (http::iequals(w, "FollowSymLinks")) bit = Options::FollowSymLinks;
+    else if (http::iequals(w, "SymLinksIfOwnerMatch")) bit = Options::SymLinksIfOwnerMatch;
+    else if (http::iequals(w, "ExecCGI")) bit = Options::ExecCGI;
+    else if (http::iequals(w, "Includes") || http::iequals(w, "IncludesNOEXEC")) bit = Options::Includes;
+    else if (http::iequals(w, "MultiViews")) bit = Options::MultiViews;
+    else
+      return out.error(n, "Options '" + a + "' is unknown; use None, All, Indexes, FollowSymLinks, "
+                                           "SymLinksIfOwnerMatch, ExecCGI, Includes or MultiViews, optionally with + or -");
+    if (sign == '-') r.remove |= bit;
+    else r.add |= bit;
+  }
+  if (relative && absolute)
+    return out.error(n, "Options mixes +/- forms with plain ones; write all options with + or -, or none of them");
+  r.replace = absolute;
+  if (o.present && relative && !o.replace) {  // two relative lines in one section accumulate
+    o.add = static_cast<uint8_t>((o.add & ~r.remove) | r.add);
+    o.remove = static_cast<uint8_t>((o.remove & ~r.add) | r.remove);
+  } else if (o.present && relative) {
+    o.add = static_cast<uint8_t>((o.add | r.add) & ~r.remove);
+  } else {
+    o = r;
+  }
+}
+
+void d_allow_override(DirectiveSink& out, const ConfigNode& n, Scope&) {
+  if (n.args.size() == 1 && http::iequals(n.args[0], "None")) return;
+  out.error(n, n.name + " " + n.args[0] +
+                   ": Pillar does not read .htaccess files, so what they protect would be exposed; move their "
+                   "directives into this <Directory> and write " + n.name + " None");
+}
+
+
+void d_enable_sendfile(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  set_on_off(out, n, "EnableSendfile", s.server.enable_sendfile);
+}
+
+void d_error_document(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t code;
+  std::string why;
+  if (!parse_uint(n.args[0], 400, 599, code, why))
+    return out.error(n, "ErrorDocument status: " + why + "; only error statuses (400 to 599) can be replaced");
+  std::string v = n.args[1];
+  for (size_t i = 2; i < n.args.size(); ++i) v += " " + n.args[i];
+  if (http::iequals(v, "default")) {
+    s.vhost.error_documents.erase(static_cast<int>(code));
+    return;
+  }
+  ErrorDocument d;
+  d.value = v;
+  if (v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0) d.kind = ErrorDocument::Kind::Redirect;
+  else if (!v.empty() && v[0] == '/') d.kind = ErrorDocument::Kind::LocalPath;
+  else d.kind = ErrorDocument::Kind::Text;
+  s.vhost.error_documents[static_cast<int>(code)] = std::move(d);
+}
+
+void d_add_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (n.args[0].find('/') == std::string::npos)
+    return out.error(n, "AddType " + n.args[0] + ": the first argument is the MIME type, e.g. AddType text/plain .txt");
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    std::string ext = core::lowercase(n.args[i]);
+    if (ext.empty() || ext == ".") return out.error(n, "AddType: empty extension");
+    if (ext[0] != '.') ext = "." + ext;  // not insert(0, ...): GCC 12 -Wrestrict false positive
+    s.vhost.add_types[ext] = n.args[0];
+  }
+}
+
+void d_types_config(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string p = fs_path(s, n.args[0]);
+  if (access(p.c_str(), R_OK) != 0) return out.error(n, "TypesConfig " + p + " cannot be read; correct the path");
+  s.server.types_config = p;
+}
+
+void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string v = core::lowercase(n.args[0]);
+  HandlerKind k;
+  if (v == "server-status") k = HandlerKind::ServerStatus;
+  else if (v == "metrics" || v == "pillar-metrics") k = HandlerKind::Metrics;
+  else if (v == "pillar-welcome") k = HandlerKind::Welcome;
+  else if (v == "balancer-manager") k = HandlerKind::BalancerManager;
+  else if (v == "none" || v == "default-handler") k = HandlerKind::Default;
+  else
+    return out.error(n, "SetHandler " + n.args[0] +
+                            " is unknown; use server-status, pillar-metrics, balancer-manager, pillar-welcome or None");
+  s.loc->handler = k;
+}
+
+constexpr DirectiveSpec kTable[] = {
+    {"AddType", 2, -1, kSV | kDirectory, false, d_add_type, "AddType MIME-TYPE .EXT..."},
+    {"AllowOverride", 1, -1, kDirectory, false, d_allow_override, "AllowOverride None"},
+    {"AllowOverrideList", 1, -1, kDirectory, false, d_allow_override, "AllowOverrideList None"},
+    {"DirectoryIndex", 1, -1, kSV, false, d_directory_index, "DirectoryIndex FILE... | disabled"},
+    {"DocumentRoot", 1, 1, kSV, false, d_document_root, "DocumentRoot DIRECTORY"},
+    {"EnableSendfile", 1, 1, kServer | kVHost | kDirectory, true, d_enable_sendfile, "EnableSendfile On|Off"},
+    {"ErrorDocument", 2, -1, kSV, false, d_error_document, "ErrorDocument STATUS /path|URL|\"text\""},
+    {"Options", 1, -1, kSV | kDirectory, false, d_options, "Options [+|-]OPTION..."},
+    {"SetHandler", 1, 1, kLocation, false, d_set_handler, "SetHandler server-status|pillar-metrics|pillar-welcome|None"},
+    {"TypesConfig", 1, 1, kServer, false, d_types_config, "TypesConfig PATH"},
+};
+
+}  // namespace
+
+std::span<const DirectiveSpec> content_directives() { return kTable; }
+
+}  // namespace pillar::config
