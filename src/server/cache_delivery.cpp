@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "core/assert.h"
+#include "core/clock.h"
 #include "handlers/conditional.h"
 #include "handlers/range.h"
 #include "http/http_date.h"
@@ -50,7 +51,7 @@ void CacheDelivery::copy_body(uint64_t offset, size_t len) {
 }
 
 void CacheDelivery::build_head(const cache::Snapshot& snap) {
-  const int64_t now_ms = cache_wall_ms(), now = now_ms / 1000;
+  const int64_t now_ms = core::wall_ms(), now = now_ms / 1000;
   const auto& req = req_.head;
   const bool complete = snap.state == cache::ObjState::Ready;
   std::string lines = s_.read_string(h_, uint64_t{snap.key_len} + snap.names_len + snap.vary_len, snap.head_len);

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "server/cache_notifier.h"
 #include "server/cache_phase.h"
@@ -42,7 +43,7 @@ void CacheFill::wake() {
 }
 
 void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) {
-  const int64_t now_ms = cache_wall_ms(), now = now_ms / 1000;
+  const int64_t now_ms = core::wall_ms(), now = now_ms / 1000;
   int64_t length = resp.framing == http::ResponseHead::Framing::ContentLength ? static_cast<int64_t>(resp.content_length) : -1;
   // The response delay counts whole seconds elapsed, not second boundaries crossed.
   auto d = cache::decide_store(*req, resp, now - (now_ms - request_ms) / 1000, now, length, cache_settings(*cfg));
@@ -71,7 +72,7 @@ void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) 
 // The member confirmed the stale copy: a new object gets the stale head
 // updated with the 304's fields (RFC 9111 §4.3.4) and the stale body.
 void CacheFill::on_not_modified(const http::ResponseHead& resp) {
-  const int64_t now_ms = cache_wall_ms(), now = now_ms / 1000;
+  const int64_t now_ms = core::wall_ms(), now = now_ms / 1000;
   revalidated = true;
   ended = true;
   cache::Snapshot ss = store->snapshot(stale);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include "core/clock.h"
 #include "core/fault_point.h"
 #include "core/log.h"
 #include "http/field_rules.h"
@@ -42,12 +43,6 @@ cache::Settings cache_settings(const config::CacheConfig& c) {
   s.stale_if_error = c.stale_if_error;
   s.max_object_size = c.max_object_size;
   return s;
-}
-
-int64_t cache_wall_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 cache::Freshness freshness_of(const cache::ObjectMeta& m, int64_t now_ms) {
@@ -147,7 +142,7 @@ void Connection::cache_step() {
   const auto& cc = req_.site->cfg->cache;
   const auto& cfg = w_.runtime().config();
   auto* stats = counters(w_, req_.site);
-  const int64_t now_ms = cache_wall_ms();
+  const int64_t now_ms = core::wall_ms();
   auto req_cc = cache::request_cache_control(req_.head);
   const bool auth = req_.head.has("Authorization");
   const bool range = req_.head.has("Range");
@@ -236,9 +231,9 @@ void Connection::start_fill(cache::Handle busy, cache::Handle stale) {
   fill->req = &req_.head;
   fill->busy = busy;
   fill->vhost = static_cast<uint16_t>(req_.site->stats_id);
-  fill->request_ms = cache_wall_ms();
+  fill->request_ms = core::wall_ms();
   cache::Snapshot ready = stale ? store.snapshot(stale) : cache::Snapshot{};
-  fill->stale_on_error = ready.state == cache::ObjState::Ready && freshness_of(ready.meta, cache_wall_ms()).within_stale_if_error;
+  fill->stale_on_error = ready.state == cache::ObjState::Ready && freshness_of(ready.meta, core::wall_ms()).within_stale_if_error;
   if (ready.state == cache::ObjState::Ready && ready.meta.status == 200) {
     std::string lines = store.read_string(stale, uint64_t{ready.key_len} + ready.names_len + ready.vary_len, ready.head_len);
     std::string_view etag = http::find_header_line(lines, "ETag"), lm = http::find_header_line(lines, "Last-Modified");
@@ -361,7 +356,7 @@ bool Connection::serve_stale(bool for_error) {
   cache::Store& store = *w_.runtime().cache();
   cache::Snapshot s = store.snapshot(cache_pins_[0]);
   if (s.state != cache::ObjState::Ready) return false;
-  auto f = freshness_of(s.meta, cache_wall_ms());
+  auto f = freshness_of(s.meta, core::wall_ms());
   if (!(for_error ? f.within_stale_if_error : f.within_grace)) return false;
   if (auto* stats = counters(w_, req_.site)) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
   core::log(core::LogLevel::Info, "cache", "[client {}] origin failed; serving a stale copy ({} s old)", req_.client_ip, f.age);

@@ -27,7 +27,6 @@ namespace pillar::server {
 // A location's Cache* directives as the policy takes them.
 cache::Settings cache_settings(const config::CacheConfig& c);
 // Wall clock in milliseconds: objects are dated to the millisecond.
-int64_t cache_wall_ms();
 // Ages run from the moment the object was stored, to the millisecond: an
 // object stored late in a second is not a second old at the next one.
 cache::Freshness freshness_of(const cache::ObjectMeta& m, int64_t now_ms);

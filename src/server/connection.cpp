@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/fault_point.h"
 #include "core/log.h"
 #include "core/socket_address.h"
@@ -33,12 +34,6 @@ namespace {
 constexpr uint64_t kLingerMs = 2000;               // Apache's MAX_SECS_TO_LINGER
 constexpr uint64_t kDrainIdleGraceMs = 100;         // see Connection::drain
 constexpr size_t kMaxHeadBuffer = 1024 * 1024;     // hard cap on a request head held in memory
-
-uint64_t now_us() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
 
 }  // namespace
 
@@ -265,7 +260,7 @@ void Connection::drive() {
             phase_ = Phase::ReadHead;
             mark(core::shm::SlotState::Reading);
             req_.start_ms = w_.loop().now_ms();
-            req_.start_us = now_us();
+            req_.start_us = core::mono_us();
             req_.wall = w_.loop().wall_time();
             if (requests_ > 0) arm_read_timer(false);
           }
@@ -792,11 +787,11 @@ void Connection::record_request(char conn_status) {
     slot_->conn_requests.fetch_add(1, std::memory_order_relaxed);
     slot_->conn_bytes.fetch_add(sent, std::memory_order_relaxed);
     slot_->last_used_ms.store(static_cast<uint64_t>(w_.loop().wall_time()) * 1000, std::memory_order_relaxed);
-    slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(now_us() - req_.start_us, UINT32_MAX)),
+    slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(core::mono_us() - req_.start_us, UINT32_MAX)),
                                   std::memory_order_relaxed);
     if (w_.extended_status()) publish_request();
     if (const auto* vs = w_.runtime().builtin().vhost_stats; vs && req_.site)
-      vs->at(w_.row_index(), req_.site->stats_id).record(req_.resp.status, sent, now_us() - req_.start_us);
+      vs->at(w_.row_index(), req_.site->stats_id).record(req_.resp.status, sent, core::mono_us() - req_.start_us);
   }
   if (req_.site && !req_.site->access_logs.empty()) {
     LogRecord r;
@@ -821,7 +816,7 @@ void Connection::record_request(char conn_status) {
     r.body_bytes = req_.body_bytes;
     r.bytes_in = req_.bytes_in;
     r.bytes_out = sent;
-    r.duration_us = now_us() - req_.start_us;
+    r.duration_us = core::mono_us() - req_.start_us;
     r.start_time = req_.wall ? req_.wall : w_.loop().wall_time();
     r.response_headers = &req_.resp.header_block();
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;

@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "core/log.h"
-#include "server/process/master_clock.h"
+#include "core/clock.h"
 
 namespace pillar::server {
 
@@ -58,7 +58,7 @@ nlohmann::json change_state(BalancerRuntime& target, const std::vector<std::stri
 nlohmann::json balancer_command(const BalancerCommandSource& source, const std::vector<std::string>& args) {
   if (args.size() >= 2 && (args[1] == "add" || args[1] == "remove")) return source.change_members(args);
   nlohmann::json out = nlohmann::json::array();
-  const uint64_t now = mono_ms();
+  const uint64_t now = core::mono_ms();
   BalancerRuntime* target = nullptr;
   for (const auto& b : source.balancers()) {
     std::string key = balancer_key(*b->cfg);

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "server/process/master_clock.h"
+#include "core/clock.h"
 
 namespace pillar::server {
 
@@ -22,7 +22,7 @@ nlohmann::json status_json(const StatusSource& s) {
           {"pid", getpid()},
           {"config", s.config_name},
           {"generation", s.workers->generation()},
-          {"uptime_seconds", (wall_ms() - s.started_ms) / 1000},
+          {"uptime_seconds", (core::wall_ms() - s.started_ms) / 1000},
           {"workers", workers},
           {"workers_draining", draining},
           {"connections", hdr.conns_in_use.load()},

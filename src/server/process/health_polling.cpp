@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "server/process/master_clock.h"
+#include "core/clock.h"
 
 namespace pillar::server {
 
@@ -35,18 +35,18 @@ std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_pt
 }
 
 void HealthPolling::refresh(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
-  checker_.set_targets(health_targets(balancers), mono_ms());
+  checker_.set_targets(health_targets(balancers), core::mono_ms());
 }
 
 int64_t HealthPolling::wait_ms(int64_t cap) const {
   uint64_t deadline = checker_.deadline();
   if (deadline == UINT64_MAX) return cap;
-  int64_t left = static_cast<int64_t>(deadline) - static_cast<int64_t>(mono_ms());
+  int64_t left = static_cast<int64_t>(deadline) - static_cast<int64_t>(core::mono_ms());
   return std::min<int64_t>(cap, std::max<int64_t>(left, 0));
 }
 
 void HealthPolling::step(const std::vector<pollfd>& ready) {
-  if (checker_.size() > 0) checker_.step(mono_ms(), ready);
+  if (checker_.size() > 0) checker_.step(core::mono_ms(), ready);
 }
 
 }  // namespace pillar::server

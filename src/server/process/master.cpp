@@ -23,7 +23,7 @@
 #include "server/control/status_commands.h"
 #include "server/control/vrrp_commands.h"
 #include "server/process/balancer_state_file.h"
-#include "server/process/master_clock.h"
+#include "core/clock.h"
 #include "server/process/master_state.h"
 
 namespace pillar::server {
@@ -48,8 +48,8 @@ bool Master::create_shared_memory(const config::ServerConfig& cfg, std::string& 
     std::ifstream rnd("/dev/urandom", std::ios::binary);
     rnd.read(reinterpret_cast<char*>(&members_->nonce), sizeof members_->nonce);
   }
-  board_.header().start_ms.store(wall_ms());
-  board_.header().restart_ms.store(wall_ms());
+  board_.header().start_ms.store(core::wall_ms());
+  board_.header().restart_ms.store(core::wall_ms());
   workers_ = std::make_unique<Supervisor>(board_, Supervisor::Holdings{&vhost_stats_, &cache_, members_},
                                           [this] { return worker_spec(); });
   return true;
@@ -219,7 +219,7 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   }
   std::fflush(stderr);
   write_pid_file();
-  started_ms_ = wall_ms();
+  started_ms_ = core::wall_ms();
   if (!rt_->config().proxy_state_file.empty()) {
     size_t n = restore_balancer_state(rt_->config().proxy_state_file, rt_->balancers());
     if (n) core::log(core::LogLevel::Notice, "proxy", "ProxyStateFile: restored {} member state(s)", n);

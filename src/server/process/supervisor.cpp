@@ -10,7 +10,7 @@
 
 #include "config/process_limits.h"
 #include "core/log.h"
-#include "server/process/master_clock.h"
+#include "core/clock.h"
 #include "server/process/spares.h"
 
 namespace pillar::server {
@@ -185,7 +185,7 @@ void Supervisor::new_generation(uint32_t start_servers, bool hard) {
   ++generation_;
   auto& hdr = board_.header();
   hdr.generation.store(generation_);
-  hdr.restart_ms.store(wall_ms());
+  hdr.restart_ms.store(core::wall_ms());
   owed_ = 0;
   // New workers first (they share the listening sockets), then the old
   // generation stops accepting and drains.

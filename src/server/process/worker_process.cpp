@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/fd.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace pillar::server {
@@ -33,11 +34,6 @@ constexpr auto kOrphanGrace = std::chrono::milliseconds(500);
 // returned is stuck in code (a busy loop never reads a signal): the worker
 // exits without it rather than outlive its master or its stop deadline.
 constexpr auto kStuckLoopGrace = std::chrono::milliseconds(500);
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 uint64_t rss_anon_kb() {
   std::ifstream f("/proc/self/status");
@@ -118,7 +114,7 @@ void run_worker(const WorkerSpec& spec) {
   const auto& pc = rt.config().process;
   auto& row = spec.board.row(spec.row);
   row.slots.store(pc.threads_per_child);
-  row.started_ms.store(wall_ms());
+  row.started_ms.store(core::wall_ms());
   for (uint32_t i = 0; i < pc.threads_per_child; ++i) {
     spec.board.slot(spec.row, i).state.store(static_cast<char>(core::shm::SlotState::Ready));
   }
@@ -170,7 +166,7 @@ void run_worker(const WorkerSpec& spec) {
       if (pc.max_connections_per_child && row.connections.load() >= pc.max_connections_per_child)
         why = "MaxConnectionsPerChild reached";
       else if (pc.max_memory_per_child && rss * 1024 > pc.max_memory_per_child &&
-               wall_ms() - row.started_ms.load() >= kMinAgeForMemoryRecycleMs)
+               core::wall_ms() - row.started_ms.load() >= kMinAgeForMemoryRecycleMs)
         why = "resident memory above MaxMemoryPerChild";
       if (why) {
         // The master starts a replacement first, then tells this one to drain.
