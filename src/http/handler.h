@@ -18,12 +18,17 @@ struct RequestContext {
   const sockaddr_storage& client;
   std::string_view client_ip;   // textual form of client
   uint16_t local_port = 0;
+  std::string_view body;        // the request body, for handlers with a body_limit()
 };
 
 class Handler {
  public:
   virtual ~Handler() = default;
   virtual void handle(const RequestContext& ctx, Response& resp) = 0;
+  // Bytes of request body the handler reads (a form POST); the connection
+  // reads that much before handle() (more is 413). 0: it reads none, and a
+  // body is discarded after the response.
+  virtual size_t body_limit() const { return 0; }
 };
 
 }  // namespace pillar::http

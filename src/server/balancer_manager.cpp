@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "http/uri.h"
 #include "server/balancer_runtime.h"
 #include "server/site.h"
@@ -13,26 +14,35 @@
 namespace pillar::server {
 namespace {
 
-// The value of `key` in a query string (percent-decoding only %XX and '+').
-std::string query_value(std::string_view q, std::string_view key) {
-  while (!q.empty()) {
-    size_t amp = q.find('&');
-    std::string_view item = q.substr(0, amp);
+// The value of `key` in an application/x-www-form-urlencoded body ('+' is
+// a space, %XX a byte); a malformed escape sets `bad`.
+std::string form_value(std::string_view form, std::string_view key, bool& bad) {
+  while (!form.empty()) {
+    size_t amp = form.find('&');
+    std::string_view item = form.substr(0, amp);
     size_t eq = item.find('=');
     if (item.substr(0, eq) == key && eq != std::string_view::npos) {
       std::string out;
       std::string_view v = item.substr(eq + 1);
       for (size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '+') out.push_back(' ');
-        else if (v[i] == '%' && i + 2 < v.size() + 0 && i + 2 <= v.size() - 1 + 1) {
-          out.push_back(static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16)));
+        if (v[i] == '+') {
+          out.push_back(' ');
+        } else if (v[i] == '%') {
+          int hi = i + 2 < v.size() ? core::hex_digit(v[i + 1]) : -1, lo = hi >= 0 ? core::hex_digit(v[i + 2]) : -1;
+          if (lo < 0) {
+            bad = true;
+            return {};
+          }
+          out.push_back(static_cast<char>(hi * 16 + lo));
           i += 2;
-        } else out.push_back(v[i]);
+        } else {
+          out.push_back(v[i]);
+        }
       }
       return out;
     }
     if (amp == std::string_view::npos) break;
-    q.remove_prefix(amp + 1);
+    form.remove_prefix(amp + 1);
   }
   return {};
 }
@@ -55,12 +65,21 @@ void BalancerManager::handle(const http::RequestContext& ctx, http::Response& re
   std::string nonce = fmt::format("{:016x}", table_ ? table_->nonce : 0);
   std::string message;
   if (method == http::Method::Post) {
-    std::string_view q = ctx.head.query;
-    if (query_value(q, "nonce") != nonce) {
+    // The form's fields come in the body, as a browser posts them (never
+    // from the query string: a link must not change anything).
+    std::string_view q = ctx.body;
+    bool bad = false;
+    std::string got_nonce = form_value(q, "nonce", bad);
+    std::string b = form_value(q, "b", bad), w = form_value(q, "w", bad), op = form_value(q, "op", bad);
+    std::string lf_text = form_value(q, "lf", bad);
+    if (bad) {
+      resp.error(400);
+      return;
+    }
+    if (got_nonce != nonce) {
       resp.error(403);
       return;
     }
-    std::string b = query_value(q, "b"), w = query_value(q, "w"), op = query_value(q, "op");
     bool done = false;
     for (const auto& br : rt_.balancers()) {
       if (balancer_key(*br->cfg) != b) continue;
@@ -75,12 +94,12 @@ void BalancerManager::handle(const http::RequestContext& ctx, http::Response& re
           m.status_flags.fetch_and(~uint32_t{proxy::kStatusDisabled | proxy::kStatusDrain | proxy::kStatusError});
           br->error_until(static_cast<int>(i)).store(0);
         } else if (op == "weight") {
-          int lf = std::atoi(query_value(q, "lf").c_str());
-          if (lf < 1 || lf > 100) {
+          auto lf = core::parse_decimal(lf_text);
+          if (!lf || *lf < 1 || *lf > 100) {
             resp.error(400);
             return;
           }
-          m.lbfactor = static_cast<uint32_t>(lf);
+          m.lbfactor = static_cast<uint32_t>(*lf);
         } else {
           resp.error(400);
           return;
@@ -112,11 +131,14 @@ void BalancerManager::handle(const http::RequestContext& ctx, http::Response& re
       if (br->cfg_index[i] < 0) continue;
       const auto& m = span[i];
       const std::string& url = br->member_cfg(static_cast<int>(i)).url;
-      std::string base = http::url_escape_path(self) + "?nonce=" + nonce + "&b=" + http::url_escape_path(key) +
-                         "&w=" + http::url_escape_path(url);
+      std::string fields = fmt::format(
+          "<input type=\"hidden\" name=\"nonce\" value=\"{}\"><input type=\"hidden\" name=\"b\" value=\"{}\">"
+          "<input type=\"hidden\" name=\"w\" value=\"{}\">",
+          nonce, http::html_escape(key), http::html_escape(url));
       auto button = [&](const char* op, const char* label) {
-        return fmt::format("<form method=\"post\" action=\"{}&op={}\"><button>{}</button></form> ", http::html_escape(base),
-                           op, label);
+        return fmt::format("<form method=\"post\" action=\"{}\">{}<input type=\"hidden\" name=\"op\" value=\"{}\">"
+                           "<button>{}</button></form> ",
+                           http::html_escape(http::url_escape_path(self)), fields, op, label);
       };
       out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}{}{}</td></tr>\n",
                          http::html_escape(url), http::html_escape(std::string(proxy::member_route(m))), m.lbfactor,

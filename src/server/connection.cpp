@@ -75,12 +75,16 @@ void Connection::on_timer() {
       close_now();
       return;
     case Phase::ReadHead:
+    case Phase::ReadBody:
     case Phase::DrainBody:
       if (w_.loop().now_ms() < read_deadline_) {  // extended by MinRate meanwhile
         w_.loop().timers().arm(*this, read_deadline_);
         return;
       }
-      if (phase_ == Phase::ReadHead && rend_ > rbegin_) {
+      if (phase_ == Phase::ReadBody) {
+        respond_error(408, "request body read timeout");
+        drive();
+      } else if (phase_ == Phase::ReadHead && rend_ > rbegin_) {
         respond_error(408, "request header read timeout");
         drive();
       } else {
@@ -315,6 +319,12 @@ void Connection::drive() {
         finish_request();
         if (phase_ == Phase::Closed) return;
         continue;
+      case Phase::ReadBody:
+        if (!read_handler_body()) {
+          if (phase_ == Phase::Closed || !readable_) return;
+          continue;
+        }
+        continue;
       case Phase::DrainBody:
         if (!drain_body()) {
           if (phase_ == Phase::Closed) return;
@@ -483,9 +493,58 @@ void Connection::process_request(size_t head_len) {
     respond_error(413, "request body larger than LimitRequestBody");
     return;
   }
+  http::Handler* handler = route && route->handler ? route->handler : req_.site->static_handler.get();
+  const bool access_ok = !route || route->cfg->access.empty() || route->cfg->access.allows(req_.client);
+  if (path_ok && access_ok && handler->body_limit() > 0 && !body_.done() && req_.head.method != http::Method::Other) {
+    // A handler that reads the body (a form POST): read it, then answer.
+    if (req_.head.has_content_length && req_.head.content_length > handler->body_limit()) {
+      respond_error(413, "request body larger than the handler takes");
+      return;
+    }
+    handler_ = handler;
+    req_.body_text.clear();
+    phase_ = Phase::ReadBody;
+    arm_read_timer(true);
+    return;
+  }
   if (req_.body_chunked || req_.body_left > kDiscardBodyMax || (req_.head.expect_continue && req_.body_left > 0))
     keep_alive_ = false;
+  run_handler(access_ok ? handler : nullptr, path_ok ? 0 : status);
+}
 
+// Reads the request body for handler_ into body_text; true once it is whole
+// (or the request was answered with an error instead).
+bool Connection::read_handler_body() {
+  for (;;) {
+    std::string_view data;
+    size_t room = handler_->body_limit() - std::min(handler_->body_limit(), req_.body_text.size());
+    switch (body_.read(data, room + 1)) {
+      case http::RequestBody::Status::Data:
+        req_.body_text.append(data);
+        if (req_.body_text.size() > handler_->body_limit()) {
+          respond_error(413, "request body larger than the handler takes");
+          return true;
+        }
+        continue;
+      case http::RequestBody::Status::End:
+        run_handler(handler_, 0);
+        return true;
+      case http::RequestBody::Status::Again:
+        return false;
+      case http::RequestBody::Status::Bad:
+        respond_error(400, "malformed chunked request body");
+        return true;
+      case http::RequestBody::Status::Gone:
+        close_now();
+        return true;
+    }
+  }
+}
+
+// `h` null: the location's Require refused the client (403); `path_error`:
+// the status for a path that did not normalize (0 when it did).
+void Connection::run_handler(http::Handler* h, int path_error) {
+  handler_ = nullptr;
   if (req_.head.method == http::Method::Other) {
     req_.resp.error(501);
   } else if (req_.head.method == http::Method::Trace || req_.head.method == http::Method::Connect) {
@@ -496,14 +555,13 @@ void Connection::process_request(size_t head_len) {
     } else {
       req_.resp.error(400);
     }
-  } else if (!path_ok) {
-    req_.resp.error(status);
+  } else if (path_error) {
+    req_.resp.error(path_error);
   } else {
-    http::RequestContext ctx{req_.head, req_.path, req_.host, req_.client, req_.client_ip, local_port_};
-    if (route && !route->cfg->access.empty() && !route->cfg->access.allows(req_.client)) {
+    http::RequestContext ctx{req_.head, req_.path, req_.host, req_.client, req_.client_ip, local_port_, req_.body_text};
+    if (!h) {
       req_.resp.error(403);
     } else {
-      http::Handler* h = route && route->handler ? route->handler : req_.site->static_handler.get();
       h->handle(ctx, req_.resp);
     }
     if (req_.resp.use_error_page) apply_error_page(req_.site, &ctx);

@@ -67,7 +67,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   Connection* next_ = nullptr;
 
  private:
-  enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed, Proxy, Cache };
+  enum class Phase : uint8_t { Idle, ReadHead, ReadBody, Write, DrainBody, Linger, Closed, Proxy, Cache };
 
  public:
   // The proxy exchange made progress on its own (upstream event or timer).
@@ -114,6 +114,11 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).
   bool fill();
   void process_request(size_t head_len);
+  // The content handler answers (synchronously); handler_ holds it while
+  // its request body is read first (ReadBody).
+  void run_handler(http::Handler* h, int path_error);
+  bool read_handler_body();  // false while more is to come
+  http::Handler* handler_ = nullptr;
   void respond_error(int status, const char* reason);
   void apply_error_page(const Site* site, const http::RequestContext* ctx);
   void queue_response();

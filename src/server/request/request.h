@@ -38,6 +38,7 @@ struct Request {
   uint64_t body_left = 0;        // Content-Length bytes still to drop
   bool body_chunked = false;
   http::ChunkedDecoder chunked;
+  std::string body_text;         // the body, read whole for a handler with a body_limit()
 
   // For the logs and server-status.
   uint64_t start_ms = 0, start_us = 0;  // monotonic
