@@ -824,6 +824,7 @@ bool Connection::flush() {
       if (cfg.enable_sendfile && transport_->can_sendfile()) {
         off_t off = static_cast<off_t>(s.offset);
         n = transport_->sendfile(s.file->fd, &off, std::min<uint64_t>(s.length, kSendfileChunk));
+        if (n > 0) w_.row().sendfile_bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
         if (n == 0) {  // file shrank: the promised length cannot be sent
           abort_request();
           return false;
