@@ -94,6 +94,7 @@ StatusTotals collect_status(const core::shm::Scoreboard& board, uint32_t server_
   const auto& hdr = board.header();
   t.accesses = hdr.retired_requests.load();
   t.bytes = hdr.retired_bytes.load();
+  t.sendfile_bytes = hdr.retired_sendfile_bytes.load();
   t.connections = hdr.retired_connections.load();
   t.cpu_user_ticks = hdr.retired_cpu_user_ticks.load();
   t.cpu_system_ticks = hdr.retired_cpu_system_ticks.load();
@@ -114,6 +115,7 @@ StatusTotals collect_status(const core::shm::Scoreboard& board, uint32_t server_
     if (row.state.load() == static_cast<uint8_t>(ProcessState::Draining)) ++t.stopping;
     t.accesses += row.requests.load();
     t.bytes += row.bytes.load();
+    t.sendfile_bytes += row.sendfile_bytes.load();
     t.connections += row.connections.load();
     t.cpu_user_ticks += row.cpu_user_ticks.load();
     t.cpu_system_ticks += row.cpu_system_ticks.load();
@@ -418,6 +420,8 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
          std::to_string(hdr.generation.load()));
   metric("pillar_requests_total", "counter", "Requests answered.", std::to_string(t.accesses));
   metric("pillar_sent_bytes_total", "counter", "Bytes sent to clients.", std::to_string(t.bytes));
+  metric("pillar_sendfile_bytes_total", "counter", "File bytes sent to clients by sendfile (EnableSendfile On).",
+         std::to_string(t.sendfile_bytes));
   metric("pillar_connections_total", "counter", "Connections accepted.", std::to_string(t.connections));
   metric("pillar_connections", "gauge", "Connections open now (each holds a slot).",
          std::to_string(hdr.conns_in_use.load()));

@@ -34,6 +34,7 @@ struct BuiltinContext {
 // A snapshot of the scoreboard, summed the way both formats need it.
 struct StatusTotals {
   uint64_t accesses = 0, bytes = 0, connections = 0;
+  uint64_t sendfile_bytes = 0;  // of `bytes`, those sent by sendfile(2)
   uint64_t cpu_user_ticks = 0, cpu_system_ticks = 0;
   uint64_t log_lines_dropped = 0, log_write_errors = 0;  // access and error logs (full disk...)
   uint32_t busy = 0, idle = 0, processes = 0, stopping = 0;

@@ -53,23 +53,40 @@ void HealthChecker::start(Probe& p, uint64_t now) {
   }
 }
 
+HealthChange health_result(HealthRuns& runs, bool in_error, bool ok, uint32_t rise, uint32_t fall) {
+  // A change restarts both runs: the Error flag also changes by hand
+  // (balancer-manager, pillarctl enable), and the run that led to the last
+  // change must not count towards the next one.
+  if (ok) {
+    runs.fails = 0;
+    if (in_error && ++runs.passes >= rise) {
+      runs.passes = 0;
+      return HealthChange::Up;
+    }
+  } else {
+    runs.passes = 0;
+    if (!in_error && ++runs.fails >= fall) {
+      runs.fails = 0;
+      return HealthChange::Down;
+    }
+  }
+  return HealthChange::None;
+}
+
 void HealthChecker::verdict(Probe& p, uint64_t now, bool ok, const char* why) {
   p.fd.reset();
   p.next = now + p.t.interval_ms;
-  uint32_t flags = p.t.member->status_flags.load();
-  bool in_error = flags & kStatusError;
-  if (ok) {
-    p.fail_run = 0;
-    if (in_error && ++p.ok_run >= p.t.passes) {
+  bool in_error = p.t.member->status_flags.load() & kStatusError;
+  switch (health_result(p.runs, in_error, ok, p.t.passes, p.t.fails)) {
+    case HealthChange::Up:
       p.t.member->status_flags.fetch_and(~uint32_t{kStatusError});
       core::log(core::LogLevel::Notice, "proxy", "health check: {} is up again", p.t.name);
-    }
-  } else {
-    p.ok_run = 0;
-    if (!in_error && ++p.fail_run >= p.t.fails) {
+      break;
+    case HealthChange::Down:
       p.t.member->status_flags.fetch_or(kStatusError);
       core::log(core::LogLevel::Error, "proxy", "health check: {} is down ({})", p.t.name, why);
-    }
+      break;
+    case HealthChange::None: break;
   }
 }
 

@@ -30,6 +30,18 @@ struct HealthTarget {
   std::string body;                 // required substring, empty: none
 };
 
+// Rise/fall hysteresis (HAProxy's rise/fall), apart from the probing so it
+// can be tested without sockets: a member in service is taken out after
+// `fall` failed checks in a row, one out of service is put back after `rise`
+// passing checks in a row; a result of the other kind restarts the run, and
+// so does a change (the Error flag is also set and cleared by hand).
+struct HealthRuns {
+  uint32_t passes = 0, fails = 0;  // the current runs of passing and failing checks
+};
+enum class HealthChange { None, Down, Up };
+// One check's result for a member now in error (`in_error`) or not.
+HealthChange health_result(HealthRuns& runs, bool in_error, bool ok, uint32_t rise, uint32_t fall);
+
 class HealthChecker {
  public:
   HealthChecker() = default;
@@ -54,7 +66,7 @@ class HealthChecker {
     bool sent = false;
     uint64_t started = 0, next = 0;
     std::string in;
-    uint32_t ok_run = 0, fail_run = 0;
+    HealthRuns runs;
   };
   void start(Probe& p, uint64_t now);
   void verdict(Probe& p, uint64_t now, bool ok, const char* why);

@@ -789,8 +789,11 @@ void Connection::queue_response() {
 }
 
 bool Connection::flush_output() {
-  uint64_t before = output_.written();
-  switch (output_.flush()) {
+  uint64_t before = output_.written(), sendfile_before = output_.sendfile_bytes();
+  auto r = output_.flush();
+  if (uint64_t n = output_.sendfile_bytes() - sendfile_before)
+    w_.row().sendfile_bytes.fetch_add(n, std::memory_order_relaxed);  // pillar_sendfile_bytes_total
+  switch (r) {
     case http1::Output::Result::Done:
       return true;
     case http1::Output::Result::Again:

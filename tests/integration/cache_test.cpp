@@ -9,6 +9,7 @@
 // what reached the origin (a Backend in this process) and reads X-Cache
 // (CacheHeader on).
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <functional>
 #include <latch>
 #include <map>
@@ -34,6 +36,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "load_generator.h"
 #include "test_common.h"
 
 namespace itest {
@@ -43,6 +46,14 @@ using Clock = std::chrono::steady_clock;
 
 long long ms_since(Clock::time_point t0) {
   return std::chrono::duration_cast<Millis>(Clock::now() - t0).count();
+}
+
+// Polls the clock until `t`. Only for tests whose subject is an age (a fetch
+// N ms old, a point in the wall-clock second): the time itself is what is
+// tested there, not an order of events, which is waited for by its condition.
+void wait_until(Clock::time_point t) {
+  const auto left = std::chrono::duration_cast<Millis>(t - Clock::now());
+  eventually([&] { return Clock::now() >= t; }, std::max(left, 0ms) + 100ms);
 }
 
 // ---- the origin's answers ----------------------------------------------------------
@@ -410,6 +421,34 @@ long long status_field(const std::string& text, const std::string& name) {
   return -1;
 }
 
+// ---- what a worker is watching ------------------------------------------------------------
+
+// How many descriptors the epoll instances of process `pid` watch ("tfd:"
+// lines of /proc/PID/fdinfo/EPFD); -1 when unreadable. A connection the
+// worker has seen go leaves its epoll set, so a drop orders "the server saw
+// the client leave" before what the test does next, without a sleep.
+long watched_fds(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return -1;
+  long n = 0;
+  while (dirent* e = ::readdir(d)) {
+    char link[64];
+    ssize_t len = ::readlink((dir + "/" + e->d_name).c_str(), link, sizeof link - 1);
+    if (len <= 0 || std::string_view(link, static_cast<size_t>(len)) != "anon_inode:[eventpoll]") continue;
+    std::ifstream info("/proc/" + std::to_string(pid) + "/fdinfo/" + e->d_name);
+    for (std::string line; std::getline(info, line);) n += line.rfind("tfd:", 0) == 0 ? 1 : 0;
+  }
+  ::closedir(d);
+  return n;
+}
+
+// The front's only worker (the tests that use this start one); -1 when not exactly one.
+pid_t only_worker(const ServerProcess& srv) {
+  std::vector<pid_t> w = child_pids(srv.pid());
+  return w.size() == 1 ? w[0] : -1;
+}
+
 // ---- the front ------------------------------------------------------------------------
 
 // A front with one <VirtualHost> proxying / to an origin through the cache:
@@ -455,14 +494,15 @@ class CacheFront {
 HttpResponse first_non_hit(uint16_t port, const std::string& target, Millis timeout = 4s,
                            long long* last_ms = nullptr, const std::string& host = "localhost") {
   HttpResponse r;
-  auto end = Clock::now() + timeout;
-  for (;;) {
-    auto t = Clock::now();
-    r = get(port, target, "", host);
-    if (last_ms) *last_ms = ms_since(t);
-    if (xcache(r) != "HIT" || Clock::now() >= end) return r;
-    std::this_thread::sleep_for(50ms);
-  }
+  eventually(
+      [&] {
+        auto t = Clock::now();
+        r = get(port, target, "", host);
+        if (last_ms) *last_ms = ms_since(t);
+        return xcache(r) != "HIT";
+      },
+      timeout);
+  return r;
 }
 
 // =========================================================================================
@@ -1394,7 +1434,9 @@ TEST(CacheTruncated, WaitersOfAFailedFetchRetry) {
     ts.emplace_back([&, i] {
       RawConnection c(f.port());
       ready.arrive_and_wait();
-      if (i > 0) std::this_thread::sleep_for(100ms);  // client 0 fetches, the others wait on it
+      // Client 0 fetches; the others ask once its fetch reached the origin
+      // (which holds it 400 ms), so they wait on it.
+      if (i > 0 && !eventually([&] { return n.load() >= 1; }, 5s)) return;
       c.send("GET /w HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
       parse_response(c.read_until_close(10s), got[static_cast<size_t>(i)]);
     });
@@ -1674,9 +1716,13 @@ TEST(CacheDetach, FetchContinuesWhenTheFetchingClientLeaves) {
         return b.buffered().find("\r\n\r\n") != std::string::npos;
       },
       3s);
-  // A leaves, unread bytes and all; then the origin sends the rest.
+  // A leaves, unread bytes and all; then the origin sends the rest. There
+  // is no event to wait for between the two: A's reset is already in the
+  // server's socket, and while the member is silent the server does not
+  // look (A's socket stays in the worker's epoll set: watched_fds), so it
+  // learns A went when the rest makes it write to A again. The
+  // handed-over client below is seen to go before the rest arrives.
   a.close();
-  std::this_thread::sleep_for(100ms);  // let the server see A go before the rest arrives
   origin.release();
   ASSERT_TRUE(b_joined) << "B got no head while the fetch was held: " << b.buffered().substr(0, 200);
 
@@ -1779,8 +1825,13 @@ TEST(CacheDetach, HandedOverClientLeavesAndTheFetchGoesOn) {
       },
       5s))
       << "B did not get the first part: " << b.buffered().size();
+  const pid_t worker = only_worker(*f.srv);
+  ASSERT_GT(worker, 0);
+  const long watched = watched_fds(worker);
   ::close(a);  // A leaves with most of its body unread
-  std::this_thread::sleep_for(100ms);  // let the server see A go before the rest arrives
+  // The server sees A go (its socket leaves the worker's epoll set) before the rest arrives.
+  ASSERT_TRUE(eventually([&] { return watched_fds(worker) < watched; }, 3s))
+      << "the server never saw A go (" << watched << " descriptors watched before)";
   origin.release();
 
   HttpResponse r;
@@ -1798,15 +1849,15 @@ TEST(CacheDetach, HandedOverClientLeavesAndTheFetchGoesOn) {
 // 16. CacheLockMaxAge bounds the wait on a slow fetch
 // =========================================================================================
 
-// Sleeps until the wall clock is `from` into a second (the store dates
+// Waits until the wall clock is `from` into a second (the store dates
 // fetches in whole seconds; starting early in a second keeps a short test
-// inside one).
+// inside one). The position in the second is the subject, so the clock is polled.
 void align_to_second(Millis from) {
   timespec ts;
   ::clock_gettime(CLOCK_REALTIME, &ts);
   long long ms = ts.tv_nsec / 1000000;
   long long wait = (from.count() - ms + 1000) % 1000;
-  std::this_thread::sleep_for(Millis(wait));
+  wait_until(Clock::now() + Millis(wait));
 }
 
 TEST(CacheLock, SlowFetchIsNotWaitedOnPastLockMaxAge) {
@@ -1827,7 +1878,7 @@ TEST(CacheLock, SlowFetchIsNotWaitedOnPastLockMaxAge) {
   const auto t0 = Clock::now();
   ASSERT_TRUE(a.send("GET /slow HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
   ASSERT_TRUE(eventually([&] { return origin_count(be, "/slow") == 1; }, 2s));
-  std::this_thread::sleep_for(Millis(std::max<long long>(0, 200 - ms_since(t0))));
+  wait_until(t0 + 200ms);  // B asks when A's fetch is 200 ms old (its age is the subject)
 
   const auto tb = Clock::now();
   auto b = get(f.port(), "/slow");
@@ -1858,7 +1909,7 @@ TEST(CacheLock, FetchYoungerThanLockMaxAgeIsJoinedAcrossASecondBoundary) {
   HttpResponse a;
   std::thread ta([&] { a = get(f.port(), "/j"); });
   bool fetching = eventually([&] { return origin_count(be, "/j") == 1; }, 2s);
-  std::this_thread::sleep_for(Millis(std::max<long long>(0, 250 - ms_since(t0))));
+  wait_until(t0 + 250ms);  // B asks when A's fetch is 250 ms old, in the next second (the subject)
   const long long b_sent = ms_since(t0);
   auto b = get(f.port(), "/j");
   ta.join();

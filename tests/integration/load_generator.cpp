@@ -212,6 +212,17 @@ long long status_num(const StatusMap& m, const std::string& key, long long fallb
   return end && *end == 0 ? v : fallback;
 }
 
+long long metric_value(uint16_t port, const std::string& name, const std::string& path) {
+  CurlResult r = curl_get("http://127.0.0.1:" + std::to_string(port) + path);
+  if (r.status != 200) return -1;
+  std::istringstream in(r.body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::atoll(line.c_str() + name.size() + 1);
+  }
+  return -1;
+}
+
 std::string process_config(const std::string& docroot, const std::string& dir, const std::string& extra) {
   return "Listen 127.0.0.1:0\n"
          "ServerName localhost\n"

@@ -97,6 +97,10 @@ StatusMap fetch_status_auto(uint16_t port, std::string* raw = nullptr, const std
 // The numeric value of `key`, or `fallback` when missing / not a number.
 long long status_num(const StatusMap& m, const std::string& key, long long fallback = -1);
 
+// The value of an unlabelled counter or gauge on `path` (Prometheus text),
+// -1 when the page or the metric is missing.
+long long metric_value(uint16_t port, const std::string& name, const std::string& path = "/metrics");
+
 // Polls ?auto every 20 ms until pred(map) holds or `timeout` passes; the last
 // map read goes to *last. Never sleeps longer than the deadline.
 template <typename Pred>

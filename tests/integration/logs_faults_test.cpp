@@ -24,18 +24,6 @@ size_t count_of(const std::string& hay, const std::string& needle) {
   return n;
 }
 
-// The value of an unlabelled metric in /metrics, -1 when missing.
-long long metric_value(uint16_t port, const std::string& name) {
-  CurlResult r = curl_get("http://127.0.0.1:" + std::to_string(port) + "/metrics");
-  if (r.status != 200) return -1;
-  std::istringstream in(r.body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + " ", 0) == 0) return std::atoll(line.c_str() + name.size() + 1);
-  }
-  return -1;
-}
-
 // Every line of `text` is a whole line of the common format, and text ends
 // with a newline.
 ::testing::AssertionResult whole_common_lines(const std::string& text) {

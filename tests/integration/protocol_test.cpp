@@ -1,5 +1,6 @@
 // HTTP/1.1 connection handling over raw sockets: keep-alive, HTTP/1.0,
 // pipelining, malformed requests, limits and timeouts.
+#include "backend.h"
 #include "test_common.h"
 
 namespace itest {
@@ -377,14 +378,17 @@ TEST_F(MalformedRequests, InvalidHostValue) {
 }
 
 TEST_F(MalformedRequests, ContentLengthWithTransferEncoding) {
-  // RFC 9112 6.1: may be rejected as 400; if processed, the connection must close after.
+  // RFC 9112 6.1: a server MAY reject both framings as 400 (the smuggling
+  // vector); Pillar does, and closes, in either order of the two fields.
   START_SERVER(srv, basic_config(docroot));
-  RawConnection c(srv.port());
-  c.send("GET /a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
-  std::vector<HttpResponse> rs = parse_responses(c.read_until_close(2s));
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_TRUE(rs[0].status == 400 || rs[0].status == 200) << rs[0].status;
-  EXPECT_EQ(c.close_kind(), CloseKind::Eof);
+  expect_rejected(srv.port(), {"CL then TE",
+                               "GET /a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                               400});
+  expect_rejected(srv.port(), {"TE then CL",
+                               "POST /a.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
+                               "Content-Length: 5\r\n\r\n0\r\n\r\n",
+                               400});
 }
 
 TEST_F(Protocol, UnsupportedExpectationIs417) {
@@ -393,16 +397,82 @@ TEST_F(Protocol, UnsupportedExpectationIs417) {
   EXPECT_EQ(x.first().status, 417) << x.data;
 }
 
+// RFC 9110 10.1.1: a server that will read the body answers Expect:
+// 100-continue with 100 before the client sends it; one that answers without
+// reading it sends no 100, and says whether it closes. The proxy reads the
+// body (it streams it to the member); the static handler never does.
 TEST_F(Protocol, ExpectContinueGetsAnAnswer) {
-  START_SERVER(srv, basic_config(docroot));
+  Backend be("be");
+  ASSERT_TRUE(be.ok());
+  START_SERVER(srv, basic_config(docroot, "LimitRequestBody 10\n"
+                                          "ProxyPass /app/ balancer://x/\n"
+                                          "<Proxy balancer://x>\n  BalancerMember " + be.url() + "\n</Proxy>\n"));
   RawConnection c(srv.port());
-  c.send("POST /a.txt HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  ASSERT_TRUE(c.send("POST /app/mirror HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
+  HttpResponse cont = c.read_response(3s);
+  ASSERT_EQ(cont.status, 100) << "no 100 Continue before the body was sent";
+  EXPECT_EQ(cont.version, "HTTP/1.1");
+  EXPECT_EQ(cont.reason, "Continue");
+  EXPECT_EQ(be.request_count(), 0u) << "the member cannot have the request before its body";
+  ASSERT_TRUE(c.send("abc"));
   HttpResponse r = c.read_response(3s);
-  if (r.status == 100) {
-    c.send("abc");
-    r = c.read_response(3s);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "abc") << "the body reached the member";
+  EXPECT_FALSE(icontains(r.header("Connection"), "close"));
+  // The connection stays usable: nothing but the final response was sent.
+  ASSERT_TRUE(c.send(get("/a.txt")));
+  HttpResponse next = c.read_response(3s);
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(next.body, "AAAA\n");
+
+  // Too large for LimitRequestBody: the proxied location answers 413 without
+  // reading the body, so no 100, and the unread body ends the connection.
+  RawConnection big(srv.port());
+  ASSERT_TRUE(big.send("POST /app/mirror HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n"));
+  HttpResponse r413 = big.read_response(3s);
+  EXPECT_EQ(r413.status, 413);
+  EXPECT_TRUE(icontains(r413.header("Connection"), "close"));
+  std::string extra;
+  EXPECT_TRUE(big.wait_closed(3s, &extra)) << to_string(big.close_kind());
+  EXPECT_EQ(extra, "");
+  EXPECT_EQ(be.request_count(), 1u);
+}
+
+TEST_F(Protocol, ExpectContinueIsNotSentForAnUnreadBody) {
+  START_SERVER(srv, basic_config(docroot));
+  // The static handler answers at once (405, 404, 200) and never reads the
+  // announced body: no 100, and the connection closes, since the client may
+  // still send the body it announced.
+  struct Case {
+    const char* request;
+    int status;
+  } cases[] = {
+      {"POST /a.txt HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", 405},
+      {"GET /missing HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", 404},
+      {"GET /a.txt HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", 200},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.request);
+    RawConnection c(srv.port());
+    ASSERT_TRUE(c.send(k.request));
+    HttpResponse r = c.read_response(3s);
+    EXPECT_EQ(r.status, k.status) << "the first response (a 100 here is wrong)";
+    EXPECT_TRUE(icontains(r.header("Connection"), "close")) << r.header("Connection");
+    std::string extra;
+    EXPECT_TRUE(c.wait_closed(3s, &extra)) << to_string(c.close_kind());
+    EXPECT_EQ(extra, "") << "nothing may follow the final response";
   }
-  EXPECT_EQ(r.status, 405);
+  // No body announced: no 100 either, and the connection is kept.
+  RawConnection c(srv.port());
+  ASSERT_TRUE(c.send(get("/a.txt", "Expect: 100-continue\r\n")));
+  HttpResponse r = c.read_response(3s);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "AAAA\n");
+  EXPECT_FALSE(icontains(r.header("Connection"), "close"));
+  ASSERT_TRUE(c.send(get("/b.txt", "Connection: close\r\n")));
+  HttpResponse r2 = c.read_response(3s);
+  EXPECT_EQ(r2.status, 200) << "a 100 left in the stream would show here";
+  EXPECT_EQ(r2.body, "BBBBBBBB\n");
 }
 
 TEST_F(Protocol, OptionsAsterisk) {

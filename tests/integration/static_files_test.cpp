@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "load_generator.h"
 #include "test_common.h"
 
 namespace itest {
@@ -73,16 +74,30 @@ TEST_F(StaticFiles, PercentEncodedPathAndQueryString) {
   EXPECT_EQ(q.body, text);
 }
 
+// The two paths are told apart by pillar_sendfile_bytes_total: the file's
+// bytes go by sendfile with EnableSendfile On, by pread+write with Off.
 TEST_F(StaticFiles, LargeFileWithAndWithoutSendfile) {
   std::string big;
   for (int i = 0; big.size() < 300000; ++i) big += "line " + std::to_string(i) + "\n";
   tree.write("www/big.txt", big);
-  for (const char* sendfile : {"On", "Off"}) {
-    START_SERVER(srv, basic_config(docroot, std::string("EnableSendfile ") + sendfile + "\n"));
+  for (bool on : {true, false}) {
+    SCOPED_TRACE(on ? "EnableSendfile On" : "EnableSendfile Off");
+    START_SERVER(srv, basic_config(docroot, std::string("EnableSendfile ") + (on ? "On" : "Off") +
+                                                "\n<Location /metrics>\n  SetHandler pillar-metrics\n</Location>\n"));
+    const long long before = metric_value(srv.port(), "pillar_sendfile_bytes_total");
+    const long long sent_before = metric_value(srv.port(), "pillar_sent_bytes_total");
+    ASSERT_GE(before, 0) << "no pillar_sendfile_bytes_total in /metrics";
     CurlResult r = curl_get(srv.base_url() + "/big.txt");
-    EXPECT_EQ(r.status, 200) << "EnableSendfile " << sendfile;
+    EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.header("Content-Length"), std::to_string(big.size()));
-    EXPECT_TRUE(r.body == big) << "EnableSendfile " << sendfile << ": body of " << r.body.size() << " bytes differs";
+    EXPECT_TRUE(r.body == big) << "body of " << r.body.size() << " bytes differs";
+    // The worker adds the response to pillar_sent_bytes_total when it ends,
+    // after its last sendfile: once that shows, the sendfile count is final.
+    ASSERT_TRUE(eventually([&] {
+      return metric_value(srv.port(), "pillar_sent_bytes_total") - sent_before >= static_cast<long long>(big.size());
+    })) << "the response never ended in the scoreboard";
+    const long long after = metric_value(srv.port(), "pillar_sendfile_bytes_total");
+    EXPECT_EQ(after - before, on ? static_cast<long long>(big.size()) : 0);
   }
 }
 

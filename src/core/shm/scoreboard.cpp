@@ -38,6 +38,7 @@ int Scoreboard::claim_row(int32_t pid, uint32_t generation) const {
     row.connections.store(0);
     row.requests.store(0);
     row.bytes.store(0);
+    row.sendfile_bytes.store(0);
     row.cpu_user_ticks.store(0);
     row.cpu_system_ticks.store(0);
     row.rss_anon_kb.store(0);
@@ -61,6 +62,7 @@ void Scoreboard::release_row(uint32_t r) const {
   }
   header_->retired_requests.fetch_add(row.requests.load());
   header_->retired_bytes.fetch_add(row.bytes.load());
+  header_->retired_sendfile_bytes.fetch_add(row.sendfile_bytes.load());
   header_->retired_cpu_user_ticks.fetch_add(row.cpu_user_ticks.load());
   header_->retired_cpu_system_ticks.fetch_add(row.cpu_system_ticks.load());
   header_->retired_connections.fetch_add(row.connections.load());

@@ -63,6 +63,7 @@ struct ProcessRow {
   std::atomic<uint64_t> connections{0};    // accepted since start
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> sendfile_bytes{0};  // of `bytes`, those sent by sendfile(2) (EnableSendfile)
   std::atomic<uint64_t> cpu_user_ticks{0};  // refreshed by the worker (clock ticks)
   std::atomic<uint64_t> cpu_system_ticks{0};
   std::atomic<uint64_t> rss_anon_kb{0};
@@ -85,6 +86,7 @@ struct ScoreboardHeader {
   // Totals of processes that have exited, so totals never go backwards.
   std::atomic<uint64_t> retired_requests{0};
   std::atomic<uint64_t> retired_bytes{0};
+  std::atomic<uint64_t> retired_sendfile_bytes{0};
   std::atomic<uint64_t> retired_cpu_user_ticks{0};
   std::atomic<uint64_t> retired_cpu_system_ticks{0};
   std::atomic<uint64_t> retired_connections{0};
@@ -106,7 +108,7 @@ class SharedMemory;
 class Scoreboard {
  public:
   static constexpr uint32_t kMagic = 0x50494c53;  // "PILS"
-  static constexpr uint32_t kLayoutVersion = 3;
+  static constexpr uint32_t kLayoutVersion = 4;
 
   Scoreboard() = default;
   // Carves the tables from `mem`; false when it does not fit.

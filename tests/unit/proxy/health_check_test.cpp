@@ -4,11 +4,17 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <ostream>
 
 #include "core/fd.h"
 #include "proxy/health_check.h"
 
 namespace pillar::proxy {
+
+void PrintTo(HealthChange c, std::ostream* os) {
+  *os << (c == HealthChange::Up ? "Up" : c == HealthChange::Down ? "Down" : "None");
+}
+
 namespace {
 
 TEST(HealthCheckVerdict, StatusAndBody) {
@@ -73,6 +79,100 @@ TEST(HealthCheckSockets, ChecksInFlightAreClosedWithTheirTargets) {
     first = second;
   }
   EXPECT_FALSE(is_open(first)) << "the checker closes its checks when it goes";
+}
+
+// ---- rise/fall ---------------------------------------------------------------------
+
+// A member followed through health_result the way the checker keeps it: the
+// Error flag changes only on Down and Up.
+struct Member {
+  uint32_t rise, fall;
+  bool in_error = false;
+  HealthRuns runs;
+  HealthChange check(bool ok) {
+    HealthChange c = health_result(runs, in_error, ok, rise, fall);
+    if (c == HealthChange::Down) in_error = true;
+    if (c == HealthChange::Up) in_error = false;
+    return c;
+  }
+};
+constexpr bool kPass = true, kFail = false;
+
+TEST(HealthRiseFall, DownOnlyAfterFallFailuresInARow) {
+  Member m{2, 3};
+  EXPECT_EQ(m.check(kFail), HealthChange::None);
+  EXPECT_EQ(m.check(kFail), HealthChange::None);
+  EXPECT_FALSE(m.in_error) << "two failures of fall=3";
+  EXPECT_EQ(m.check(kFail), HealthChange::Down);
+  EXPECT_TRUE(m.in_error);
+  // Further failures change nothing.
+  EXPECT_EQ(m.check(kFail), HealthChange::None);
+  EXPECT_TRUE(m.in_error);
+}
+
+TEST(HealthRiseFall, UpOnlyAfterRiseSuccessesInARow) {
+  Member m{2, 3};
+  m.in_error = true;
+  EXPECT_EQ(m.check(kPass), HealthChange::None);
+  EXPECT_TRUE(m.in_error) << "one success of rise=2";
+  EXPECT_EQ(m.check(kPass), HealthChange::Up);
+  EXPECT_FALSE(m.in_error);
+  EXPECT_EQ(m.check(kPass), HealthChange::None);
+  EXPECT_FALSE(m.in_error);
+}
+
+TEST(HealthRiseFall, APassRestartsTheFailureRun) {
+  Member m{2, 3};
+  m.check(kFail);
+  m.check(kFail);
+  EXPECT_EQ(m.check(kPass), HealthChange::None);
+  EXPECT_EQ(m.check(kFail), HealthChange::None);
+  EXPECT_EQ(m.check(kFail), HealthChange::None);
+  EXPECT_FALSE(m.in_error) << "the failures before the pass must not count";
+  EXPECT_EQ(m.check(kFail), HealthChange::Down);
+}
+
+TEST(HealthRiseFall, AFailureRestartsThePassRun) {
+  Member m{3, 2};
+  m.in_error = true;
+  m.check(kPass);
+  m.check(kPass);
+  EXPECT_EQ(m.check(kFail), HealthChange::None);
+  EXPECT_EQ(m.check(kPass), HealthChange::None);
+  EXPECT_EQ(m.check(kPass), HealthChange::None);
+  EXPECT_TRUE(m.in_error) << "the passes before the failure must not count";
+  EXPECT_EQ(m.check(kPass), HealthChange::Up);
+}
+
+TEST(HealthRiseFall, FallAndRiseOfOne) {
+  Member m{1, 1};
+  EXPECT_EQ(m.check(kFail), HealthChange::Down);
+  EXPECT_EQ(m.check(kPass), HealthChange::Up);
+}
+
+// The Error flag also changes outside the checker (balancer-manager and
+// `pillarctl enable` clear it): the run that led to the last change must not
+// count again, in either direction.
+TEST(HealthRiseFall, AMemberEnabledByHandNeedsFallFailuresAgain) {
+  Member m{2, 3};
+  for (int i = 0; i < 3; ++i) m.check(kFail);
+  ASSERT_TRUE(m.in_error);
+  m.check(kFail);         // still failing while down
+  m.in_error = false;     // enabled by hand
+  EXPECT_EQ(m.check(kFail), HealthChange::None) << "taken out by one failure";
+  EXPECT_EQ(m.check(kFail), HealthChange::None);
+  EXPECT_EQ(m.check(kFail), HealthChange::Down);
+}
+
+TEST(HealthRiseFall, AMemberMarkedInErrorAgainNeedsRiseSuccesses) {
+  Member m{2, 3};
+  m.in_error = true;
+  m.check(kPass);
+  m.check(kPass);
+  ASSERT_FALSE(m.in_error);
+  m.in_error = true;  // in error again without a failed check (the symmetric case)
+  EXPECT_EQ(m.check(kPass), HealthChange::None) << "put back by one success";
+  EXPECT_EQ(m.check(kPass), HealthChange::Up);
 }
 
 }  // namespace
