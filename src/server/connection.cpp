@@ -315,6 +315,12 @@ void Connection::drive() {
         continue;
       }
       case Phase::Write:
+        if (batch_with_next()) {
+          finish_request();
+          if (phase_ == Phase::Closed) return;
+          continue;
+        }
+        batched_ = 0;
         if (!flush_output()) return;
         finish_request();
         if (phase_ == Phase::Closed) return;
@@ -484,6 +490,8 @@ void Connection::process_request(size_t head_len) {
       respond_error(413, "request body larger than LimitRequestBody");
       return;
     }
+    // Answers batched before this one leave now: this one may take a while.
+    if (!output_.empty() && output_.flush() == http1::Output::Result::Error) return abort_request();
     if (begin_cache(*route)) return;
     start_proxy(*route);
     return;
@@ -501,6 +509,7 @@ void Connection::process_request(size_t head_len) {
       respond_error(413, "request body larger than the handler takes");
       return;
     }
+    if (!output_.empty() && output_.flush() == http1::Output::Result::Error) return abort_request();
     handler_ = handler;
     req_.body_text.clear();
     phase_ = Phase::ReadBody;
@@ -807,6 +816,21 @@ bool Connection::flush_output() {
   return false;
 }
 
+bool Connection::batch_with_next() {
+  constexpr uint32_t kBatchMax = 32;           // responses per write
+  constexpr uint64_t kBatchBytes = 64 * 1024;  // memory held for them
+  if (!keep_alive_ || req_.body_left > 0 || req_.body_chunked || !output_.memory_only() ||
+      output_.pending() >= kBatchBytes || batched_ >= kBatchMax)
+    return false;
+  // The next request's head is already here, whole: answer it first.
+  size_t next = rbegin_ + req_.head_len;
+  if (next >= rend_) return false;
+  std::string_view rest(rbuf_.get() + next, rend_ - next);
+  if (rest.find("\r\n\r\n") == std::string_view::npos && rest.find("\n\n") == std::string_view::npos) return false;
+  ++batched_;
+  return true;
+}
+
 void Connection::finish_request() {
   record_request(keep_alive_ ? '+' : '-');
   req_.resp.clear();
@@ -837,7 +861,7 @@ void Connection::abort_request() {
 
 void Connection::record_request(char conn_status) {
   end_cache_request();
-  const uint64_t sent = bytes_out();
+  const uint64_t sent = bytes_out(conn_status == 'X');
   w_.stats().bytes_out += sent;
   {
     auto& row = w_.row();
@@ -890,7 +914,7 @@ void Connection::record_request(char conn_status) {
     }
   }
   req_.bytes_in = 0;
-  req_.out_mark = output_.written();  // what is still queued counts for the next request
+  req_.out_mark = output_.written() + output_.pending();
 }
 
 bool Connection::drain_body() {

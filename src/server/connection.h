@@ -11,6 +11,7 @@
 #pragma once
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -153,7 +154,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
     Result flush() override;
     uint64_t pending() const override { return c_.output_.pending(); }
     bool writable() const override { return c_.output_.writable(); }
-    uint64_t written() const override { return c_.bytes_out(); }
+    uint64_t written() const override { return c_.output_.written(); }
     void drop() override { c_.output_.clear(); }
     void reset() { chunked_ = ended_ = false; }
 
@@ -238,7 +239,17 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   uint32_t read_min_rate_ = 0;
 
   // Bytes of the current request written (head, body, an interim 100).
-  uint64_t bytes_out() const { return output_.written() - req_.out_mark; }
+  // Counted as queued, so a response batched behind the next pipelined one
+  // is logged with its size; a cut response only with what went out.
+  uint64_t bytes_out(bool cut = false) const {
+    uint64_t queued = output_.written() + output_.pending() - req_.out_mark;
+    uint64_t sent = output_.written() > req_.out_mark ? output_.written() - req_.out_mark : 0;
+    return cut ? std::min(queued, sent) : queued;
+  }
+  // Pipelined batch: the answer waits in the output for the next request's,
+  // so the batch leaves in one write (DESIGN: cork a pipelined batch).
+  bool batch_with_next();
+  uint32_t batched_ = 0;
 };
 
 }  // namespace pillar::server

@@ -1,6 +1,12 @@
 // HTTP/1.1 connection handling over raw sockets: keep-alive, HTTP/1.0,
 // pipelining, malformed requests, limits and timeouts.
 #include "backend.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>  // tcp_info with tcpi_segs_in (glibc's lacks it)
+#include <poll.h>
+#include <sys/socket.h>
+
 #include "test_common.h"
 
 namespace itest {
@@ -126,6 +132,43 @@ TEST_F(Protocol, PipelinedRequestsAnsweredInOrder) {
   EXPECT_EQ(rs[2].status, 404);
   EXPECT_EQ(rs[3].status, 200);
   EXPECT_EQ(rs[3].body, "C\n");
+}
+
+// A pipelined batch is answered with one write (DESIGN: cork a pipelined
+// batch): the client's kernel counts the segments that came in, and twenty
+// answers in one sendmsg are one segment on loopback, not twenty.
+TEST_F(Protocol, PipelinedBatchLeavesInOneWrite) {
+  START_SERVER(srv, basic_config(docroot));
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(srv.port());
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  std::string batch;
+  for (int i = 0; i < 19; ++i) batch += get("/a.txt");
+  batch += get("/b.txt", "Connection: close\r\n");
+  ASSERT_EQ(::send(fd, batch.data(), batch.size(), MSG_NOSIGNAL), static_cast<ssize_t>(batch.size()));
+  std::string data;
+  char buf[65536];
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, 5000) == 1) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  tcp_info ti{};
+  socklen_t len = sizeof ti;
+  ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+  ::close(fd);
+  std::vector<HttpResponse> rs = parse_responses(data);
+  ASSERT_EQ(rs.size(), 20u) << data;
+  for (int i = 0; i < 19; ++i) EXPECT_EQ(rs[static_cast<size_t>(i)].body, "AAAA\n") << i;
+  EXPECT_EQ(rs[19].body, "BBBBBBBB\n");
+  // SYN-ACK, an ACK, the batch, the FIN: a handful, where one write per
+  // answer would be twenty-odd.
+  EXPECT_LT(ti.tcpi_segs_in, 10u) << "segments in: " << ti.tcpi_segs_in;
 }
 
 TEST_F(Protocol, PipelinedRequestsSentByteByByte) {

@@ -57,6 +57,7 @@ class Output {
   bool writable() const { return writable_; }
   void on_writable() { writable_ = true; }
   bool empty() const { return pending() == 0; }
+  bool memory_only() const { return file_idx_ == files_.size(); }  // no file range queued
   uint64_t pending() const;  // queued bytes not yet written
   // Drops what is queued (a response cut off; its client is gone).
   void clear();

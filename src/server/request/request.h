@@ -45,7 +45,7 @@ struct Request {
   time_t wall = 0;
   uint64_t bytes_in = 0;
   uint64_t body_bytes = 0;       // response body bytes (%B)
-  uint64_t out_mark = 0;         // the connection's output counter when this request began
+  uint64_t out_mark = 0;         // the connection's output position (written + queued) when this request began
 };
 
 }  // namespace pillar::server
