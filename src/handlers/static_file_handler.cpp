@@ -61,7 +61,7 @@ std::string make_boundary(const core::OpenFile& f) {
 
 }  // namespace
 
-StaticFileHandler::StaticFileHandler(const config::VirtualHost& vh, const MimeTypes& mime, bool)
+StaticFileHandler::StaticFileHandler(const config::VirtualHost& vh, const MimeTypes& mime)
     : vh_(vh), mime_(mime) {}
 
 StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, std::string_view name) const {

@@ -15,7 +15,7 @@ namespace pillar::handlers {
 class StaticFileHandler final : public http::Handler {
  public:
   // `vh` and `mime` must outlive the handler (they live in the Runtime).
-  StaticFileHandler(const config::VirtualHost& vh, const MimeTypes& mime, bool enable_sendfile);
+  StaticFileHandler(const config::VirtualHost& vh, const MimeTypes& mime);
   void handle(const http::RequestContext& ctx, http::Response& resp) override;
 
  private:

@@ -276,7 +276,7 @@ bool ProxyExchange::pick_and_connect() {
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
     // A PROXY header describes one client: such connections are never pooled.
-    core::Fd fd(mc.proxy_protocol || fresh ? -1 : w_.take_upstream(&b_, m));
+    core::Fd fd = mc.proxy_protocol || fresh ? core::Fd() : w_.take_upstream(&b_, m);
     up_reused_ = fd.valid();
     if (!up_reused_) {
       fd.reset(::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -319,7 +319,7 @@ void ProxyExchange::release_upstream(bool reusable) {
   if (up_) {
     w_.loop().remove(up_->fd());
     if (reusable && member_ >= 0 && !b_.member_cfg(member_).proxy_protocol)
-      w_.give_upstream(&b_, member_, up_->release().release());
+      w_.give_upstream(&b_, member_, up_->release());
     up_.reset();
   }
   if (acquired_ && member_ >= 0) {

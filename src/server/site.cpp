@@ -68,7 +68,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
     auto site = std::make_unique<Site>();
     site->cfg = &vh;
     if (ctx.vhost_stats) site->stats_id = ctx.vhost_stats->id_for(vh.server_name.empty() ? "(main)" : vh.server_name);
-    site->static_handler = std::make_unique<handlers::StaticFileHandler>(vh, rt->mime_, c.enable_sendfile);
+    site->static_handler = std::make_unique<handlers::StaticFileHandler>(vh, rt->mime_);
     for (const auto& loc : vh.locations) {
       http::Handler* h = nullptr;
       if (loc.handler == config::HandlerKind::BalancerManager) {

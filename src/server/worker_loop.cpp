@@ -37,9 +37,8 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
     const uint64_t fd_limit = core::fd_limit();  // once per wake-up: it may change at run time
     if (fd_short_) {
       // Accept again only once the lowest free descriptor is out of the reserve.
-      int probe = ::fcntl(l_.fd, F_DUPFD_CLOEXEC, 0);
-      bool still = probe < 0 || core::fd_in_reserve(probe, fd_limit);
-      if (probe >= 0) ::close(probe);
+      core::Fd probe(::fcntl(l_.fd, F_DUPFD_CLOEXEC, 0));
+      bool still = !probe || core::fd_in_reserve(probe.get(), fd_limit);
       if (still) return pause_for_fds();
       fd_short_ = false;
     }
@@ -57,17 +56,14 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
       }
       sockaddr_storage peer{};
       socklen_t plen = sizeof peer;
-      int fd = ::accept4(l_.fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0 && !slot) {
+      core::Fd accepted(::accept4(l_.fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      if (accepted && !slot) {
         // Full, but a connection is really waiting: the oldest idle
         // keep-alive connection of this loop makes room for it.
         slot = w_.reserve_slot(slot_index, true);
-        if (!slot) {  // the idle connection went away meanwhile: impossible within one callback
-          ::close(fd);
-          return;
-        }
+        if (!slot) return;  // the idle connection went away meanwhile: impossible within one callback
       }
-      if (fd < 0) {
+      if (!accepted) {
         if (slot) w_.release_slot(slot_index);
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
         if (errno == ECONNABORTED || errno == EPROTO) continue;
@@ -83,6 +79,7 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
         }
         return;
       }
+      const int fd = accepted.get();
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       sockaddr_storage local = l_.bound;
@@ -92,7 +89,7 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
       }
       ++w_.stats_.connections;
       w_.row().connections.fetch_add(1, std::memory_order_relaxed);
-      auto* c = new Connection(w_, fd, peer, local, slot, slot_index);
+      auto* c = new Connection(w_, accepted.release(), peer, local, slot, slot_index);
       c->start();
       if (core::fd_in_reserve(fd, fd_limit)) {
         // This one is served from the reserve; the next wait in the backlog.
@@ -167,9 +164,7 @@ void WorkerLoop::wake_cache_waiters() {
 WorkerLoop::~WorkerLoop() {
   force_close_all();
   reap();
-  for (auto& [key, fds] : upstream_idle_) {
-    for (int fd : fds) ::close(fd);
-  }
+  upstream_idle_.clear();
 }
 
 void WorkerLoop::run() {
@@ -307,27 +302,24 @@ void WorkerLoop::unlink(Connection* c) {
   graveyard_.push_back(c);
 }
 
-int WorkerLoop::take_upstream(const void* balancer, int member) {
+core::Fd WorkerLoop::take_upstream(const void* balancer, int member) {
   auto it = upstream_idle_.find({balancer, member});
-  if (it == upstream_idle_.end()) return -1;
+  if (it == upstream_idle_.end()) return {};
   while (!it->second.empty()) {
-    int fd = it->second.back();
+    core::Fd fd = std::move(it->second.back());
     it->second.pop_back();
     char probe;
-    ssize_t n = ::recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = ::recv(fd.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return fd;  // open and quiet: reusable
-    ::close(fd);  // closed by the member, or unexpected bytes
+    // else closed by the member, or unexpected bytes: dropped (closed) here
   }
-  return -1;
+  return {};
 }
 
-void WorkerLoop::give_upstream(const void* balancer, int member, int fd) {
+void WorkerLoop::give_upstream(const void* balancer, int member, core::Fd fd) {
   auto& idle = upstream_idle_[{balancer, member}];
-  if (idle.size() >= kMaxIdleUpstream || stopping_) {
-    ::close(fd);
-    return;
-  }
-  idle.push_back(fd);
+  if (idle.size() >= kMaxIdleUpstream || stopping_) return;  // closed as it goes
+  idle.push_back(std::move(fd));
 }
 
 void WorkerLoop::retire(std::unique_ptr<ProxyExchange> p) { dead_exchanges_.push_back(std::move(p)); }

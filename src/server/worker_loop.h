@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/fd.h"
 #include "core/shm/scoreboard.h"
 #include "server/site.h"
 
@@ -94,8 +95,8 @@ class WorkerLoop {
 
   // Idle keep-alive connections to balancer members, per loop; -1 when none
   // usable (a pooled one the member closed meanwhile is discarded).
-  int take_upstream(const void* balancer, int member);
-  void give_upstream(const void* balancer, int member, int fd);
+  core::Fd take_upstream(const void* balancer, int member);
+  void give_upstream(const void* balancer, int member, core::Fd fd);
   // A finished proxy exchange is deleted after the current event batch.
   void retire(std::unique_ptr<ProxyExchange> p);
   void release_slot(uint32_t index);
@@ -126,7 +127,7 @@ class WorkerLoop {
   size_t conn_count_ = 0;
   std::vector<Connection*> graveyard_;
   std::vector<std::unique_ptr<ProxyExchange>> dead_exchanges_;
-  std::map<std::pair<const void*, int>, std::vector<int>> upstream_idle_;
+  std::map<std::pair<const void*, int>, std::vector<core::Fd>> upstream_idle_;
   std::unique_ptr<CacheNotifier> cache_notifier_;
   std::unordered_set<Connection*> cache_waiters_;
   bool stopping_ = false;
