@@ -244,4 +244,20 @@ bool release_recorded(MemberState& m, std::atomic<uint32_t>& record, uint32_t re
   return true;
 }
 
+std::string status_flags_text(uint32_t flags, FlagStyle style) {
+  static constexpr struct {
+    uint32_t bit;
+    const char* letter;
+    const char* word;
+  } kNames[] = {{kStatusDisabled, "D", "Dis"}, {kStatusStopped, "S", "Stop"}, {kStatusHotStandby, "H", "Stby"},
+                {kStatusError, "E", "Err"},    {kStatusDrain, "N", "Drn"},    {kStatusIgnoreErrors, "I", "Ign"}};
+  std::string s;
+  for (const auto& n : kNames) {
+    if (!(flags & n.bit)) continue;
+    if (style == FlagStyle::Words && !s.empty()) s += ' ';
+    s += style == FlagStyle::Letters ? n.letter : n.word;
+  }
+  return s.empty() ? "Ok" : s;
+}
+
 }  // namespace pillar::proxy

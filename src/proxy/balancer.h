@@ -46,6 +46,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace pillar::proxy {
@@ -59,6 +60,11 @@ enum StatusFlag : uint32_t {
   kStatusDrain = 1u << 4,         // N: no new sessions, still serves sticky requests routed to it
   kStatusIgnoreErrors = 1u << 5,  // I: E is ignored, member is always considered available
 };
+
+// The flags as text: Apache's letters ("DN"; pillarctl, the state file) or
+// its balancer-manager words ("Dis Drn"); "Ok" for none.
+enum class FlagStyle : uint8_t { Letters, Words };
+std::string status_flags_text(uint32_t flags, FlagStyle style);
 
 inline constexpr size_t kRouteMax = 32;     // including the terminating NUL
 inline constexpr size_t kMaxMembers = 256;  // per balancer; members beyond are never picked

@@ -47,17 +47,6 @@ std::string form_value(std::string_view form, std::string_view key, bool& bad) {
   return {};
 }
 
-std::string flags_text(uint32_t f) {
-  std::string s;
-  if (f & proxy::kStatusDisabled) s += "Dis ";
-  if (f & proxy::kStatusStopped) s += "Stop ";
-  if (f & proxy::kStatusHotStandby) s += "Stby ";
-  if (f & proxy::kStatusError) s += "Err ";
-  if (f & proxy::kStatusDrain) s += "Drn ";
-  if (f & proxy::kStatusIgnoreErrors) s += "Ign ";
-  return s.empty() ? "Ok" : s;
-}
-
 }  // namespace
 
 void BalancerManager::handle(const http::RequestContext& ctx, http::Response& resp) {
@@ -142,7 +131,7 @@ void BalancerManager::handle(const http::RequestContext& ctx, http::Response& re
       };
       out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}{}{}</td></tr>\n",
                          http::html_escape(url), http::html_escape(std::string(proxy::member_route(m))), m.lbfactor,
-                         flags_text(m.status_flags.load()), m.busy.load(), m.elected.load(), m.transferred.load(),
+                         proxy::status_flags_text(m.status_flags.load(), proxy::FlagStyle::Words), m.busy.load(), m.elected.load(), m.transferred.load(),
                          button("drain", "Drain"), button("undrain", "Undrain"), button("disable", "Disable"),
                          button("enable", "Enable"));
     }

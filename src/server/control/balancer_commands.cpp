@@ -81,16 +81,7 @@ nlohmann::json balancer_command(const BalancerCommandSource& source, const std::
 
 }  // namespace
 
-std::string member_flags_text(uint32_t f) {
-  std::string s;
-  if (f & proxy::kStatusDisabled) s += "D";
-  if (f & proxy::kStatusStopped) s += "S";
-  if (f & proxy::kStatusHotStandby) s += "H";
-  if (f & proxy::kStatusError) s += "E";
-  if (f & proxy::kStatusDrain) s += "N";
-  if (f & proxy::kStatusIgnoreErrors) s += "I";
-  return s.empty() ? std::string("Ok") : s;
-}
+std::string member_flags_text(uint32_t f) { return proxy::status_flags_text(f, proxy::FlagStyle::Letters); }
 
 void add_balancer_commands(ControlCommands& table, BalancerCommandSource source) {
   table.add("balancer",

@@ -48,6 +48,15 @@ PickContext key_ctx(const std::string& key) {
   return c;
 }
 
+TEST(StatusFlagsText, LettersAndWordsInOneOrder) {
+  EXPECT_EQ(status_flags_text(0, FlagStyle::Letters), "Ok");
+  EXPECT_EQ(status_flags_text(0, FlagStyle::Words), "Ok");
+  EXPECT_EQ(status_flags_text(kStatusDrain | kStatusDisabled, FlagStyle::Letters), "DN");
+  EXPECT_EQ(status_flags_text(kStatusDrain | kStatusDisabled, FlagStyle::Words), "Dis Drn");
+  EXPECT_EQ(status_flags_text(kStatusError | kStatusIgnoreErrors | kStatusStopped | kStatusHotStandby, FlagStyle::Letters),
+            "SHEI");
+}
+
 }  // namespace
 
 // ---- layout -----------------------------------------------------------------
