@@ -98,6 +98,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool flush_upstream();
   bool read_upstream();
   bool handle_response_head();
+  void relay_interim();
+  void invalidate(const http::ResponseHead& resp);
   void relay_body();
   bool pump_tunnel();
   // Content-Length bodies beyond what the first reads brought: moved from the
