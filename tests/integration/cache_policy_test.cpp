@@ -195,8 +195,9 @@ TEST(CachePolicyHeuristic, CacheHeuristicOffDisablesIt) {
 
 // =========================================================================================
 // Targeted cache control (RFC 9213): Pillar-Cache-Control, then
-// CDN-Cache-Control, replace Cache-Control in the store decision. (Removing
-// them from what the client gets is pending wiring, so not asserted here.)
+// CDN-Cache-Control, replace Cache-Control in the store decision. That they
+// are kept from the client, and CacheControlTarget, are in
+// cache_conformance_test.cpp.
 // =========================================================================================
 
 TEST(CachePolicyTargeted, PillarCacheControlStoresWhatCacheControlForbids) {
