@@ -98,6 +98,25 @@ TEST(CacheConformanceAge, SlowFillIsOldAtOnce) {
   EXPECT_GE(std::atoi(hit.header("Age").c_str()), 1) << "the 1.1 s the fetch took: " << describe_response(hit);
 }
 
+TEST(CacheConformanceAge, AgeNeverExceedsTwoToThe31) {
+  // RFC 9111 §1.2.2: a delta-seconds past 2^31 is sent as 2^31. The copy is
+  // stale at once; max-stale lets the client have it anyway.
+  Backend be("origin", [](const BackendRequest& r) {
+    if (r.target == "/ctl") return cache_reply(200, "Cache-Control: max-age=600\r\n", "ctl");
+    return cache_reply(200, "Cache-Control: max-age=60\r\nAge: 2147483648\r\n", "old");
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(get(f.port(), "/old").body, "old");
+  ASSERT_EQ(get(f.port(), "/ctl").body, "ctl");
+  // Stored after /old: once /ctl is a second old, /old has been stored a second too.
+  ASSERT_TRUE(eventually([&] { return std::atoi(get(f.port(), "/ctl").header("Age").c_str()) >= 1; }, 4s));
+  HttpResponse r = get(f.port(), "/old", "Cache-Control: max-stale\r\n");
+  ASSERT_EQ(xcache(r), "STALE") << describe_response(r);
+  EXPECT_EQ(r.header("Age"), "2147483648") << describe_response(r);
+}
+
 // =========================================================================================
 // Targeted cache control (RFC 9213): obeyed, and kept from the client.
 // =========================================================================================
