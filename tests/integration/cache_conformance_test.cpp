@@ -159,6 +159,20 @@ TEST(CacheConformanceTargeted, PillarCacheControlBeatsCdnCacheControlAndCacheCon
   EXPECT_EQ(origin_requests(be, "/p"), 1u);
 }
 
+TEST(CacheConformanceTargeted, PublicInTheTargetedFieldLetsAuthorizedRequestsHit) {
+  // RFC 9111 §3.5: a request with Authorization may get a stored copy only
+  // when the response said public (or s-maxage, must-revalidate); here the
+  // targeted field says it, Cache-Control does not.
+  Backend be("origin", versioned("Cache-Control: max-age=60\r\nPillar-Cache-Control: max-age=60, public\r\n"));
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  ASSERT_EQ(get(f.port(), "/auth").body, "v1");
+  HttpResponse r = get(f.port(), "/auth", "Authorization: Basic dTpw\r\n");
+  EXPECT_EQ(xcache(r), "HIT") << describe_response(r);
+  EXPECT_EQ(r.body, "v1");
+}
+
 TEST(CacheConformanceTargeted, TargetListWithoutCdnForwardsItUntouched) {
   Backend be("origin", versioned("Cache-Control: max-age=60\r\nCDN-Cache-Control: no-store\r\n"));
   ASSERT_TRUE(be.ok());
