@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cache_front.h"
 
@@ -320,6 +321,32 @@ TEST(CacheConformanceInterim, NoInterimResponseForHttp10Clients) {
   RawExchange ex = raw_exchange(f.port(), "GET /eh10 HTTP/1.0\r\nHost: localhost\r\n\r\n");
   ASSERT_EQ(ex.responses.size(), 1u) << ex.data;
   EXPECT_EQ(ex.responses[0].status, 200) << ex.data;
+}
+
+TEST(CacheConformanceInterim, OriginContinueIsNotRepeatedAfterPillarsOwn) {
+  // Pillar answers Expect: 100-continue itself; the origin's 100 would be a
+  // second one. Its 102 still goes through.
+  Backend be("origin", [](const BackendRequest&) {
+    BackendReply r;
+    r.bytes =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
+        "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+    return r;
+  });
+  ASSERT_TRUE(be.ok());
+  CacheFront f;
+  ASSERT_NO_FATAL_FAILURE(f.start(be.url()));
+  RawConnection c(f.port());
+  ASSERT_TRUE(c.send("POST /up HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
+                     "Connection: close\r\n\r\n"));
+  HttpResponse cont = c.read_response(3s);
+  ASSERT_EQ(cont.status, 100) << "Pillar's own 100 Continue";
+  ASSERT_TRUE(c.send("abc"));
+  std::vector<HttpResponse> rest = parse_responses(c.read_until_close(3s));
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].status, 102) << "the origin's 102 is passed on";
+  EXPECT_EQ(rest[1].status, 201);
+  EXPECT_EQ(rest[1].body, "ok");
 }
 
 // =========================================================================================
