@@ -209,6 +209,9 @@ struct CacheConfig {
   uint64_t max_object_size = 1000000;  // CacheMaxObjectSize (bytes)
   bool header = false;             // CacheHeader: X-Cache on responses
   AccessPolicy purge;              // CachePurgeRequire; empty: loopback clients only
+  // CacheControlTarget: the targeted cache-control fields Pillar obeys, in
+  // order (RFC 9213), and removes from what its clients get; empty: none (Off).
+  std::vector<std::string> targets{"Pillar-Cache-Control", "CDN-Cache-Control"};
 
   // Longest matching rule wins; CacheDisable wins a tie.
   bool enabled_for(std::string_view path) const;

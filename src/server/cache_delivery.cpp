@@ -9,6 +9,8 @@
 #include <ctime>
 #include <optional>
 
+#include "cache/policy.h"
+#include "cache/targeted.h"
 #include "core/assert.h"
 #include "core/clock.h"
 #include "handlers/conditional.h"
@@ -95,12 +97,16 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
     }
   } else if (status_ == 412 || status_ == 416) {
     o.append("Date: ").append(loop_.http_date()).append("\r\n");
-  } else {
+  } else if (const auto& targets = req_.site->cfg->cache.targets; targets.empty()) {
     o.append(lines);
+  } else {
+    // Stored with the targeted fields (a later 304 is judged with them);
+    // they are for this cache, not its clients (RFC 9213 §3, targeted.h).
+    cache::append_without_targeted(o, lines, targets);
   }
   o.append(content_range);
   o.append("Age: ");
-  http1::append_number(o, static_cast<uint64_t>(current_age(snap.meta, now_ms)));
+  http1::append_number(o, static_cast<uint64_t>(cache::current_age(snap.meta.initial_age, snap.meta.stored_ms, now_ms)));
   o.append("\r\n");
   if (req_.site->cfg->cache.header) o.append("X-Cache: ").append(x_cache_).append("\r\n");
   no_body_ = bodiless || head_req;

@@ -1,9 +1,11 @@
 #include "server/cache_fill.h"
 
+#include <span>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "cache/revalidate.h"
+#include "cache/targeted.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "server/cache_notifier.h"
@@ -14,11 +16,10 @@ namespace pillar::server {
 
 namespace {
 
-// Fields a stored head never keeps (cache::never_stored, RFC 9111 §3.1).
-bool not_stored(std::string_view name) { return cache::never_stored(name); }
-
+// `cc`: the directives in force for the response (its targeted field's when
+// one is, RFC 9213 §2.2, else Cache-Control's).
 cache::ObjectMeta meta_from(const cache::StoreDecision& d, const http::ResponseHead& resp, int64_t now_ms, uint16_t vhost,
-                            int64_t body_expected) {
+                            int64_t body_expected, std::span<const std::string> targets) {
   cache::ObjectMeta m;
   m.stored_at = now_ms / 1000;
   m.stored_ms = now_ms;
@@ -30,7 +31,7 @@ cache::ObjectMeta meta_from(const cache::StoreDecision& d, const http::ResponseH
   m.status = static_cast<uint16_t>(resp.status);
   m.vhost = vhost;
   m.revalidate_always = d.revalidate_always;
-  auto cc = cache::response_cache_control(resp);
+  auto cc = cache::effective_cache_control(resp, targets);
   m.auth_ok = cc.public_ || cc.s_maxage >= 0 || cc.must_revalidate;
   m.must_revalidate = cc.must_revalidate || cc.proxy_revalidate || cc.s_maxage >= 0;
   return m;
@@ -46,7 +47,8 @@ void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) 
   const int64_t now_ms = core::wall_ms(), now = now_ms / 1000;
   int64_t length = resp.framing == http::ResponseHead::Framing::ContentLength ? static_cast<int64_t>(resp.content_length) : -1;
   // The response delay counts whole seconds elapsed, not second boundaries crossed.
-  auto d = cache::decide_store(*req, resp, now - (now_ms - request_ms) / 1000, now, length, cache_settings(*cfg));
+  auto d = cache::decide_store(*req, resp, now - (now_ms - request_ms) / 1000, now, length, cache_settings(*cfg),
+                               cfg->targets);
   if (!d.store) {
     // An error is not a property of the URL: only a response that is
     // uncacheable by nature marks the key hit-for-pass.
@@ -59,7 +61,8 @@ void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) 
   }
   std::string names = cache::join_vary(resp);
   std::string key = cache::vary_key(names, *req);
-  if (!store->set_head(busy, names, key, cache::stored_head(lines, resp), meta_from(d, resp, now_ms, vhost, length))) {
+  if (!store->set_head(busy, names, key, cache::stored_head(lines, resp, cfg->targets),
+                       meta_from(d, resp, now_ms, vhost, length, cfg->targets))) {
     store->abandon(busy);
     ended = true;
     wake();
@@ -70,58 +73,36 @@ void CacheFill::on_head(const http::ResponseHead& resp, std::string_view lines) 
 }
 
 // The member confirmed the stale copy: a new object gets the stale head
-// updated with the 304's fields (RFC 9111 §4.3.4) and the stale body.
+// updated with the 304's fields (cache::freshen_head, RFC 9111 §3.2,
+// §4.3.4) and the stale body, before anyone is answered, so the client that
+// caused the revalidation already sees the 304's Cache-Control, ETag,
+// Expires and other fields. A 304 whose validators contradict the stored
+// copy's (cache::freshens) changes nothing: the stale copy answers this one
+// request as it is and the next one fetches again.
 void CacheFill::on_not_modified(const http::ResponseHead& resp) {
   const int64_t now_ms = core::wall_ms(), now = now_ms / 1000;
   revalidated = true;
   ended = true;
   cache::Snapshot ss = store->snapshot(stale);
   std::string old = store->read_string(stale, uint64_t{ss.key_len} + ss.names_len + ss.vary_len, ss.head_len);
-  std::vector<std::pair<std::string, std::string>> fields;
-  for (std::string_view rest = old; !rest.empty();) {
-    size_t end = rest.find("\r\n");
-    std::string_view line = rest.substr(0, end);
-    size_t colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      fields.emplace_back(std::string(line.substr(0, colon)), std::string(v));
-    }
-    if (end == std::string_view::npos) break;
-    rest.remove_prefix(end + 2);
+  if (!cache::freshens(resp, old)) {
+    core::log(core::LogLevel::Info, "cache", "a 304 whose validators do not match the stored copy: {}", req->target);
+    store->abandon(busy);
+    busy = stale;
+    wake();
+    return;
   }
-  for (const auto& f : resp.headers) {
-    if (not_stored(f.name)) continue;
-    bool replaced = false;
-    for (auto it = fields.begin(); it != fields.end();) {
-      if (!http::iequals(it->first, f.name)) {
-        ++it;
-        continue;
-      }
-      if (!replaced) {
-        it->second = std::string(f.value);
-        replaced = true;
-        ++it;
-      } else {
-        it = fields.erase(it);
-      }
-    }
-    if (!replaced) fields.emplace_back(std::string(f.name), std::string(f.value));
-  }
+  std::string lines = cache::freshen_head(old, resp, cfg->targets);
   http::ResponseHead merged;
   merged.status = ss.meta.status;
   merged.framing = http::ResponseHead::Framing::ContentLength;
   merged.content_length = ss.body_len;
-  std::string lines;
-  for (const auto& [n, v] : fields) {
-    merged.headers.push_back({n, v});
-    lines.append(n).append(": ").append(v).append("\r\n");
-  }
+  cache::head_fields(lines, merged.headers);
   auto d = cache::decide_store(*req, merged, now - (now_ms - request_ms) / 1000, now, static_cast<int64_t>(ss.body_len),
-                               cache_settings(*cfg));
+                               cache_settings(*cfg), cfg->targets);
   std::string names = cache::join_vary(merged);
   if (d.store && store->set_head(busy, names, cache::vary_key(names, *req), lines,
-                                 meta_from(d, merged, now_ms, vhost, static_cast<int64_t>(ss.body_len))) &&
+                                 meta_from(d, merged, now_ms, vhost, static_cast<int64_t>(ss.body_len), cfg->targets)) &&
       store->copy_body(stale, busy)) {
     store->finish(busy);
   } else {

@@ -51,7 +51,7 @@ cache::Freshness freshness_of(const cache::ObjectMeta& m, int64_t now_ms) {
 }
 
 int64_t current_age(const cache::ObjectMeta& m, int64_t now_ms) {
-  return std::max<int64_t>(0, m.initial_age + (now_ms - m.stored_ms) / 1000);
+  return cache::current_age(m.initial_age, m.stored_ms, now_ms);
 }
 
 // A request's pins are recorded in its scoreboard slot by the store, in the
@@ -115,11 +115,10 @@ bool Connection::begin_cache(const LocationRoute& route) {
   if (!store || !cc.enabled_for(req_.path)) return false;
   std::string target(req_.head.path);
   if (!req_.head.query.empty()) target.append("?").append(req_.head.query);
-  if (req_.head.method != http::Method::Get && req_.head.method != http::Method::Head) {
-    // RFC 9111 §4.4: an unsafe method invalidates what the cache holds for the URL.
-    if (req_.head.method != http::Method::Options) store->purge(cache::primary_key(req_.host, target));
-    return false;
-  }
+  // Other methods, extension ones included, go to the member uncached; an
+  // unsafe one invalidates once the member's response head is in
+  // (ProxyExchange::invalidate, RFC 9111 §4.4: not for a failed request).
+  if (req_.head.method != http::Method::Get && req_.head.method != http::Method::Head) return false;
   if (req_.head.chunked || req_.head.content_length > 0 || req_.head.upgrade) return false;
   req_.route = &route;
   cache_key_ = cache::primary_key(req_.host, target);
@@ -209,6 +208,14 @@ void Connection::cache_step() {
       if (r.ready && fresh.within_grace && !force && spawn_refresh(r.busy, r.ready)) {
         if (stats) stats->cache_grace_hits.fetch_add(1, std::memory_order_relaxed);
         return deliver_from_cache(r.ready, "STALE");
+      }
+      // A conditional request with nothing stored: the client's validators
+      // go to the member, which may answer 304, and that answer, about the
+      // client's copy, fills nothing (a fill asks for the whole
+      // representation with the store's own validators). It is passed.
+      if (!r.ready && (head.has("If-None-Match") || head.has("If-Modified-Since"))) {
+        store.abandon(r.busy);
+        return pass();
       }
       if (stats) stats->cache_misses.fetch_add(1, std::memory_order_relaxed);
       return start_fill(r.busy, r.ready);

@@ -8,6 +8,11 @@
 //                                           exchange tees the body into a Busy
 //                                           object (CacheFill) others wait on
 //   hit-for-pass, Authorization, Range miss  plain proxy, nothing stored
+//   conditional request, nothing stored ... plain proxy with its conditionals
+//                                           (the origin's 304 is the client's)
+//   other methods ......................... plain proxy; an unsafe one
+//                                           invalidates after the origin's
+//                                           head (ProxyExchange, RFC 9111 §4.4)
 //
 // Waiters in every worker are woken by a datagram to their loop's socket
 // (CacheNotifier) whenever the fetcher stores more, so coalesced clients get

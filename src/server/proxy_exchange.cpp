@@ -10,7 +10,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 
+#include "cache/invalidate.h"
+#include "cache/policy.h"
+#include "cache/store.h"
+#include "cache/targeted.h"
 #include "core/log.h"
 #include "core/socket_address.h"
 #include "http/field_rules.h"
@@ -619,6 +624,30 @@ bool ProxyExchange::read_upstream() {
 }
 
 
+// An interim response (RFC 9110 §15.2) as the member sent it, without its
+// hop-by-hop fields; the final response follows on the same sink.
+void ProxyExchange::relay_interim() {
+  std::string o = "HTTP/1.1 " + std::to_string(resp_.status) + " " +
+                  std::string(resp_.reason.empty() ? std::string_view("Interim") : resp_.reason) + "\r\n";
+  for (const auto& f : resp_.headers) {
+    if (hop_field(f.name) || http::named_by_connection(resp_.headers, f.name)) continue;
+    o.append(f.name).append(": ").append(f.value).append("\r\n");
+  }
+  o.append("\r\n");
+  out().raw(o);
+}
+
+// RFC 9111 §4.4: the member answered an unsafe request; what the store holds
+// for its target (and for a same-origin Location/Content-Location) is gone.
+// Nothing for a 4xx/5xx (cache::invalidation_keys decides).
+void ProxyExchange::invalidate(const http::ResponseHead& resp) {
+  cache::Store& store = *w_.runtime().cache();
+  for (const std::string& key : cache::invalidation_keys(req_.head, "http", resp)) {
+    uint32_t n = store.purge(key);
+    if (n) core::log(core::LogLevel::Debug, "cache", "{} {}: {} object(s) invalidated", req_.head.method_name, key, n);
+  }
+}
+
 bool ProxyExchange::handle_response_head() {
   while (!head_seen_) {
     std::string_view buf(up_in_.data() + up_in_pos_, up_in_.size() - up_in_pos_);
@@ -647,7 +676,10 @@ bool ProxyExchange::handle_response_head() {
       }
       return false;
     }
-    if (resp_.interim()) {  // 100/102/103: not relayed (we answered Expect ourselves)
+    if (resp_.interim()) {  // 100/102/103...: passed on (cache::forward_interim), never stored nor reused
+      if (!client_dead_ && cache::forward_interim(resp_.status, req_.head.version_major, req_.head.version_minor,
+                                                  req_.head.expect_continue))
+        relay_interim();
       up_in_pos_ += parsed.consumed;
       continue;
     }
@@ -692,6 +724,10 @@ bool ProxyExchange::handle_response_head() {
     }
     head_seen_ = true;
     b_.block->fail_run[member_].store(0, std::memory_order_relaxed);  // it answers: not failing
+    const bool cached_location = w_.runtime().cache() && req_.site->cfg->cache.enabled_for(req_.path);
+    http::ResponseHead moved;  // status, Location and Content-Location as the client sees them (invalidation)
+    moved.status = resp_.status;
+    std::deque<std::string> rewritten_values;  // what moved's views point into
     status_ = resp_.status;
     framing_ = resp_.framing;
     resp_left_ = resp_.content_length;
@@ -728,6 +764,8 @@ bool ProxyExchange::handle_response_head() {
           }
         }
       }
+      if (http::iequals(f.name, "Location") || http::iequals(f.name, "Content-Location"))
+        moved.headers.push_back({f.name, rewritten.empty() ? f.value : std::string_view(rewritten_values.emplace_back(rewritten))});
       o.append(f.name);
       o.append(": ");
       o.append(value);
@@ -740,6 +778,19 @@ bool ProxyExchange::handle_response_head() {
     }
     o.append("Via: 1.1 pillar\r\n");
     if (fill_) fill_->on_head(resp_, std::string_view(o).substr(lines_begin));
+    if (cached_location) {
+      // The targeted fields are this cache's (RFC 9213 §3): a fill stored
+      // them above, the client gets the head without them.
+      const auto& targets = req_.site->cfg->cache.targets;
+      bool any = false;
+      for (const auto& f : resp_.headers) any = any || cache::is_target_field(f.name, targets);
+      if (any) {
+        std::string lines = o.substr(lines_begin);
+        o.resize(lines_begin);
+        cache::append_without_targeted(o, lines, targets);
+      }
+      if (cache::unsafe_method(req_.head.method)) invalidate(moved);
+    }
     if (x_cache_) o.append("X-Cache: ").append(x_cache_).append("\r\n");
     using F = http::ResponseHead::Framing;
     // A request body still arriving is discarded after the response if it

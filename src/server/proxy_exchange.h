@@ -6,7 +6,11 @@
 // that fails before any response byte goes again to the same member on a
 // fresh connection; a connect failure, or a fresh connection that fails
 // before any response byte of an idempotent request, is retried on another
-// member. 502/503/504 as Apache.
+// member. 502/503/504 as Apache. Under CacheEnable it also does the cache's
+// share of the relay: interim responses passed on (cache::forward_interim),
+// targeted cache-control fields left out of the client's head (RFC 9213),
+// and an unsafe method's invalidation once the origin's head is in (RFC 9111
+// §4.4).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -98,6 +102,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   bool flush_upstream();
   bool read_upstream();
   bool handle_response_head();
+  void relay_interim();
+  void invalidate(const http::ResponseHead& resp);
   void relay_body();
   bool pump_tunnel();
   // Content-Length bodies beyond what the first reads brought: moved from the

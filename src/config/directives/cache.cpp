@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "config/values.h"
+#include "http/field_chars.h"
 #include "http/request.h"
 
 namespace pillar::config {
@@ -93,7 +94,30 @@ void d_cache_purge_require(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   if (parse_require_rule(out, n, r)) s.vhost.cache.purge.require.push_back(std::move(r));
 }
 
+// CacheControlTarget NAME... | Off: the targeted fields (RFC 9213) in the
+// order they are tried; the last directive replaces the list.
+void d_cache_control_target(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::vector<std::string> names;
+  if (n.args.size() == 1 && http::iequals(n.args[0], "off")) {
+    s.vhost.cache.targets.clear();
+    return;
+  }
+  for (const std::string& a : n.args) {
+    bool token = !a.empty();
+    for (char c : a) token = token && http::chars::is_token(static_cast<unsigned char>(c));
+    if (!token || http::iequals(a, "off"))
+      return out.error(n, "CacheControlTarget " + a + ": give field names (such as CDN-Cache-Control), or Off alone");
+    if (http::iequals(a, "Cache-Control") || http::iequals(a, "Expires"))
+      return out.error(n, "CacheControlTarget " + a + ": a targeted field replaces Cache-Control; it cannot be it");
+    for (const std::string& seen : names)
+      if (http::iequals(seen, a)) return out.error(n, "CacheControlTarget " + a + " is listed twice");
+    names.push_back(a);
+  }
+  s.vhost.cache.targets = std::move(names);
+}
+
 constexpr DirectiveSpec kTable[] = {
+    {"CacheControlTarget", 1, -1, kSV, false, d_cache_control_target, "CacheControlTarget FIELD-NAME... | Off"},
     {"CacheDefaultExpire", 1, 1, kSV, false, d_cache_seconds<&CacheConfig::default_expire>, "CacheDefaultExpire SECONDS"},
     {"CacheDisable", 1, 1, kSV | kLocation, false, d_cache_disable, "CacheDisable /PATH (in <Location>: CacheDisable on)"},
     {"CacheEnable", 1, 2, kSV | kLocation, false, d_cache_enable, "CacheEnable mem [/PATH]"},
