@@ -18,6 +18,9 @@ bool hop_by_hop(std::string_view name);
 // Transfer-Encoding, Trailer; and Expect, which the proxy answers itself.
 bool framing_field(std::string_view name);
 
+// Either of the two: what a proxy never forwards as it came.
+bool hop_or_framing(std::string_view name);
+
 // Conditional request fields (RFC 9110 §13.1) and Range (§14.2): a request
 // the server makes on its own (a cache fill, a background refresh, an
 // ErrorDocument sub-request) asks for the whole representation without them.
@@ -33,7 +36,7 @@ inline constexpr std::string_view kNotModifiedFields[] = {"Cache-Control", "Cont
 template <typename Fields>
 bool named_by_connection(const Fields& fields, std::string_view name) {
   for (const auto& f : fields) {
-    if (iequals(f.name, "Connection") && has_token(f.value, name)) return true;
+    if (f.name.size() == 10 && iequals(f.name, "Connection") && has_token(f.value, name)) return true;
   }
   return false;
 }

@@ -31,7 +31,7 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 
 // Not forwarded either way: hop-by-hop fields, and the framing each hop sets itself.
-bool hop_field(std::string_view name) { return http::hop_by_hop(name) || http::framing_field(name); }
+bool hop_field(std::string_view name) { return http::hop_or_framing(name); }
 
 // Buffers keep their capacity from one exchange to the next on a loop, so a
 // proxied request allocates no buffer memory in the steady state (a buffer
