@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <map>

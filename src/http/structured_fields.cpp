@@ -5,7 +5,7 @@
 
 #include "core/text.h"
 
-#include <cassert>
+#include "core/assert.h"
 
 namespace pillar::http::sf {
 
@@ -27,7 +27,7 @@ class Cursor {
   bool empty() const { return s_.empty(); }
   char peek() const { return s_.empty() ? '\0' : s_.front(); }
   char take() {
-    assert(!s_.empty());
+    PILLAR_ASSERT(!s_.empty());
     char c = s_.front();
     s_.remove_prefix(1);
     return c;

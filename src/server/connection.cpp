@@ -13,6 +13,7 @@
 #include "core/fault_point.h"
 #include "core/log.h"
 #include "core/socket_address.h"
+#include "core/text.h"
 #include "http/authority.h"
 #include "http/field_rules.h"
 #include "http/request_parser.h"
@@ -436,8 +437,7 @@ void Connection::apply_remote_ip() {
     size_t comma = list.rfind(',');
     std::string_view item = comma == std::string_view::npos ? list : list.substr(comma + 1);
     list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    item = core::trim_ows(item);
     sockaddr_storage a{};
     std::string text(item);
     auto* a4 = reinterpret_cast<sockaddr_in*>(&a);

@@ -2,7 +2,7 @@
 
 #include <sys/socket.h>
 
-#include <cassert>
+#include "core/assert.h"
 
 #include "core/socket_address.h"
 
@@ -11,7 +11,7 @@ namespace pillar::server {
 // Two passes: bind what is new (nothing changes if one fails: the fresh
 // sockets close with their owners), then take the kept and the new ones.
 bool Listeners::reconcile(const config::ServerConfig& cfg, std::string& error) {
-  assert(sockets_.size() == owned_.size());
+  PILLAR_ASSERT(sockets_.size() == owned_.size());
   const size_t n = cfg.listens.size();
   std::vector<int> kept(n, -1);  // per Listen: the index of the open socket it keeps
   std::vector<core::Fd> fresh(n);

@@ -1,7 +1,7 @@
 #include "server/process/spares.h"
 
 #include <algorithm>
-#include <cassert>
+#include "core/assert.h"
 
 namespace pillar::server {
 
@@ -33,7 +33,7 @@ SparePlan plan_spares(const SpareInputs& in) {
   plan.idle = idle;
   if (want == 0 && idle > in.max_spare_threads && live > in.start_servers && least_busy >= 0)
     plan.retire = least_busy;
-  assert(plan.start <= kMaxSpawnPerTick && plan.spawn_rate >= 1);
+  PILLAR_ASSERT(plan.start <= kMaxSpawnPerTick && plan.spawn_rate >= 1);
   return plan;
 }
 

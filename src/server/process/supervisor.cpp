@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cassert>
+#include "core/assert.h"
 #include <cstring>
 
 #include "config/process_limits.h"
@@ -39,7 +39,7 @@ bool Supervisor::old_generation_alive() const {
 
 void Supervisor::spawn() {
   WorkerSpec spec = spec_();
-  assert(spec.runtime && spec.listeners);
+  PILLAR_ASSERT(spec.runtime && spec.listeners);
   int row = board_.claim_row(-1, generation_);
   if (row < 0) {
     // Expected for a moment after make_room(): the hurried workers' rows
