@@ -1,5 +1,6 @@
 // Access logs (CustomLog / LogFormat) and the error log.
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "test_common.h"
@@ -125,6 +126,43 @@ TEST_F(Logs, ErrorLogFileReceivesStartupNotice) {
   START_SERVER(srv, basic_config(docroot, "ErrorLog \"" + logdir + "/error.log\"\nLogLevel notice\n"));
   EXPECT_TRUE(eventually([&] { return tree.read("logs/error.log").find("listening") != std::string::npos; }, 3s))
       << tree.read("logs/error.log");
+}
+
+}  // namespace
+}  // namespace itest
+
+namespace itest {
+namespace {
+
+// mod_remoteip: behind a trusted proxy the client is the rightmost address
+// of RemoteIPHeader that is not itself a trusted proxy (OWS around list
+// items ignored); from an untrusted peer the header is ignored; a malformed
+// list keeps what was found so far.
+class RemoteIp : public Logs {};
+
+TEST_F(RemoteIp, ClientIsTheRightmostUntrustedAddressOfTheHeader) {
+  START_SERVER(srv, basic_config(docroot, "CustomLog \"" + logdir + "/access.log\" \"%a %{X-Case}i\"\n"
+                                          "RemoteIPHeader X-Forwarded-For\nRemoteIPTrustedProxy 127.0.0.1 10.0.0.0/8\n"));
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt", {"X-Forwarded-For: 203.0.113.7 ,\t10.1.2.3 ", "X-Case: chain"}).status, 200);
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt", {"X-Forwarded-For: 198.51.100.1, 2001:db8::5", "X-Case: v6"}).status, 200);
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt", {"X-Forwarded-For: 192.0.2.9, bogus", "X-Case: bogus"}).status, 200);
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt", {"X-Case: none"}).status, 200);
+  auto lines = wait_lines("logs/access.log", 4);
+  ASSERT_EQ(lines.size(), 4u);
+  std::set<std::string> got(lines.begin(), lines.end());
+  EXPECT_TRUE(got.count("203.0.113.7 chain")) << lines[0] << "|" << lines[1] << "|" << lines[2] << "|" << lines[3];
+  EXPECT_TRUE(got.count("2001:db8::5 v6"));
+  EXPECT_TRUE(got.count("127.0.0.1 bogus")) << "a malformed list is not trusted past its bad item";
+  EXPECT_TRUE(got.count("127.0.0.1 none"));
+}
+
+TEST_F(RemoteIp, AnUntrustedPeerCannotClaimAnAddress) {
+  START_SERVER(srv, basic_config(docroot, "CustomLog \"" + logdir + "/access.log\" \"%a\"\n"
+                                          "RemoteIPHeader X-Forwarded-For\nRemoteIPTrustedProxy 10.0.0.1\n"));
+  ASSERT_EQ(curl_get(srv.base_url() + "/a.txt", {"X-Forwarded-For: 203.0.113.7"}).status, 200);
+  auto lines = wait_lines("logs/access.log", 1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "127.0.0.1");
 }
 
 }  // namespace
