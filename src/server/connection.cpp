@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/assert.h"
 #include "core/clock.h"
 #include "core/fault_point.h"
 #include "core/log.h"
@@ -451,6 +452,18 @@ void Connection::apply_remote_ip() {
   }
 }
 
+// The request's phases, in order (Varnish's steps, nginx's phases): each
+// answers the request, hands it to an exchange that answers later, or
+// passes it on. The log phase is record_request, when the answer is done.
+const Connection::RequestPhase Connection::kRequestPhases[] = {
+    &Connection::phase_route,    // vhost, path, <Location>
+    &Connection::phase_purge,    // PURGE of a cached URL
+    &Connection::phase_access,   // Require of the location
+    &Connection::phase_limits,   // LimitRequestBody
+    &Connection::phase_proxy,    // cache lookup, then the proxy (a proxied location)
+    &Connection::phase_content,  // the location's handler
+};
+
 void Connection::process_request(size_t head_len) {
   mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
   PILLAR_FAULT_POINT("request.process");  // tests: a worker stuck (or dying) in the request path
@@ -458,14 +471,9 @@ void Connection::process_request(size_t head_len) {
   apply_remote_ip();
   ++requests_;
   ++w_.stats().requests;
-  const auto& rt = w_.runtime();
-  const auto& cfg = rt.config();
+  const auto& cfg = w_.runtime().config();
   keep_alive_ = req_.head.keep_alive && cfg.keep_alive && !draining_server_ &&
                 (cfg.max_keep_alive_requests == 0 || requests_ < cfg.max_keep_alive_requests);
-
-  http::authority_host(req_.head.authority, req_.host);  // checked by the parser; none (HTTP/1.0): empty
-  req_.site = &rt.site_for(local_, req_.host);
-  req_.resp.clear();
   // The request body: read by an exchange that wants it (the proxy), else
   // discarded after the response (DrainBody) when small, or not read at all
   // (the connection closes) when large, chunked or announced by Expect.
@@ -473,52 +481,86 @@ void Connection::process_request(size_t head_len) {
   req_.body_left = req_.head.has_content_length ? req_.head.content_length : 0;
   if (req_.body_chunked) req_.chunked.reset();
   body_.reset(rbegin_ + head_len, req_.head.expect_continue);
+  for (RequestPhase phase : kRequestPhases) {
+    if ((this->*phase)() == PhaseStep::Handled) return;
+  }
+  PILLAR_ASSERT(false && "the content phase always answers");
+}
 
+Connection::PhaseStep Connection::phase_route() {
+  const auto& rt = w_.runtime();
+  http::authority_host(req_.head.authority, req_.host);  // checked by the parser; none (HTTP/1.0): empty
+  req_.site = &rt.site_for(local_, req_.host);
+  req_.resp.clear();
   // The path is decoded and routed once; proxied locations stream the
   // request body to the member themselves.
-  int status = 0;
-  const bool path_ok = req_.head.path != "*" && http::normalize_path(req_.head.path, req_.path, status);
-  const LocationRoute* route = path_ok ? req_.site->match(req_.path, req_.head, req_.client) : nullptr;
-  if (req_.head.method == http::Method::Purge && path_ok && rt.cache() && !req_.site->cfg->cache.rules.empty()) {
-    answer_purge();
-    return;
-  }
-  // A proxied location forwards any method the parser took as a token
-  // (WebDAV's PROPFIND, SSDP's M-SEARCH...): the member decides, as in Apache.
-  if (route && route->balancer && (route->cfg->access.empty() || route->cfg->access.allows(req_.client))) {
-    if (req_.head.has_content_length && cfg.limit_request_body && req_.head.content_length > cfg.limit_request_body) {
-      respond_error(413, "request body larger than LimitRequestBody");
-      return;
-    }
-    // Answers batched before this one leave now: this one may take a while.
-    if (!output_.empty() && output_.flush() == http1::Output::Result::Error) return abort_request();
-    if (begin_cache(*route)) return;
-    start_proxy(*route);
-    return;
-  }
+  req_.path_error = 0;
+  const bool path_ok = req_.head.path != "*" && http::normalize_path(req_.head.path, req_.path, req_.path_error);
+  if (!path_ok && req_.path_error == 0) req_.path_error = 400;  // "*" (OPTIONS * is answered by the content phase)
+  req_.route = path_ok ? req_.site->match(req_.path, req_.head, req_.client) : nullptr;
+  return PhaseStep::Next;
+}
 
-  if (req_.head.has_content_length && cfg.limit_request_body && req_.head.content_length > cfg.limit_request_body) {
-    respond_error(413, "request body larger than LimitRequestBody");
-    return;
+Connection::PhaseStep Connection::phase_purge() {
+  if (req_.head.method != http::Method::Purge || req_.path_error || !w_.runtime().cache() ||
+      req_.site->cfg->cache.rules.empty())
+    return PhaseStep::Next;
+  answer_purge();
+  return PhaseStep::Handled;
+}
+
+Connection::PhaseStep Connection::phase_access() {
+  const LocationRoute* route = req_.route;
+  req_.access_ok = !route || route->cfg->access.empty() || route->cfg->access.allows(req_.client);
+  return PhaseStep::Next;  // a refusal is answered by the content phase, after the method checks (403)
+}
+
+Connection::PhaseStep Connection::phase_limits() {
+  const auto& cfg = w_.runtime().config();
+  if (!req_.head.has_content_length || !cfg.limit_request_body || req_.head.content_length <= cfg.limit_request_body)
+    return PhaseStep::Next;
+  respond_error(413, "request body larger than LimitRequestBody");
+  return PhaseStep::Handled;
+}
+
+// A proxied location forwards any method the parser took as a token
+// (WebDAV's PROPFIND, SSDP's M-SEARCH...): the member decides, as in Apache.
+Connection::PhaseStep Connection::phase_proxy() {
+  const LocationRoute* route = req_.route;
+  if (!route || !route->balancer || !req_.access_ok) return PhaseStep::Next;
+  // Answers batched before this one leave now: this one may take a while.
+  if (!output_.empty() && output_.flush() == http1::Output::Result::Error) {
+    abort_request();
+    return PhaseStep::Handled;
   }
+  if (!begin_cache(*route)) start_proxy(*route);
+  return PhaseStep::Handled;
+}
+
+Connection::PhaseStep Connection::phase_content() {
+  const LocationRoute* route = req_.route;
   http::Handler* handler = route && route->handler ? route->handler : req_.site->static_handler.get();
-  const bool access_ok = !route || route->cfg->access.empty() || route->cfg->access.allows(req_.client);
-  if (path_ok && access_ok && handler->body_limit() > 0 && !body_.done() && req_.head.method != http::Method::Other) {
+  if (!req_.path_error && req_.access_ok && handler->body_limit() > 0 && !body_.done() &&
+      req_.head.method != http::Method::Other) {
     // A handler that reads the body (a form POST): read it, then answer.
     if (req_.head.has_content_length && req_.head.content_length > handler->body_limit()) {
       respond_error(413, "request body larger than the handler takes");
-      return;
+      return PhaseStep::Handled;
     }
-    if (!output_.empty() && output_.flush() == http1::Output::Result::Error) return abort_request();
+    if (!output_.empty() && output_.flush() == http1::Output::Result::Error) {
+      abort_request();
+      return PhaseStep::Handled;
+    }
     handler_ = handler;
     req_.body_text.clear();
     phase_ = Phase::ReadBody;
     arm_read_timer(true);
-    return;
+    return PhaseStep::Handled;
   }
   if (req_.body_chunked || req_.body_left > kDiscardBodyMax || (req_.head.expect_continue && req_.body_left > 0))
     keep_alive_ = false;
-  run_handler(access_ok ? handler : nullptr, path_ok ? 0 : status);
+  run_handler(req_.access_ok ? handler : nullptr, req_.path_error);
+  return PhaseStep::Handled;
 }
 
 // Reads the request body for handler_ into body_text; true once it is whole

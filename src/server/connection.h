@@ -115,6 +115,16 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).
   bool fill();
   void process_request(size_t head_len);
+  // The phase table process_request runs (connection.cpp: kRequestPhases).
+  enum class PhaseStep : uint8_t { Next, Handled };
+  using RequestPhase = PhaseStep (Connection::*)();
+  static const RequestPhase kRequestPhases[];
+  PhaseStep phase_route();
+  PhaseStep phase_purge();
+  PhaseStep phase_access();
+  PhaseStep phase_limits();
+  PhaseStep phase_proxy();
+  PhaseStep phase_content();
   // The content handler answers (synchronously); handler_ holds it while
   // its request body is read first (ReadBody).
   void run_handler(http::Handler* h, int path_error);

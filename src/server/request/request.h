@@ -30,6 +30,8 @@ struct Request {
   std::string host;              // lower-cased, without port or trailing dot
   const Site* site = nullptr;    // the vhost that answers (and logs)
   const LocationRoute* route = nullptr;
+  int path_error = 0;            // the status for a target that did not normalize (0: it did)
+  bool access_ok = true;         // the location's Require lets the client in
   sockaddr_storage client{};     // after RemoteIP (the connection's peer otherwise)
   std::string client_ip;
   http::Response resp;           // filled by a synchronous handler
