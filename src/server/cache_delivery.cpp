@@ -124,16 +124,14 @@ void CacheDelivery::build_head(const cache::Snapshot& snap) {
     }
   }
   sink_.end_head(body, length);
-  chunked_ = body == BodyLength::Unknown && !sink_.can_pass_through();
   head_sent_ = true;
 }
 
-void CacheDelivery::resume(uint64_t offset, bool chunked, uint64_t body_end, int status) {
+void CacheDelivery::resume(uint64_t offset, uint64_t body_end, int status) {
   head_sent_ = true;
   body_at_ = offset;
   body_sent_ = offset;
   body_end_ = body_end;
-  chunked_ = chunked;
   status_ = status;
 }
 
@@ -168,7 +166,7 @@ CacheDelivery::Step CacheDelivery::pump() {
     return Step::Abort;
   };
   for (;;) {
-    if (no_body_ || terminator_ || (body_end_ != UINT64_MAX && body_at_ >= body_end_ && !chunked_)) {
+    if (no_body_ || terminator_ || (body_end_ != UINT64_MAX && body_at_ >= body_end_ && !chunked())) {
       if (auto st = flushed()) return *st;
       return Step::Done;
     }
@@ -177,7 +175,7 @@ CacheDelivery::Step CacheDelivery::pump() {
     if (snap.state != cache::ObjState::Ready && snap.state != cache::ObjState::Busy) return Step::Abort;  // cut: the client sees it
     if (snap.state == cache::ObjState::Ready && body_end_ == UINT64_MAX) body_end_ = snap.body_len;
     uint64_t avail = std::min<uint64_t>(snap.body_len, body_end_);
-    if (body_at_ < avail && !chunked_) {
+    if (body_at_ < avail && !chunked()) {
       // Straight from the store's blocks to the socket, no copy, behind
       // whatever head bytes are still queued: one writev.
       if (!sink_.writable()) return Step::Wait;
@@ -204,7 +202,7 @@ CacheDelivery::Step CacheDelivery::pump() {
       continue;
     }
     if (snap.state == cache::ObjState::Ready) {
-      if (chunked_ && !terminator_) {
+      if (chunked() && !terminator_) {
         sink_.end_body();
         terminator_ = true;
         continue;

@@ -23,7 +23,7 @@ class CacheDelivery {
   // The fetching client fell behind the member: it goes on from the store,
   // after what the proxy had queued for it, at body offset `offset`, in the
   // framing its head announced.
-  void resume(uint64_t offset, bool chunked, uint64_t body_end, int status);
+  void resume(uint64_t offset, uint64_t body_end, int status);
   bool head_sent() const { return head_sent_; }
   int status() const { return status_; }
   uint64_t body_bytes() const { return body_sent_; }
@@ -39,7 +39,10 @@ class CacheDelivery {
   cache::Handle h_;
   const char* x_cache_;
   uint64_t deadline_ms_;
-  bool head_sent_ = false, chunked_ = false, no_body_ = false, terminator_ = false;
+  // The sink frames the body as chunks (the head it ended said so): its
+  // bytes cannot pass through unframed.
+  bool chunked() const { return !sink_.can_pass_through(); }
+  bool head_sent_ = false, no_body_ = false, terminator_ = false;
   int status_ = 0;
   uint64_t body_at_ = 0;     // next body offset to send
   uint64_t body_end_ = 0;    // for ranges and complete objects; UINT64_MAX while unknown

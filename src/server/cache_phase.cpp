@@ -323,12 +323,12 @@ bool Connection::spawn_refresh(cache::Handle busy, cache::Handle stale) {
 // The proxy exchange filling the store for this client found it slower than
 // the member: the fetch goes on at the member's pace for the store and the
 // waiters, and this client is served from the store like a waiter.
-void Connection::continue_from_cache(uint64_t offset, bool chunked, uint64_t body_end, int status) {
+void Connection::continue_from_cache(uint64_t offset, uint64_t body_end, int status) {
   cache::Store& store = *w_.runtime().cache();
   cache::Handle h = cache_pins_[1];
   phase_ = Phase::Cache;
   cache_ = std::make_unique<CacheDelivery>(sink_, w_.loop(), req_, store, h, "MISS", UINT64_MAX);
-  cache_->resume(offset, chunked, body_end, status);
+  cache_->resume(offset, body_end, status);
   cache_seen_bytes_ = output_.written();
   cache_progress_ms_ = w_.loop().now_ms();
   if (w_.cache_notifier()) store.watch(h, w_.cache_notifier()->bit());

@@ -557,7 +557,7 @@ Connection::PhaseStep Connection::phase_content() {
     arm_read_timer(true);
     return PhaseStep::Handled;
   }
-  if (req_.body_chunked || req_.body_left > kDiscardBodyMax || (req_.head.expect_continue && req_.body_left > 0))
+  if (req_.body_chunked || req_.body_left > http::RequestBody::kDiscardMax || (req_.head.expect_continue && req_.body_left > 0))
     keep_alive_ = false;
   run_handler(req_.access_ok ? handler : nullptr, req_.path_error);
   return PhaseStep::Handled;
@@ -657,9 +657,8 @@ void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFi
   if (x_cache && req_.site->cfg->cache.header) proxy_->set_x_cache(x_cache);
   if (fill) {
     proxy_->set_fill(std::move(fill));
-    proxy_->set_handover([this](uint64_t offset, bool chunked, uint64_t body_end, int status) {
-      continue_from_cache(offset, chunked, body_end, status);
-    });
+    proxy_->set_handover(
+        [this](uint64_t offset, uint64_t body_end, int status) { continue_from_cache(offset, body_end, status); });
   }
   if (req_.head.chunked || req_.head.content_length > 0) arm_read_timer(true);  // the body's, see on_timer
   proxy_->start();

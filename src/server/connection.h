@@ -45,9 +45,6 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Unwanted request bodies up to this size are read and dropped to keep the
-  // connection; larger ones close it.
-  static constexpr uint64_t kDiscardBodyMax = http::RequestBody::kDiscardMax;
 
   void start();
   void on_io(uint32_t events) override;
@@ -97,7 +94,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   void start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms);
   void start_fill(cache::Handle busy, cache::Handle stale);
   bool spawn_refresh(cache::Handle busy, cache::Handle stale);
-  void continue_from_cache(uint64_t offset, bool chunked, uint64_t body_end, int status);
+  void continue_from_cache(uint64_t offset, uint64_t body_end, int status);
   cache::Handle refresh_busy_, refresh_stale_;  // set on a background refresh connection before start()
   bool serve_stale(bool for_error);
   void end_cache_request();  // returns the request's pins

@@ -412,7 +412,7 @@ bool ProxyExchange::filling_for_store() const { return state_ != State::Done && 
 void ProxyExchange::decouple() {
   client_dead_ = true;  // what is queued for the client stays queued, ahead of the store's bytes
   uint64_t end = framing_ == http::ResponseHead::Framing::ContentLength ? resp_.content_length : UINT64_MAX;
-  handover_(body_bytes_, client_chunked_, end, status_);
+  handover_(body_bytes_, end, status_);
 }
 
 void ProxyExchange::retry() {
@@ -801,7 +801,6 @@ bool ProxyExchange::handle_response_head() {
                 : framing_ == F::None        ? http::BodyLength::None
                                              : http::BodyLength::Unknown;  // chunked or until close
     out().end_head(body, resp_left_);
-    client_chunked_ = body == http::BodyLength::Unknown && !out().can_pass_through();
     up_in_pos_ += parsed.consumed;
     if (framing_ == F::None || (framing_ == F::ContentLength && resp_left_ == 0)) resp_done_ = true;
     if (framing_ == F::Chunked) resp_chunks_.reset();

@@ -70,8 +70,8 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   const CacheFill* fill() const { return fill_.get(); }
   // The client is slower than the member while the store fills: it is
   // served from the store from here on, after what is already queued for it
-  // (body offset, whether its body is chunked, the body's end if known, status).
-  using Handover = std::function<void(uint64_t offset, bool chunked, uint64_t body_end, int status)>;
+  // (body offset, the body's end if known, status; the framing stays the sink's).
+  using Handover = std::function<void(uint64_t offset, uint64_t body_end, int status)>;
   void set_handover(Handover h) { handover_ = std::move(h); }
   void set_x_cache(const char* v) { x_cache_ = v; }
   // Filling the store for others after its client was handed over or left.
@@ -157,7 +157,6 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
   http::ResponseHead::Framing framing_ = http::ResponseHead::Framing::None;
   uint64_t resp_left_ = 0;
   http::ChunkedDecoder resp_chunks_;
-  bool client_chunked_ = false;   // re-chunking an until-close or chunked body for the client
   bool resp_done_ = false;
   http::ResponseSink& out();      // the client's, through the host
   void to_client(std::string_view bytes);
