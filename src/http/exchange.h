@@ -98,14 +98,45 @@ class ExchangeHost {
   virtual void wake() = 0;
   // The connection must not carry another request after this response.
   virtual void close_after() = 0;
+  // The exchange found its client gone (the sink failed): the host closes
+  // the client's side now and aborts the exchange, which may go on alone.
+  virtual void client_gone() = 0;
 };
 
 class Exchange {
  public:
   enum class Step : uint8_t { Again, Done };
+  // How a finished exchange ended, for the host to log and go on.
+  struct Outcome {
+    enum class Kind : uint8_t {
+      Answered,  // the response is in the sink (queued or written)
+      Cut,       // a response was cut off (or the client left): the host closes
+      Failed,    // nothing was sent: the host answers `status` itself (its error page)
+    };
+    Kind kind = Kind::Answered;
+    int status = 0;           // the response's status (0: no head was sent)
+    uint64_t body_bytes = 0;  // response body bytes, for %B
+    bool keep_alive = true;   // Failed: whether the connection may carry another request
+  };
   virtual ~Exchange() = default;
   // Called when the client's socket is ready and after wake().
   virtual Step proceed() = 0;
+  // After proceed() answered Done.
+  virtual Outcome outcome() const = 0;
+  // Still reading the client's request body: the host runs its request-body
+  // read timeout (RequestReadTimeout body=, MinRate) meanwhile, and calls
+  // body_timeout() when it runs out.
+  virtual bool reading_body() const { return false; }
+  virtual void body_timeout() {}
+  // The client is gone. The exchange releases what is tied to it now (it is
+  // deleted later, outside its own callbacks) and answers whether it goes
+  // on without the client (a fetch that fills the cache for others): then
+  // the host keeps it, waking it, until proceed() answers Done. With
+  // `may_go_on` false (the server is stopping) it releases everything.
+  virtual bool abort(bool may_go_on) {
+    (void)may_go_on;
+    return false;
+  }
 };
 
 }  // namespace pillar::http

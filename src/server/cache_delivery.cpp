@@ -20,7 +20,7 @@
 #include "http/response.h"
 #include "server/http1/response_head.h"
 #include "server/request/request.h"
-#include "server/cache_phase.h"
+#include "server/cache_exchange.h"
 #include "server/site.h"
 
 namespace pillar::server {

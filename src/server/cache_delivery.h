@@ -1,4 +1,4 @@
-// Serving a stored object (see cache_phase.h).
+// Serving a stored object (see cache_exchange.h).
 #pragma once
 #include <cstdint>
 #include <string>

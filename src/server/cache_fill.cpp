@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "server/cache_notifier.h"
-#include "server/cache_phase.h"
+#include "server/cache_exchange.h"
 #include "server/worker_loop.h"
 
 namespace pillar::server {

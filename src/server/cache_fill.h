@@ -1,4 +1,4 @@
-// The fetcher's side of the cache phase (see cache_phase.h).
+// The fetcher's side of the cache phase (see cache_exchange.h).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-// Wake-ups for cache waiters across workers (see cache_phase.h).
+// Wake-ups for cache waiters across workers (see cache_exchange.h).
 #pragma once
 #include <sys/types.h>
 

@@ -24,7 +24,7 @@
 
 #include "http/proxy_protocol.h"
 #include "server/balancer_runtime.h"
-#include "server/cache_phase.h"
+#include "server/cache_exchange.h"
 #include "server/proxy_exchange.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
@@ -40,14 +40,16 @@ constexpr size_t kMaxHeadBuffer = 1024 * 1024;     // hard cap on a request head
 }  // namespace
 
 Connection::Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
-                       core::shm::ConnSlot* slot, uint32_t slot_index)
+                       core::shm::ConnSlot* slot, uint32_t slot_index, std::unique_ptr<RequestSeed> seed)
     : w_(w), slot_(slot), slot_index_(slot_index), transport_(std::make_unique<core::PlainTransport>(core::Fd(fd))),
       output_(*transport_), conn_peer_(peer), local_(local) {
   output_.set_sendfile(w.runtime().config().enable_sendfile);
   conn_peer_ip_ = core::address_text(conn_peer_);
   req_.client = conn_peer_;
   req_.client_ip = conn_peer_ip_;
-  proxy_header_pending_ = w.runtime().config().remoteip_proxy_protocol;
+  // An internal request comes from this server, not through a PROXY-protocol listener.
+  proxy_header_pending_ = !seed && w.runtime().config().remoteip_proxy_protocol;
+  req_.seed = std::move(seed);
   local_port_ = core::address_port(local_);
 }
 
@@ -101,42 +103,26 @@ void Connection::on_timer() {
     case Phase::Closed:
       close_now();
       return;
-    case Phase::Proxy:
-      // The exchange times the member itself; this timer is the request
-      // body's (RequestReadTimeout body=, extended by MinRate), as when a
-      // body is read for any other handler.
-      if (!proxy_ || !proxy_->reading_body()) return;
+    case Phase::Exchange:
+      // The exchange times its own work; this timer is the request body's
+      // (RequestReadTimeout body=, extended by MinRate), as when a body is
+      // read for any other handler.
+      if (!exchange_->reading_body()) return;
       if (w_.loop().now_ms() < read_deadline_) {
         w_.loop().timers().arm(*this, read_deadline_);
         return;
       }
-      proxy_->body_timeout();
+      exchange_->body_timeout();
       drive();
       return;
-    case Phase::Cache: {
-      // Waiting for a fetch, or streaming one as it arrives: poll (a lost
-      // wake-up costs a tick), give up waiting at CacheLockMaxAge, and close
-      // a client that takes nothing for Timeout.
-      uint64_t now = w_.loop().now_ms();
-      if (output_.written() != cache_seen_bytes_) {
-        cache_seen_bytes_ = output_.written();
-        cache_progress_ms_ = now;
-      } else if (cache_->head_sent() && now >= cache_progress_ms_ + static_cast<uint64_t>(cfg.timeout.count())) {
-        core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", req_.client_ip, cfg.timeout.count());
-        close_now();
-        return;
-      }
-      drive();
-      if (phase_ == Phase::Cache) w_.loop().timers().arm(*this, w_.loop().now_ms() + core::TimerWheel::kTickMs);
+    case Phase::Detached:
       return;
-    }
   }
 }
 
-void Connection::proxy_progress() {
-  if (phase_ == Phase::Cache && proxy_) proxy_->on_client_io();  // a fetch going on for the store
-  if (fetch_only_) {
-    if (proxy_->finished()) close_now();
+void Connection::wake() {
+  if (phase_ == Phase::Detached) {
+    if (exchange_->proceed() == http::Exchange::Step::Done) close_now();
     return;
   }
   drive();
@@ -360,35 +346,12 @@ void Connection::drive() {
           return;
         }
       }
-      case Phase::Proxy:
-        proxy_->on_client_io();
-        if (phase_ != Phase::Proxy) continue;  // the client was handed over to the cache
-        if (!proxy_->finished()) return;
-        end_proxy();
+      case Phase::Exchange:
+        if (exchange_->proceed() == http::Exchange::Step::Again) return;
+        end_exchange();
         if (phase_ == Phase::Closed) return;
         continue;
-      case Phase::Cache:
-        switch (auto st = cache_->pump(); st) {
-          case CacheDelivery::Step::Wait:
-            return;
-          case CacheDelivery::Step::Queued:  // the whole response is queued: the Write phase sends it
-          case CacheDelivery::Step::Done:    // streamed: nothing left to write
-            req_.resp.status = cache_->status();
-            req_.body_bytes = cache_->body_bytes();
-            end_cache_request();
-            phase_ = Phase::Write;
-            w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
-            continue;
-          case CacheDelivery::Step::Fallback:
-          case CacheDelivery::Step::Retry:
-            cache_fallback(st == CacheDelivery::Step::Fallback);
-            if (phase_ == Phase::Closed) return;
-            continue;
-          case CacheDelivery::Step::Abort:
-            close_now();
-            return;
-        }
-        return;
+      case Phase::Detached:
       case Phase::Closed:
         return;
     }
@@ -460,7 +423,7 @@ const Connection::RequestPhase Connection::kRequestPhases[] = {
     &Connection::phase_purge,    // PURGE of a cached URL
     &Connection::phase_access,   // Require of the location
     &Connection::phase_limits,   // LimitRequestBody
-    &Connection::phase_proxy,    // cache lookup, then the proxy (a proxied location)
+    &Connection::phase_proxy,    // the cache filter around the proxy (a proxied location)
     &Connection::phase_content,  // the location's handler
 };
 
@@ -502,10 +465,8 @@ Connection::PhaseStep Connection::phase_route() {
 }
 
 Connection::PhaseStep Connection::phase_purge() {
-  if (req_.head.method != http::Method::Purge || req_.path_error || !w_.runtime().cache() ||
-      req_.site->cfg->cache.rules.empty())
-    return PhaseStep::Next;
-  answer_purge();
+  if (!answer_purge(req_, w_.runtime().cache())) return PhaseStep::Next;
+  queue_response();
   return PhaseStep::Handled;
 }
 
@@ -533,7 +494,14 @@ Connection::PhaseStep Connection::phase_proxy() {
     abort_request();
     return PhaseStep::Handled;
   }
-  if (!begin_cache(*route)) start_proxy(*route);
+  std::unique_ptr<http::Exchange> x = CacheExchange::begin(*this, w_, req_, *route, local_, *slot_);
+  if (!x) {
+    auto p = std::make_unique<ProxyExchange>(*this, w_, *route->balancer, req_, local_, *slot_,
+                                             ProxyExchange::target_for(*route, req_));
+    p->start();
+    x = std::move(p);
+  }
+  start_exchange(std::move(x));
   return PhaseStep::Handled;
 }
 
@@ -622,88 +590,47 @@ void Connection::run_handler(http::Handler* h, int path_error) {
   queue_response();
 }
 
-// The member's path: ProxyPassMatch's template filled with the groups, or
-// ProxyPass's target path + what follows the prefix (as received, still encoded).
-static std::string proxy_target(const config::LocationSection& loc, const http::RequestHead& head, const std::string& path) {
-  std::string target;
-  if (loc.match) {
-    std::match_results<std::string::const_iterator> m;
-    std::regex_search(path.cbegin(), path.cend(), m, *loc.match);
-    target = m.format(loc.proxy.path);
-    if (target.empty() || target[0] != '/') target.insert(target.begin(), '/');  // (not insert(0, "/"): GCC 12 -Wrestrict false positive)
-  } else {
-    const std::string& prefix = loc.prefix;
-    std::string_view rest = head.path.size() >= prefix.size() && head.path.substr(0, prefix.size()) == prefix
-                                ? head.path.substr(prefix.size())
-                                : std::string_view(path).substr(std::min(prefix.size(), path.size()));
-    target = loc.proxy.path;
-    if (!target.empty() && target.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-    if (target.empty() || (target.back() != '/' && !rest.empty() && rest.front() != '/')) target.push_back('/');
-    target.append(rest);
-  }
-  if (!head.query.empty()) {
-    target.push_back('?');
-    target.append(head.query);
-  }
-  return target;
+// The exchange runs the request from here; the connection's timer is the
+// request body's while the exchange reads one.
+void Connection::start_exchange(std::unique_ptr<http::Exchange> x) {
+  exchange_ = std::move(x);
+  phase_ = Phase::Exchange;
+  if (req_.head.chunked || req_.head.content_length > 0) arm_read_timer(true);  // see on_timer
+  else core::TimerWheel::cancel(*this);
 }
 
-void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFill> fill, const char* x_cache) {
-  std::string target = proxy_target(route.target_cfg(), req_.head, req_.path);
-  core::TimerWheel::cancel(*this);  // the exchange runs the member's timers now
-  phase_ = Phase::Proxy;
-  req_.route = &route;
-  proxy_ = std::make_unique<ProxyExchange>(*this, w_, *route.balancer, req_, local_, *slot_, std::move(target));
-  if (x_cache && req_.site->cfg->cache.header) proxy_->set_x_cache(x_cache);
-  if (fill) {
-    proxy_->set_fill(std::move(fill));
-    proxy_->set_handover(
-        [this](uint64_t offset, uint64_t body_end, int status) { continue_from_cache(offset, body_end, status); });
-  }
-  if (req_.head.chunked || req_.head.content_length > 0) arm_read_timer(true);  // the body's, see on_timer
-  proxy_->start();
-}
-
-// The exchange is done: log and go on (keep-alive) or answer its error.
-void Connection::end_proxy() {
-  std::unique_ptr<ProxyExchange> p = std::move(proxy_);
-  if (const CacheFill* fill = p->fill(); fill && fill->revalidated) {  // 304: the stored copy answers
-    cache::Handle h = fill->busy;
-    w_.retire(std::move(p));
-    deliver_from_cache(h, "REVALIDATED");
-    return;
-  }
-  if (p->aborted()) {
+// The exchange is done: log and go on (keep-alive), close after a cut
+// response, or answer its error.
+void Connection::end_exchange() {
+  http::Exchange::Outcome o = exchange_->outcome();
+  w_.retire(std::move(exchange_));
+  using Kind = http::Exchange::Outcome::Kind;
+  if (o.kind == Kind::Cut) {
     // A response that had begun is logged; a client that left before any
     // head (mid-upload) was never answered.
-    bool answered = p->status() != 0;
-    req_.resp.status = p->status();
-    req_.body_bytes = p->body_bytes();
-    w_.retire(std::move(p));
-    if (answered) abort_request();
+    req_.resp.status = o.status;
+    req_.body_bytes = o.body_bytes;
+    if (o.status != 0) abort_request();
     else close_now();
     return;
   }
   size_t cursor = body_.cursor();
   if (body_.overread()) keep_alive_ = false;  // bytes past the body: a next request we cannot put back
-  if (p->failed()) {
-    int status = p->status();
-    w_.retire(std::move(p));
-    if (cache_pins_[0] && serve_stale(true)) return;  // a stale copy may answer (stale-if-error)
-    keep_alive_ = false;  // the request body may be half read
-    req_.resp.error(status);
+  if (o.kind == Kind::Failed) {
+    if (!o.keep_alive) keep_alive_ = false;
+    req_.resp.error(o.status);
     apply_error_page(req_.site, nullptr);
     queue_response();
     return;
   }
-  req_.resp.status = p->status();
-  req_.body_bytes = p->body_bytes();
+  req_.resp.status = o.status;
+  req_.body_bytes = o.body_bytes;
   // Body bytes the exchange took from the read buffer: finish_request skips
   // the head, and the rest of a pipelined next request stays.
   if (cursor >= rbegin_ + req_.head_len && cursor <= rend_) rbegin_ = cursor - req_.head_len;
-  w_.retire(std::move(p));
+  // What is still queued goes out in the Write phase.
   phase_ = Phase::Write;
-  finish_request();
+  w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
 }
 
 void Connection::respond_error(int status, const char* reason) {
@@ -901,7 +828,7 @@ void Connection::abort_request() {
 }
 
 void Connection::record_request(char conn_status) {
-  end_cache_request();
+  req_.seed.reset();  // an internal request's: what nobody took is given back now, while the slot is ours
   const uint64_t sent = bytes_out(conn_status == 'X');
   w_.stats().bytes_out += sent;
   {
@@ -1027,15 +954,11 @@ void Connection::start_linger() {
 
 void Connection::close_now() {
   if (phase_ == Phase::Closed) return;
-  if (!fetch_only_ && !w_.stopping() && phase_ == Phase::Cache && proxy_ && proxy_->filling_for_store()) {
-    // The client left while the fetch it started fills the store for
-    // others: the socket goes, the fetch (bounded by its own timeout) stays.
-    fetch_only_ = true;
-    if (cache_waiting_) {
-      w_.cache_waiters().erase(this);
-      cache_waiting_ = false;
-    }
-    cache_.reset();
+  if (phase_ != Phase::Detached && exchange_ && exchange_->abort(!w_.stopping())) {
+    // The client left while the exchange goes on without it (a fetch that
+    // fills the store for others): the socket goes, the exchange (bounded
+    // by its own timeout) and this connection's slot stay until it ends.
+    phase_ = Phase::Detached;
     core::TimerWheel::cancel(*this);
     w_.loop().remove(transport_->fd());
     ::shutdown(transport_->fd(), SHUT_RDWR);
@@ -1044,8 +967,8 @@ void Connection::close_now() {
   }
   phase_ = Phase::Closed;
   core::TimerWheel::cancel(*this);
-  if (proxy_) w_.retire(std::move(proxy_));  // releases the member connection
-  end_cache_request();
+  if (exchange_) w_.retire(std::move(exchange_));
+  req_.seed.reset();
   w_.loop().remove(transport_->fd());
   w_.unlink(this);
   // Deleted by the loop after the current callback: see WorkerLoop::unlink.

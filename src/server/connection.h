@@ -18,7 +18,6 @@
 
 #include "core/event_loop.h"
 #include "core/shm/scoreboard.h"
-#include "cache/store.h"
 #include "core/transport.h"
 #include "server/http1/output.h"
 #include "server/http1/response_head.h"
@@ -31,16 +30,13 @@
 namespace pillar::server {
 
 class WorkerLoop;
-class ProxyExchange;
-class CacheDelivery;
-struct CacheFill;
 struct Site;
 struct LocationRoute;
 
 class Connection final : public core::IoWatcher, public core::TimerNode, public http::ExchangeHost {
  public:
   Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
-             core::shm::ConnSlot* slot, uint32_t slot_index);
+             core::shm::ConnSlot* slot, uint32_t slot_index, std::unique_ptr<RequestSeed> seed = nullptr);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -65,48 +61,25 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   Connection* next_ = nullptr;
 
  private:
-  enum class Phase : uint8_t { Idle, ReadHead, ReadBody, Write, DrainBody, Linger, Closed, Proxy, Cache };
+  // Exchange: an asynchronous exchange answers the request (the proxy, the
+  // cache). Detached: the client is gone, the exchange goes on without it
+  // (a fetch for the store) and the connection, socket closed, holds its
+  // slot until it ends.
+  enum class Phase : uint8_t { Idle, ReadHead, ReadBody, Write, DrainBody, Linger, Closed, Exchange, Detached };
 
  public:
-  // The proxy exchange made progress on its own (upstream event or timer).
-  void proxy_progress();
-
-  // http::ExchangeHost: what an exchange (the proxy) sees of its client.
+  // http::ExchangeHost: what an exchange sees of its client.
   http::ResponseSink& sink() override { return sink_; }
   http::RequestBody& body() override { return body_; }
-  void wake() override { proxy_progress(); }
+  // The exchange made progress on its own (its socket, its timer, the store).
+  void wake() override;
   void close_after() override { keep_alive_ = false; }
-  // An object this connection waits on progressed (CacheNotifier).
-  void cache_progress() {
-    if (phase_ == Phase::Cache) drive();
-  }
+  void client_gone() override { close_now(); }
 
  private:
-  void start_proxy(const LocationRoute& route, std::unique_ptr<CacheFill> fill = nullptr, const char* x_cache = nullptr);
-  void end_proxy();
-
-  // The cache phase (cache_phase.cpp). begin_cache() is false when the
-  // request goes to the proxy unchanged.
-  bool begin_cache(const LocationRoute& route);
-  void cache_step();
-  void cache_fallback(bool origin_failed);
-  void deliver_from_cache(cache::Handle h, const char* x_cache);
-  void start_delivery(cache::Handle h, const char* x_cache, uint64_t deadline_ms);
-  void start_fill(cache::Handle busy, cache::Handle stale);
-  bool spawn_refresh(cache::Handle busy, cache::Handle stale);
-  void continue_from_cache(uint64_t offset, uint64_t body_end, int status);
-  cache::Handle refresh_busy_, refresh_stale_;  // set on a background refresh connection before start()
-  bool serve_stale(bool for_error);
-  void end_cache_request();  // returns the request's pins
-  void answer_purge();
-  void drop_cache_pin(int which);
-  std::unique_ptr<CacheDelivery> cache_;
-  cache::Handle cache_pins_[2];  // [0] a Ready copy (hit or stale), [1] a Busy object (fetching or waited on)
-  std::string cache_key_;
-  int cache_attempts_ = 0;
-  bool cache_waiting_ = false;
-  bool fetch_only_ = false;  // the client left; the connection lives on until its fetch for the store ends
-  uint64_t cache_seen_bytes_ = 0, cache_progress_ms_ = 0;
+  void start_exchange(std::unique_ptr<http::Exchange> x);
+  void end_exchange();
+  std::unique_ptr<http::Exchange> exchange_;
 
   void drive();
   // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).
@@ -120,7 +93,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   PhaseStep phase_purge();
   PhaseStep phase_access();
   PhaseStep phase_limits();
-  PhaseStep phase_proxy();
+  PhaseStep phase_proxy();  // the cache filter, then the proxy
   PhaseStep phase_content();
   // The content handler answers (synchronously); handler_ holds it while
   // its request body is read first (ReadBody).
@@ -209,7 +182,6 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   bool drain_body();  // true when the request body has been fully consumed
 
   WorkerLoop& w_;
-  std::unique_ptr<ProxyExchange> proxy_;
   core::shm::ConnSlot* slot_;
   uint32_t slot_index_;
   uint64_t idle_seq_ = 0;

@@ -22,7 +22,8 @@
 #include "http/proxy_protocol.h"
 #include "proxy/sticky.h"
 #include "server/balancer_runtime.h"
-#include "server/cache_phase.h"
+#include "server/cache_exchange.h"
+#include "server/site.h"
 #include "server/worker_loop.h"
 
 namespace pillar::server {
@@ -406,6 +407,48 @@ void ProxyExchange::on_io(uint32_t events) {
 }
 
 void ProxyExchange::on_client_io() { pump(); }
+
+http::Exchange::Outcome ProxyExchange::outcome() const {
+  PILLAR_ASSERT(state_ == State::Done);
+  if (aborted_) return {Outcome::Kind::Cut, status_, body_bytes_};
+  // A failed exchange may have read part of the request body: the
+  // connection cannot carry another request.
+  if (failed_) return {Outcome::Kind::Failed, status_, 0, false};
+  return {Outcome::Kind::Answered, status_, body_bytes_};
+}
+
+bool ProxyExchange::abort(bool may_go_on) {
+  // A fetch that already goes on without its client (handed over to the
+  // store, or its client's write failed) fills the store for its waiters.
+  return may_go_on && filling_for_store();
+}
+
+std::string ProxyExchange::target_for(const LocationRoute& route, const Request& req) {
+  const config::LocationSection& loc = route.target_cfg();
+  const http::RequestHead& head = req.head;
+  const std::string& path = req.path;
+  std::string target;
+  if (loc.match) {
+    std::match_results<std::string::const_iterator> m;
+    std::regex_search(path.cbegin(), path.cend(), m, *loc.match);
+    target = m.format(loc.proxy.path);
+    if (target.empty() || target[0] != '/') target.insert(target.begin(), '/');  // (not insert(0, "/"): GCC 12 -Wrestrict false positive)
+  } else {
+    const std::string& prefix = loc.prefix;
+    std::string_view rest = head.path.size() >= prefix.size() && head.path.substr(0, prefix.size()) == prefix
+                                ? head.path.substr(prefix.size())
+                                : std::string_view(path).substr(std::min(prefix.size(), path.size()));
+    target = loc.proxy.path;
+    if (!target.empty() && target.back() == '/' && !rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+    if (target.empty() || (target.back() != '/' && !rest.empty() && rest.front() != '/')) target.push_back('/');
+    target.append(rest);
+  }
+  if (!head.query.empty()) {
+    target.push_back('?');
+    target.append(head.query);
+  }
+  return target;
+}
 
 bool ProxyExchange::filling_for_store() const { return state_ != State::Done && client_dead_ && fill_ && fill_->storing; }
 

@@ -34,9 +34,10 @@ namespace pillar::server {
 
 class WorkerLoop;
 struct BalancerRuntime;
+struct LocationRoute;
 struct CacheFill;
 
-class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
+class ProxyExchange final : public core::IoWatcher, public core::TimerNode, public http::Exchange {
  public:
   // Drops this thread's spare exchange buffers (a loop's memory trim).
   static void release_spare_buffers();
@@ -48,17 +49,29 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode {
                 const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target);
   ~ProxyExchange() override;
 
+  // The member's path for a request routed to `route`: ProxyPassMatch's
+  // template filled with the groups, or ProxyPass's path + what follows the
+  // prefix (as received, still encoded), and the query.
+  static std::string target_for(const LocationRoute& route, const Request& req);
+
   void start();
   void on_client_io();           // the client is readable or writable
+  // http::Exchange
+  Step proceed() override {
+    on_client_io();
+    return finished() ? Step::Done : Step::Again;
+  }
+  Outcome outcome() const override;
+  bool abort(bool may_go_on) override;
   void on_io(uint32_t events) override;  // the upstream socket
   void on_timer() override;
   bool finished() const { return state_ == State::Done; }
   // Still reading the client's request body: the connection runs its
   // RequestReadTimeout body= timer (and MinRate) meanwhile.
-  bool reading_body() const { return state_ != State::Done && !req_done_ && !tunnel_; }
+  bool reading_body() const override { return state_ != State::Done && !req_done_ && !tunnel_; }
   // That timer ran out: 408 if the member has not answered yet, else the
   // response is cut; the member connection is closed either way.
-  void body_timeout();
+  void body_timeout() override;
   // Done without a response: the connection answers `status()` itself.
   bool failed() const { return failed_; }
   // Done after response bytes went out: the connection must just close.

@@ -1,6 +1,6 @@
 #include "server/worker_loop.h"
 
-#include "server/cache_phase.h"
+#include "server/cache_exchange.h"
 
 #include <malloc.h>
 #include <netinet/in.h>
@@ -156,9 +156,9 @@ WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& lis
 }
 
 void WorkerLoop::wake_cache_waiters() {
-  std::vector<Connection*> waiting(cache_waiters_.begin(), cache_waiters_.end());
-  for (Connection* c : waiting)
-    if (cache_waiters_.count(c)) c->cache_progress();
+  std::vector<CacheExchange*> waiting(cache_waiters_.begin(), cache_waiters_.end());
+  for (CacheExchange* x : waiting)
+    if (cache_waiters_.count(x)) x->store_progress();
 }
 
 WorkerLoop::~WorkerLoop() {
@@ -322,12 +322,63 @@ void WorkerLoop::give_upstream(const void* balancer, int member, core::Fd fd) {
   idle.push_back(std::move(fd));
 }
 
-void WorkerLoop::retire(std::unique_ptr<ProxyExchange> p) { dead_exchanges_.push_back(std::move(p)); }
+void WorkerLoop::retire(std::unique_ptr<http::Exchange> x) { dead_exchanges_.push_back(std::move(x)); }
+
+namespace {
+
+// The client end of an internal request: reads and drops the answer, and
+// goes when the connection closes.
+class InternalClient final : public core::IoWatcher {
+ public:
+  InternalClient(core::EventLoop& loop, core::Fd fd) : loop_(loop), fd_(std::move(fd)) {
+    loop_.add(fd_.get(), EPOLLIN | EPOLLRDHUP, this);
+  }
+  void on_io(uint32_t) override {
+    char buf[16384];
+    for (;;) {
+      core::Io r = core::Io::from(::read(fd_.get(), buf, sizeof buf));
+      if (r.ok()) continue;
+      if (r.again()) return;
+      break;
+    }
+    loop_.remove(fd_.get());
+    fd_.reset();
+    loop_.post([this] { delete this; });
+  }
+
+ private:
+  core::EventLoop& loop_;
+  core::Fd fd_;
+};
+
+}  // namespace
+
+bool WorkerLoop::start_internal(std::string_view request, const sockaddr_storage& client, const sockaddr_storage& local,
+                                const std::function<std::unique_ptr<RequestSeed>(core::shm::ConnSlot&)>& make_seed) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return false;
+  core::Fd server_end(sv[0]), client_end(sv[1]);
+  // The whole request fits the socket's buffer, so it is written at once.
+  if (request.size() > 60000 ||
+      ::write(client_end.get(), request.data(), request.size()) != static_cast<ssize_t>(request.size()))
+    return false;
+  uint32_t index = 0;
+  core::shm::ConnSlot* slot = reserve_slot(index, false);
+  if (!slot) return false;
+  new InternalClient(loop_, std::move(client_end));
+  auto* c = new Connection(*this, server_end.release(), client, local, slot, index, make_seed(*slot));
+  c->start();
+  return true;
+}
 
 void WorkerLoop::reap() {
   for (Connection* c : graveyard_) delete c;
   graveyard_.clear();
-  dead_exchanges_.clear();
+  // An exchange's destructor may retire another (the proxy inside a cache exchange).
+  while (!dead_exchanges_.empty()) {
+    auto dead = std::move(dead_exchanges_);
+    dead_exchanges_.clear();
+  }
   maybe_exit();
 }
 

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <map>
 #include <unordered_set>
 #include <vector>
@@ -14,12 +16,14 @@
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "core/shm/scoreboard.h"
+#include "http/exchange.h"
+#include "server/request/request.h"
 #include "server/site.h"
 
 namespace pillar::server {
 
 class Connection;
-class ProxyExchange;
+class CacheExchange;
 class CacheNotifier;
 
 struct ListenerSocket {
@@ -97,13 +101,21 @@ class WorkerLoop {
   // usable (a pooled one the member closed meanwhile is discarded).
   core::Fd take_upstream(const void* balancer, int member);
   void give_upstream(const void* balancer, int member, core::Fd fd);
-  // A finished proxy exchange is deleted after the current event batch.
-  void retire(std::unique_ptr<ProxyExchange> p);
+  // A finished or aborted exchange is deleted after the current event batch
+  // (it may be inside one of its own callbacks).
+  void retire(std::unique_ptr<http::Exchange> x);
+  // A request the server makes of itself (a background cache refresh): a
+  // connection of this loop over a socketpair carries `request` (a whole
+  // head, no body) for `client`, and its answer is read and dropped.
+  // `make_seed` gets the connection's slot before it starts. False when no
+  // slot or socket is free.
+  bool start_internal(std::string_view request, const sockaddr_storage& client, const sockaddr_storage& local,
+                      const std::function<std::unique_ptr<RequestSeed>(core::shm::ConnSlot&)>& make_seed);
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
   // Connections waiting on a cache object another request is fetching.
   CacheNotifier* cache_notifier() const { return cache_notifier_.get(); }
-  std::unordered_set<Connection*>& cache_waiters() { return cache_waiters_; }
+  std::unordered_set<CacheExchange*>& cache_waiters() { return cache_waiters_; }
   void wake_cache_waiters();
   uint32_t row_index() const { return slots_.row; }
 
@@ -126,10 +138,10 @@ class WorkerLoop {
   Connection* conns_ = nullptr;  // intrusive list of live connections
   size_t conn_count_ = 0;
   std::vector<Connection*> graveyard_;
-  std::vector<std::unique_ptr<ProxyExchange>> dead_exchanges_;
+  std::vector<std::unique_ptr<http::Exchange>> dead_exchanges_;
   std::map<std::pair<const void*, int>, std::vector<core::Fd>> upstream_idle_;
   std::unique_ptr<CacheNotifier> cache_notifier_;
-  std::unordered_set<Connection*> cache_waiters_;
+  std::unordered_set<CacheExchange*> cache_waiters_;
   bool stopping_ = false;
   bool graceful_ = false;
   uint64_t idle_seq_ = 0;

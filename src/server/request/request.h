@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <string>
 
 #include "http/chunked_decoder.h"
@@ -22,6 +23,13 @@ namespace pillar::server {
 
 struct Site;
 struct LocationRoute;
+
+// What an internal request (one the server makes itself, such as a
+// background cache refresh) starts with, for the phase that made it to
+// find; it releases what it holds when nobody took it.
+struct RequestSeed {
+  virtual ~RequestSeed() = default;
+};
 
 struct Request {
   http::RequestHead head;
@@ -48,6 +56,8 @@ struct Request {
   uint64_t bytes_in = 0;
   uint64_t body_bytes = 0;       // response body bytes (%B)
   uint64_t out_mark = 0;         // the connection's output position (written + queued) when this request began
+
+  std::unique_ptr<RequestSeed> seed;  // an internal request's (released at its end)
 };
 
 }  // namespace pillar::server
