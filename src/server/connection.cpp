@@ -20,7 +20,8 @@
 #include "http/request_parser.h"
 #include "http/uri.h"
 #include "server/error_page.h"
-#include <arpa/inet.h>
+#include "server/http1/client_address.h"
+#include "server/request/error_document.h"
 
 #include "http/proxy_protocol.h"
 #include "server/balancer_runtime.h"
@@ -382,39 +383,6 @@ bool Connection::read_proxy_header() {
   return true;
 }
 
-// mod_remoteip: behind trusted proxies, the client is the rightmost address
-// of RemoteIPHeader that is not itself a trusted proxy.
-void Connection::apply_remote_ip() {
-  req_.client = conn_peer_;
-  req_.client_ip = conn_peer_ip_;
-  const auto& cfg = w_.runtime().config();
-  if (cfg.remoteip_header.empty()) return;
-  auto trusted = [&](const sockaddr_storage& a) {
-    for (const auto& n : cfg.remoteip_trusted) {
-      if (n.contains(a)) return true;
-    }
-    return false;
-  };
-  if (!trusted(conn_peer_)) return;
-  std::string_view list = req_.head.find(cfg.remoteip_header);
-  while (!list.empty()) {
-    size_t comma = list.rfind(',');
-    std::string_view item = comma == std::string_view::npos ? list : list.substr(comma + 1);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
-    item = core::trim_ows(item);
-    sockaddr_storage a{};
-    std::string text(item);
-    auto* a4 = reinterpret_cast<sockaddr_in*>(&a);
-    auto* a6 = reinterpret_cast<sockaddr_in6*>(&a);
-    if (inet_pton(AF_INET, text.c_str(), &a4->sin_addr) == 1) a.ss_family = AF_INET;
-    else if (inet_pton(AF_INET6, text.c_str(), &a6->sin6_addr) == 1) a.ss_family = AF_INET6;
-    else return;  // garbage: keep what we have (never trust a malformed list)
-    req_.client = a;
-    req_.client_ip = text;
-    if (!trusted(a)) return;
-  }
-}
-
 // The request's phases, in order (Varnish's steps, nginx's phases): each
 // answers the request, hands it to an exchange that answers later, or
 // passes it on. The log phase is record_request, when the answer is done.
@@ -431,7 +399,7 @@ void Connection::process_request(size_t head_len) {
   mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
   PILLAR_FAULT_POINT("request.process");  // tests: a worker stuck (or dying) in the request path
   req_.head_len = head_len;
-  apply_remote_ip();
+  http1::apply_remote_ip(w_.runtime().config(), conn_peer_, conn_peer_ip_, req_.head, req_.client, req_.client_ip);
   ++requests_;
   ++w_.stats().requests;
   const auto& cfg = w_.runtime().config();
@@ -583,9 +551,9 @@ void Connection::run_handler(http::Handler* h, int path_error) {
     } else {
       h->handle(ctx, req_.resp);
     }
-    if (req_.resp.use_error_page) apply_error_page(req_.site, &ctx);
+    if (req_.resp.use_error_page) apply_error_document(req_, req_.site, &ctx);
   }
-  if (req_.resp.use_error_page) apply_error_page(req_.site, nullptr);
+  if (req_.resp.use_error_page) apply_error_document(req_, req_.site, nullptr);
   if (req_.resp.close_connection) keep_alive_ = false;
   queue_response();
 }
@@ -619,7 +587,7 @@ void Connection::end_exchange() {
   if (o.kind == Kind::Failed) {
     if (!o.keep_alive) keep_alive_ = false;
     req_.resp.error(o.status);
-    apply_error_page(req_.site, nullptr);
+    apply_error_document(req_, req_.site, nullptr);
     queue_response();
     return;
   }
@@ -647,74 +615,8 @@ void Connection::respond_error(int status, const char* reason) {
   // address it came to (Apache's rule), not only by the main server.
   if (!req_.site) req_.site = &w_.runtime().site_for(local_, {});
   req_.resp.error(status);
-  apply_error_page(req_.site, nullptr);
+  apply_error_document(req_, req_.site, nullptr);
   queue_response();
-}
-
-void Connection::apply_error_page(const Site* site, const http::RequestContext* ctx) {
-  int status = req_.resp.status;
-  const config::ErrorDocument* doc = nullptr;
-  if (site) {
-    auto it = site->cfg->error_documents.find(status);
-    if (it != site->cfg->error_documents.end()) doc = &it->second;
-  }
-  req_.resp.use_error_page = false;
-  if (doc && doc->kind == config::ErrorDocument::Kind::LocalPath && ctx) {
-    // Internal redirect: serve the local document as a GET, keep the status.
-    http::RequestHead sub = req_.head;
-    sub.method = http::Method::Get;
-    sub.method_name = "GET";
-    std::erase_if(sub.headers, [](const http::HeaderField& f) { return http::conditional_or_range(f.name); });
-    std::string sub_path;
-    int st = 0;
-    if (http::normalize_path(doc->value, sub_path, st)) {
-      std::string saved_headers = req_.resp.header_block();
-      http::RequestContext sctx{sub, sub_path, ctx->host, ctx->client, ctx->client_ip, ctx->local_port};
-      http::Response sub_resp;
-      const LocationRoute* route = site->match(sub_path);
-      http::Handler* h = route && route->handler ? route->handler : site->static_handler.get();
-      h->handle(sctx, sub_resp);
-      if (sub_resp.status == 200 && !sub_resp.use_error_page) {
-        req_.resp.clear();
-        req_.resp.status = status;
-        // Keep the sub-response's entity headers (Content-Type...), not its validators.
-        std::string_view block = sub_resp.header_block();
-        while (!block.empty()) {
-          size_t eol = block.find("\r\n");
-          std::string_view line = block.substr(0, eol);
-          size_t colon = line.find(':');
-          std::string_view name = line.substr(0, colon);
-          if (colon != std::string_view::npos && http::iequals(name, "Content-Type"))
-            req_.resp.add_header(name, line.substr(colon + 2));
-          if (eol == std::string_view::npos) break;
-          block.remove_prefix(eol + 2);
-        }
-        for (size_t i = 0; i < sub_resp.part_count(); ++i) {
-          const auto& p = sub_resp.parts()[i];
-          if (p.file) req_.resp.add_file(p.file, p.offset, p.length);
-          else req_.resp.add_text(p.text);
-        }
-        return;
-      }
-    }
-    // Fall through to the built-in page when the document cannot be served.
-    doc = nullptr;
-  }
-  if (doc && doc->kind == config::ErrorDocument::Kind::Redirect) {
-    req_.resp.status = 302;
-    req_.resp.add_header("Location", doc->value);
-    req_.resp.add_header("Content-Type", "text/html; charset=utf-8");
-    render_error_page(302, req_.resp);
-    return;
-  }
-  if (doc && doc->kind == config::ErrorDocument::Kind::Text) {
-    req_.resp.add_header("Content-Type", "text/html; charset=utf-8");
-    req_.resp.add_text(doc->value);
-    return;
-  }
-  if (status == 405 && !req_.resp.has_header("Allow")) req_.resp.add_header("Allow", "GET, HEAD, OPTIONS");
-  req_.resp.add_header("Content-Type", "text/html; charset=utf-8");
-  render_error_page(status, req_.resp);
 }
 
 http1::HeadEnd Connection::finish_head(std::string& out, http1::BodyLength body, uint64_t length) {

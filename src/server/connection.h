@@ -101,7 +101,6 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   bool read_handler_body();  // false while more is to come
   http::Handler* handler_ = nullptr;
   void respond_error(int status, const char* reason);
-  void apply_error_page(const Site* site, const http::RequestContext* ctx);
   void queue_response();
   bool flush_output();
   void finish_request();
@@ -191,7 +190,6 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   sockaddr_storage conn_peer_;     // the connection's client (after a PROXY header)
   std::string conn_peer_ip_;
   bool proxy_header_pending_ = false;
-  void apply_remote_ip();
   bool read_proxy_header();
   sockaddr_storage local_;
   uint16_t local_port_ = 0;
