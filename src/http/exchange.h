@@ -14,9 +14,14 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+
+namespace pillar::core {
+class OpenFile;
+}
 
 namespace pillar::http {
 
@@ -46,6 +51,11 @@ class ResponseSink {
 
   // Body bytes, framed as the head said (copied into the queue).
   virtual void body(std::string_view data) = 0;
+  // A range of an open file (a static file's body): sent by the kernel
+  // (sendfile) where the transport allows, else read and copied. Only in a
+  // body of known length (a handler that sends files announces it). False
+  // when the file is shorter than the range now: the response is cut.
+  virtual bool file(std::shared_ptr<const core::OpenFile> f, uint64_t offset, uint64_t length) = 0;
   // Body bytes sent without a copy when the framing allows it (not chunked):
   // the queue first, then `data` in the same write; `taken` of them went out.
   virtual bool can_pass_through() const = 0;

@@ -22,6 +22,7 @@
 #include "server/error_page.h"
 #include "server/http1/client_address.h"
 #include "server/request/error_document.h"
+#include "server/request/handler_exchange.h"
 
 #include "http/proxy_protocol.h"
 #include "server/balancer_runtime.h"
@@ -80,16 +81,12 @@ void Connection::on_timer() {
       close_now();
       return;
     case Phase::ReadHead:
-    case Phase::ReadBody:
     case Phase::DrainBody:
       if (w_.loop().now_ms() < read_deadline_) {  // extended by MinRate meanwhile
         w_.loop().timers().arm(*this, read_deadline_);
         return;
       }
-      if (phase_ == Phase::ReadBody) {
-        respond_error(408, "request body read timeout");
-        drive();
-      } else if (phase_ == Phase::ReadHead && rend_ > rbegin_) {
+      if (phase_ == Phase::ReadHead && rend_ > rbegin_) {
         respond_error(408, "request header read timeout");
         drive();
       } else {
@@ -314,12 +311,6 @@ void Connection::drive() {
         finish_request();
         if (phase_ == Phase::Closed) return;
         continue;
-      case Phase::ReadBody:
-        if (!read_handler_body()) {
-          if (phase_ == Phase::Closed || !readable_) return;
-          continue;
-        }
-        continue;
       case Phase::DrainBody:
         if (!drain_body()) {
           if (phase_ == Phase::Closed) return;
@@ -476,102 +467,49 @@ Connection::PhaseStep Connection::phase_proxy() {
 Connection::PhaseStep Connection::phase_content() {
   const LocationRoute* route = req_.route;
   http::Handler* handler = route && route->handler ? route->handler : req_.site->static_handler.get();
-  if (!req_.path_error && req_.access_ok && handler->body_limit() > 0 && !body_.done() &&
-      req_.head.method != http::Method::Other) {
-    // A handler that reads the body (a form POST): read it, then answer.
-    if (req_.head.has_content_length && req_.head.content_length > handler->body_limit()) {
-      respond_error(413, "request body larger than the handler takes");
-      return PhaseStep::Handled;
-    }
+  content_.reset(req_, req_.access_ok ? handler : nullptr, local_port_, head_defaults());
+  if (content_.reading_body()) {
+    // Answers batched before this one leave now: its body may take a while.
     if (!output_.empty() && output_.flush() == http1::Output::Result::Error) {
       abort_request();
       return PhaseStep::Handled;
     }
-    handler_ = handler;
-    req_.body_text.clear();
-    phase_ = Phase::ReadBody;
-    arm_read_timer(true);
-    return PhaseStep::Handled;
+  } else if (req_.body_chunked || req_.body_left > http::RequestBody::kDiscardMax ||
+             (req_.head.expect_continue && req_.body_left > 0)) {
+    keep_alive_ = false;  // a body nobody reads: too large to discard, or not asked for yet
   }
-  if (req_.body_chunked || req_.body_left > http::RequestBody::kDiscardMax || (req_.head.expect_continue && req_.body_left > 0))
-    keep_alive_ = false;
-  run_handler(req_.access_ok ? handler : nullptr, req_.path_error);
+  start_exchange(&content_);
   return PhaseStep::Handled;
 }
 
-// Reads the request body for handler_ into body_text; true once it is whole
-// (or the request was answered with an error instead).
-bool Connection::read_handler_body() {
-  for (;;) {
-    std::string_view data;
-    size_t room = handler_->body_limit() - std::min(handler_->body_limit(), req_.body_text.size());
-    switch (body_.read(data, room + 1)) {
-      case http::RequestBody::Status::Data:
-        req_.body_text.append(data);
-        if (req_.body_text.size() > handler_->body_limit()) {
-          respond_error(413, "request body larger than the handler takes");
-          return true;
-        }
-        continue;
-      case http::RequestBody::Status::End:
-        run_handler(handler_, 0);
-        return true;
-      case http::RequestBody::Status::Again:
-        return false;
-      case http::RequestBody::Status::Bad:
-        respond_error(400, "malformed chunked request body");
-        return true;
-      case http::RequestBody::Status::Gone:
-        close_now();
-        return true;
-    }
-  }
-}
-
-// `h` null: the location's Require refused the client (403); `path_error`:
-// the status for a path that did not normalize (0 when it did).
-void Connection::run_handler(http::Handler* h, int path_error) {
-  handler_ = nullptr;
-  if (req_.head.method == http::Method::Other) {
-    req_.resp.error(501);
-  } else if (req_.head.method == http::Method::Trace || req_.head.method == http::Method::Connect) {
-    req_.resp.error(405);
-  } else if (req_.head.path == "*") {
-    if (req_.head.method == http::Method::Options) {
-      req_.resp.add_header("Allow", "GET, HEAD, OPTIONS");
-    } else {
-      req_.resp.error(400);
-    }
-  } else if (path_error) {
-    req_.resp.error(path_error);
-  } else {
-    http::RequestContext ctx{req_.head, req_.path, req_.host, req_.client, req_.client_ip, local_port_, req_.body_text};
-    if (!h) {
-      req_.resp.error(403);
-    } else {
-      h->handle(ctx, req_.resp);
-    }
-    if (req_.resp.use_error_page) apply_error_document(req_, req_.site, &ctx);
-  }
-  if (req_.resp.use_error_page) apply_error_document(req_, req_.site, nullptr);
-  if (req_.resp.close_connection) keep_alive_ = false;
-  queue_response();
+HeadDefaults Connection::head_defaults() const {
+  return {w_.loop().http_date(), w_.runtime().config().server_tokens};
 }
 
 // The exchange runs the request from here; the connection's timer is the
 // request body's while the exchange reads one.
 void Connection::start_exchange(std::unique_ptr<http::Exchange> x) {
-  exchange_ = std::move(x);
+  owned_exchange_ = std::move(x);
+  start_exchange(owned_exchange_.get());
+}
+
+void Connection::start_exchange(http::Exchange* x) {
+  exchange_ = x;
   phase_ = Phase::Exchange;
   if (req_.head.chunked || req_.head.content_length > 0) arm_read_timer(true);  // see on_timer
   else core::TimerWheel::cancel(*this);
+}
+
+void Connection::release_exchange() {
+  exchange_ = nullptr;
+  if (owned_exchange_) w_.retire(std::move(owned_exchange_));  // it may be inside its own callback
 }
 
 // The exchange is done: log and go on (keep-alive), close after a cut
 // response, or answer its error.
 void Connection::end_exchange() {
   http::Exchange::Outcome o = exchange_->outcome();
-  w_.retire(std::move(exchange_));
+  release_exchange();
   using Kind = http::Exchange::Outcome::Kind;
   if (o.kind == Kind::Cut) {
     // A response that had begun is logged; a client that left before any
@@ -596,8 +534,10 @@ void Connection::end_exchange() {
   // Body bytes the exchange took from the read buffer: finish_request skips
   // the head, and the rest of a pipelined next request stays.
   if (cursor >= rbegin_ + req_.head_len && cursor <= rend_) rbegin_ = cursor - req_.head_len;
-  // What is still queued goes out in the Write phase.
+  // What is still queued goes out in the Write phase (a streamed answer
+  // has usually left already).
   phase_ = Phase::Write;
+  if (output_.empty()) return finish_request();
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
 }
 
@@ -626,45 +566,12 @@ http1::HeadEnd Connection::finish_head(std::string& out, http1::BodyLength body,
   return e;
 }
 
+// The server's own answer (an error before or instead of a handler, PURGE).
 void Connection::queue_response() {
-  const auto& cfg = w_.runtime().config();
-  // Statuses after which the request stream cannot be trusted close the
-  // connection (Apache's ap_status_drops_connection).
-  switch (req_.resp.status) {
-    case 400: case 408: case 411: case 413: case 414: case 417: case 500: case 501: case 503:
-      keep_alive_ = false;
-      break;
-    default: break;
-  }
-  req_.body_bytes = 0;
-  std::string& out = output_.text();
-  int status = req_.resp.status;
-  http1::begin_head(out, status);
-  out.append("Date: ");
-  out.append(w_.loop().http_date());
-  out.append("\r\nServer: ");
-  out.append(cfg.server_tokens);
-  out.append("\r\n");
-  out.append(req_.resp.header_block());
-  bool no_body = status == 304 || status == 204 || (status >= 100 && status < 200);
-  uint64_t clen = req_.resp.content_length();
-  finish_head(out, no_body ? http1::BodyLength::None : http1::BodyLength::Known, clen);
-
-  if (!no_body && req_.head.method != http::Method::Head) {
-    for (size_t i = 0; i < req_.resp.part_count(); ++i) {
-      const auto& p = req_.resp.parts()[i];
-      if (!p.file) {
-        output_.append(p.text);
-      } else if (!output_.add_file(p.file, p.offset, p.length)) {
-        keep_alive_ = false;  // file changed under us: the client sees a short body and a close
-        break;
-      }
-    }
-    req_.body_bytes = clen;
-  }
+  write_response(*this, req_, head_defaults());
   phase_ = Phase::Write;
   mark(core::shm::SlotState::Writing);
-  w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(cfg.timeout.count()));
+  w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
 }
 
 bool Connection::flush_output() {
@@ -869,7 +776,7 @@ void Connection::close_now() {
   }
   phase_ = Phase::Closed;
   core::TimerWheel::cancel(*this);
-  if (exchange_) w_.retire(std::move(exchange_));
+  release_exchange();
   req_.seed.reset();
   w_.loop().remove(transport_->fd());
   w_.unlink(this);

@@ -1,6 +1,6 @@
 // One client connection: an HTTP/1.1 state machine over a Transport.
 //
-//   Idle --bytes--> ReadHead --head--> (route, handle) --> Write --> [DrainBody] --> Idle
+//   Idle --bytes--> ReadHead --head--> phases --> Exchange --> Write --> [DrainBody] --> Idle
 //                       \--error--> Write(close) --> Linger --> closed
 //
 // One request is in flight at a time; pipelined requests wait in the read
@@ -21,6 +21,7 @@
 #include "core/transport.h"
 #include "server/http1/output.h"
 #include "server/http1/response_head.h"
+#include "server/request/handler_exchange.h"
 #include "server/request/request.h"
 #include "http/chunked_decoder.h"
 #include "http/handler.h"
@@ -65,7 +66,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   // cache). Detached: the client is gone, the exchange goes on without it
   // (a fetch for the store) and the connection, socket closed, holds its
   // slot until it ends.
-  enum class Phase : uint8_t { Idle, ReadHead, ReadBody, Write, DrainBody, Linger, Closed, Exchange, Detached };
+  enum class Phase : uint8_t { Idle, ReadHead, Write, DrainBody, Linger, Closed, Exchange, Detached };
 
  public:
   // http::ExchangeHost: what an exchange sees of its client.
@@ -77,9 +78,14 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   void client_gone() override { close_now(); }
 
  private:
-  void start_exchange(std::unique_ptr<http::Exchange> x);
+  void start_exchange(std::unique_ptr<http::Exchange> x);  // an exchange of its own (the proxy, the cache)
+  void start_exchange(http::Exchange* x);                  // content_
   void end_exchange();
-  std::unique_ptr<http::Exchange> exchange_;
+  void release_exchange();
+  http::Exchange* exchange_ = nullptr;  // the exchange answering the request, if any
+  std::unique_ptr<http::Exchange> owned_exchange_;
+  HandlerExchange content_{*this};  // the location's synchronous handler, reused request after request
+  HeadDefaults head_defaults() const;
 
   void drive();
   // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).
@@ -95,11 +101,6 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   PhaseStep phase_limits();
   PhaseStep phase_proxy();  // the cache filter, then the proxy
   PhaseStep phase_content();
-  // The content handler answers (synchronously); handler_ holds it while
-  // its request body is read first (ReadBody).
-  void run_handler(http::Handler* h, int path_error);
-  bool read_handler_body();  // false while more is to come
-  http::Handler* handler_ = nullptr;
   void respond_error(int status, const char* reason);
   void queue_response();
   bool flush_output();
@@ -125,6 +126,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
     void end_head(http::BodyLength body, uint64_t length) override;
     void raw(std::string_view bytes) override { c_.output_.append(bytes); }
     void body(std::string_view data) override;
+    bool file(std::shared_ptr<const core::OpenFile> f, uint64_t offset, uint64_t length) override;
     bool can_pass_through() const override { return !chunked_; }
     Result pass_through(std::span<const iovec> data, size_t& taken) override;
     bool can_splice() const override { return !chunked_ && c_.output_.zero_copy(); }

@@ -40,6 +40,11 @@ void Connection::ClientSink::body(std::string_view data) {
   o.append("\r\n");
 }
 
+bool Connection::ClientSink::file(std::shared_ptr<const core::OpenFile> f, uint64_t offset, uint64_t length) {
+  PILLAR_ASSERT(!chunked_ && !ended_);
+  return c_.output_.add_file(std::move(f), offset, length);
+}
+
 void Connection::ClientSink::end_body() {
   if (chunked_ && !ended_) c_.output_.append("0\r\n\r\n");
   ended_ = true;
