@@ -20,7 +20,7 @@
 #include <string_view>
 
 namespace pillar::core {
-class OpenFile;
+struct OpenFile;
 }
 
 namespace pillar::http {
