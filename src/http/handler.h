@@ -19,6 +19,7 @@ struct RequestContext {
   std::string_view client_ip;   // textual form of client
   uint16_t local_port = 0;
   std::string_view body;        // the request body, for handlers with a body_limit()
+  std::string_view filename;    // the file Alias or mod_rewrite mapped the URL to; empty: DocumentRoot + path
 };
 
 class Handler {

@@ -26,6 +26,7 @@
 #include "server/balancer_runtime.h"
 #include "server/cache_phase.h"
 #include "server/proxy_exchange.h"
+#include "server/request/rewrite_phase.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -457,6 +458,7 @@ void Connection::apply_remote_ip() {
 // passes it on. The log phase is record_request, when the answer is done.
 const Connection::RequestPhase Connection::kRequestPhases[] = {
     &Connection::phase_route,    // vhost, path, <Location>
+    &Connection::phase_rewrite,  // mod_rewrite, mod_alias, FallbackResource (request/rewrite_phase.cpp)
     &Connection::phase_purge,    // PURGE of a cached URL
     &Connection::phase_access,   // Require of the location
     &Connection::phase_limits,   // LimitRequestBody
@@ -499,6 +501,16 @@ Connection::PhaseStep Connection::phase_route() {
   if (!path_ok && req_.path_error == 0) req_.path_error = 400;  // "*" (OPTIONS * is answered by the content phase)
   req_.route = path_ok ? req_.site->match(req_.path, req_.head, req_.client) : nullptr;
   return PhaseStep::Next;
+}
+
+Connection::PhaseStep Connection::phase_rewrite() {
+  std::string local_ip = req_.site && req_.site->maps_urls ? core::address_text(local_) : std::string();
+  if (run_rewrite_phase(req_, {w_.runtime(), local_port_, local_ip}) == RewriteVerdict::Next) return PhaseStep::Next;
+  if (req_.body_chunked || req_.body_left > http::RequestBody::kDiscardMax || (req_.head.expect_continue && req_.body_left > 0))
+    keep_alive_ = false;
+  if (req_.resp.use_error_page) apply_error_page(req_.site, nullptr);
+  queue_response();
+  return PhaseStep::Handled;
 }
 
 Connection::PhaseStep Connection::phase_purge() {
@@ -609,11 +621,13 @@ void Connection::run_handler(http::Handler* h, int path_error) {
   } else if (path_error) {
     req_.resp.error(path_error);
   } else {
-    http::RequestContext ctx{req_.head, req_.path, req_.host, req_.client, req_.client_ip, local_port_, req_.body_text};
+    http::RequestContext ctx{req_.head, req_.path, req_.host, req_.client, req_.client_ip, local_port_, req_.body_text,
+                             req_.rewrite.filename};
     if (!h) {
       req_.resp.error(403);
     } else {
       h->handle(ctx, req_.resp);
+      apply_rewrite_headers(req_);  // CO=, T=
     }
     if (req_.resp.use_error_page) apply_error_page(req_.site, &ctx);
   }
@@ -649,7 +663,8 @@ static std::string proxy_target(const config::LocationSection& loc, const http::
 }
 
 void Connection::start_proxy(const LocationRoute& route, std::unique_ptr<CacheFill> fill, const char* x_cache) {
-  std::string target = proxy_target(route.target_cfg(), req_.head, req_.path);
+  std::string target = req_.rewrite.proxy_target.empty() ? proxy_target(route.target_cfg(), req_.head, req_.path)
+                                                          : req_.rewrite.proxy_target;  // RewriteRule [P]
   core::TimerWheel::cancel(*this);  // the exchange runs the member's timers now
   phase_ = Phase::Proxy;
   req_.route = &route;
@@ -945,6 +960,7 @@ void Connection::record_request(char conn_status) {
     r.duration_us = core::mono_us() - req_.start_us;
     r.start_time = req_.wall ? req_.wall : w_.loop().wall_time();
     r.response_headers = &req_.resp.header_block();
+    r.env = &req_.rewrite.env;
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
     r.connection_status = conn_status;
     thread_local std::string line;
