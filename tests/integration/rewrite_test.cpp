@@ -126,6 +126,14 @@ TEST_F(Rewrite, CatastrophicRegexIsA500AndTheWorkerGoesOn) {
   EXPECT_EQ(raw_get(srv.port(), "/style.css").first().status, 200);  // the same (only) worker still serves
 }
 
+TEST_F(Rewrite, TraceAtLogLevelRewriteTrace3) {
+  START_SERVER(srv, basic_config(docroot, "LogLevel warn rewrite:trace3\nRewriteEngine On\nRewriteRule ^/a$ /style.css\n"));
+  EXPECT_EQ(raw_get(srv.port(), "/a").first().body, "body{}\n");
+  EXPECT_TRUE(eventually([&] {
+    return srv.stderr_text().find("applying pattern '^/a$' to uri '/a'") != std::string::npos;
+  })) << srv.stderr_text();
+}
+
 TEST_F(Rewrite, ConfigCheckNamesTheBadRule) {
   std::string path;
   auto r = check_config(basic_config(docroot, "RewriteEngine On\nRewriteRule ^(broken /x\n"), &path);
