@@ -242,7 +242,7 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
   }
   if (pre) return resp.error(pre);
 
-  std::string_view type = content_type(name);
+  std::string_view type = ctx.forced_type.empty() ? content_type(name) : ctx.forced_type;
   std::string_view range_header = ctx.head.find("Range");
   RangeRequest rr;
   if (!range_header.empty() && ctx.head.method == http::Method::Get && if_range_allows(ctx.head, v))

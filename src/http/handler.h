@@ -20,6 +20,7 @@ struct RequestContext {
   uint16_t local_port = 0;
   std::string_view body;        // the request body, for handlers with a body_limit()
   std::string_view filename;    // the file Alias or mod_rewrite mapped the URL to; empty: DocumentRoot + path
+  std::string_view forced_type; // RewriteRule [T=type]: the Content-Type of the file served; empty: by extension
 };
 
 class Handler {

@@ -622,7 +622,7 @@ void Connection::run_handler(http::Handler* h, int path_error) {
     req_.resp.error(path_error);
   } else {
     http::RequestContext ctx{req_.head, req_.path, req_.host, req_.client, req_.client_ip, local_port_, req_.body_text,
-                             req_.rewrite.filename};
+                             req_.rewrite.filename, req_.rewrite.forced_type};
     if (!h) {
       req_.resp.error(403);
     } else {

@@ -103,6 +103,18 @@ TEST_F(Rewrite, EnvFromRulesIsInTheAccessLog) {
   EXPECT_NE(log.find("/index.php -\n"), std::string::npos) << log;
 }
 
+TEST_F(Rewrite, TypeAndCookieFlagsReachTheResponse) {
+  START_SERVER(srv, basic_config(docroot, "RewriteEngine On\n"
+                                          "RewriteRule ^/style\\.css$ - [T=text/x-special,CO=seen:1:localhost]\n"));
+  auto r = raw_get(srv.port(), "/style.css");
+  EXPECT_EQ(r.first().status, 200);
+  EXPECT_EQ(r.first().header("Content-Type"), "text/x-special");
+  EXPECT_EQ(r.first().header("Set-Cookie"), "seen=1; path=/; domain=localhost");
+  auto plain = raw_get(srv.port(), "/index.php");
+  EXPECT_NE(plain.first().header("Content-Type"), "text/x-special");
+  EXPECT_FALSE(plain.first().has("Set-Cookie"));
+}
+
 TEST_F(Rewrite, InternalRedirectLoopIsBounded) {
   std::string conf = "<Directory \"" + docroot + "\">\n"
                      "  RewriteEngine On\n"

@@ -114,12 +114,18 @@ void respond_error(Request& req, const std::string& why) {
 }
 
 // The URL-path (decoded) and query the request goes on with, routed again.
-void set_url(Request& req, std::string_view path, const std::string* query) {
+// False (the request answered with the status) for a path that does not
+// normalize (one climbing above "/" after the rewrite).
+bool set_url(Request& req, std::string_view path, const std::string* query) {
   std::string decoded;
   int status = 0;
   // The new path is literal (decoded); it must still not climb out of "/".
   std::string escaped = http::url_escape_path(path);
-  if (!http::normalize_path(escaped, decoded, status)) decoded = "/";
+  if (escaped.empty() || escaped[0] != '/') escaped.insert(escaped.begin(), '/');
+  if (!http::normalize_path(escaped, decoded, status)) {
+    req.resp.error(status ? status : 400);
+    return false;
+  }
   req.path = std::move(decoded);
   req.rewrite.target_path = http::url_escape_path(req.path);
   req.head.path = req.rewrite.target_path;
@@ -128,6 +134,7 @@ void set_url(Request& req, std::string_view path, const std::string* query) {
     req.head.query = req.rewrite.target_query;
   }
   req.route = req.site->match(req.path, req.head, req.client);
+  return true;
 }
 
 // [P] to balancer://NAME/path, or to http://host:port/path of a balancer's member.
@@ -223,7 +230,7 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
     if (o.action == Action::Proxy) return Step::Next;
     const std::string* q = o.query_set ? &o.query : nullptr;
     if (o.action == Action::Uri) {
-      set_url(req, o.uri, q);
+      if (!set_url(req, o.uri, q)) return Step::Respond;
     } else if (o.action == Action::Filename) {
       st.filename = o.filename;
       if (q) {
@@ -257,10 +264,7 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
       rewrite::Outcome o = rewrite::run(*set, ctx, in);
       if (finish_outcome(req, env, o) == Step::Respond) return Step::Respond;
       if (o.action == Action::Proxy) return Step::Next;
-      if (o.action == Action::Uri) {
-        set_url(req, o.uri, o.query_set ? &o.query : nullptr);
-        return Step::Again;
-      }
+      if (o.action == Action::Uri) return set_url(req, o.uri, o.query_set ? &o.query : nullptr) ? Step::Again : Step::Respond;
     }
   }
   if (req.route && !req.route->cfg->redirects.empty()) {
@@ -278,8 +282,7 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
     const auto* d = deepest(vh, filename, [](const auto& s) { return s.fallback_resource.has_value(); });
     const std::string& fallback = d ? *d->fallback_resource : vh.fallback_resource;
     if (!fallback.empty() && fallback != req.path && file_missing(filename)) {
-      set_url(req, fallback, nullptr);
-      return Step::Again;
+      return set_url(req, fallback, nullptr) ? Step::Again : Step::Respond;
     }
   }
   return Step::Next;
