@@ -111,6 +111,7 @@ struct AliasRule {
   std::string to;                      // filesystem path / URL; empty: Redirect gone (410) etc.
   int status = 0;                      // redirects: 301, 302, 303, 410...; 0 for Alias
   bool script = false;                 // ScriptAlias: the target is CGI (run by the CGI handler)
+  bool whole = false;                  // Redirect URL in a <Location> without a URL-path: URL is the whole target
   SourceLocation where;
 };
 

@@ -52,11 +52,11 @@ AliasOutcome apply_redirects(const std::vector<config::AliasRule>& rules, std::s
       if (r.regex->match(path, &c) != core::Regex::Result::Match) continue;
       target = substitute(r.to, c, true);
     } else {
-      std::string_view fake = r.from.empty() ? prefix : std::string_view(r.from);
+      std::string_view fake = r.whole ? prefix : std::string_view(r.from);
       if (fake.empty()) continue;
       size_t n = alias_matches(path, fake);
       if (n == 0) continue;
-      target = r.to.empty() ? std::string() : r.to + escape_uri(path.substr(n));
+      target = r.to.empty() || r.whole ? r.to : r.to + escape_uri(path.substr(n));
     }
     out.rule = &r;
     out.status = r.status;

@@ -38,7 +38,9 @@ TEST_F(AliasTest, RedirectsWithTheirStatuses) {
                                  "RedirectMatch 410 ^/gone/\n"
                                  "RedirectMatch seeother ^/m/(\\d+)$ /items/$1\n"
                                  "RedirectTemp /moved /here.txt\n"
-                                 "<Location /legacy>\n  Redirect 308 https://new.example/legacy\n</Location>\n"));
+                                 "<Location /legacy>\n  Redirect 308 https://new.example/legacy\n</Location>\n"
+                                 "<Location /tree>\n  Redirect /tree/old https://new.example/t\n</Location>\n"
+                                 "<Location /retired>\n  Redirect gone\n</Location>\n"));
   auto p = raw_get(srv.port(), "/old/page?x=1");
   EXPECT_EQ(p.first().status, 301) << p.data;
   EXPECT_EQ(p.first().header("Location"), "http://example.com/new/page?x=1");
@@ -51,7 +53,11 @@ TEST_F(AliasTest, RedirectsWithTheirStatuses) {
   EXPECT_EQ(t.first().header("Location"), "http://localhost/here.txt");
   auto l = raw_get(srv.port(), "/legacy/a/b");
   EXPECT_EQ(l.first().status, 308);
-  EXPECT_EQ(l.first().header("Location"), "https://new.example/legacy/a/b");
+  EXPECT_EQ(l.first().header("Location"), "https://new.example/legacy");  // without a URL-path: the whole target
+  auto t2 = raw_get(srv.port(), "/tree/old/x");
+  EXPECT_EQ(t2.first().status, 302);
+  EXPECT_EQ(t2.first().header("Location"), "https://new.example/t/x");
+  EXPECT_EQ(raw_get(srv.port(), "/retired/page").first().status, 410);
   EXPECT_EQ(raw_get(srv.port(), "/oldish").first().status, 404);
 }
 

@@ -53,13 +53,16 @@ void d_redirect(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   size_t i = 0;
   if (http::iequals(n.name, "RedirectPermanent")) r.status = 301;
   else if (http::iequals(n.name, "RedirectTemp")) r.status = 302;
-  else if (n.args.size() > 1 && redirect_status(n.args[0], r.status)) i = 1;
+  else if ((n.args.size() > 1 || s.loc) && redirect_status(n.args[0], r.status)) i = 1;
   bool match = http::iequals(n.name, "RedirectMatch");
   bool is_3xx = r.status >= 300 && r.status < 400;
-  size_t left = n.args.size() - i;
-  // In a <Location> the URL-path is the section's; elsewhere it comes first.
-  bool in_location = s.loc != nullptr;
-  size_t want_path = in_location && !match ? 0 : 1;
+  // In a <Location> the URL-path may be left out: the URL is then the whole
+  // target (Apache evaluates it as an expression; Pillar takes it literally).
+  size_t left_all = n.args.size() - i;
+  bool omitted = s.loc != nullptr && !match && left_all == (is_3xx ? 1u : 0u);
+  size_t want_path = omitted ? 0 : 1;
+  r.whole = omitted;
+  size_t left = left_all;
   if (left < want_path || left > want_path + 1)
     return out.error(n, n.name + ": expected " + std::string(want_path ? "[STATUS] URL-PATH" : "[STATUS]") +
                             (is_3xx ? " URL" : " [URL]") + ", e.g. Redirect permanent /old https://example.com/new");
