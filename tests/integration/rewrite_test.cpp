@@ -54,6 +54,41 @@ TEST_F(Rewrite, WordPressPrettyUrlReachesIndexPhpFilesAndDirectoriesPass) {
   EXPECT_EQ(missing.first().body, "front controller index.php\n");
 }
 
+// Laravel's public/.htaccess, in its <Directory>: the Authorization header
+// kept as a variable, a trailing slash redirected away, the front controller.
+TEST_F(Rewrite, LaravelRulesInDirectory) {
+  std::string conf = "LogFormat \"%U %{HTTP_AUTHORIZATION}e\" auth\n"
+                     "CustomLog \"" + logdir + "/access.log\" auth\n"
+                     "<Directory \"" + docroot + "\">\n"
+                     "  <IfModule mod_rewrite.c>\n"
+                     "    RewriteEngine On\n"
+                     "    RewriteCond %{HTTP:Authorization} .\n"
+                     "    RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]\n"
+                     "    RewriteCond %{REQUEST_FILENAME} !-d\n"
+                     "    RewriteCond %{REQUEST_URI} (.+)/$\n"
+                     "    RewriteRule ^ %1 [L,R=301]\n"
+                     "    RewriteCond %{REQUEST_FILENAME} !-d\n"
+                     "    RewriteCond %{REQUEST_FILENAME} !-f\n"
+                     "    RewriteRule ^ index.php [L]\n"
+                     "  </IfModule>\n"
+                     "</Directory>\n";
+  START_SERVER(srv, basic_config(docroot, conf));
+  auto slash = raw_get(srv.port(), "/users/");
+  EXPECT_EQ(slash.first().status, 301) << slash.data;
+  EXPECT_EQ(slash.first().header("Location"), "http://localhost/users");
+  auto front = raw_get(srv.port(), "/users", "localhost", "Authorization: Bearer t0k\r\n");
+  EXPECT_EQ(front.first().status, 200);
+  EXPECT_EQ(front.first().body, "front controller index.php\n");
+  EXPECT_EQ(raw_get(srv.port(), "/wp-admin/").first().body, "admin dir\n");  // a directory keeps its slash
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().body, "body{}\n");
+  std::string log;
+  ASSERT_TRUE(eventually([&] {
+    log = tree.read("logs/access.log");
+    return std::count(log.begin(), log.end(), '\n') >= 4;
+  })) << log;
+  EXPECT_NE(log.find("Bearer t0k"), std::string::npos) << log;
+}
+
 TEST_F(Rewrite, ServerRedirectWithQsaForbiddenGone) {
   START_SERVER(srv, basic_config(docroot,
                                  "RewriteEngine On\n"
