@@ -250,6 +250,7 @@ class Loader {
     VirtualHost vh = sc_.main_server;  // inherit, then override
     vh.server_name.clear();
     vh.aliases.clear();
+    vh.rewrite.clear();  // the main server's rules reach a vhost only with RewriteOptions Inherit (src/rewrite)
     vh.where = {n.file, n.line};
     for (const auto& a : n.args) {
       ListenAddress la;

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/regex.h"
+
 namespace pillar::config {
 
 using Millis = std::chrono::milliseconds;
@@ -91,8 +93,33 @@ struct FilesSection {
   bool matches(std::string_view filename) const;
 };
 
+// One mod_rewrite directive as written (RewriteEngine, RewriteRule...). The
+// config layer checks where it may appear; src/rewrite compiles the lines
+// of each context into rules (it sits above config, so it cannot be called
+// from the directive tables).
+struct RewriteLine {
+  std::string name;
+  std::vector<std::string> args;
+  SourceLocation where;
+};
+
+// mod_alias. Alias/ScriptAlias map a URL prefix (or a regex) to a filesystem
+// path; Redirect* answer with a redirect. `to` of a *Match rule is a $N template.
+struct AliasRule {
+  std::string from;                    // URL-path prefix, or the pattern of a *Match rule
+  std::shared_ptr<core::Regex> regex;  // *Match rules
+  std::string to;                      // filesystem path / URL; empty: Redirect gone (410) etc.
+  int status = 0;                      // redirects: 301, 302, 303, 410...; 0 for Alias
+  bool script = false;                 // ScriptAlias: the target is CGI (run by the CGI handler)
+  bool whole = false;                  // Redirect URL in a <Location> without a URL-path: URL is the whole target
+  SourceLocation where;
+};
+
 struct DirectorySection {
   std::string path;               // absolute, normalised, no trailing slash ("/" for root)
+  std::vector<RewriteLine> rewrite;  // mod_rewrite lines of this section (per-directory rules)
+  std::vector<AliasRule> redirects;  // Redirect URL in a <Directory> (no URL-path argument: the whole section)
+  std::optional<std::string> fallback_resource;  // FallbackResource (mod_dir); "" after "disabled"
   Options options;
   AccessPolicy access;
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
@@ -163,6 +190,7 @@ struct LocationSection {
   std::vector<IpNetwork> when_networks;
   bool conditional() const { return !when_header.empty() || !when_networks.empty(); }
   AccessPolicy access;
+  std::vector<AliasRule> redirects;  // Redirect [status] URL in a <Location>
   SourceLocation where;
   bool matches(std::string_view path) const;  // prefix match on a segment boundary (or the regex)
 };
@@ -234,6 +262,10 @@ struct VirtualHost {
   std::vector<DirectorySection> directories;  // sorted shortest path first
   std::vector<FilesSection> files;             // server/vhost-level <Files>
   std::vector<LocationSection> locations;      // in config order (later wins on equal match)
+  std::vector<RewriteLine> rewrite;            // server/vhost mod_rewrite lines (a vhost's own: not the main server's)
+  std::vector<AliasRule> alias_rules;          // Alias, AliasMatch, ScriptAlias, ScriptAliasMatch (config order)
+  std::vector<AliasRule> redirects;            // Redirect, RedirectMatch, RedirectPermanent, RedirectTemp
+  std::string fallback_resource;               // FallbackResource at server/vhost level; empty: none
   std::map<int, ErrorDocument> error_documents;
   std::vector<CustomLog> custom_logs;
   std::string error_log;                 // empty: inherit the server's
@@ -326,6 +358,7 @@ struct ServerConfig {
   // Logging.
   std::string error_log;                  // path; empty = stderr
   LogLevel log_level = LogLevel::Warn;
+  int rewrite_trace = 0;                  // LogLevel rewrite:traceN (0: off), mod_rewrite's per-rule trace
 
   // MIME types.
   std::string types_config = "/etc/mime.types";

@@ -92,6 +92,7 @@ bool StaticFileHandler::symlinks_allowed(const std::string& fs_path, uint8_t opt
   bool owner_match = options & Options::SymLinksIfOwnerMatch;
   // Check every component below the DocumentRoot (the root itself is the admin's choice).
   size_t pos = vh_.document_root == "/" ? 0 : vh_.document_root.size();
+  if (fs_path.compare(0, vh_.document_root.size(), vh_.document_root) != 0) pos = 0;  // an aliased file: every component
   while (pos < fs_path.size()) {
     size_t next = fs_path.find('/', pos + 1);
     std::string prefix = fs_path.substr(0, next);
@@ -121,9 +122,14 @@ std::string_view StaticFileHandler::content_type(std::string_view name) const {
 }
 
 void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& resp) {
-  if (vh_.document_root.empty()) return resp.error(404);
-  std::string fs_path = vh_.document_root == "/" ? std::string() : vh_.document_root;
-  fs_path.append(ctx.path);
+  std::string fs_path;
+  if (!ctx.filename.empty()) {
+    fs_path = ctx.filename;  // Alias, mod_rewrite: a file maybe outside the DocumentRoot
+  } else {
+    if (vh_.document_root.empty()) return resp.error(404);
+    fs_path = vh_.document_root == "/" ? std::string() : vh_.document_root;
+    fs_path.append(ctx.path);
+  }
   bool trailing_slash = fs_path.size() > 1 && fs_path.back() == '/';
   if (trailing_slash) fs_path.pop_back();
 
@@ -236,7 +242,7 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
   }
   if (pre) return resp.error(pre);
 
-  std::string_view type = content_type(name);
+  std::string_view type = ctx.forced_type.empty() ? content_type(name) : ctx.forced_type;
   std::string_view range_header = ctx.head.find("Range");
   RangeRequest rr;
   if (!range_header.empty() && ctx.head.method == http::Method::Get && if_range_allows(ctx.head, v))

@@ -19,6 +19,8 @@ struct RequestContext {
   std::string_view client_ip;   // textual form of client
   uint16_t local_port = 0;
   std::string_view body;        // the request body, for handlers with a body_limit()
+  std::string_view filename;    // the file Alias or mod_rewrite mapped the URL to; empty: DocumentRoot + path
+  std::string_view forced_type; // RewriteRule [T=type]: the Content-Type of the file served; empty: by extension
 };
 
 class Handler {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "rewrite/site_rules.h"
 #include "server/default_config.h"
 #include "server/apachectl.h"
 #include "server/process/master.h"
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   pillar::config::LoadResult res =
       embedded ? pillar::config::load_config_text(pillar::server::default_config_text(), "(embedded default)", opts)
                : pillar::config::load_config_file(file, opts);
+  if (res.ok()) pillar::rewrite::check_config(*res.config, res.errors);  // rules, maps: what start would refuse
   if (!res.ok()) {
     for (const auto& e : res.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     if (res.errors.empty()) std::fprintf(stderr, "%s: configuration could not be loaded\n", file.c_str());

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/log.h"
@@ -30,6 +31,7 @@ struct LogRecord {
   uint64_t duration_us = 0;                 // %D / %T
   time_t start_time = 0;                    // %t
   const std::string* response_headers = nullptr;  // "Name: v\r\n" block for %{X}o
+  const std::vector<std::pair<std::string, std::string>>* env = nullptr;  // %{VAR}e (RewriteRule E=...)
   uint32_t keepalive_count = 0;             // %k
   char connection_status = '+';             // %X: X aborted, + keep-alive, - close
 };
@@ -45,7 +47,7 @@ class AccessLogFormat {
     Literal, RemoteHost, RemoteLogname, RemoteUser, Time, RequestLine, FinalStatus, OrigStatus,
     BytesCLF, Bytes, DurationUs, DurationS, DurationMs, ServerName, HostHeader, UrlPath, Query,
     Method, Protocol, LocalPort, LocalIp, Pid, RequestHeader, ResponseHeader, BytesIn, BytesOut,
-    KeepAlives, ConnStatus
+    KeepAlives, ConnStatus, Env
   };
   struct Item {
     Kind kind;

@@ -28,6 +28,7 @@
 #include "server/balancer_runtime.h"
 #include "server/cache_exchange.h"
 #include "server/proxy_exchange.h"
+#include "server/request/rewrite_phase.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -379,6 +380,7 @@ bool Connection::read_proxy_header() {
 // passes it on. The log phase is record_request, when the answer is done.
 const Connection::RequestPhase Connection::kRequestPhases[] = {
     &Connection::phase_route,    // vhost, path, <Location>
+    &Connection::phase_rewrite,  // mod_rewrite, mod_alias, FallbackResource (request/rewrite_phase.cpp)
     &Connection::phase_purge,    // PURGE of a cached URL
     &Connection::phase_access,   // Require of the location
     &Connection::phase_limits,   // LimitRequestBody
@@ -421,6 +423,16 @@ Connection::PhaseStep Connection::phase_route() {
   if (!path_ok && req_.path_error == 0) req_.path_error = 400;  // "*" (OPTIONS * is answered by the content phase)
   req_.route = path_ok ? req_.site->match(req_.path, req_.head, req_.client) : nullptr;
   return PhaseStep::Next;
+}
+
+Connection::PhaseStep Connection::phase_rewrite() {
+  std::string local_ip = req_.site && req_.site->maps_urls ? core::address_text(local_) : std::string();
+  if (run_rewrite_phase(req_, {w_.runtime(), local_port_, local_ip}) == RewriteVerdict::Next) return PhaseStep::Next;
+  if (req_.body_chunked || req_.body_left > http::RequestBody::kDiscardMax || (req_.head.expect_continue && req_.body_left > 0))
+    keep_alive_ = false;
+  if (req_.resp.use_error_page) apply_error_document(req_, req_.site, nullptr);
+  queue_response();
+  return PhaseStep::Handled;
 }
 
 Connection::PhaseStep Connection::phase_purge() {
@@ -681,6 +693,7 @@ void Connection::record_request(char conn_status) {
     r.duration_us = core::mono_us() - req_.start_us;
     r.start_time = req_.wall ? req_.wall : w_.loop().wall_time();
     r.response_headers = &req_.resp.header_block();
+    r.env = &req_.rewrite.env;
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
     r.connection_status = conn_status;
     thread_local std::string line;

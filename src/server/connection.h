@@ -96,6 +96,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   using RequestPhase = PhaseStep (Connection::*)();
   static const RequestPhase kRequestPhases[];
   PhaseStep phase_route();
+  PhaseStep phase_rewrite();  // request/rewrite_phase.cpp does the work
   PhaseStep phase_purge();
   PhaseStep phase_access();
   PhaseStep phase_limits();

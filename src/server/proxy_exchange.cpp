@@ -424,6 +424,7 @@ bool ProxyExchange::abort(bool may_go_on) {
 }
 
 std::string ProxyExchange::target_for(const LocationRoute& route, const Request& req) {
+  if (!req.rewrite.proxy_target.empty()) return req.rewrite.proxy_target;  // RewriteRule [P]
   const config::LocationSection& loc = route.target_cfg();
   const http::RequestHead& head = req.head;
   const std::string& path = req.path;

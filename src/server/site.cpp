@@ -101,6 +101,22 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
         r.proxy_cfg = parent->cfg;
       }
     }
+    std::vector<config::ConfigError> rw_errors;
+    site->rewrite = rewrite::compile_site(c, vh, rw_errors);
+    if (!rw_errors.empty()) {
+      error = rw_errors[0].to_string();
+      return nullptr;
+    }
+    site->maps_urls = site->rewrite->any() || !vh.alias_rules.empty() || !vh.redirects.empty() ||
+                      !vh.fallback_resource.empty() ||
+                      std::any_of(vh.directories.begin(), vh.directories.end(),
+                                  [](const auto& d) { return !d.redirects.empty() || d.fallback_resource; }) ||
+                      std::any_of(vh.locations.begin(), vh.locations.end(), [](const auto& l) { return !l.redirects.empty(); });
+    site->rewrite_proxy_section.prefix.push_back('/');  // (not = "/": GCC 12 -Wrestrict false positive)
+    site->rewrite_proxy_section.handler = config::HandlerKind::Proxy;
+    if (site->rewrite->any()) {
+      for (const auto& b : rt->balancers_) site->rewrite_proxy_routes.push_back({&site->rewrite_proxy_section, nullptr, b.get()});
+    }
     for (const auto& cl : vh.custom_logs) {
       auto& sink = sinks[cl.path];
       if (!sink) {

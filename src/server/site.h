@@ -13,6 +13,7 @@
 #include "http/handler.h"
 #include "server/access_log.h"
 #include "proxy/member_table.h"
+#include "rewrite/site_rules.h"
 #include "server/vhost_router.h"
 
 namespace pillar::server {
@@ -37,6 +38,15 @@ struct Site {
   std::vector<std::unique_ptr<http::Handler>> owned_handlers;
   std::vector<LocationRoute> locations;
   std::vector<AccessLog> access_logs;
+  // URL mapping (request/rewrite_phase.cpp): mod_rewrite's compiled rules,
+  // and whether anything (rules, Alias*, Redirect*, FallbackResource) maps
+  // URLs here at all, so a site with none skips the phase.
+  std::unique_ptr<rewrite::SiteRules> rewrite;
+  bool maps_urls = false;
+  // Routes for RewriteRule [P]: one per balancer (a target's host:port is
+  // matched against the balancers' members), over an empty <Location />.
+  config::LocationSection rewrite_proxy_section;
+  std::vector<LocationRoute> rewrite_proxy_routes;
 
   // Longest matching <Location> prefix (later sections win ties), or null.
   const LocationRoute* match(std::string_view path) const;

@@ -30,7 +30,13 @@ void d_log_level(DirectiveSink& out, const ConfigNode& n, Scope& s) {
       {"emerg", LogLevel::Emerg}, {"alert", LogLevel::Alert}, {"crit", LogLevel::Crit},  {"error", LogLevel::Error},
       {"warn", LogLevel::Warn},   {"notice", LogLevel::Notice}, {"info", LogLevel::Info}, {"debug", LogLevel::Debug}};
   for (const auto& a : n.args) {
-    if (a.find(':') != std::string::npos) continue;  // per-module levels: one level for all in Pillar
+    if (size_t colon = a.find(':'); colon != std::string::npos) {
+      // Per-module levels: one level for all in Pillar, except mod_rewrite's trace.
+      std::string mod = core::lowercase(a.substr(0, colon)), lvl = core::lowercase(a.substr(colon + 1));
+      if (mod == "rewrite" && s.ctx == kServer)
+        s.server.rewrite_trace = lvl.size() == 6 && lvl.rfind("trace", 0) == 0 && lvl[5] >= '1' && lvl[5] <= '8' ? lvl[5] - '0' : 0;
+      continue;
+    }
     std::string v = core::lowercase(a);
     if (v.rfind("trace", 0) == 0 && v.size() == 6 && v[5] >= '1' && v[5] <= '8') v = "debug";
     bool found = false;

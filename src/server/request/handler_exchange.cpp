@@ -5,6 +5,7 @@
 #include "core/assert.h"
 #include "core/log.h"
 #include "server/request/error_document.h"
+#include "server/request/rewrite_phase.h"
 #include "server/site.h"
 
 namespace pillar::server {
@@ -140,11 +141,13 @@ void HandlerExchange::answer() {
   } else if (req.path_error) {
     resp.error(req.path_error);
   } else {
-    http::RequestContext ctx{req.head, req.path, req.host, req.client, req.client_ip, local_port_, req.body_text};
+    http::RequestContext ctx{req.head, req.path, req.host, req.client, req.client_ip, local_port_, req.body_text,
+                             req.rewrite.filename, req.rewrite.forced_type};
     if (!handler_) {
       resp.error(403);
     } else {
       handler_->handle(ctx, resp);
+      apply_rewrite_headers(req);  // CO=, T=
     }
     if (resp.use_error_page) apply_error_document(req, req.site, &ctx);
   }

@@ -18,6 +18,7 @@
 #include "http/chunked_decoder.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "server/request/rewrite_state.h"
 
 namespace pillar::server {
 
@@ -43,6 +44,7 @@ struct Request {
   sockaddr_storage client{};     // after RemoteIP (the connection's peer otherwise)
   std::string client_ip;
   http::Response resp;           // filled by a synchronous handler
+  RewriteState rewrite;          // URL mapping: filename, internal redirects, env (request/rewrite_phase.cpp)
 
   // A request body nobody reads is discarded after the response.
   uint64_t body_left = 0;        // Content-Length bytes still to drop

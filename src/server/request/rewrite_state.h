@@ -1,0 +1,37 @@
+// What URL mapping (mod_rewrite, mod_alias, FallbackResource) decided for
+// one request, kept in the Request: the filename when something other than
+// DocumentRoot + path names it, the rewritten path and query the head's
+// views point at after an internal redirect, the [P] target, and the
+// environment E= set (logged by %{VAR}e). Reset by the rewrite phase at the
+// start of each request.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pillar::server {
+
+struct RewriteState {
+  std::string filename;       // mapped by Alias or a server-context rule; empty: DocumentRoot + path
+  std::string target_path;    // storage for head.path after an internal redirect (encoded)
+  std::string target_query;   // storage for head.query when a rule changed it
+  std::string proxy_target;   // [P]: the member's path and query
+  std::string forced_type;    // T=
+  std::vector<std::pair<std::string, std::string>> env;  // E= (and the server's SetEnv later)
+  std::vector<std::string> set_cookies;                   // CO=
+  bool script = false;        // ScriptAlias: the CGI handler's
+  bool end = false;           // [END]: no more rewriting
+  int redirects = 0;          // internal redirects so far (bounded as LimitInternalRecursion)
+
+  void reset() {
+    filename.clear();
+    proxy_target.clear();
+    forced_type.clear();
+    env.clear();
+    set_cookies.clear();
+    script = end = false;
+    redirects = 0;
+  }
+};
+
+}  // namespace pillar::server

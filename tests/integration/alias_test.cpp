@@ -1,0 +1,84 @@
+// mod_alias and FallbackResource in the request path: Alias to a directory
+// outside the DocumentRoot, Redirect and RedirectMatch with their statuses
+// (server and <Location> contexts), server-level rewrite rules before the
+// aliases, ScriptAlias answered 500 until the CGI handler exists.
+#include "test_common.h"
+
+namespace itest {
+namespace {
+
+class AliasTest : public ::testing::Test {
+ protected:
+  TempTree tree;
+  std::string docroot = tree.mkdir("www");
+  std::string outside = tree.mkdir("outside");
+
+  void SetUp() override {
+    tree.write("www/index.php", "fallback index.php\n");
+    tree.write("www/here.txt", "in the docroot\n");
+    tree.write("www/strict/kept.txt", "kept\n");
+    tree.write("outside/file.txt", "outside the docroot\n");
+  }
+};
+
+TEST_F(AliasTest, AliasServesADirectoryOutsideTheDocumentRoot) {
+  START_SERVER(srv, basic_config(docroot, "Alias /files \"" + outside + "\"\n"
+                                          "RewriteEngine On\nRewriteRule ^/short$ /files/file.txt [PT]\n"));
+  auto r = raw_get(srv.port(), "/files/file.txt");
+  EXPECT_EQ(r.first().status, 200) << r.data;
+  EXPECT_EQ(r.first().body, "outside the docroot\n");
+  EXPECT_EQ(raw_get(srv.port(), "/filesx/file.txt").first().status, 404);  // a segment boundary
+  EXPECT_EQ(raw_get(srv.port(), "/here.txt").first().body, "in the docroot\n");
+  EXPECT_EQ(raw_get(srv.port(), "/short").first().body, "outside the docroot\n");  // rewrite [PT], then Alias
+}
+
+TEST_F(AliasTest, RedirectsWithTheirStatuses) {
+  START_SERVER(srv, basic_config(docroot,
+                                 "Redirect permanent /old http://example.com/new\n"
+                                 "RedirectMatch 410 ^/gone/\n"
+                                 "RedirectMatch seeother ^/m/(\\d+)$ /items/$1\n"
+                                 "RedirectTemp /moved /here.txt\n"
+                                 "<Location /legacy>\n  Redirect 308 https://new.example/legacy\n</Location>\n"
+                                 "<Location /tree>\n  Redirect /tree/old https://new.example/t\n</Location>\n"
+                                 "<Location /retired>\n  Redirect gone\n</Location>\n"));
+  auto p = raw_get(srv.port(), "/old/page?x=1");
+  EXPECT_EQ(p.first().status, 301) << p.data;
+  EXPECT_EQ(p.first().header("Location"), "http://example.com/new/page?x=1");
+  EXPECT_EQ(raw_get(srv.port(), "/gone/a").first().status, 410);
+  auto m = raw_get(srv.port(), "/m/42");
+  EXPECT_EQ(m.first().status, 303);
+  EXPECT_EQ(m.first().header("Location"), "http://localhost/items/42");
+  auto t = raw_get(srv.port(), "/moved");
+  EXPECT_EQ(t.first().status, 302);
+  EXPECT_EQ(t.first().header("Location"), "http://localhost/here.txt");
+  auto l = raw_get(srv.port(), "/legacy/a/b");
+  EXPECT_EQ(l.first().status, 308);
+  EXPECT_EQ(l.first().header("Location"), "https://new.example/legacy");  // without a URL-path: the whole target
+  auto t2 = raw_get(srv.port(), "/tree/old/x");
+  EXPECT_EQ(t2.first().status, 302);
+  EXPECT_EQ(t2.first().header("Location"), "https://new.example/t/x");
+  EXPECT_EQ(raw_get(srv.port(), "/retired/page").first().status, 410);
+  EXPECT_EQ(raw_get(srv.port(), "/oldish").first().status, 404);
+}
+
+TEST_F(AliasTest, FallbackResourceForMissingFilesOnly) {
+  START_SERVER(srv, basic_config(docroot, "FallbackResource /index.php\n"
+                                          "<Directory \"" + docroot + "/strict\">\n  FallbackResource disabled\n</Directory>\n"));
+  auto f = raw_get(srv.port(), "/blog/2024/post");
+  EXPECT_EQ(f.first().status, 200) << f.data;
+  EXPECT_EQ(f.first().body, "fallback index.php\n");
+  EXPECT_EQ(raw_get(srv.port(), "/here.txt").first().body, "in the docroot\n");
+  EXPECT_EQ(raw_get(srv.port(), "/strict/missing").first().status, 404);
+  EXPECT_EQ(raw_get(srv.port(), "/strict/kept.txt").first().body, "kept\n");
+}
+
+TEST_F(AliasTest, ScriptAliasIsNotServedAsAFile) {
+  tree.write("outside/test.cgi", "#!/bin/sh\necho secret source\n");
+  START_SERVER(srv, basic_config(docroot, "ScriptAlias /cgi-bin/ \"" + outside + "/\"\n"));
+  auto r = raw_get(srv.port(), "/cgi-bin/test.cgi");
+  EXPECT_EQ(r.first().status, 500) << r.data;
+  EXPECT_EQ(r.first().body.find("secret source"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace itest
