@@ -29,6 +29,8 @@ bool compile_regex(DirectiveSink& out, const ConfigNode& n, const std::string& p
     return false;
   }
   f.regex = true;
+  auto fast = std::make_shared<core::Regex>();  // the same pattern for the request path (FastCGI handlers)
+  if (std::string err = fast->compile(pattern); err.empty()) f.fast = std::move(fast);
   return true;
 }
 
