@@ -25,6 +25,7 @@
 #include "http/proxy_protocol.h"
 #include "server/balancer_runtime.h"
 #include "server/cache_phase.h"
+#include "server/fastcgi_exchange.h"
 #include "server/proxy_exchange.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
@@ -113,6 +114,8 @@ void Connection::on_timer() {
       proxy_->body_timeout();
       drive();
       return;
+    case Phase::Exchange:
+      return;  // the exchange keeps its own timers
     case Phase::Cache: {
       // Waiting for a fetch, or streaming one as it arrives: poll (a lost
       // wake-up costs a tick), give up waiting at CacheLockMaxAge, and close
@@ -367,6 +370,11 @@ void Connection::drive() {
         end_proxy();
         if (phase_ == Phase::Closed) return;
         continue;
+      case Phase::Exchange:
+        if (fcgi_->proceed() == http::Exchange::Step::Again) return;
+        end_fastcgi();
+        if (phase_ == Phase::Closed) return;
+        continue;
       case Phase::Cache:
         switch (auto st = cache_->pump(); st) {
           case CacheDelivery::Step::Wait:
@@ -461,6 +469,7 @@ const Connection::RequestPhase Connection::kRequestPhases[] = {
     &Connection::phase_access,   // Require of the location
     &Connection::phase_limits,   // LimitRequestBody
     &Connection::phase_proxy,    // cache lookup, then the proxy (a proxied location)
+    &Connection::phase_fastcgi,  // FastCGI (fastcgi_phase.cpp), or refusing a script's source
     &Connection::phase_content,  // the location's handler
 };
 
@@ -1045,6 +1054,7 @@ void Connection::close_now() {
   phase_ = Phase::Closed;
   core::TimerWheel::cancel(*this);
   if (proxy_) w_.retire(std::move(proxy_));  // releases the member connection
+  if (fcgi_) w_.retire(std::move(fcgi_));    // releases the application's connection
   end_cache_request();
   w_.loop().remove(transport_->fd());
   w_.unlink(this);

@@ -32,6 +32,7 @@ namespace pillar::server {
 
 class WorkerLoop;
 class ProxyExchange;
+class FastcgiExchange;
 class CacheDelivery;
 struct CacheFill;
 struct Site;
@@ -65,7 +66,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   Connection* next_ = nullptr;
 
  private:
-  enum class Phase : uint8_t { Idle, ReadHead, ReadBody, Write, DrainBody, Linger, Closed, Proxy, Cache };
+  enum class Phase : uint8_t { Idle, ReadHead, ReadBody, Write, DrainBody, Linger, Closed, Proxy, Cache, Exchange };
 
  public:
   // The proxy exchange made progress on its own (upstream event or timer).
@@ -121,6 +122,9 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   PhaseStep phase_access();
   PhaseStep phase_limits();
   PhaseStep phase_proxy();
+  PhaseStep phase_fastcgi();  // server/fastcgi_phase.cpp
+  void end_fastcgi();
+  std::unique_ptr<FastcgiExchange> fcgi_;  // Phase::Exchange
   PhaseStep phase_content();
   // The content handler answers (synchronously); handler_ holds it while
   // its request body is read first (ReadBody).

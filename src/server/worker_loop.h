@@ -14,6 +14,7 @@
 #include "core/event_loop.h"
 #include "core/fd.h"
 #include "core/shm/scoreboard.h"
+#include "http/exchange.h"
 #include "server/site.h"
 
 namespace pillar::server {
@@ -21,6 +22,7 @@ namespace pillar::server {
 class Connection;
 class ProxyExchange;
 class CacheNotifier;
+class FastcgiPool;
 
 struct ListenerSocket {
   int fd = -1;
@@ -99,6 +101,8 @@ class WorkerLoop {
   void give_upstream(const void* balancer, int member, core::Fd fd);
   // A finished proxy exchange is deleted after the current event batch.
   void retire(std::unique_ptr<ProxyExchange> p);
+  void retire(std::unique_ptr<http::Exchange> e);  // any other exchange (FastCGI)
+  FastcgiPool& fastcgi_pool() { return *fcgi_pool_; }
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
   // Connections waiting on a cache object another request is fetching.
@@ -122,11 +126,13 @@ class WorkerLoop {
   core::EventLoop loop_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unique_ptr<MemoryTrim> trim_;
+  std::unique_ptr<FastcgiPool> fcgi_pool_;  // after loop_: closed before the loop goes
   std::vector<std::unique_ptr<char[]>> buffer_pool_;
   Connection* conns_ = nullptr;  // intrusive list of live connections
   size_t conn_count_ = 0;
   std::vector<Connection*> graveyard_;
   std::vector<std::unique_ptr<ProxyExchange>> dead_exchanges_;
+  std::vector<std::unique_ptr<http::Exchange>> dead_handlers_;
   std::map<std::pair<const void*, int>, std::vector<core::Fd>> upstream_idle_;
   std::unique_ptr<CacheNotifier> cache_notifier_;
   std::unordered_set<Connection*> cache_waiters_;
