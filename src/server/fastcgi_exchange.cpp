@@ -196,6 +196,9 @@ void FastcgiExchange::fail(int status, const char* why) {
 }
 
 void FastcgiExchange::abort_client(const char* why) {
+  // What was queued for the client leaves if it can (the close then says
+  // the body is cut); an HTTP/1.1 client sees no last chunk.
+  if (head_sent_) (void)host_.sink().flush();
   if (why)
     core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] {}: {}; connection closed", req_.client_ip,
               vhost_name(req_), route_.backend->url, why);

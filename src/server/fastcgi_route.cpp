@@ -197,9 +197,10 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     if (under(dir, d.path)) apply_files(d.files);
   }
 
+  // <Location> is merged after <Files> (Apache's order): its handler wins.
   const config::FcgiBackend* backend = nullptr;
-  if (handler_files) backend = handler_files->fcgi.get();
-  else if (loc_handler && !handler_none) backend = loc->fcgi.get();
+  if (loc_handler) backend = loc->fcgi.get();
+  else if (handler_files && !handler_none) backend = handler_files->fcgi.get();
   if (!backend) {
     if (guard && has_script_extension(base, vh.script_extensions)) {
       r.kind = FastcgiRoute::Kind::Refuse;
