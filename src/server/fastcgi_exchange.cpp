@@ -250,6 +250,10 @@ void FastcgiExchange::on_timer() {
     fail(408, "request body read timeout");
   } else if (state_ == State::Connecting) {
     fail(503, "connect timed out");
+  } else if (!head_sent_ && !req_done_ && up_out_pos_ == up_out_.size()) {
+    // Everything read so far was sent: the client is the one who stalls.
+    host_.close_after();
+    fail(408, "request body read timeout");
   } else if (!head_sent_) {
     fail(504, "no response within ProxyTimeout");
   } else if (!sink.writable() && sink.pending() > 0) {
