@@ -19,18 +19,16 @@ namespace {
 constexpr std::string_view kCommonFormat = "%h %l %u %t \"%r\" %>s %b";
 constexpr std::string_view kCombinedFormat = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"";
 
-// Apache wildcards (*, ?, [..]) as an anchored ECMAScript regex is not
-// needed: <Files> wildcards go through fnmatch; only ~/Match forms compile.
+// <Files> wildcards go through fnmatch; the ~/Match forms are PCRE, as in
+// Apache (Debian's own php8.2-fpm.conf uses "(?:ar|p|tml)"), with JIT.
 bool compile_regex(DirectiveSink& out, const ConfigNode& n, const std::string& pattern, FilesSection& f) {
-  try {
-    f.compiled = std::make_shared<std::regex>(pattern, std::regex::extended | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    out.error(n, "<" + n.name + "> regular expression '" + pattern + "' is invalid: " + e.what());
+  auto re = std::make_shared<core::Regex>();
+  if (std::string err = re->compile(pattern); !err.empty()) {
+    out.error(n, "<" + n.name + "> regular expression '" + pattern + "' is invalid: " + err);
     return false;
   }
   f.regex = true;
-  auto fast = std::make_shared<core::Regex>();  // the same pattern for the request path (FastCGI handlers)
-  if (std::string err = fast->compile(pattern); err.empty()) f.fast = std::move(fast);
+  f.fast = std::move(re);
   return true;
 }
 

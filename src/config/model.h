@@ -118,8 +118,7 @@ struct FcgiOptions {
 struct FilesSection {
   std::string pattern;            // <Files "x"> wildcard, or regex for <FilesMatch>/<Files ~>
   bool regex = false;
-  std::shared_ptr<std::regex> compiled;  // regex sections (and wildcard, compiled to regex)
-  std::shared_ptr<const core::Regex> fast;  // the same regex in PCRE2 (request path: FastCGI handler matching)
+  std::shared_ptr<const core::Regex> fast;  // regex sections: PCRE2 (Apache's syntax), JIT
   std::shared_ptr<const FcgiBackend> fcgi;  // SetHandler "proxy:..." in this section
   bool handler_none = false;                // SetHandler None: no handler for these files
   FcgiOptions fcgi_opts;

@@ -387,6 +387,18 @@ TEST(FastCgi, ScriptSourceIsNeverServed) {
   EXPECT_EQ(curl_get(bare.base_url() + "/index.html").status, 200);
 }
 
+TEST(FastCgi, ConfigCheckAcceptsDebiansLineAndNamesWhatIsSupported) {
+  std::string path;
+  auto ok = check_config("Listen 127.0.0.1:0\n<FilesMatch \".+\\.ph(?:ar|p|tml)$\">\n"
+                         "    SetHandler \"proxy:unix:/run/php/php8.2-fpm.sock|fcgi://localhost\"\n</FilesMatch>\n");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("Syntax OK"), std::string::npos) << ok.out << ok.err;
+  auto bad = check_config("Listen 127.0.0.1:0\n<FilesMatch \\.php$>\n  SetHandler application/x-httpd-php\n</FilesMatch>\n", &path);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find(path + ":3:"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("proxy:unix:/PATH.sock|fcgi://NAME"), std::string::npos) << bad.err;
+}
+
 // ---- a fake FastCGI application for the faults ----------------------------
 
 enum class Fault { None, Garbage, Truncated, CloseMidBody, Overloaded, NoHead };
@@ -527,6 +539,22 @@ TEST(FastCgiFaults, BrokenApplicationsAre502Or503AndTheWorkerGoesOn) {
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(curl_get(s.base_url() + "/index.html").body, "still here\n");
   EXPECT_TRUE(eventually([&] { return s.stderr_text().find("FastCGI stderr: fake stderr line") != std::string::npos; }));
+}
+
+TEST(FastCgiFaults, StalledUploadIs408) {
+  TempTree t;
+  t.write("www/index.html", "x\n");
+  FakeFcgi app;
+  START_SERVER(s, fake_config(t, app) + "ProxyTimeout 1\n");
+  RawConnection c(s.port());
+  ASSERT_TRUE(c.connected());
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.send("POST /app/up HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789"));
+  auto r = c.read_response(5s);
+  EXPECT_EQ(r.status, 408) << "the client stalled, not the application";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_TRUE(c.wait_closed(3s));
+  EXPECT_EQ(curl_get(s.base_url() + "/app/x").status, 200);
 }
 
 }  // namespace
