@@ -112,6 +112,7 @@ struct FcgiBackend {
 // section that sets a value wins (Files over Location over the vhost).
 struct FcgiOptions {
   std::optional<FcgiBackendType> backend;
+  std::optional<bool> pass_auth;  // CGIPassAuth: Authorization reaches the script as HTTP_AUTHORIZATION
   std::vector<FcgiSetEnv> set_env;
 };
 

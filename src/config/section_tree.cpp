@@ -29,7 +29,9 @@ constexpr std::string_view kModules[] = {
     "lbmethod_byrequests_module", "mod_lbmethod_byrequests.c", "lbmethod_bytraffic_module", "mod_lbmethod_bytraffic.c",
     "lbmethod_bybusyness_module", "mod_lbmethod_bybusyness.c", "slotmem_shm_module", "mod_slotmem_shm.c",
     "remoteip_module", "mod_remoteip.c", "cache_module", "mod_cache.c", "cache_socache_module",
-    "mod_cache_socache.c", "cache_disk_module", "mod_cache_disk.c"};
+    "mod_cache_socache.c", "cache_disk_module", "mod_cache_disk.c",
+    // built in since FastCGI
+    "proxy_fcgi_module", "mod_proxy_fcgi.c"};
 
 struct Builder {
   const TreeInput& in;

@@ -69,7 +69,7 @@ void build_cgi_env(const CgiRequest& r, CgiEnv& env) {
   env.clear();
   std::string name;
   for (const auto& f : r.fields) {
-    if (core::iequals(f.name, "Proxy") || core::iequals(f.name, "Authorization") ||
+    if (core::iequals(f.name, "Proxy") || (!r.pass_auth && core::iequals(f.name, "Authorization")) ||
         core::iequals(f.name, "Content-Type") || core::iequals(f.name, "Content-Length"))
       continue;
     if (!cgi_field_name(f.name, name)) continue;

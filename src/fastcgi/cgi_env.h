@@ -6,7 +6,7 @@
 // - HTTP_* for each request field: upper-cased, '-' as '_'; fields whose
 //   name holds anything but letters, digits and '-' are dropped (Apache 2.4:
 //   "X_Forwarded" must not pass for "X-Forwarded"), as is Proxy (httpoxy,
-//   CVE-2016-5385) and Authorization (CGIPassAuth Off); repeated fields
+//   CVE-2016-5385) and Authorization (unless CGIPassAuth On); repeated fields
 //   are joined with ", ". Content-Type/-Length become CONTENT_TYPE/_LENGTH.
 // - ProxyFCGIBackendType FPM (the default): SCRIPT_FILENAME keeps the
 //   "proxy:fcgi://HOST" prefix Apache sends, which PHP-FPM strips and takes
@@ -48,6 +48,7 @@ struct CgiRequest {
   bool has_content_length = false;
   uint64_t content_length = 0;
   config::FcgiBackendType backend = config::FcgiBackendType::Fpm;
+  bool pass_auth = false;  // CGIPassAuth On
   std::span<const config::FcgiSetEnv> set_env;
 };
 

@@ -123,6 +123,7 @@ void FastcgiExchange::build_request() {
   c.has_content_length = h.has_content_length || spooled_;
   c.content_length = spooled_ ? spool_.size() : h.content_length;
   c.backend = route_.backend_type;
+  c.pass_auth = route_.pass_auth;
   c.set_env = route_.set_env;
   fastcgi::CgiEnv env;
   fastcgi::build_cgi_env(c, env);

@@ -109,6 +109,7 @@ std::string template_path(const config::LocationSection& loc, const std::string&
 
 void take_options(FastcgiRoute& r, const config::FcgiOptions& o) {
   if (o.backend) r.backend_type = *o.backend;
+  if (o.pass_auth) r.pass_auth = *o.pass_auth;
   r.set_env.insert(r.set_env.end(), o.set_env.begin(), o.set_env.end());
 }
 
@@ -186,7 +187,7 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
         handler_files = nullptr;
         handler_none = true;
       }
-      if (f.fcgi || !f.fcgi_opts.set_env.empty() || f.fcgi_opts.backend) take_options(r, f.fcgi_opts);
+      take_options(r, f.fcgi_opts);
     }
   };
   for (const auto& d : vh.directories) {

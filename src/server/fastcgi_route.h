@@ -40,6 +40,7 @@ struct FastcgiRoute {
   } kind = Kind::None;
   const config::FcgiBackend* backend = nullptr;
   config::FcgiBackendType backend_type = config::FcgiBackendType::Fpm;
+  bool pass_auth = false;  // CGIPassAuth
   std::vector<config::FcgiSetEnv> set_env;  // vhost's, then the location's, then the <Files>'
   std::string script_filename;  // the file, or ProxyPass(Match)'s script path
   std::string script_name;      // URL path of the script

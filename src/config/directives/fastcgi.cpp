@@ -30,6 +30,13 @@ void d_backend_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   else out.error(n, "ProxyFCGIBackendType " + n.args[0] + ": use FPM (PHP-FPM, the default) or GENERIC");
 }
 
+void d_pass_auth(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  bool on = false;
+  std::string why;
+  if (!parse_on_off(n.args[0], on, why)) return out.error(n, "CGIPassAuth " + n.args[0] + ": use On or Off");
+  scope_fcgi_options(s).pass_auth = on;
+}
+
 void d_set_env_if(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   FcgiSetEnv e;
   std::string cond = core::lowercase(n.args[0]);
@@ -74,6 +81,7 @@ void d_source_guard(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 constexpr DirectiveSpec kTable[] = {
+    {"CGIPassAuth", 1, 1, kSV | kFiles | kLocation, false, d_pass_auth, "CGIPassAuth On|Off"},
     {"ProxyFCGIBackendType", 1, 1, kSV | kFiles | kLocation, false, d_backend_type, "ProxyFCGIBackendType FPM|GENERIC"},
     {"ProxyFCGISetEnvIf", 2, 3, kSV | kFiles | kLocation, false, d_set_env_if,
      "ProxyFCGISetEnvIf true|false [!]VARIABLE [VALUE]"},

@@ -54,6 +54,27 @@ TEST(FastcgiDirectives, FilesTcpAndLocation) {
   EXPECT_EQ(l.source_guard, false);
 }
 
+TEST(FastcgiDirectives, DebiansPhpFpmConf) {
+  // /etc/apache2/conf-available/php8.2-fpm.conf, as Debian ships it (abridged).
+  auto r = load("<IfModule !mod_php8.c>\n<IfModule proxy_fcgi_module>\n"
+                "    <IfModule setenvif_module>\n    SetEnvIfNoCase ^Authorization$ \"(.+)\" HTTP_AUTHORIZATION=$1\n"
+                "    </IfModule>\n"
+                "    <FilesMatch \".+\\.ph(?:ar|p|tml)$\">\n"
+                "        SetHandler \"proxy:unix:/run/php/php8.2-fpm.sock|fcgi://localhost\"\n    </FilesMatch>\n"
+                "    <FilesMatch \".+\\.phps$\">\n        Require all denied\n    </FilesMatch>\n"
+                "    <FilesMatch \"^\\.ph(?:ar|p|ps|tml)$\">\n        Require all denied\n    </FilesMatch>\n"
+                "</IfModule>\n</IfModule>\nCGIPassAuth On\n");
+  ASSERT_TRUE(r.ok()) << errors(r);
+  const auto& files = r.config->main_server.files;
+  ASSERT_EQ(files.size(), 3u) << "<IfModule proxy_fcgi_module> holds: FastCGI is built in";
+  ASSERT_TRUE(files[0].fcgi);
+  EXPECT_TRUE(files[0].matches("index.phtml"));
+  EXPECT_TRUE(files[0].matches("x.phar"));
+  EXPECT_FALSE(files[0].matches(".php"));
+  EXPECT_TRUE(files[2].matches(".php"));
+  EXPECT_EQ(r.config->main_server.fcgi_opts.pass_auth, true);
+}
+
 TEST(FastcgiDirectives, ProxyPassMatch) {
   auto r = load("ProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:9000/var/www/$1\n");
   ASSERT_TRUE(r.ok()) << errors(r);

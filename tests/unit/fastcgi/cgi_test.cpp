@@ -87,6 +87,15 @@ TEST(CgiEnv, GenericBackendHttpsAndNoPathInfo) {
   EXPECT_EQ(get(env, "CONTENT_LENGTH"), "<unset>");
 }
 
+TEST(CgiEnv, PassAuth) {
+  std::vector<http::HeaderField> fields;
+  CgiRequest r = sample(fields);
+  r.pass_auth = true;
+  CgiEnv env;
+  build_cgi_env(r, env);
+  EXPECT_EQ(get(env, "HTTP_AUTHORIZATION"), "Basic eA==");
+}
+
 TEST(CgiEnv, SetEnvIf) {
   std::vector<http::HeaderField> fields;
   CgiRequest r = sample(fields);
