@@ -447,14 +447,15 @@ bool FastcgiExchange::on_stdout(std::string_view data) {
 
 bool FastcgiExchange::decode() {
   bool progressed = false;
-  while (state_ != State::Done && !ended_ && up_in_pos_ < up_in_.size()) {
+  // Once the head is out, records are decoded only while the client has
+  // room: the rest waits in up_in_, and the socket is not read meanwhile.
+  while (state_ != State::Done && !ended_ && up_in_pos_ < up_in_.size() && (!head_sent_ || client_has_room())) {
     auto e = decoder_.next(std::string_view(up_in_).substr(up_in_pos_));
     up_in_pos_ += e.consumed;
     progressed = progressed || e.consumed > 0;
     using E = fastcgi::RecordDecoder::Event;
     if (e.kind == E::Stdout) {
       if (!on_stdout(e.data)) return true;
-      if (!client_has_room()) break;  // the rest waits in up_in_ until the client drains
       continue;
     }
     if (e.kind == E::Stderr) {
