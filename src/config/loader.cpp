@@ -183,6 +183,14 @@ class Loader {
 
   void proxy_section(const ConfigNode& n, Scope& s) {
     if (s.ctx != kServer && s.ctx != kVHost) return sink.error(n, "<Proxy> is only allowed at the top level or in <VirtualHost>");
+    if (!n.args.empty() && (n.args[0].rfind("fcgi://", 0) == 0 || n.args[0].rfind("unix:", 0) == 0)) {
+      // mod_proxy_fcgi's manual defines a worker matching a SetHandler this
+      // way (enablereuse=on max=10): Pillar pools FastCGI connections itself.
+      if (!n.children.empty())
+        return sink.error(n, "<Proxy " + n.args[0] + "> takes no directives in Pillar; leave it empty or remove it");
+      sink.notice(n, "<Proxy " + n.args[0] + "> ignored: Pillar reuses FastCGI connections itself (docs/fastcgi.md)");
+      return;
+    }
     if (n.args.size() != 1 || n.args[0].rfind("balancer://", 0) != 0)
       return sink.error(n, "<Proxy> takes a balancer, e.g. <Proxy balancer://app>");
     BalancerConfig b;

@@ -14,7 +14,10 @@
 namespace pillar::server {
 
 Connection::PhaseStep Connection::phase_fastcgi() {
-  if (req_.path_error || !req_.access_ok || req_.head.path == "*") return PhaseStep::Next;
+  // TRACE and CONNECT are the server's to refuse (405), as for static files.
+  if (req_.path_error || !req_.access_ok || req_.head.path == "*" || req_.head.method == http::Method::Trace ||
+      req_.head.method == http::Method::Connect)
+    return PhaseStep::Next;
   FastcgiRoute r = route_fastcgi(*req_.site, req_.route, req_.path, req_.client);
   if (r.kind == FastcgiRoute::Kind::None) return PhaseStep::Next;
   if (r.kind != FastcgiRoute::Kind::Run) {

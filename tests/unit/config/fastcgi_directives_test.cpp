@@ -75,6 +75,15 @@ TEST(FastcgiDirectives, DebiansPhpFpmConf) {
   EXPECT_EQ(r.config->main_server.fcgi_opts.pass_auth, true);
 }
 
+TEST(FastcgiDirectives, ProxyWorkerSectionForFcgiIsANotice) {
+  auto r = load("<FilesMatch \\.php$>\n SetHandler \"proxy:unix:/run/php.sock|fcgi://localhost/\"\n</FilesMatch>\n"
+                "<Proxy \"fcgi://localhost/\" enablereuse=on max=10>\n</Proxy>\n");
+  ASSERT_TRUE(r.ok()) << errors(r);
+  bool noticed = false;
+  for (const auto& n : r.config->notices) noticed = noticed || n.find("reuses FastCGI connections itself") != std::string::npos;
+  EXPECT_TRUE(noticed);
+}
+
 TEST(FastcgiDirectives, ProxyPassMatch) {
   auto r = load("ProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:9000/var/www/$1\n");
   ASSERT_TRUE(r.ok()) << errors(r);
