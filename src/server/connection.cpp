@@ -115,7 +115,13 @@ void Connection::on_timer() {
       drive();
       return;
     case Phase::Exchange:
-      return;  // the exchange keeps its own timers
+      // The exchange times the application; this is the request body's
+      // timer (RequestReadTimeout body=), as in Phase::Proxy.
+      if (!fcgi_ || !fcgi_->reading_body()) return;
+      if (w_.loop().now_ms() < read_deadline_) return w_.loop().timers().arm(*this, read_deadline_);
+      fcgi_->body_timeout();
+      drive();
+      return;
     case Phase::Cache: {
       // Waiting for a fetch, or streaming one as it arrives: poll (a lost
       // wake-up costs a tick), give up waiting at CacheLockMaxAge, and close

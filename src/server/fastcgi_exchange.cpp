@@ -267,6 +267,13 @@ void FastcgiExchange::on_timer() {
   host_.wake();
 }
 
+void FastcgiExchange::body_timeout() {
+  PILLAR_ASSERT(reading_body());
+  host_.close_after();
+  if (!head_sent_) fail(408, "request body read timeout");
+  else abort_client("request body read timeout");
+}
+
 http::Exchange::Step FastcgiExchange::proceed() {
   if (state_ != State::Done) pump();
   return state_ == State::Done ? Step::Done : Step::Again;

@@ -55,6 +55,11 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
   bool aborted() const { return aborted_; }
   int status() const { return status_; }
   uint64_t body_bytes() const { return body_bytes_; }
+  // Still reading the client's request body (the connection runs its
+  // RequestReadTimeout body= timer meanwhile); body_timeout(): it ran out:
+  // 408 before the head, else the response is cut.
+  bool reading_body() const { return state_ != State::Done && !req_done_; }
+  void body_timeout();
 
  private:
   enum class State : uint8_t { Spooling, Connecting, Exchanging, Done };

@@ -37,7 +37,10 @@ Connection::PhaseStep Connection::phase_fastcgi() {
     abort_request();
     return PhaseStep::Handled;
   }
-  core::TimerWheel::cancel(*this);  // the exchange runs its own timers
+  // The exchange runs the application's timers; the connection's is the
+  // request body's (RequestReadTimeout body=, MinRate), when there is one.
+  if (req_.head.chunked || req_.head.content_length > 0) arm_read_timer(true);
+  else core::TimerWheel::cancel(*this);
   phase_ = Phase::Exchange;
   fcgi_ = std::make_unique<FastcgiExchange>(*this, w_, req_, local_, std::move(r));
   fcgi_->start();

@@ -545,13 +545,13 @@ TEST(FastCgiFaults, StalledUploadIs408) {
   TempTree t;
   t.write("www/index.html", "x\n");
   FakeFcgi app;
-  START_SERVER(s, fake_config(t, app) + "ProxyTimeout 1\n");
+  START_SERVER(s, fake_config(t, app) + "ProxyTimeout 20\nRequestReadTimeout body=1\n");
   RawConnection c(s.port());
   ASSERT_TRUE(c.connected());
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(c.send("POST /app/up HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789"));
   auto r = c.read_response(5s);
-  EXPECT_EQ(r.status, 408) << "the client stalled, not the application";
+  EXPECT_EQ(r.status, 408) << "the client stalled, not the application (RequestReadTimeout body=1)";
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
   EXPECT_TRUE(c.wait_closed(3s));
   EXPECT_EQ(curl_get(s.base_url() + "/app/x").status, 200);
