@@ -2,13 +2,16 @@
 // an application's answer fed whole and split at a point taken from the
 // input must decode to the same STDOUT/STDERR bytes and the same outcome;
 // every view lies inside the input, consumed never passes it. The first
-// byte picks the split, the second the request id (1 or another).
+// byte picks the split, the second the request id (1 or another). The
+// STDOUT bytes then go to the CGI head parser (src/fastcgi/cgi_response.cpp)
+// as the exchange feeds it: whole, and the head alone must parse the same.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fastcgi/cgi_response.h"
 #include "fastcgi/record.h"
 
 namespace {
@@ -75,5 +78,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(whole.outcome == cut.outcome);
   FUZZ_CHECK(whole.out == cut.out);
   FUZZ_CHECK(whole.err == cut.err);
+
+  using pillar::fastcgi::CgiHead;
+  using pillar::fastcgi::CgiParse;
+  CgiHead head, again;
+  size_t consumed = 0, consumed_again = 0;
+  const char* why = nullptr;
+  CgiParse p = pillar::fastcgi::parse_cgi_head(whole.out, 512, head, consumed, why);
+  if (p == CgiParse::Error) FUZZ_CHECK(why && *why);
+  if (p == CgiParse::Complete) {
+    FUZZ_CHECK(consumed <= whole.out.size() && consumed <= 512);
+    FUZZ_CHECK(head.status >= 200 && head.status <= 599);
+    for (const auto& [n, v] : head.fields) {
+      FUZZ_CHECK(!n.empty() && n.find_first_of(":\r\n ") == std::string::npos);
+      FUZZ_CHECK(v.find_first_of("\r\n") == std::string::npos);
+    }
+    CgiParse p2 = pillar::fastcgi::parse_cgi_head(std::string_view(whole.out).substr(0, consumed), 512, again, consumed_again, why);
+    FUZZ_CHECK(p2 == CgiParse::Complete && consumed_again == consumed && again.status == head.status &&
+               again.fields.size() == head.fields.size());
+  }
   return 0;
 }
