@@ -124,6 +124,15 @@ TEST_F(FastcgiRoute, ProxyPassMatchTemplate) {
   EXPECT_EQ(r.set_env[0].name, "X_A");
 }
 
+TEST_F(FastcgiRoute, ProxyPassPrefixTemplate) {
+  load("ProxyPass /app/ fcgi://127.0.0.1:9000/srv/app/\n");
+  auto r = route("/app/sub/x.php");
+  ASSERT_EQ(r.kind, Kind::Run);
+  EXPECT_EQ(r.script_filename, "/srv/app/sub/x.php");
+  EXPECT_EQ(r.fcgi_prefix, "proxy:fcgi://127.0.0.1:9000");
+  EXPECT_EQ(route("/index.php").kind, Kind::Refuse) << "outside the prefix: a file nobody runs";
+}
+
 TEST(ScriptExtension, CaseInsensitiveSuffix) {
   std::vector<std::string> exts{".php", ".pl"};
   EXPECT_TRUE(server::has_script_extension("a.PHP", exts));
