@@ -19,16 +19,16 @@ namespace {
 constexpr std::string_view kCommonFormat = "%h %l %u %t \"%r\" %>s %b";
 constexpr std::string_view kCombinedFormat = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"";
 
-// Apache wildcards (*, ?, [..]) as an anchored ECMAScript regex is not
-// needed: <Files> wildcards go through fnmatch; only ~/Match forms compile.
+// <Files> wildcards go through fnmatch; the ~/Match forms are PCRE, as in
+// Apache (Debian's own php8.2-fpm.conf uses "(?:ar|p|tml)"), with JIT.
 bool compile_regex(DirectiveSink& out, const ConfigNode& n, const std::string& pattern, FilesSection& f) {
-  try {
-    f.compiled = std::make_shared<std::regex>(pattern, std::regex::extended | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    out.error(n, "<" + n.name + "> regular expression '" + pattern + "' is invalid: " + e.what());
+  auto re = std::make_shared<core::Regex>();
+  if (std::string err = re->compile(pattern); !err.empty()) {
+    out.error(n, "<" + n.name + "> regular expression '" + pattern + "' is invalid: " + err);
     return false;
   }
   f.regex = true;
+  f.fast = std::move(re);
   return true;
 }
 
@@ -183,6 +183,14 @@ class Loader {
 
   void proxy_section(const ConfigNode& n, Scope& s) {
     if (s.ctx != kServer && s.ctx != kVHost) return sink.error(n, "<Proxy> is only allowed at the top level or in <VirtualHost>");
+    if (!n.args.empty() && (n.args[0].rfind("fcgi://", 0) == 0 || n.args[0].rfind("unix:", 0) == 0)) {
+      // mod_proxy_fcgi's manual defines a worker matching a SetHandler this
+      // way (enablereuse=on max=10): Pillar pools FastCGI connections itself.
+      if (!n.children.empty())
+        return sink.error(n, "<Proxy " + n.args[0] + "> takes no directives in Pillar; leave it empty or remove it");
+      sink.notice(n, "<Proxy " + n.args[0] + "> ignored: Pillar reuses FastCGI connections itself (docs/fastcgi.md)");
+      return;
+    }
     if (n.args.size() != 1 || n.args[0].rfind("balancer://", 0) != 0)
       return sink.error(n, "<Proxy> takes a balancer, e.g. <Proxy balancer://app>");
     BalancerConfig b;

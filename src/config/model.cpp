@@ -93,7 +93,7 @@ bool AccessPolicy::allows(const sockaddr_storage& client) const {
 }
 
 bool FilesSection::matches(std::string_view filename) const {
-  if (compiled) return std::regex_search(filename.begin(), filename.end(), *compiled);
+  if (fast) return fast->match(filename) == core::Regex::Result::Match;
   std::string name(filename);
   return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }

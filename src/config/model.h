@@ -84,10 +84,45 @@ struct Options {
 };
 constexpr uint8_t kDefaultOptions = Options::FollowSymLinks;  // Apache 2.4's default
 
+// ---- FastCGI (mod_proxy_fcgi) ------------------------------------------------
+
+enum class FcgiBackendType : uint8_t { Fpm, Generic };  // ProxyFCGIBackendType
+
+// ProxyFCGISetEnvIf CONDITION [!]NAME [VALUE]: the condition is "true" or
+// "false" (the simple form of ap_expr); VALUE may use %{reqenv:NAME}.
+struct FcgiSetEnv {
+  bool condition = true;
+  bool unset = false;  // "!NAME"
+  std::string name, value;
+};
+
+// A FastCGI application: "unix:/run/php/php8.2-fpm.sock|fcgi://localhost"
+// or "fcgi://127.0.0.1:9000" (SetHandler "proxy:..." or ProxyPassMatch).
+struct FcgiBackend {
+  std::string url;                 // as written, without "proxy:"
+  std::string authority;           // the fcgi:// part's host[:port] ("localhost", "127.0.0.1:9000")
+  sockaddr_storage addr{};         // sockaddr_un for a unix socket
+  socklen_t addr_len = 0;
+  bool unix_socket = false;
+  std::string socket_path;         // unix socket
+  std::string path;                // ProxyPassMatch: the script path, $N from the regex ("/var/www/$1"); else empty
+};
+
+// What a section says about FastCGI requests it covers; the innermost
+// section that sets a value wins (Files over Location over the vhost).
+struct FcgiOptions {
+  std::optional<FcgiBackendType> backend;
+  std::optional<bool> pass_auth;  // CGIPassAuth: Authorization reaches the script as HTTP_AUTHORIZATION
+  std::vector<FcgiSetEnv> set_env;
+};
+
 struct FilesSection {
   std::string pattern;            // <Files "x"> wildcard, or regex for <FilesMatch>/<Files ~>
   bool regex = false;
-  std::shared_ptr<std::regex> compiled;  // regex sections (and wildcard, compiled to regex)
+  std::shared_ptr<const core::Regex> fast;  // regex sections: PCRE2 (Apache's syntax), JIT
+  std::shared_ptr<const FcgiBackend> fcgi;  // SetHandler "proxy:..." in this section
+  bool handler_none = false;                // SetHandler None: no handler for these files
+  FcgiOptions fcgi_opts;
   AccessPolicy access;
   SourceLocation where;
   bool matches(std::string_view filename) const;
@@ -126,7 +161,7 @@ struct DirectorySection {
   SourceLocation where;
 };
 
-enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome, Proxy, BalancerManager };
+enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome, Proxy, BalancerManager, FastCgi };
 
 // ---- reverse proxy (mod_proxy, mod_proxy_balancer) ---------------------------
 
@@ -191,6 +226,9 @@ struct LocationSection {
   bool conditional() const { return !when_header.empty() || !when_networks.empty(); }
   AccessPolicy access;
   std::vector<AliasRule> redirects;  // Redirect [status] URL in a <Location>
+  std::shared_ptr<const FcgiBackend> fcgi;  // handler == FastCgi: SetHandler "proxy:..." or ProxyPassMatch fcgi://
+  FcgiOptions fcgi_opts;
+  std::optional<bool> source_guard;         // ScriptSourceGuard On|Off here (unset: the vhost's)
   SourceLocation where;
   bool matches(std::string_view path) const;  // prefix match on a segment boundary (or the regex)
 };
@@ -276,6 +314,11 @@ struct VirtualHost {
   std::vector<std::pair<std::string, std::string>> cookie_path;    // ProxyPassReverseCookiePath: (internal, public)
   std::vector<std::pair<std::string, std::string>> cookie_domain;  // ProxyPassReverseCookieDomain: (internal, public)
   CacheConfig cache;
+  FcgiOptions fcgi_opts;                 // ProxyFCGIBackendType, ProxyFCGISetEnvIf at vhost level
+  // ScriptSourceGuard: a file with one of these extensions (lower-case,
+  // with the dot) that no handler claims is refused (403), never sent.
+  bool source_guard = true;
+  std::vector<std::string> script_extensions{".php", ".phtml", ".phar", ".cgi", ".pl", ".py"};
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias

@@ -31,7 +31,9 @@ constexpr std::string_view kModules[] = {
     "remoteip_module", "mod_remoteip.c", "cache_module", "mod_cache.c", "cache_socache_module",
     "mod_cache_socache.c", "cache_disk_module", "mod_cache_disk.c",
     // built in with mod_rewrite and mod_alias
-    "rewrite_module", "mod_rewrite.c", "alias_module", "mod_alias.c"};
+    "rewrite_module", "mod_rewrite.c", "alias_module", "mod_alias.c",
+    // built in since FastCGI
+    "proxy_fcgi_module", "mod_proxy_fcgi.c"};
 
 struct Builder {
   const TreeInput& in;

@@ -40,6 +40,7 @@ std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind, co
     case config::HandlerKind::Default:
     case config::HandlerKind::Proxy:  // the server runs proxied requests itself (they need the event loop)
     case config::HandlerKind::BalancerManager:  // built by the server, which owns the balancers
+    case config::HandlerKind::FastCgi:          // an exchange of the server (it needs the event loop)
       break;
   }
   return nullptr;

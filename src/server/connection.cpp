@@ -27,6 +27,7 @@
 #include "http/proxy_protocol.h"
 #include "server/balancer_runtime.h"
 #include "server/cache_exchange.h"
+#include "server/fastcgi_exchange.h"
 #include "server/proxy_exchange.h"
 #include "server/request/rewrite_phase.h"
 #include "server/site.h"
@@ -385,6 +386,7 @@ const Connection::RequestPhase Connection::kRequestPhases[] = {
     &Connection::phase_access,   // Require of the location
     &Connection::phase_limits,   // LimitRequestBody
     &Connection::phase_proxy,    // the cache filter around the proxy (a proxied location)
+    &Connection::phase_fastcgi,  // FastCGI (fastcgi_phase.cpp), or refusing a script's source
     &Connection::phase_content,  // the location's handler
 };
 

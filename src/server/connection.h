@@ -101,6 +101,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   PhaseStep phase_access();
   PhaseStep phase_limits();
   PhaseStep phase_proxy();  // the cache filter, then the proxy
+  PhaseStep phase_fastcgi();  // server/fastcgi_phase.cpp
   PhaseStep phase_content();
   void respond_error(int status, const char* reason);
   void queue_response();

@@ -74,7 +74,8 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
       if (loc.handler == config::HandlerKind::BalancerManager) {
         site->owned_handlers.push_back(std::make_unique<BalancerManager>(*rt, members));
         h = site->owned_handlers.back().get();
-      } else if (loc.handler != config::HandlerKind::Default && loc.handler != config::HandlerKind::Proxy) {
+      } else if (loc.handler != config::HandlerKind::Default && loc.handler != config::HandlerKind::Proxy &&
+                 loc.handler != config::HandlerKind::FastCgi) {  // FastCGI: an exchange (server/fastcgi_route.cpp)
         site->owned_handlers.push_back(handlers::make_builtin_handler(loc.handler, c, ctx));
         h = site->owned_handlers.back().get();
       }

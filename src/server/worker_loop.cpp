@@ -15,6 +15,7 @@
 #include "core/fd_reserve.h"
 #include "core/log.h"
 #include "server/connection.h"
+#include "server/fastcgi_pool.h"
 #include "server/proxy_exchange.h"
 
 namespace pillar::server {
@@ -151,6 +152,7 @@ WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& lis
   for (const auto& l : listeners) acceptors_.push_back(std::make_unique<Acceptor>(*this, l));
   loop_.set_after_batch([this] { reap(); });
   trim_ = std::make_unique<MemoryTrim>(*this);
+  fcgi_pool_ = std::make_unique<FastcgiPool>(loop_);
   if (rt.cache() && slots.master_pid > 0)
     cache_notifier_ = std::make_unique<CacheNotifier>(*this, slots.master_pid, slots.row, slots.loop_index, slots.board.rows());
 }

@@ -25,6 +25,7 @@ namespace pillar::server {
 class Connection;
 class CacheExchange;
 class CacheNotifier;
+class FastcgiPool;
 
 struct ListenerSocket {
   int fd = -1;
@@ -111,6 +112,7 @@ class WorkerLoop {
   // slot or socket is free.
   bool start_internal(std::string_view request, const sockaddr_storage& client, const sockaddr_storage& local,
                       const std::function<std::unique_ptr<RequestSeed>(core::shm::ConnSlot&)>& make_seed);
+  FastcgiPool& fastcgi_pool() { return *fcgi_pool_; }
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
   // Connections waiting on a cache object another request is fetching.
@@ -134,6 +136,7 @@ class WorkerLoop {
   core::EventLoop loop_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unique_ptr<MemoryTrim> trim_;
+  std::unique_ptr<FastcgiPool> fcgi_pool_;  // after loop_: closed before the loop goes
   std::vector<std::unique_ptr<char[]>> buffer_pool_;
   Connection* conns_ = nullptr;  // intrusive list of live connections
   size_t conn_count_ = 0;

@@ -13,6 +13,10 @@
 namespace itest {
 namespace {
 
+// index.php stands in for a PHP front controller and is served as a file
+// (there is no FastCGI here), which ScriptSourceGuard would refuse.
+const std::string kPhpAsText = "ScriptSourceGuard Off\n";
+
 class Rewrite : public ::testing::Test {
  protected:
   TempTree tree;
@@ -40,7 +44,7 @@ class Rewrite : public ::testing::Test {
 };
 
 TEST_F(Rewrite, WordPressPrettyUrlReachesIndexPhpFilesAndDirectoriesPass) {
-  START_SERVER(srv, basic_config(docroot, wordpress()));
+  START_SERVER(srv, basic_config(docroot, kPhpAsText + wordpress()));
   auto pretty = raw_get(srv.port(), "/2024/01/hello-world/?p=1");
   EXPECT_EQ(pretty.first().status, 200) << pretty.data;
   EXPECT_EQ(pretty.first().body, "front controller index.php\n");
@@ -72,7 +76,7 @@ TEST_F(Rewrite, LaravelRulesInDirectory) {
                      "    RewriteRule ^ index.php [L]\n"
                      "  </IfModule>\n"
                      "</Directory>\n";
-  START_SERVER(srv, basic_config(docroot, conf));
+  START_SERVER(srv, basic_config(docroot, kPhpAsText + conf));
   auto slash = raw_get(srv.port(), "/users/");
   EXPECT_EQ(slash.first().status, 301) << slash.data;
   EXPECT_EQ(slash.first().header("Location"), "http://localhost/users");
@@ -122,7 +126,7 @@ TEST_F(Rewrite, ProxyFlagGoesToTheBalancer) {
 }
 
 TEST_F(Rewrite, EnvFromRulesIsInTheAccessLog) {
-  START_SERVER(srv, basic_config(docroot,
+  START_SERVER(srv, basic_config(docroot, kPhpAsText +
                                  "LogFormat \"%U %{RWTAG}e\" tagged\n"
                                  "CustomLog \"" + logdir + "/access.log\" tagged\n"
                                  "RewriteEngine On\n"
@@ -139,7 +143,7 @@ TEST_F(Rewrite, EnvFromRulesIsInTheAccessLog) {
 }
 
 TEST_F(Rewrite, TypeAndCookieFlagsReachTheResponse) {
-  START_SERVER(srv, basic_config(docroot, "RewriteEngine On\n"
+  START_SERVER(srv, basic_config(docroot, kPhpAsText + "RewriteEngine On\n"
                                           "RewriteRule ^/style\\.css$ - [T=text/x-special,CO=seen:1:localhost]\n"));
   auto r = raw_get(srv.port(), "/style.css");
   EXPECT_EQ(r.first().status, 200);
@@ -155,7 +159,7 @@ TEST_F(Rewrite, InternalRedirectLoopIsBounded) {
                      "  RewriteEngine On\n"
                      "  RewriteRule ^(.*)$ /loop/$1\n"
                      "</Directory>\n";
-  START_SERVER(srv, basic_config(docroot, conf));
+  START_SERVER(srv, basic_config(docroot, kPhpAsText + conf));
   auto r = raw_get(srv.port(), "/a");
   EXPECT_EQ(r.first().status, 500) << r.data;
   EXPECT_TRUE(eventually([&] { return srv.stderr_text().find("internal redirects") != std::string::npos; }))
@@ -163,7 +167,7 @@ TEST_F(Rewrite, InternalRedirectLoopIsBounded) {
 }
 
 TEST_F(Rewrite, CatastrophicRegexIsA500AndTheWorkerGoesOn) {
-  START_SERVER(srv, basic_config(docroot, "RewriteEngine On\nRewriteRule ^/(a+)+$ /x\n"));
+  START_SERVER(srv, basic_config(docroot, kPhpAsText + "RewriteEngine On\nRewriteRule ^/(a+)+$ /x\n"));
   auto t0 = std::chrono::steady_clock::now();
   auto r = raw_get(srv.port(), "/" + std::string(4000, 'a') + "!");
   EXPECT_EQ(r.first().status, 500) << r.data;
@@ -174,7 +178,7 @@ TEST_F(Rewrite, CatastrophicRegexIsA500AndTheWorkerGoesOn) {
 }
 
 TEST_F(Rewrite, TraceAtLogLevelRewriteTrace3) {
-  START_SERVER(srv, basic_config(docroot, "LogLevel warn rewrite:trace3\nRewriteEngine On\nRewriteRule ^/a$ /style.css\n"));
+  START_SERVER(srv, basic_config(docroot, kPhpAsText + "LogLevel warn rewrite:trace3\nRewriteEngine On\nRewriteRule ^/a$ /style.css\n"));
   EXPECT_EQ(raw_get(srv.port(), "/a").first().body, "body{}\n");
   EXPECT_TRUE(eventually([&] {
     return srv.stderr_text().find("applying pattern '^/a$' to uri '/a'") != std::string::npos;
@@ -189,7 +193,7 @@ TEST_F(Rewrite, ConfigCheckNamesTheBadRule) {
   auto flag = check_config(basic_config(docroot, "RewriteEngine On\nRewriteRule ^ /x [L,Bogus]\n"), &path);
   EXPECT_NE(flag.exit_code, 0);
   EXPECT_NE(flag.err.find(":5: RewriteRule: unknown flag 'Bogus'"), std::string::npos) << flag.err;
-  auto ok = check_config(basic_config(docroot, wordpress()));
+  auto ok = check_config(basic_config(docroot, kPhpAsText + wordpress()));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 

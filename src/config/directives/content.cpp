@@ -121,6 +121,20 @@ void d_types_config(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 
 void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   std::string v = core::lowercase(n.args[0]);
+  if (v.rfind("proxy:", 0) == 0) {  // mod_proxy_fcgi's handler form (directives/fastcgi.cpp)
+    fcgi_set_handler(out, n, s);
+    return;
+  }
+  if (s.files) {  // <Files>/<FilesMatch>: a FastCGI handler, or none
+    if (v == "none" || v == "default-handler") {
+      s.files->fcgi.reset();
+      s.files->handler_none = true;
+      return;
+    }
+    return out.error(n, "SetHandler " + n.args[0] + " in <" + std::string(s.files->regex ? "FilesMatch" : "Files") +
+                            "> is not supported; there Pillar takes \"proxy:unix:/PATH.sock|fcgi://NAME\", "
+                            "\"proxy:fcgi://HOST:PORT\" or None");
+  }
   HandlerKind k;
   if (v == "server-status") k = HandlerKind::ServerStatus;
   else if (v == "metrics" || v == "pillar-metrics") k = HandlerKind::Metrics;
@@ -129,7 +143,9 @@ void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   else if (v == "none" || v == "default-handler") k = HandlerKind::Default;
   else
     return out.error(n, "SetHandler " + n.args[0] +
-                            " is unknown; use server-status, pillar-metrics, balancer-manager, pillar-welcome or None");
+                            " is unknown; use server-status, pillar-metrics, balancer-manager, pillar-welcome, None, "
+                            "\"proxy:unix:/PATH.sock|fcgi://NAME\" or \"proxy:fcgi://HOST:PORT\" (FastCGI)");
+  if (!s.loc) return out.error(n, "SetHandler " + n.args[0] + " belongs in a <Location>");
   s.loc->handler = k;
 }
 
@@ -142,7 +158,8 @@ constexpr DirectiveSpec kTable[] = {
     {"EnableSendfile", 1, 1, kServer | kVHost | kDirectory, true, d_enable_sendfile, "EnableSendfile On|Off"},
     {"ErrorDocument", 2, -1, kSV, false, d_error_document, "ErrorDocument STATUS /path|URL|\"text\""},
     {"Options", 1, -1, kSV | kDirectory, false, d_options, "Options [+|-]OPTION..."},
-    {"SetHandler", 1, 1, kLocation, false, d_set_handler, "SetHandler server-status|pillar-metrics|pillar-welcome|None"},
+    {"SetHandler", 1, 1, kFiles | kLocation, false, d_set_handler,
+     "SetHandler server-status|pillar-metrics|pillar-welcome|None|\"proxy:unix:/PATH.sock|fcgi://NAME\"|\"proxy:fcgi://HOST:PORT\""},
     {"TypesConfig", 1, 1, kServer, false, d_types_config, "TypesConfig PATH"},
 };
 

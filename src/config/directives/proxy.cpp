@@ -16,6 +16,7 @@ namespace {
 
 bool proxy_directive_target(DirectiveSink& out, const ConfigNode& n, Scope& s, std::string_view prefix,
                             std::string_view url, size_t first_param) {
+  if (fcgi_url(url)) return fcgi_pass(out, n, s, prefix, url, nullptr);  // mod_proxy_fcgi (directives/fastcgi.cpp)
   LocationSection l;
   l.prefix = std::string(prefix);
   l.where = {n.file, n.line};
@@ -104,6 +105,10 @@ void d_proxy_pass_match(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     return out.error(n, "ProxyPassMatch regular expression '" + n.args[0] + "' is invalid: " + e.what());
   }
   size_t before = s.vhost.locations.size();
+  if (fcgi_url(n.args[1])) {  // mod_proxy_fcgi: the path template is the script's (directives/fastcgi.cpp)
+    if (fcgi_pass(out, n, s, n.args[0], n.args[1], re)) s.vhost.locations[before].prefix = n.args[0];
+    return;
+  }
   if (!proxy_directive_target(out, n, s, "/", n.args[1], 2)) return;
   auto& l = s.vhost.locations[before];
   l.prefix = n.args[0];

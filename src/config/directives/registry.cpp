@@ -14,6 +14,7 @@ std::span<const DirectiveTable> directive_tables() {
       {"cache", cache_directives()},       {"vrrp", vrrp_directives()},
       {"remoteip", remoteip_directives()}, {"rewrite", rewrite_directives()},
       {"alias", alias_directives()},
+      {"fastcgi", fastcgi_directives()},
   };
   return kTables;
 }

@@ -25,6 +25,17 @@ std::span<const DirectiveSpec> vrrp_directives();
 std::span<const DirectiveSpec> remoteip_directives();
 std::span<const DirectiveSpec> rewrite_directives();
 std::span<const DirectiveSpec> alias_directives();
+std::span<const DirectiveSpec> fastcgi_directives();
+
+// FastCGI (directives/fastcgi.cpp). "unix:/PATH|fcgi://NAME[/path]" or
+// "fcgi://HOST[:PORT][/path]" into `b`; false with `why`.
+bool parse_fcgi_backend(std::string_view url, FcgiBackend& b, std::string& why);
+// SetHandler "proxy:..." in <Files>/<FilesMatch>/<Location> (reports its errors).
+bool fcgi_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s);
+// ProxyPass PREFIX fcgi://... or ProxyPassMatch REGEX fcgi://...: a FastCGI location.
+bool fcgi_pass(DirectiveSink& out, const ConfigNode& n, Scope& s, std::string_view prefix, std::string_view url,
+               std::shared_ptr<std::regex> match);
+inline bool fcgi_url(std::string_view url) { return url.rfind("fcgi://", 0) == 0 || url.rfind("unix:", 0) == 0; }
 
 constexpr uint8_t kSV = kServer | kVHost;
 constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;

@@ -1,0 +1,577 @@
+// The FastCGI exchange: see fastcgi_exchange.h. Shaped as ProxyExchange:
+// pump() moves what can move (client body -> STDIN records -> socket;
+// socket -> records -> CGI head -> client) until nothing progresses, and
+// runs again on either socket's readiness or its timer.
+#include "server/fastcgi_exchange.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/assert.h"
+#include "core/log.h"
+#include "core/socket_address.h"
+#include "fastcgi/cgi_env.h"
+#include "fastcgi/cgi_response.h"
+#include "server/fastcgi_pool.h"
+#include "server/site.h"
+#include "server/worker_loop.h"
+
+namespace pillar::server {
+namespace {
+
+constexpr uint16_t kRequestId = 1;  // one request per connection at a time (no multiplexing)
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kStderrLineMax = 4096;
+
+std::string_view vhost_name(const Request& req) {
+  const auto& n = req.site->cfg->server_name;
+  return n.empty() ? std::string_view("(main)") : std::string_view(n);
+}
+
+}  // namespace
+
+FastcgiExchange::FastcgiExchange(http::ExchangeHost& host, WorkerLoop& w, const Request& req,
+                                 const sockaddr_storage& local, FastcgiRoute route)
+    : host_(host), w_(w), req_(req), local_(local), route_(std::move(route)), decoder_(kRequestId) {
+  PILLAR_ASSERT(route_.backend);
+}
+
+FastcgiExchange::~FastcgiExchange() {
+  core::TimerWheel::cancel(*this);
+  release_upstream(false);
+}
+
+void FastcgiExchange::arm(uint64_t ms) { w_.loop().timers().arm(*this, w_.loop().now_ms() + ms); }
+
+uint64_t FastcgiExchange::timeout_ms() const {
+  return static_cast<uint64_t>(w_.runtime().config().proxy_timeout.count());
+}
+
+bool FastcgiExchange::client_has_room() const { return host_.sink().pending() < kBufferMax; }
+
+void FastcgiExchange::start() {
+  auto& body = host_.body();
+  has_body_ = !body.done();
+  if (body.chunked()) {
+    state_ = State::Spooling;
+    arm(static_cast<uint64_t>(w_.runtime().config().timeout.count()));
+    pump();
+    return;
+  }
+  build_request();
+  if (!connect()) return;
+  pump();
+}
+
+bool FastcgiExchange::spool_body() {
+  auto& body = host_.body();
+  for (;;) {
+    std::string_view data;
+    switch (body.read(data, kReadChunk)) {
+      case http::RequestBody::Status::Data:
+        if (spool_.size() + data.size() > kSpoolMax) {
+          host_.close_after();
+          fail(413, "chunked request body larger than the FastCGI spool (8 MiB); send a Content-Length");
+          return true;
+        }
+        spool_.append(data);
+        arm(static_cast<uint64_t>(w_.runtime().config().timeout.count()));
+        continue;
+      case http::RequestBody::Status::End:
+        spooled_ = true;
+        core::TimerWheel::cancel(*this);
+        build_request();
+        if (connect()) state_ = up_reused_ ? State::Exchanging : State::Connecting;
+        return true;
+      case http::RequestBody::Status::Again:
+        return false;
+      case http::RequestBody::Status::Bad:
+        host_.close_after();
+        fail(400, "malformed chunked request body");
+        return true;
+      case http::RequestBody::Status::Gone:
+        abort_client(nullptr);
+        return true;
+    }
+  }
+}
+
+void FastcgiExchange::build_request() {
+  const auto& h = req_.head;
+  std::string server_addr = core::address_text(local_);
+  fastcgi::CgiRequest c;
+  c.method = h.method_name;
+  c.request_uri = h.target;
+  c.query = h.query;
+  c.script_name = route_.script_name;
+  c.path_info = route_.path_info;
+  c.script_filename = route_.script_filename;
+  c.document_root = req_.site->cfg->document_root;
+  c.fcgi_prefix = route_.fcgi_prefix;
+  c.server_name = req_.host.empty() ? std::string_view(req_.site->cfg->server_name) : std::string_view(req_.host);
+  c.server_addr = server_addr;
+  c.server_port = core::address_port(local_);
+  c.remote_addr = req_.client_ip;
+  c.remote_port = core::address_port(req_.client);
+  c.version_major = h.version_major;
+  c.version_minor = h.version_minor;
+  c.fields = h.headers;
+  c.has_content_length = h.has_content_length || spooled_;
+  c.content_length = spooled_ ? spool_.size() : h.content_length;
+  c.backend = route_.backend_type;
+  c.pass_auth = route_.pass_auth;
+  c.set_env = route_.set_env;
+  fastcgi::CgiEnv env;
+  fastcgi::build_cgi_env(c, env);
+
+  up_out_.clear();
+  up_out_pos_ = 0;
+  fastcgi::append_begin_request(up_out_, kRequestId, true);
+  fastcgi::ParamsWriter params(up_out_, kRequestId);
+  for (const auto& [name, value] : env) {
+    // A pair larger than a record cannot reach PHP-FPM (it parses records
+    // one by one): such a field is left out, and said so.
+    if (fastcgi::pair_size(name, value) > fastcgi::kMaxContent) {
+      core::log(core::LogLevel::Warn, "proxy_fcgi", "[client {}] {} left out of the FastCGI parameters: too long",
+                req_.client_ip, name);
+      continue;
+    }
+    params.add(name, value);
+  }
+  params.finish();
+  req_done_ = !has_body_ || spooled_;
+  if (spooled_) fastcgi::append_stdin(up_out_, kRequestId, spool_);
+  if (req_done_) fastcgi::append_stdin(up_out_, kRequestId, {});
+}
+
+bool FastcgiExchange::connect() {
+  const auto& b = *route_.backend;
+  core::Fd fd = retried_ ? core::Fd() : w_.fastcgi_pool().take(&b);
+  up_reused_ = fd.valid();
+  if (!up_reused_) {
+    fd.reset(::socket(b.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (fd && !b.unix_socket) {
+      int one = 1;
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (!fd) {
+      fail(503, strerror(errno));
+      return false;
+    }
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&b.addr), b.addr_len) != 0 && errno != EINPROGRESS) {
+      // A unix socket's full backlog (EAGAIN) is the application's overload: 503 too.
+      std::string why = std::string("connect to ") + b.url + " failed: " + strerror(errno);
+      fail(503, why.c_str());
+      return false;
+    }
+  }
+  up_ = std::make_unique<core::PlainTransport>(std::move(fd));
+  w_.loop().add(up_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  state_ = State::Exchanging;  // a connect in progress shows as writable (or an error) first
+  up_writable_ = up_reused_;
+  up_readable_ = false;
+  if (!up_reused_) state_ = State::Connecting;
+  arm(timeout_ms());
+  return true;
+}
+
+void FastcgiExchange::release_upstream(bool reusable) {
+  if (!up_) return;
+  w_.loop().remove(up_->fd());
+  if (reusable) w_.fastcgi_pool().give(route_.backend, up_->release());
+  up_.reset();
+}
+
+void FastcgiExchange::fail(int status, const char* why) {
+  core::log(status == 408 || status == 400 ? core::LogLevel::Info : core::LogLevel::Error, "proxy_fcgi",
+            "[client {}] [vhost {}] {} {}: {}", req_.client_ip, vhost_name(req_), status, route_.backend->url, why);
+  release_upstream(false);
+  core::TimerWheel::cancel(*this);
+  status_ = status;
+  state_ = State::Done;
+  failed_ = true;
+}
+
+void FastcgiExchange::abort_client(const char* why) {
+  // What was queued for the client leaves if it can (the close then says
+  // the body is cut); an HTTP/1.1 client sees no last chunk.
+  if (head_sent_) (void)host_.sink().flush();
+  if (why)
+    core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] {}: {}; connection closed", req_.client_ip,
+              vhost_name(req_), route_.backend->url, why);
+  release_upstream(false);
+  core::TimerWheel::cancel(*this);
+  state_ = State::Done;
+  aborted_ = true;
+}
+
+void FastcgiExchange::retry_fresh() {
+  // A pooled connection the application had closed: the request goes
+  // again, whole, on a new connection (never a second time).
+  release_upstream(false);
+  retried_ = true;
+  up_eof_ = false;
+  up_in_.clear();
+  up_in_pos_ = 0;
+  decoder_.reset(kRequestId);
+  build_request();
+  if (connect()) pump();
+}
+
+void FastcgiExchange::on_io(uint32_t events) {
+  if (state_ == State::Done) return;
+  if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) up_writable_ = true;
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) up_readable_ = true;
+  if (state_ == State::Connecting && up_writable_) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(up_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      std::string why = std::string("connect to ") + route_.backend->url + " failed: " + strerror(err);
+      fail(503, why.c_str());
+      host_.wake();
+      return;
+    }
+    state_ = State::Exchanging;
+    arm(timeout_ms());
+  }
+  pump();
+  host_.wake();
+}
+
+void FastcgiExchange::on_timer() {
+  if (state_ == State::Done) return;
+  auto& sink = host_.sink();
+  if (state_ == State::Spooling) {
+    host_.close_after();
+    fail(408, "request body read timeout");
+  } else if (state_ == State::Connecting) {
+    fail(503, "connect timed out");
+  } else if (!head_sent_ && !req_done_ && up_out_pos_ == up_out_.size()) {
+    // Everything read so far was sent: the client is the one who stalls.
+    host_.close_after();
+    fail(408, "request body read timeout");
+  } else if (!head_sent_) {
+    fail(504, "no response within ProxyTimeout");
+  } else if (!sink.writable() && sink.pending() > 0) {
+    core::log(core::LogLevel::Info, "core", "[client {}] send timeout ({} ms)", req_.client_ip,
+              w_.runtime().config().timeout.count());
+    abort_client(nullptr);
+  } else {
+    abort_client("the application stalled mid-response");
+  }
+  host_.wake();
+}
+
+void FastcgiExchange::body_timeout() {
+  PILLAR_ASSERT(reading_body());
+  host_.close_after();
+  if (!head_sent_) fail(408, "request body read timeout");
+  else abort_client("request body read timeout");
+}
+
+http::Exchange::Outcome FastcgiExchange::outcome() const {
+  if (aborted_) return {Outcome::Kind::Cut, status_, body_bytes_};
+  // The request body may be half read: the connection goes on only if it was read whole.
+  if (failed_) return {Outcome::Kind::Failed, status_, 0, host_.body().done()};
+  return {Outcome::Kind::Answered, status_, body_bytes_};
+}
+
+http::Exchange::Step FastcgiExchange::proceed() {
+  if (state_ != State::Done) pump();
+  return state_ == State::Done ? Step::Done : Step::Again;
+}
+
+bool FastcgiExchange::pump_request_body() {
+  bool progressed = false;
+  auto& body = host_.body();
+  while (!req_done_ && up_out_.size() - up_out_pos_ < kBufferMax) {
+    std::string_view data;
+    switch (body.read(data, kBufferMax - (up_out_.size() - up_out_pos_))) {
+      case http::RequestBody::Status::Data:
+        fastcgi::append_stdin(up_out_, kRequestId, data);
+        body_started_ = true;
+        progressed = true;
+        continue;
+      case http::RequestBody::Status::End:
+        fastcgi::append_stdin(up_out_, kRequestId, {});
+        req_done_ = true;
+        progressed = true;
+        continue;
+      case http::RequestBody::Status::Again:
+        break;
+      case http::RequestBody::Status::Bad:
+        host_.close_after();
+        if (head_sent_) abort_client("malformed chunked request body");
+        else fail(400, "malformed chunked request body");
+        return false;
+      case http::RequestBody::Status::Gone:
+        abort_client(nullptr);  // the client left mid-upload
+        return false;
+    }
+    break;
+  }
+  return progressed;
+}
+
+bool FastcgiExchange::flush_upstream() {
+  bool progressed = false;
+  while (up_out_pos_ < up_out_.size() && up_writable_) {
+    iovec iov{up_out_.data() + up_out_pos_, up_out_.size() - up_out_pos_};
+    core::Io r = up_->writev(&iov, 1);
+    if (r.ok()) {
+      up_out_pos_ += r.n;
+      progressed = true;
+      continue;
+    }
+    if (r.again()) {
+      up_writable_ = false;
+      break;
+    }
+    // The application closed while the request was sent: what it answered
+    // (if anything) is read next; reading decides.
+    up_eof_ = true;
+    up_out_pos_ = up_out_.size();
+    break;
+  }
+  if (up_out_pos_ == up_out_.size()) {
+    up_out_.clear();
+    up_out_pos_ = 0;
+  }
+  return progressed;
+}
+
+bool FastcgiExchange::read_upstream() {
+  bool progressed = false;
+  while (up_readable_ && !up_eof_ && client_has_room() && up_in_.size() - up_in_pos_ < kBufferMax) {
+    if (up_in_pos_ > 0 && (up_in_pos_ == up_in_.size() || up_in_pos_ >= kBufferMax)) {
+      up_in_.erase(0, up_in_pos_);
+      up_in_pos_ = 0;
+    }
+    size_t old = up_in_.size();
+    up_in_.resize(old + kReadChunk);
+    core::Io r = up_->read(up_in_.data() + old, kReadChunk);
+    up_in_.resize(old + (r.ok() ? r.n : 0));
+    if (r.ok()) {
+      progressed = true;
+      continue;
+    }
+    if (r.again()) up_readable_ = false;
+    else up_eof_ = true;
+    progressed = true;
+    break;
+  }
+  return progressed;
+}
+
+void FastcgiExchange::on_stderr(std::string_view data, bool flush_all) {
+  // Each line of the application's error stream, as Apache logs it (AH01071).
+  for (;;) {
+    size_t nl = data.find('\n');
+    std::string_view part = data.substr(0, nl);
+    size_t room = kStderrLineMax - std::min(kStderrLineMax, stderr_line_.size());
+    stderr_line_.append(part.substr(0, room));
+    if (nl == std::string_view::npos) break;
+    data.remove_prefix(nl + 1);
+    while (!stderr_line_.empty() && (stderr_line_.back() == '\r')) stderr_line_.pop_back();
+    if (!stderr_line_.empty())
+      core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] FastCGI stderr: {}", req_.client_ip,
+                vhost_name(req_), stderr_line_);
+    stderr_line_.clear();
+  }
+  if (flush_all && !stderr_line_.empty()) {
+    core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] FastCGI stderr: {}", req_.client_ip,
+              vhost_name(req_), stderr_line_);
+    stderr_line_.clear();
+  }
+}
+
+bool FastcgiExchange::send_head() {
+  fastcgi::CgiHead head;
+  size_t consumed = 0;
+  const char* why = nullptr;
+  auto p = fastcgi::parse_cgi_head(head_buf_, kHeadMax, head, consumed, why);
+  if (p == fastcgi::CgiParse::Incomplete) return true;
+  if (p == fastcgi::CgiParse::Error) {
+    fail(502, why);
+    return false;
+  }
+  const bool head_req = req_.head.method == http::Method::Head;
+  const bool no_body = head.status == 204 || head.status == 304;
+  status_ = head.status;
+  auto& sink = host_.sink();
+  std::string& o = sink.begin_head(head.status, head.reason);
+  bool has_date = false;
+  for (const auto& [name, value] : head.fields) {
+    if (core::iequals(name, "Content-Length")) {
+      if (head_req) o.append("Content-Length: ").append(value).append("\r\n");  // HEAD: the length GET would have
+      continue;
+    }
+    has_date = has_date || core::iequals(name, "Date");
+    o.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (!has_date) o.append("Date: ").append(w_.loop().http_date()).append("\r\n");
+  if (head.local_redirect)
+    core::log(core::LogLevel::Info, "proxy_fcgi", "[client {}] [vhost {}] local redirect answered as 302", req_.client_ip,
+              vhost_name(req_));
+  // A request body still arriving is discarded after the response when it
+  // is a small Content-Length rest; one of unknown or large size closes.
+  auto& body = host_.body();
+  if (!req_done_ && (body.chunked() || body.left() > http::RequestBody::kDiscardMax)) host_.close_after();
+  known_length_ = head.has_content_length && !head_req && !no_body;
+  body_left_ = known_length_ ? head.content_length : 0;
+  sink.end_head(head_req || no_body ? http::BodyLength::None
+                : known_length_       ? http::BodyLength::Known
+                                      : http::BodyLength::Unknown,
+                body_left_);
+  head_sent_ = true;
+  discard_body_ = head_req || no_body;
+  std::string rest = head_buf_.substr(consumed);
+  head_buf_.clear();
+  head_buf_.shrink_to_fit();
+  return on_stdout(rest);
+}
+
+bool FastcgiExchange::on_stdout(std::string_view data) {
+  got_bytes_ = true;
+  if (!head_sent_) {
+    head_buf_.append(data);
+    return send_head();
+  }
+  if (discard_body_ || data.empty()) return true;
+  if (known_length_) {
+    if (data.size() > body_left_) {
+      if (!excess_logged_)
+        core::log(core::LogLevel::Warn, "proxy_fcgi", "[client {}] [vhost {}] the script wrote more than its Content-Length; "
+                  "the rest is dropped", req_.client_ip, vhost_name(req_));
+      excess_logged_ = true;
+      data = data.substr(0, static_cast<size_t>(body_left_));
+    }
+    body_left_ -= data.size();
+  }
+  if (data.empty()) return true;
+  host_.sink().body(data);
+  body_bytes_ += data.size();
+  return true;
+}
+
+bool FastcgiExchange::decode() {
+  bool progressed = false;
+  // Once the head is out, records are decoded only while the client has
+  // room: the rest waits in up_in_, and the socket is not read meanwhile.
+  while (state_ != State::Done && !ended_ && up_in_pos_ < up_in_.size() && (!head_sent_ || client_has_room())) {
+    auto e = decoder_.next(std::string_view(up_in_).substr(up_in_pos_));
+    up_in_pos_ += e.consumed;
+    progressed = progressed || e.consumed > 0;
+    using E = fastcgi::RecordDecoder::Event;
+    if (e.kind == E::Stdout) {
+      if (!on_stdout(e.data)) return true;
+      continue;
+    }
+    if (e.kind == E::Stderr) {
+      on_stderr(e.data, false);
+      continue;
+    }
+    if (e.kind == E::End) {
+      ended_ = true;
+      on_stderr({}, true);
+      if (e.protocol_status != fastcgi::ProtocolStatus::RequestComplete) {
+        const char* why = e.protocol_status == fastcgi::ProtocolStatus::Overloaded ? "the application is overloaded"
+                          : e.protocol_status == fastcgi::ProtocolStatus::CantMpxConn
+                              ? "the application refused a second request on the connection"
+                              : "the application refused the responder role";
+        if (!head_sent_) fail(503, why);
+        else abort_client(why);
+        return true;
+      }
+      if (!head_sent_) {
+        fail(502, head_buf_.empty() ? "the application ended the request without a response"
+                                    : "the application ended the request inside its response head");
+        return true;
+      }
+      if (known_length_ && body_left_ > 0) {
+        abort_client("the script's body is shorter than its Content-Length");
+        return true;
+      }
+      host_.sink().end_body();
+      return true;
+    }
+    if (e.kind == E::Error) {
+      if (!head_sent_) fail(502, e.error);
+      else abort_client(e.error);
+      return true;
+    }
+    break;  // NeedMore
+  }
+  if (up_in_pos_ == up_in_.size()) {
+    up_in_.clear();
+    up_in_pos_ = 0;
+  }
+  if (state_ != State::Done && !ended_ && up_eof_ && up_in_pos_ == up_in_.size()) {
+    if (!head_sent_ && up_reused_ && !got_bytes_ && !body_started_ && !retried_) {
+      retry_fresh();
+      return true;
+    }
+    on_stderr({}, true);
+    if (!head_sent_) fail(502, "the application closed the connection before the end of its response");
+    else abort_client("the application closed the connection mid-response");
+    return true;
+  }
+  return progressed;
+}
+
+void FastcgiExchange::pump() {
+  auto& sink = host_.sink();
+  if (state_ == State::Spooling && !spool_body()) return;
+  for (int guard = 0; guard < 1000 && state_ != State::Done; ++guard) {
+    bool progressed = false;
+    if (head_sent_) {
+      uint64_t before = sink.written();
+      if (sink.flush() == http::ResponseSink::Result::Error) {
+        abort_client(nullptr);  // the client went away
+        return;
+      }
+      progressed = sink.written() != before;
+    }
+    if (state_ == State::Exchanging) {
+      progressed = pump_request_body() || progressed;
+      if (state_ == State::Done) return;
+      progressed = flush_upstream() || progressed;
+      progressed = read_upstream() || progressed;
+      progressed = decode() || progressed;
+      if (state_ == State::Done) return;
+      if (progressed) {
+        bool blocked = head_sent_ && !sink.writable() && sink.pending() > 0;
+        arm(blocked ? static_cast<uint64_t>(w_.runtime().config().timeout.count()) : timeout_ms());
+      }
+    }
+    if (ended_ && head_sent_) {
+      uint64_t before = sink.written();
+      if (sink.flush() == http::ResponseSink::Result::Error) {
+        abort_client(nullptr);
+        return;
+      }
+      if (sink.pending() == 0) {
+        finish();
+        return;
+      }
+      progressed = progressed || sink.written() != before;
+    }
+    if (!progressed) return;
+  }
+}
+
+void FastcgiExchange::finish() {
+  // Reusable only when the application is at a record boundary with nothing
+  // more to say and had the whole request.
+  bool reusable = ended_ && req_done_ && up_out_pos_ == up_out_.size() && up_in_pos_ == up_in_.size() && !up_eof_;
+  release_upstream(reusable);
+  core::TimerWheel::cancel(*this);
+  state_ = State::Done;
+}
+
+}  // namespace pillar::server
