@@ -1,0 +1,71 @@
+// The server-side TLS contexts of one configuration: one SSL_CTX per vhost
+// certificate set (vhosts with the same SSL settings share one), built once
+// in the master at load, before it forks, so workers inherit them ready
+// (no per-handshake loading or fetching). `pillar -t` builds the same set,
+// so whatever would fail at start (unreadable files, a key that does not
+// match its certificate, a bad cipher string) fails the check with the
+// directive's file:line.
+#pragma once
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config_error.h"
+#include "config/model.h"
+
+namespace pillar::tls {
+
+class ServerContext {
+ public:
+  ~ServerContext();
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
+
+  SSL_CTX* get() const { return ctx_; }
+  bool strict_sni() const { return strict_sni_; }
+  // The earliest notAfter of its certificates (for expiry warnings/metrics).
+  time_t not_after() const { return not_after_; }
+  // Its cipher lists: a connection switched to it by SNI takes them too
+  // (SSL_set_SSL_CTX moves only the certificates).
+  const std::string& ciphers() const { return ciphers_; }
+  const std::string& ciphersuites() const { return ciphersuites_; }
+
+ private:
+  friend class ContextSet;
+  friend class ContextBuilder;
+  ServerContext() = default;
+  SSL_CTX* ctx_ = nullptr;
+  bool strict_sni_ = false;
+  time_t not_after_ = 0;
+  std::string ciphers_, ciphersuites_;
+};
+
+class ContextSet {
+ public:
+  // A certificate expiring sooner than this is warned about.
+  static constexpr int kExpiryWarnDays = 14;
+
+  // Builds the contexts of every vhost with SSLEngine on (the main server
+  // included), and checks that each https Listen is served by one. Errors
+  // make the set unusable; warnings ("FILE:LINE: warning: ...") do not.
+  static std::unique_ptr<ContextSet> build(const config::ServerConfig& cfg, std::vector<config::ConfigError>& errors,
+                                           std::vector<std::string>& warnings);
+
+  // The context of vhost `index` (-1: the main server), null when its
+  // SSLEngine is off.
+  const ServerContext* for_vhost(int index) const {
+    size_t i = static_cast<size_t>(index + 1);
+    return i < by_vhost_.size() ? by_vhost_[i] : nullptr;
+  }
+  bool empty() const { return owned_.empty(); }
+
+ private:
+  std::vector<std::unique_ptr<ServerContext>> owned_;
+  std::vector<const ServerContext*> by_vhost_;  // [0] main server, [i+1] vhosts[i]
+};
+
+}  // namespace pillar::tls
