@@ -45,8 +45,6 @@ struct KeyFree {
 using Cert = std::unique_ptr<X509, X509Free>;
 using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
 
-}  // namespace
-
 // One context under construction: errors go to the directive that named the file.
 class ContextBuilder {
  public:
@@ -55,14 +53,10 @@ class ContextBuilder {
       : c_(c), vhost_(vhost), errors_(errors), warnings_(warnings) {}
 
   std::unique_ptr<ServerContext> build() {
-    auto sc = std::unique_ptr<ServerContext>(new ServerContext());
     ERR_clear_error();
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) return fail(c_.engine_where, "cannot create a TLS context: " + openssl_errors());
-    sc->ctx_ = ctx;
-    sc->strict_sni_ = c_.strict_sni;
-    sc->ciphers_ = c_.ciphers;
-    sc->ciphersuites_ = c_.ciphersuites;
+    auto sc = std::make_unique<ServerContext>(ctx, c_.strict_sni, c_.ciphers, c_.ciphersuites);
     const size_t errors_before = errors_.size();
 
     protocols(ctx);
@@ -163,7 +157,7 @@ class ContextBuilder {
     if (X509_check_private_key(cert.get(), key.get()) != 1)
       return error(kf.where, std::string(kd) + ": the key in " + kf.path + " does not match the certificate in " +
                                  cf.path + " (line " + std::to_string(cf.where.line) + ")");
-    SSL_CTX* ctx = sc.ctx_;
+    SSL_CTX* ctx = sc.get();
     if (SSL_CTX_use_certificate(ctx, cert.get()) != 1 || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
       return error(cf.where, "SSLCertificateFile: " + cf.path + " refused: " + openssl_errors());
     for (auto& x : chain) {
@@ -178,10 +172,7 @@ class ContextBuilder {
     int days = 0, secs = 0;
     if (ASN1_TIME_diff(&days, &secs, nullptr, na) != 1) return;
     struct tm tm {};
-    if (ASN1_TIME_to_tm(na, &tm) == 1) {
-      time_t t = timegm(&tm);
-      if (sc.not_after_ == 0 || t < sc.not_after_) sc.not_after_ = t;
-    }
+    if (ASN1_TIME_to_tm(na, &tm) == 1) sc.note_not_after(timegm(&tm));
     if (days < 0 || (days == 0 && secs < 0))
       warn(cf.where, "the certificate in " + cf.path + " has expired");
     else if (days < ContextSet::kExpiryWarnDays)
@@ -242,8 +233,6 @@ class ContextBuilder {
   std::vector<config::ConfigError>& errors_;
   std::vector<std::string>& warnings_;
 };
-
-namespace {
 
 // Two vhosts with equal SSL settings share one context (and a request may
 // go from one to the other on one connection: see misdirected in src/server).

@@ -21,6 +21,9 @@ namespace pillar::tls {
 
 class ServerContext {
  public:
+  // Takes ownership of `ctx`.
+  ServerContext(SSL_CTX* ctx, bool strict_sni, std::string ciphers, std::string ciphersuites)
+      : ctx_(ctx), strict_sni_(strict_sni), ciphers_(std::move(ciphers)), ciphersuites_(std::move(ciphersuites)) {}
   ~ServerContext();
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
@@ -33,15 +36,16 @@ class ServerContext {
   // (SSL_set_SSL_CTX moves only the certificates).
   const std::string& ciphers() const { return ciphers_; }
   const std::string& ciphersuites() const { return ciphersuites_; }
+  // A certificate of the context expires at `t`.
+  void note_not_after(time_t t) {
+    if (not_after_ == 0 || t < not_after_) not_after_ = t;
+  }
 
  private:
-  friend class ContextSet;
-  friend class ContextBuilder;
-  ServerContext() = default;
-  SSL_CTX* ctx_ = nullptr;
-  bool strict_sni_ = false;
-  time_t not_after_ = 0;
+  SSL_CTX* ctx_;
+  bool strict_sni_;
   std::string ciphers_, ciphersuites_;
+  time_t not_after_ = 0;
 };
 
 class ContextSet {
