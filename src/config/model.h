@@ -254,6 +254,13 @@ struct SslConfig {
   Verify verify = Verify::None;        // SSLVerifyClient
   int verify_depth = 1;                // SSLVerifyDepth (Apache's default 1)
   bool strict_sni = false;             // SSLStrictSNIVHostCheck
+  // OCSP stapling (SSLUseStapling): the responses are fetched by the master
+  // at each (re)load, from SSLStaplingForceURL or the certificate's AIA URL.
+  bool use_stapling = false;
+  SourceLocation stapling_where;
+  bool stapling_cache = false;         // SSLStaplingCache given (server-wide; Apache requires it)
+  std::string stapling_force_url;      // SSLStaplingForceURL
+  Millis stapling_timeout{10000};      // SSLStaplingResponderTimeout
   struct ConfCmd {
     std::string name, value;
     SourceLocation where;

@@ -63,7 +63,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
   // The TLS contexts, once per configuration (pillar -t ran the same checks).
   std::vector<config::ConfigError> tls_errors;
   std::vector<std::string> tls_warnings;
-  rt->tls_ = tls::ContextSet::build(c, tls_errors, tls_warnings);
+  rt->tls_ = tls::ContextSet::build(c, tls_errors, tls_warnings, /*fetch_ocsp=*/true);
   if (!rt->tls_) {
     error = tls_errors.empty() ? "TLS contexts could not be built" : tls_errors[0].to_string();
     return nullptr;

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <map>
 
 #include "core/assert.h"
+#include "tls/ocsp_stapling.h"
 #include "tls/ticket_keys.h"
 #include "tls/tls_transport.h"
 
@@ -49,8 +51,8 @@ using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
 class ContextBuilder {
  public:
   ContextBuilder(const SslConfig& c, const std::string& vhost, std::vector<config::ConfigError>& errors,
-          std::vector<std::string>& warnings)
-      : c_(c), vhost_(vhost), errors_(errors), warnings_(warnings) {}
+                 std::vector<std::string>& warnings, bool fetch_ocsp)
+      : c_(c), vhost_(vhost), errors_(errors), warnings_(warnings), fetch_ocsp_(fetch_ocsp) {}
 
   std::unique_ptr<ServerContext> build() {
     ERR_clear_error();
@@ -78,6 +80,7 @@ class ContextBuilder {
     for (size_t i = 0; i < c_.certs.size(); ++i) certificate(*sc, i);
     if (!c_.chain.path.empty()) chain_file(ctx);
     verify(ctx);
+    stapling(*sc);
 
     // Sessions: the id context keeps one vhost's sessions (and client
     // verification) from resuming on another; tickets use the shared keys.
@@ -165,6 +168,60 @@ class ContextBuilder {
         return error(cf.where, "SSLCertificateFile: the chain in " + cf.path + " was refused: " + openssl_errors());
     }
     expiry(sc, cf, cert.get());
+    loaded_.push_back({std::move(cert), std::move(chain), &cf});
+  }
+
+  // Every certificate that may have issued one of ours: the chains in the
+  // certificate files, SSLCertificateChainFile, SSLCACertificateFile.
+  std::vector<Cert> issuer_candidates() {
+    std::vector<Cert> out;
+    for (auto& l : loaded_)
+      for (auto& x : l.chain) {
+        X509_up_ref(x.get());
+        out.emplace_back(x.get());
+      }
+    for (const config::SslFile* f : {&c_.chain, &c_.ca}) {
+      if (f->path.empty()) continue;
+      File fp(std::fopen(f->path.c_str(), "re"));
+      if (!fp) continue;
+      while (X509* x = PEM_read_X509(fp.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
+      ERR_clear_error();
+    }
+    return out;
+  }
+
+  void stapling(ServerContext& sc) {
+    if (!c_.use_stapling) return;
+    if (!c_.stapling_cache)
+      return error(c_.stapling_where, "SSLUseStapling on needs SSLStaplingCache at the top level, e.g. "
+                                      "SSLStaplingCache shmcb:logs/ssl_stapling(32768)");
+    SSL_CTX_set_tlsext_status_cb(sc.get(), ocsp_status_callback);
+    SSL_CTX_set_tlsext_status_arg(sc.get(), &sc);
+    std::vector<Cert> issuers = issuer_candidates();
+    for (auto& l : loaded_) {
+      X509* issuer = nullptr;
+      for (auto& cand : issuers)
+        if (X509_check_issued(cand.get(), l.cert.get()) == X509_V_OK) issuer = cand.get();
+      if (!issuer) {
+        warn(l.file->where, "OCSP stapling: no issuer certificate for " + l.file->path +
+                                " (put the chain after the certificate in its file)");
+        continue;
+      }
+      std::string url = ocsp_url(l.cert.get(), c_.stapling_force_url);
+      if (url.empty()) {
+        warn(l.file->where, "OCSP stapling: " + l.file->path + " names no OCSP responder; set SSLStaplingForceURL");
+        continue;
+      }
+      if (!fetch_ocsp_) continue;
+      std::string der, why;
+      bool revoked = false;
+      if (!fetch_ocsp_response(l.cert.get(), issuer, url, c_.stapling_timeout, der, revoked, why)) {
+        warn(l.file->where, "OCSP stapling for " + l.file->path + " from " + url + ": " + why + " (nothing stapled)");
+        continue;
+      }
+      if (revoked) warn(l.file->where, "OCSP: the responder says " + l.file->path + " is REVOKED");
+      sc.add_staple(l.cert.get(), std::move(der));
+    }
   }
 
   void expiry(ServerContext& sc, const config::SslFile& cf, X509* cert) {
@@ -232,6 +289,13 @@ class ContextBuilder {
   const std::string& vhost_;
   std::vector<config::ConfigError>& errors_;
   std::vector<std::string>& warnings_;
+  bool fetch_ocsp_;
+  struct Loaded {
+    Cert cert;
+    std::vector<Cert> chain;
+    const config::SslFile* file;
+  };
+  std::vector<Loaded> loaded_;
 };
 
 // Two vhosts with equal SSL settings share one context (and a request may
@@ -257,7 +321,7 @@ std::string settings_key(const SslConfig& c) {
   k += std::to_string(c.protocols) + ',' + std::to_string(c.honor_cipher_order) + ',' +
        std::to_string(c.session_tickets) + ',' + std::to_string(c.session_cache_timeout.count()) + ',' +
        std::to_string(static_cast<int>(c.verify)) + ',' + std::to_string(c.verify_depth) + ',' +
-       std::to_string(c.strict_sni);
+       std::to_string(c.strict_sni) + ',' + std::to_string(c.use_stapling) + ',' + c.stapling_force_url;
   return k;
 }
 
@@ -271,10 +335,18 @@ bool serves(const config::VirtualHost& vh, const config::ListenAddress& l) {
 
 }  // namespace
 
-ServerContext::~ServerContext() { SSL_CTX_free(ctx_); }
+ServerContext::~ServerContext() {
+  for (auto& s : staples_) X509_free(s.cert);
+  SSL_CTX_free(ctx_);
+}
+
+void ServerContext::add_staple(X509* cert, std::string der) {
+  X509_up_ref(cert);
+  staples_.push_back({cert, std::move(der)});
+}
 
 std::unique_ptr<ContextSet> ContextSet::build(const config::ServerConfig& cfg, std::vector<config::ConfigError>& errors,
-                                              std::vector<std::string>& warnings) {
+                                              std::vector<std::string>& warnings, bool fetch_ocsp) {
   auto set = std::make_unique<ContextSet>();
   std::map<std::string, const ServerContext*> shared;
   const size_t errors_before = errors.size();
@@ -283,7 +355,7 @@ std::unique_ptr<ContextSet> ContextSet::build(const config::ServerConfig& cfg, s
     std::string key = settings_key(vh.ssl);
     if (auto it = shared.find(key); it != shared.end()) return it->second;
     std::string name = vh.server_name.empty() ? "the main server" : vh.server_name;
-    auto sc = ContextBuilder(vh.ssl, name, errors, warnings).build();
+    auto sc = ContextBuilder(vh.ssl, name, errors, warnings, fetch_ocsp).build();
     if (!sc) return nullptr;
     const ServerContext* p = sc.get();
     set->owned_.push_back(std::move(sc));

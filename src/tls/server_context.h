@@ -36,6 +36,14 @@ class ServerContext {
   // (SSL_set_SSL_CTX moves only the certificates).
   const std::string& ciphers() const { return ciphers_; }
   const std::string& ciphersuites() const { return ciphersuites_; }
+  // OCSP stapling: the response kept for one of its certificates.
+  void add_staple(X509* cert, std::string der);
+  const std::string* staple_for(const X509* cert) const {
+    for (const auto& s : staples_)
+      if (s.cert == cert) return &s.der;
+    return nullptr;
+  }
+  size_t staples() const { return staples_.size(); }
   // A certificate of the context expires at `t`.
   void note_not_after(time_t t) {
     if (not_after_ == 0 || t < not_after_) not_after_ = t;
@@ -46,6 +54,11 @@ class ServerContext {
   bool strict_sni_;
   std::string ciphers_, ciphersuites_;
   time_t not_after_ = 0;
+  struct Staple {
+    X509* cert;  // a reference held (the pointer the handshake's SSL_get_certificate returns)
+    std::string der;
+  };
+  std::vector<Staple> staples_;
 };
 
 class ContextSet {
@@ -56,8 +69,10 @@ class ContextSet {
   // Builds the contexts of every vhost with SSLEngine on (the main server
   // included), and checks that each https Listen is served by one. Errors
   // make the set unusable; warnings ("FILE:LINE: warning: ...") do not.
+  // `fetch_ocsp`: ask OCSP responders now (the master at load; not
+  // `pillar -t`, which only checks that stapling can work).
   static std::unique_ptr<ContextSet> build(const config::ServerConfig& cfg, std::vector<config::ConfigError>& errors,
-                                           std::vector<std::string>& warnings);
+                                           std::vector<std::string>& warnings, bool fetch_ocsp = false);
 
   // The context of vhost `index` (-1: the main server), null when its
   // SSLEngine is off.

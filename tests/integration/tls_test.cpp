@@ -8,7 +8,9 @@
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -451,6 +453,90 @@ TEST_F(Tls, LargeBodiesBothWaysOnOneConnection) {
   EXPECT_FALSE(u.resumed) << "the same connection all along (no new handshake)";
   EXPECT_EQ(metric(srv.port(1), "pillar_tls_handshakes_total"), 1);
   EXPECT_EQ(metric(srv.port(1), "pillar_sendfile_bytes_total"), 0) << "no sendfile through TLS";
+}
+
+// An `openssl ocsp` responder for the test CA on an ephemeral port, knowing
+// every test leaf as good; stopped with the object.
+class OcspResponder {
+ public:
+  OcspResponder(TempTree& dir, const std::string& certs_dir) {
+    std::string index;
+    for (const char* leaf : {"a-rsa", "a-ec", "b", "c"}) {
+      std::string serial;
+      sh("openssl x509 -in " + certs_dir + "/" + leaf + ".crt -noout -serial", &serial);
+      serial = serial.substr(serial.find('=') + 1);
+      serial.erase(serial.find_last_not_of("\r\n") + 1);
+      index += "V\t301231235959Z\t\t" + serial + "\tunknown\t/CN=" + leaf + "\n";
+    }
+    std::string idx = dir.write("ocsp-index.txt", index);
+    int probe = listen_loopback(port_, 1);
+    if (probe >= 0) ::close(probe);  // a free port for the responder (it binds it itself)
+    pipe_ = popen(("echo $$; exec openssl ocsp -index " + idx + " -port " + std::to_string(port_) + " -rsigner " +
+                   certs_dir + "/ca.pem -rkey " + certs_dir + "/ca.key -CA " + certs_dir +
+                   "/ca.pem -ignore_err 2>&1").c_str(),
+                  "r");
+    if (!pipe_) return;
+    // Ready once it says so (a probe connection would upset it).
+    std::string seen;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    int fd = fileno(pipe_);
+    while (seen.find("waiting for OCSP client connections") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[512];
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      seen.append(buf, static_cast<size_t>(n));
+    }
+    pid_ = std::atoi(seen.c_str());
+    ready_ = pid_ > 0 && seen.find("waiting for OCSP client connections") != std::string::npos;
+    log_ = seen;
+  }
+  ~OcspResponder() {
+    if (pid_ > 0) ::kill(pid_, SIGTERM);
+    if (pipe_) pclose(pipe_);
+  }
+  bool ready() const { return ready_; }
+  const std::string& log() const { return log_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+ private:
+  uint16_t port_ = 0;
+  FILE* pipe_ = nullptr;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+  std::string log_;
+};
+
+TEST_F(Tls, OcspStaplingSeenByTheClient) {
+  OcspResponder ocsp(tree_, certs_->root());
+  ASSERT_TRUE(ocsp.ready()) << ocsp.log();
+  START_SERVER(srv, config("SSLStaplingCache shmcb:" + tree_.path("stapling") + "(32768)\n",
+                           "  SSLUseStapling on\n  SSLStaplingForceURL " + ocsp.url() + "\n  SSLCertificateChainFile " +
+                               cert("ca.pem") + "\n"),
+               2);
+  std::string out;
+  sh("timeout 5 openssl s_client -status -servername b.test -connect 127.0.0.1:" + std::to_string(srv.port(0)) +
+         " </dev/null",
+     &out);
+  EXPECT_NE(out.find("OCSP Response Status: successful"), std::string::npos) << out;
+  EXPECT_NE(out.find("Cert Status: good"), std::string::npos) << out;
+  EXPECT_EQ(srv.stderr_text().find("OCSP stapling for"), std::string::npos) << srv.stderr_text();
+
+  // Without SSLUseStapling nothing is stapled.
+  START_SERVER(plain, config(), 2);
+  sh("timeout 5 openssl s_client -status -servername b.test -connect 127.0.0.1:" + std::to_string(plain.port(0)) +
+         " </dev/null",
+     &out);
+  EXPECT_NE(out.find("OCSP response: no response sent"), std::string::npos) << out;
+}
+
+TEST_F(Tls, StaplingNeedsACache) {
+  RunResult r = check_config("Listen 127.0.0.1:0 https\nServerName localhost\nSSLEngine on\nSSLCertificateFile " +
+                             cert("b.crt") + "\nSSLCertificateKeyFile " + cert("b.key") + "\nSSLUseStapling on\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(":6: SSLUseStapling on needs SSLStaplingCache"), std::string::npos) << r.err;
 }
 
 TEST_F(Tls, ConfigCheckNamesTheLine) {

@@ -144,6 +144,32 @@ void d_ssl_session_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   s.vhost.ssl.session_cache_timeout = Millis(v * 1000);
 }
 
+void d_ssl_use_stapling(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (set_on_off(out, n, "SSLUseStapling", s.vhost.ssl.use_stapling)) s.vhost.ssl.stapling_where = here(n);
+}
+
+// SSLStaplingCache TYPE:ARGS: where Apache keeps fetched responses; here
+// the master holds them in each context, so only its presence matters
+// (Apache refuses stapling without one, and so does Pillar).
+void d_ssl_stapling_cache(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (n.args[0].find(':') == std::string::npos && !http::iequals(n.args[0], "none"))
+    return out.error(n, "SSLStaplingCache '" + n.args[0] + "' is not TYPE:ARGS (shmcb:PATH(SIZE))");
+  s.vhost.ssl.stapling_cache = !http::iequals(n.args[0], "none");
+}
+
+void d_ssl_stapling_url(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (!core::istarts_with(n.args[0], "http://"))
+    return out.error(n, "SSLStaplingForceURL '" + n.args[0] + "' is not an http:// URL");
+  s.vhost.ssl.stapling_force_url = n.args[0];
+}
+
+void d_ssl_stapling_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t v;
+  std::string why;
+  if (!parse_uint(n.args[0], 1, 300, v, why)) return out.error(n, "SSLStaplingResponderTimeout: " + why);
+  s.vhost.ssl.stapling_timeout = Millis(v * 1000);
+}
+
 void d_ssl_conf_cmd(DirectiveSink&, const ConfigNode& n, Scope& s) {
   s.vhost.ssl.conf_cmds.push_back({n.args[0], n.args[1], here(n)});
 }
@@ -161,7 +187,11 @@ constexpr DirectiveSpec kTable[] = {
     {"SSLSessionCache", 1, 1, kServer, false, d_ssl_session_cache, "SSLSessionCache none|shmcb:PATH(SIZE)"},
     {"SSLSessionCacheTimeout", 1, 1, kSV, false, d_ssl_session_timeout, "SSLSessionCacheTimeout SECONDS"},
     {"SSLSessionTickets", 1, 1, kSV, false, d_ssl_tickets, "SSLSessionTickets on|off"},
+    {"SSLStaplingCache", 1, 1, kServer, false, d_ssl_stapling_cache, "SSLStaplingCache shmcb:PATH(SIZE)"},
+    {"SSLStaplingForceURL", 1, 1, kSV, false, d_ssl_stapling_url, "SSLStaplingForceURL http://HOST[:PORT]/PATH"},
+    {"SSLStaplingResponderTimeout", 1, 1, kSV, false, d_ssl_stapling_timeout, "SSLStaplingResponderTimeout SECONDS"},
     {"SSLStrictSNIVHostCheck", 1, 1, kSV, false, d_ssl_strict_sni, "SSLStrictSNIVHostCheck on|off"},
+    {"SSLUseStapling", 1, 1, kSV, false, d_ssl_use_stapling, "SSLUseStapling on|off"},
     {"SSLVerifyClient", 1, 1, kSV, false, d_ssl_verify_client, "SSLVerifyClient none|optional|require"},
     {"SSLVerifyDepth", 1, 1, kSV, false, d_ssl_verify_depth, "SSLVerifyDepth NUMBER"},
 };
