@@ -91,6 +91,7 @@ class ContextBuilder {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_timeout(ctx, static_cast<long>(c_.session_cache_timeout.count() / 1000));
     if (c_.session_tickets) TicketKeys::instance().install(ctx);
+    SSL_CTX_set_client_hello_cb(ctx, &TlsTransport::client_hello_callback, nullptr);
     SSL_CTX_set_tlsext_servername_callback(ctx, &TlsTransport::servername_callback);
 
     conf_cmds(ctx);

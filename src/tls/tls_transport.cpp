@@ -218,30 +218,65 @@ uint32_t TlsTransport::readiness(uint32_t events) const {
   return out;
 }
 
-int TlsTransport::servername_callback(SSL* ssl, int*, void*) {
+namespace {
+
+// The host_name of a server_name extension (RFC 6066 3): a 2-byte list
+// length, then entries of a 1-byte type, a 2-byte length and the name.
+bool sni_host_name(const unsigned char* p, size_t len, std::string_view& name) {
+  if (len < 2) return false;
+  size_t list = (static_cast<size_t>(p[0]) << 8) | p[1];
+  if (list + 2 != len) return false;
+  p += 2;
+  len -= 2;
+  while (len >= 3) {
+    uint8_t type = p[0];
+    size_t n = (static_cast<size_t>(p[1]) << 8) | p[2];
+    if (n + 3 > len) return false;
+    if (type == TLSEXT_NAMETYPE_host_name) {
+      name = std::string_view(reinterpret_cast<const char*>(p + 3), n);
+      return !name.empty();
+    }
+    p += 3 + n;
+    len -= 3 + n;
+  }
+  return false;
+}
+
+}  // namespace
+
+int TlsTransport::client_hello_callback(SSL* ssl, int*, void*) {
   auto* t = static_cast<TlsTransport*>(SSL_get_app_data(ssl));
-  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  if (!t || !name) return SSL_TLSEXT_ERR_OK;
-  std::string_view n(name);
+  const unsigned char* ext = nullptr;
+  size_t len = 0;
+  std::string_view n;
+  if (!t || !SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) || !sni_host_name(ext, len, n))
+    return SSL_CLIENT_HELLO_SUCCESS;  // no SNI: the listener's context
   if (!n.empty() && n.back() == '.') n.remove_suffix(1);
   t->sni_ = core::lowercase(n);
   const ServerContext* c = t->sni_select_ ? t->sni_select_->select(t->local_, t->sni_) : nullptr;
-  if (!c || c == t->selected_) return SSL_TLSEXT_ERR_OK;
-  // As mod_ssl: the vhost's certificates come with SSL_set_SSL_CTX; its
-  // verification, ticket and cipher settings are copied by hand. The
-  // protocol version is already chosen (the listener's context decides it).
-  SSL_CTX* ctx = c->get();
-  SSL_set_SSL_CTX(ssl, ctx);
-  SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx), SSL_CTX_get_verify_callback(ctx));
-  SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
-  if (STACK_OF(X509_NAME)* cas = SSL_CTX_get_client_CA_list(ctx)) SSL_set_client_CA_list(ssl, SSL_dup_CA_list(cas));
-  constexpr uint64_t kPerVhost = SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE;
-  SSL_clear_options(ssl, kPerVhost);
-  SSL_set_options(ssl, SSL_CTX_get_options(ctx) & kPerVhost);
-  SSL_set_cipher_list(ssl, c->ciphers().c_str());
-  SSL_set_ciphersuites(ssl, c->ciphersuites().c_str());
-  t->selected_ = c;
-  return SSL_TLSEXT_ERR_OK;
+  if (c && c != t->selected_) t->switch_to(*c);
+  return SSL_CLIENT_HELLO_SUCCESS;
 }
+
+// As mod_ssl: the vhost's certificates and session-id context come with
+// SSL_set_SSL_CTX; its verification, ticket and cipher settings are copied
+// by hand. The protocol versions are the listener's context's.
+void TlsTransport::switch_to(const ServerContext& c) {
+  SSL_CTX* ctx = c.get();
+  SSL_set_SSL_CTX(ssl_, ctx);
+  SSL_set_verify(ssl_, SSL_CTX_get_verify_mode(ctx), SSL_CTX_get_verify_callback(ctx));
+  SSL_set_verify_depth(ssl_, SSL_CTX_get_verify_depth(ctx));
+  if (STACK_OF(X509_NAME)* cas = SSL_CTX_get_client_CA_list(ctx)) SSL_set_client_CA_list(ssl_, SSL_dup_CA_list(cas));
+  constexpr uint64_t kPerVhost = SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE;
+  SSL_clear_options(ssl_, kPerVhost);
+  SSL_set_options(ssl_, SSL_CTX_get_options(ctx) & kPerVhost);
+  SSL_set_cipher_list(ssl_, c.ciphers().c_str());
+  SSL_set_ciphersuites(ssl_, c.ciphersuites().c_str());
+  selected_ = &c;
+}
+
+// The context was chosen from the ClientHello already; this only
+// acknowledges the name (the server then answers with an empty SNI).
+int TlsTransport::servername_callback(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
 
 }  // namespace pillar::tls

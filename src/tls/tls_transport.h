@@ -67,12 +67,18 @@ class TlsTransport final : public core::Transport {
   const char* cipher() const { return SSL_get_cipher_name(ssl_); }
   SSL* ssl() const { return ssl_; }
 
-  // The servername callback every ServerContext installs.
+  // The callbacks every ServerContext installs. The vhost is chosen from
+  // the raw ClientHello (as mod_ssl does), before OpenSSL looks at a
+  // session to resume: a session is then only resumed under the session-id
+  // context of the vhost the client named, so a session from a vhost
+  // without client certificates never resumes into one that requires them.
+  static int client_hello_callback(SSL* ssl, int* alert, void* arg);
   static int servername_callback(SSL* ssl, int* alert, void* arg);
 
  private:
   core::Io handshake();
-  core::Io result(int ret, bool reading);  // maps SSL_get_error after a call that returned `ret`
+  core::Io result(int ret, bool reading);
+  void switch_to(const ServerContext& c);  // maps SSL_get_error after a call that returned `ret`
   void failed(const char* why);
 
   core::Fd fd_;

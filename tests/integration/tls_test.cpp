@@ -158,10 +158,11 @@ class TlsClient {
 
 // One request through `openssl s_client` (a session saved to, or resumed
 // from, SESSION_FILE); its output holds "New, TLSv1.3" or "Reused, TLSv1.3".
-std::string s_client(uint16_t port, const std::string& version, const std::string& session_args) {
+std::string s_client(uint16_t port, const std::string& version, const std::string& session_args,
+                     const std::string& host = "a.test") {
   std::string out;
-  sh("printf 'GET / HTTP/1.1\\r\\nHost: a.test\\r\\nConnection: close\\r\\n\\r\\n' | timeout 5 openssl s_client " +
-         version + " -ign_eof -servername a.test -connect 127.0.0.1:" + std::to_string(port) + " " + session_args,
+  sh("printf 'GET / HTTP/1.1\\r\\nHost: " + host + "\\r\\nConnection: close\\r\\n\\r\\n' | timeout 5 openssl s_client " +
+         version + " -ign_eof -servername " + host + " -connect 127.0.0.1:" + std::to_string(port) + " " + session_args,
      &out);
   return out;
 }
@@ -336,6 +337,16 @@ TEST_F(Tls, ClientCertificateRequired) {
   o.client_cert = cert("b.crt");
   o.client_key = cert("b.key");
   EXPECT_NE(c.get(srv.port(0), "c.test", "/", o).status, 200);
+  // A session made on a.test (no client certificate) does not resume into
+  // c.test: the vhost is chosen before the session is looked at.
+  const std::string sess = tree_.path("a-session.pem");
+  for (const char* v : {"-tls1_2", "-tls1_3"}) {
+    std::string a = s_client(srv.port(0), v, "-sess_out " + sess);
+    ASSERT_NE(a.find("site a"), std::string::npos) << a;
+    std::string r = s_client(srv.port(0), v, "-sess_in " + sess, "c.test");
+    EXPECT_EQ(r.find("Reused,"), std::string::npos) << v << ":\n" << r;
+    EXPECT_EQ(r.find("site c"), std::string::npos) << v << ":\n" << r;
+  }
 }
 
 TEST_F(Tls, SessionsResumeAcrossWorkersAndAGracefulReload) {
