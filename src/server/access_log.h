@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/transport.h"
 #include "http/request.h"
 
 namespace pillar::server {
@@ -32,6 +33,7 @@ struct LogRecord {
   const std::string* response_headers = nullptr;  // "Name: v\r\n" block for %{X}o
   uint32_t keepalive_count = 0;             // %k
   char connection_status = '+';             // %X: X aborted, + keep-alive, - close
+  const core::Transport* transport = nullptr;  // the connection's, for mod_ssl's %{VAR}x
 };
 
 class AccessLogFormat {
@@ -45,7 +47,7 @@ class AccessLogFormat {
     Literal, RemoteHost, RemoteLogname, RemoteUser, Time, RequestLine, FinalStatus, OrigStatus,
     BytesCLF, Bytes, DurationUs, DurationS, DurationMs, ServerName, HostHeader, UrlPath, Query,
     Method, Protocol, LocalPort, LocalIp, Pid, RequestHeader, ResponseHeader, BytesIn, BytesOut,
-    KeepAlives, ConnStatus
+    KeepAlives, ConnStatus, SslVar
   };
   struct Item {
     Kind kind;

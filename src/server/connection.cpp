@@ -958,6 +958,7 @@ void Connection::record_request(char conn_status) {
     r.response_headers = &req_.resp.header_block();
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
     r.connection_status = conn_status;
+    r.transport = transport_.get();
     thread_local std::string line;
     for (const auto& log : req_.site->access_logs) {
       line.clear();

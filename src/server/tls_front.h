@@ -47,6 +47,14 @@ std::unique_ptr<core::Transport> make_tls_transport(const Runtime& rt, core::Fd 
 // chose, 403 for a client without SNI to a vhost with SSLStrictSNIVHostCheck
 // (or any vhost of an address whose default vhost has it). Without Host
 // (HTTP/1.0) the SNI name routes the request.
+// mod_ssl's variables for the access log (%{NAME}x): HTTPS, SSL_PROTOCOL,
+// SSL_CIPHER, SSL_TLS_SNI, SSL_SESSION_RESUMED, SSL_CLIENT_VERIFY,
+// SSL_CLIENT_S_DN, SSL_CLIENT_I_DN, SSL_CLIENT_M_SERIAL. Empty when unset
+// (a plain connection, no client certificate).
+bool ssl_var_known(std::string_view name);
+std::string_view ssl_var_names();
+std::string ssl_var(const core::Transport& t, std::string_view name);
+
 int tls_request_check(const Runtime& rt, const core::Transport& t, const sockaddr_storage& local, Request& req);
 
 }  // namespace pillar::server

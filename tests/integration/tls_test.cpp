@@ -321,7 +321,10 @@ TEST_F(Tls, StrictSniRefusesClientsWithoutSni) {
 }
 
 TEST_F(Tls, ClientCertificateRequired) {
-  START_SERVER(srv, config(), 2);
+  const std::string log = tree_.path("ssl.log");
+  START_SERVER(srv, config("CustomLog " + log + " \"%v %{HTTPS}x %{SSL_PROTOCOL}x %{SSL_TLS_SNI}x %{SSL_CLIENT_VERIFY}x "
+                           "[%{SSL_CLIENT_S_DN}x] [%{SSL_CLIENT_I_DN}x]\"\n"),
+               2);
   TlsClient c(cert("ca.pem"));
   TlsResult none = c.get(srv.port(0), "c.test", "/");
   EXPECT_NE(none.curl_code, CURLE_OK) << "refused without a client certificate; status " << none.status;
@@ -333,6 +336,15 @@ TEST_F(Tls, ClientCertificateRequired) {
   ASSERT_EQ(with.curl_code, CURLE_OK) << with.curl_error;
   EXPECT_EQ(with.status, 200);
   EXPECT_EQ(with.body, "site c\n");
+  // mod_ssl's variables in the access log (%{VAR}x), and over plain HTTP.
+  curl_get("http://127.0.0.1:" + std::to_string(srv.port(1)) + "/", {"Host: c.test"});
+  EXPECT_TRUE(eventually([&] { return tree_.read("ssl.log").find("c.test off") != std::string::npos; }))
+      << tree_.read("ssl.log");
+  std::string lines = tree_.read("ssl.log");
+  EXPECT_NE(lines.find("c.test on TLSv1.3 c.test SUCCESS [CN=client.test,O=client] [CN=Pillar Test CA]"),
+            std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("c.test off - - - [-] [-]"), std::string::npos) << lines;
   // A certificate the CA did not sign is refused too (the server's own key pair).
   o.client_cert = cert("b.crt");
   o.client_key = cert("b.key");
