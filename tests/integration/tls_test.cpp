@@ -273,6 +273,12 @@ TEST_F(Tls, SniChoosesTheVhostCertificate) {
   // certificate, which the client then refuses for the name.
   TlsResult u = c.get(srv.port(0), "unknown.test", "/");
   EXPECT_EQ(u.curl_code, CURLE_PEER_FAILED_VERIFICATION) << u.curl_error;
+  // Without Host (HTTP/1.0) the SNI name routes the request.
+  std::string out;
+  sh("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 openssl s_client -quiet -servername b.test -connect 127.0.0.1:" +
+         std::to_string(srv.port(0)),
+     &out);
+  EXPECT_NE(out.find("site b"), std::string::npos) << out;
 }
 
 TEST_F(Tls, RsaAndEcdsaOnOneVhost) {
