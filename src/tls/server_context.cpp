@@ -47,6 +47,10 @@ struct KeyFree {
 using Cert = std::unique_ptr<X509, X509Free>;
 using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
 
+// An encrypted key is refused, never asked for: OpenSSL's default would
+// prompt on the terminal (SSLPassPhraseDialog is not supported).
+int no_passphrase(char*, int, int, void*) { return -1; }
+
 // One context under construction: errors go to the directive that named the file.
 class ContextBuilder {
  public:
@@ -156,7 +160,7 @@ class ContextBuilder {
     const char* kd = i < c_.keys.size() ? "SSLCertificateKeyFile" : "SSLCertificateFile (no SSLCertificateKeyFile)";
     File kp = open(kf, kd);
     if (!kp) return;
-    Key key(PEM_read_PrivateKey(kp.get(), nullptr, nullptr, nullptr));
+    Key key(PEM_read_PrivateKey(kp.get(), nullptr, no_passphrase, nullptr));
     if (!key) return error(kf.where, std::string(kd) + ": no unencrypted PEM private key in " + kf.path);
     if (X509_check_private_key(cert.get(), key.get()) != 1)
       return error(kf.where, std::string(kd) + ": the key in " + kf.path + " does not match the certificate in " +

@@ -583,6 +583,13 @@ TEST_F(Tls, ConfigCheckNamesTheLine) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(path + ":4: SSLEngine on for localhost but no SSLCertificateFile"), std::string::npos)
       << r.err;
+  // An encrypted key is refused at once (never a passphrase prompt).
+  std::string enc = tree_.path("enc.key"), out;
+  ASSERT_TRUE(sh("openssl pkey -in " + cert("b.key") + " -aes256 -passout pass:secret -out " + enc, &out)) << out;
+  r = check_config(base + "SSLEngine on\nSSLCertificateFile " + cert("b.crt") + "\nSSLCertificateKeyFile " + enc + "\n",
+                   &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(path + ":6: SSLCertificateKeyFile: no unencrypted PEM private key"), std::string::npos) << r.err;
   r = check_config(base, &path);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(path + ":1: Listen 127.0.0.1:0 is https but no virtual host"), std::string::npos) << r.err;
