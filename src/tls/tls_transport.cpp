@@ -61,6 +61,14 @@ TlsTransport::~TlsTransport() {
     core::log(core::LogLevel::Info, "ssl", "[client {}] TLS handshake not finished (timeout or client gone)",
               peer_of(fd_.get()));
   }
+  // Every close says close_notify (an idle keep-alive connection timed out
+  // included), so the client can tell it from a truncation. Best effort:
+  // the socket is non-blocking and about to close.
+  if (done_ && !failed_ && !shut_) {
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
   SSL_free(ssl_);
 }
 

@@ -8,6 +8,9 @@
 // readiness() maps each epoll event to the directions it unblocks, so an
 // EPOLLOUT resumes a read that waits for it and an EPOLLIN a write.
 //
+// OpenSSL's socket BIO writes with write(2): the process ignores SIGPIPE
+// (the master does, and workers inherit it), so a closed peer is EPIPE.
+//
 // Never zero-copy: sendfile and splice would bypass the record layer
 // (kTLS is not used yet), so can_zero_copy() is false and the output copies
 // file bytes through a buffer.
