@@ -2,7 +2,7 @@
 // how many arguments it takes, and the function that validates them into the
 // typed model. The loader walks the section tree and dispatches through them.
 // Each module keeps its own table in directives/<module>.cpp (core, mpm, log,
-// access, content, proxy, cache, vrrp, remoteip), as nginx keeps a module's
+// access, content, proxy, cache, vrrp, remoteip, ssl), as nginx keeps a module's
 // directives in its file; directives/registry.cpp lists the tables.
 #pragma once
 #include <span>
@@ -37,6 +37,7 @@ struct Scope {
   VrrpInstance* vrrp = nullptr;
   BalancerConfig* balancer = nullptr;
   bool custom_logs_replaced = false;  // first CustomLog in a vhost drops the inherited ones
+  bool ssl_certs_replaced = false;    // first SSLCertificateFile (or KeyFile) in a vhost drops the inherited ones
 };
 
 struct DirectiveSink {

@@ -35,6 +35,8 @@ struct ListenAddress {
   socklen_t addr_len = 0;
   bool any_address = false;  // "8080" / "*:8080" / "0.0.0.0": all IPv4 (and IPv6) addresses
   uint16_t port = 0;
+  bool https = false;        // Listen's protocol: https (written, or port 443 as Apache) terminates TLS
+  SourceLocation where;      // the Listen line (a <VirtualHost> address: unset)
 };
 
 // One IPv4 or IPv6 network (an address with a prefix length).
@@ -285,6 +287,53 @@ struct CacheConfig {
 
 // ---- virtual hosts ---------------------------------------------------------
 
+// mod_ssl's settings of one vhost (inherited from the main server, as
+// Apache merges them). Only names and values here: src/tls turns them into an
+// SSL_CTX, and reports bad files with the line of the directive.
+struct SslFile {
+  std::string path;  // resolved against ServerRoot
+  SourceLocation where;
+};
+struct SslConfig {
+  // SSLProtocol bits.
+  static constexpr uint8_t kTls1 = 1, kTls11 = 2, kTls12 = 4, kTls13 = 8;
+  enum class Verify : uint8_t { None, Optional, OptionalNoCa, Require };
+
+  bool engine = false;                 // SSLEngine on
+  SourceLocation engine_where;
+  std::vector<SslFile> certs;          // SSLCertificateFile, in order (a chain may follow each certificate)
+  std::vector<SslFile> keys;           // SSLCertificateKeyFile; keys[i] goes with certs[i] (none: in the cert file)
+  SslFile chain;                       // SSLCertificateChainFile (empty path: none)
+  SslFile ca;                          // SSLCACertificateFile: client certificates' CAs
+  uint8_t protocols = kTls12 | kTls13; // SSLProtocol; default TLS 1.2 and 1.3
+  SourceLocation protocol_where;
+  // SSLCipherSuite: forward-secret AEAD suites only by default.
+  std::string ciphers =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  SourceLocation ciphers_where;
+  std::string ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+  SourceLocation ciphersuites_where;
+  bool honor_cipher_order = false;     // SSLHonorCipherOrder (Apache's default off)
+  bool session_tickets = true;         // SSLSessionTickets
+  Millis session_cache_timeout{300000};  // SSLSessionCacheTimeout
+  Verify verify = Verify::None;        // SSLVerifyClient
+  int verify_depth = 1;                // SSLVerifyDepth (Apache's default 1)
+  bool strict_sni = false;             // SSLStrictSNIVHostCheck
+  // OCSP stapling (SSLUseStapling): the responses are fetched by the master
+  // at each (re)load, from SSLStaplingForceURL or the certificate's AIA URL.
+  bool use_stapling = false;
+  SourceLocation stapling_where;
+  bool stapling_cache = false;         // SSLStaplingCache given (server-wide; Apache requires it)
+  std::string stapling_force_url;      // SSLStaplingForceURL
+  Millis stapling_timeout{10000};      // SSLStaplingResponderTimeout
+  struct ConfCmd {
+    std::string name, value;
+    SourceLocation where;
+  };
+  std::vector<ConfCmd> conf_cmds;      // SSLOpenSSLConfCmd, applied last, in order
+};
+
 struct ErrorDocument {
   enum class Kind : uint8_t { Text, LocalPath, Redirect } kind = Kind::Text;
   std::string value;
@@ -319,6 +368,7 @@ struct VirtualHost {
   // with the dot) that no handler claims is refused (403), never sent.
   bool source_guard = true;
   std::vector<std::string> script_extensions{".php", ".phtml", ".phar", ".cgi", ".pl", ".py"};
+  SslConfig ssl;
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias

@@ -52,6 +52,13 @@ class Transport {
   virtual Io splice_to_pipe(int pipe_fd, size_t len) = 0;
   virtual void shutdown_write() = 0;
   virtual int fd() const = 0;  // for readiness registration only
+  // Whether the stream is encrypted (TLS): the request's scheme is https.
+  virtual bool secure() const { return false; }
+  // The directions (EPOLLIN: reads, EPOLLOUT: writes) that the epoll events
+  // `events` may have unblocked. A plain socket: the events themselves.
+  // TLS: a read may wait for the socket to be writable and a write for it
+  // to be readable (handshake), so an edge of one wakes the other.
+  virtual uint32_t readiness(uint32_t events) const { return events; }
 };
 
 class PlainTransport final : public Transport {

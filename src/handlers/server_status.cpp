@@ -436,6 +436,11 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
          std::to_string(t.log_lines_dropped));
   metric("pillar_log_write_errors_total", "counter", "Log writes that failed or were cut short.",
          std::to_string(t.log_write_errors));
+  metric("pillar_tls_handshakes_total", "counter", "TLS handshakes completed.", std::to_string(hdr.tls.handshakes.load()));
+  metric("pillar_tls_resumed_total", "counter", "Of the TLS handshakes, resumed sessions (tickets).",
+         std::to_string(hdr.tls.resumed.load()));
+  metric("pillar_tls_failures_total", "counter", "TLS handshakes that failed or were abandoned after the client spoke.",
+         std::to_string(hdr.tls.failures.load()));
   out += "# HELP pillar_cpu_seconds_total CPU time used by worker processes.\n# TYPE pillar_cpu_seconds_total counter\n";
   out += fmt::format("pillar_cpu_seconds_total{{mode=\"user\"}} {:.2f}\n",
                      static_cast<double>(t.cpu_user_ticks) / clk_tck());

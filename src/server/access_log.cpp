@@ -1,5 +1,7 @@
 #include "server/access_log.h"
 
+#include "server/tls_front.h"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -129,10 +131,15 @@ std::unique_ptr<AccessLogFormat> AccessLogFormat::compile(std::string_view f, st
       case 'k': k = Kind::KeepAlives; break;
       case 'X': k = Kind::ConnStatus; break;
       case 'e': k = Kind::Env; break;
+      case 'x': k = Kind::SslVar; break;  // mod_ssl: %{SSL_PROTOCOL}x, %{SSL_CLIENT_S_DN}x...
       default:
         error = std::string("LogFormat: unsupported directive '%") + f[i] +
-                "' (supported: %a %A %b %B %D %h %H %i %k %l %m %o %p %P %q %r %s %t %T %u %U %v %V %X %I %O %e %%)";
+                "' (supported: %a %A %b %B %D %h %H %i %k %l %m %o %p %P %q %r %s %t %T %u %U %v %V %x %X %I %O %e %%)";
         return nullptr;
+    }
+    if (k == Kind::SslVar && !ssl_var_known(arg)) {
+      error = "LogFormat: %{" + arg + "}x is not a mod_ssl variable Pillar knows (" + std::string(ssl_var_names()) + ")";
+      return nullptr;
     }
     if ((k == Kind::RequestHeader || k == Kind::ResponseHeader || k == Kind::Env) && arg.empty()) {
       error = std::string("LogFormat: '%") + f[i] + "' needs a header name, e.g. %{User-Agent}" + f[i];
@@ -203,6 +210,11 @@ void AccessLogFormat::render(const LogRecord& r, std::string& out) const {
       case Kind::BytesOut: append_number(out, r.bytes_out); break;
       case Kind::KeepAlives: append_number(out, r.keepalive_count); break;
       case Kind::ConnStatus: out.push_back(r.connection_status); break;
+      case Kind::SslVar: {
+        std::string v = r.transport ? ssl_var(*r.transport, it.arg) : std::string();
+        append_or_dash(out, v);
+        break;
+      }
     }
   }
   out.push_back('\n');

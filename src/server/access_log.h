@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/transport.h"
 #include "http/request.h"
 
 namespace pillar::server {
@@ -34,6 +35,7 @@ struct LogRecord {
   const std::vector<std::pair<std::string, std::string>>* env = nullptr;  // %{VAR}e (RewriteRule E=...)
   uint32_t keepalive_count = 0;             // %k
   char connection_status = '+';             // %X: X aborted, + keep-alive, - close
+  const core::Transport* transport = nullptr;  // the connection's, for mod_ssl's %{VAR}x
 };
 
 class AccessLogFormat {
@@ -47,7 +49,7 @@ class AccessLogFormat {
     Literal, RemoteHost, RemoteLogname, RemoteUser, Time, RequestLine, FinalStatus, OrigStatus,
     BytesCLF, Bytes, DurationUs, DurationS, DurationMs, ServerName, HostHeader, UrlPath, Query,
     Method, Protocol, LocalPort, LocalIp, Pid, RequestHeader, ResponseHeader, BytesIn, BytesOut,
-    KeepAlives, ConnStatus, Env
+    KeepAlives, ConnStatus, Env, SslVar
   };
   struct Item {
     Kind kind;

@@ -31,6 +31,7 @@
 #include "server/proxy_exchange.h"
 #include "server/request/rewrite_phase.h"
 #include "server/site.h"
+#include "server/tls_front.h"
 #include "server/worker_loop.h"
 
 namespace pillar::server {
@@ -44,8 +45,10 @@ constexpr size_t kMaxHeadBuffer = 1024 * 1024;     // hard cap on a request head
 }  // namespace
 
 Connection::Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
-                       core::shm::ConnSlot* slot, uint32_t slot_index, std::unique_ptr<RequestSeed> seed)
-    : w_(w), slot_(slot), slot_index_(slot_index), transport_(std::make_unique<core::PlainTransport>(core::Fd(fd))),
+                       core::shm::ConnSlot* slot, uint32_t slot_index, std::unique_ptr<core::Transport> transport,
+                       std::unique_ptr<RequestSeed> seed)
+    : w_(w), slot_(slot), slot_index_(slot_index),
+      transport_(transport ? std::move(transport) : std::make_unique<core::PlainTransport>(core::Fd(fd))),
       output_(*transport_), conn_peer_(peer), local_(local) {
   output_.set_sendfile(w.runtime().config().enable_sendfile);
   conn_peer_ip_ = core::address_text(conn_peer_);
@@ -71,6 +74,7 @@ void Connection::start() {
 }
 
 void Connection::on_io(uint32_t events) {
+  events = transport_->readiness(events);  // TLS: an edge of one direction may unblock the other
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) output_.on_writable();
   drive();
@@ -418,6 +422,14 @@ Connection::PhaseStep Connection::phase_route() {
   http::authority_host(req_.head.authority, req_.host);  // checked by the parser; none (HTTP/1.0): empty
   req_.site = &rt.site_for(local_, req_.host);
   req_.resp.clear();
+  req_.https = transport_->secure();
+  if (req_.https) {
+    if (int status = tls_request_check(rt, *transport_, local_, req_)) {
+      respond_error(status, status == 421 ? "the Host names a vhost the TLS handshake (SNI) did not select"
+                                          : "a client without SNI to a vhost with SSLStrictSNIVHostCheck");
+      return PhaseStep::Handled;
+    }
+  }
   // The path is decoded and routed once; proxied locations stream the
   // request body to the member themselves.
   req_.path_error = 0;
@@ -698,6 +710,7 @@ void Connection::record_request(char conn_status) {
     r.env = &req_.rewrite.env;
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
     r.connection_status = conn_status;
+    r.transport = transport_.get();
     thread_local std::string line;
     for (const auto& log : req_.site->access_logs) {
       line.clear();

@@ -36,8 +36,10 @@ struct LocationRoute;
 
 class Connection final : public core::IoWatcher, public core::TimerNode, public http::ExchangeHost {
  public:
+  // `transport`: the stream over `fd` when it is not plain TCP (TLS).
   Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
-             core::shm::ConnSlot* slot, uint32_t slot_index, std::unique_ptr<RequestSeed> seed = nullptr);
+             core::shm::ConnSlot* slot, uint32_t slot_index, std::unique_ptr<core::Transport> transport = nullptr,
+             std::unique_ptr<RequestSeed> seed = nullptr);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

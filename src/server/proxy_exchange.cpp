@@ -187,7 +187,7 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
   o.append(req_.client_ip);
   o.append("\r\nX-Forwarded-Host: ");
   o.append(h.authority);
-  o.append("\r\nX-Forwarded-Proto: http\r\nVia: 1.1 pillar\r\n");
+  o.append(req_.https ? "\r\nX-Forwarded-Proto: https\r\nVia: 1.1 pillar\r\n" : "\r\nX-Forwarded-Proto: http\r\nVia: 1.1 pillar\r\n");
   if (fill_) o.append(fill_->validators);
   if (h.upgrade) {  // WebSocket and other upgrades: asked for again, hop by hop
     o.append("Upgrade: ");
@@ -686,7 +686,7 @@ void ProxyExchange::relay_interim() {
 // Nothing for a 4xx/5xx (cache::invalidation_keys decides).
 void ProxyExchange::invalidate(const http::ResponseHead& resp) {
   cache::Store& store = *w_.runtime().cache();
-  for (const std::string& key : cache::invalidation_keys(req_.head, "http", resp)) {
+  for (const std::string& key : cache::invalidation_keys(req_.head, req_.https ? "https" : "http", resp)) {
     uint32_t n = store.purge(key);
     if (n) core::log(core::LogLevel::Debug, "cache", "{} {}: {} object(s) invalidated", req_.head.method_name, key, n);
   }

@@ -7,6 +7,8 @@
 #include "handlers/builtin_pages.h"
 #include "server/balancer_manager.h"
 #include "server/balancer_runtime.h"
+#include "server/tls_front.h"
+#include "core/log.h"
 
 namespace pillar::server {
 
@@ -57,6 +59,17 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
 
   rt->error_sink_ = core::LogSink::open(c.error_log, error);
   if (!rt->error_sink_) return nullptr;
+
+  // The TLS contexts, once per configuration (pillar -t ran the same checks).
+  std::vector<config::ConfigError> tls_errors;
+  std::vector<std::string> tls_warnings;
+  rt->tls_ = tls::ContextSet::build(c, tls_errors, tls_warnings, /*fetch_ocsp=*/true);
+  if (!rt->tls_) {
+    error = tls_errors.empty() ? "TLS contexts could not be built" : tls_errors[0].to_string();
+    return nullptr;
+  }
+  for (const auto& w : tls_warnings) core::log(core::LogLevel::Warn, "ssl", "{}", w);
+  rt->tls_sites_ = std::make_unique<TlsSites>(*rt);
 
   for (const auto& b : c.balancers) {
     auto br = BalancerRuntime::build(b, members, error);
@@ -138,10 +151,12 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
 
   auto main = build_site(c.main_server);
   if (!main) return nullptr;
+  main->tls = rt->tls_->for_vhost(-1);
   rt->sites_.push_back(std::move(main));
-  for (const auto& vh : c.vhosts) {
-    auto s = build_site(vh);
+  for (size_t i = 0; i < c.vhosts.size(); ++i) {
+    auto s = build_site(c.vhosts[i]);
     if (!s) return nullptr;
+    s->tls = rt->tls_->for_vhost(static_cast<int>(i));
     rt->sites_.push_back(std::move(s));
   }
   rt->router_ = std::make_unique<VhostRouter>(c.vhosts);

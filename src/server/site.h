@@ -15,10 +15,12 @@
 #include "proxy/member_table.h"
 #include "rewrite/site_rules.h"
 #include "server/vhost_router.h"
+#include "tls/server_context.h"
 
 namespace pillar::server {
 
 struct BalancerRuntime;
+class TlsSites;
 
 struct LocationRoute {
   const config::LocationSection* cfg;
@@ -47,6 +49,7 @@ struct Site {
   // matched against the balancers' members), over an empty <Location />.
   config::LocationSection rewrite_proxy_section;
   std::vector<LocationRoute> rewrite_proxy_routes;
+  const tls::ServerContext* tls = nullptr;  // SSLEngine on: its TLS context (the Runtime's ContextSet owns it)
 
   // Longest matching <Location> prefix (later sections win ties), or null.
   const LocationRoute* match(std::string_view path) const;
@@ -67,6 +70,10 @@ class Runtime {
   const config::ServerConfig& config() const { return *cfg_; }
   const Site& site_for(const sockaddr_storage& local, std::string_view host) const;
   const Site& main_site() const { return *sites_[0]; }
+  const Site& site(int vhost_index) const { return *sites_[static_cast<size_t>(vhost_index + 1)]; }
+  // TLS at the front: the contexts (built here, in the master, before fork)
+  // and the SNI selector over these sites.
+  const TlsSites& tls_sites() const { return *tls_sites_; }
   const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
   // Every log this runtime writes (error log first), each once.
   std::vector<const core::LogSink*> log_sinks() const;
@@ -88,6 +95,8 @@ class Runtime {
   std::vector<std::shared_ptr<core::LogSink>> sinks_;
   std::vector<std::unique_ptr<BalancerRuntime>> balancers_;
   cache::Store* cache_ = nullptr;
+  std::unique_ptr<tls::ContextSet> tls_;
+  std::unique_ptr<TlsSites> tls_sites_;
 };
 
 }  // namespace pillar::server

@@ -1,6 +1,7 @@
 #include "server/worker_loop.h"
 
 #include "server/cache_exchange.h"
+#include "server/tls_front.h"
 
 #include <malloc.h>
 #include <netinet/in.h>
@@ -90,7 +91,15 @@ class WorkerLoop::Acceptor final : public core::IoWatcher, public core::TimerNod
       }
       ++w_.stats_.connections;
       w_.row().connections.fetch_add(1, std::memory_order_relaxed);
-      auto* c = new Connection(w_, accepted.release(), peer, local, slot, slot_index);
+      std::unique_ptr<core::Transport> tls;
+      if (l_.addr.https) {
+        tls = make_tls_transport(w_.runtime(), std::move(accepted), local, &w_.slots_.board.header().tls);
+        if (!tls) {  // no context serves the address (refused at load): nothing to speak
+          w_.release_slot(slot_index);
+          continue;
+        }
+      }
+      auto* c = new Connection(w_, tls ? tls->fd() : accepted.release(), peer, local, slot, slot_index, std::move(tls));
       c->start();
       if (core::fd_in_reserve(fd, fd_limit)) {
         // This one is served from the reserve; the next wait in the backlog.
@@ -368,7 +377,7 @@ bool WorkerLoop::start_internal(std::string_view request, const sockaddr_storage
   core::shm::ConnSlot* slot = reserve_slot(index, false);
   if (!slot) return false;
   new InternalClient(loop_, std::move(client_end));
-  auto* c = new Connection(*this, server_end.release(), client, local, slot, index, make_seed(*slot));
+  auto* c = new Connection(*this, server_end.release(), client, local, slot, index, nullptr, make_seed(*slot));
   c->start();
   return true;
 }

@@ -234,7 +234,7 @@ ServerProcess::ServerProcess(const std::string& config, size_t listeners, const 
   auto deadline = Clock::now() + 10s;
   std::string seen;
   bool eof = false;
-  static constexpr std::string_view kMark = "pillar: listening on http://";
+  static constexpr std::string_view kMark = "pillar: listening on http";  // http:// or https://
   size_t scan = 0;
   char buf[4096];
   while (ports_.size() < listeners && !eof) {
@@ -259,6 +259,9 @@ ServerProcess::ServerProcess(const std::string& config, size_t listeners, const 
       size_t at = line.find(kMark);
       if (at == std::string_view::npos) continue;
       std::string_view ep = line.substr(at + kMark.size());
+      if (ep.substr(0, 4) == "s://") ep.remove_prefix(4);
+      else if (ep.substr(0, 3) == "://") ep.remove_prefix(3);
+      else continue;
       size_t colon = ep.rfind(':');
       if (colon == std::string_view::npos) continue;
       ports_.push_back(static_cast<uint16_t>(std::atoi(std::string(ep.substr(colon + 1)).c_str())));

@@ -12,13 +12,16 @@ namespace pillar::config {
 namespace {
 
 void d_listen(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  if (n.args.size() == 2 && !http::iequals(n.args[1], "http")) {
-    out.error(n, "Listen protocol '" + n.args[1] + "' is not supported; only http (TLS is not built yet)");
+  if (n.args.size() == 2 && !http::iequals(n.args[1], "http") && !http::iequals(n.args[1], "https")) {
+    out.error(n, "Listen protocol '" + n.args[1] + "' is not supported; write http or https");
     return;
   }
   ListenAddress la;
   std::string why;
   if (!parse_listen(n.args[0], la, why)) return out.error(n, why);
+  // As Apache: the protocol defaults to https for port 443, http otherwise.
+  la.https = n.args.size() == 2 ? http::iequals(n.args[1], "https") : la.port == 443;
+  la.where = {n.file, n.line};
   for (const auto& l : s.server.listens) {
     if (l.port != 0 && l.text == la.text) return out.error(n, "Listen " + la.text + " appears twice; remove one");
   }
@@ -129,7 +132,7 @@ constexpr DirectiveSpec kTable[] = {
      d_count<uint32_t, &ServerConfig::limit_request_fields, 0, 32767, 32767>, "LimitRequestFields COUNT"},
     {"LimitRequestLine", 1, 1, kSV, true, d_count<uint32_t, &ServerConfig::limit_request_line, 1, 65536, 8190>,
      "LimitRequestLine BYTES"},
-    {"Listen", 1, 2, kServer, false, d_listen, "Listen [IP:]PORT"},
+    {"Listen", 1, 2, kServer, false, d_listen, "Listen [IP:]PORT [http|https]"},
     {"ListenBacklog", 1, 1, kServer, false, d_listen_backlog, "ListenBacklog COUNT"},
     {"MaxKeepAliveRequests", 1, 1, kSV, true,
      d_count<uint32_t, &ServerConfig::max_keep_alive_requests, 0, 1000000000, 0>, "MaxKeepAliveRequests COUNT"},

@@ -23,6 +23,7 @@ std::span<const DirectiveSpec> proxy_directives();
 std::span<const DirectiveSpec> cache_directives();
 std::span<const DirectiveSpec> vrrp_directives();
 std::span<const DirectiveSpec> remoteip_directives();
+std::span<const DirectiveSpec> ssl_directives();
 std::span<const DirectiveSpec> rewrite_directives();
 std::span<const DirectiveSpec> alias_directives();
 std::span<const DirectiveSpec> fastcgi_directives();

@@ -75,6 +75,14 @@ struct ProcessRow {
   std::atomic<uint64_t> log_write_errors{0};
 };
 
+// TLS handshakes node-wide (pillar_tls_* in /metrics): every worker adds
+// here directly (relaxed), so nothing is folded when a worker exits.
+struct TlsCounters {
+  std::atomic<uint64_t> handshakes{0};  // completed
+  std::atomic<uint64_t> resumed{0};     // of them, resumed sessions (tickets or cache)
+  std::atomic<uint64_t> failures{0};    // refused or broken off after the client spoke
+};
+
 struct ScoreboardHeader {
   uint32_t magic;
   uint32_t layout_version;
@@ -100,6 +108,7 @@ struct ScoreboardHeader {
   std::atomic<uint32_t> conns_in_use{0};
   std::atomic<uint32_t> max_conns{0};
   std::atomic<uint32_t> threads_per_child{0};  // current generation's
+  TlsCounters tls;
 };
 
 class SharedMemory;
@@ -108,7 +117,7 @@ class SharedMemory;
 class Scoreboard {
  public:
   static constexpr uint32_t kMagic = 0x50494c53;  // "PILS"
-  static constexpr uint32_t kLayoutVersion = 4;
+  static constexpr uint32_t kLayoutVersion = 5;
 
   Scoreboard() = default;
   // Carves the tables from `mem`; false when it does not fit.

@@ -37,6 +37,7 @@ bool Listeners::reconcile(const config::ServerConfig& cfg, std::string& error) {
   for (size_t k = 0; k < n; ++k) {
     if (kept[k] >= 0) {
       next.push_back(sockets_[static_cast<size_t>(kept[k])]);
+      next.back().addr = cfg.listens[k];  // same socket; the protocol (http/https) is the new config's
       next_owned.push_back(std::move(owned_[static_cast<size_t>(kept[k])]));
       continue;
     }

@@ -214,7 +214,7 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   for (const auto& l : listeners_.sockets()) {
     std::string ep = core::endpoint_text(l.bound);
     // Always on stderr too: tests and users learn ephemeral ports from it.
-    std::fprintf(stderr, "pillar: listening on http://%s/\n", ep.c_str());
+    std::fprintf(stderr, "pillar: listening on %s://%s/\n", l.addr.https ? "https" : "http", ep.c_str());
     core::log(core::LogLevel::Notice, "core", "listening on {}", ep);
   }
   std::fflush(stderr);

@@ -43,6 +43,7 @@ struct Request {
   bool access_ok = true;         // the location's Require lets the client in
   sockaddr_storage client{};     // after RemoteIP (the connection's peer otherwise)
   std::string client_ip;
+  bool https = false;            // over TLS (HTTPS=on): the scheme is https
   http::Response resp;           // filled by a synchronous handler
   RewriteState rewrite;          // URL mapping: filename, internal redirects, env (request/rewrite_phase.cpp)
 

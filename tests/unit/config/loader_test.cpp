@@ -173,7 +173,7 @@ const ErrorCase kErrorCases[] = {
     {"ListenHostName", "Listen 8080\nListen localhost:80\n", 2, {"not an IP address", "not host names"}},
     {"ListenBadPort", "Listen 8080\nListen 70000\n", 2, {"out of range", "0 to 65535"}},
     {"ListenTwice", "Listen 8080\nListen 8080\n", 2, {"Listen 8080 appears twice", "remove one"}},
-    {"ListenHttps", "Listen 8080\nListen 8443 https\n", 2, {"protocol 'https' is not supported"}},
+    {"ListenFtp", "Listen 8080\nListen 8443 ftp\n", 2, {"protocol 'ftp' is not supported", "http or https"}},
     {"ListenBacklogZero", "Listen 8080\nListenBacklog 0\n", 2, {"ListenBacklog", "out of range"}},
     {"NoListenAtAll", "Timeout 30\n", 0, {"no Listen directive", "Listen 80"}},
     // Access control.
