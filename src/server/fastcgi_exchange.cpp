@@ -117,6 +117,7 @@ void FastcgiExchange::build_request() {
   c.server_port = core::address_port(local_);
   c.remote_addr = req_.client_ip;
   c.remote_port = core::address_port(req_.client);
+  c.https = req_.https;
   c.version_major = h.version_major;
   c.version_minor = h.version_minor;
   c.fields = h.headers;

@@ -456,6 +456,25 @@ TEST_F(Tls, ProxiedRequestsSayHttps) {
   EXPECT_NE(plain.body.find("header X-Forwarded-Proto: http\n"), std::string::npos) << plain.body;
 }
 
+// mod_rewrite sees the request's scheme: %{HTTPS} is "on" over TLS and a
+// redirect's absolute URL is https:// there (and http:// over plain HTTP).
+TEST_F(Tls, RewriteSeesHttpsAndRedirectsToIt) {
+  START_SERVER(srv, config("", "  RewriteEngine On\n  RewriteCond %{HTTPS} on\n  RewriteRule ^/old$ /new [R=301,L]\n"
+                               "  RewriteRule ^/plain$ /elsewhere [R=302,L]\n"), 2);
+  TlsClient c(cert("ca.pem"));
+  TlsResult r = c.get(srv.port(0), "a.test", "/old");
+  ASSERT_EQ(r.curl_code, CURLE_OK) << r.curl_error;
+  EXPECT_EQ(r.status, 301) << r.headers;
+  EXPECT_NE(r.headers.find("Location: https://a.test:" + std::to_string(srv.port(0)) + "/new\r\n"), std::string::npos)
+      << r.headers;
+  // The condition holds only over TLS; the scheme follows the connection.
+  CurlResult plain = curl_get("http://127.0.0.1:" + std::to_string(srv.port(1)) + "/old", {"Host: a.test"});
+  EXPECT_EQ(plain.status, 404);
+  CurlResult other = curl_get("http://127.0.0.1:" + std::to_string(srv.port(1)) + "/plain", {"Host: a.test"});
+  EXPECT_EQ(other.status, 302);
+  EXPECT_EQ(other.header("Location"), "http://a.test/elsewhere");
+}
+
 // Large bodies both ways go through the record layer in pieces (partial
 // writes, reads that wait): a static file copied through the output (no
 // sendfile over TLS), a proxied download and upload, on one kept-alive

@@ -32,8 +32,8 @@ class RequestRewriteContext final : public rewrite::Context {
     if (n == "REQUEST_URI") return req_.path;
     if (n == "REQUEST_METHOD") return std::string(req_.head.method_name);
     if (n == "REMOTE_ADDR") return req_.client_ip;
-    if (n == "HTTPS") return "off";
-    if (n == "REQUEST_SCHEME") return "http";
+    if (n == "HTTPS") return req_.https ? "on" : "off";
+    if (n == "REQUEST_SCHEME") return req_.https ? "https" : "http";
     if (n == "SERVER_NAME") return vh.server_name.empty() ? req_.host : vh.server_name;
     if (n == "SERVER_PORT") return std::to_string(env_.local_port);
     if (n == "SERVER_ADDR") return std::string(env_.local_ip);
@@ -91,12 +91,12 @@ class RequestRewriteContext final : public rewrite::Context {
 };
 
 std::string server_url(const Request& req, const RewritePhaseEnv& env) {
-  std::string url = "http://";
+  std::string url = req.https ? "https://" : "http://";
   if (!req.head.authority.empty()) {
     url.append(req.head.authority);
   } else {
     url += req.site->cfg->server_name.empty() ? std::string(env.local_ip) : req.site->cfg->server_name;
-    if (env.local_port != 80) url += ":" + std::to_string(env.local_port);
+    if (env.local_port != (req.https ? 443 : 80)) url += ":" + std::to_string(env.local_port);
   }
   return url;
 }
