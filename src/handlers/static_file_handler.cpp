@@ -109,17 +109,6 @@ bool StaticFileHandler::symlinks_allowed(const std::string& fs_path, uint8_t opt
   return true;
 }
 
-std::string_view StaticFileHandler::content_type(std::string_view name) const {
-  size_t dot = name.rfind('.');
-  if (dot != std::string_view::npos && !vh_.add_types.empty()) {
-    std::string ext(name.substr(dot));
-    core::lowercase_in_place(ext);
-    auto it = vh_.add_types.find(ext);
-    if (it != vh_.add_types.end()) return it->second;
-  }
-  return mime_.lookup(name);
-}
-
 void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& resp) {
   if (vh_.document_root.empty()) return resp.error(404);
   std::string fs_path = vh_.document_root == "/" ? std::string() : vh_.document_root;
@@ -236,7 +225,8 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
   }
   if (pre) return resp.error(pre);
 
-  std::string_view type = content_type(name);
+  ContentMeta meta = content_meta(name, vh_, mime_);
+  std::string_view type = meta.type;
   std::string_view range_header = ctx.head.find("Range");
   RangeRequest rr;
   if (!range_header.empty() && ctx.head.method == http::Method::Get && if_range_allows(ctx.head, v))
@@ -249,6 +239,8 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
   }
   validators();
   resp.add_header("Accept-Ranges", "bytes");
+  if (!meta.encoding.empty()) resp.add_header("Content-Encoding", meta.encoding);
+  if (!meta.language.empty()) resp.add_header("Content-Language", meta.language);
   if (rr.kind == RangeRequest::Kind::None) {
     if (!type.empty()) resp.add_header("Content-Type", type);
     uint64_t size = file->size;

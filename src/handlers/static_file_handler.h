@@ -33,7 +33,6 @@ class StaticFileHandler final : public http::Handler {
                        http::Response& resp) const;
   void serve_directory(const http::RequestContext& ctx, const std::string& fs_path, const Effective& eff,
                        http::Response& resp) const;
-  std::string_view content_type(std::string_view name) const;
 
   const config::VirtualHost& vh_;
   const MimeTypes& mime_;

@@ -12,7 +12,7 @@ std::span<const DirectiveTable> directive_tables() {
       {"log", log_directives()},           {"access", access_directives()},
       {"content", content_directives()},   {"proxy", proxy_directives()},
       {"cache", cache_directives()},       {"vrrp", vrrp_directives()},
-      {"remoteip", remoteip_directives()},
+      {"remoteip", remoteip_directives()}, {"mime", mime_directives()},
   };
   return kTables;
 }

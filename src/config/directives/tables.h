@@ -23,6 +23,7 @@ std::span<const DirectiveSpec> proxy_directives();
 std::span<const DirectiveSpec> cache_directives();
 std::span<const DirectiveSpec> vrrp_directives();
 std::span<const DirectiveSpec> remoteip_directives();
+std::span<const DirectiveSpec> mime_directives();
 
 constexpr uint8_t kSV = kServer | kVHost;
 constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;
