@@ -114,5 +114,20 @@ TEST_F(ApacheConfig, DebianStockTreeServesTheDocumentRootAsApache) {
   EXPECT_EQ(curl_get(server.base_url() + "/server-status?auto").status, 200);
 }
 
+// apachectl's -M and -D on pillar's command line.
+TEST(PillarCommandLine, ModulesListedAsApachectlAndDefineFromDashD) {
+  RunResult m = run_pillar({"-M"});
+  EXPECT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_EQ(m.out.rfind("Loaded Modules:\n", 0), 0u) << m.out;
+  EXPECT_NE(m.out.find("\n mime_module (static)\n"), std::string::npos) << m.out;
+  EXPECT_EQ(m.out.find("deflate_module"), std::string::npos) << m.out;  // Pillar lacks it
+  TempTree t;
+  std::string conf = t.write("d.conf", "Listen 127.0.0.1:0\n<IfDefine !FROMCLI>\nFrobnicate on\n</IfDefine>\n");
+  EXPECT_EQ(run_pillar({"-t", "-D", "FROMCLI", "-f", conf}).exit_code, 0);
+  RunResult without = run_pillar({"-t", "-f", conf});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(without.err.find(conf + ":3: unknown directive 'Frobnicate'"), std::string::npos) << without.err;
+}
+
 }  // namespace
 }  // namespace itest
