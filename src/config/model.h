@@ -96,6 +96,8 @@ struct DirectorySection {
   Options options;
   AccessPolicy access;
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
+  bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
+  std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
   SourceLocation where;
 };
 

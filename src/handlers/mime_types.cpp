@@ -72,7 +72,8 @@ std::string_view MimeTypes::lookup(std::string_view filename) const {
   return it == by_ext_.end() ? std::string_view() : std::string_view(it->second);
 }
 
-ContentMeta content_meta(std::string_view filename, const config::VirtualHost& vh, const MimeTypes& mime) {
+ContentMeta content_meta(std::string_view filename, const config::VirtualHost& vh, const MimeTypes& mime,
+                         const std::string* force_type) {
   ContentMeta m;
   std::string charset;
   size_t dot = filename.find('.');
@@ -96,6 +97,10 @@ ContentMeta content_meta(std::string_view filename, const config::VirtualHost& v
       m.encoding += (m.encoding.empty() ? "" : ", ") + e->second;
   }
   if (m.language.empty()) m.language = vh.default_language;
+  if (force_type && !force_type->empty()) {
+    m.type = *force_type;
+    charset.clear();
+  }
   if (m.type.empty()) return m;
   bool has_charset = core::lowercase(m.type).find("charset=") != std::string::npos;
   if (!has_charset && !charset.empty()) {

@@ -34,6 +34,9 @@ struct ContentMeta {
   std::string encoding;  // Content-Encoding, comma-separated; empty: none
   std::string language;  // Content-Language, comma-separated (or DefaultLanguage); empty: none
 };
-ContentMeta content_meta(std::string_view filename, const config::VirtualHost& vh, const MimeTypes& mime);
+// `force_type` (ForceType): replaces the type and AddCharset's charset, as
+// core's fixup does after mod_mime; AddDefaultCharset still applies.
+ContentMeta content_meta(std::string_view filename, const config::VirtualHost& vh, const MimeTypes& mime,
+                         const std::string* force_type = nullptr);
 
 }  // namespace pillar::handlers

@@ -76,6 +76,7 @@ StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, 
     if (!under(dir, d.path)) continue;
     e.options = d.options.apply(e.options);
     if (!d.access.empty()) e.access = &d.access;
+    if (d.force_type_set) e.force_type = &d.force_type;
   }
   if (!name.empty()) {
     apply_files(vh_.files);
@@ -164,11 +165,11 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   file->mtime = st.st_mtim;
   file->ino = st.st_ino;
   file->dev = st.st_dev;
-  serve_open_file(ctx, std::move(file), name, resp);
+  serve_open_file(ctx, std::move(file), name, eff.force_type, resp);
 }
 
 void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::string& fs_path,
-                                   std::string_view name, http::Response& resp) const {
+                                   std::string_view name, const std::string* force_type, http::Response& resp) const {
   auto file = std::make_shared<core::OpenFile>();
   file->fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (file->fd < 0) return open_failed(errno, resp);
@@ -178,7 +179,7 @@ void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::s
   file->mtime = st.st_mtim;
   file->ino = st.st_ino;
   file->dev = st.st_dev;
-  serve_open_file(ctx, std::move(file), name, resp);
+  serve_open_file(ctx, std::move(file), name, force_type, resp);
 }
 
 void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const std::string& fs_path,
@@ -191,7 +192,7 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
     Effective fe = effective(fs_path, index);
     if (is_ht_file(index) || (fe.access && !fe.access->allows(ctx.client))) return resp.error(403);
     if (!symlinks_allowed(candidate, fe.options, resp)) return;
-    return serve_file(ctx, candidate, index, resp);
+    return serve_file(ctx, candidate, index, fe.force_type, resp);
   }
   if (!(eff.options & config::Options::Indexes)) return resp.error(403);
   std::string html;
@@ -202,7 +203,8 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
 }
 
 void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::shared_ptr<core::OpenFile> file,
-                                        std::string_view name, http::Response& resp) const {
+                                        std::string_view name, const std::string* force_type,
+                                        http::Response& resp) const {
   const struct timespec& mtime = file->mtime;
   // ETag from size and mtime only (Apache's FileETag MTime Size), so every
   // node of a cluster serving the same deployed tree gives the same tag.
@@ -225,7 +227,7 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
   }
   if (pre) return resp.error(pre);
 
-  ContentMeta meta = content_meta(name, vh_, mime_);
+  ContentMeta meta = content_meta(name, vh_, mime_, force_type);
   std::string_view type = meta.type;
   std::string_view range_header = ctx.head.find("Range");
   RangeRequest rr;

@@ -56,9 +56,11 @@ class ApacheConfig : public ::testing::Test {
     // precompressed site adds.
     tree.write("etc/apache2/sites-enabled/zz-encoded.conf",
                "<VirtualHost *>\n  ServerName enc.test\n  DocumentRoot " + html +
-                   "\n  RemoveType .gz\n  AddEncoding x-gzip .gz\n  AddDefaultCharset UTF-8\n</VirtualHost>\n");
+                   "\n  RemoveType .gz\n  AddEncoding x-gzip .gz\n  AddDefaultCharset UTF-8\n"
+                   "  <Directory " + html + "/raw>\n    ForceType text/plain\n  </Directory>\n</VirtualHost>\n");
     tree.write("var/www/html/index.html", "<html><body>It works</body></html>\n");
     tree.write("var/www/html/page.html.utf8", "<p>caf\xc3\xa9</p>\n");
+    tree.write("var/www/html/raw/page.html.utf8", "<p>shown as text</p>\n");
     tree.write("var/www/html/page.html.gz", std::string("\x1f\x8b\x08\x00", 4));
   }
 
@@ -110,6 +112,10 @@ TEST_F(ApacheConfig, DebianStockTreeServesTheDocumentRootAsApache) {
   EXPECT_EQ(enc.status, 200);
   EXPECT_EQ(enc.header("Content-Type"), "text/html; charset=UTF-8");
   EXPECT_EQ(enc.header("Content-Encoding"), "x-gzip");
+  // ForceType in a <Directory> beats the extensions (and AddCharset); AddDefaultCharset still applies.
+  EXPECT_EQ(curl_get(server.base_url() + "/raw/page.html.utf8", {"Host: enc.test"}).header("Content-Type"),
+            "text/plain; charset=UTF-8");
+  EXPECT_EQ(curl_get(server.base_url() + "/raw/page.html.utf8").header("Content-Type"), "text/html; charset=UTF-8");
   // status.conf's <Location /server-status> is served from localhost.
   EXPECT_EQ(curl_get(server.base_url() + "/server-status?auto").status, 200);
 }

@@ -55,6 +55,16 @@ void d_remove_ext(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   }
 }
 
+// ForceType MEDIA-TYPE|None (core): overrides every extension mapping below
+// the <Directory>; None undoes an inherited one.
+void d_force_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  bool none = http::iequals(n.args[0], "none");
+  if (!none && n.args[0].find('/') == std::string::npos)
+    return out.error(n, "ForceType " + n.args[0] + ": expected a media type such as text/plain, or None");
+  s.dir->force_type_set = true;
+  s.dir->force_type = none ? "" : n.args[0];
+}
+
 void d_default_language(DirectiveSink&, const ConfigNode& n, Scope& s) { s.vhost.default_language = n.args[0]; }
 
 // AddDefaultCharset On|Off|CHARSET (core): On is iso-8859-1, as Apache.
@@ -132,6 +142,7 @@ constexpr DirectiveSpec kTable[] = {
     {"RemoveHandler", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_handlers>, "RemoveHandler .EXT..."},
     {"DefaultLanguage", 1, 1, kSV, false, d_default_language, "DefaultLanguage LANGUAGE-TAG"},
     // core
+    {"ForceType", 1, 1, kDirectory, false, d_force_type, "ForceType MEDIA-TYPE|None"},
     {"AddDefaultCharset", 1, 1, kSV, false, d_add_default_charset, "AddDefaultCharset On|Off|CHARSET"},
     {"AccessFileName", 1, -1, kSV, false, d_access_file_name, "AccessFileName .htaccess"},
     {"DefaultRuntimeDir", 1, 1, kServer, false, d_accept, "DefaultRuntimeDir DIRECTORY"},

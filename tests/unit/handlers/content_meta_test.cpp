@@ -57,4 +57,16 @@ TEST(ContentMeta, DefaultLanguageWhenNoExtensionNamesOne) {
   EXPECT_EQ(content_meta("noext", f.vh, f.mime).type, "");
 }
 
+TEST(ContentMeta, ForceTypeReplacesTypeAndAddCharsetNotDefaultCharset) {
+  Fixture f;
+  f.vh.add_charsets[".utf8"] = "UTF-8";
+  std::string forced = "image/png";
+  EXPECT_EQ(content_meta("a.html.utf8", f.vh, f.mime, &forced).type, "image/png");
+  forced = "text/plain";
+  f.vh.default_charset = "iso-8859-1";
+  EXPECT_EQ(content_meta("a.html.utf8", f.vh, f.mime, &forced).type, "text/plain; charset=iso-8859-1");
+  std::string none;  // ForceType None
+  EXPECT_EQ(content_meta("a.html.utf8", f.vh, f.mime, &none).type, "text/html; charset=UTF-8");
+}
+
 }  // namespace
