@@ -80,6 +80,7 @@ void lex_config(std::string_view text, const std::string& file, std::vector<Conf
     cl.line = first_line;
     std::string_view lv = logical;
     while (!lv.empty() && is_space(lv.back())) lv.remove_suffix(1);
+    cl.raw = lv;
     std::string why;
     if (!lv.empty() && lv[0] == '<') {
       if (lv.back() != '>') {

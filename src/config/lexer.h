@@ -16,6 +16,7 @@ struct ConfigLine {
   std::string name;               // directive or section name as written
   std::vector<std::string> args;  // SectionOpen: the words inside <...>
   int line = 0;                   // first physical line
+  std::string raw;                // the logical line before splitting (for ${VAR} expansion)
 };
 
 // Appends the logical lines of `text` to `out`; problems go to `errors`.

@@ -137,6 +137,13 @@ class Loader {
       DirectorySection d;
       d.path = normalize_fs_path(n.args[0], sc_.server_root);
       d.where = {n.file, n.line};
+      // A second section for the same path merges into the first, in file
+      // order, as Apache applies both (a later line overrides an earlier one).
+      for (auto& o : s.vhost.directories) {
+        if (o.path != d.path) continue;
+        Scope inner{s.server, s.vhost, &o, nullptr, nullptr, kDirectory};
+        return body(n, inner);
+      }
       Scope inner{s.server, s.vhost, &d, nullptr, nullptr, kDirectory};
       body(n, inner);
       s.vhost.directories.push_back(std::move(d));
@@ -170,6 +177,11 @@ class Loader {
       l.prefix = n.args[0];
       while (l.prefix.size() > 1 && l.prefix.back() == '/' && l.prefix[l.prefix.size() - 2] == '/') l.prefix.pop_back();
       l.where = {n.file, n.line};
+      for (auto& o : s.vhost.locations) {  // same path: merge in file order, as <Directory>
+        if (o.prefix != l.prefix || o.match || o.handler == HandlerKind::Proxy || o.proxy_excluded) continue;
+        Scope inner{s.server, s.vhost, nullptr, nullptr, &o, kLocation};
+        return body(n, inner);
+      }
       Scope inner{s.server, s.vhost, nullptr, nullptr, &l, kLocation};
       body(n, inner);
       s.vhost.locations.push_back(std::move(l));

@@ -160,6 +160,8 @@ struct DirectorySection {
   Options options;
   AccessPolicy access;
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
+  bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
+  std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
   SourceLocation where;
 };
 
@@ -356,7 +358,17 @@ struct VirtualHost {
   std::map<int, ErrorDocument> error_documents;
   std::vector<CustomLog> custom_logs;
   std::string error_log;                 // empty: inherit the server's
-  std::map<std::string, std::string> add_types;  // ".ext" (lower-case) -> MIME type
+  std::map<std::string, std::string> add_types;  // ".ext" (lower-case) -> MIME type; "" after RemoveType (none, not even TypesConfig's)
+  // mod_mime's other extension maps (".ext" lower-case -> value) and core's AddDefaultCharset.
+  std::map<std::string, std::string> add_charsets;   // AddCharset
+  std::map<std::string, std::string> add_encodings;  // AddEncoding (sent as written: x-gzip stays x-gzip)
+  std::map<std::string, std::string> add_languages;  // AddLanguage
+  std::map<std::string, std::string> add_handlers;   // AddHandler: recorded for handlers to come (cgi-script, ...)
+  std::string default_language;                      // DefaultLanguage; empty: none
+  std::string default_charset;                       // AddDefaultCharset; empty: Off
+  std::map<std::string, std::string> set_env;        // SetEnv/PassEnv (value) and UnsetEnv (erased): for later handlers
+  std::vector<std::string> index_ignore;             // IndexIgnore wildcards (mod_autoindex)
+  bool server_signature = false;                     // ServerSignature On|EMail: a footer on Pillar's own pages
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   bool proxy_preserve_host = false;      // ProxyPreserveHost
   std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "config/lexer.h"
+#include "config/modules.h"
 #include "http/request.h"
 
 namespace pillar::config {
@@ -15,30 +18,75 @@ namespace {
 
 constexpr int kMaxIncludeDepth = 16;
 
-// What Pillar provides, under the names Apache configs test for.
-constexpr std::string_view kModules[] = {
-    "core",          "mpm_worker_module", "worker.c",        "mpm_event_module", "event.c",
-    "status_module", "mod_status.c",      "mime_module",     "mod_mime.c",       "dir_module",
-    "mod_dir.c",     "autoindex_module",  "mod_autoindex.c", "log_config_module", "mod_log_config.c",
-    "authz_core_module", "mod_authz_core.c", "authz_host_module", "mod_authz_host.c",
-    "access_compat_module", "mod_access_compat.c", "reqtimeout_module", "mod_reqtimeout.c",
-    "unixd_module", "mod_unixd.c", "http_module",
-    // built in since the proxy and the cache
-    "proxy_module", "mod_proxy.c", "proxy_http_module", "mod_proxy_http.c", "proxy_balancer_module",
-    "mod_proxy_balancer.c", "proxy_hcheck_module", "mod_proxy_hcheck.c", "proxy_wstunnel_module", "mod_proxy_wstunnel.c",
-    "lbmethod_byrequests_module", "mod_lbmethod_byrequests.c", "lbmethod_bytraffic_module", "mod_lbmethod_bytraffic.c",
-    "lbmethod_bybusyness_module", "mod_lbmethod_bybusyness.c", "slotmem_shm_module", "mod_slotmem_shm.c",
-    "remoteip_module", "mod_remoteip.c", "cache_module", "mod_cache.c", "cache_socache_module",
-    "mod_cache_socache.c", "cache_disk_module", "mod_cache_disk.c",
-    // built in with mod_rewrite and mod_alias
-    "rewrite_module", "mod_rewrite.c", "alias_module", "mod_alias.c",
-    // built in since FastCGI
-    "proxy_fcgi_module", "mod_proxy_fcgi.c"};
-
 struct Builder {
   const TreeInput& in;
   TreeResult& out;
   int depth = 0;
+  std::vector<std::string> defines = in.defines;  // -D NAME and Define NAME, for <IfDefine>
+  std::vector<std::string_view> loaded_modules;  // LoadModule lines read so far (ids from the module table)
+  std::map<std::string, std::string> vars;         // Define NAME VALUE, for ${NAME}
+
+  bool defined(std::string_view name) const {
+    return std::find(defines.begin(), defines.end(), name) != defines.end();
+  }
+
+  // ${NAME} from Define, then the environment, as Apache's ap_resolve_env
+  // (the whole logical line before it is split into words). An undefined
+  // name is an error: Apache warns and keeps the text, which silently turns
+  // `User ${APACHE_RUN_USER}` into a user that does not exist.
+  bool expand(const ConfigLine& l, const std::string& file, std::string& text) {
+    std::string r;
+    const std::string& s = l.raw;
+    size_t i = 0;
+    bool ok = true;
+    while (i < s.size()) {
+      size_t d = s.find("${", i);
+      size_t close = d == std::string::npos ? d : s.find('}', d + 2);
+      if (d == std::string::npos || close == std::string::npos) {
+        r.append(s, i, std::string::npos);
+        break;
+      }
+      r.append(s, i, d - i);
+      std::string name = s.substr(d + 2, close - d - 2);
+      auto it = vars.find(name);
+      const char* env = it == vars.end() ? getenv(name.c_str()) : nullptr;
+      if (it != vars.end()) {
+        r += it->second;
+      } else if (env) {
+        r += env;
+      } else {
+        error(file, l.line,
+              "variable ${" + name + "} is not defined; set it with Define " + name +
+                  " VALUE or in the environment (Debian: . /etc/apache2/envvars before pillar -t)");
+        ok = false;
+        r.append(s, d, close + 1 - d);
+      }
+      i = close + 1;
+    }
+    text = std::move(r);
+    return ok;
+  }
+
+  // The line with its variables expanded (re-split into words), or false.
+  bool resolved(const ConfigLine& l, const std::string& file, ConfigLine& outl) {
+    outl = l;
+    if (l.raw.find("${") == std::string::npos) return true;
+    std::string text;
+    if (!expand(l, file, text)) return false;
+    std::vector<ConfigLine> one;
+    size_t before = out.errors.size();
+    lex_config(text, file, one, out.errors);
+    for (size_t e = before; e < out.errors.size(); ++e) out.errors[e].line = l.line;
+    if (one.size() != 1 || one[0].kind != l.kind) {
+      if (out.errors.size() == before)
+        error(file, l.line, "after expanding its variables the line reads '" + text + "', which is not one " +
+                                (l.kind == ConfigLine::Kind::Directive ? "directive" : "section tag"));
+      return false;
+    }
+    outl = std::move(one[0]);
+    outl.line = l.line;
+    return true;
+  }
 
   std::string resolve(const std::string& p) const {
     if (p.empty() || p[0] == '/') return p;
@@ -70,7 +118,11 @@ struct Builder {
   void parse_block(const std::vector<ConfigLine>& lines, size_t& i, const std::string& file, const ConfigLine* open,
                    std::vector<ConfigNode>& into) {
     while (i < lines.size()) {
-      const ConfigLine& l = lines[i++];
+      ConfigLine l;
+      if (!resolved(lines[i++], file, l)) {
+        if (lines[i - 1].kind == ConfigLine::Kind::SectionOpen) skip_block(lines, i);
+        continue;
+      }
       if (l.kind == ConfigLine::Kind::SectionClose) {
         if (!open) {
           error(file, l.line, "</" + l.name + "> without a matching <" + l.name + ">");
@@ -84,13 +136,13 @@ struct Builder {
         return;
       }
       if (l.kind == ConfigLine::Kind::SectionOpen) {
+        if (http::iequals(l.name, "IfModule") || http::iequals(l.name, "IfDefine")) {
+          conditional(lines, i, file, l, into);
+          continue;
+        }
         ConfigNode n{l.name, l.args, file, l.line, true, {}};
         parse_block(lines, i, file, &l, n.children);
-        if (http::iequals(l.name, "IfModule") || http::iequals(l.name, "IfDefine")) {
-          expand_conditional(n, into);
-        } else {
-          into.push_back(std::move(n));
-        }
+        into.push_back(std::move(n));
         continue;
       }
       directive(l, file, into);
@@ -98,26 +150,65 @@ struct Builder {
     if (open) error(file, open->line, "<" + open->name + "> is never closed; add </" + open->name + ">");
   }
 
-  void expand_conditional(ConfigNode& n, std::vector<ConfigNode>& into) {
-    if (n.args.size() != 1) {
-      error(n.file, n.line, "<" + n.name + "> takes exactly one argument (a name, optionally prefixed with '!')");
-      return;
-    }
-    std::string_view arg = n.args[0];
-    bool negate = !arg.empty() && arg[0] == '!';
-    if (negate) arg.remove_prefix(1);
-    bool present;
-    if (http::iequals(n.name, "IfModule")) {
-      present = module_present(arg);
-    } else {
-      present = std::find(in.defines.begin(), in.defines.end(), arg) != in.defines.end();
-    }
-    if (present != negate) {
-      for (auto& c : n.children) into.push_back(std::move(c));
+  // Skips the body of a section whose open line is lines[i-1], nested
+  // sections included, without reading it (as Apache skips a false <IfDefine>).
+  void skip_block(const std::vector<ConfigLine>& lines, size_t& i) {
+    int depth_in = 1;
+    while (i < lines.size()) {
+      const ConfigLine& l = lines[i++];
+      if (l.kind == ConfigLine::Kind::SectionOpen) ++depth_in;
+      if (l.kind == ConfigLine::Kind::SectionClose && --depth_in == 0) return;
     }
   }
 
+  // <IfModule>/<IfDefine>: a true body is read in place (its Defines apply,
+  // its lines join the enclosing section); a false one is skipped unread.
+  void conditional(const std::vector<ConfigLine>& lines, size_t& i, const std::string& file, const ConfigLine& l,
+                   std::vector<ConfigNode>& into) {
+    if (l.args.size() != 1) {
+      error(file, l.line, "<" + l.name + "> takes exactly one argument (a name, optionally prefixed with '!')");
+      skip_block(lines, i);
+      return;
+    }
+    std::string_view arg = l.args[0];
+    bool negate = !arg.empty() && arg[0] == '!';
+    if (negate) arg.remove_prefix(1);
+    auto was_loaded = +[](const ApacheModule& m, const void* seen_ptr) {
+      const auto& seen = *static_cast<const std::vector<std::string_view>*>(seen_ptr);
+      return std::find(seen.begin(), seen.end(), m.id) != seen.end();
+    };
+    bool present = http::iequals(l.name, "IfModule") ? module_present(arg, was_loaded, &loaded_modules) : defined(arg);
+    if (present != negate) {
+      parse_block(lines, i, file, &l, into);
+    } else {
+      skip_block(lines, i);
+    }
+  }
+
+  // Define NAME [VALUE] / UnDefine NAME: global whatever section they sit in,
+  // as in Apache; NAME counts for <IfDefine>, VALUE for ${NAME}.
+  void define(const ConfigLine& l, const std::string& file) {
+    bool undef = http::iequals(l.name, "UnDefine");
+    if (l.args.empty() || l.args.size() > (undef ? 1u : 2u)) {
+      error(file, l.line, undef ? "UnDefine takes one name" : "Define takes a name and an optional value: Define NAME [VALUE]");
+      return;
+    }
+    const std::string& name = l.args[0];
+    if (name.find(':') != std::string::npos) {
+      error(file, l.line, "Define " + name + ": a variable name cannot contain ':'");
+      return;
+    }
+    if (undef) {
+      defines.erase(std::remove(defines.begin(), defines.end(), name), defines.end());
+      vars.erase(name);
+      return;
+    }
+    if (!defined(name)) defines.push_back(name);
+    if (l.args.size() == 2) vars[name] = l.args[1];
+  }
+
   void directive(const ConfigLine& l, const std::string& file, std::vector<ConfigNode>& into) {
+    if (http::iequals(l.name, "Define") || http::iequals(l.name, "UnDefine")) return define(l, file);
     if (http::iequals(l.name, "Include") || http::iequals(l.name, "IncludeOptional")) {
       include(l, file, into, http::iequals(l.name, "IncludeOptional"));
       return;
@@ -136,13 +227,25 @@ struct Builder {
       out.server_root = root;
       return;
     }
-    if (http::iequals(l.name, "LoadModule")) {
-      out.notices.push_back(file + ":" + std::to_string(l.line) + ": LoadModule " +
-                            (l.args.empty() ? std::string() : l.args[0]) +
-                            " ignored: Pillar's features are built in");
+    if (http::iequals(l.name, "LoadModule")) return load_module(l, file);
+    into.push_back(ConfigNode{l.name, l.args, file, l.line, false, {}});
+  }
+
+  // LoadModule NAME PATH: Pillar's modules are built in, so the file is not
+  // loaded; a module Pillar lacks gets a notice saying what will not work.
+  void load_module(const ConfigLine& l, const std::string& file) {
+    if (l.args.size() != 2) {
+      error(file, l.line, "LoadModule takes a module name and a file, e.g. LoadModule mime_module modules/mod_mime.so");
       return;
     }
-    into.push_back(ConfigNode{l.name, l.args, file, l.line, false, {}});
+    const ApacheModule* m = find_module(l.args[0]);
+    if (m) loaded_modules.push_back(m->id);
+    std::string where = file + ":" + std::to_string(l.line) + ": LoadModule " + l.args[0];
+    if (!m) {
+      out.notices.push_back(where + ": Pillar does not know this module; its directives will be refused as unknown");
+    } else if (!m->present) {
+      out.notices.push_back(where + ": Pillar lacks this module: " + std::string(m->missing));
+    }
   }
 
   void include(const ConfigLine& l, const std::string& file, std::vector<ConfigNode>& into, bool optional) {
@@ -186,13 +289,6 @@ struct Builder {
 };
 
 }  // namespace
-
-bool module_present(std::string_view name) {
-  for (auto m : kModules) {
-    if (http::iequals(m, name)) return true;
-  }
-  return false;
-}
 
 void build_tree_from_text(std::string_view text, const std::string& file, const TreeInput& in, TreeResult& out) {
   out.server_root = in.server_root;

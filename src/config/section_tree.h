@@ -1,12 +1,14 @@
 // The configuration as a tree of directives and sections, with the
 // read-time constructs already resolved: Include/IncludeOptional (globs),
-// <IfModule>, <IfDefine>, ServerRoot, LoadModule (ignored with a notice).
+// <IfModule>, <IfDefine>, Define/UnDefine and ${VAR}, ServerRoot, LoadModule
+// (answered from config/modules.h).
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config_error.h"
+#include "config/modules.h"
 
 namespace pillar::config {
 
@@ -34,7 +36,5 @@ struct TreeResult {
 void build_tree_from_text(std::string_view text, const std::string& file, const TreeInput& in, TreeResult& out);
 void build_tree_from_file(const std::string& path, const TreeInput& in, TreeResult& out);
 
-// Modules and capabilities <IfModule> treats as present.
-bool module_present(std::string_view name);
 
 }  // namespace pillar::config

@@ -1,6 +1,7 @@
 #include "handlers/directory_listing.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,7 +12,20 @@
 
 namespace pillar::handlers {
 
-bool render_directory_listing(const std::string& fs_dir, std::string_view url_path, std::string& html) {
+namespace {
+
+bool ignored(const std::vector<std::string>& ignore, const std::string& dir, const std::string& name) {
+  for (const auto& p : ignore) {
+    const std::string& subject = p.find('/') == std::string::npos ? name : dir + "/" + name;
+    if (fnmatch(p.c_str(), subject.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool render_directory_listing(const std::string& fs_dir, std::string_view url_path, std::string& html,
+                              const std::vector<std::string>& ignore) {
   DIR* d = opendir(fs_dir.c_str());
   if (!d) return false;
   struct Entry {
@@ -23,7 +37,7 @@ bool render_directory_listing(const std::string& fs_dir, std::string_view url_pa
   std::vector<Entry> entries;
   while (struct dirent* e = readdir(d)) {
     std::string name = e->d_name;
-    if (name == "." || name == ".." || name.rfind(".ht", 0) == 0) continue;
+    if (name == "." || name == ".." || name.rfind(".ht", 0) == 0 || ignored(ignore, fs_dir, name)) continue;
     struct stat st;
     if (fstatat(dirfd(d), e->d_name, &st, 0) != 0) continue;
     entries.push_back({name, S_ISDIR(st.st_mode), st.st_size, st.st_mtime});

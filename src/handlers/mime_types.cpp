@@ -72,4 +72,45 @@ std::string_view MimeTypes::lookup(std::string_view filename) const {
   return it == by_ext_.end() ? std::string_view() : std::string_view(it->second);
 }
 
+ContentMeta content_meta(std::string_view filename, const config::VirtualHost& vh, const MimeTypes& mime,
+                         const std::string* force_type) {
+  ContentMeta m;
+  std::string charset;
+  size_t dot = filename.find('.');
+  // The name before the first dot is not an extension (".gz" alone is one).
+  while (dot != std::string_view::npos) {
+    size_t next = filename.find('.', dot + 1);
+    std::string ext(filename.substr(dot, next == std::string_view::npos ? std::string_view::npos : next - dot));
+    dot = next;
+    if (ext.size() < 2) continue;  // "bad..html"
+    core::lowercase_in_place(ext);
+    auto t = vh.add_types.find(ext);
+    if (t != vh.add_types.end()) {
+      if (!t->second.empty()) m.type = t->second;  // empty: RemoveType
+    } else if (std::string_view ty = mime.lookup(ext); !ty.empty()) {
+      m.type = ty;
+    }
+    if (auto c = vh.add_charsets.find(ext); c != vh.add_charsets.end()) charset = c->second;
+    if (auto l = vh.add_languages.find(ext); l != vh.add_languages.end())
+      m.language += (m.language.empty() ? "" : ", ") + l->second;
+    if (auto e = vh.add_encodings.find(ext); e != vh.add_encodings.end())
+      m.encoding += (m.encoding.empty() ? "" : ", ") + e->second;
+  }
+  if (m.language.empty()) m.language = vh.default_language;
+  if (force_type && !force_type->empty()) {
+    m.type = *force_type;
+    charset.clear();
+  }
+  if (m.type.empty()) return m;
+  bool has_charset = core::lowercase(m.type).find("charset=") != std::string::npos;
+  if (!has_charset && !charset.empty()) {
+    m.type += "; charset=" + charset;
+  } else if (!has_charset && !vh.default_charset.empty()) {
+    // AddDefaultCharset applies to text/plain and text/html only, as Apache.
+    std::string base = core::lowercase(std::string_view(m.type).substr(0, m.type.find(';')));
+    if (base == "text/plain" || base == "text/html") m.type += "; charset=" + vh.default_charset;
+  }
+  return m;
+}
+
 }  // namespace pillar::handlers

@@ -76,6 +76,7 @@ StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, 
     if (!under(dir, d.path)) continue;
     e.options = d.options.apply(e.options);
     if (!d.access.empty()) e.access = &d.access;
+    if (d.force_type_set) e.force_type = &d.force_type;
   }
   if (!name.empty()) {
     apply_files(vh_.files);
@@ -108,17 +109,6 @@ bool StaticFileHandler::symlinks_allowed(const std::string& fs_path, uint8_t opt
     pos = next;
   }
   return true;
-}
-
-std::string_view StaticFileHandler::content_type(std::string_view name) const {
-  size_t dot = name.rfind('.');
-  if (dot != std::string_view::npos && !vh_.add_types.empty()) {
-    std::string ext(name.substr(dot));
-    core::lowercase_in_place(ext);
-    auto it = vh_.add_types.find(ext);
-    if (it != vh_.add_types.end()) return it->second;
-  }
-  return mime_.lookup(name);
 }
 
 void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& resp) {
@@ -181,11 +171,11 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   file->mtime = st.st_mtim;
   file->ino = st.st_ino;
   file->dev = st.st_dev;
-  serve_open_file(ctx, std::move(file), name, resp);
+  serve_open_file(ctx, std::move(file), name, eff.force_type, resp);
 }
 
 void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::string& fs_path,
-                                   std::string_view name, http::Response& resp) const {
+                                   std::string_view name, const std::string* force_type, http::Response& resp) const {
   auto file = std::make_shared<core::OpenFile>();
   file->fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (file->fd < 0) return open_failed(errno, resp);
@@ -195,7 +185,7 @@ void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::s
   file->mtime = st.st_mtim;
   file->ino = st.st_ino;
   file->dev = st.st_dev;
-  serve_open_file(ctx, std::move(file), name, resp);
+  serve_open_file(ctx, std::move(file), name, force_type, resp);
 }
 
 void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const std::string& fs_path,
@@ -208,18 +198,19 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
     Effective fe = effective(fs_path, index);
     if (is_ht_file(index) || (fe.access && !fe.access->allows(ctx.client))) return resp.error(403);
     if (!symlinks_allowed(candidate, fe.options, resp)) return;
-    return serve_file(ctx, candidate, index, resp);
+    return serve_file(ctx, candidate, index, fe.force_type, resp);
   }
   if (!(eff.options & config::Options::Indexes)) return resp.error(403);
   std::string html;
-  if (!render_directory_listing(fs_path, ctx.head.path, html)) return resp.error(403);
+  if (!render_directory_listing(fs_path, ctx.head.path, html, vh_.index_ignore)) return resp.error(403);
   resp.add_header("Content-Type", "text/html; charset=utf-8");
   resp.add_header("Cache-Control", "no-cache");
   resp.add_text(html);
 }
 
 void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::shared_ptr<core::OpenFile> file,
-                                        std::string_view name, http::Response& resp) const {
+                                        std::string_view name, const std::string* force_type,
+                                        http::Response& resp) const {
   const struct timespec& mtime = file->mtime;
   // ETag from size and mtime only (Apache's FileETag MTime Size), so every
   // node of a cluster serving the same deployed tree gives the same tag.
@@ -242,7 +233,9 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
   }
   if (pre) return resp.error(pre);
 
-  std::string_view type = ctx.forced_type.empty() ? content_type(name) : ctx.forced_type;
+  const std::string rewrite_type(ctx.forced_type);  // RewriteRule [T=] wins over ForceType
+  ContentMeta meta = content_meta(name, vh_, mime_, rewrite_type.empty() ? force_type : &rewrite_type);
+  std::string_view type = meta.type;
   std::string_view range_header = ctx.head.find("Range");
   RangeRequest rr;
   if (!range_header.empty() && ctx.head.method == http::Method::Get && if_range_allows(ctx.head, v))
@@ -255,6 +248,8 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
   }
   validators();
   resp.add_header("Accept-Ranges", "bytes");
+  if (!meta.encoding.empty()) resp.add_header("Content-Encoding", meta.encoding);
+  if (!meta.language.empty()) resp.add_header("Content-Language", meta.language);
   if (rr.kind == RangeRequest::Kind::None) {
     if (!type.empty()) resp.add_header("Content-Type", type);
     uint64_t size = file->size;

@@ -8,6 +8,7 @@
 
 #include "config/loader.h"
 #include "rewrite/site_rules.h"
+#include "config/modules.h"
 #include "server/default_config.h"
 #include "server/apachectl.h"
 #include "server/process/master.h"
@@ -17,11 +18,12 @@ namespace {
 
 void usage(FILE* to) {
   std::fprintf(to,
-               "Usage: pillar [-f FILE] [-k start|stop|restart|graceful|graceful-stop] [-t] [-D NAME] [-V] [-h]\n"
+               "Usage: pillar [-f FILE] [-k start|stop|restart|graceful|graceful-stop] [-t] [-M] [-D NAME] [-V] [-h]\n"
                "  -f FILE   run with this configuration file (default: the embedded welcome site)\n"
                "  -k CMD    signal the running server (PidFile) as apachectl does; start daemonizes\n"
                "  -t        check the configuration and exit: 'Syntax OK' or FILE:LINE: message\n"
-               "  -D NAME   define NAME for <IfDefine NAME> sections\n"
+               "  -M        check the configuration and list the modules built in, as apachectl -M\n"
+               "  -D NAME   define NAME for <IfDefine NAME> sections and Define\n"
                "  -V        print the version and build settings\n"
                "  -h        this help\n");
 }
@@ -30,14 +32,15 @@ void usage(FILE* to) {
 
 int main(int argc, char** argv) {
   std::string file;
-  bool test_only = false;
+  bool test_only = false, list_modules = false;
   std::string command;
   pillar::config::LoadOptions opts;
   int c;
-  while ((c = getopt(argc, argv, "f:tD:Vhd:k:")) != -1) {
+  while ((c = getopt(argc, argv, "f:tMD:Vhd:k:")) != -1) {
     switch (c) {
       case 'f': file = optarg; break;
       case 't': test_only = true; break;
+      case 'M': list_modules = test_only = true; break;
       case 'k': command = optarg; break;
       case 'D': opts.defines.push_back(optarg); break;
       case 'd': opts.server_root = optarg; break;
@@ -67,6 +70,12 @@ int main(int argc, char** argv) {
   }
   if (test_only) {
     for (const auto& n : res.config->notices) std::fprintf(stderr, "%s\n", n.c_str());
+    if (list_modules) {
+      std::printf("Loaded Modules:\n");
+      for (const auto& m : pillar::config::apache_modules())
+        if (m.present) std::printf(" %.*s (static)\n", static_cast<int>(m.id.size()), m.id.data());
+      return 0;  // as apachectl -M: the list, no "Syntax OK"
+    }
     // What start would fail on in the TLS setup: the certificate and key
     // files, their match, the cipher strings (src/tls builds the contexts).
     std::vector<pillar::config::ConfigError> tls_errors;

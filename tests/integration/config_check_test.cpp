@@ -47,6 +47,16 @@ TEST_F(ConfigCheck, ValidConfigIsSyntaxOk) {
   EXPECT_NE(r.out.find("Syntax OK"), std::string::npos) << "stdout: " << r.out << "\nstderr: " << r.err;
 }
 
+// What start would fail on, -t says with file:line.
+TEST_F(ConfigCheck, LogInAMissingDirectoryAndUnknownUserOrGroup) {
+  expect_error_at(basic_config(docroot, "ErrorLog \"" + tree.path("nodir/error.log") + "\"\n"), 4, "does not exist");
+  expect_error_at(basic_config(docroot, "CustomLog \"" + tree.path("nodir/a.log") + "\" common\n"), 4, "does not exist");
+  expect_error_at(basic_config(docroot, "User pillar-no-such-user\n"), 4, "User pillar-no-such-user does not exist");
+  expect_error_at(basic_config(docroot, "Group pillar-no-such-group\n"), 4, "Group pillar-no-such-group does not exist");
+  RunResult ok = check_config(basic_config(docroot, "ErrorLog \"" + tree.path("error.log") + "\"\nUser #0\n"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
 TEST_F(ConfigCheck, UnknownDirective) {
   expect_error_at("Listen 127.0.0.1:0\nServerName localhost\nFrobnicate on\n", 3, "Frobnicate");
 }

@@ -140,7 +140,6 @@ constexpr DirectiveSpec kTable[] = {
     {"ServerAdmin", 1, 1, kSV, false, d_ignore, "ServerAdmin EMAIL"},
     {"ServerAlias", 1, -1, kVHost, false, d_server_alias, "ServerAlias NAME..."},
     {"ServerName", 1, 1, kSV, false, d_server_name, "ServerName HOST[:PORT]"},
-    {"ServerSignature", 1, 1, kSV | kPerDir, false, d_ignore, "ServerSignature On|Off|EMail"},
     {"ServerTokens", 1, 1, kServer, false, d_server_tokens, "ServerTokens Prod|Full"},
     {"Timeout", 1, 1, kSV, true, d_duration<&ServerConfig::timeout>, "Timeout SECONDS"},
 };

@@ -3,6 +3,10 @@
 // documents each directive.
 #include "config/directives/tables.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+
 #include "config/values.h"
 #include "http/request.h"
 
@@ -15,6 +19,16 @@ bool log_path(DirectiveSink& out, const ConfigNode& n, const Scope& s, std::stri
   if (v.rfind("syslog", 0) == 0)
     return out.error(n, n.name + ": syslog is not supported; log to a file or to stderr (journald collects it)"), false;
   path = (v == "stderr" || v == "/dev/stderr") ? "stderr" : fs_path(s, v);
+  if (path == "stderr") return true;
+  // What opening the log at start needs, checked here so pillar -t says it.
+  std::string dir = path.substr(0, path.rfind('/'));
+  if (dir.empty()) dir = "/";
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return out.error(n, n.name + " " + path + ": the directory " + dir + " does not exist; create it"), false;
+  bool exists = stat(path.c_str(), &st) == 0;
+  if (access(exists ? path.c_str() : dir.c_str(), W_OK) != 0)
+    return out.error(n, n.name + " " + path + ": " + (exists ? path : dir) + " is not writable by Pillar"), false;
   return true;
 }
 

@@ -3,6 +3,9 @@
 // directives/registry.cpp; docs/configuration.md documents each directive.
 #include "config/directives/tables.h"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include "config/values.h"
 #include "http/request.h"
 
@@ -33,8 +36,16 @@ void d_extended_status(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 template <std::string ProcessConfig::*Field>
-void d_process_string(DirectiveSink&, const ConfigNode& n, Scope& s) {
+void d_process_string(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   s.server.process.*Field = n.args[0];
+  // Checked here so that pillar -t refuses what start would (the workers
+  // look the name up again when they drop privileges).
+  const std::string& v = n.args[0];
+  if (v.empty() || v[0] == '#') return;
+  bool user = Field == &ProcessConfig::user;
+  if (user ? getpwnam(v.c_str()) == nullptr : getgrnam(v.c_str()) == nullptr)
+    out.error(n, n.name + " " + v + " does not exist; create it (" + (user ? "adduser --system " : "addgroup --system ") +
+                     v + ") or name an existing one");
 }
 
 void d_pid_file(DirectiveSink&, const ConfigNode& n, Scope& s) { s.server.process.pid_file = fs_path(s, n.args[0]); }

@@ -37,6 +37,7 @@ bool fcgi_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s);
 bool fcgi_pass(DirectiveSink& out, const ConfigNode& n, Scope& s, std::string_view prefix, std::string_view url,
                std::shared_ptr<std::regex> match);
 inline bool fcgi_url(std::string_view url) { return url.rfind("fcgi://", 0) == 0 || url.rfind("unix:", 0) == 0; }
+std::span<const DirectiveSpec> mime_directives();
 
 constexpr uint8_t kSV = kServer | kVHost;
 constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;

@@ -200,3 +200,19 @@ TEST_F(DirectoryListing, RegularFileReturnsFalse) {
   std::string html;
   EXPECT_FALSE(render_directory_listing(dir_ + "/a&b.txt", "/x/", html));
 }
+
+// IndexIgnore: Debian's patterns hide dot files, backups and RCS directories.
+TEST_F(DirectoryListing, IndexIgnoreWildcardsHideMatchingNames) {
+  file(".profile", "x");
+  file("notes.txt~", "x");
+  file("keep.txt", "x");
+  std::string html;
+  ASSERT_TRUE(render_directory_listing(dir_, "/files/", html, {".??*", "*~", "*#", "RCS", "CVS", "*,v", "*,t"}));
+  EXPECT_FALSE(contains(html, ".profile"));
+  EXPECT_FALSE(contains(html, "notes.txt~"));
+  EXPECT_TRUE(contains(html, "keep.txt"));
+  std::string all;
+  ASSERT_TRUE(render_directory_listing(dir_, "/files/", all));
+  EXPECT_TRUE(contains(all, ".profile"));
+  EXPECT_TRUE(contains(all, "notes.txt~"));
+}

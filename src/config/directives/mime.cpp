@@ -1,0 +1,183 @@
+// The mod_mime directive table (AddCharset, AddEncoding, AddLanguage,
+// AddHandler, RemoveType, DefaultLanguage; AddType and TypesConfig sit in
+// content.cpp) and the stock-configuration directives of mod_env,
+// mod_negotiation, mod_autoindex, mod_setenvif and core that Pillar accepts
+// with their effect or as a documented no-op (AddDefaultCharset, TraceEnable,
+// DefaultRuntimeDir, Mutex, AccessFileName, ...). Listed in
+// directives/registry.cpp; docs/configuration.md documents each directive.
+#include <stdlib.h>
+
+#include <algorithm>
+
+#include "config/directives/tables.h"
+#include "http/request.h"
+
+namespace pillar::config {
+namespace {
+
+// ".EXT" lower-case from an extension written with or without its dot.
+bool extension(DirectiveSink& out, const ConfigNode& n, const std::string& arg, std::string& ext) {
+  ext = core::lowercase(arg);
+  if (!ext.empty() && ext[0] != '.') ext = "." + ext;
+  if (ext.size() < 2 || ext.find('/') != std::string::npos) {
+    out.error(n, n.name + " '" + arg + "': expected a file extension such as .html");
+    return false;
+  }
+  return true;
+}
+
+// NAME VALUE .EXT...: value -> each extension in one of the vhost's maps.
+template <std::map<std::string, std::string> VirtualHost::*Map>
+void d_ext_map(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    std::string ext;
+    if (!extension(out, n, n.args[i], ext)) return;
+    (s.vhost.*Map)[ext] = n.args[0];
+  }
+}
+
+// RemoveType .EXT...: no type at all for the extension, not even TypesConfig's
+// (mod_mime records an empty forced type).
+void d_remove_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) {
+    std::string ext;
+    if (!extension(out, n, a, ext)) return;
+    s.vhost.add_types[ext] = "";
+  }
+}
+
+template <std::map<std::string, std::string> VirtualHost::*Map>
+void d_remove_ext(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) {
+    std::string ext;
+    if (!extension(out, n, a, ext)) return;
+    (s.vhost.*Map).erase(ext);
+  }
+}
+
+// ForceType MEDIA-TYPE|None (core): overrides every extension mapping below
+// the <Directory>; None undoes an inherited one.
+void d_force_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  bool none = http::iequals(n.args[0], "none");
+  if (!none && n.args[0].find('/') == std::string::npos)
+    return out.error(n, "ForceType " + n.args[0] + ": expected a media type such as text/plain, or None");
+  s.dir->force_type_set = true;
+  s.dir->force_type = none ? "" : n.args[0];
+}
+
+void d_default_language(DirectiveSink&, const ConfigNode& n, Scope& s) { s.vhost.default_language = n.args[0]; }
+
+// AddDefaultCharset On|Off|CHARSET (core): On is iso-8859-1, as Apache.
+void d_add_default_charset(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  if (http::iequals(n.args[0], "off")) s.vhost.default_charset.clear();
+  else if (http::iequals(n.args[0], "on")) s.vhost.default_charset = "iso-8859-1";
+  else s.vhost.default_charset = n.args[0];
+}
+
+void d_set_env(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  s.vhost.set_env[n.args[0]] = n.args.size() > 1 ? n.args[1] : "";
+}
+void d_unset_env(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) s.vhost.set_env.erase(a);
+}
+// PassEnv: the variable's value from Pillar's own environment at load.
+void d_pass_env(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) {
+    const char* v = getenv(a.c_str());
+    if (!v) {
+      out.notice(n, "PassEnv " + a + ": not in Pillar's environment; nothing is passed");
+      continue;
+    }
+    s.vhost.set_env[a] = v;
+  }
+}
+
+void d_index_ignore(DirectiveSink&, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) s.vhost.index_ignore.push_back(a);
+}
+
+void d_server_signature(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string v = core::lowercase(n.args[0]);
+  if (!(s.ctx & kSV) && v != "off" && v != "on" && v != "email")
+    return out.error(n, "ServerSignature '" + n.args[0] + "' is not one of On, Off, EMail");
+  if (!(s.ctx & kSV)) return;  // per-section values are not kept: the vhost's applies
+  if (v == "on" || v == "email") s.vhost.server_signature = true;
+  else if (v == "off") s.vhost.server_signature = false;
+  else out.error(n, "ServerSignature '" + n.args[0] + "' is not one of On, Off, EMail");
+}
+
+void d_trace_enable(DirectiveSink& out, const ConfigNode& n, Scope&) {
+  std::string v = core::lowercase(n.args[0]);
+  if (v == "off") return;
+  if (v == "on" || v == "extended")
+    return out.notice(n, "TraceEnable " + n.args[0] + ": Pillar never echoes TRACE; it answers 405 as with TraceEnable Off");
+  out.error(n, "TraceEnable '" + n.args[0] + "' is not one of On, Off, extended");
+}
+
+// Accepted because Pillar has no use for them (documented in configuration.md).
+void d_accept(DirectiveSink&, const ConfigNode&, Scope&) {}
+
+// Accepted, not applied yet: one notice per directive name for the whole load.
+void d_not_applied(DirectiveSink& out, const ConfigNode& n, Scope&) {
+  std::string what = n.name + " is accepted but not applied yet";
+  bool said = std::any_of(out.notices.begin(), out.notices.end(),
+                          [&](const std::string& x) { return x.find(what) != std::string::npos; });
+  if (!said) out.notice(n, what + " (see docs/apache-compat.md); later lines are accepted silently");
+}
+
+void d_access_file_name(DirectiveSink&, const ConfigNode&, Scope&) {}  // .htaccess is never read (AllowOverride None)
+
+constexpr uint8_t kAny = kSV | kPerDir;
+
+constexpr DirectiveSpec kTable[] = {
+    // mod_mime
+    {"AddCharset", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_charsets>, "AddCharset CHARSET .EXT..."},
+    {"AddEncoding", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_encodings>, "AddEncoding ENCODING .EXT..."},
+    {"AddLanguage", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_languages>, "AddLanguage LANGUAGE .EXT..."},
+    {"AddHandler", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_handlers>, "AddHandler HANDLER .EXT..."},
+    {"RemoveType", 1, -1, kSV, false, d_remove_type, "RemoveType .EXT..."},
+    {"RemoveCharset", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_charsets>, "RemoveCharset .EXT..."},
+    {"RemoveEncoding", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_encodings>, "RemoveEncoding .EXT..."},
+    {"RemoveLanguage", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_languages>, "RemoveLanguage .EXT..."},
+    {"RemoveHandler", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_handlers>, "RemoveHandler .EXT..."},
+    {"DefaultLanguage", 1, 1, kSV, false, d_default_language, "DefaultLanguage LANGUAGE-TAG"},
+    // core
+    {"ForceType", 1, 1, kDirectory, false, d_force_type, "ForceType MEDIA-TYPE|None"},
+    {"AddDefaultCharset", 1, 1, kSV, false, d_add_default_charset, "AddDefaultCharset On|Off|CHARSET"},
+    {"AccessFileName", 1, -1, kSV, false, d_access_file_name, "AccessFileName .htaccess"},
+    {"DefaultRuntimeDir", 1, 1, kServer, false, d_accept, "DefaultRuntimeDir DIRECTORY"},
+    {"Mutex", 1, 2, kServer, false, d_accept, "Mutex MECHANISM [MUTEX-NAME|default]"},
+    {"ServerSignature", 1, 1, kSV | kPerDir, false, d_server_signature, "ServerSignature On|Off|EMail"},
+    {"TraceEnable", 1, 1, kSV, false, d_trace_enable, "TraceEnable On|Off|extended"},
+    // mod_env
+    {"SetEnv", 1, 2, kAny, false, d_set_env, "SetEnv NAME [VALUE]"},
+    {"UnsetEnv", 1, -1, kAny, false, d_unset_env, "UnsetEnv NAME..."},
+    {"PassEnv", 1, -1, kAny, false, d_pass_env, "PassEnv NAME..."},
+    // mod_negotiation: no negotiation without MultiViews (refused by Options)
+    {"LanguagePriority", 1, -1, kSV | kDirectory, false, d_accept, "LanguagePriority LANG..."},
+    {"ForceLanguagePriority", 1, 2, kSV | kDirectory, false, d_accept, "ForceLanguagePriority None|Prefer|Fallback"},
+    // mod_autoindex
+    {"IndexIgnore", 1, -1, kSV, false, d_index_ignore, "IndexIgnore WILDCARD..."},
+    {"IndexOptions", 1, -1, kSV | kDirectory, false, d_not_applied, "IndexOptions OPTION..."},
+    {"AddIcon", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIcon ICON NAME..."},
+    {"AddIconByType", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIconByType ICON MIME-TYPE..."},
+    {"AddIconByEncoding", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIconByEncoding ICON ENCODING..."},
+    {"AddAlt", 2, -1, kSV | kDirectory, false, d_not_applied, "AddAlt TEXT NAME..."},
+    {"AddDescription", 2, -1, kSV | kDirectory, false, d_not_applied, "AddDescription TEXT NAME..."},
+    {"DefaultIcon", 1, 1, kSV | kDirectory, false, d_not_applied, "DefaultIcon URL-PATH"},
+    {"HeaderName", 1, 1, kSV | kDirectory, false, d_not_applied, "HeaderName FILENAME"},
+    {"ReadmeName", 1, 1, kSV | kDirectory, false, d_not_applied, "ReadmeName FILENAME"},
+    // mod_setenvif
+    {"BrowserMatch", 2, -1, kSV | kPerDir, false, d_not_applied, "BrowserMatch REGEX VAR[=VALUE]..."},
+    {"BrowserMatchNoCase", 2, -1, kSV | kPerDir, false, d_not_applied, "BrowserMatchNoCase REGEX VAR[=VALUE]..."},
+    {"SetEnvIf", 3, -1, kSV | kPerDir, false, d_not_applied, "SetEnvIf ATTRIBUTE REGEX VAR[=VALUE]..."},
+    {"SetEnvIfNoCase", 3, -1, kSV | kPerDir, false, d_not_applied, "SetEnvIfNoCase ATTRIBUTE REGEX VAR[=VALUE]..."},
+    // mod_proxy's ProxyStatus: balancer members are always in server-status
+    {"ProxyStatus", 1, 1, kSV, false, d_accept, "ProxyStatus On|Off|Full"},
+};
+
+}  // namespace
+
+std::span<const DirectiveSpec> mime_directives() { return kTable; }
+
+}  // namespace pillar::config
