@@ -86,13 +86,11 @@ std::string html_escape(std::string_view s) {
   return out;
 }
 
-std::string url_escape_path(std::string_view s) {
+std::string percent_encode(std::string_view s, bool (*keep)(unsigned char)) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                c == '.' || c == '_' || c == '~' || c == '/';
-    if (keep) {
+    if (keep(c)) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -101,6 +99,13 @@ std::string url_escape_path(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string url_escape_path(std::string_view s) {
+  return percent_encode(s, [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || c == '/';
+  });
 }
 
 }  // namespace pillar::http

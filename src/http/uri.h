@@ -15,5 +15,8 @@ bool normalize_path(std::string_view raw, std::string& out, int& status);
 std::string html_escape(std::string_view s);
 // Percent-encodes everything but unreserved characters and '/'.
 std::string url_escape_path(std::string_view s);
+// Every byte `keep` refuses as %XX (upper-case hex): the one encoder behind
+// url_escape_path and mod_rewrite's escaping, which keep different sets.
+std::string percent_encode(std::string_view s, bool (*keep)(unsigned char));
 
 }  // namespace pillar::http

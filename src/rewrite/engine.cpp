@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/text.h"
+#include "http/uri.h"
 
 namespace pillar::rewrite {
 namespace {
@@ -514,19 +515,7 @@ Outcome Run::go() {
 
 }  // namespace
 
-std::string escape_uri(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (path_char(c)) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string escape_uri(std::string_view s) { return http::percent_encode(s, path_char); }
 
 std::string time_variable(std::string_view name, time_t now, bool& known) {
   struct tm tm {};
