@@ -23,6 +23,7 @@
 #include "server/http1/client_address.h"
 #include "server/request/error_document.h"
 #include "server/request/handler_exchange.h"
+#include "server/request/response_filters.h"
 
 #include "http/proxy_protocol.h"
 #include "server/balancer_runtime.h"
@@ -389,6 +390,7 @@ const Connection::RequestPhase Connection::kRequestPhases[] = {
     &Connection::phase_purge,    // PURGE of a cached URL
     &Connection::phase_access,   // Require of the location
     &Connection::phase_limits,   // LimitRequestBody
+    &Connection::phase_filters,  // response filters (request/response_filters.cpp)
     &Connection::phase_proxy,    // the cache filter around the proxy (a proxied location)
     &Connection::phase_fastcgi,  // FastCGI (fastcgi_phase.cpp), or refusing a script's source
     &Connection::phase_content,  // the location's handler
@@ -459,6 +461,11 @@ Connection::PhaseStep Connection::phase_access() {
   const LocationRoute* route = req_.route;
   req_.access_ok = !route || route->cfg->access.empty() || route->cfg->access.allows(req_.client);
   return PhaseStep::Next;  // a refusal is answered by the content phase, after the method checks (403)
+}
+
+Connection::PhaseStep Connection::phase_filters() {
+  install_response_filters(req_);
+  return PhaseStep::Next;
 }
 
 Connection::PhaseStep Connection::phase_limits() {
@@ -664,6 +671,7 @@ void Connection::abort_request() {
 
 void Connection::record_request(char conn_status) {
   req_.seed.reset();  // an internal request's: what nobody took is given back now, while the slot is ours
+  req_.filters.clear();  // after the answer: the next request (or an error before its filter step) has none
   const uint64_t sent = bytes_out(conn_status == 'X');
   w_.stats().bytes_out += sent;
   {

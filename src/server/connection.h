@@ -72,7 +72,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
 
  public:
   // http::ExchangeHost: what an exchange sees of its client.
-  http::ResponseSink& sink() override { return sink_; }
+  http::ResponseSink& sink() override { return req_.filters.top(sink_); }
   http::RequestBody& body() override { return body_; }
   // The exchange made progress on its own (its socket, its timer, the store).
   void wake() override;
@@ -102,6 +102,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   PhaseStep phase_purge();
   PhaseStep phase_access();
   PhaseStep phase_limits();
+  PhaseStep phase_filters();
   PhaseStep phase_proxy();  // the cache filter, then the proxy
   PhaseStep phase_fastcgi();  // server/fastcgi_phase.cpp
   PhaseStep phase_content();

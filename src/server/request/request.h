@@ -18,6 +18,7 @@
 #include "http/chunked_decoder.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "server/request/response_filters.h"
 #include "server/request/rewrite_state.h"
 
 namespace pillar::server {
@@ -46,6 +47,7 @@ struct Request {
   bool https = false;            // over TLS (HTTPS=on): the scheme is https
   http::Response resp;           // filled by a synchronous handler
   RewriteState rewrite;          // URL mapping: filename, internal redirects, env (request/rewrite_phase.cpp)
+  ResponseFilters filters;       // between the exchange and the carrier's sink (request/response_filters.h)
 
   // A request body nobody reads is discarded after the response.
   uint64_t body_left = 0;        // Content-Length bytes still to drop
