@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "config/metadata.h"
 #include "core/regex.h"
 
 namespace pillar::config {
@@ -126,6 +127,7 @@ struct FilesSection {
   bool handler_none = false;                // SetHandler None: no handler for these files
   FcgiOptions fcgi_opts;
   AccessPolicy access;
+  Metadata meta;                            // SetEnvIf, SetEnv, Header, Expires*, ServerSignature here
   SourceLocation where;
   bool matches(std::string_view filename) const;
 };
@@ -162,6 +164,7 @@ struct DirectorySection {
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
   bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
   std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
+  Metadata meta;                    // SetEnvIf, SetEnv, Header, Expires*, ServerSignature here
   SourceLocation where;
 };
 
@@ -233,6 +236,7 @@ struct LocationSection {
   std::shared_ptr<const FcgiBackend> fcgi;  // handler == FastCgi: SetHandler "proxy:..." or ProxyPassMatch fcgi://
   FcgiOptions fcgi_opts;
   std::optional<bool> source_guard;         // ScriptSourceGuard On|Off here (unset: the vhost's)
+  Metadata meta;                            // SetEnvIf, SetEnv, Header, Expires*, ServerSignature here
   SourceLocation where;
   bool matches(std::string_view path) const;  // prefix match on a segment boundary (or the regex)
 };
@@ -366,9 +370,11 @@ struct VirtualHost {
   std::map<std::string, std::string> add_handlers;   // AddHandler: recorded for handlers to come (cgi-script, ...)
   std::string default_language;                      // DefaultLanguage; empty: none
   std::string default_charset;                       // AddDefaultCharset; empty: Off
-  std::map<std::string, std::string> set_env;        // SetEnv/PassEnv (value) and UnsetEnv (erased): for later handlers
   std::vector<std::string> index_ignore;             // IndexIgnore wildcards (mod_autoindex)
-  bool server_signature = false;                     // ServerSignature On|EMail: a footer on Pillar's own pages
+  // The metadata modules at server/vhost level: SetEnvIf here is the
+  // server's (post-read-request); the rest is the directory defaults.
+  Metadata meta;
+  std::string server_admin = "[no address given]";  // ServerAdmin (ServerSignature EMail), Apache's default
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   bool proxy_preserve_host = false;      // ProxyPreserveHost
   std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)

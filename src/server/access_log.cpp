@@ -131,17 +131,18 @@ std::unique_ptr<AccessLogFormat> AccessLogFormat::compile(std::string_view f, st
       case 'k': k = Kind::KeepAlives; break;
       case 'X': k = Kind::ConnStatus; break;
       case 'e': k = Kind::Env; break;
+      case 'n': k = Kind::Note; break;
       case 'x': k = Kind::SslVar; break;  // mod_ssl: %{SSL_PROTOCOL}x, %{SSL_CLIENT_S_DN}x...
       default:
         error = std::string("LogFormat: unsupported directive '%") + f[i] +
-                "' (supported: %a %A %b %B %D %h %H %i %k %l %m %o %p %P %q %r %s %t %T %u %U %v %V %x %X %I %O %e %%)";
+                "' (supported: %a %A %b %B %D %h %H %i %k %l %m %o %p %P %q %r %s %t %T %u %U %v %V %x %X %I %O %e %n %%)";
         return nullptr;
     }
     if (k == Kind::SslVar && !ssl_var_known(arg)) {
       error = "LogFormat: %{" + arg + "}x is not a mod_ssl variable Pillar knows (" + std::string(ssl_var_names()) + ")";
       return nullptr;
     }
-    if ((k == Kind::RequestHeader || k == Kind::ResponseHeader || k == Kind::Env) && arg.empty()) {
+    if ((k == Kind::RequestHeader || k == Kind::ResponseHeader || k == Kind::Env || k == Kind::Note) && arg.empty()) {
       error = std::string("LogFormat: '%") + f[i] + "' needs a header name, e.g. %{User-Agent}" + f[i];
       return nullptr;
     }
@@ -195,16 +196,8 @@ void AccessLogFormat::render(const LogRecord& r, std::string& out) const {
       case Kind::LocalIp: append_or_dash(out, r.local_ip); break;
       case Kind::Pid: append_number(out, static_cast<uint64_t>(getpid())); break;
       case Kind::RequestHeader: append_or_dash(out, r.head ? r.head->find(it.arg) : std::string_view()); break;
-      case Kind::Env: {
-        std::string_view v;
-        if (r.env) {
-          for (const auto& [k, val] : *r.env) {
-            if (k == it.arg) v = val;
-          }
-        }
-        append_or_dash(out, v);
-        break;
-      }
+      case Kind::Env: append_or_dash(out, r.env ? r.env->get(it.arg) : std::string_view()); break;
+      case Kind::Note: append_or_dash(out, r.notes ? r.notes->get(it.arg) : std::string_view()); break;
       case Kind::ResponseHeader: append_or_dash(out, response_header(r.response_headers, it.arg)); break;
       case Kind::BytesIn: append_number(out, r.bytes_in); break;
       case Kind::BytesOut: append_number(out, r.bytes_out); break;

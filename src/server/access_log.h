@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/transport.h"
 #include "http/request.h"
+#include "http/request_env.h"
 
 namespace pillar::server {
 
@@ -32,7 +33,8 @@ struct LogRecord {
   uint64_t duration_us = 0;                 // %D / %T
   time_t start_time = 0;                    // %t
   const std::string* response_headers = nullptr;  // "Name: v\r\n" block for %{X}o
-  const std::vector<std::pair<std::string, std::string>>* env = nullptr;  // %{VAR}e (RewriteRule E=...)
+  const http::RequestEnv* env = nullptr;    // %{VAR}e: the request's environment
+  const http::RequestEnv* notes = nullptr;  // %{NAME}n: notes (Header note)
   uint32_t keepalive_count = 0;             // %k
   char connection_status = '+';             // %X: X aborted, + keep-alive, - close
   const core::Transport* transport = nullptr;  // the connection's, for mod_ssl's %{VAR}x
@@ -49,7 +51,7 @@ class AccessLogFormat {
     Literal, RemoteHost, RemoteLogname, RemoteUser, Time, RequestLine, FinalStatus, OrigStatus,
     BytesCLF, Bytes, DurationUs, DurationS, DurationMs, ServerName, HostHeader, UrlPath, Query,
     Method, Protocol, LocalPort, LocalIp, Pid, RequestHeader, ResponseHeader, BytesIn, BytesOut,
-    KeepAlives, ConnStatus, Env, SslVar
+    KeepAlives, ConnStatus, Env, Note, SslVar
   };
   struct Item {
     Kind kind;

@@ -30,6 +30,7 @@
 #include "server/cache_exchange.h"
 #include "server/fastcgi_exchange.h"
 #include "server/proxy_exchange.h"
+#include "server/metadata/request_metadata.h"
 #include "server/request/rewrite_phase.h"
 #include "server/site.h"
 #include "server/tls_front.h"
@@ -386,10 +387,12 @@ bool Connection::read_proxy_header() {
 // passes it on. The log phase is record_request, when the answer is done.
 const Connection::RequestPhase Connection::kRequestPhases[] = {
     &Connection::phase_route,    // vhost, path, <Location>
+    &Connection::phase_metadata_early,   // the server's SetEnvIf, RequestHeader early (metadata_phase.cpp)
     &Connection::phase_rewrite,  // mod_rewrite, mod_alias, FallbackResource (request/rewrite_phase.cpp)
     &Connection::phase_purge,    // PURGE of a cached URL
     &Connection::phase_access,   // Require of the location
     &Connection::phase_limits,   // LimitRequestBody
+    &Connection::phase_metadata_fixups,  // per-directory SetEnvIf, SetEnv, RequestHeader (metadata_phase.cpp)
     &Connection::phase_filters,  // response filters (request/response_filters.cpp)
     &Connection::phase_proxy,    // the cache filter around the proxy (a proxied location)
     &Connection::phase_fastcgi,  // FastCGI (fastcgi_phase.cpp), or refusing a script's source
@@ -601,6 +604,7 @@ http1::HeadEnd Connection::finish_head(std::string& out, http1::BodyLength body,
 
 // The server's own answer (an error before or instead of a handler, PURGE).
 void Connection::queue_response() {
+  if (!req_.filters.installed()) install_response_filters(req_);  // an answer before the filter step (a redirect, a 413)
   write_response(*this, req_, head_defaults());
   phase_ = Phase::Write;
   mark(core::shm::SlotState::Writing);
@@ -715,7 +719,8 @@ void Connection::record_request(char conn_status) {
     r.duration_us = core::mono_us() - req_.start_us;
     r.start_time = req_.wall ? req_.wall : w_.loop().wall_time();
     r.response_headers = &req_.resp.header_block();
-    r.env = &req_.rewrite.env;
+    r.env = &req_.env;
+    r.notes = &req_.meta.notes;
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;
     r.connection_status = conn_status;
     r.transport = transport_.get();
@@ -728,6 +733,7 @@ void Connection::record_request(char conn_status) {
   }
   req_.bytes_in = 0;
   req_.out_mark = output_.written() + output_.pending();
+  metadata::end_request_metadata(req_);  // the next request's environment starts empty
 }
 
 bool Connection::drain_body() {

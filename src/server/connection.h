@@ -98,6 +98,8 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   using RequestPhase = PhaseStep (Connection::*)();
   static const RequestPhase kRequestPhases[];
   PhaseStep phase_route();
+  PhaseStep phase_metadata_early();   // metadata_phase.cpp: SetEnvIf, RequestHeader early
+  PhaseStep phase_metadata_fixups();  // metadata_phase.cpp: per-directory SetEnvIf, SetEnv, RequestHeader
   PhaseStep phase_rewrite();  // request/rewrite_phase.cpp does the work
   PhaseStep phase_purge();
   PhaseStep phase_access();

@@ -80,6 +80,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
   auto build_site = [&](const config::VirtualHost& vh) -> std::unique_ptr<Site> {
     auto site = std::make_unique<Site>();
     site->cfg = &vh;
+    site->server_banner = rt->cfg_->server_tokens;
     if (ctx.vhost_stats) site->stats_id = ctx.vhost_stats->id_for(vh.server_name.empty() ? "(main)" : vh.server_name);
     site->static_handler = std::make_unique<handlers::StaticFileHandler>(vh, rt->mime_);
     for (const auto& loc : vh.locations) {

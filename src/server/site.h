@@ -35,6 +35,7 @@ struct LocationRoute {
 
 struct Site {
   const config::VirtualHost* cfg = nullptr;
+  std::string_view server_banner;  // ServerTokens' product string: the Server field, ServerSignature's
   uint32_t stats_id = 0;  // its counters in VhostStats
   std::unique_ptr<http::Handler> static_handler;
   std::vector<std::unique_ptr<http::Handler>> owned_handlers;

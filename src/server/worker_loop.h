@@ -115,6 +115,7 @@ class WorkerLoop {
   FastcgiPool& fastcgi_pool() { return *fcgi_pool_; }
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
+  const core::shm::ScoreboardHeader& board_header() const { return slots_.board.header(); }  // Header's %i %b
   // Connections waiting on a cache object another request is fetching.
   CacheNotifier* cache_notifier() const { return cache_notifier_.get(); }
   std::unordered_set<CacheExchange*>& cache_waiters() { return cache_waiters_; }

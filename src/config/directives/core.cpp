@@ -55,8 +55,6 @@ void d_server_alias(DirectiveSink&, const ConfigNode& n, Scope& s) {
   for (const auto& a : n.args) s.vhost.aliases.push_back(core::lowercase(a));
 }
 
-void d_ignore(DirectiveSink&, const ConfigNode&, Scope&) {}
-
 void d_server_tokens(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   std::string v = core::lowercase(n.args[0]);
   if (v == "prod" || v == "productonly") s.server.server_tokens = "Pillar";
@@ -137,7 +135,6 @@ constexpr DirectiveSpec kTable[] = {
     {"MaxKeepAliveRequests", 1, 1, kSV, true,
      d_count<uint32_t, &ServerConfig::max_keep_alive_requests, 0, 1000000000, 0>, "MaxKeepAliveRequests COUNT"},
     {"RequestReadTimeout", 1, 3, kSV, true, d_request_read_timeout, "RequestReadTimeout header=20-40,MinRate=500"},
-    {"ServerAdmin", 1, 1, kSV, false, d_ignore, "ServerAdmin EMAIL"},
     {"ServerAlias", 1, -1, kVHost, false, d_server_alias, "ServerAlias NAME..."},
     {"ServerName", 1, 1, kSV, false, d_server_name, "ServerName HOST[:PORT]"},
     {"ServerTokens", 1, 1, kServer, false, d_server_tokens, "ServerTokens Prod|Full"},

@@ -1,12 +1,10 @@
 // The mod_mime directive table (AddCharset, AddEncoding, AddLanguage,
 // AddHandler, RemoveType, DefaultLanguage; AddType and TypesConfig sit in
-// content.cpp) and the stock-configuration directives of mod_env,
-// mod_negotiation, mod_autoindex, mod_setenvif and core that Pillar accepts
+// content.cpp) and the stock-configuration directives of
+// mod_negotiation, mod_autoindex and core that Pillar accepts
 // with their effect or as a documented no-op (AddDefaultCharset, TraceEnable,
 // DefaultRuntimeDir, Mutex, AccessFileName, ...). Listed in
 // directives/registry.cpp; docs/configuration.md documents each directive.
-#include <stdlib.h>
-
 #include <algorithm>
 
 #include "config/directives/tables.h"
@@ -74,36 +72,8 @@ void d_add_default_charset(DirectiveSink&, const ConfigNode& n, Scope& s) {
   else s.vhost.default_charset = n.args[0];
 }
 
-void d_set_env(DirectiveSink&, const ConfigNode& n, Scope& s) {
-  s.vhost.set_env[n.args[0]] = n.args.size() > 1 ? n.args[1] : "";
-}
-void d_unset_env(DirectiveSink&, const ConfigNode& n, Scope& s) {
-  for (const auto& a : n.args) s.vhost.set_env.erase(a);
-}
-// PassEnv: the variable's value from Pillar's own environment at load.
-void d_pass_env(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  for (const auto& a : n.args) {
-    const char* v = getenv(a.c_str());
-    if (!v) {
-      out.notice(n, "PassEnv " + a + ": not in Pillar's environment; nothing is passed");
-      continue;
-    }
-    s.vhost.set_env[a] = v;
-  }
-}
-
 void d_index_ignore(DirectiveSink&, const ConfigNode& n, Scope& s) {
   for (const auto& a : n.args) s.vhost.index_ignore.push_back(a);
-}
-
-void d_server_signature(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  std::string v = core::lowercase(n.args[0]);
-  if (!(s.ctx & kSV) && v != "off" && v != "on" && v != "email")
-    return out.error(n, "ServerSignature '" + n.args[0] + "' is not one of On, Off, EMail");
-  if (!(s.ctx & kSV)) return;  // per-section values are not kept: the vhost's applies
-  if (v == "on" || v == "email") s.vhost.server_signature = true;
-  else if (v == "off") s.vhost.server_signature = false;
-  else out.error(n, "ServerSignature '" + n.args[0] + "' is not one of On, Off, EMail");
 }
 
 void d_trace_enable(DirectiveSink& out, const ConfigNode& n, Scope&) {
@@ -147,12 +117,7 @@ constexpr DirectiveSpec kTable[] = {
     {"AccessFileName", 1, -1, kSV, false, d_access_file_name, "AccessFileName .htaccess"},
     {"DefaultRuntimeDir", 1, 1, kServer, false, d_accept, "DefaultRuntimeDir DIRECTORY"},
     {"Mutex", 1, 2, kServer, false, d_accept, "Mutex MECHANISM [MUTEX-NAME|default]"},
-    {"ServerSignature", 1, 1, kSV | kPerDir, false, d_server_signature, "ServerSignature On|Off|EMail"},
     {"TraceEnable", 1, 1, kSV, false, d_trace_enable, "TraceEnable On|Off|extended"},
-    // mod_env
-    {"SetEnv", 1, 2, kAny, false, d_set_env, "SetEnv NAME [VALUE]"},
-    {"UnsetEnv", 1, -1, kAny, false, d_unset_env, "UnsetEnv NAME..."},
-    {"PassEnv", 1, -1, kAny, false, d_pass_env, "PassEnv NAME..."},
     // mod_negotiation: no negotiation without MultiViews (refused by Options)
     {"LanguagePriority", 1, -1, kSV | kDirectory, false, d_accept, "LanguagePriority LANG..."},
     {"ForceLanguagePriority", 1, 2, kSV | kDirectory, false, d_accept, "ForceLanguagePriority None|Prefer|Fallback"},
@@ -167,11 +132,6 @@ constexpr DirectiveSpec kTable[] = {
     {"DefaultIcon", 1, 1, kSV | kDirectory, false, d_not_applied, "DefaultIcon URL-PATH"},
     {"HeaderName", 1, 1, kSV | kDirectory, false, d_not_applied, "HeaderName FILENAME"},
     {"ReadmeName", 1, 1, kSV | kDirectory, false, d_not_applied, "ReadmeName FILENAME"},
-    // mod_setenvif
-    {"BrowserMatch", 2, -1, kSV | kPerDir, false, d_not_applied, "BrowserMatch REGEX VAR[=VALUE]..."},
-    {"BrowserMatchNoCase", 2, -1, kSV | kPerDir, false, d_not_applied, "BrowserMatchNoCase REGEX VAR[=VALUE]..."},
-    {"SetEnvIf", 3, -1, kSV | kPerDir, false, d_not_applied, "SetEnvIf ATTRIBUTE REGEX VAR[=VALUE]..."},
-    {"SetEnvIfNoCase", 3, -1, kSV | kPerDir, false, d_not_applied, "SetEnvIfNoCase ATTRIBUTE REGEX VAR[=VALUE]..."},
     // mod_proxy's ProxyStatus: balancer members are always in server-status
     {"ProxyStatus", 1, 1, kSV, false, d_accept, "ProxyStatus On|Off|Full"},
 };

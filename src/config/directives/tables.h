@@ -38,6 +38,7 @@ bool fcgi_pass(DirectiveSink& out, const ConfigNode& n, Scope& s, std::string_vi
                std::shared_ptr<std::regex> match);
 inline bool fcgi_url(std::string_view url) { return url.rfind("fcgi://", 0) == 0 || url.rfind("unix:", 0) == 0; }
 std::span<const DirectiveSpec> mime_directives();
+std::span<const DirectiveSpec> metadata_directives();  // mod_setenvif, mod_env, mod_headers, mod_expires
 
 constexpr uint8_t kSV = kServer | kVHost;
 constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;

@@ -12,6 +12,7 @@ namespace pillar::server {
 
 void write_response(http::ExchangeHost& host, Request& req, const HeadDefaults& defaults) {
   const int status = req.resp.status;
+  req.meta.local_answer = true;  // the server's own answer (mod_headers' tables follow from it)
   switch (status) {
     case 400: case 408: case 411: case 413: case 414: case 417: case 500: case 501: case 503:
       host.close_after();

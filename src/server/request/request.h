@@ -16,8 +16,10 @@
 #include <string>
 
 #include "http/chunked_decoder.h"
+#include "http/request_env.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "server/request/metadata_state.h"
 #include "server/request/response_filters.h"
 #include "server/request/rewrite_state.h"
 
@@ -46,7 +48,9 @@ struct Request {
   std::string client_ip;
   bool https = false;            // over TLS (HTTPS=on): the scheme is https
   http::Response resp;           // filled by a synchronous handler
-  RewriteState rewrite;          // URL mapping: filename, internal redirects, env (request/rewrite_phase.cpp)
+  RewriteState rewrite;          // URL mapping: filename, internal redirects (request/rewrite_phase.cpp)
+  http::RequestEnv env;          // the request's environment variables (SetEnvIf, SetEnv, E=, BALANCER_*)
+  MetadataState meta;            // mod_headers, mod_setenvif, mod_expires per request (server/metadata)
   ResponseFilters filters;       // between the exchange and the carrier's sink (request/response_filters.h)
 
   // A request body nobody reads is discarded after the response.

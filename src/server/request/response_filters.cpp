@@ -3,13 +3,16 @@
 // wants it; none is consulted for a request its route does not configure.
 #include "server/request/response_filters.h"
 
+#include "server/metadata/headers_filter.h"
 #include "server/request/request.h"
 
 namespace pillar::server {
 
 void install_response_filters(Request& req) {
   req.filters.clear();
+  req.filters.mark_installed();
   // Filter modules add themselves here (mod_headers, mod_deflate), innermost first.
+  metadata::maybe_push_headers_filter(req);  // mod_headers, mod_expires
 }
 
 }  // namespace pillar::server

@@ -21,7 +21,11 @@ class ResponseFilters {
   void clear() {
     stack_.clear();
     attached_to_ = nullptr;
+    installed_ = false;
   }
+  // The filter step ran for this request (its stack may still be empty).
+  bool installed() const { return installed_; }
+  void mark_installed() { installed_ = true; }
   // The sink an exchange writes into: the outermost filter, attached down
   // to `base`; `base` itself when there is none.
   http::ResponseSink& top(http::ResponseSink& base) {
@@ -43,10 +47,13 @@ class ResponseFilters {
   std::vector<std::unique_ptr<http::SinkFilter>> stack_;
   http::ResponseSink* attached_to_ = nullptr;
   size_t attached_count_ = 0;
+  bool installed_ = false;
 };
 
 // The filter step: pushes onto req.filters each filter that wants this
-// request (its route, its headers). Runs after access, before the exchange.
+// request (its route, its headers). Runs after access, before the exchange,
+// or for an answer the server gives before that step (a redirect, a 413),
+// when that answer is queued.
 void install_response_filters(Request& req);
 
 }  // namespace pillar::server

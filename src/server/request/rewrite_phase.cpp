@@ -48,24 +48,9 @@ class RequestRewriteContext final : public rewrite::Context {
     return {};
   }
   std::string_view header(std::string_view name) override { return req_.head.find(name); }
-  std::string env(std::string_view name) override {
-    for (const auto& [k, v] : req_.rewrite.env) {
-      if (k == name) return v;
-    }
-    return {};
-  }
-  void set_env(std::string_view name, std::string_view value) override {
-    for (auto& [k, v] : req_.rewrite.env) {
-      if (k == name) {
-        v = value;
-        return;
-      }
-    }
-    req_.rewrite.env.emplace_back(name, value);
-  }
-  void unset_env(std::string_view name) override {
-    std::erase_if(req_.rewrite.env, [&](const auto& kv) { return kv.first == name; });
-  }
+  std::string env(std::string_view name) override { return std::string(req_.env.get(name)); }
+  void set_env(std::string_view name, std::string_view value) override { req_.env.set(name, value); }
+  void unset_env(std::string_view name) override { req_.env.unset(name); }
   rewrite::FileInfo file_info(const std::string& path) override {
     rewrite::FileInfo f;
     struct stat st {};

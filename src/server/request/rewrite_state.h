@@ -1,8 +1,8 @@
 // What URL mapping (mod_rewrite, mod_alias, FallbackResource) decided for
 // one request, kept in the Request: the filename when something other than
 // DocumentRoot + path names it, the rewritten path and query the head's
-// views point at after an internal redirect, the [P] target, and the
-// environment E= set (logged by %{VAR}e). Reset by the rewrite phase at the
+// views point at after an internal redirect, the [P] target. E= writes the
+// request's environment (Request::env). Reset by the rewrite phase at the
 // start of each request.
 #pragma once
 #include <string>
@@ -17,7 +17,6 @@ struct RewriteState {
   std::string target_query;   // storage for head.query when a rule changed it
   std::string proxy_target;   // [P]: the member's path and query
   std::string forced_type;    // T=
-  std::vector<std::pair<std::string, std::string>> env;  // E= (and the server's SetEnv later)
   std::vector<std::string> set_cookies;                   // CO=
   bool script = false;        // ScriptAlias: the CGI handler's
   bool end = false;           // [END]: no more rewriting
@@ -27,7 +26,6 @@ struct RewriteState {
     filename.clear();
     proxy_target.clear();
     forced_type.clear();
-    env.clear();
     set_cookies.clear();
     script = end = false;
     redirects = 0;
