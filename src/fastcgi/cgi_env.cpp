@@ -93,7 +93,7 @@ void build_cgi_env(const CgiRequest& r, CgiEnv& env) {
   }
   if (!content_type.empty()) env.emplace_back("CONTENT_TYPE", std::string(content_type));
   if (r.has_content_length) env.emplace_back("CONTENT_LENGTH", std::to_string(r.content_length));
-  env.emplace_back("SERVER_SIGNATURE", "");
+  env.emplace_back("SERVER_SIGNATURE", std::string(r.server_signature));
   env.emplace_back("SERVER_SOFTWARE", std::string(r.server_software));
   env.emplace_back("SERVER_NAME", std::string(r.server_name));
   env.emplace_back("SERVER_ADDR", std::string(r.server_addr));
@@ -120,6 +120,9 @@ void build_cgi_env(const CgiRequest& r, CgiEnv& env) {
     std::string translated(r.document_root);
     translated.append(r.path_info);
     env.emplace_back("PATH_TRANSLATED", std::move(translated));
+  }
+  for (const auto& [name, value] : r.request_env) {
+    if (!env_find(env, name)) env.emplace_back(name, value);
   }
   for (const auto& s : r.set_env) {
     if (!s.condition) continue;  // "false": kept for the syntax, never applies

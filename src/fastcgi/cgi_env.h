@@ -11,6 +11,10 @@
 // - ProxyFCGIBackendType FPM (the default): SCRIPT_FILENAME keeps the
 //   "proxy:fcgi://HOST" prefix Apache sends, which PHP-FPM strips and takes
 //   as the sign that Apache is in front; GENERIC: the plain file name.
+// - The request's environment (SetEnv, SetEnvIf, RewriteRule E=, ...)
+//   passes as Apache passes r->subprocess_env: every variable whose name
+//   the variables above do not already use. SERVER_SIGNATURE is the
+//   ServerSignature line ("" with ServerSignature Off).
 // - ProxyFCGISetEnvIf: applied last, in order, over the built variables.
 #pragma once
 #include <cstdint>
@@ -50,6 +54,8 @@ struct CgiRequest {
   config::FcgiBackendType backend = config::FcgiBackendType::Fpm;
   bool pass_auth = false;  // CGIPassAuth On
   std::span<const config::FcgiSetEnv> set_env;
+  std::span<const std::pair<std::string, std::string>> request_env;  // the request's environment variables
+  std::string_view server_signature;
 };
 
 void build_cgi_env(const CgiRequest& r, CgiEnv& env);

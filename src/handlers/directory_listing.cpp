@@ -25,7 +25,7 @@ bool ignored(const std::vector<std::string>& ignore, const std::string& dir, con
 }  // namespace
 
 bool render_directory_listing(const std::string& fs_dir, std::string_view url_path, std::string& html,
-                              const std::vector<std::string>& ignore) {
+                              const std::vector<std::string>& ignore, std::string_view signature) {
   DIR* d = opendir(fs_dir.c_str());
   if (!d) return false;
   struct Entry {
@@ -60,7 +60,9 @@ bool render_directory_listing(const std::string& fs_dir, std::string_view url_pa
     html += "<tr><td><a href=\"" + href + "\">" + shown + "</a></td><td>" + when + "</td><td>" +
             (e.dir ? std::string("-") : std::to_string(e.size)) + "</td></tr>\n";
   }
-  html += "</table>\n</body></html>\n";
+  html += "</table>\n";
+  html += signature;
+  html += "</body></html>\n";
   return true;
 }
 

@@ -10,8 +10,9 @@ namespace pillar::handlers {
 // base of the links. Names are HTML- and URL-escaped; ".ht*" is never shown.
 // `ignore`: IndexIgnore's shell wildcards, matched against each name (a
 // pattern with a '/' against the full path), as mod_autoindex.
+// `signature`: ServerSignature's address line, put after the table.
 // Returns false when the directory cannot be read.
 bool render_directory_listing(const std::string& fs_dir, std::string_view url_path, std::string& html,
-                              const std::vector<std::string>& ignore = {});
+                              const std::vector<std::string>& ignore = {}, std::string_view signature = {});
 
 }  // namespace pillar::handlers

@@ -202,7 +202,7 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
   }
   if (!(eff.options & config::Options::Indexes)) return resp.error(403);
   std::string html;
-  if (!render_directory_listing(fs_path, ctx.head.path, html, vh_.index_ignore)) return resp.error(403);
+  if (!render_directory_listing(fs_path, ctx.head.path, html, vh_.index_ignore, ctx.signature)) return resp.error(403);
   resp.add_header("Content-Type", "text/html; charset=utf-8");
   resp.add_header("Cache-Control", "no-cache");
   resp.add_text(html);

@@ -21,6 +21,7 @@ struct RequestContext {
   std::string_view body;        // the request body, for handlers with a body_limit()
   std::string_view filename;    // the file Alias or mod_rewrite mapped the URL to; empty: DocumentRoot + path
   std::string_view forced_type; // RewriteRule [T=type]: the Content-Type of the file served; empty: by extension
+  std::string_view signature;   // ServerSignature's address line for a page the handler draws (a listing); empty: Off
 };
 
 class Handler {

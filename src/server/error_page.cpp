@@ -32,7 +32,7 @@ std::string_view explanation(int status) {
 
 }  // namespace
 
-void render_error_page(int status, http::Response& resp) {
+void render_error_page(int status, http::Response& resp, std::string_view signature) {
   std::string body;
   body.reserve(256);
   std::string code = std::to_string(status);
@@ -40,7 +40,7 @@ void render_error_page(int status, http::Response& resp) {
   body.append("<!DOCTYPE html>\n<html><head><title>").append(code).append(" ").append(reason);
   body.append("</title></head>\n<body>\n<h1>").append(reason).append("</h1>\n<p>");
   body.append(explanation(status));
-  body.append("</p>\n<hr><address>Pillar</address>\n</body></html>\n");
+  body.append("</p>\n").append(signature).append("</body></html>\n");
   resp.add_text(body);
 }
 

@@ -17,6 +17,7 @@
 #include "fastcgi/cgi_env.h"
 #include "fastcgi/cgi_response.h"
 #include "server/fastcgi_pool.h"
+#include "server/metadata/signature.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -126,6 +127,9 @@ void FastcgiExchange::build_request() {
   c.backend = route_.backend_type;
   c.pass_auth = route_.pass_auth;
   c.set_env = route_.set_env;
+  c.request_env = req_.env.entries();
+  std::string signature = metadata::server_signature(req_, "");
+  c.server_signature = signature;
   fastcgi::CgiEnv env;
   fastcgi::build_cgi_env(c, env);
 

@@ -23,6 +23,7 @@
 #include "proxy/sticky.h"
 #include "server/balancer_runtime.h"
 #include "server/cache_exchange.h"
+#include "server/metadata/balancer_env.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -109,7 +110,7 @@ void ProxyExchange::release_spare_buffers() {
   spare_buffers.shrink_to_fit();
 }
 
-ProxyExchange::ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, const Request& req,
+ProxyExchange::ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, Request& req,
                              const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target)
     : host_(host), w_(w), b_(b), req_(req), local_(local), slot_(slot), target_(std::move(upstream_target)) {
   up_out_ = take_buffer();
@@ -280,6 +281,7 @@ bool ProxyExchange::pick_and_connect() {
     if (!take_member(m)) continue;
     member_ = m;
     const auto& mc = b_.member_cfg(m);
+    metadata::set_balancer_env(req_.env, cfg, mc, req_.head);  // BALANCER_* for Header env= and the logs
     build_request_head(mc.host);  // the body (if any) follows as it is read
     // A PROXY header describes one client: such connections are never pooled.
     core::Fd fd = mc.proxy_protocol || fresh ? core::Fd() : w_.take_upstream(&b_, m);

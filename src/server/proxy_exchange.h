@@ -45,7 +45,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
 
   // `host` carries the client (its sink and body); the exchange reports
   // progress through it. `slot` records the member busy count it holds.
-  ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, const Request& req,
+  ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, Request& req,
                 const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target);
   ~ProxyExchange() override;
 
@@ -134,7 +134,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
   http::ExchangeHost& host_;
   WorkerLoop& w_;
   BalancerRuntime& b_;
-  const Request& req_;
+  Request& req_;  // read; the balancer's variables are written to its env
   const sockaddr_storage& local_;
   core::shm::ConnSlot& slot_;
   Handover handover_;

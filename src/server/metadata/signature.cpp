@@ -1,7 +1,6 @@
 #include "server/metadata/signature.h"
 
 #include "core/text.h"
-#include "server/metadata/sections.h"
 #include "server/site.h"
 
 namespace pillar::server::metadata {
@@ -29,11 +28,13 @@ std::string_view authority_port(std::string_view a) {
 
 }  // namespace
 
-std::string server_signature(Request& req, std::string_view prefix) {
+std::string server_signature(const Request& req, std::string_view prefix) {
   if (!req.site) return {};
-  config::ServerSignature sig = config::ServerSignature::Off;
-  for (const config::Metadata* m : sections(req)) {
-    if (m->signature) sig = *m->signature;
+  config::ServerSignature sig = req.site->cfg->meta.signature.value_or(config::ServerSignature::Off);
+  if (req.meta.sections_known) {
+    for (const config::Metadata* m : req.meta.sections) {
+      if (m->signature) sig = *m->signature;
+    }
   }
   if (sig == config::ServerSignature::Off) return {};
   const config::VirtualHost& vh = *req.site->cfg;

@@ -17,6 +17,8 @@
 namespace pillar::server::metadata {
 
 // "" when the request's ServerSignature is Off; else `prefix` and the line.
-std::string server_signature(Request& req, std::string_view prefix);
+// The sections collected for the request decide (the vhost's alone when
+// none were collected yet: an answer before the request was mapped).
+std::string server_signature(const Request& req, std::string_view prefix);
 
 }  // namespace pillar::server::metadata

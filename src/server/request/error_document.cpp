@@ -3,6 +3,7 @@
 #include "http/field_rules.h"
 #include "http/uri.h"
 #include "server/error_page.h"
+#include "server/metadata/signature.h"
 #include "server/site.h"
 
 namespace pillar::server {
@@ -60,7 +61,7 @@ void apply_error_document(Request& req, const Site* site, const http::RequestCon
     req.resp.status = 302;
     req.resp.add_header("Location", doc->value);
     req.resp.add_header("Content-Type", "text/html; charset=utf-8");
-    render_error_page(302, req.resp);
+    render_error_page(302, req.resp, metadata::server_signature(req, "<hr>\n"));
     return;
   }
   if (doc && doc->kind == config::ErrorDocument::Kind::Text) {
@@ -70,7 +71,7 @@ void apply_error_document(Request& req, const Site* site, const http::RequestCon
   }
   if (status == 405 && !req.resp.has_header("Allow")) req.resp.add_header("Allow", "GET, HEAD, OPTIONS");
   req.resp.add_header("Content-Type", "text/html; charset=utf-8");
-  render_error_page(status, req.resp);
+  render_error_page(status, req.resp, metadata::server_signature(req, "<hr>\n"));
 }
 
 }  // namespace pillar::server

@@ -4,6 +4,7 @@
 
 #include "core/assert.h"
 #include "core/log.h"
+#include "server/metadata/signature.h"
 #include "server/request/error_document.h"
 #include "server/request/rewrite_phase.h"
 #include "server/site.h"
@@ -142,8 +143,9 @@ void HandlerExchange::answer() {
   } else if (req.path_error) {
     resp.error(req.path_error);
   } else {
+    std::string signature = metadata::server_signature(req, "");  // a listing's footer
     http::RequestContext ctx{req.head, req.path, req.host, req.client, req.client_ip, local_port_, req.body_text,
-                             req.rewrite.filename, req.rewrite.forced_type};
+                             req.rewrite.filename, req.rewrite.forced_type, signature};
     if (!handler_) {
       resp.error(403);
     } else {

@@ -114,6 +114,30 @@ TEST(CgiEnv, SetEnvIf) {
   EXPECT_EQ(get(env, "PATH_TRANSLATED"), "<unset>");
 }
 
+// The request's environment (SetEnv, SetEnvIf, E=, BALANCER_*) reaches the
+// application, but never in place of a CGI variable; ProxyFCGISetEnvIf
+// sees it; SERVER_SIGNATURE is the ServerSignature line.
+TEST(CgiEnv, RequestEnvironmentAndSignature) {
+  std::vector<http::HeaderField> fields;
+  CgiRequest r = sample(fields);
+  std::vector<std::pair<std::string, std::string>> vars = {
+      {"HTTP_AUTHORIZATION", "Basic eA=="}, {"APP_ENV", "prod"}, {"SCRIPT_NAME", "/forged"}};
+  r.request_env = vars;
+  std::vector<config::FcgiSetEnv> rules = {{true, false, "X_COPY", "%{reqenv:APP_ENV}"}};
+  r.set_env = rules;
+  r.server_signature = "<address>Pillar Server at example.test Port 8080</address>\n";
+  CgiEnv env;
+  build_cgi_env(r, env);
+  EXPECT_EQ(get(env, "HTTP_AUTHORIZATION"), "Basic eA==");  // Debian's php-fpm.conf SetEnvIfNoCase line
+  EXPECT_EQ(get(env, "APP_ENV"), "prod");
+  EXPECT_EQ(get(env, "SCRIPT_NAME"), "/blog/index.php");
+  EXPECT_EQ(get(env, "X_COPY"), "prod");
+  EXPECT_EQ(get(env, "SERVER_SIGNATURE"), "<address>Pillar Server at example.test Port 8080</address>\n");
+  size_t names = 0;
+  for (const auto& [n, v] : env) names += n == "SCRIPT_NAME";
+  EXPECT_EQ(names, 1u);
+}
+
 CgiParse parse(std::string_view in, CgiHead& h, size_t& consumed) {
   const char* why = nullptr;
   CgiParse p = parse_cgi_head(in, 1024, h, consumed, why);
