@@ -314,6 +314,31 @@ TEST(FastCgi, StatusAndLocationFromTheScript) {
   EXPECT_TRUE(head.body.empty());
 }
 
+// The request's environment reaches PHP (SetEnv, SetEnvIf, and Debian's
+// php8.2-fpm.conf line that hands PHP the Authorization field), and a
+// script's fields are in mod_headers' `always` table, as with Apache.
+TEST(FastCgi, RequestEnvironmentAndHeaderTables) {
+  TempTree t;
+  write_scripts(t);
+  t.write("www/vars.php",
+          "<?php header('X-App: 1'); header('X-Kept: 1');\n"
+          "foreach (['APP_ENV','FROM_IF','HTTP_AUTHORIZATION','SERVER_SIGNATURE'] as $k)\n"
+          "  echo $k, '=', $_SERVER[$k] ?? '<unset>', \"\\n\";\n");
+  START_FPM(fpm, t);
+  START_SERVER(s, fcgi_config(t, fpm, "SetEnv APP_ENV prod\nSetEnvIf User-Agent ^tester FROM_IF=yes\n"
+                                      "SetEnvIfNoCase ^Authorization$ \"(.+)\" HTTP_AUTHORIZATION=$1\n"
+                                      "Header always unset X-App\nHeader unset X-Kept\nHeader set X-OnSuccess yes\n"));
+  auto r = curl_get(s.base_url() + "/vars.php", {"User-Agent: tester", "Authorization: Basic dTpw"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto env = env_lines(r.body);
+  EXPECT_EQ(env["APP_ENV"], "prod");
+  EXPECT_EQ(env["FROM_IF"], "yes");
+  EXPECT_EQ(env["HTTP_AUTHORIZATION"], "Basic dTpw");
+  EXPECT_EQ(env["SERVER_SIGNATURE"], "");  // ServerSignature Off
+  EXPECT_FALSE(r.has("X-App")) << "Header always unset reaches a script's field";
+  EXPECT_EQ(r.header("X-Kept"), "1") << "Header unset (onsuccess) does not, as Apache";
+  EXPECT_EQ(r.header("X-OnSuccess"), "yes");
+}
 TEST(FastCgi, TimeoutIs504AndStoppedPoolIs503) {
   TempTree t;
   write_scripts(t);
