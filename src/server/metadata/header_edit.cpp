@@ -121,21 +121,23 @@ void apply_response_action(const config::HeaderAction& a, std::vector<ResponseFi
     }
     return nullptr;
   };
-  auto remove_all = [&](ResponseField* keep) {
-    std::erase_if(fields, [&](const ResponseField& f) {
-      return &f != keep && visible(f.table, a.table) && core::iequals(f.name, a.header);
-    });
-  };
+  auto named = [&](const ResponseField& f) { return visible(f.table, a.table) && core::iequals(f.name, a.header); };
   std::string value;
   if (a.op != Op::Unset && a.op != Op::Echo) render_format(a.value, src, value);
   switch (a.op) {
-    case Op::Set: {
-      if (ResponseField* f = first()) {
-        f->value = std::move(value);
-        remove_all(f);
-      } else {
-        fields.push_back({a.header, std::move(value), table_for(a, a.header)});
+    case Op::Set: {  // the first field of the name takes the value, the others go
+      bool placed = false;
+      for (size_t i = 0; i < fields.size();) {
+        if (!named(fields[i])) {
+          ++i;
+        } else if (!placed) {
+          fields[i++].value = value;
+          placed = true;
+        } else {
+          fields.erase(fields.begin() + static_cast<std::ptrdiff_t>(i));
+        }
       }
+      if (!placed) fields.push_back({a.header, std::move(value), table_for(a, a.header)});
       return;
     }
     case Op::SetIfEmpty:
@@ -152,7 +154,7 @@ void apply_response_action(const config::HeaderAction& a, std::vector<ResponseFi
       }
       return;
     }
-    case Op::Unset: remove_all(nullptr); return;
+    case Op::Unset: std::erase_if(fields, named); return;
     case Op::Echo:
       for (const auto& rf : request_fields) {
         if (a.regex->match(rf.name) == core::Regex::Result::Match)
@@ -186,14 +188,21 @@ void apply_request_action(const config::HeaderAction& a, std::vector<http::Heade
   std::string value;
   if (a.op != Op::Unset) render_format(a.value, src, value);
   switch (a.op) {
-    case Op::Set: {
-      http::HeaderField* f = first();
-      if (!f) {
-        fields.push_back({a.header, keep(std::move(value))});
-        return;
+    case Op::Set: {  // the first field of the name takes the value, the others go
+      bool placed = false;
+      std::string_view kept;
+      for (size_t i = 0; i < fields.size();) {
+        if (!core::iequals(fields[i].name, a.header)) {
+          ++i;
+        } else if (!placed) {
+          kept = keep(std::move(value));
+          fields[i++].value = kept;
+          placed = true;
+        } else {
+          fields.erase(fields.begin() + static_cast<std::ptrdiff_t>(i));
+        }
       }
-      f->value = keep(std::move(value));
-      std::erase_if(fields, [&](const http::HeaderField& o) { return &o != f && core::iequals(o.name, a.header); });
+      if (!placed) fields.push_back({a.header, keep(std::move(value))});
       return;
     }
     case Op::SetIfEmpty:

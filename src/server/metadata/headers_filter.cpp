@@ -1,6 +1,5 @@
 #include "server/metadata/headers_filter.h"
 
-#include "core/assert.h"
 #include "core/text.h"
 #include "http/http_date.h"
 #include "server/metadata/expires.h"

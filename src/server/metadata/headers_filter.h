@@ -26,7 +26,7 @@ namespace pillar::server::metadata {
 class HeadersFilter final : public http::SinkFilter {
  public:
   explicit HeadersFilter(Request& req) : req_(req) {}
-  std::string& begin_head(int status, std::string_view reason) override;
+  std::string& begin_head(int status, std::string_view reason = {}) override;
   void end_head(http::BodyLength body, uint64_t length) override;
 
  private:
