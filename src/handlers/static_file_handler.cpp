@@ -225,17 +225,18 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
     resp.add_header("Last-Modified", std::string_view(date, date_len));
     resp.add_header("ETag", etag);
   };
+  const std::string rewrite_type(ctx.forced_type);  // RewriteRule [T=] wins over ForceType
+  ContentMeta meta = content_meta(name, vh_, mime_, rewrite_type.empty() ? force_type : &rewrite_type);
+  std::string_view type = meta.type;
   int pre = evaluate_preconditions(ctx.head, v, time(nullptr));
   if (pre == 304) {
     resp.status = 304;
+    resp.media_type.assign(type);  // not sent; ExpiresByType reads it
     validators();
     return;
   }
   if (pre) return resp.error(pre);
 
-  const std::string rewrite_type(ctx.forced_type);  // RewriteRule [T=] wins over ForceType
-  ContentMeta meta = content_meta(name, vh_, mime_, rewrite_type.empty() ? force_type : &rewrite_type);
-  std::string_view type = meta.type;
   std::string_view range_header = ctx.head.find("Range");
   RangeRequest rr;
   if (!range_header.empty() && ctx.head.method == http::Method::Get && if_range_allows(ctx.head, v))

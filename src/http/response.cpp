@@ -72,6 +72,7 @@ void Response::clear() {
   status = 200;
   use_error_page = false;
   close_connection = false;
+  media_type.clear();
   headers_.clear();
   for (size_t i = 0; i < used_parts_; ++i) parts_[i].file.reset();
   used_parts_ = 0;

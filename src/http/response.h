@@ -31,6 +31,9 @@ class Response {
   // vhost's ErrorDocument) for `status` instead of a body of its own.
   bool use_error_page = false;
   bool close_connection = false;
+  // The representation's media type when the head does not carry it (a 304
+  // sends no Content-Type): what mod_expires' ExpiresByType goes by.
+  std::string media_type;
 
   void add_header(std::string_view name, std::string_view value);
   const std::string& header_block() const { return headers_; }  // "Name: value\r\n"...

@@ -209,6 +209,10 @@ TEST_F(Headers, ExpiresOnStaticAndProxiedAnswers) {
   }
   EXPECT_GE(expires, before + 2764800);
   EXPECT_LE(expires, time(nullptr) + 2764800);
+  // A 304 carries no Content-Type; the file's type still decides, as Apache.
+  CurlResult not_modified = curl_get(s.base_url() + "/a.txt", {"If-None-Match: " + txt.header("ETag")});
+  ASSERT_EQ(not_modified.status, 304);
+  EXPECT_EQ(not_modified.header("Cache-Control"), "max-age=2764800");
   // modification plus 60 s: the file was written just now.
   CurlResult html = curl_get(s.base_url() + "/page.html");
   ASSERT_TRUE(html.has("Cache-Control")) << "M60 on a fresh file";

@@ -71,6 +71,7 @@ void HeadersFilter::end_head(http::BodyLength body, uint64_t length) {
     in.request_time = static_cast<time_t>(t_us / 1000000u);
     in.table = origin == Origin::LocalError ? FieldTable::None : FieldTable::OnSuccess;
     if (origin == Origin::LocalSuccess) {
+      in.media_type = req_.resp.media_type;  // a 304's, which sends no Content-Type
       for (const auto& f : fields) {
         if (core::iequals(f.name, "Last-Modified")) in.modified = http::parse_http_date(f.value);
       }

@@ -116,6 +116,16 @@ TEST_F(HeadersFilterTest, ExpiresByTypeWildcardDefaultAndAnExistingExpires) {
   EXPECT_EQ(kept.find("max-age"), std::string::npos) << "an application's Expires stays\n" << kept;
 }
 
+// A static 304 sends no Content-Type; the file's type still picks the rule.
+TEST_F(HeadersFilterTest, A304GoesByTheFilesType) {
+  load("ExpiresActive On\nExpiresDefault A10\nExpiresByType text/plain A100\nHeader set X-OnSuccess yes\n");
+  request("/a.txt");
+  req.resp.media_type = "text/plain";
+  std::string out = respond(304, "ETag: \"1\"\r\n");
+  EXPECT_NE(out.find("Cache-Control: max-age=100\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-OnSuccess: yes\r\n"), std::string::npos) << "a 304 is a success, as Apache\n" << out;
+}
+
 TEST_F(HeadersFilterTest, ModificationExpiresNeedsTheFilesTime) {
   load("ExpiresActive On\nExpiresByType text/plain M3600\n");
   request("/a.txt");
