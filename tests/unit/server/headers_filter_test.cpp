@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <ctime>
+#include <filesystem>
 
 #include "config/loader.h"
 #include "http/http_date.h"
@@ -25,10 +28,23 @@ class HeadersFilterTest : public ::testing::Test {
   Request req;
   test_support::ScriptedSink sink;
 
-  void load(const std::string& lines) {
+  std::string root;  // a temporary directory: "/srv/www" in the lines below stands for its www/
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/pillar-headers-filter-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root = tmpl;
+    std::filesystem::create_directories(root + "/www/sub");
+  }
+  void TearDown() override { std::filesystem::remove_all(root); }
+
+  void load(std::string lines) {
+    lines = "Listen 127.0.0.1:0\nDocumentRoot /srv/www\n" + lines;
+    for (size_t at = lines.find("/srv/www"); at != std::string::npos; at = lines.find("/srv/www", at + 1))
+      lines.replace(at, 8, root + "/www");
     config::LoadOptions o;
     o.server_root = "/tmp";
-    auto r = config::load_config_text("Listen 127.0.0.1:0\nDocumentRoot /srv/www\n" + lines, "t.conf", o);
+    auto r = config::load_config_text(lines, "t.conf", o);
     ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
     cfg = std::move(r.config);
     site.cfg = &cfg->main_server;
