@@ -161,7 +161,7 @@ TEST_F(Headers, StickyCookieRecipeOverTwoMembers) {
   ASSERT_TRUE(a.ok() && b.ok());
   std::string log = t.path("balancer.log");
   START_SERVER(s, config("<Proxy balancer://app>\n  BalancerMember " + a.url() + " route=a\n  BalancerMember " + b.url() +
-                         " route=b\n  ProxySet stickysession=ROUTEID\n</Proxy>\nProxyPass /app balancer://app retry=0\n"
+                         " route=b\n  ProxySet stickysession=ROUTEID\n</Proxy>\nProxyPass /app balancer://app\n"
                          "Header add Set-Cookie \"ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/\" env=BALANCER_ROUTE_CHANGED\n"
                          "LogFormat \"%U %{BALANCER_NAME}e %{BALANCER_WORKER_ROUTE}e %{BALANCER_ROUTE_CHANGED}e "
                          "%{BALANCER_SESSION_ROUTE}e\" bal\nCustomLog " + log + " bal\n"));
