@@ -191,7 +191,8 @@ TEST_F(Headers, StickyCookieRecipeOverTwoMembers) {
 TEST_F(Headers, ExpiresOnStaticAndProxiedAnswers) {
   Backend be("be1", [](const BackendRequest& q) {
     std::string extra = q.target == "/own" ? "Expires: Thu, 01 Jan 2037 00:00:00 GMT\r\n" : "";
-    return BackendReply{"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n" + extra + "\r\nok"};
+    std::string status = q.target == "/gone" ? "404 Not Found" : "200 OK";
+    return BackendReply{"HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n" + extra + "\r\nok"};
   });
   ASSERT_TRUE(be.ok());
   START_SERVER(s, config("ExpiresActive On\nExpiresByType text/plain \"access plus 1 month 2 days\"\n"
@@ -224,6 +225,9 @@ TEST_F(Headers, ExpiresOnStaticAndProxiedAnswers) {
   EXPECT_EQ(own.header("Expires"), "Thu, 01 Jan 2037 00:00:00 GMT");
   EXPECT_FALSE(own.has("Cache-Control")) << "the member's Expires is kept, nothing added";
   EXPECT_FALSE(curl_get(s.base_url() + "/app/off/x").has("Expires"));
+  CurlResult gone = curl_get(s.base_url() + "/app/gone");
+  ASSERT_EQ(gone.status, 404);
+  EXPECT_FALSE(gone.has("Expires")) << "not on a member's 404 either, as Apache";
 }
 
 TEST_F(Headers, ServerSignatureOnErrorPagesAndListings) {
