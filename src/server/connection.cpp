@@ -718,7 +718,7 @@ void Connection::record_request(char conn_status) {
     r.bytes_out = sent;
     r.duration_us = core::mono_us() - req_.start_us;
     r.start_time = req_.wall ? req_.wall : w_.loop().wall_time();
-    r.response_headers = &req_.resp.header_block();
+    r.response_headers = req_.meta.sent_fields.empty() ? &req_.resp.header_block() : &req_.meta.sent_fields;
     r.env = &req_.env;
     r.notes = &req_.meta.notes;
     r.keepalive_count = requests_ > 0 ? requests_ - 1 : 0;

@@ -99,7 +99,10 @@ void HeadersFilter::end_head(http::BodyLength body, uint64_t length) {
     size_t start = prev == std::string::npos ? 0 : prev + 2;
     if (out.compare(start, 9, "HTTP/1.1 ") == 0) out[start + 7] = '0';
   }
-  for (const auto& f : fields) out.append(f.name).append(": ").append(f.value).append("\r\n");
+  std::string& sent = req_.meta.sent_fields;  // what %{NAME}o logs, as Apache logs after mod_headers
+  sent.clear();
+  for (const auto& f : fields) sent.append(f.name).append(": ").append(f.value).append("\r\n");
+  out.append(sent);
   next().end_head(body, length);
 }
 

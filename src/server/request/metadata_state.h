@@ -38,6 +38,7 @@ struct MetadataState {
   bool local_answer = false;
   std::deque<std::string> values;  // RequestHeader's values: the head's views point here
   http::RequestEnv notes;          // Header note (logged by %{NAME}n)
+  std::string sent_fields;         // the fields the headers filter sent, for %{NAME}o ("" without the filter)
   uint64_t start_wall_us = 0;      // %t: when the head was read, microseconds since the epoch
   // The connection's, the same for each of its requests (kept by reset()).
   uint16_t local_port = 0;         // the port the request came to (ServerSignature without a Host port)
@@ -51,6 +52,7 @@ struct MetadataState {
     local_answer = false;
     values.clear();
     notes.clear();
+    sent_fields.clear();
     start_wall_us = 0;
   }
 };
