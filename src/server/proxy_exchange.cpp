@@ -21,7 +21,7 @@
 #include "http/field_rules.h"
 #include "http/proxy_protocol.h"
 #include "proxy/sticky.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/cache_exchange.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
@@ -109,7 +109,7 @@ void ProxyExchange::release_spare_buffers() {
   spare_buffers.shrink_to_fit();
 }
 
-ProxyExchange::ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, const Request& req,
+ProxyExchange::ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, proxy::BalancerRuntime& b, const Request& req,
                              const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target)
     : host_(host), w_(w), b_(b), req_(req), local_(local), slot_(slot), target_(std::move(upstream_target)) {
   up_out_ = take_buffer();

@@ -30,10 +30,13 @@
 #include "proxy/balancer.h"
 #include "server/request/request.h"
 
+namespace pillar::proxy {
+struct BalancerRuntime;
+}
+
 namespace pillar::server {
 
 class WorkerLoop;
-struct BalancerRuntime;
 struct LocationRoute;
 struct CacheFill;
 
@@ -45,7 +48,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
 
   // `host` carries the client (its sink and body); the exchange reports
   // progress through it. `slot` records the member busy count it holds.
-  ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, const Request& req,
+  ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, proxy::BalancerRuntime& b, const Request& req,
                 const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target);
   ~ProxyExchange() override;
 
@@ -133,7 +136,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
 
   http::ExchangeHost& host_;
   WorkerLoop& w_;
-  BalancerRuntime& b_;
+  proxy::BalancerRuntime& b_;
   const Request& req_;
   const sockaddr_storage& local_;
   core::shm::ConnSlot& slot_;

@@ -6,7 +6,7 @@
 #include "handlers/static_file_handler.h"
 #include "handlers/builtin_pages.h"
 #include "server/balancer_manager.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/tls_front.h"
 #include "core/log.h"
 
@@ -72,7 +72,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
   rt->tls_sites_ = std::make_unique<TlsSites>(*rt);
 
   for (const auto& b : c.balancers) {
-    auto br = BalancerRuntime::build(b, members, error);
+    auto br = proxy::BalancerRuntime::build(b, members, error);
     if (!br) return nullptr;
     rt->balancers_.push_back(std::move(br));
   }
@@ -92,7 +92,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
         site->owned_handlers.push_back(handlers::make_builtin_handler(loc.handler, c, ctx));
         h = site->owned_handlers.back().get();
       }
-      BalancerRuntime* b = nullptr;
+      proxy::BalancerRuntime* b = nullptr;
       if (loc.handler == config::HandlerKind::Proxy && loc.proxy.balancer >= 0)
         b = rt->balancers_[static_cast<size_t>(loc.proxy.balancer)].get();
       site->locations.push_back({&loc, h, b});

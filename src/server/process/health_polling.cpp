@@ -6,7 +6,7 @@
 
 namespace pillar::server {
 
-std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
+std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers) {
   std::vector<proxy::HealthTarget> targets;
   for (const auto& b : balancers) {
     auto span = b->span();
@@ -34,7 +34,7 @@ std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_pt
   return targets;
 }
 
-void HealthPolling::refresh(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
+void HealthPolling::refresh(const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers) {
   checker_.set_targets(health_targets(balancers), core::mono_ms());
 }
 

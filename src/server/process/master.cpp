@@ -75,7 +75,7 @@ WorkerSpec Master::worker_spec() const {
 void Master::register_commands() {
   add_cache_commands(commands_, {&cache_, [this]() -> const config::ServerConfig& { return rt_->config(); }});
   add_balancer_commands(
-      commands_, {[this]() -> const std::vector<std::unique_ptr<BalancerRuntime>>& { return rt_->balancers(); },
+      commands_, {[this]() -> const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& { return rt_->balancers(); },
                   [this](const std::vector<std::string>& args) { return change_members(args); }});
   StatusSource status;
   status.workers = workers_.get();

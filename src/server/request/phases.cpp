@@ -6,7 +6,7 @@
 #include "core/socket_address.h"
 #include "http/authority.h"
 #include "http/uri.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/cache_exchange.h"
 #include "server/proxy_exchange.h"
 #include "server/request/error_document.h"

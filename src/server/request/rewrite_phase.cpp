@@ -15,7 +15,7 @@
 #include "http/uri.h"
 #include "rewrite/alias.h"
 #include "rewrite/engine.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/site.h"
 
 namespace pillar::server {
