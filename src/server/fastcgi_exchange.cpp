@@ -16,7 +16,6 @@
 #include "core/socket_address.h"
 #include "fastcgi/cgi_env.h"
 #include "fastcgi/cgi_response.h"
-#include "server/fastcgi_pool.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -151,10 +150,10 @@ void FastcgiExchange::build_request() {
 
 bool FastcgiExchange::connect() {
   const auto& b = *route_.backend;
-  core::Fd fd = retried_ ? core::Fd() : w_.fastcgi_pool().take(&b);
-  up_reused_ = fd.valid();
+  up_ = retried_ ? nullptr : w_.fastcgi_connections().take(&b);
+  up_reused_ = up_ != nullptr;
   if (!up_reused_) {
-    fd.reset(::socket(b.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    core::Fd fd(::socket(b.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd && !b.unix_socket) {
       int one = 1;
       ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -169,8 +168,8 @@ bool FastcgiExchange::connect() {
       fail(503, why.c_str());
       return false;
     }
+    up_ = std::make_unique<core::PlainTransport>(std::move(fd));
   }
-  up_ = std::make_unique<core::PlainTransport>(std::move(fd));
   w_.loop().add(up_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
   state_ = State::Exchanging;  // a connect in progress shows as writable (or an error) first
   up_writable_ = up_reused_;
@@ -183,7 +182,7 @@ bool FastcgiExchange::connect() {
 void FastcgiExchange::release_upstream(bool reusable) {
   if (!up_) return;
   w_.loop().remove(up_->fd());
-  if (reusable) w_.fastcgi_pool().give(route_.backend, up_->release());
+  if (reusable) w_.fastcgi_connections().give(route_.backend, 0, std::move(up_));
   up_.reset();
 }
 

@@ -13,7 +13,7 @@
 // answer within ProxyTimeout -> 504; garbage, a truncated record stream or
 // a close before END_REQUEST -> 502 (or a cut response once bytes went
 // out). A connection that ended its request cleanly goes back to a small
-// per-loop pool of idle connections (FastcgiPool) and is reused; one that
+// per-loop pool of idle connections (WorkerLoop::fastcgi_connections) and is reused; one that
 // the application closed while pooled is dropped when it is next taken (an
 // error before any answer on a reused connection is retried once on a fresh
 // one, when the request had no body).
@@ -95,7 +95,7 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
   const sockaddr_storage& local_;
   FastcgiRoute route_;
   State state_ = State::Connecting;
-  std::unique_ptr<core::PlainTransport> up_;
+  std::unique_ptr<core::Transport> up_;
   bool up_reused_ = false, retried_ = false;
   bool up_writable_ = false, up_readable_ = false, up_eof_ = false;
 

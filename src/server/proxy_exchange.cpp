@@ -282,10 +282,10 @@ bool ProxyExchange::pick_and_connect() {
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
     // A PROXY header describes one client: such connections are never pooled.
-    core::Fd fd = mc.proxy_protocol || fresh ? core::Fd() : w_.take_upstream(&b_, m);
-    up_reused_ = fd.valid();
+    up_ = mc.proxy_protocol || fresh ? nullptr : w_.member_connections().take(&b_, m);
+    up_reused_ = up_ != nullptr;
     if (!up_reused_) {
-      fd.reset(::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      core::Fd fd(::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       int one = 1;
       if (fd) ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       if (!fd || (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&mc.addr), mc.addr_len) != 0 &&
@@ -296,8 +296,8 @@ bool ProxyExchange::pick_and_connect() {
         release_upstream(false);
         continue;
       }
+      up_ = std::make_unique<core::PlainTransport>(std::move(fd));
     }
-    up_ = std::make_unique<core::PlainTransport>(std::move(fd));
     if (!up_reused_ && mc.proxy_protocol) {
       std::string hdr;
       if (mc.proxy_protocol == 1) http::write_proxy_v1(req_.client, local_, hdr);
@@ -325,7 +325,7 @@ void ProxyExchange::release_upstream(bool reusable) {
   if (up_) {
     w_.loop().remove(up_->fd());
     if (reusable && member_ >= 0 && !b_.member_cfg(member_).proxy_protocol)
-      w_.give_upstream(&b_, member_, up_->release());
+      w_.member_connections().give(&b_, member_, std::move(up_));
     up_.reset();
   }
   if (acquired_ && member_ >= 0) {

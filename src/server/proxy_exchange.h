@@ -147,7 +147,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
   proxy::MemberMask tried_;
   int stale_member_ = -1;  // the next pick: this member, on a fresh connection (a stale pooled one failed)
   int attempts_ = 0;
-  std::unique_ptr<core::PlainTransport> up_;  // the member connection
+  std::unique_ptr<core::Transport> up_;  // the member connection
   bool up_reused_ = false;
   bool up_writable_ = false, up_readable_ = false, up_eof_ = false;
   bool acquired_ = false;
