@@ -52,6 +52,7 @@ class Loader {
     for (auto& vh : sc_.vhosts) finish(vh);
     resolve_proxy_targets(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_proxy_targets(vh);
+    check_member_tls();
     resolve_log_formats(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_log_formats(vh);
     std::vector<std::string> warnings;
@@ -222,7 +223,11 @@ class Loader {
   // ProxyPass may name a balancer defined further down: resolved at the end.
   void resolve_proxy_targets(VirtualHost& vh) {
     for (auto& l : vh.locations) {
-      if (l.handler != HandlerKind::Proxy || l.proxy.balancer >= 0) continue;
+      if (l.handler != HandlerKind::Proxy) continue;
+      if (l.proxy.balancer >= 0) {  // a direct target: the vhost's SSLProxy* settings are its own
+        sc_.balancers[static_cast<size_t>(l.proxy.balancer)].ssl_proxy.fill_from(vh.ssl_proxy);
+        continue;
+      }
       for (size_t i = 0; i < sc_.balancers.size(); ++i) {
         if (sc_.balancers[i].name == l.proxy.balancer_name) l.proxy.balancer = static_cast<int>(i);
       }
@@ -232,11 +237,29 @@ class Loader {
                                    ", which no <Proxy balancer://" + l.proxy.balancer_name + "> defines"});
         continue;
       }
+      // What the balancer's <Proxy> section left unset comes from the
+      // first vhost whose ProxyPass uses it (main server first).
+      sc_.balancers[static_cast<size_t>(l.proxy.balancer)].ssl_proxy.fill_from(vh.ssl_proxy);
       for (const auto& p : l.proxy.params) {
         std::string why;
         if (!apply_balancer_param(p, sc_.balancers[static_cast<size_t>(l.proxy.balancer)], why))
           sink.errors.push_back({l.where.file, l.where.line, "ProxyPass: " + why});
       }
+    }
+  }
+
+  // After every ProxyPass: a balancer nobody's ProxyPass names (RewriteRule
+  // [P] reaches it) takes the server's SSLProxy* settings; https:// members
+  // need SSLProxyEngine on, as mod_ssl says ("SSL Proxy requested ... but
+  // not enabled").
+  void check_member_tls() {
+    for (auto& b : sc_.balancers) {
+      b.ssl_proxy.fill_from(sc_.main_server.ssl_proxy);
+      if (!b.any_https() || b.ssl_proxy.engine) continue;
+      std::string name = b.name.empty() ? b.members[0].url : "balancer://" + b.name;
+      sink.errors.push_back({b.where.file, b.where.line,
+                             name + " has https:// members but TLS to members is off: add SSLProxyEngine on "
+                                    "(in the server, the <VirtualHost> or the <Proxy> section)"});
     }
   }
 

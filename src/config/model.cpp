@@ -139,4 +139,22 @@ bool VirtualHost::matches_name(std::string_view host) const {
   return false;
 }
 
+void SslProxyConfig::fill_from(const SslProxyConfig& o) {
+  const uint16_t take = o.given & static_cast<uint16_t>(~given);
+  if (take & kEngine) {
+    engine = o.engine;
+    engine_where = o.engine_where;
+  }
+  if (take & kVerify) verify = o.verify;
+  if (take & kDepth) verify_depth = o.verify_depth;
+  if (take & kCa) ca = o.ca;
+  if (take & kPeerName) check_peer_name = o.check_peer_name;
+  if (take & kPeerExpire) check_peer_expire = o.check_peer_expire;
+  if (take & kProtocol) protocols = o.protocols;
+  if (take & kCiphers) ciphers = o.ciphers;
+  if (take & kSuites) ciphersuites = o.ciphersuites;
+  if (take & kMachineCert) machine_cert = o.machine_cert;
+  given |= take;
+}
+
 }  // namespace pillar::config

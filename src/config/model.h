@@ -169,8 +169,41 @@ enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome, Prox
 
 // ---- reverse proxy (mod_proxy, mod_proxy_balancer) ---------------------------
 
+struct SslFile {
+  std::string path;  // resolved against ServerRoot
+  SourceLocation where;
+};
+
+// mod_ssl's client side, toward https:// balancer members (SSLProxy*): in
+// the server, a vhost (inherited from the server) or a <Proxy> section
+// (inherited from where it is written). A balancer takes its <Proxy>
+// section's; what that leaves unset comes from the first vhost whose
+// ProxyPass uses it (Apache merges the request's vhost and the section).
+struct SslProxyConfig {
+  enum class Verify : uint8_t { None, Optional, OptionalNoCa, Require };
+  // Which fields were given where they stand (for the vhost fill-in).
+  static constexpr uint16_t kEngine = 1, kVerify = 2, kDepth = 4, kCa = 8, kPeerName = 16, kPeerExpire = 32,
+                            kProtocol = 64, kCiphers = 128, kSuites = 256, kMachineCert = 512;
+  uint16_t given = 0;
+  bool engine = false;                 // SSLProxyEngine
+  SourceLocation engine_where;
+  Verify verify = Verify::None;        // SSLProxyVerify (Apache's default none)
+  int verify_depth = 1;                // SSLProxyVerifyDepth
+  SslFile ca;                          // SSLProxyCACertificateFile
+  bool check_peer_name = true;         // SSLProxyCheckPeerName (also SSLProxyCheckPeerCN)
+  bool check_peer_expire = true;       // SSLProxyCheckPeerExpire
+  uint8_t protocols = 4 | 8;           // SSLProxyProtocol (SslConfig's bits): TLS 1.2 and 1.3
+  std::string ciphers;                 // SSLProxyCipherSuite (empty: OpenSSL's client default)
+  std::string ciphersuites;            // SSLProxyCipherSuite TLSv1.3 ...
+  SslFile machine_cert;                // SSLProxyMachineCertificateFile: a client certificate and its key (PEM)
+  // Fields `o` gave that this one did not.
+  void fill_from(const SslProxyConfig& o);
+};
+
 struct BalancerMemberConfig {
   std::string url;                  // as written: "http://10.0.0.5:8080"
+  bool https = false;               // https://: TLS to the member (the balancer's SslProxyConfig)
+  std::string tls_name;             // the member's host, for SNI and SSLProxyCheckPeerName
   std::string host;                 // for the Host header when ProxyPreserveHost is Off
   uint16_t port = 80;
   sockaddr_storage addr{};          // resolved at load
@@ -207,7 +240,13 @@ struct BalancerConfig {
   Millis persistence{0};            // client-IP persistence (IPVS -p)
   uint32_t max_attempts = 3;        // maxattempts=: members tried for one request
   Millis queue_timeout{0};          // timeout=: wait this long for a member below its max= (0: 503 at once)
+  SslProxyConfig ssl_proxy;         // toward https:// members
   SourceLocation where;
+  bool any_https() const {
+    for (const auto& m : members)
+      if (m.https) return true;
+    return false;
+  }
 };
 
 struct ProxyTarget {
@@ -291,11 +330,8 @@ struct CacheConfig {
 
 // mod_ssl's settings of one vhost (inherited from the main server, as
 // Apache merges them). Only names and values here: src/tls turns them into an
-// SSL_CTX, and reports bad files with the line of the directive.
-struct SslFile {
-  std::string path;  // resolved against ServerRoot
-  SourceLocation where;
-};
+// SSL_CTX, and reports bad files with the line of the directive. SslFile is
+// above, with the balancer's SSLProxy* settings.
 struct SslConfig {
   // SSLProtocol bits.
   static constexpr uint8_t kTls1 = 1, kTls11 = 2, kTls12 = 4, kTls13 = 8;
@@ -381,6 +417,7 @@ struct VirtualHost {
   bool source_guard = true;
   std::vector<std::string> script_extensions{".php", ".phtml", ".phar", ".cgi", ".pl", ".py"};
   SslConfig ssl;
+  SslProxyConfig ssl_proxy;  // SSLProxy*: toward https:// members of the balancers its ProxyPass lines use
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias

@@ -25,6 +25,8 @@
 #include "server/cache_exchange.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
+#include "tls/client_context.h"
+#include "tls/tls_transport.h"
 
 namespace pillar::server {
 namespace {
@@ -273,6 +275,10 @@ bool ProxyExchange::pick_and_connect() {
         }
         return fail(503, "every member at its max= for the balancer's timeout"), false;
       }
+      // A member that failed this very request after it connected (it
+      // closed before answering, its TLS handshake failed) is a bad gateway
+      // for this request, as Apache answers it; later ones find it in error (503).
+      if (answered_badly_) return fail(502, "the member tried failed to answer"), false;
       return fail(503, "no balancer member is available"), false;
     }
     if (!fresh) ++attempts_;
@@ -296,7 +302,13 @@ bool ProxyExchange::pick_and_connect() {
         release_upstream(false);
         continue;
       }
-      up_ = std::make_unique<core::PlainTransport>(std::move(fd));
+      if (mc.https) {
+        const tls::ClientContext* tc = w_.runtime().member_tls(b_);
+        PILLAR_ASSERT(tc != nullptr);  // the load refuses https members without SSLProxyEngine
+        up_ = std::make_unique<tls::TlsTransport>(std::move(fd), *tc, mc.tls_name);
+      } else {
+        up_ = std::make_unique<core::PlainTransport>(std::move(fd));
+      }
     }
     if (!up_reused_ && mc.proxy_protocol) {
       std::string hdr;
@@ -310,7 +322,7 @@ bool ProxyExchange::pick_and_connect() {
     arm(static_cast<uint64_t>(up_reused_ ? timeout_ms() : mc.connect_timeout.count()));
     return true;
   }
-  return fail(503, "every member tried failed"), false;
+  return fail(answered_badly_ ? 502 : 503, "every member tried failed"), false;
 }
 
 uint64_t ProxyExchange::timeout_ms() const {
@@ -402,6 +414,10 @@ void ProxyExchange::on_io(uint32_t events) {
     state_ = State::Exchanging;
     arm(timeout_ms());
   }
+  // TLS: an edge of one direction may unblock the other (the handshake).
+  const uint32_t dirs = up_ ? up_->readiness(events) : events;
+  if (dirs & EPOLLOUT) up_writable_ = true;
+  if (dirs & EPOLLIN) up_readable_ = true;
   pump();
   host_.wake();
 }
@@ -709,7 +725,10 @@ bool ProxyExchange::handle_response_head() {
         // another member; the client never sees the failure.
         if (can_retry() && (up_reused_ || idempotent())) {
           if (up_reused_) stale_member_ = member_;  // not the member's failure: it goes again, on a fresh connection
-          else note_failure(member_, "closed the connection without a response");
+          else {
+            note_failure(member_, "closed the connection without a response");
+            answered_badly_ = true;
+          }
           retry();
           return false;
         }
@@ -856,7 +875,8 @@ bool ProxyExchange::handle_response_head() {
 bool ProxyExchange::splicing() {
   return head_seen_ && !tunnel_ && !(fill_ && fill_->storing) &&
          framing_ == http::ResponseHead::Framing::ContentLength && !resp_done_ &&
-         up_in_pos_ == up_in_.size() && !client_dead_ && out().pending() == 0 && out().can_splice();
+         up_in_pos_ == up_in_.size() && !client_dead_ && out().pending() == 0 && out().can_splice() &&
+         up_->can_zero_copy();
 }
 
 bool ProxyExchange::splice_body() {

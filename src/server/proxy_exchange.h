@@ -147,6 +147,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
   proxy::MemberMask tried_;
   int stale_member_ = -1;  // the next pick: this member, on a fresh connection (a stale pooled one failed)
   int attempts_ = 0;
+  bool answered_badly_ = false;  // a member failed after it connected (its 502, if no other answers)
   std::unique_ptr<core::Transport> up_;  // the member connection
   bool up_reused_ = false;
   bool up_writable_ = false, up_readable_ = false, up_eof_ = false;

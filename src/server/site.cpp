@@ -182,4 +182,10 @@ bool Runtime::reopen_logs(std::string& error) {
   return ok;
 }
 
+const tls::ClientContext* Runtime::member_tls(const proxy::BalancerRuntime& b) const {
+  const auto& all = cfg_->balancers;
+  if (all.empty() || b.cfg < all.data() || b.cfg >= all.data() + all.size()) return nullptr;
+  return tls_->for_balancer(static_cast<size_t>(b.cfg - all.data()));
+}
+
 }  // namespace pillar::server

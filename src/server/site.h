@@ -77,6 +77,8 @@ class Runtime {
   // TLS at the front: the contexts (built here, in the master, before fork)
   // and the SNI selector over these sites.
   const TlsSites& tls_sites() const { return *tls_sites_; }
+  // The TLS client context toward balancer `b`'s https:// members (null: none).
+  const tls::ClientContext* member_tls(const proxy::BalancerRuntime& b) const;
   const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
   // Every log this runtime writes (error log first), each once.
   std::vector<const core::LogSink*> log_sinks() const;

@@ -1,4 +1,5 @@
-// TLS over an accepted, non-blocking socket: a core::Transport whose reads
+// TLS over a non-blocking socket, accepted (the server side) or connected
+// to a balancer member (the client side): a core::Transport whose reads
 // and writes drive the handshake first (SSL_do_handshake inside read and
 // writev), then move application data (SSL_read/SSL_write).
 //
@@ -26,6 +27,7 @@
 
 namespace pillar::tls {
 
+class ClientContext;
 class ServerContext;
 
 // Picks the context for the SNI name of a connection to `local` (the
@@ -42,6 +44,10 @@ class TlsTransport final : public core::Transport {
   // `counters` (the scoreboard's; may be null) and `sni` outlive it.
   TlsTransport(core::Fd fd, const ServerContext& ctx, const sockaddr_storage& local, core::shm::TlsCounters* counters,
                const SniSelector* sni);
+  // The client side, toward a balancer member: `ctx` the balancer's client
+  // context, `name` the member's host (the SNI name unless it is an
+  // address, and the name SSLProxyCheckPeerName checks).
+  TlsTransport(core::Fd fd, const ClientContext& ctx, std::string name);
   ~TlsTransport() override;
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
@@ -90,6 +96,9 @@ class TlsTransport final : public core::Transport {
   sockaddr_storage local_;
   core::shm::TlsCounters* counters_;
   const SniSelector* sni_select_;
+  const ClientContext* client_ = nullptr;  // the client side: its context (member_ its host)
+  std::string member_;
+  std::string who() const;  // "client ADDR" or "member NAME", for the log
   std::string sni_;
   bool done_ = false;
   bool failed_ = false;

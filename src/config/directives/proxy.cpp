@@ -189,20 +189,18 @@ constexpr DirectiveSpec kTable[] = {
 std::span<const DirectiveSpec> proxy_directives() { return kTable; }
 
 bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string& path, std::string& why) {
-  if (url.rfind("https://", 0) == 0) {
-    why = std::string(url) + ": https to members is not supported yet; use http://";
+  const bool https = url.rfind("https://", 0) == 0;
+  if (!https && url.rfind("http://", 0) != 0) {
+    why = std::string(url) + ": write http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH]";
     return false;
   }
-  if (url.rfind("http://", 0) != 0) {
-    why = std::string(url) + ": write http://HOST[:PORT][/PATH]";
-    return false;
-  }
-  std::string_view rest = url.substr(7);
+  std::string_view rest = url.substr(https ? 8 : 7);
   size_t slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
   path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
   std::string host;
-  uint16_t port = 80;
+  const uint16_t default_port = https ? 443 : 80;
+  uint16_t port = default_port;
   if (!hostport.empty() && hostport[0] == '[') {
     size_t close = hostport.find(']');
     if (close == std::string_view::npos) return why = std::string(url) + ": unclosed [", false;
@@ -230,8 +228,11 @@ bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string
   std::memcpy(&m.addr, res->ai_addr, res->ai_addrlen);
   m.addr_len = res->ai_addrlen;
   freeaddrinfo(res);
-  m.host = port == 80 ? host : host + ":" + std::to_string(port);
+  const std::string shown = host.find(':') == std::string::npos ? host : "[" + host + "]";
+  m.host = port == default_port ? shown : shown + ":" + std::to_string(port);
   m.port = port;
+  m.https = https;
+  m.tls_name = host;
   return true;
 }
 
@@ -268,6 +269,8 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
     core::uppercase_in_place(v2);
     if (v2 != "GET" && v2 != "HEAD" && v2 != "OPTIONS" && v2 != "TCP")
       return why = "hcmethod=" + std::string(v) + ": use GET, HEAD, OPTIONS or TCP", false;
+    if (m.https && v2 != "TCP")  // the master's prober speaks plain HTTP only
+      return why = "hcmethod=" + v2 + " over https:// is not supported yet: use hcmethod=TCP for this member", false;
     m.hc_method = v2;
   } else if (key == "hcuri") {
     if (v.empty() || v[0] != '/') return why = "hcuri= must start with '/'", false;

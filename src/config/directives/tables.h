@@ -24,6 +24,10 @@ std::span<const DirectiveSpec> cache_directives();
 std::span<const DirectiveSpec> vrrp_directives();
 std::span<const DirectiveSpec> remoteip_directives();
 std::span<const DirectiveSpec> ssl_directives();
+std::span<const DirectiveSpec> ssl_proxy_directives();
+// SSLProtocol's word list ([+|-]all|TLSv1|TLSv1.1|TLSv1.2|TLSv1.3) into
+// SslConfig's bits; `name` is the directive, for the message.
+bool parse_ssl_protocols(const ConfigNode& n, std::string_view name, uint8_t& bits, std::string& why);
 std::span<const DirectiveSpec> rewrite_directives();
 std::span<const DirectiveSpec> alias_directives();
 std::span<const DirectiveSpec> fastcgi_directives();
