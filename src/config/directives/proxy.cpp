@@ -269,8 +269,6 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
     core::uppercase_in_place(v2);
     if (v2 != "GET" && v2 != "HEAD" && v2 != "OPTIONS" && v2 != "TCP")
       return why = "hcmethod=" + std::string(v) + ": use GET, HEAD, OPTIONS or TCP", false;
-    if (m.https && v2 != "TCP")  // the master's prober speaks plain HTTP only
-      return why = "hcmethod=" + v2 + " over https:// is not supported yet: use hcmethod=TCP for this member", false;
     m.hc_method = v2;
   } else if (key == "hcuri") {
     if (v.empty() || v[0] != '/') return why = "hcuri= must start with '/'", false;
