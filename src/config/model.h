@@ -70,6 +70,31 @@ struct AccessPolicy {
   bool allows(const sockaddr_storage& client) const;
 };
 
+// ---- output filters (mod_filter, mod_mime, core) and mod_deflate -----------
+
+// What one section (or the server/vhost level) says about the DEFLATE
+// filter, the one output filter Pillar has. A request merges every section
+// that covers it (request/compression.cpp): the types add up, the innermost
+// SetOutputFilter wins, and each extension's innermost mapping wins.
+struct OutputFilters {
+  std::vector<std::string> deflate_types;  // AddOutputFilterByType DEFLATE TYPE...: media types, lower-case, no parameters
+  std::optional<bool> set_deflate;         // SetOutputFilter: whether DEFLATE is in the list (unset: not written here)
+  // AddOutputFilter DEFLATE .EXT (true) and RemoveOutputFilter .EXT (false),
+  // in file order: ".ext" lower-case.
+  std::vector<std::pair<std::string, bool>> deflate_extensions;
+  bool empty() const { return deflate_types.empty() && !set_deflate && deflate_extensions.empty(); }
+};
+
+// mod_deflate's settings (server and vhost; Apache's defaults).
+struct DeflateSettings {
+  enum class AlterETag : uint8_t { AddSuffix, NoChange, Remove };
+  int level = 6;                 // DeflateCompressionLevel 1-9 (zlib's default, as Apache's Z_DEFAULT_COMPRESSION)
+  int mem_level = 9;             // DeflateMemLevel 1-9
+  int window_bits = 15;          // DeflateWindowSize 1-15 (zlib takes 9-15: smaller ones use 9)
+  uint32_t buffer_size = 8096;   // DeflateBufferSize: bytes compressed and passed on at a time
+  AlterETag alter_etag = AlterETag::AddSuffix;  // DeflateAlterETag: "-gzip" inside the quotes
+};
+
 // ---- per-path sections -----------------------------------------------------
 
 // Options as written in one section: absolute ("Options Indexes") replaces
@@ -126,6 +151,7 @@ struct FilesSection {
   bool handler_none = false;                // SetHandler None: no handler for these files
   FcgiOptions fcgi_opts;
   AccessPolicy access;
+  OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   SourceLocation where;
   bool matches(std::string_view filename) const;
 };
@@ -159,6 +185,7 @@ struct DirectorySection {
   std::optional<std::string> fallback_resource;  // FallbackResource (mod_dir); "" after "disabled"
   Options options;
   AccessPolicy access;
+  OutputFilters output_filters;     // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
   bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
   std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
@@ -229,6 +256,7 @@ struct LocationSection {
   std::vector<IpNetwork> when_networks;
   bool conditional() const { return !when_header.empty() || !when_networks.empty(); }
   AccessPolicy access;
+  OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   std::vector<AliasRule> redirects;  // Redirect [status] URL in a <Location>
   std::shared_ptr<const FcgiBackend> fcgi;  // handler == FastCgi: SetHandler "proxy:..." or ProxyPassMatch fcgi://
   FcgiOptions fcgi_opts;
@@ -369,6 +397,9 @@ struct VirtualHost {
   std::map<std::string, std::string> set_env;        // SetEnv/PassEnv (value) and UnsetEnv (erased): for later handlers
   std::vector<std::string> index_ignore;             // IndexIgnore wildcards (mod_autoindex)
   bool server_signature = false;                     // ServerSignature On|EMail: a footer on Pillar's own pages
+  OutputFilters output_filters;                      // server/vhost-level AddOutputFilterByType, SetOutputFilter, AddOutputFilter
+  bool output_filters_anywhere = false;              // some section here (or inherited) has output filters: a request asks
+  DeflateSettings deflate;                           // mod_deflate's Deflate* directives
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   bool proxy_preserve_host = false;      // ProxyPreserveHost
   std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)

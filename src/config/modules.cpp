@@ -46,9 +46,11 @@ constexpr ApacheModule kModules[] = {
     // Lacking: what the notice says will not work.
     {"alias_module", "mod_alias.c", true, ""},
     {"rewrite_module", "mod_rewrite.c", true, ""},
-    {"deflate_module", "mod_deflate.c", false, "no compression yet: responses are sent uncompressed"},
-    {"brotli_module", "mod_brotli.c", false, "no compression yet: responses are sent uncompressed"},
-    {"filter_module", "mod_filter.c", false, "no output filters yet (AddOutputFilterByType)"},
+    {"deflate_module", "mod_deflate.c", true, ""},
+    {"brotli_module", "mod_brotli.c", false, "no Brotli: responses are compressed with gzip only (mod_deflate)"},
+    // AddOutputFilterByType, the directive stock configurations use from it
+    // (FilterDeclare/FilterProvider/FilterChain are refused as unknown).
+    {"filter_module", "mod_filter.c", true, ""},
     {"setenvif_module", "mod_setenvif.c", false, "SetEnvIf and BrowserMatch are not built yet: no variable is set per request"},
     {"headers_module", "mod_headers.c", false, "Header and RequestHeader are not built yet: headers are not edited"},
     {"expires_module", "mod_expires.c", false, "ExpiresByType is not built yet: no Expires or Cache-Control max-age is added"},

@@ -17,6 +17,7 @@ std::span<const DirectiveTable> directive_tables() {
       {"fastcgi", fastcgi_directives()},
       {"ssl", ssl_directives()},
       {"mime", mime_directives()},
+      {"deflate", deflate_directives()},
   };
   return kTables;
 }

@@ -38,6 +38,7 @@ bool fcgi_pass(DirectiveSink& out, const ConfigNode& n, Scope& s, std::string_vi
                std::shared_ptr<std::regex> match);
 inline bool fcgi_url(std::string_view url) { return url.rfind("fcgi://", 0) == 0 || url.rfind("unix:", 0) == 0; }
 std::span<const DirectiveSpec> mime_directives();
+std::span<const DirectiveSpec> deflate_directives();  // directives/deflate.cpp: output filters, mod_deflate
 
 constexpr uint8_t kSV = kServer | kVHost;
 constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;
