@@ -1,5 +1,6 @@
 // mod_deflate on real responses: a static file, HEAD, Range, an HTTP/1.0
-// client, a proxied body (Content-Length and chunked), the cache (which
+// client, pipelined requests, a proxied body (Content-Length and chunked),
+// PHP-FPM's streamed output (FastCGI), the cache (which
 // stores the member's bytes: each client gets its coding from the same
 // object), no-gzip from the environment, an error page, SetOutputFilter and
 // AddOutputFilter; bodies are gunzipped and compared byte for byte. A
@@ -16,6 +17,7 @@
 #include <random>
 
 #include "backend.h"
+#include "php_fpm.h"
 #include "test_common.h"
 
 namespace itest {
@@ -293,6 +295,49 @@ TEST_F(Deflate, AClientThatLeavesMidBodyLeavesTheWorkerServing) {
   EXPECT_EQ(gunzip(whole.body, &complete).size(), big.size());
   EXPECT_TRUE(complete);
   EXPECT_EQ(srv.stderr_text().find("exit signal"), std::string::npos) << srv.stderr_text();
+}
+
+TEST_F(Deflate, PipelinedRequestsComeBackWholeAndInOrder) {
+  std::string big = page_text(1024 * 1024, 13);
+  tree.write("www/big.txt", big);
+  START_SERVER(srv, config());
+  const std::string get = "Host: localhost\r\nAccept-Encoding: gzip\r\n";
+  RawExchange r = raw_exchange(srv.port(),
+                               "GET /big.txt HTTP/1.1\r\n" + get + "\r\nGET /page.html HTTP/1.1\r\n" + get +
+                                   "\r\nGET /tiny.txt HTTP/1.1\r\n" + get + "Connection: close\r\n\r\n",
+                               10s);
+  ASSERT_EQ(r.responses.size(), 3u) << r.data.substr(0, 500);
+  EXPECT_EQ(r.responses[0].header("Content-Encoding"), "gzip");
+  EXPECT_EQ(gunzip(r.responses[0].body), big);
+  EXPECT_EQ(r.responses[1].header("Content-Encoding"), "gzip");
+  EXPECT_EQ(gunzip(r.responses[1].body), page);
+  EXPECT_EQ(r.responses[2].body, "tiny\n");
+}
+
+TEST(DeflateFastCgi, PhpOutputIsGzippedAsItStreams) {
+  TempTree t;
+  START_FPM(fpm, t);
+  t.write("www/page.php",
+          "<?php header('Content-Type: text/html; charset=utf-8');\n"
+          "for ($i = 0; $i < 2000; $i++) { echo \"<p>row $i of the streamed page</p>\\n\"; if ($i % 100 == 0) flush(); }\n");
+  t.write("www/data.php", "<?php header('Content-Type: application/octet-stream'); echo str_repeat('x', 5000);\n");
+  ::chmod(t.root().c_str(), 0755);
+  START_SERVER(srv, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 1\nServerLimit 1\n"
+                    "DocumentRoot \"" + t.path("www") + "\"\nAddOutputFilterByType DEFLATE text/html\n"
+                    "<FilesMatch \\.php$>\n  SetHandler \"proxy:unix:" + fpm.socket() + "|fcgi://localhost\"\n</FilesMatch>\n");
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) expected += "<p>row " + std::to_string(i) + " of the streamed page</p>\n";
+  CurlResult gz = curl_get(srv.base_url() + "/page.php", kGzip);
+  ASSERT_EQ(gz.status, 200) << gz.curl_error;
+  EXPECT_EQ(gz.header("Content-Encoding"), "gzip");
+  EXPECT_EQ(gz.header("Vary"), "Accept-Encoding");
+  bool complete = false;
+  EXPECT_EQ(gunzip(gz.body, &complete), expected);
+  EXPECT_TRUE(complete);
+  EXPECT_EQ(curl_get(srv.base_url() + "/page.php").body, expected);
+  CurlResult data = curl_get(srv.base_url() + "/data.php", kGzip);  // a type not listed
+  EXPECT_FALSE(data.has("Content-Encoding"));
+  EXPECT_EQ(data.body, std::string(5000, 'x'));
 }
 
 }  // namespace
