@@ -584,6 +584,7 @@ void Connection::record_request(char conn_status) {
       r.request_line = raw.substr(0, raw.find_first_of("\r\n"));
     }
     r.client_ip = req_.client_ip;
+    r.user = req_.remote_user;  // %u
     r.local_port = local_port_;
     std::string local_ip = core::address_text(local_);
     r.local_ip = local_ip;

@@ -18,6 +18,7 @@ std::span<const DirectiveTable> directive_tables() {
       {"ssl", ssl_directives()},
       {"mime", mime_directives()},
       {"deflate", deflate_directives()},
+      {"auth", auth_directives()},
   };
   return kTables;
 }
