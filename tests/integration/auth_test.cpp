@@ -220,6 +220,18 @@ TEST_F(Auth, AProxiedLocationAuthenticatesBeforeTheMember) {
   EXPECT_EQ(be.request_count(), 1u);
 }
 
+TEST(AuthConfigCheck, NamesTheLineAndTheFix) {
+  TempTree t;
+  std::string path;
+  RunResult bad = check_config(basic_config(t.root(), "<Location />\n  AuthType Digest\n  Require valid-user\n</Location>\n"),
+                               &path);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find(path + ":5: AuthType Digest is not supported"), std::string::npos) << bad.err;
+  RunResult neg = check_config(basic_config(t.root(), "<Location />\n  Require not user eve\n</Location>\n"), &path);
+  EXPECT_EQ(neg.exit_code, 1);
+  EXPECT_NE(neg.err.find(path + ":5: a negative Require has no effect"), std::string::npos) << neg.err;
+}
+
 TEST(AuthFastCgi, RemoteUserReachesPhp) {
   NEED_HTPASSWD();
   TempTree t;
