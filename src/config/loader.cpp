@@ -86,6 +86,9 @@ class Loader {
 
   void apply(const ConfigNode& n, Scope& s) {
     if (n.section) return section(n, s);
+    if (s.require_into && !http::iequals(n.name, "Require"))
+      return sink.error(n, n.name + " is not allowed in a <RequireAll>, <RequireAny> or <RequireNone>: only Require "
+                                    "lines and those sections go there");
     const DirectiveSpec* d = find_directive(n.name);
     if (!d) return sink.error(n, "unknown directive '" + n.name + "'; see docs/configuration.md for those Pillar accepts");
     if (!(d->contexts & s.ctx)) {
@@ -189,10 +192,42 @@ class Loader {
       s.vhost.locations.push_back(std::move(l));
       return;
     }
+    if (http::iequals(name, "RequireAll") || http::iequals(name, "RequireAny") || http::iequals(name, "RequireNone"))
+      return require_section(n, s);
+    if (s.require_into)
+      return sink.error(n, "<" + name + "> is not allowed in a <RequireAll>, <RequireAny> or <RequireNone>");
     if (http::iequals(name, "Vrrp")) return vrrp_section(n, s);
     if (http::iequals(name, "Proxy")) return proxy_section(n, s);
     sink.error(n, "unknown section <" + name + ">; Pillar accepts <VirtualHost>, <Directory>, <Files>, <FilesMatch>, "
-                                            "<Location>, <Vrrp>, <IfModule>, <IfDefine>");
+                                            "<Location>, <RequireAll>, <RequireAny>, <RequireNone>, <Vrrp>, "
+                                            "<IfModule>, <IfDefine>");
+  }
+
+  // <RequireAll>, <RequireAny>, <RequireNone> (mod_authz_core): a container
+  // rule in the section's Require list (or in the enclosing container).
+  void require_section(const ConfigNode& n, Scope& s) {
+    if (!(s.ctx & (kDirectory | kFiles | kLocation)))
+      return sink.error(n, "<" + n.name + "> is only allowed in <Directory>, <Files> or <Location>");
+    if (!n.args.empty()) return sink.error(n, "<" + n.name + "> takes no argument");
+    RequireRule c;
+    c.kind = http::iequals(n.name, "RequireAll") ? RequireRule::Kind::All
+             : http::iequals(n.name, "RequireAny") ? RequireRule::Kind::Any
+                                                   : RequireRule::Kind::None;
+    // <RequireNone> can only refuse: in an OR it would never matter.
+    if (c.kind == RequireRule::Kind::None && (!s.require_into || !s.require_all))
+      return sink.error(n, "<RequireNone> has no effect in " +
+                               std::string(s.require_into ? "<RequireAny>" : "a section's implicit <RequireAny>") +
+                               "; put it in a <RequireAll> with the rules it restricts");
+    Scope inner = s;
+    inner.require_into = &c.children;
+    inner.require_all = c.kind == RequireRule::Kind::All;
+    size_t errors = sink.errors.size();
+    body(n, inner);
+    if (sink.errors.size() != errors) return;
+    if (c.children.empty())
+      return sink.error(n, "<" + n.name + "> contains no Require line; add one, e.g. Require valid-user");
+    if (s.require_into) s.require_into->push_back(std::move(c));
+    else scope_access(s)->require.push_back(std::move(c));
   }
 
   void proxy_section(const ConfigNode& n, Scope& s) {

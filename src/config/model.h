@@ -49,10 +49,34 @@ struct IpNetwork {
 
 // ---- access control (mod_authz_core + mod_access_compat) -------------------
 
+// Who asks: the client's address and, once Basic authentication has run
+// (server/request/authorization.cpp), the user and the groups it is in.
+struct AccessSubject {
+  // Implicit from an address: a client no one has authenticated.
+  AccessSubject(const sockaddr_storage& c, const std::string* u = nullptr, const std::vector<std::string>* g = nullptr)
+      : client(c), user(u), groups(g) {}
+  const sockaddr_storage& client;
+  const std::string* user;                 // null: no authenticated user (yet)
+  const std::vector<std::string>* groups;  // the user's groups (AuthGroupFile); may be null
+};
+
+// mod_authz_core's results: DeniedNoUser means a rule needs a user to
+// decide (Require valid-user/user/group before authentication).
+enum class AuthzResult : uint8_t { Granted, Denied, DeniedNoUser, Neutral };
+
 struct RequireRule {
-  enum class Kind : uint8_t { AllGranted, AllDenied, Ip, NotIp, Local };
+  enum class Kind : uint8_t {
+    AllGranted, AllDenied, Ip, NotIp, Local,  // mod_authz_core, mod_authz_host
+    ValidUser, User, Group,                   // mod_authz_user, mod_authz_groupfile
+    All, Any, None,                           // <RequireAll>, <RequireAny>, <RequireNone>
+  };
   Kind kind = Kind::AllGranted;
   std::vector<IpNetwork> networks;  // Ip / NotIp
+  std::vector<std::string> names;   // User / Group
+  bool negate = false;              // Require not user|group|valid-user|ip (ip inside a container; NotIp at top)
+  std::vector<RequireRule> children;  // All / Any / None
+  AuthzResult evaluate(const AccessSubject& who) const;
+  bool needs_user() const;          // a user rule here or below
 };
 
 struct AccessPolicy {
@@ -67,7 +91,46 @@ struct AccessPolicy {
 
   bool empty() const { return require.empty() && !legacy; }
   // Both parts, when present, must grant (Apache's Satisfy All).
-  bool allows(const sockaddr_storage& client) const;
+  bool allows(const AccessSubject& who) const { return evaluate(who) == AuthzResult::Granted; }
+  // Granted, Denied, or DeniedNoUser (authentication would decide).
+  AuthzResult evaluate(const AccessSubject& who) const;
+  bool needs_user() const;
+};
+
+// mod_auth_basic, mod_authn_file, mod_authz_groupfile: what one section says
+// (Directory, Files, Location); a request takes the innermost of each.
+struct AuthConfig {
+  std::optional<std::string> type;        // AuthType: "Basic"; "" for None
+  std::optional<std::string> name;        // AuthName: the realm
+  std::optional<std::string> user_file;   // AuthUserFile (absolute: resolved against ServerRoot)
+  std::optional<std::string> group_file;  // AuthGroupFile
+  SourceLocation user_file_where, group_file_where;
+  bool empty() const { return !type && !name && !user_file && !group_file; }
+};
+
+// ---- output filters (mod_filter, mod_mime, core) and mod_deflate -----------
+
+// What one section (or the server/vhost level) says about the DEFLATE
+// filter, the one output filter Pillar has. A request merges every section
+// that covers it (request/compression.cpp): the types add up, the innermost
+// SetOutputFilter wins, and each extension's innermost mapping wins.
+struct OutputFilters {
+  std::vector<std::string> deflate_types;  // AddOutputFilterByType DEFLATE TYPE...: media types, lower-case, no parameters
+  std::optional<bool> set_deflate;         // SetOutputFilter: whether DEFLATE is in the list (unset: not written here)
+  // AddOutputFilter DEFLATE .EXT (true) and RemoveOutputFilter .EXT (false),
+  // in file order: ".ext" lower-case.
+  std::vector<std::pair<std::string, bool>> deflate_extensions;
+  bool empty() const { return deflate_types.empty() && !set_deflate && deflate_extensions.empty(); }
+};
+
+// mod_deflate's settings (server and vhost; Apache's defaults).
+struct DeflateSettings {
+  enum class AlterETag : uint8_t { AddSuffix, NoChange, Remove };
+  int level = 6;                 // DeflateCompressionLevel 1-9 (zlib's default, as Apache's Z_DEFAULT_COMPRESSION)
+  int mem_level = 9;             // DeflateMemLevel 1-9
+  int window_bits = 15;          // DeflateWindowSize 1-15 (zlib takes 9-15: smaller ones use 9)
+  uint32_t buffer_size = 8096;   // DeflateBufferSize: bytes compressed and passed on at a time
+  AlterETag alter_etag = AlterETag::AddSuffix;  // DeflateAlterETag: "-gzip" inside the quotes
 };
 
 // ---- per-path sections -----------------------------------------------------
@@ -132,6 +195,8 @@ struct FilesSection {
   bool handler_none = false;                // SetHandler None: no handler for these files
   FcgiOptions fcgi_opts;
   AccessPolicy access;
+  AuthConfig auth;                // AuthType, AuthName, AuthUserFile, AuthGroupFile
+  OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   SourceLocation where;
   bool matches(std::string_view filename) const;
 };
@@ -165,6 +230,8 @@ struct DirectorySection {
   std::optional<std::string> fallback_resource;  // FallbackResource (mod_dir); "" after "disabled"
   Options options;
   AccessPolicy access;
+  AuthConfig auth;                  // AuthType, AuthName, AuthUserFile, AuthGroupFile
+  OutputFilters output_filters;     // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
   bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
   std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
@@ -276,6 +343,8 @@ struct LocationSection {
   std::vector<IpNetwork> when_networks;
   bool conditional() const { return !when_header.empty() || !when_networks.empty(); }
   AccessPolicy access;
+  AuthConfig auth;                // AuthType, AuthName, AuthUserFile, AuthGroupFile
+  OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   std::vector<AliasRule> redirects;  // Redirect [status] URL in a <Location>
   std::shared_ptr<const FcgiBackend> fcgi;  // handler == FastCgi: SetHandler "proxy:..." or ProxyPassMatch fcgi://
   FcgiOptions fcgi_opts;
@@ -413,6 +482,10 @@ struct VirtualHost {
   std::map<std::string, std::string> set_env;        // SetEnv/PassEnv (value) and UnsetEnv (erased): for later handlers
   std::vector<std::string> index_ignore;             // IndexIgnore wildcards (mod_autoindex)
   bool server_signature = false;                     // ServerSignature On|EMail: a footer on Pillar's own pages
+  OutputFilters output_filters;                      // server/vhost-level AddOutputFilterByType, SetOutputFilter, AddOutputFilter
+  bool output_filters_anywhere = false;              // some section here (or inherited) has output filters: a request asks
+  bool auth_anywhere = false;                        // some section here (or inherited) has Auth* or a user rule
+  DeflateSettings deflate;                           // mod_deflate's Deflate* directives
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   bool proxy_preserve_host = false;      // ProxyPreserveHost
   std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)

@@ -450,7 +450,7 @@ void Connection::end_exchange() {
   // What is still queued goes out in the Write phase (a streamed answer
   // has usually left already).
   phase_ = Phase::Write;
-  if (output_.empty()) return finish_request();
+  if (sink().pending() == 0) return finish_request();  // a response filter may still hold work (deflate's file)
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
 }
 
@@ -489,17 +489,17 @@ void Connection::queue_response() {
 
 bool Connection::flush_output() {
   uint64_t before = output_.written(), sendfile_before = output_.sendfile_bytes();
-  auto r = output_.flush();
+  auto r = sink().flush();  // through the response filters, which may still produce (deflate's file pieces)
   if (uint64_t n = output_.sendfile_bytes() - sendfile_before)
     w_.row().sendfile_bytes.fetch_add(n, std::memory_order_relaxed);  // pillar_sendfile_bytes_total
   switch (r) {
-    case http1::Output::Result::Done:
+    case http::ResponseSink::Result::Done:
       return true;
-    case http1::Output::Result::Again:
+    case http::ResponseSink::Result::Again:
       if (output_.written() != before)
         w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
       return false;
-    case http1::Output::Result::Error:
+    case http::ResponseSink::Result::Error:
       break;
   }
   abort_request();
@@ -510,7 +510,8 @@ bool Connection::batch_with_next() {
   constexpr uint32_t kBatchMax = 32;           // responses per write
   constexpr uint64_t kBatchBytes = 64 * 1024;  // memory held for them
   if (!keep_alive_ || req_.body_left > 0 || req_.body_chunked || !output_.memory_only() ||
-      output_.pending() >= kBatchBytes || batched_ >= kBatchMax)
+      output_.pending() >= kBatchBytes || batched_ >= kBatchMax ||
+      sink().pending() != output_.pending())  // a response filter still holds work
     return false;
   // The next request's head is already here, whole: answer it first.
   size_t next = rbegin_ + req_.head_len;
@@ -583,6 +584,7 @@ void Connection::record_request(char conn_status) {
       r.request_line = raw.substr(0, raw.find_first_of("\r\n"));
     }
     r.client_ip = req_.client_ip;
+    r.user = req_.remote_user;  // %u
     r.local_port = local_port_;
     std::string local_ip = core::address_text(local_);
     r.local_ip = local_ip;

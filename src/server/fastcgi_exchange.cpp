@@ -178,6 +178,7 @@ void FastcgiExchange::build_request() {
   c.backend = route_.backend_type;
   c.pass_auth = route_.pass_auth;
   c.set_env = route_.set_env;
+  c.remote_user = req_.remote_user;  // mod_auth_basic's REMOTE_USER, AUTH_TYPE
   fastcgi::CgiEnv env;
   fastcgi::build_cgi_env(c, env);
 

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "server/fastcgi_exchange.h"
 #include "server/fastcgi_route.h"
+#include "server/request/authorization.h"
 #include "server/request/handler_exchange.h"
 #include "server/request/phases.h"
 #include "server/request/request.h"
@@ -21,7 +22,7 @@ PhaseStep phase_fastcgi(RequestCarrier& c) {
   if (req.path_error || !req.access_ok || req.head.path == "*" || req.head.method == http::Method::Trace ||
       req.head.method == http::Method::Connect)
     return PhaseStep::Next;
-  FastcgiRoute r = route_fastcgi(*req.site, req.route, req.path, req.client);
+  FastcgiRoute r = route_fastcgi(*req.site, req.route, req.path, access_subject(req));
   if (r.kind == FastcgiRoute::Kind::None) return PhaseStep::Next;
   if (r.kind != FastcgiRoute::Kind::Run) {
     if (r.kind == FastcgiRoute::Kind::Refuse)

@@ -18,6 +18,8 @@ std::span<const DirectiveTable> directive_tables() {
       {"ssl", ssl_directives()},
       {"ssl_proxy", ssl_proxy_directives()},
       {"mime", mime_directives()},
+      {"deflate", deflate_directives()},
+      {"auth", auth_directives()},
   };
   return kTables;
 }

@@ -9,6 +9,7 @@
 #include "proxy/balancer_runtime.h"
 #include "server/cache_exchange.h"
 #include "server/proxy_exchange.h"
+#include "server/request/authorization.h"
 #include "server/request/error_document.h"
 #include "server/request/handler_exchange.h"
 #include "server/request/request.h"
@@ -62,12 +63,10 @@ PhaseStep phase_purge(RequestCarrier& c) {
   return PhaseStep::Handled;
 }
 
-PhaseStep phase_access(RequestCarrier& c) {
-  Request& req = c.request();
-  const LocationRoute* route = req.route;
-  req.access_ok = !route || route->cfg->access.empty() || route->cfg->access.allows(req.client);
-  return PhaseStep::Next;  // a refusal is answered by the content phase, after the method checks (403)
-}
+// Require, and Basic authentication when a rule needs a user
+// (request/authorization.cpp); a refusal no user could change is answered
+// by the content phase, after the method checks (403).
+PhaseStep phase_access(RequestCarrier& c) { return authorize_request(c); }
 
 PhaseStep phase_limits(RequestCarrier& c) {
   const Request& req = c.request();
@@ -122,7 +121,7 @@ constexpr Phase kRequestPhases[] = {
     phase_route,    // vhost, path, <Location>
     phase_rewrite,  // mod_rewrite, mod_alias, FallbackResource (request/rewrite_phase.cpp)
     phase_purge,    // PURGE of a cached URL
-    phase_access,   // Require of the location
+    phase_access,   // Require, with Basic authentication (request/authorization.cpp)
     phase_limits,   // LimitRequestBody
     phase_filters,  // response filters (request/response_filters.cpp)
     phase_proxy,    // the cache filter around the proxy (a proxied location)

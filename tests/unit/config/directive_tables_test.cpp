@@ -35,7 +35,8 @@ TEST(DirectiveTables, EveryModuleHasATableAndNoNameIsInTwo) {
     }
   }
   EXPECT_EQ(modules, (std::set<std::string>{"core", "mpm", "log", "access", "content", "proxy", "cache", "vrrp",
-                                            "remoteip", "rewrite", "alias", "fastcgi", "ssl", "ssl_proxy", "mime"}));
+                                            "remoteip", "rewrite", "alias", "fastcgi", "ssl", "ssl_proxy", "mime", "deflate",
+                                            "auth"}));
 }
 
 TEST(DirectiveTables, LookupFindsEachSpecInItsOwnModule) {
