@@ -52,6 +52,7 @@ class Loader {
     for (auto& vh : sc_.vhosts) finish(vh);
     resolve_proxy_targets(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_proxy_targets(vh);
+    resolve_fcgi_balancers();
     check_member_tls();
     resolve_log_formats(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_log_formats(vh);
@@ -237,9 +238,23 @@ class Loader {
                                    ", which no <Proxy balancer://" + l.proxy.balancer_name + "> defines"});
         continue;
       }
+      auto& bal = sc_.balancers[static_cast<size_t>(l.proxy.balancer)];
+      if (bal.fastcgi()) {
+        // ProxyPass(Match) to a pool of fcgi:// members: a FastCGI location
+        // (Apache's recipe: ProxyPassMatch ^/(.*\.php)$ balancer://php/var/www/$1).
+        auto b = std::make_shared<FcgiBackend>();
+        b->url = "balancer://" + bal.name + l.proxy.path;
+        b->balancer_name = bal.name;
+        b->balancer = l.proxy.balancer;
+        b->path = l.proxy.path == "/" ? "" : l.proxy.path;
+        b->where = l.where;
+        l.handler = HandlerKind::FastCgi;
+        l.fcgi = std::move(b);
+        continue;
+      }
       // What the balancer's <Proxy> section left unset comes from the
       // first vhost whose ProxyPass uses it (main server first).
-      sc_.balancers[static_cast<size_t>(l.proxy.balancer)].ssl_proxy.fill_from(vh.ssl_proxy);
+      bal.ssl_proxy.fill_from(vh.ssl_proxy);
       for (const auto& p : l.proxy.params) {
         std::string why;
         if (!apply_balancer_param(p, sc_.balancers[static_cast<size_t>(l.proxy.balancer)], why))
@@ -252,6 +267,30 @@ class Loader {
   // [P] reaches it) takes the server's SSLProxy* settings; https:// members
   // need SSLProxyEngine on, as mod_ssl says ("SSL Proxy requested ... but
   // not enabled").
+  // SetHandler "proxy:balancer://NAME": the balancer, whose members must all be FastCGI.
+  void resolve_fcgi_balancers() {
+    for (auto& b : sc_.balancers) {
+      bool fcgi = false, http = false;
+      for (const auto& m : b.members) (m.fcgi ? fcgi : http) = true;
+      if (fcgi && http)
+        sink.errors.push_back({b.where.file, b.where.line,
+                               "balancer://" + b.name + " mixes fcgi:// and http(s):// members; a balancer is one or the other"});
+    }
+    for (auto& f : sc_.fcgi_balanced) {
+      for (size_t i = 0; i < sc_.balancers.size(); ++i)
+        if (sc_.balancers[i].name == f->balancer_name) f->balancer = static_cast<int>(i);
+      if (f->balancer < 0)
+        sink.errors.push_back({f->where.file, f->where.line,
+                               "proxy:balancer://" + f->balancer_name + ": no <Proxy balancer://" + f->balancer_name +
+                                   "> defines it"});
+      else if (!sc_.balancers[static_cast<size_t>(f->balancer)].fastcgi())
+        sink.errors.push_back({f->where.file, f->where.line,
+                               "proxy:balancer://" + f->balancer_name +
+                                   " is a FastCGI handler, but that balancer's members are http://; give it "
+                                   "BalancerMember fcgi://HOST:PORT (or unix:/PATH|fcgi://NAME) members"});
+    }
+  }
+
   void check_member_tls() {
     for (auto& b : sc_.balancers) {
       b.ssl_proxy.fill_from(sc_.main_server.ssl_proxy);

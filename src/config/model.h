@@ -109,6 +109,12 @@ struct FcgiBackend {
   bool unix_socket = false;
   std::string socket_path;         // unix socket
   std::string path;                // ProxyPassMatch: the script path, $N from the regex ("/var/www/$1"); else empty
+  // "balancer://NAME": a pool of fcgi:// BalancerMembers (the address is
+  // the chosen member's); `balancer` indexes ServerConfig::balancers once
+  // the whole configuration is read.
+  std::string balancer_name;
+  int balancer = -1;
+  SourceLocation where;            // the directive that named it
 };
 
 // What a section says about FastCGI requests it covers; the innermost
@@ -206,6 +212,7 @@ struct SslProxyConfig {
 struct BalancerMemberConfig {
   std::string url;                  // as written: "http://10.0.0.5:8080"
   bool https = false;               // https://: TLS to the member (the balancer's SslProxyConfig)
+  std::shared_ptr<const FcgiBackend> fcgi;  // fcgi:// or unix:...|fcgi://: a FastCGI member (SetHandler "proxy:balancer://...")
   std::string tls_name;             // the member's host, for SNI and SSLProxyCheckPeerName
   std::string host;                 // for the Host header when ProxyPreserveHost is Off
   uint16_t port = 80;
@@ -245,6 +252,7 @@ struct BalancerConfig {
   Millis queue_timeout{0};          // timeout=: wait this long for a member below its max= (0: 503 at once)
   SslProxyConfig ssl_proxy;         // toward https:// members
   SourceLocation where;
+  bool fastcgi() const { return !members.empty() && members[0].fcgi != nullptr; }
   bool any_https() const {
     for (const auto& m : members)
       if (m.https) return true;
@@ -518,6 +526,9 @@ struct ServerConfig {
   ProcessConfig process;
   std::vector<VrrpInstance> vrrp;
   std::vector<BalancerConfig> balancers;   // <Proxy balancer://NAME> and direct ProxyPass targets
+  // FastCGI handlers that name a balancer (SetHandler "proxy:balancer://NAME"),
+  // resolved to their balancer when the whole configuration is read.
+  std::vector<std::shared_ptr<FcgiBackend>> fcgi_balanced;
   Millis proxy_timeout{60000};             // ProxyTimeout
   std::string proxy_state_file;            // ProxyStateFile: members' drain/disable/weight across full restarts
   // mod_remoteip: the client address behind trusted proxies.

@@ -37,7 +37,7 @@ PhaseStep phase_fastcgi(RequestCarrier& c) {
     return PhaseStep::Handled;
   }
   if (!c.flush_ahead()) return PhaseStep::Handled;  // this one may take a while
-  auto x = std::make_unique<FastcgiExchange>(c, c.worker(), req, c.local_address(), std::move(r));
+  auto x = std::make_unique<FastcgiExchange>(c, c.worker(), req, c.local_address(), c.slot(), std::move(r));
   x->start();
   c.run_exchange(std::move(x));
   return PhaseStep::Handled;

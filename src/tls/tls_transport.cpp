@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -246,6 +247,12 @@ void TlsTransport::shutdown_write() {
     ERR_clear_error();
   }
   ::shutdown(fd_.get(), SHUT_WR);
+}
+
+short TlsTransport::wait_events(bool writing) const {
+  if (SSL_want_read(ssl_)) return POLLIN;
+  if (SSL_want_write(ssl_)) return POLLOUT;
+  return writing ? POLLOUT : POLLIN;
 }
 
 uint32_t TlsTransport::readiness(uint32_t events) const {

@@ -65,6 +65,7 @@ class TlsTransport final : public core::Transport {
   int fd() const override { return fd_.get(); }
   bool secure() const override { return true; }
   uint32_t readiness(uint32_t events) const override;
+  short wait_events(bool writing) const override;
 
   bool handshake_done() const { return done_; }
   // The SNI name the client sent (lower-case; empty: none).

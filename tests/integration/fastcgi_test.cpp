@@ -559,3 +559,63 @@ TEST(FastCgiFaults, StalledUploadIs408) {
 
 }  // namespace
 }  // namespace itest
+
+namespace itest {
+namespace {
+
+// SetHandler "proxy:balancer://php" over fcgi:// members: requests spread
+// over the two live applications (byrequests), a member that refuses
+// connections is tried, skipped and costs no request, and a sticky route
+// keeps a client on one application; ProxyPassMatch to the balancer works
+// as Apache's recipe writes it.
+TEST(FastCgiBalancer, MembersShareRequestsAndARefusingOneIsSkipped) {
+  TempTree t;
+  t.write("www/index.html", "x\n");
+  FakeFcgi a, b;
+  uint16_t dead = 0;
+  int dead_fd = listen_loopback(dead, 1);
+  ::close(dead_fd);  // a port nobody listens on: connections are refused
+  START_SERVER(s, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 1\nServerLimit 1\nEventThreadsPerChild 1\n"
+                  "DocumentRoot \"" + t.path("www") + "\"\nPidFile " + t.path("pillar.pid") + "\nProxyTimeout 3\n"
+                  "<Proxy balancer://php>\n  BalancerMember fcgi://127.0.0.1:" + std::to_string(a.port()) +
+                  " route=a\n  BalancerMember fcgi://127.0.0.1:" + std::to_string(b.port()) +
+                  " route=b\n  BalancerMember fcgi://127.0.0.1:" + std::to_string(dead) +
+                  " route=c\n  ProxySet stickysession=ROUTEID\n</Proxy>\n"
+                  "<Location /app>\n  SetHandler \"proxy:balancer://php\"\n</Location>\n"
+                  "ProxyPassMatch ^/m/(.*)$ balancer://php/srv/$1\n");
+  for (int i = 0; i < 12; ++i) {
+    auto r = curl_get(s.base_url() + "/app/x");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_EQ(a.requests() + b.requests(), 12) << "the refusing member cost no request";
+  EXPECT_GE(a.requests(), 4);
+  EXPECT_GE(b.requests(), 4);
+  int before = b.requests();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(curl_get(s.base_url() + "/app/x", {"Cookie: ROUTEID=x.b"}).status, 200);
+  EXPECT_EQ(b.requests(), before + 5) << "the sticky route keeps the client on member b";
+  EXPECT_EQ(curl_get(s.base_url() + "/m/y.php").status, 200);
+  EXPECT_TRUE(eventually([&] { return s.stderr_text().find("trying another member") != std::string::npos; }))
+      << s.stderr_text();
+}
+
+TEST(FastCgiBalancer, ConfigCheckNamesWhatIsWrong) {
+  TempTree t;
+  std::string path;
+  RunResult r = check_config(basic_config(t.mkdir("w"), "<Location /app>\n  SetHandler \"proxy:balancer://none\"\n</Location>\n"), &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(path + ":5: "), std::string::npos) << r.err;
+  r = check_config(basic_config(t.mkdir("x"), "<Proxy balancer://web>\n  BalancerMember http://127.0.0.1:9\n</Proxy>\n"
+                                              "<Location /app>\n  SetHandler \"proxy:balancer://web\"\n</Location>\n"), &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("fcgi://"), std::string::npos) << r.err;
+  r = check_config(basic_config(t.mkdir("y"), "<Proxy balancer://mix>\n  BalancerMember http://127.0.0.1:9\n"
+                                              "  BalancerMember fcgi://127.0.0.1:9000\n</Proxy>\n"), &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("mixes"), std::string::npos) << r.err;
+  r = check_config(basic_config(t.mkdir("z"), "<Proxy balancer://p>\n  BalancerMember fcgi://127.0.0.1:9000 hcmethod=GET\n</Proxy>\n"), &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("hcmethod=TCP"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace itest

@@ -6,6 +6,7 @@
 // host, SSLProxyCheckPeerExpire), each failure a 502 with the reason in the
 // error log; https:// members without SSLProxyEngine are refused by -t at
 // the line that defines them.
+#include <cstdio>
 #include <regex>
 #include <string>
 
@@ -119,6 +120,28 @@ TEST_F(ProxyTls, ThePeerNameIsCheckedUnlessTurnedOff) {
   START_SERVER(front, front_config(member.port(0), "SSLProxyEngine on\nSSLProxyCheckPeerName off\n"));
   CurlResult r = curl_get(front.base_url() + "/app/index.html");
   EXPECT_EQ(r.status, 200) << r.body;
+}
+
+// hcmethod=GET over TLS: the member is taken out when its health file goes
+// and comes back when it returns, which only a check that speaks TLS (and
+// accepts the member's certificate) can see.
+TEST_F(ProxyTls, HealthChecksSpeakTls) {
+  tree_.write("m/health", "ok");
+  START_SERVER(member, member_config("member"), 2);
+  std::string sock = tree_.path("ctl.sock");
+  START_SERVER(front, basic_config(tree_.mkdir("front"),
+                                   "PillarControlSocket " + sock + "\nSSLProxyEngine on\nSSLProxyVerify require\n"
+                                   "SSLProxyCACertificateFile " + cert("ca.pem") + "\n<Proxy balancer://app>\n"
+                                   "  BalancerMember https://127.0.0.1:" + std::to_string(member.port(0)) +
+                                   " hcmethod=GET hcuri=/health hcinterval=100ms hcfails=2 hcpasses=2 hctimeout=500ms\n"
+                                   "</Proxy>\nProxyPass /app/ balancer://app/\n"));
+  auto in_error = [&] { return pillarctl(sock, "-j balancer app").find("\"E\"") != std::string::npos; };
+  EXPECT_EQ(curl_get(front.base_url() + "/app/index.html").status, 200);
+  std::remove(tree_.path("m/health").c_str());
+  ASSERT_TRUE(eventually(in_error, 3s)) << pillarctl(sock, "-j balancer app");
+  tree_.write("m/health", "ok");
+  ASSERT_TRUE(eventually([&] { return !in_error(); }, 3s)) << pillarctl(sock, "-j balancer app");
+  EXPECT_EQ(curl_get(front.base_url() + "/app/index.html").status, 200);
 }
 
 TEST_F(ProxyTls, HttpsMembersNeedSslProxyEngine) {

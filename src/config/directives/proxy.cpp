@@ -170,7 +170,7 @@ void d_proxy_set(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 constexpr DirectiveSpec kTable[] = {
-    {"BalancerMember", 1, -1, kProxy, false, d_balancer_member, "BalancerMember http://HOST[:PORT] [route=R loadfactor=N status=+H ...]"},
+    {"BalancerMember", 1, -1, kProxy, false, d_balancer_member, "BalancerMember http[s]://HOST[:PORT]|fcgi://HOST[:PORT]|unix:/PATH|fcgi://NAME [route=R loadfactor=N status=+H ...]"},
     {"ProxyPass", 1, -1, kServer | kVHost | kLocation, false, d_proxy_pass, "ProxyPass /PATH URL|balancer://NAME/|! [key=value...]"},
     {"ProxyPassMatch", 2, -1, kServer | kVHost, false, d_proxy_pass_match, "ProxyPassMatch REGEX URL|balancer://NAME/..."},
     {"ProxyPassReverse", 1, 2, kServer | kVHost | kLocation, false, d_proxy_pass_reverse, "ProxyPassReverse /PATH URL"},
@@ -189,6 +189,17 @@ constexpr DirectiveSpec kTable[] = {
 std::span<const DirectiveSpec> proxy_directives() { return kTable; }
 
 bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string& path, std::string& why) {
+  if (fcgi_url(url)) {  // a FastCGI application in a balancer (mod_proxy_fcgi's fcgi:// members)
+    auto b = std::make_shared<FcgiBackend>();
+    if (!parse_fcgi_backend(url, *b, why)) return false;
+    if (!b->balancer_name.empty() || !b->path.empty())
+      return why = std::string(url) + ": a FastCGI member is fcgi://HOST[:PORT] or unix:/PATH|fcgi://NAME", false;
+    m.addr = b->addr;
+    m.addr_len = b->addr_len;
+    m.host = b->authority;
+    m.fcgi = std::move(b);
+    return true;
+  }
   const bool https = url.rfind("https://", 0) == 0;
   if (!https && url.rfind("http://", 0) != 0) {
     why = std::string(url) + ": write http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH]";
@@ -269,8 +280,8 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
     core::uppercase_in_place(v2);
     if (v2 != "GET" && v2 != "HEAD" && v2 != "OPTIONS" && v2 != "TCP")
       return why = "hcmethod=" + std::string(v) + ": use GET, HEAD, OPTIONS or TCP", false;
-    if (m.https && v2 != "TCP")  // the master's prober speaks plain HTTP only
-      return why = "hcmethod=" + v2 + " over https:// is not supported yet: use hcmethod=TCP for this member", false;
+    if (m.fcgi && v2 != "TCP")  // the prober speaks HTTP; a FastCGI application only accepts connections
+      return why = "hcmethod=" + v2 + " on a FastCGI member: use hcmethod=TCP", false;
     m.hc_method = v2;
   } else if (key == "hcuri") {
     if (v.empty() || v[0] != '/') return why = "hcuri= must start with '/'", false;
