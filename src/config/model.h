@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "config/cgi_model.h"
 #include "core/regex.h"
 
 namespace pillar::config {
@@ -194,6 +195,7 @@ struct FilesSection {
   std::shared_ptr<const FcgiBackend> fcgi;  // SetHandler "proxy:..." in this section
   bool handler_none = false;                // SetHandler None: no handler for these files
   FcgiOptions fcgi_opts;
+  CgiSettings cgi;                          // SetHandler cgi-script, RLimit* (cgi_model.h)
   AccessPolicy access;
   AuthConfig auth;                // AuthType, AuthName, AuthUserFile, AuthGroupFile
   OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
@@ -235,6 +237,7 @@ struct DirectorySection {
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
   bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
   std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
+  CgiSettings cgi;                  // SetHandler cgi-script, AddHandler, RLimit* (cgi_model.h)
   SourceLocation where;
 };
 
@@ -349,6 +352,7 @@ struct LocationSection {
   std::shared_ptr<const FcgiBackend> fcgi;  // handler == FastCgi: SetHandler "proxy:..." or ProxyPassMatch fcgi://
   FcgiOptions fcgi_opts;
   std::optional<bool> source_guard;         // ScriptSourceGuard On|Off here (unset: the vhost's)
+  CgiSettings cgi;                          // SetHandler cgi-script, RLimit* (cgi_model.h)
   SourceLocation where;
   bool matches(std::string_view path) const;  // prefix match on a segment boundary (or the regex)
 };
@@ -499,6 +503,7 @@ struct VirtualHost {
   std::vector<std::string> script_extensions{".php", ".phtml", ".phar", ".cgi", ".pl", ".py"};
   SslConfig ssl;
   SslProxyConfig ssl_proxy;  // SSLProxy*: toward https:// members of the balancers its ProxyPass lines use
+  CgiSettings cgi;           // CGI: SuexecUserGroup, UserDir, CGIDScriptTimeout, RLimit* (cgi_model.h)
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias

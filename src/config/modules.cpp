@@ -59,11 +59,14 @@ constexpr ApacheModule kModules[] = {
     {"authz_user_module", "mod_authz_user.c", true, ""},
     {"authz_groupfile_module", "mod_authz_groupfile.c", true, ""},
     {"ssl_module", "mod_ssl.c", true, "", true},
-    {"cgi_module", "mod_cgi.c", false, "CGI is not built yet: scripts are not run"},
-    {"cgid_module", "mod_cgid.c", false, "CGI is not built yet: scripts are not run"},
+    // CGI (docs/cgi.md): Debian enables these with a2enmod, so their
+    // <IfModule> blocks (serve-cgi-bin.conf's ScriptAlias) wait for the LoadModule.
+    {"cgi_module", "mod_cgi.c", true, "", true},
+    {"cgid_module", "mod_cgid.c", true, "", true},
+    {"suexec_module", "mod_suexec.c", true, "", true},
     {"include_module", "mod_include.c", false, "server-side includes are not built yet: .shtml files are sent as they are"},
     {"proxy_fcgi_module", "mod_proxy_fcgi.c", true, ""},
-    {"userdir_module", "mod_userdir.c", false, "UserDir is not built yet: /~user paths answer 404"},
+    {"userdir_module", "mod_userdir.c", true, "", true},
     {"info_module", "mod_info.c", false, "server-info is not built yet"},
     {"http2_module", "mod_http2.c", false, "HTTP/2 is not built yet: clients use HTTP/1.1"},
     {"php_module", "mod_php.c", false, "PHP is not embedded: .php files are sent as they are; use a FastCGI backend"},

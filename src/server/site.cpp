@@ -122,7 +122,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
       return nullptr;
     }
     site->maps_urls = site->rewrite->any() || !vh.alias_rules.empty() || !vh.redirects.empty() ||
-                      !vh.fallback_resource.empty() ||
+                      !vh.fallback_resource.empty() || !vh.cgi.userdir.dirs.empty() ||
                       std::any_of(vh.directories.begin(), vh.directories.end(),
                                   [](const auto& d) { return !d.redirects.empty() || d.fallback_resource; }) ||
                       std::any_of(vh.locations.begin(), vh.locations.end(), [](const auto& l) { return !l.redirects.empty(); });

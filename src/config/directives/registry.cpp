@@ -15,6 +15,7 @@ std::span<const DirectiveTable> directive_tables() {
       {"remoteip", remoteip_directives()}, {"rewrite", rewrite_directives()},
       {"alias", alias_directives()},
       {"fastcgi", fastcgi_directives()},
+      {"cgi", cgi_directives()},
       {"ssl", ssl_directives()},
       {"ssl_proxy", ssl_proxy_directives()},
       {"mime", mime_directives()},

@@ -31,6 +31,9 @@ bool parse_ssl_protocols(const ConfigNode& n, std::string_view name, uint8_t& bi
 std::span<const DirectiveSpec> rewrite_directives();
 std::span<const DirectiveSpec> alias_directives();
 std::span<const DirectiveSpec> fastcgi_directives();
+std::span<const DirectiveSpec> cgi_directives();
+// SetHandler cgi-script in <Directory>/<Files>/<Location> (directives/cgi.cpp).
+void cgi_set_handler(Scope& s);
 
 // FastCGI (directives/fastcgi.cpp). "unix:/PATH|fcgi://NAME[/path]" or
 // "fcgi://HOST[:PORT][/path]" into `b`; false with `why`.

@@ -125,6 +125,7 @@ constexpr Phase kRequestPhases[] = {
     phase_limits,   // LimitRequestBody
     phase_filters,  // response filters (request/response_filters.cpp)
     phase_proxy,    // the cache filter around the proxy (a proxied location)
+    phase_cgi,      // CGI scripts (server/cgi_phase.cpp)
     phase_fastcgi,  // FastCGI (server/fastcgi_phase.cpp), or refusing a script's source
     phase_content,  // the location's handler
 };

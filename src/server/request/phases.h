@@ -2,7 +2,7 @@
 // carrier of a request: an HTTP/1.1 connection now, an HTTP/2 stream next.
 //
 //   route -> rewrite -> purge -> access -> limits -> filters
-//         -> proxy (the cache filter around it) -> fastcgi -> content
+//         -> proxy (the cache filter around it) -> cgi -> fastcgi -> content
 //
 // Each step answers the request (the server's own answer, an error), hands
 // it to an exchange that answers later, or passes it on; the content step
@@ -61,6 +61,7 @@ enum class PhaseStep : uint8_t { Next, Handled };
 // the carrier cannot carry another request after it.
 void close_if_body_unread(RequestCarrier& c);
 PhaseStep phase_fastcgi(RequestCarrier& c);  // server/fastcgi_phase.cpp
+PhaseStep phase_cgi(RequestCarrier& c);      // server/cgi_phase.cpp
 // What every response head of this worker says (Date, Server).
 HeadDefaults head_defaults(WorkerLoop& w);
 
