@@ -16,6 +16,7 @@ std::span<const DirectiveTable> directive_tables() {
       {"alias", alias_directives()},
       {"fastcgi", fastcgi_directives()},
       {"ssl", ssl_directives()},
+      {"http2", http2_directives()},
       {"mime", mime_directives()},
   };
   return kTables;

@@ -27,6 +27,7 @@ std::span<const DirectiveSpec> ssl_directives();
 std::span<const DirectiveSpec> rewrite_directives();
 std::span<const DirectiveSpec> alias_directives();
 std::span<const DirectiveSpec> fastcgi_directives();
+std::span<const DirectiveSpec> http2_directives();
 
 // FastCGI (directives/fastcgi.cpp). "unix:/PATH|fcgi://NAME[/path]" or
 // "fcgi://HOST[:PORT][/path]" into `b`; false with `why`.
