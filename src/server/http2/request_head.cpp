@@ -69,15 +69,19 @@ bool RequestHeadBuilder::add(std::string_view name, std::string_view value) {
 RequestHeadBuilder::Result RequestHeadBuilder::finish(http::RequestHead& head, bool end_stream) {
   auto bad = [](const char* why) { return Result{Verdict::Malformed, 0, why}; };
   if (why_) return bad(why_);
-  if (!has_method_ || method_.empty()) return bad("no :method");
+  if (!has_method_) return bad("no :method");
   const bool connect = method_ == "CONNECT";
   if (connect) {
     if (has_scheme_ || has_path_ || !has_authority_) return bad("CONNECT needs :authority alone");
   } else {
-    if (!has_scheme_ || scheme_.empty()) return bad("no :scheme");
-    if (!has_path_ || path_.empty()) return bad("no :path");
+    if (!has_scheme_) return bad("no :scheme");
+    if (!has_path_) return bad("no :path");
   }
+  // Over the limits the values were not kept: the answer is 431 or 414.
   if (over_limits()) return {Verdict::Refused, refused_status_, refused_why_};
+  if (method_.empty()) return bad("empty :method");
+  if (!connect && scheme_.empty()) return bad("empty :scheme");
+  if (!connect && path_.empty()) return bad("empty :path");
   // RFC 9113 §8.3.1: Host may stand in for :authority, but must not differ.
   if (has_authority_ && has_host_ && host_ != authority_) return bad("host differs from :authority");
   if (has_authority_ && authority_.empty()) return bad("empty :authority");

@@ -29,6 +29,7 @@ ssize_t provide(nghttp2_session*, int32_t, uint8_t* buf, size_t len, uint32_t* f
 }
 
 constexpr size_t kTextPart = 16 * 1024;  // body text is appended to the last part up to this size
+constexpr uint64_t kDiscardMax = 1024 * 1024;  // request body read and dropped after a complete answer
 
 }  // namespace
 
@@ -84,6 +85,10 @@ void Stream::on_data(const uint8_t* data, size_t len) {
   if (state_ == State::Closed || body_discarded_ || state_ == State::Done) {
     // Nobody will read it: the window opens again at once.
     nghttp2_session_consume(s_.ng(), id_, len);
+    if (body_discarded_) {
+      discard_left_ -= std::min<uint64_t>(discard_left_, len);
+      if (discard_left_ == 0) reset(NGHTTP2_NO_ERROR);  // more than we drop for a client's sake
+    }
     return;
   }
   if (req_.head.has_content_length && in_received_ > req_.head.content_length) {
@@ -275,10 +280,22 @@ void Stream::finish() {
   core::TimerWheel::cancel(*this);
   if (!logged_) record('+');
   if (!in_ended_) {
-    // RFC 9113 §8.1: the answer is complete; the rest of the request body
-    // is not wanted.
+    // The answer is complete and the rest of the request body is not
+    // wanted. RFC 9113 §8.1 allows RST_STREAM(NO_ERROR) now, but some
+    // clients (curl 7.88) then drop the answer they already have: a body
+    // of up to kDiscardMax more bytes is read and dropped, within Timeout.
     body_discarded_ = true;
-    reset(NGHTTP2_NO_ERROR);
+    uint64_t unread = 0;
+    for (const auto& c : in_chunks_) unread += c.size();
+    unread -= std::min<uint64_t>(unread, in_pos_);
+    if (unread) nghttp2_session_consume(s_.ng(), id_, unread);
+    in_chunks_.clear();
+    in_pos_ = 0;
+    discard_left_ = kDiscardMax;
+    if (req_.head.has_content_length && req_.head.content_length - std::min(in_received_, req_.head.content_length) > kDiscardMax)
+      reset(NGHTTP2_NO_ERROR);
+    else
+      arm(s_.limits().timeout_ms);
   }
   if (slot_) {
     s_.worker().release_slot(slot_index_);
@@ -318,8 +335,11 @@ void Stream::on_timer() {
       s_.wake();
       return;
     }
-    case State::Ready:
     case State::Done:
+      if (body_discarded_ && !in_ended_) reset(NGHTTP2_NO_ERROR);  // the dropped body took too long
+      s_.wake();
+      return;
+    case State::Ready:
     case State::Closed:
       return;
   }

@@ -194,6 +194,7 @@ class Stream final : public RequestCarrier, public core::TimerNode {
   bool in_ended_ = false;     // the client's END_STREAM
   bool continue_sent_ = false;
   bool body_discarded_ = false;  // the answer is done: DATA is consumed as it comes
+  uint64_t discard_left_ = 0;    // of it, what we still drop before RST_STREAM(NO_ERROR)
 };
 
 }  // namespace pillar::server::http2
