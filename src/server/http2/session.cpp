@@ -66,13 +66,6 @@ int on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code, void* ud)
   return 0;
 }
 
-int on_frame_not_send(nghttp2_session* ng, const nghttp2_frame* frame, int, void*) {
-  // A response that could not go (the stream was reset meanwhile): the
-  // stream's close callback follows; make sure nothing waits on it.
-  if (frame->hd.type == NGHTTP2_HEADERS) nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_INTERNAL_ERROR);
-  return 0;
-}
-
 // The callbacks, made once (they are the same for every session).
 const nghttp2_session_callbacks* callbacks() {
   static nghttp2_session_callbacks* cbs = [] {
@@ -84,7 +77,6 @@ const nghttp2_session_callbacks* callbacks() {
     nghttp2_session_callbacks_set_on_frame_send_callback(c, on_frame_send);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(c, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(c, on_stream_close);
-    nghttp2_session_callbacks_set_on_frame_not_send_callback(c, on_frame_not_send);
     return c;
   }();
   return cbs;
