@@ -147,6 +147,10 @@ void Session::start(std::string_view received) {
 }
 
 void Session::on_io(uint32_t events) {
+  // Streams closed since the last event go now: this is an event of our
+  // own, not a call from inside some exchange's callback (an exchange that
+  // woke its stream may still be on the stack after wake() returns).
+  graveyard_.clear();
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
   drive();  // a write that waited goes on in flush()
 }
@@ -183,7 +187,6 @@ void Session::drive() {
   } while (again_ && !closed_);
   in_drive_ = false;
   if (closed_) return;
-  graveyard_.clear();  // outside every callback and exchange now
   check_done();
   if (!closed_) arm_timer();
 }
@@ -322,6 +325,7 @@ void Session::arm_timer() {
 }
 
 void Session::on_timer() {
+  graveyard_.clear();  // see on_io
   if (closed_) return;
   const uint64_t now = w_.loop().now_ms();
   if (out_pos_ < out_.size()) {

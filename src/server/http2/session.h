@@ -131,7 +131,9 @@ class Session final : public core::TimerNode {
 
   std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<Stream*> ready_;
-  std::vector<std::unique_ptr<Stream>> graveyard_;  // closed streams, deleted outside the callbacks
+  // Closed streams, deleted at the session's next own event (on_io,
+  // on_timer) or with it: never under a callback that may still use them.
+  std::vector<std::unique_ptr<Stream>> graveyard_;
 
   std::unique_ptr<char[]> rbuf_;
   std::string out_;  // frames for the socket

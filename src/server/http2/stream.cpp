@@ -466,6 +466,8 @@ void Stream::Sink::drop() {
 }
 
 void Stream::queue_more() {
+  // Queued bytes that cannot leave within Timeout end the stream (on_timer).
+  if (queued_bytes_ > 0 && !armed() && state_ != State::Closed) arm(s_.limits().timeout_ms);
   if (deferred_ && state_ != State::Closed) {
     deferred_ = false;
     nghttp2_session_resume_data(s_.ng(), id_);
