@@ -221,13 +221,21 @@ def main():
         p.until(ends(5))
         p.send(p.head(3))
         p.until(secs=5)
-    elif mode == 'too_many_streams':  # N streams that stay open (bodies never sent), before any SETTINGS ack
-        p = Peer(port, tls)
+    elif mode == 'too_many_streams':  # N [R]: N streams that stay open (bodies never sent), before any
+        p = Peer(port, tls)               # SETTINGS ack; read until R of them were refused (or 5 s)
         out = b''
         for i in range(int(args[0])):
             out += p.head(1 + 2 * i, '/index.html', method='POST', extra=[('content-length', '10')], end_stream=False)
         p.send(out)
-        p.until(secs=2)
+        want = int(args[1]) if len(args) > 1 else 1
+        refused = [0]
+
+        def enough(f):
+            if isinstance(f, RstStreamFrame) and f.error_code == 7:
+                refused[0] += 1
+            return refused[0] >= want
+        p.until(enough, secs=5)
+        p.until(secs=0.3)  # and a little more: no other stream is refused
     elif mode == 'malformed':  # KIND: one malformed request, then a good one
         p = Peer(port, tls)
         kind = args[0]

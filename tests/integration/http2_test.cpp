@@ -448,7 +448,7 @@ TEST_F(Http2, StreamsOverH2MaxSessionStreamsAreRefused) {
   START_SERVER(srv, config("Protocols h2 h2c http/1.1\nH2MaxSessionStreams 3"), 2);
   // Five streams that stay open (their bodies never come), sent before the
   // client read our SETTINGS: the two over the limit get REFUSED_STREAM.
-  std::string out = peer(srv.port(1), false, "too_many_streams 5");
+  std::string out = peer(srv.port(1), false, "too_many_streams 5 2");
   EXPECT_TRUE(has_line(out, "settings 2=0,3=3,4=65535,6=819000")) << out;
   EXPECT_EQ(count_lines(out, std::regex("rst [0-9]+ 7")), 2u) << out;
   EXPECT_TRUE(has_line(out, "rst 9 7")) << out;

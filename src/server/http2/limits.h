@@ -6,7 +6,7 @@
 //                                 window; over the limit: GOAWAY
 //                                 ENHANCE_YOUR_CALM and close
 //   control-frame floods          SETTINGS, PING, PRIORITY, empty DATA and
-//                                 WINDOW_UPDATEs that follow no DATA of ours,
+//                                 WINDOW_UPDATEs beyond two per DATA frame of ours,
 //                                 counted per window the same way; queued
 //                                 SETTINGS/PING acks capped (nghttp2)
 //   CONTINUATION flood, HPACK bomb  a header block of at most

@@ -446,12 +446,14 @@ void Session::frame_received(const nghttp2_frame& f) {
       }
       return;
     case NGHTTP2_WINDOW_UPDATE:
-      // Updates answer the DATA we sent; a stream of them with none sent is a flood.
-      if (!data_since_window_update_ && control_.note(now)) {
+      // Updates answer the DATA we sent (one for the stream, one for the
+      // connection per frame at most); those beyond that are counted.
+      if (window_update_credit_ > 0) {
+        --window_update_credit_;
+      } else if (control_.note(now)) {
         note_hostile(Hostile::ControlFlood, "WINDOW_UPDATE flood");
         terminate(NGHTTP2_ENHANCE_YOUR_CALM, "window update flood");
       }
-      data_since_window_update_ = false;
       return;  // nghttp2 sends what the window held back at the next mem_send
     default:
       return;
@@ -461,7 +463,7 @@ void Session::frame_received(const nghttp2_frame& f) {
 void Session::frame_sent(const nghttp2_frame& f) {
   switch (f.hd.type) {
     case NGHTTP2_DATA:
-      data_since_window_update_ = true;
+      window_update_credit_ = std::min<uint64_t>(window_update_credit_ + 2, 1u << 20);
       [[fallthrough]];
     case NGHTTP2_HEADERS:
       if (f.hd.flags & NGHTTP2_FLAG_END_STREAM) {

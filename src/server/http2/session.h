@@ -146,7 +146,7 @@ class Session final : public core::TimerNode {
   bool terminating_ = false;  // a GOAWAY with an error: close once it is out
   bool in_drive_ = false;
   bool again_ = false;
-  bool data_since_window_update_ = false;
+  uint64_t window_update_credit_ = 0;  // WINDOW_UPDATEs our DATA frames may have asked for
   WindowCounter resets_;
   WindowCounter control_;
   uint8_t logged_ = 0;  // Hostile kinds already logged on this connection
