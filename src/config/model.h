@@ -13,6 +13,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/cgi_model.h"
@@ -453,6 +454,24 @@ struct SslConfig {
   std::vector<ConfCmd> conf_cmds;      // SSLOpenSSLConfCmd, applied last, in order
 };
 
+// HTTP/2 at the front (core's Protocols and mod_http2's H2* directives),
+// per vhost: a connection takes the settings of the vhost it starts with
+// (SNI's over TLS, the address's default for h2c). See docs/http2.md.
+struct Http2Config {
+  std::vector<std::string> protocols{"http/1.1"};  // Protocols, lower-case, in the order written
+  SourceLocation protocols_where;
+  bool honor_order = true;              // ProtocolsHonorOrder: the server's order wins in ALPN
+  bool direct = true;                   // H2Direct: h2c by prior knowledge (only with h2c in Protocols)
+  uint32_t max_session_streams = 100;   // H2MaxSessionStreams
+  uint32_t window_size = 65535;         // H2WindowSize: each stream's receive window
+  uint64_t stream_max_mem = 65536;      // H2StreamMaxMemSize: response bytes buffered per stream
+  bool offers(std::string_view protocol) const {
+    for (const auto& p : protocols)
+      if (p == protocol) return true;
+    return false;
+  }
+};
+
 struct ErrorDocument {
   enum class Kind : uint8_t { Text, LocalPath, Redirect } kind = Kind::Text;
   std::string value;
@@ -504,6 +523,7 @@ struct VirtualHost {
   SslConfig ssl;
   SslProxyConfig ssl_proxy;  // SSLProxy*: toward https:// members of the balancers its ProxyPass lines use
   CgiSettings cgi;           // CGI: SuexecUserGroup, UserDir, CGIDScriptTimeout, RLimit* (cgi_model.h)
+  Http2Config h2;
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias

@@ -68,7 +68,7 @@ constexpr ApacheModule kModules[] = {
     {"proxy_fcgi_module", "mod_proxy_fcgi.c", true, ""},
     {"userdir_module", "mod_userdir.c", true, "", true},
     {"info_module", "mod_info.c", false, "server-info is not built yet"},
-    {"http2_module", "mod_http2.c", false, "HTTP/2 is not built yet: clients use HTTP/1.1"},
+    {"http2_module", "mod_http2.c", true, "", true},
     {"php_module", "mod_php.c", false, "PHP is not embedded: .php files are sent as they are; use a FastCGI backend"},
 };
 

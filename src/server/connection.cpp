@@ -24,6 +24,7 @@
 #include "server/request/response_filters.h"
 
 #include "http/proxy_protocol.h"
+#include "server/http2/session.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -68,12 +69,14 @@ void Connection::start() {
 
 void Connection::on_io(uint32_t events) {
   events = transport_->readiness(events);  // TLS: an edge of one direction may unblock the other
+  if (h2_) return h2_->on_io(events);
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) output_.on_writable();
   drive();
 }
 
 void Connection::on_timer() {
+  if (h2_) return;  // the session times itself
   const auto& cfg = w_.runtime().config();
   switch (phase_) {
     case Phase::Idle:
@@ -126,6 +129,7 @@ void Connection::wake() {
 }
 
 void Connection::drain(bool graceful) {
+  if (h2_) return h2_->drain(graceful);
   draining_server_ = true;
   drain_graceful_ = graceful;
   if (phase_ != Phase::Idle || rend_ != rbegin_) return;  // busy: its answer says Connection: close
@@ -143,6 +147,7 @@ void Connection::drain(bool graceful) {
 }
 
 void Connection::close_if_idle() {
+  if (h2_) return h2_->close_if_idle();
   if (phase_ == Phase::Idle && rend_ == rbegin_) close_now();
 }
 
@@ -271,6 +276,7 @@ void Connection::drive() {
             }
             continue;
           }
+          if (requests_ == 0 && start_http2()) return;  // HTTP/2 (server/http2/handover.cpp)
           const auto& cfg = w_.runtime().config();
           http::ParseLimits limits{cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size};
           auto out = http::parse_request_head({rbuf_.get() + rbegin_, rend_ - rbegin_}, limits, req_.head);
@@ -681,6 +687,7 @@ void Connection::start_linger() {
 
 void Connection::close_now() {
   if (phase_ == Phase::Closed) return;
+  if (h2_) h2_->shutdown();  // its streams let go of what they hold
   if (phase_ != Phase::Detached && exchange_ && exchange_->abort(!w_.stopping())) {
     // The client left while the exchange goes on without it (a fetch that
     // fills the store for others): the socket goes, the exchange (bounded

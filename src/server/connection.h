@@ -31,6 +31,9 @@
 
 namespace pillar::server {
 
+namespace http2 {
+class Session;
+}
 class WorkerLoop;
 struct Site;
 struct LocationRoute;
@@ -102,6 +105,10 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   HandlerExchange content_{*this};  // the location's synchronous handler, reused request after request
 
   void drive();
+  // HTTP/2 (server/http2/handover.cpp): true when the connection went to an
+  // HTTP/2 session (or waits for the rest of the client preface).
+  bool start_http2();
+  std::unique_ptr<http2::Session> h2_;  // set: every event goes to the session
   // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).
   bool fill();
   void process_request(size_t head_len);

@@ -86,6 +86,7 @@ class ContextBuilder {
     if (c_.session_tickets) TicketKeys::instance().install(ctx);
     SSL_CTX_set_client_hello_cb(ctx, &TlsTransport::client_hello_callback, nullptr);
     SSL_CTX_set_tlsext_servername_callback(ctx, &TlsTransport::servername_callback);
+    SSL_CTX_set_alpn_select_cb(ctx, &TlsTransport::alpn_callback, nullptr);
 
     conf_cmds(ctx);
     if (errors_.size() != errors_before) return nullptr;

@@ -323,4 +323,52 @@ void TlsTransport::switch_to(const ServerContext& c) {
 // acknowledges the name (the server then answers with an empty SNI).
 int TlsTransport::servername_callback(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
 
+std::string_view choose_alpn(std::span<const unsigned char> offered, const SniSelector::Protocols& ours) {
+  // The client's names, checked as they are walked (a bad length ends the list).
+  auto client_offers = [&](std::string_view name) {
+    for (size_t i = 0; i < offered.size();) {
+      size_t n = offered[i];
+      if (n == 0 || i + 1 + n > offered.size()) return false;
+      std::string_view p(reinterpret_cast<const char*>(offered.data() + i + 1), n);
+      if (p == name) return true;
+      i += 1 + n;
+    }
+    return false;
+  };
+  if (ours.honor_order) {
+    for (std::string_view name : ours.names)
+      if (client_offers(name)) return name;
+    return {};
+  }
+  for (size_t i = 0; i < offered.size();) {
+    size_t n = offered[i];
+    if (n == 0 || i + 1 + n > offered.size()) break;
+    std::string_view p(reinterpret_cast<const char*>(offered.data() + i + 1), n);
+    for (std::string_view name : ours.names)
+      if (p == name) return name;
+    i += 1 + n;
+  }
+  return {};
+}
+
+// The selected name must outlive the handshake: it points into the
+// vhost's configuration (SniSelector::protocols' views), which does.
+int TlsTransport::alpn_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                                unsigned int inlen, void*) {
+  auto* t = static_cast<TlsTransport*>(SSL_get_app_data(ssl));
+  if (!t || !t->sni_select_) return SSL_TLSEXT_ERR_NOACK;
+  std::string_view p = choose_alpn({in, inlen}, t->sni_select_->protocols(t->local_, t->sni_));
+  if (p.empty()) return SSL_TLSEXT_ERR_NOACK;  // nothing in common: HTTP/1.1 without ALPN, as mod_ssl
+  *out = reinterpret_cast<const unsigned char*>(p.data());
+  *outlen = static_cast<unsigned char>(p.size());
+  return SSL_TLSEXT_ERR_OK;
+}
+
+std::string_view TlsTransport::alpn() const {
+  const unsigned char* p = nullptr;
+  unsigned int n = 0;
+  SSL_get0_alpn_selected(ssl_, &p, &n);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), n) : std::string_view();
+}
+
 }  // namespace pillar::tls

@@ -19,8 +19,10 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/shm/scoreboard.h"
 #include "core/transport.h"
@@ -36,7 +38,25 @@ class SniSelector {
  public:
   virtual ~SniSelector() = default;
   virtual const ServerContext* select(const sockaddr_storage& local, std::string_view host) const = 0;
+  // The application protocols (ALPN names, "h2", "http/1.1") the vhost of
+  // `host` (the SNI name; empty: the address's default) speaks, in its
+  // order, and whether that order wins over the client's (Apache's
+  // Protocols and ProtocolsHonorOrder). Default: HTTP/1.1 only.
+  struct Protocols {
+    std::vector<std::string_view> names{"http/1.1"};
+    bool honor_order = true;
+  };
+  virtual Protocols protocols(const sockaddr_storage& local, std::string_view host) const {
+    (void)local;
+    (void)host;
+    return {};
+  }
 };
+
+// ALPN (RFC 7301): the protocol to select from the client's list (`offered`,
+// in its wire format: length-prefixed names) given the server's, or empty
+// when none is common (the handshake goes on without ALPN: HTTP/1.1).
+std::string_view choose_alpn(std::span<const unsigned char> offered, const SniSelector::Protocols& ours);
 
 class TlsTransport final : public core::Transport {
  public:
@@ -76,6 +96,8 @@ class TlsTransport final : public core::Transport {
   const char* protocol() const { return SSL_get_version(ssl_); }
   const char* cipher() const { return SSL_get_cipher_name(ssl_); }
   SSL* ssl() const { return ssl_; }
+  // The protocol ALPN selected ("h2", "http/1.1"; empty: none).
+  std::string_view alpn() const;
 
   // The callbacks every ServerContext installs. The vhost is chosen from
   // the raw ClientHello (as mod_ssl does), before OpenSSL looks at a
@@ -84,6 +106,9 @@ class TlsTransport final : public core::Transport {
   // without client certificates never resumes into one that requires them.
   static int client_hello_callback(SSL* ssl, int* alert, void* arg);
   static int servername_callback(SSL* ssl, int* alert, void* arg);
+  // ALPN: the SNI-selected vhost's Protocols (SniSelector::protocols).
+  static int alpn_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                           unsigned int inlen, void* arg);
 
  private:
   core::Io handshake();

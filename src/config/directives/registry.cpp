@@ -18,6 +18,7 @@ std::span<const DirectiveTable> directive_tables() {
       {"cgi", cgi_directives()},
       {"ssl", ssl_directives()},
       {"ssl_proxy", ssl_proxy_directives()},
+      {"http2", http2_directives()},
       {"mime", mime_directives()},
       {"deflate", deflate_directives()},
       {"auth", auth_directives()},

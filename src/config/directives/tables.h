@@ -34,6 +34,7 @@ std::span<const DirectiveSpec> fastcgi_directives();
 std::span<const DirectiveSpec> cgi_directives();
 // SetHandler cgi-script in <Directory>/<Files>/<Location> (directives/cgi.cpp).
 void cgi_set_handler(Scope& s);
+std::span<const DirectiveSpec> http2_directives();
 
 // FastCGI (directives/fastcgi.cpp). "unix:/PATH|fcgi://NAME[/path]" or
 // "fcgi://HOST[:PORT][/path]" into `b`; false with `why`.
