@@ -35,7 +35,7 @@ TEST(DirectiveTables, EveryModuleHasATableAndNoNameIsInTwo) {
     }
   }
   EXPECT_EQ(modules, (std::set<std::string>{"core", "mpm", "log", "access", "content", "proxy", "cache", "vrrp",
-                                            "remoteip", "rewrite", "alias", "fastcgi", "ssl", "ssl_proxy", "http2", "mime", "deflate",
+                                            "remoteip", "rewrite", "alias", "fastcgi", "ssl", "ssl_proxy", "http2", "mime", "deflate", "cgi",
                                             "auth"}));
 }
 

@@ -224,8 +224,8 @@ const ErrorCase kErrorCases[] = {
      {"Options 'Bogus' is unknown", "FollowSymLinks"}},
     {"OptionsMixed", "Listen 8080\nOptions Indexes +FollowSymLinks\n", 2, {"mixes +/- forms"}},
     {"AddTypeSwapped", "Listen 8080\nAddType .txt text/plain\n", 2, {"first argument is the MIME type"}},
-    {"SetHandlerUnknown", "Listen 8080\n<Location /cgi-bin>\n  SetHandler cgi-script\n</Location>\n", 3,
-     {"SetHandler cgi-script is unknown", "server-status", "pillar-metrics"}},
+    {"SetHandlerUnknown", "Listen 8080\n<Location /cgi-bin>\n  SetHandler perl-script\n</Location>\n", 3,
+     {"SetHandler perl-script is unknown", "server-status", "pillar-metrics"}},
     // Files and paths.
     {"DocumentRootMissing", "Listen 8080\nDocumentRoot /nonexistent/pillar-test/www\n", 2,
      {"/nonexistent/pillar-test/www is not a directory", "create it"}},
