@@ -4,7 +4,9 @@
 #pragma once
 #include <sys/socket.h>
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/request.h"
 #include "http/response.h"
@@ -22,6 +24,8 @@ struct RequestContext {
   std::string_view filename;    // the file Alias or mod_rewrite mapped the URL to; empty: DocumentRoot + path
   std::string_view forced_type; // RewriteRule [T=type]: the Content-Type of the file served; empty: by extension
   std::string_view signature;   // ServerSignature's address line for a page the handler draws (a listing); empty: Off
+  const std::string* user = nullptr;              // the authenticated user (Basic), for Require user/valid-user
+  const std::vector<std::string>* groups = nullptr;  // its groups, for Require group
 };
 
 class Handler {

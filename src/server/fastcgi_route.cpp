@@ -123,7 +123,7 @@ bool has_script_extension(std::string_view name, const std::vector<std::string>&
 }
 
 FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const std::string& path,
-                           const sockaddr_storage& client) {
+                           const config::AccessSubject& who) {
   FastcgiRoute r;
   const config::VirtualHost& vh = *site.cfg;
   const config::LocationSection* loc = route ? route->cfg : nullptr;
@@ -209,7 +209,7 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     }
     return r;
   }
-  if (access && !access->allows(client)) {
+  if (access && !access->allows(who)) {
     r.kind = FastcgiRoute::Kind::Forbidden;
     return r;
   }

@@ -48,9 +48,10 @@ struct FastcgiRoute {
   std::string fcgi_prefix;      // "proxy:fcgi://AUTHORITY" (the FPM form of SCRIPT_FILENAME)
 };
 
-// `path`: the decoded, normalized request path.
+// `path`: the decoded, normalized request path; `who`: the client (and
+// the user Basic authentication found) for the script's Require.
 FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const std::string& path,
-                           const sockaddr_storage& client);
+                           const config::AccessSubject& who);
 
 // Whether a file name ends with one of `exts` (lower-case, with the dot), case-insensitively.
 bool has_script_extension(std::string_view name, const std::vector<std::string>& exts);

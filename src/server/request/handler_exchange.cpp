@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "server/metadata/signature.h"
 #include "server/request/error_document.h"
+#include "server/request/response_filters.h"
 #include "server/request/rewrite_phase.h"
 #include "server/site.h"
 
@@ -14,6 +15,7 @@ namespace pillar::server {
 void write_response(http::ExchangeHost& host, Request& req, const HeadDefaults& defaults) {
   const int status = req.resp.status;
   req.meta.local_answer = true;  // the server's own answer (mod_headers' tables follow from it)
+  if (!req.filters.installed()) install_response_filters(req);  // an answer before the filter step (a redirect, a 413)
   switch (status) {
     case 400: case 408: case 411: case 413: case 414: case 417: case 500: case 501: case 503:
       host.close_after();
@@ -145,7 +147,8 @@ void HandlerExchange::answer() {
   } else {
     std::string signature = metadata::server_signature(req, "");  // a listing's footer
     http::RequestContext ctx{req.head, req.path, req.host, req.client, req.client_ip, local_port_, req.body_text,
-                             req.rewrite.filename, req.rewrite.forced_type, signature};
+                             req.rewrite.filename, req.rewrite.forced_type, signature,
+                             req.remote_user.empty() ? nullptr : &req.remote_user, &req.user_groups};
     if (!handler_) {
       resp.error(403);
     } else {

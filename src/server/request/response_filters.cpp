@@ -4,6 +4,7 @@
 #include "server/request/response_filters.h"
 
 #include "server/metadata/headers_filter.h"
+#include "server/request/compression.h"
 #include "server/request/request.h"
 
 namespace pillar::server {
@@ -12,7 +13,8 @@ void install_response_filters(Request& req) {
   req.filters.clear();
   req.filters.mark_installed();
   // Filter modules add themselves here (mod_headers, mod_deflate), innermost first.
-  metadata::maybe_push_headers_filter(req);  // mod_headers, mod_expires
+  maybe_push_deflate_filter(req);            // mod_deflate (request/compression.cpp)
+  metadata::maybe_push_headers_filter(req);  // mod_headers, mod_expires: they see the compressed head
 }
 
 }  // namespace pillar::server

@@ -19,6 +19,8 @@ struct RewriteState {
   std::string forced_type;    // T=
   std::vector<std::string> set_cookies;                   // CO=
   bool script = false;        // ScriptAlias: the CGI handler's
+  std::string userdir_user;   // UserDir mapped /~USER: the user (suexec runs its scripts as them)
+  std::string userdir_base;   // and the user's directory it mapped to
   bool end = false;           // [END]: no more rewriting
   int redirects = 0;          // internal redirects so far (bounded as LimitInternalRecursion)
 
@@ -27,6 +29,8 @@ struct RewriteState {
     proxy_target.clear();
     forced_type.clear();
     set_cookies.clear();
+    userdir_user.clear();
+    userdir_base.clear();
     script = end = false;
     redirects = 0;
   }
