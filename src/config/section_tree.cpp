@@ -70,7 +70,7 @@ struct Builder {
   // The line with its variables expanded (re-split into words), or false.
   bool resolved(const ConfigLine& l, const std::string& file, ConfigLine& outl) {
     outl = l;
-    if (l.raw.find("${") == std::string::npos) return true;
+    if (in.htaccess || l.raw.find("${") == std::string::npos) return true;
     std::string text;
     if (!expand(l, file, text)) return false;
     std::vector<ConfigLine> one;
@@ -208,6 +208,10 @@ struct Builder {
   }
 
   void directive(const ConfigLine& l, const std::string& file, std::vector<ConfigNode>& into) {
+    if (in.htaccess) {
+      into.push_back(ConfigNode{l.name, l.args, file, l.line, false, {}});
+      return;
+    }
     if (http::iequals(l.name, "Define") || http::iequals(l.name, "UnDefine")) return define(l, file);
     if (http::iequals(l.name, "Include") || http::iequals(l.name, "IncludeOptional")) {
       include(l, file, into, http::iequals(l.name, "IncludeOptional"));
@@ -290,16 +294,35 @@ struct Builder {
 
 }  // namespace
 
+namespace {
+
+void seed_modules(Builder& b, const TreeInput& in) {
+  for (const auto& name : in.loaded_modules) {
+    if (const ApacheModule* m = find_module(name)) b.loaded_modules.push_back(m->id);
+  }
+}
+
+void report(const Builder& b, TreeResult& out) {
+  out.defines = b.defines;
+  out.loaded_modules.assign(b.loaded_modules.begin(), b.loaded_modules.end());
+}
+
+}  // namespace
+
 void build_tree_from_text(std::string_view text, const std::string& file, const TreeInput& in, TreeResult& out) {
   out.server_root = in.server_root;
   Builder b{in, out};
+  seed_modules(b, in);
   b.parse_text(text, file, out.top);
+  report(b, out);
 }
 
 void build_tree_from_file(const std::string& path, const TreeInput& in, TreeResult& out) {
   out.server_root = in.server_root;
   Builder b{in, out};
+  seed_modules(b, in);
   b.read_file(path, path, 0, out.top);
+  report(b, out);
   if (!out.errors.empty() && out.errors.back().line == 0 && out.top.empty()) {
     out.errors.back().message = "cannot read configuration file " + path;
   }

@@ -26,6 +26,42 @@ void merge(RuleSet& own, const RuleSet& parent) {
   else if (own.inherit) own.rules.insert(own.rules.end(), parent.rules.begin(), parent.rules.end());
 }
 
+// The per-directory sets of `vh`'s sections into site.dirs (parallel to
+// vh.directories, shortest path first): a section with rewrite lines gets
+// its own set (merged with the nearest enclosing one's), a section without
+// shares the enclosing one's. `reuse(i)` may give section i's set ready
+// made (an empty set standing for "none").
+template <typename Reuse>
+void compile_dirs(SiteRules& site, const config::VirtualHost& vh, const Maps& maps, std::vector<config::ConfigError>& errors,
+                  Reuse reuse) {
+  site.dirs.assign(vh.directories.size(), nullptr);
+  for (size_t i = 0; i < vh.directories.size(); ++i) {
+    const auto& d = vh.directories[i];
+    if (auto ready = reuse(i)) {
+      if (!ready->rules.empty() || ready->engine_set || ready->base_set) site.dirs[i] = std::move(ready);
+      else {
+        for (size_t j = 0; j < i; ++j) {
+          if (site.dirs[j] && path_under(d.path, vh.directories[j].path)) site.dirs[i] = site.dirs[j];
+        }
+      }
+      continue;
+    }
+    std::shared_ptr<const RuleSet> parent;  // the effective set of the nearest enclosing section
+    for (size_t j = 0; j < i; ++j) {
+      if (site.dirs[j] && path_under(d.path, vh.directories[j].path)) parent = site.dirs[j];
+    }
+    Maps unused;  // RewriteMap is refused in per-directory context before it gets here
+    auto set = parse(d.rewrite, unused, d.path, errors);
+    if (!set) {
+      site.dirs[i] = parent;
+      continue;
+    }
+    if (parent) merge(*set, *parent);
+    set->maps = &maps;
+    site.dirs[i] = set;
+  }
+}
+
 }  // namespace
 
 bool path_under(std::string_view path, std::string_view dir) {
@@ -71,24 +107,32 @@ std::unique_ptr<SiteRules> compile_site(const config::ServerConfig& sc, const co
     own->maps = &site->maps;
     site->server = own;
   }
-  site->dirs.resize(vh.directories.size());
-  for (size_t i = 0; i < vh.directories.size(); ++i) {
+  compile_dirs(*site, vh, site->maps, errors, [](size_t) { return std::shared_ptr<const RuleSet>(); });
+  return site;
+}
+
+std::unique_ptr<SiteRules> derive_site(const SiteRules& base, const config::VirtualHost& base_vh,
+                                       const config::VirtualHost& vh, std::vector<config::ConfigError>& errors) {
+  auto site = std::make_unique<SiteRules>();
+  site->trace = base.trace;
+  site->server = base.server;
+  // A section no .htaccess section encloses (at its path or above) merges
+  // as it did in the vhost: its compiled set is reused.
+  auto reuse = [&](size_t i) -> std::shared_ptr<const RuleSet> {
     const auto& d = vh.directories[i];
-    const RuleSet* parent = nullptr;  // the effective set of the nearest enclosing section
+    if (d.htaccess) return nullptr;
     for (size_t j = 0; j < i; ++j) {
-      if (site->dirs[j] && path_under(d.path, vh.directories[j].path)) parent = site->dirs[j].get();
+      if (vh.directories[j].htaccess && path_under(d.path, vh.directories[j].path)) return nullptr;
     }
-    auto set = parse(d.rewrite, site->maps, d.path, errors);
-    if (!set) {
-      if (parent) site->dirs[i] = site->dirs[std::find_if(site->dirs.begin(), site->dirs.end(),
-                                                           [&](const auto& p) { return p.get() == parent; }) -
-                                             site->dirs.begin()];
-      continue;
+    for (size_t k = 0; k < base_vh.directories.size() && k < base.dirs.size(); ++k) {
+      const auto& b = base_vh.directories[k];
+      if (b.path == d.path && b.where.file == d.where.file && b.where.line == d.where.line) {
+        return base.dirs[k] ? base.dirs[k] : std::shared_ptr<const RuleSet>(std::make_shared<const RuleSet>());
+      }
     }
-    if (parent) merge(*set, *parent);
-    set->maps = &site->maps;
-    site->dirs[i] = set;
-  }
+    return nullptr;
+  };
+  compile_dirs(*site, vh, base.maps, errors, reuse);
   return site;
 }
 

@@ -5,8 +5,9 @@
 // RewriteOptions Inherit / InheritBefore add its ancestors' after / before
 // them, RewriteEngine and RewriteBase are inherited when not set.
 // The main server's rules reach a <VirtualHost> only with Inherit.
-// .htaccess files (later) will compile into the same RuleSet, at first use,
-// cached by the file's identity, with the <Directory> set as their parent.
+// .htaccess files compile into the same RuleSets (derive_site): their
+// sections are per-directory sections of a copy of the vhost, with the
+// enclosing <Directory> (or parent .htaccess) as their parent.
 #pragma once
 #include <memory>
 #include <string_view>
@@ -32,6 +33,12 @@ struct SiteRules {
 // Compiles `vh` (the main server when &vh == &sc.main_server). Errors name file:line.
 std::unique_ptr<SiteRules> compile_site(const config::ServerConfig& sc, const config::VirtualHost& vh,
                                         std::vector<config::ConfigError>& errors);
+// The rules of `vh`, a copy of `base_vh` with .htaccess sections added
+// (DirectorySection::htaccess): the server set, the maps and the sets of
+// sections no .htaccess section encloses are `base`'s; the others are
+// compiled here. `base` must outlive the result (its maps are used).
+std::unique_ptr<SiteRules> derive_site(const SiteRules& base, const config::VirtualHost& base_vh,
+                                       const config::VirtualHost& vh, std::vector<config::ConfigError>& errors);
 // Every vhost's rules, for `pillar -t`: the errors start would fail on (each once).
 void check_config(const config::ServerConfig& sc, std::vector<config::ConfigError>& errors);
 

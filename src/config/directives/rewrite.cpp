@@ -25,14 +25,14 @@ void d_rewrite_log(DirectiveSink& out, const ConfigNode& n, Scope&) {
 }
 
 constexpr DirectiveSpec kTable[] = {
-    {"RewriteBase", 1, 1, kDirectory, false, d_rewrite_base, "RewriteBase URL-PATH"},
-    {"RewriteCond", 2, 3, kSV | kDirectory, false, d_rewrite, "RewriteCond TESTSTRING CONDPATTERN [FLAGS]"},
-    {"RewriteEngine", 1, 1, kSV | kDirectory, false, d_rewrite, "RewriteEngine On|Off"},
+    {"RewriteBase", 1, 1, kDirectory, false, d_rewrite_base, "RewriteBase URL-PATH", kOrFileInfo},
+    {"RewriteCond", 2, 3, kSV | kDirectory, false, d_rewrite, "RewriteCond TESTSTRING CONDPATTERN [FLAGS]", kOrFileInfo},
+    {"RewriteEngine", 1, 1, kSV | kDirectory, false, d_rewrite, "RewriteEngine On|Off", kOrFileInfo},
     {"RewriteLog", 1, 1, kSV, false, d_rewrite_log, "RewriteLog (gone: LogLevel rewrite:trace3)"},
     {"RewriteLogLevel", 1, 1, kSV, false, d_rewrite_log, "RewriteLogLevel (gone: LogLevel rewrite:trace3)"},
     {"RewriteMap", 2, 3, kSV, false, d_rewrite, "RewriteMap NAME TYPE:SOURCE"},
-    {"RewriteOptions", 1, -1, kSV | kDirectory, false, d_rewrite, "RewriteOptions Inherit|InheritBefore..."},
-    {"RewriteRule", 2, 3, kSV | kDirectory, false, d_rewrite, "RewriteRule PATTERN SUBSTITUTION [FLAGS]"},
+    {"RewriteOptions", 1, -1, kSV | kDirectory, false, d_rewrite, "RewriteOptions Inherit|InheritBefore...", kOrFileInfo},
+    {"RewriteRule", 2, 3, kSV | kDirectory, false, d_rewrite, "RewriteRule PATTERN SUBSTITUTION [FLAGS]", kOrFileInfo},
 };
 
 }  // namespace
