@@ -442,7 +442,7 @@ Connection::PhaseStep Connection::phase_route() {
 }
 
 Connection::PhaseStep Connection::phase_rewrite() {
-  std::string local_ip = req_.site && req_.site->maps_urls ? core::address_text(local_) : std::string();
+  std::string local_ip = req_.site && (req_.site->maps_urls || req_.site->htaccess) ? core::address_text(local_) : std::string();
   if (run_rewrite_phase(req_, {w_.runtime(), local_port_, local_ip}) == RewriteVerdict::Next) return PhaseStep::Next;
   if (req_.body_chunked || req_.body_left > http::RequestBody::kDiscardMax || (req_.head.expect_continue && req_.body_left > 0))
     keep_alive_ = false;

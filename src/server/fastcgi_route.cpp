@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "core/text.h"
@@ -111,6 +112,27 @@ void take_options(FastcgiRoute& r, const config::FcgiOptions& o) {
   if (o.backend) r.backend_type = *o.backend;
   if (o.pass_auth) r.pass_auth = *o.pass_auth;
   r.set_env.insert(r.set_env.end(), o.set_env.begin(), o.set_env.end());
+  for (const auto& p : o.php) {
+    // A later setting of the same name wins; php_value never overrides php_admin_value (mod_php's rule).
+    auto same = std::find_if(r.php.begin(), r.php.end(), [&](const config::PhpSetting& q) { return q.name == p.name; });
+    if (same == r.php.end()) r.php.push_back(p);
+    else if (p.admin || !same->admin) *same = p;
+  }
+}
+
+// PHP_VALUE / PHP_ADMIN_VALUE: "name=value" lines joined with "\n", as
+// PHP-FPM reads them; before ProxyFCGISetEnvIf, which may override them.
+void php_params(FastcgiRoute& r) {
+  std::string value, admin;
+  for (const auto& p : r.php) {
+    std::string& to = p.admin ? admin : value;
+    if (!to.empty()) to.push_back('\n');
+    to += p.name + "=" + p.value;
+  }
+  std::vector<config::FcgiSetEnv> php;
+  if (!value.empty()) php.push_back({true, false, "PHP_VALUE", value});
+  if (!admin.empty()) php.push_back({true, false, "PHP_ADMIN_VALUE", admin});
+  r.set_env.insert(r.set_env.begin(), php.begin(), php.end());
 }
 
 }  // namespace
@@ -133,6 +155,7 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
   if (loc && loc->handler == config::HandlerKind::FastCgi && !loc->fcgi->path.empty()) {
     // ProxyPass/ProxyPassMatch: the application maps the path (mod_proxy_fcgi
     // sends no PATH_INFO; PHP-FPM splits SCRIPT_FILENAME itself).
+    php_params(r);
     r.kind = FastcgiRoute::Kind::Run;
     r.backend = loc->fcgi.get();
     r.script_filename = template_path(*loc, path);
@@ -191,7 +214,9 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     }
   };
   for (const auto& d : vh.directories) {
-    if (under(dir, d.path) && !d.access.empty()) access = &d.access;
+    if (!under(dir, d.path)) continue;
+    if (!d.access.empty()) access = &d.access;
+    take_options(r, d.fcgi_opts);  // php_value & co. in <Directory> and .htaccess
   }
   apply_files(vh.files);
   for (const auto& d : vh.directories) {
@@ -213,6 +238,7 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     r.kind = FastcgiRoute::Kind::Forbidden;
     return r;
   }
+  php_params(r);
   r.kind = FastcgiRoute::Kind::Run;
   r.backend = backend;
   r.script_filename = std::move(file);

@@ -41,11 +41,12 @@ struct FastcgiRoute {
   const config::FcgiBackend* backend = nullptr;
   config::FcgiBackendType backend_type = config::FcgiBackendType::Fpm;
   bool pass_auth = false;  // CGIPassAuth
-  std::vector<config::FcgiSetEnv> set_env;  // vhost's, then the location's, then the <Files>'
+  std::vector<config::FcgiSetEnv> set_env;  // PHP_VALUE/PHP_ADMIN_VALUE, then the vhost's, the location's, the <Files>'
   std::string script_filename;  // the file, or ProxyPass(Match)'s script path
   std::string script_name;      // URL path of the script
   std::string path_info;        // decoded; empty: none
   std::string fcgi_prefix;      // "proxy:fcgi://AUTHORITY" (the FPM form of SCRIPT_FILENAME)
+  std::vector<config::PhpSetting> php;  // php_value & co. merged (vhost, location, <Directory>/.htaccess, <Files>)
 };
 
 // `path`: the decoded, normalized request path.

@@ -1,6 +1,7 @@
 #include "server/site.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 
 #include "handlers/static_file_handler.h"
@@ -80,6 +81,11 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
   auto build_site = [&](const config::VirtualHost& vh) -> std::unique_ptr<Site> {
     auto site = std::make_unique<Site>();
     site->cfg = &vh;
+    static std::atomic<uint64_t> serials{0};
+    site->serial = ++serials;
+    site->htaccess = std::any_of(vh.directories.begin(), vh.directories.end(), [](const config::DirectorySection& d) {
+      return (d.allow_override && d.allow_override->categories) || (d.allow_override_list && !d.allow_override_list->empty());
+    });
     if (ctx.vhost_stats) site->stats_id = ctx.vhost_stats->id_for(vh.server_name.empty() ? "(main)" : vh.server_name);
     site->static_handler = std::make_unique<handlers::StaticFileHandler>(vh, rt->mime_);
     for (const auto& loc : vh.locations) {

@@ -5,11 +5,14 @@
 // environment E= set (logged by %{VAR}e). Reset by the rewrite phase at the
 // start of each request.
 #pragma once
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace pillar::server {
+
+struct Site;
 
 struct RewriteState {
   std::string filename;       // mapped by Alias or a server-context rule; empty: DocumentRoot + path
@@ -22,6 +25,12 @@ struct RewriteState {
   bool script = false;        // ScriptAlias: the CGI handler's
   bool end = false;           // [END]: no more rewriting
   int redirects = 0;          // internal redirects so far (bounded as LimitInternalRecursion)
+  std::string handler;        // RewriteRule [H=handler]: the handler that answers (empty: the configured one)
+  std::string path_info;      // the filename's part after the file the walk found (per-directory rules, DPI)
+  // The per-directory Site the .htaccess files made (Request::site points
+  // at it after the walk); held so that it outlives the request even when
+  // the thread's cache lets it go (server/htaccess.h).
+  std::shared_ptr<const Site> dir_site;
 
   void reset() {
     filename.clear();
@@ -31,6 +40,9 @@ struct RewriteState {
     set_cookies.clear();
     script = end = false;
     redirects = 0;
+    handler.clear();
+    path_info.clear();
+    dir_site.reset();
   }
 };
 

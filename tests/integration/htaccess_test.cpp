@@ -1,0 +1,399 @@
+// .htaccess files in the request path: a WordPress-style front controller
+// and a Drupal-like one in a subdirectory, AllowOverride None ignoring the
+// file, a directive its class does not allow (500, file:line in the error
+// log), an edit seen by the next requests without a reload, nested files
+// merged in Apache's order, Options=... limits, php_value reaching a
+// FastCGI application as PHP_VALUE, and files too large or binary.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "test_common.h"
+
+namespace itest {
+namespace {
+
+// index.php stands in for a front controller and is served as a file here
+// (no FastCGI), which ScriptSourceGuard would refuse.
+const std::string kPhpAsText = "ScriptSourceGuard Off\n";
+
+class Htaccess : public ::testing::Test {
+ protected:
+  TempTree tree;
+  std::string docroot = tree.mkdir("www");
+
+  void SetUp() override {
+    tree.write("www/index.php", "front controller\n");
+    tree.write("www/style.css", "body{}\n");
+    tree.write("www/wp-admin/index.html", "admin dir\n");
+  }
+  // The docroot's <Directory> with `allow` (AllowOverride's arguments) and `extra` lines.
+  std::string config(const std::string& allow, const std::string& extra = "") const {
+    return basic_config(docroot, kPhpAsText + "<Directory \"" + docroot + "\">\n  AllowOverride " + allow + "\n" + extra +
+                                     "</Directory>\n");
+  }
+  // Rules equivalent to WordPress's stock block (written here, not copied).
+  static std::string wordpress_rules() {
+    return "# front controller\n"
+           "<IfModule mod_rewrite.c>\n"
+           "RewriteEngine On\n"
+           "RewriteBase /\n"
+           "RewriteRule ^index\\.php$ - [L]\n"
+           "RewriteCond %{REQUEST_FILENAME} !-f\n"
+           "RewriteCond %{REQUEST_FILENAME} !-d\n"
+           "RewriteRule . /index.php [L]\n"
+           "</IfModule>\n";
+  }
+  // Waits for `needle` in the server's stderr (the error log).
+  static bool logged(const ServerProcess& srv, const std::string& needle) {
+    return eventually([&] { return srv.stderr_text().find(needle) != std::string::npos; });
+  }
+};
+
+TEST_F(Htaccess, WordPressRulesFromTheFile) {
+  tree.write("www/.htaccess", wordpress_rules());
+  START_SERVER(srv, config("All"));
+  auto pretty = raw_get(srv.port(), "/2024/01/hello-world/?p=1");
+  EXPECT_EQ(pretty.first().status, 200) << pretty.data;
+  EXPECT_EQ(pretty.first().body, "front controller\n");
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().body, "body{}\n");
+  EXPECT_EQ(raw_get(srv.port(), "/wp-admin/").first().body, "admin dir\n");
+  EXPECT_EQ(raw_get(srv.port(), "/no-such.css").first().body, "front controller\n");
+  // The file itself is never served.
+  EXPECT_EQ(raw_get(srv.port(), "/.htaccess").first().status, 403);
+}
+
+TEST_F(Htaccess, FileInfoIsEnoughForRewriteRules) {
+  tree.write("www/.htaccess", wordpress_rules());
+  START_SERVER(srv, config("FileInfo"));
+  EXPECT_EQ(raw_get(srv.port(), "/some/page").first().body, "front controller\n");
+}
+
+// A Drupal-like front controller installed in a subdirectory: RewriteBase,
+// a condition on REQUEST_URI, DirectoryIndex, Options, FilesMatch denying
+// what must not be downloaded, ErrorDocument.
+TEST_F(Htaccess, DrupalLikeFrontControllerInASubdirectory) {
+  tree.write("www/drupal/index.php", "drupal front\n");
+  tree.write("www/drupal/core/misc.js", "js\n");
+  tree.write("www/drupal/sites/default/settings.inc", "secret\n");
+  tree.write("www/drupal/empty/.keep", "");
+  tree.write("www/drupal/.htaccess",
+             "<FilesMatch \"\\.(engine|inc|install|module|sh|sql|theme|twig|yml)$|^(composer\\.(json|lock))$\">\n"
+             "  Require all denied\n"
+             "</FilesMatch>\n"
+             "Options -Indexes\n"
+             "DirectoryIndex index.php index.html\n"
+             "ErrorDocument 403 \"drupal says no\"\n"
+             "<IfModule mod_rewrite.c>\n"
+             "  RewriteEngine on\n"
+             "  RewriteBase /drupal\n"
+             "  RewriteCond %{REQUEST_FILENAME} !-f\n"
+             "  RewriteCond %{REQUEST_FILENAME} !-d\n"
+             "  RewriteCond %{REQUEST_URI} !=/drupal/favicon.ico\n"
+             "  RewriteRule ^ index.php [L]\n"
+             "</IfModule>\n");
+  tree.write("www/drupal/composer.json", "{}\n");
+  START_SERVER(srv, config("All", "  Options +Indexes\n"));
+  auto node = raw_get(srv.port(), "/drupal/node/1");
+  EXPECT_EQ(node.first().status, 200) << node.data;
+  EXPECT_EQ(node.first().body, "drupal front\n");
+  EXPECT_EQ(raw_get(srv.port(), "/drupal/").first().body, "drupal front\n") << "DirectoryIndex index.php first";
+  EXPECT_EQ(raw_get(srv.port(), "/drupal/core/misc.js").first().body, "js\n");
+  auto inc = raw_get(srv.port(), "/drupal/sites/default/settings.inc");
+  EXPECT_EQ(inc.first().status, 403);
+  EXPECT_EQ(inc.first().body, "drupal says no");
+  EXPECT_EQ(raw_get(srv.port(), "/drupal/composer.json").first().status, 403);
+  EXPECT_EQ(raw_get(srv.port(), "/drupal/empty/").first().status, 403) << "Options -Indexes from the file";
+  EXPECT_EQ(raw_get(srv.port(), "/drupal/favicon.ico").first().status, 404) << "excluded by the REQUEST_URI condition";
+  // Outside the subdirectory the file does not apply.
+  EXPECT_EQ(raw_get(srv.port(), "/nothing-here").first().status, 404);
+  EXPECT_EQ(raw_get(srv.port(), "/wp-admin/").first().status, 200);
+}
+
+TEST_F(Htaccess, AllowOverrideNoneIgnoresTheFile) {
+  tree.write("www/.htaccess", "Require all denied\nThis is not even a directive\n");
+  START_SERVER(srv, config("None"));
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().status, 200);
+  // And Apache 2.4's default, no AllowOverride at all, is None too.
+  START_SERVER(plain, basic_config(docroot, kPhpAsText));
+  EXPECT_EQ(raw_get(plain.port(), "/style.css").first().status, 200);
+}
+
+TEST_F(Htaccess, DisallowedDirectiveIs500WithFileAndLine) {
+  tree.write("www/.htaccess", "RewriteEngine On\n# a comment\nOptions +Indexes\n");
+  tree.write("www/sub/.htaccess", "RewriteEngine On\nFrobnicate yes\n");
+  tree.write("www/sub/x.txt", "x\n");
+  tree.write("www/other/y.txt", "y\n");
+  START_SERVER(srv, config("FileInfo"));
+  auto r = raw_get(srv.port(), "/style.css");
+  EXPECT_EQ(r.first().status, 500) << r.data;
+  EXPECT_TRUE(logged(srv, docroot + "/.htaccess:3: Options not allowed here")) << srv.stderr_text();
+  EXPECT_TRUE(logged(srv, "does not include Options")) << srv.stderr_text();
+  // The whole tree below answers 500; an unknown name is Apache's "Invalid command".
+  EXPECT_EQ(raw_get(srv.port(), "/sub/x.txt").first().status, 500);
+  EXPECT_EQ(raw_get(srv.port(), "/other/y.txt").first().status, 500);
+}
+
+TEST_F(Htaccess, InvalidCommandNamesItsLineAndOtherTreesStillServe) {
+  tree.write("www/sub/.htaccess", "RewriteEngine On\nFrobnicate yes\n");
+  tree.write("www/sub/x.txt", "x\n");
+  START_SERVER(srv, config("All"));
+  EXPECT_EQ(raw_get(srv.port(), "/sub/x.txt").first().status, 500);
+  EXPECT_TRUE(logged(srv, docroot + "/sub/.htaccess:2: Invalid command 'Frobnicate'")) << srv.stderr_text();
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().status, 200) << "only the broken file's tree answers 500";
+  // Nonfatal=Unknown: the same file is read with a warning.
+  START_SERVER(lax, config("All Nonfatal=Unknown"));
+  EXPECT_EQ(raw_get(lax.port(), "/sub/x.txt").first().status, 200);
+}
+
+TEST_F(Htaccess, EditIsSeenWithoutAReload) {
+  tree.write("www/.htaccess", "Redirect /old /first\n");
+  START_SERVER(srv, config("FileInfo AuthConfig") + "StartServers 2\n");
+  EXPECT_EQ(raw_get(srv.port(), "/old").first().header("Location"), "http://localhost/first");
+  tree.write("www/.htaccess", "Redirect /old /second-target\n");
+  // Every worker (and each of its threads) sees the new file: poll a few answers in a row.
+  EXPECT_TRUE(eventually([&] {
+    for (int i = 0; i < 6; ++i) {
+      if (raw_get(srv.port(), "/old").first().header("Location") != "http://localhost/second-target") return false;
+    }
+    return true;
+  }, 5s));
+  // A file created in a subdirectory is read by the next requests too; removing it undoes it.
+  tree.write("www/wp-admin/.htaccess", "Require all denied\n");
+  EXPECT_TRUE(eventually([&] { return raw_get(srv.port(), "/wp-admin/").first().status == 403; }, 5s));
+  ::unlink(tree.path("www/wp-admin/.htaccess").c_str());
+  EXPECT_TRUE(eventually([&] { return raw_get(srv.port(), "/wp-admin/").first().status == 200; }, 5s));
+  // The same size and a new mtime is a new file, too.
+  tree.write("www/.htaccess", "Redirect /old /third-target\n");
+  tree.set_mtime("www/.htaccess", time(nullptr) + 10);
+  EXPECT_TRUE(eventually([&] { return raw_get(srv.port(), "/old").first().header("Location") == "http://localhost/third-target"; }, 5s));
+}
+
+// Nested files merge after the <Directory> sections of their level, a
+// deeper file overriding its parent's settings; a deeper <Directory> in
+// httpd.conf overrides a shallower .htaccess.
+TEST_F(Htaccess, NestedFilesMergeInApachesOrder) {
+  tree.write("www/.htaccess",
+             "ErrorDocument 404 \"root-404\"\n"
+             "AddType text/x-root .dat\n"
+             "RewriteEngine On\n"
+             "RewriteRule ^(.*/)?alias-(.*)$ $1$2.dat [L]\n"
+             "Require all granted\n");
+  tree.write("www/a.dat", "a\n");
+  tree.write("www/sub/b.dat", "b\n");
+  tree.write("www/sub/.htaccess", "ErrorDocument 404 \"sub-404\"\n");
+  tree.write("www/own/c.dat", "c\n");
+  tree.write("www/own/.htaccess", "RewriteEngine On\nRewriteRule ^other-(.*)$ $1.dat [L]\nAddType text/x-own .dat\n");
+  tree.write("www/secret/s.dat", "s\n");
+  START_SERVER(srv, config("All") + "<Directory \"" + docroot + "/secret\">\n  Require all denied\n</Directory>\n");
+  EXPECT_EQ(raw_get(srv.port(), "/nope").first().body, "root-404");
+  EXPECT_EQ(raw_get(srv.port(), "/sub/nope").first().body, "sub-404");
+  EXPECT_EQ(raw_get(srv.port(), "/own/nope").first().body, "root-404") << "inherited from the parent file";
+  auto sub = raw_get(srv.port(), "/sub/b.dat");
+  EXPECT_EQ(sub.first().header("Content-Type"), "text/x-root") << "AddType inherited";
+  EXPECT_EQ(raw_get(srv.port(), "/own/c.dat").first().header("Content-Type"), "text/x-own");
+  // The parent's rules run in a subdirectory without rewrite directives, with the parent's prefix
+  // (the pattern sees "sub/alias-b") ...
+  auto alias_sub = raw_get(srv.port(), "/sub/alias-b");
+  EXPECT_EQ(alias_sub.first().status, 200) << alias_sub.data;
+  EXPECT_EQ(alias_sub.first().body, "b\n");
+  // ... and a subdirectory with its own replaces them (no RewriteOptions Inherit).
+  EXPECT_EQ(raw_get(srv.port(), "/own/other-c").first().body, "c\n");
+  EXPECT_EQ(raw_get(srv.port(), "/own/alias-c").first().status, 404);
+  EXPECT_EQ(raw_get(srv.port(), "/alias-a").first().body, "a\n");
+  EXPECT_EQ(raw_get(srv.port(), "/secret/s.dat").first().status, 403) << "the deeper <Directory> wins over the file above";
+}
+
+TEST_F(Htaccess, OptionsEqualsLimitsWhatTheFileMaySet) {
+  tree.write("www/list/.htaccess", "Options +Indexes\n");
+  tree.write("www/list/f.txt", "f\n");
+  tree.write("www/cgi/.htaccess", "Options +ExecCGI\n");
+  tree.write("www/cgi/g.txt", "g\n");
+  START_SERVER(srv, config("Options=Indexes"));
+  auto list = raw_get(srv.port(), "/list/");
+  EXPECT_EQ(list.first().status, 200) << list.data;
+  EXPECT_NE(list.first().body.find("f.txt"), std::string::npos);
+  EXPECT_EQ(raw_get(srv.port(), "/cgi/g.txt").first().status, 500);
+  EXPECT_TRUE(logged(srv, docroot + "/cgi/.htaccess:1: Option ExecCGI not allowed here")) << srv.stderr_text();
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().status, 200);
+}
+
+TEST_F(Htaccess, AllowOverrideListAloneLetsInTheNamedDirectives) {
+  tree.write("www/.htaccess", "Redirect /old /new\n");
+  tree.write("www/sub/.htaccess", "RewriteEngine On\n");
+  tree.write("www/sub/x.txt", "x\n");
+  START_SERVER(srv, config("None", "  AllowOverrideList Redirect RedirectMatch\n"));
+  EXPECT_EQ(raw_get(srv.port(), "/old").first().status, 302);
+  EXPECT_EQ(raw_get(srv.port(), "/sub/x.txt").first().status, 500);
+  EXPECT_TRUE(logged(srv, "/sub/.htaccess:1: RewriteEngine not allowed here")) << srv.stderr_text();
+}
+
+TEST_F(Htaccess, HugeOrBinaryFileIs500AndTheWorkerGoesOn) {
+  tree.write("www/big/.htaccess", "# " + std::string(300 * 1024, 'x') + "\n");
+  tree.write("www/big/x.txt", "x\n");
+  tree.write("www/bin/.htaccess", std::string("\x7f" "ELF\x02\x01\x01\0\0\0\0", 12) + std::string(2000, '\xff'));
+  tree.write("www/bin/y.txt", "y\n");
+  START_SERVER(srv, config("All") + "StartServers 1\nServerLimit 1\nEventThreadsPerChild 1\n");
+  EXPECT_EQ(raw_get(srv.port(), "/big/x.txt").first().status, 500);
+  EXPECT_TRUE(logged(srv, "/big/.htaccess: is 307")) << srv.stderr_text();
+  EXPECT_EQ(raw_get(srv.port(), "/bin/y.txt").first().status, 500);
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().status, 200) << "the one worker still serves";
+}
+
+TEST_F(Htaccess, AccessFileNameNamesTheFile) {
+  tree.write("www/.acl", "Redirect /old /acl\n");
+  tree.write("www/.htaccess", "Redirect /old /htaccess\n");
+  START_SERVER(srv, config("All") + "AccessFileName .acl\n");
+  EXPECT_EQ(raw_get(srv.port(), "/old").first().header("Location"), "http://localhost/acl");
+  EXPECT_EQ(raw_get(srv.port(), "/.acl").first().status, 403) << "the access file is never served";
+}
+
+TEST_F(Htaccess, ConfigCheckRefusesAllowOverrideOutsideDirectory) {
+  std::string path;
+  auto r = check_config(basic_config(docroot, "<Location />\n  AllowOverride All\n</Location>\n"), &path);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(path + ":5: AllowOverride is not allowed in <Location>"), std::string::npos) << r.err;
+  auto ok = check_config(config("AuthConfig FileInfo Indexes Limit Options=Indexes,FollowSymLinks Nonfatal=Override",
+                                "  AllowOverrideList Redirect\n"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+// ---- php_value to a FastCGI application -------------------------------------
+
+// A FastCGI application on 127.0.0.1 that answers each request with the
+// PHP_VALUE and PHP_ADMIN_VALUE parameters it received.
+class ParamEcho {
+ public:
+  ParamEcho() {
+    fd_ = listen_loopback(port_, 16);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~ParamEcho() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    for (auto& t : conns_) t.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  bool read_exact(int c, char* p, size_t n) {
+    while (n > 0) {
+      pollfd pf{c, POLLIN, 0};
+      int rc = ::poll(&pf, 1, 100);
+      if (rc < 0 || stop_) return false;
+      if (rc == 0) continue;
+      ssize_t r = ::recv(c, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  static size_t length(const std::string& s, size_t& i) {
+    auto b = [&](size_t k) { return static_cast<size_t>(static_cast<uint8_t>(s[k])); };
+    if (i >= s.size()) return 0;
+    if (!(b(i) & 0x80)) return b(i++);
+    size_t n = (b(i) & 0x7f) << 24 | b(i + 1) << 16 | b(i + 2) << 8 | b(i + 3);
+    i += 4;
+    return n;
+  }
+  static std::string record(uint8_t type, std::string_view content) {
+    std::string r = {1, static_cast<char>(type), 0, 1, static_cast<char>(content.size() >> 8),
+                     static_cast<char>(content.size() & 0xff), 0, 0};
+    r.append(content);
+    return r;
+  }
+  bool serve(int c) {
+    std::string params;
+    bool params_done = false, stdin_done = false;
+    while (!params_done || !stdin_done) {
+      char h[8];
+      if (!read_exact(c, h, 8)) return false;
+      size_t len = static_cast<uint8_t>(h[4]) << 8 | static_cast<uint8_t>(h[5]);
+      std::string content(len + static_cast<uint8_t>(h[6]), '\0');
+      if (!read_exact(c, content.data(), content.size())) return false;
+      if (h[1] == 4) params.append(content, 0, len), params_done = len == 0;
+      if (h[1] == 5) stdin_done = len == 0;
+    }
+    std::string body;
+    for (size_t i = 0; i < params.size();) {
+      size_t nl = length(params, i), vl = length(params, i);
+      std::string name = params.substr(i, nl), value = params.substr(i + nl, vl);
+      i += nl + vl;
+      if (name == "PHP_VALUE" || name == "PHP_ADMIN_VALUE") body += "[" + name + "]\n" + value + "\n";
+    }
+    std::string out = record(6, "Content-Type: text/plain\r\n\r\n" + body) + record(6, "") +
+                      record(3, std::string(8, '\0'));
+    return ::send(c, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
+  }
+  void run() {
+    pollfd p{fd_, POLLIN, 0};
+    while (!stop_ && ::poll(&p, 1, 100) >= 0) {
+      if (!(p.revents & POLLIN)) continue;
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      // A thread per connection: each worker keeps its own pooled connection.
+      conns_.emplace_back([this, c] {
+        while (!stop_ && serve(c)) {
+        }
+        ::close(c);
+      });
+    }
+  }
+  std::vector<std::thread> conns_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(Htaccess, PhpValueReachesTheFastCgiApplication) {
+  ParamEcho app;
+  std::string handler = "\"proxy:fcgi://127.0.0.1:" + std::to_string(app.port()) + "\"";
+  tree.write("www/app/index.php", "<?php\n");
+  tree.write("www/app/.htaccess",
+             "php_value memory_limit 64M\n"
+             "php_flag display_errors on\n"
+             "php_value open_basedir /\n");  // the admin's php_admin_value wins
+  tree.write("www/app/deep/page.php", "<?php\n");
+  tree.write("www/app/deep/.htaccess", "php_value memory_limit 128M\n");
+  tree.write("www/app2/.htaccess", "<FilesMatch \\.php$>\n  SetHandler \"proxy:fcgi://127.0.0.1:1\"\n</FilesMatch>\n");
+  tree.write("www/app2/x.php", "<?php\n");
+  START_SERVER(srv, basic_config(docroot, "<FilesMatch \\.php$>\n  SetHandler " + handler + "\n</FilesMatch>\n"
+                                          "<Directory \"" + docroot + "\">\n  AllowOverride All\n"
+                                          "  php_admin_value open_basedir /srv/www\n</Directory>\n"));
+  auto r = raw_get(srv.port(), "/app/index.php");
+  ASSERT_EQ(r.first().status, 200) << r.data;
+  EXPECT_EQ(r.first().body,
+            "[PHP_VALUE]\nmemory_limit=64M\ndisplay_errors=1\n[PHP_ADMIN_VALUE]\nopen_basedir=/srv/www\n");
+  auto deep = raw_get(srv.port(), "/app/deep/page.php");
+  ASSERT_EQ(deep.first().status, 200) << deep.data;
+  EXPECT_EQ(deep.first().body, "[PHP_VALUE]\nmemory_limit=128M\ndisplay_errors=1\n[PHP_ADMIN_VALUE]\nopen_basedir=/srv/www\n");
+  // No php_value there: nothing sent.
+  tree.write("www/plain.php", "<?php\n");
+  EXPECT_EQ(raw_get(srv.port(), "/plain.php").first().body, "[PHP_ADMIN_VALUE]\nopen_basedir=/srv/www\n");
+  // An .htaccess cannot point the handler at an application the admin did not configure.
+  EXPECT_EQ(raw_get(srv.port(), "/app2/x.php").first().status, 500);
+  EXPECT_TRUE(logged(srv, "/app2/.htaccess:2: SetHandler proxy:fcgi://127.0.0.1:1 in .htaccess names a FastCGI"))
+      << srv.stderr_text();
+}
+
+TEST_F(Htaccess, PhpAdminValueIsNotAllowedInTheFile) {
+  tree.write("www/.htaccess", "php_admin_value open_basedir /\n");
+  START_SERVER(srv, config("All"));
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().status, 500);
+  EXPECT_TRUE(logged(srv, "/.htaccess:1: php_admin_value not allowed here: it cannot be used in .htaccess files"))
+      << srv.stderr_text();
+}
+
+}  // namespace
+}  // namespace itest
