@@ -252,6 +252,7 @@ struct LocationSection {
   bool conditional() const { return !when_header.empty() || !when_networks.empty(); }
   AccessPolicy access;
   std::vector<AliasRule> redirects;  // Redirect [status] URL in a <Location>
+  std::vector<RewriteLine> rewrite;   // mod_rewrite lines in a <Location> (per-directory rules "of a sort", as Apache)
   std::shared_ptr<const FcgiBackend> fcgi;  // handler == FastCgi: SetHandler "proxy:..." or ProxyPassMatch fcgi://
   FcgiOptions fcgi_opts;
   std::optional<bool> source_guard;         // ScriptSourceGuard On|Off here (unset: the vhost's)
@@ -487,6 +488,7 @@ struct ServerConfig {
   std::string error_log;                  // path; empty = stderr
   LogLevel log_level = LogLevel::Warn;
   int rewrite_trace = 0;                  // LogLevel rewrite:traceN (0: off), mod_rewrite's per-rule trace
+  Millis rewrite_map_timeout{1000};       // PillarRewriteMapTimeout: a prg: map's lookup gives up (the default answers)
 
   // MIME types.
   std::string types_config = "/etc/mime.types";

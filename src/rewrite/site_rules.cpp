@@ -77,8 +77,18 @@ const RuleSet* SiteRules::for_file(const config::VirtualHost& vh, std::string_vi
   return found && found->active() ? found : nullptr;
 }
 
+const RuleSet* SiteRules::for_location(const config::LocationSection& loc) const {
+  for (const auto& [l, set] : locs) {
+    // A per-directory Site's routes point at the vhost's own sections, which it copied: compare what they say.
+    if (l == &loc || (l->prefix == loc.prefix && l->where.file == loc.where.file && l->where.line == loc.where.line))
+      return set->active() ? set.get() : nullptr;
+  }
+  return nullptr;
+}
+
 bool SiteRules::any() const {
   if (server && server->active()) return true;
+  if (std::any_of(locs.begin(), locs.end(), [](const auto& l) { return l.second->active(); })) return true;
   return std::any_of(dirs.begin(), dirs.end(), [](const auto& d) { return d && d->active(); });
 }
 
@@ -99,8 +109,8 @@ std::unique_ptr<SiteRules> compile_site(const config::ServerConfig& sc, const co
     for (const auto& l : sc.main_server.rewrite) {
       if (l.name.size() == 10 && std::equal(l.name.begin(), l.name.end(), "RewriteMap",
                                             [](char a, char b) { return std::tolower(a) == std::tolower(b); }) &&
-          l.args.size() == 2 && !site->maps.has(l.args[0]))
-        site->maps.define(l.args[0], l.args[1]);
+          l.args.size() >= 2 && !site->maps.has(l.args[0]))
+        site->maps.define(l.args[0], l.args[1], l.args.size() == 3 ? std::string_view(l.args[2]) : std::string_view());
     }
   }
   if (own) {
@@ -108,6 +118,16 @@ std::unique_ptr<SiteRules> compile_site(const config::ServerConfig& sc, const co
     site->server = own;
   }
   compile_dirs(*site, vh, site->maps, errors, [](size_t) { return std::shared_ptr<const RuleSet>(); });
+  for (const auto& loc : vh.locations) {
+    if (loc.rewrite.empty()) continue;
+    std::string dir = loc.prefix;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    auto set = parse(loc.rewrite, site->maps, dir, errors);
+    // RewriteEngine at the server/vhost level reaches it, as Apache's base per-directory config.
+    if (!set->engine_set && site->server) set->engine_on = site->server->engine_on;
+    set->maps = &site->maps;
+    site->locs.emplace_back(&loc, std::move(set));
+  }
   return site;
 }
 
@@ -133,6 +153,7 @@ std::unique_ptr<SiteRules> derive_site(const SiteRules& base, const config::Virt
     return nullptr;
   };
   compile_dirs(*site, vh, base.maps, errors, reuse);
+  site->locs = base.locs;  // an .htaccess changes no <Location>
   return site;
 }
 

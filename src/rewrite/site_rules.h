@@ -23,10 +23,16 @@ struct SiteRules {
   Maps maps;
   std::shared_ptr<const RuleSet> server;  // null: no server-context rules
   std::vector<std::shared_ptr<const RuleSet>> dirs;  // parallel to VirtualHost::directories; null: none
+  // <Location> sections with rewrite lines: their sets (the location's
+  // URL-path as the prefix, as Apache's per-directory merge gives them),
+  // which replace the <Directory> set for requests routed there.
+  std::vector<std::pair<const config::LocationSection*, std::shared_ptr<const RuleSet>>> locs;
   int trace = 0;  // LogLevel rewrite:traceN
 
   // The per-directory set that applies to `filename` (deepest <Directory>), or null.
   const RuleSet* for_file(const config::VirtualHost& vh, std::string_view filename) const;
+  // The set of the <Location> `loc` (the request's route), or null.
+  const RuleSet* for_location(const config::LocationSection& loc) const;
   bool any() const;
 };
 

@@ -18,7 +18,7 @@ Connection::PhaseStep Connection::phase_fastcgi() {
   if (req_.path_error || !req_.access_ok || req_.head.path == "*" || req_.head.method == http::Method::Trace ||
       req_.head.method == http::Method::Connect)
     return PhaseStep::Next;
-  FastcgiRoute r = route_fastcgi(*req_.site, req_.route, req_.path, req_.client);
+  FastcgiRoute r = route_fastcgi(*req_.site, req_.route, req_.path, req_.client, req_.rewrite.handler);
   if (r.kind == FastcgiRoute::Kind::None) return PhaseStep::Next;
   if (r.kind != FastcgiRoute::Kind::Run) {
     if (r.kind == FastcgiRoute::Kind::Refuse)

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "core/log.h"
 #include "core/text.h"
 #include "server/site.h"
 
@@ -144,8 +145,24 @@ bool has_script_extension(std::string_view name, const std::vector<std::string>&
   return false;
 }
 
+const config::FcgiBackend* configured_backend(const config::VirtualHost& vh, std::string_view url) {
+  auto same = [&](const std::shared_ptr<const config::FcgiBackend>& b) { return b && b->url == url; };
+  for (const auto& f : vh.files) {
+    if (same(f.fcgi)) return f.fcgi.get();
+  }
+  for (const auto& d : vh.directories) {
+    for (const auto& f : d.files) {
+      if (!d.htaccess && same(f.fcgi)) return f.fcgi.get();
+    }
+  }
+  for (const auto& l : vh.locations) {
+    if (same(l.fcgi)) return l.fcgi.get();
+  }
+  return nullptr;
+}
+
 FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const std::string& path,
-                           const sockaddr_storage& client) {
+                           const sockaddr_storage& client, std::string_view rewrite_handler) {
   FastcgiRoute r;
   const config::VirtualHost& vh = *site.cfg;
   const config::LocationSection* loc = route ? route->cfg : nullptr;
@@ -164,7 +181,20 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     return r;
   }
 
-  const bool loc_handler = loc && loc->handler == config::HandlerKind::FastCgi;
+  // RewriteRule [H=handler] wins over the configured handler: "proxy:URL"
+  // naming one of the vhost's FastCGI applications runs the file there
+  // (like SetHandler in a <Location>); anything else is the default handler
+  // (None, default-handler, or a handler Pillar lacks: Apache logs
+  // "handler not found" and serves the file by default too).
+  const config::FcgiBackend* forced = nullptr;
+  const bool forced_default = !rewrite_handler.empty() &&
+                              !(core::istarts_with(rewrite_handler, "proxy:") &&
+                                (forced = configured_backend(vh, rewrite_handler.substr(6))) != nullptr);
+  if (forced_default && !core::iequals(rewrite_handler, "none") && !core::iequals(rewrite_handler, "default-handler"))
+    core::log(core::LogLevel::Warn, "core", "RewriteRule [H={}]: handler not found (not a FastCGI application this "
+                                            "site configures); {} is served by the default handler", rewrite_handler, path);
+  const bool loc_handler = forced || (!forced_default && loc && loc->handler == config::HandlerKind::FastCgi);
+  const config::FcgiBackend* loc_backend = forced ? forced : loc_handler ? loc->fcgi.get() : nullptr;
   const bool guard = loc && loc->source_guard ? *loc->source_guard : vh.source_guard;
   const bool fcgi_files = any_fcgi_files(vh);
   if (!loc_handler) {
@@ -225,8 +255,8 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
 
   // <Location> is merged after <Files> (Apache's order): its handler wins.
   const config::FcgiBackend* backend = nullptr;
-  if (loc_handler) backend = loc->fcgi.get();
-  else if (handler_files && !handler_none) backend = handler_files->fcgi.get();
+  if (loc_handler) backend = loc_backend;
+  else if (handler_files && !handler_none && !forced_default) backend = handler_files->fcgi.get();
   if (!backend) {
     if (guard && has_script_extension(base, vh.script_extensions)) {
       r.kind = FastcgiRoute::Kind::Refuse;

@@ -50,8 +50,12 @@ struct FastcgiRoute {
 };
 
 // `path`: the decoded, normalized request path.
+// `rewrite_handler`: RewriteRule [H=...] ("" none).
 FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const std::string& path,
-                           const sockaddr_storage& client);
+                           const sockaddr_storage& client, std::string_view rewrite_handler = {});
+// The vhost's FastCGI application configured (in httpd.conf) with this URL
+// ("unix:/run/php.sock|fcgi://localhost"), or null.
+const config::FcgiBackend* configured_backend(const config::VirtualHost& vh, std::string_view url);
 
 // Whether a file name ends with one of `exts` (lower-case, with the dot), case-insensitively.
 bool has_script_extension(std::string_view name, const std::vector<std::string>& exts);

@@ -127,6 +127,8 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
       error = rw_errors[0].to_string();
       return nullptr;
     }
+    // RewriteMap prg: helpers start here, in the master, before the workers fork.
+    if (!site->rewrite->maps.start_programs(c.rewrite_map_timeout, c.process.user, c.process.group, error)) return nullptr;
     site->maps_urls = site->rewrite->any() || !vh.alias_rules.empty() || !vh.redirects.empty() ||
                       !vh.fallback_resource.empty() ||
                       std::any_of(vh.directories.begin(), vh.directories.end(),

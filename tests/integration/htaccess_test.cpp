@@ -6,6 +6,7 @@
 // FastCGI application as PHP_VALUE, and files too large or binary.
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -324,14 +325,16 @@ class ParamEcho {
       if (h[1] == 4) params.append(content, 0, len), params_done = len == 0;
       if (h[1] == 5) stdin_done = len == 0;
     }
-    std::string body;
+    std::string body, head = "Content-Type: text/plain\r\n";
     for (size_t i = 0; i < params.size();) {
       size_t nl = length(params, i), vl = length(params, i);
       std::string name = params.substr(i, nl), value = params.substr(i + nl, vl);
       i += nl + vl;
       if (name == "PHP_VALUE" || name == "PHP_ADMIN_VALUE") body += "[" + name + "]\n" + value + "\n";
+      if (name == "SCRIPT_FILENAME") head += "X-Script-Filename: " + value + "\r\n";
+      if (name == "PATH_INFO") head += "X-Path-Info: " + value + "\r\n";
     }
-    std::string out = record(6, "Content-Type: text/plain\r\n\r\n" + body) + record(6, "") +
+    std::string out = record(6, head + "\r\n" + body) + record(6, "") +
                       record(3, std::string(8, '\0'));
     return ::send(c, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
   }
@@ -393,6 +396,160 @@ TEST_F(Htaccess, PhpAdminValueIsNotAllowedInTheFile) {
   EXPECT_EQ(raw_get(srv.port(), "/style.css").first().status, 500);
   EXPECT_TRUE(logged(srv, "/.htaccess:1: php_admin_value not allowed here: it cannot be used in .htaccess files"))
       << srv.stderr_text();
+}
+
+// ---- H=, DPI, PATH_INFO, <Location> rules --------------------------------------
+
+TEST_F(Htaccess, HandlerFlagRunsTheFileInAConfiguredApplication) {
+  ParamEcho app;
+  std::string url = "proxy:fcgi://127.0.0.1:" + std::to_string(app.port());
+  tree.write("www/page.tpl", "template source\n");
+  tree.write("www/.htaccess", "RewriteEngine On\nRewriteRule \\.tpl$ - [H=" + url + "]\n"
+                              "RewriteRule \\.src$ - [H=proxy:fcgi://127.0.0.1:1]\n");
+  tree.write("www/other.src", "other source\n");
+  // The application is one this vhost uses (the <Location>), so H= may name it.
+  START_SERVER(srv, config("All") + "<Location /app>\n  SetHandler \"" + url + "\"\n</Location>\n");
+  auto r = raw_get(srv.port(), "/page.tpl");
+  ASSERT_EQ(r.first().status, 200) << r.data;
+  EXPECT_EQ(r.first().header("X-Script-Filename"), url + docroot + "/page.tpl");
+  EXPECT_NE(r.first().body, "template source\n");
+  // A handler naming an application the configuration does not use: the default handler, as Apache's "handler not found".
+  auto o = raw_get(srv.port(), "/other.src");
+  EXPECT_EQ(o.first().body, "other source\n");
+  EXPECT_TRUE(logged(srv, "[H=proxy:fcgi://127.0.0.1:1]: handler not found")) << srv.stderr_text();
+}
+
+TEST_F(Htaccess, FrontControllerGetsItsPathInfo) {
+  ParamEcho app;
+  tree.write("www/.htaccess", wordpress_rules());
+  START_SERVER(srv, config("All") + "<FilesMatch \\.php$>\n  SetHandler \"proxy:fcgi://127.0.0.1:" +
+                        std::to_string(app.port()) + "\"\n</FilesMatch>\n");
+  // /index.php/extra: index.php exists, so the rules leave it and it runs with PATH_INFO (Apache's split).
+  auto r = raw_get(srv.port(), "/index.php/extra/path");
+  ASSERT_EQ(r.first().status, 200) << r.data;
+  EXPECT_EQ(r.first().header("X-Path-Info"), "/extra/path");
+  auto pretty = raw_get(srv.port(), "/2024/01/hello/");
+  ASSERT_EQ(pretty.first().status, 200) << pretty.data;
+  EXPECT_EQ(pretty.first().header("X-Script-Filename"),
+            "proxy:fcgi://127.0.0.1:" + std::to_string(app.port()) + docroot + "/index.php");
+}
+
+TEST_F(Htaccess, PathInfoAppendedPerRuleUnlessDpi) {
+  tree.write("www/plain/.htaccess", "RewriteEngine On\nRewriteRule ^x(.*)$ y$1\nRewriteRule ^(y.*)$ /show/$1 [R=302,L]\n");
+  tree.write("www/dpi/.htaccess", "RewriteEngine On\nRewriteRule ^x(.*)$ y$1 [DPI]\nRewriteRule ^(y.*)$ /show/$1 [R=302,L]\n");
+  START_SERVER(srv, config("All"));
+  // xfile does not exist: the filename stops there, "/p" is PATH_INFO, and the second rule sees it again.
+  EXPECT_EQ(raw_get(srv.port(), "/plain/xfile/p").first().header("Location"), "http://localhost/show/yfile/p/p");
+  EXPECT_EQ(raw_get(srv.port(), "/dpi/xfile/p").first().header("Location"), "http://localhost/show/yfile/p");
+}
+
+TEST_F(Htaccess, RulesInALocation) {
+  tree.write("www/app/new.txt", "new\n");
+  tree.write("www/top.txt", "top\n");
+  START_SERVER(srv, basic_config(docroot, "<Location /app>\n  RewriteEngine On\n"
+                                          "  RewriteRule app/old$ new.txt [L]\n"
+                                          "  RewriteRule app/up$ /top.txt [L]\n</Location>\n"));
+  // The pattern sees the whole filename; a relative substitution gets the location's path back.
+  auto r = raw_get(srv.port(), "/app/old");
+  EXPECT_EQ(r.first().status, 200) << r.data;
+  EXPECT_EQ(r.first().body, "new\n");
+  EXPECT_EQ(raw_get(srv.port(), "/app/up").first().body, "top\n");
+  EXPECT_EQ(raw_get(srv.port(), "/old").first().status, 404) << "only requests routed to the <Location>";
+}
+
+// ---- RewriteMap prg: --------------------------------------------------------
+
+namespace prg {
+
+// The helper: "val-KEY" for a key, NULL for "none", a long sleep for
+// "hang"; it tells stderr (the server's) each key it got and its pid.
+const char* kHelper =
+    "#!/usr/bin/python3\n"
+    "import os, sys, time\n"
+    "sys.stderr.write('prg-helper ready pid=%d\\n' % os.getpid()); sys.stderr.flush()\n"
+    "for line in sys.stdin:\n"
+    "    key = line.rstrip('\\n')\n"
+    "    sys.stderr.write('prg-helper got %s\\n' % key); sys.stderr.flush()\n"
+    "    if key == 'hang':\n"
+    "        time.sleep(30)\n"
+    "    sys.stdout.write('NULL\\n' if key == 'none' else 'val-' + key + '\\n'); sys.stdout.flush()\n";
+
+// The pid of the last helper that said it was ready (0: none yet).
+pid_t last_ready(const ServerProcess& srv) {
+  std::string err = srv.stderr_text();
+  size_t at = err.rfind("prg-helper ready pid=");
+  return at == std::string::npos ? 0 : static_cast<pid_t>(std::stol(err.substr(at + 21)));
+}
+
+std::string looked_up(uint16_t port, const std::string& key) {
+  return raw_get(port, "/m/" + key).first().header("Location");
+}
+
+}  // namespace prg
+
+TEST_F(Htaccess, PrgMapHelperAnswersAndIsRestartedWhenKilled) {
+  std::string helper = tree.write("helper.py", prg::kHelper);
+  ::chmod(helper.c_str(), 0755);
+  START_SERVER(srv, basic_config(docroot, "StartServers 2\nPillarRewriteMapTimeout 3s\n"
+                                          "RewriteEngine On\nRewriteMap up prg:" + helper + "\n"
+                                          "RewriteRule ^/m/(.*)$ /show?v=${up:$1|DEFAULT} [R=302,L]\n"));
+  ASSERT_TRUE(eventually([&] { return prg::last_ready(srv) > 0; }, 5s)) << srv.stderr_text();
+  EXPECT_EQ(prg::looked_up(srv.port(), "x"), "http://localhost/show?v=val-x");
+  EXPECT_EQ(prg::looked_up(srv.port(), "none"), "http://localhost/show?v=DEFAULT") << "NULL: the default";
+  // Several connections (both workers) share the one helper, answers in order.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(prg::looked_up(srv.port(), "k" + std::to_string(i)), "http://localhost/show?v=val-k" + std::to_string(i));
+
+  // Killed while idle: the master starts another; lookups work again.
+  pid_t first = prg::last_ready(srv);
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return prg::last_ready(srv) != first && prg::last_ready(srv) > 0; }, 5s)) << srv.stderr_text();
+  EXPECT_TRUE(eventually([&] { return prg::looked_up(srv.port(), "y") == "http://localhost/show?v=val-y"; }, 5s));
+
+  // Killed in the middle of a lookup: that request answers the default at once (well before
+  // the 3 s timeout), the next ones are answered by the restarted helper.
+  pid_t second = prg::last_ready(srv);
+  std::string pending;
+  std::chrono::steady_clock::duration took{};
+  std::thread t([&] {
+    auto t0 = std::chrono::steady_clock::now();
+    pending = prg::looked_up(srv.port(), "hang");
+    took = std::chrono::steady_clock::now() - t0;
+  });
+  bool asked = eventually([&] { return srv.stderr_text().find("prg-helper got hang") != std::string::npos; }, 5s);
+  auto killed_at = std::chrono::steady_clock::now();
+  ::kill(second, SIGKILL);
+  t.join();
+  ASSERT_TRUE(asked) << srv.stderr_text();
+  EXPECT_EQ(pending, "http://localhost/show?v=DEFAULT");
+  EXPECT_LT(std::chrono::steady_clock::now() - killed_at, 2s) << "the lookup did not wait out its timeout";
+  EXPECT_TRUE(eventually([&] { return prg::looked_up(srv.port(), "z") == "http://localhost/show?v=val-z"; }, 5s))
+      << srv.stderr_text();
+  EXPECT_NE(prg::last_ready(srv), second);
+}
+
+TEST_F(Htaccess, PrgMapLookupThatTimesOutAnswersTheDefault) {
+  std::string helper = tree.write("helper.py", prg::kHelper);
+  ::chmod(helper.c_str(), 0755);
+  START_SERVER(srv, basic_config(docroot, "StartServers 1\nServerLimit 1\nEventThreadsPerChild 1\nPillarRewriteMapTimeout 300ms\n"
+                                          "RewriteEngine On\nRewriteMap up prg:" + helper + "\n"
+                                          "RewriteRule ^/m/(.*)$ /show?v=${up:$1|DEFAULT} [R=302,L]\n"));
+  ASSERT_TRUE(eventually([&] { return prg::last_ready(srv) > 0; }, 5s)) << srv.stderr_text();
+  pid_t first = prg::last_ready(srv);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(prg::looked_up(srv.port(), "hang"), "http://localhost/show?v=DEFAULT");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_TRUE(logged(srv, "did not answer in time")) << srv.stderr_text();
+  // The slow helper is replaced, so its late answer is never taken for the next key's.
+  EXPECT_TRUE(eventually([&] { return prg::looked_up(srv.port(), "after") == "http://localhost/show?v=val-after"; }, 5s))
+      << srv.stderr_text();
+  EXPECT_NE(prg::last_ready(srv), first);
+}
+
+TEST_F(Htaccess, PrgMapConfigErrors) {
+  std::string path;
+  auto r = check_config(basic_config(docroot, "RewriteEngine On\nRewriteMap up prg:/no/such/helper\n"), &path);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(path + ":5: RewriteMap up: /no/such/helper is not an executable file"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -180,6 +180,7 @@ enum class Step { Next, Respond, Again };
 Step finish_outcome(Request& req, const RewritePhaseEnv& env, const rewrite::Outcome& o) {
   for (const auto& c : o.set_cookies) req.rewrite.set_cookies.push_back(c);
   if (!o.type.empty()) req.rewrite.forced_type = o.type;
+  if (!o.handler.empty()) req.rewrite.handler = o.handler;  // H=: the FastCGI phase reads it
   if (o.end) req.rewrite.end = true;
   switch (o.action) {
     case Action::Redirect: respond_redirect(req, o.status, o.location); break;
@@ -204,6 +205,30 @@ const config::DirectorySection* deepest(const config::VirtualHost& vh, std::stri
     if (has(d) && rewrite::path_under(filename, d.path)) found = &d;
   }
   return found;
+}
+
+// Apache's directory walk splits the filename where the path stops being
+// directories: at a file (/www/index.php + /extra) or at the first missing
+// component (/www/2024 + /01/hello); what follows is PATH_INFO, which
+// per-directory rules see appended (and [DPI] drops). Components under the
+// DocumentRoot are stat'ed only when the whole name does not exist.
+void split_path_info(const std::string& filename, std::string_view root, std::string& file, std::string& info) {
+  struct stat st {};
+  file = filename;
+  info.clear();
+  if (::stat(filename.c_str(), &st) == 0) return;
+  size_t pos = !root.empty() && root != "/" && rewrite::path_under(filename, root) ? root.size() : 0;
+  while (pos < filename.size()) {
+    size_t end = filename.find('/', pos + 1);
+    if (end == std::string::npos) return;  // only the last component is missing: no PATH_INFO
+    std::string prefix = filename.substr(0, end);
+    if (::stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      file = std::move(prefix);
+      info = filename.substr(end);
+      return;
+    }
+    pos = end;
+  }
 }
 
 bool file_missing(const std::string& path) {
@@ -279,8 +304,13 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
   const config::VirtualHost& dvh = *req.site->cfg;
   rules = req.site->rewrite.get();
   if (rules && !st.end) {
-    if (const rewrite::RuleSet* set = rules->for_file(dvh, filename)) {
-      in.path = filename;
+    const rewrite::RuleSet* set = req.route ? rules->for_location(*req.route->cfg) : nullptr;
+    if (!set) set = rules->for_file(dvh, filename);
+    if (set) {
+      std::string file, info;
+      split_path_info(filename, dvh.document_root, file, info);
+      in.path = file;
+      in.path_info = info;
       in.query = req.head.query;
       rewrite::Outcome o = rewrite::run(*set, ctx, in);
       if (finish_outcome(req, env, o) == Step::Respond) return Step::Respond;

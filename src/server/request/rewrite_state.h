@@ -26,7 +26,6 @@ struct RewriteState {
   bool end = false;           // [END]: no more rewriting
   int redirects = 0;          // internal redirects so far (bounded as LimitInternalRecursion)
   std::string handler;        // RewriteRule [H=handler]: the handler that answers (empty: the configured one)
-  std::string path_info;      // the filename's part after the file the walk found (per-directory rules, DPI)
   // The per-directory Site the .htaccess files made (Request::site points
   // at it after the walk); held so that it outlives the request even when
   // the thread's cache lets it go (server/htaccess.h).
@@ -41,7 +40,6 @@ struct RewriteState {
     script = end = false;
     redirects = 0;
     handler.clear();
-    path_info.clear();
     dir_site.reset();
   }
 };
