@@ -48,6 +48,13 @@ struct Builder {
       }
       r.append(s, i, d - i);
       std::string name = s.substr(d + 2, close - d - 2);
+      if (name.find(':') != std::string::npos) {
+        // ${map:key|default} is mod_rewrite's map lookup, not a variable
+        // (Apache's ap_resolve_env leaves names with ':' alone; Define refuses them).
+        r.append(s, d, close + 1 - d);
+        i = close + 1;
+        continue;
+      }
       auto it = vars.find(name);
       const char* env = it == vars.end() ? getenv(name.c_str()) : nullptr;
       if (it != vars.end()) {

@@ -51,6 +51,12 @@ bool Maps::start_programs(std::chrono::milliseconds timeout, std::string_view us
   return true;
 }
 
+void Maps::program_fds(std::vector<int>& out) const {
+  for (const auto& [n, m] : maps_) {
+    if (m.program) m.program->worker_fds(out);
+  }
+}
+
 std::string Maps::define(std::string_view name, std::string_view spec, std::string_view options) {
   size_t colon = spec.find(':');
   if (colon == std::string_view::npos)

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rewrite/prg_map.h"
 
@@ -22,6 +23,7 @@ class Maps {
   std::string define(std::string_view name, std::string_view spec, std::string_view options = {});
   // Master: starts the prg: helpers (see prg_map.h); false with `error`.
   bool start_programs(std::chrono::milliseconds timeout, std::string_view user, std::string_view group, std::string& error);
+  void program_fds(std::vector<int>& out) const;  // what a worker keeps open for the prg: maps
   bool has(std::string_view name) const { return maps_.count(std::string(name)) > 0; }
   // The value for `key`, or false when the map or the key is unknown.
   bool lookup(std::string_view name, std::string_view key, std::string& value) const;

@@ -164,6 +164,12 @@ bool ProgramMap::spawn(std::string& error) {
 
 pid_t ProgramMap::helper_pid() const { return shared_ ? shared_->pid.load() : 0; }
 
+void ProgramMap::worker_fds(std::vector<int>& out) const {
+  if (!shared_) return;
+  out.push_back(to_helper_[1]);
+  out.push_back(from_helper_[0]);
+}
+
 bool ProgramMap::lookup(std::string_view key, std::string& value) const {
   if (!shared_ || key.find_first_of("\r\n") != std::string_view::npos) return false;
   Shared& s = *shared_;

@@ -48,6 +48,8 @@ class ProgramMap {
   // for NULL, a timeout, no helper running, or a key with a line break.
   bool lookup(std::string_view key, std::string& value) const;
   pid_t helper_pid() const;  // the running helper (0: none), for tests and status
+  // The descriptors a worker keeps open to look up (the lookups' pipe ends).
+  void worker_fds(std::vector<int>& out) const;
 
   // Master: a child exited; true when it was one of the helpers (then
   // restarted by maintain()).

@@ -176,6 +176,12 @@ const Site& Runtime::site_for(const sockaddr_storage& local, std::string_view ho
   return *sites_[static_cast<size_t>(idx + 1)];
 }
 
+std::vector<int> Runtime::worker_fds() const {
+  std::vector<int> out;
+  for (const auto& s : sites_) s->rewrite->maps.program_fds(out);
+  return out;
+}
+
 std::vector<const core::LogSink*> Runtime::log_sinks() const {
   std::vector<const core::LogSink*> out{error_sink_.get()};
   for (const auto& s : sinks_) {

@@ -84,6 +84,9 @@ class Runtime {
   // and the SNI selector over these sites.
   const TlsSites& tls_sites() const { return *tls_sites_; }
   const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
+  // The descriptors a worker of this runtime keeps besides its logs and
+  // listeners: the RewriteMap prg: pipes.
+  std::vector<int> worker_fds() const;
   // Every log this runtime writes (error log first), each once.
   std::vector<const core::LogSink*> log_sinks() const;
   const handlers::BuiltinContext& builtin() const { return builtin_; }
