@@ -117,6 +117,8 @@ ServerName localhost
 PidFile $TMP/apache-$tree/httpd.pid
 ErrorLog $TMP/apache-$tree/error.log
 DefaultRuntimeDir $TMP/apache-$tree
+TypesConfig /etc/mime.types
+$( ((EUID == 0)) && printf 'User www-data\nGroup www-data\n' )
 StartServers 1
 ServerLimit 1
 ThreadsPerChild 25

@@ -50,7 +50,7 @@ void permissions(const config::VirtualHost& vh, std::string_view dir, config::Ht
 
 }  // namespace
 
-HtaccessCache::HtaccessCache(size_t max_files, size_t max_sites) : files_(max_files), sites_(max_sites), missing_(max_files) {}
+HtaccessCache::HtaccessCache(size_t max_files, size_t max_sites) : files_(max_files), sites_(max_sites), walks_(max_files) {}
 
 HtaccessCache& thread_htaccess_cache() {
   thread_local HtaccessCache cache;
@@ -60,12 +60,43 @@ HtaccessCache& thread_htaccess_cache() {
 HtaccessOutcome HtaccessCache::resolve(const Runtime& rt, const Site& base, std::string_view filename, uint64_t now_ms) {
   HtaccessOutcome out;
   out.site = &base;
-  const config::VirtualHost& vh = *base.cfg;
   if (!base.htaccess || filename.empty() || filename[0] != '/') return out;
   const uint64_t check_ms = static_cast<uint64_t>(rt.config().htaccess_check.count());
 
-  std::vector<Found> chain;
-  std::string key = std::to_string(base.serial);
+  std::string walk_key;
+  Walk* remembered = nullptr;
+  if (check_ms) {
+    walk_key = std::to_string(base.serial);
+    walk_key.push_back('\0');
+    walk_key.append(filename);
+    remembered = walks_.find(walk_key);
+    if (remembered && remembered->until <= now_ms) remembered = nullptr;
+  }
+  Walk fresh;
+  if (!remembered) {
+    ++counters_.walks;
+    if (!walk(base, filename, fresh, out)) return out;  // 403: an access file that cannot be checked
+    fresh.until = now_ms + check_ms;
+    if (check_ms) remembered = &walks_.put(walk_key, std::move(fresh));
+  }
+  const Walk& w = remembered ? *remembered : fresh;
+  if (w.chain.empty()) return out;
+
+  Built* b = sites_.find(w.key);
+  if (!b) b = &sites_.put(w.key, build(rt, base, w.chain));
+  if (b->status) {
+    out.status = b->status;
+    out.error = b->error;
+    return out;
+  }
+  out.hold = b->site;
+  out.site = b->site.get();
+  return out;
+}
+
+bool HtaccessCache::walk(const Site& base, std::string_view filename, Walk& w, HtaccessOutcome& out) {
+  const config::VirtualHost& vh = *base.cfg;
+  w.key = std::to_string(base.serial);
   config::HtaccessPermissions perm;
   std::string dir, path;
   // Levels: "/", then each prefix of `filename` ending before a '/', then the whole name.
@@ -77,31 +108,28 @@ HtaccessOutcome HtaccessCache::resolve(const Runtime& rt, const Site& base, std:
       bool stop = false;
       for (const auto& name : vh.access_file_names) {
         path = dir == "/" ? "/" + name : dir + "/" + name;
-        if (check_ms) {
-          if (uint64_t* until = missing_.find(path); until && *until > now_ms) continue;
-        }
         struct stat st {};
         ++counters_.stats;
         if (::stat(path.c_str(), &st) != 0) {
-          if (errno == ENOTDIR) stop = true;  // a component is a file: no directory below
-          else if (errno == EACCES) {
+          if (errno == ENOTDIR) {
+            stop = true;  // a component is a file: no directory below
+            break;
+          }
+          if (errno == EACCES) {
             // As Apache: "unable to check htaccess file, ensure it is readable" is a 403.
             out.status = 403;
             out.error = path + ":0: cannot check this file (" + std::strerror(errno) +
                         "): make it readable and its directory searchable by Pillar's user";
-            return out;
-          } else if (check_ms) {
-            missing_.put(path, now_ms + check_ms);
+            return false;
           }
-          if (stop) break;
           continue;
         }
         if (!S_ISREG(st.st_mode)) continue;
         Found f{dir, path, id_of(st), perm};
-        key.push_back('\0');
-        key += path;
-        append_id(key, f.id);
-        chain.push_back(std::move(f));
+        w.key.push_back('\0');
+        w.key += path;
+        append_id(w.key, f.id);
+        w.chain.push_back(std::move(f));
         break;
       }
       if (stop) break;
@@ -111,18 +139,7 @@ HtaccessOutcome HtaccessCache::resolve(const Runtime& rt, const Site& base, std:
     end = next == std::string_view::npos ? filename.size() : next;
     if (end == filename.size() && filename.back() == '/') break;
   }
-  if (chain.empty()) return out;
-
-  Built* b = sites_.find(key);
-  if (!b) b = &sites_.put(key, build(rt, base, chain));
-  if (b->status) {
-    out.status = b->status;
-    out.error = b->error;
-    return out;
-  }
-  out.hold = b->site;
-  out.site = b->site.get();
-  return out;
+  return true;
 }
 
 std::shared_ptr<const HtaccessCache::Parsed> HtaccessCache::parse(const Runtime& rt, const Found& f) {

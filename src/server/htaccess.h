@@ -12,10 +12,11 @@
 // handlers, logs and routes, the merged configuration, its own compiled
 // rewrite rules). The request is served by that Site.
 //
-// Cost and freshness: every file found is stat'ed on every request (its
-// identity: device, inode, size, mtime), as Apache does, so an edit is seen
-// by the next request; a missing file is stat'ed again on every request too
-// unless PillarHtaccessCheck gives it a time to be remembered as missing.
+// Cost and freshness: by default (PillarHtaccessCheck 0) every level is
+// stat'ed on every request, as Apache does, so an edit, a new file or a
+// removed one is seen by the next request. With PillarHtaccessCheck N, a
+// filename's walk (which files, with which identities) is remembered for N
+// seconds: no stat at all in between, changes seen within N seconds.
 // A file is parsed once per identity (kept per thread, a bounded LRU) and a
 // chain's Site is built once per set of identities (a smaller LRU): the
 // steady state is a few stat calls and two hash lookups.
@@ -107,6 +108,7 @@ class HtaccessCache {
     uint64_t stats = 0;    // stat calls made for access files
     uint64_t parses = 0;   // files read and parsed
     uint64_t builds = 0;   // per-directory Sites built
+    uint64_t walks = 0;    // walks made (the others were remembered: PillarHtaccessCheck)
   };
   const Counters& counters() const { return counters_; }
   size_t files_cached() const { return files_.size(); }
@@ -138,13 +140,20 @@ class HtaccessCache {
     int status = 0;
     std::string error;
   };
+  struct Walk {  // PillarHtaccessCheck: a filename's walk, until `until` (ms)
+    std::vector<Found> chain;
+    std::string key;
+    uint64_t until = 0;
+  };
 
   std::shared_ptr<const Parsed> parse(const Runtime& rt, const Found& f);
+  // Stats the levels of `filename` into w.chain and w.key; false (out set) for an unreadable one.
+  bool walk(const Site& base, std::string_view filename, Walk& w, HtaccessOutcome& out);
   Built build(const Runtime& rt, const Site& base, const std::vector<Found>& chain);
 
   LruMap<std::shared_ptr<const Parsed>> files_;
   LruMap<Built> sites_;
-  LruMap<uint64_t> missing_;  // path -> until when (ms) it is taken as missing (PillarHtaccessCheck)
+  LruMap<Walk> walks_;  // serial + filename -> its walk (only with PillarHtaccessCheck)
   Counters counters_;
 };
 

@@ -494,7 +494,7 @@ TEST_F(Htaccess, PrgMapHelperAnswersAndIsRestartedWhenKilled) {
                                           "RewriteEngine On\nRewriteMap up prg:" + helper + "\n"
                                           "RewriteRule ^/m/(.*)$ /show?v=${up:$1|DEFAULT} [R=302,L]\n"));
   ASSERT_TRUE(eventually([&] { return prg::last_ready(srv) > 0; }, 5s)) << srv.stderr_text();
-  EXPECT_EQ(prg::looked_up(srv.port(), "x"), "http://localhost/show?v=val-x");
+  EXPECT_EQ(prg::looked_up(srv.port(), "x"), "http://localhost/show?v=val-x") << srv.stderr_text();
   EXPECT_EQ(prg::looked_up(srv.port(), "none"), "http://localhost/show?v=DEFAULT") << "NULL: the default";
   // Several connections (both workers) share the one helper, answers in order.
   for (int i = 0; i < 6; ++i) EXPECT_EQ(prg::looked_up(srv.port(), "k" + std::to_string(i)), "http://localhost/show?v=val-k" + std::to_string(i));
@@ -503,7 +503,8 @@ TEST_F(Htaccess, PrgMapHelperAnswersAndIsRestartedWhenKilled) {
   pid_t first = prg::last_ready(srv);
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   ASSERT_TRUE(eventually([&] { return prg::last_ready(srv) != first && prg::last_ready(srv) > 0; }, 5s)) << srv.stderr_text();
-  EXPECT_TRUE(eventually([&] { return prg::looked_up(srv.port(), "y") == "http://localhost/show?v=val-y"; }, 5s));
+  EXPECT_TRUE(eventually([&] { return prg::looked_up(srv.port(), "y") == "http://localhost/show?v=val-y"; }, 5s))
+      << srv.stderr_text();
 
   // Killed in the middle of a lookup: that request answers the default at once (well before
   // the 3 s timeout), the next ones are answered by the restarted helper.
@@ -520,7 +521,7 @@ TEST_F(Htaccess, PrgMapHelperAnswersAndIsRestartedWhenKilled) {
   ::kill(second, SIGKILL);
   t.join();
   ASSERT_TRUE(asked) << srv.stderr_text();
-  EXPECT_EQ(pending, "http://localhost/show?v=DEFAULT");
+  EXPECT_EQ(pending, "http://localhost/show?v=DEFAULT") << srv.stderr_text();
   EXPECT_LT(std::chrono::steady_clock::now() - killed_at, 2s) << "the lookup did not wait out its timeout";
   EXPECT_TRUE(eventually([&] { return prg::looked_up(srv.port(), "z") == "http://localhost/show?v=val-z"; }, 5s))
       << srv.stderr_text();

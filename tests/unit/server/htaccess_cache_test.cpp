@@ -112,7 +112,7 @@ TEST_F(HtaccessCacheTest, ErrorsAreCachedUntilTheFileChanges) {
   EXPECT_EQ(resolve(c, "/a/x").status, 0);
 }
 
-TEST_F(HtaccessCacheTest, MissingFilesRememberedOnlyWithPillarHtaccessCheck) {
+TEST_F(HtaccessCacheTest, WalksRememberedOnlyWithPillarHtaccessCheck) {
   load();
   server::HtaccessCache every;
   resolve(every, "/a/x");
@@ -122,16 +122,27 @@ TEST_F(HtaccessCacheTest, MissingFilesRememberedOnlyWithPillarHtaccessCheck) {
   write("www/a/.htaccess", "DirectoryIndex new.html\n");
   EXPECT_NE(resolve(every, "/a/x").site, &rt_->main_site()) << "a new file is seen by the next request";
 
+  uint64_t s0 = every.counters().stats;
+  resolve(every, "/a/x");
+  EXPECT_EQ(every.counters().stats, s0 + first) << "a found file is stat'ed on every request too";
+
   fs::remove(www("/a/.htaccess"));
   load("PillarHtaccessCheck 2\n");
   server::HtaccessCache timed;
   resolve(timed, "/a/x", 1000);
   uint64_t n = timed.counters().stats;
   resolve(timed, "/a/x", 1500);
-  EXPECT_EQ(timed.counters().stats, n) << "every level remembered as missing: nothing stat'ed again";
+  EXPECT_EQ(timed.counters().stats, n) << "the walk is remembered: nothing stat'ed again";
+  EXPECT_EQ(timed.counters().walks, 1u);
   write("www/a/.htaccess", "DirectoryIndex new.html\n");
   EXPECT_EQ(resolve(timed, "/a/x", 2000).site, &rt_->main_site()) << "still remembered as missing";
-  EXPECT_NE(resolve(timed, "/a/x", 3100).site, &rt_->main_site()) << "looked for again after 2 s";
+  auto found = resolve(timed, "/a/x", 3100);
+  EXPECT_NE(found.site, &rt_->main_site()) << "looked for again after 2 s";
+  EXPECT_EQ(found.site->cfg->directory_index, std::vector<std::string>{"new.html"});
+  write("www/a/.htaccess", "DirectoryIndex edited.html\n");
+  EXPECT_EQ(resolve(timed, "/a/x", 4000).site->cfg->directory_index, std::vector<std::string>{"new.html"})
+      << "an edit waits for the interval too";
+  EXPECT_EQ(resolve(timed, "/a/x", 5200).site->cfg->directory_index, std::vector<std::string>{"edited.html"});
 }
 
 TEST_F(HtaccessCacheTest, BoundedCaches) {
