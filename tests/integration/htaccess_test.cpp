@@ -71,6 +71,20 @@ TEST_F(Htaccess, WordPressRulesFromTheFile) {
   EXPECT_EQ(raw_get(srv.port(), "/.htaccess").first().status, 403);
 }
 
+// [L] ends the round and the rewritten URL is walked and its rules run again; [END] stops for good.
+TEST_F(Htaccess, LastRunsTheRulesAgainEndDoesNot) {
+  tree.write("www/b.txt", "b\n");
+  tree.write("www/c.txt", "c\n");
+  tree.write("www/.htaccess", "RewriteEngine On\n"
+                              "RewriteRule ^a$ b.txt [L]\n"
+                              "RewriteRule ^e$ b.txt [END]\n"
+                              "RewriteRule ^b\\.txt$ c.txt [L]\n");
+  START_SERVER(srv, config("FileInfo"));
+  EXPECT_EQ(raw_get(srv.port(), "/a").first().body, "c\n") << "a -> b.txt, then the round for b.txt -> c.txt";
+  EXPECT_EQ(raw_get(srv.port(), "/e").first().body, "b\n");
+  EXPECT_EQ(raw_get(srv.port(), "/b.txt").first().body, "c\n");
+}
+
 TEST_F(Htaccess, FileInfoIsEnoughForRewriteRules) {
   tree.write("www/.htaccess", wordpress_rules());
   START_SERVER(srv, config("FileInfo"));
