@@ -58,6 +58,10 @@ struct Scope {
   Context ctx = kServer;
   VrrpInstance* vrrp = nullptr;
   BalancerConfig* balancer = nullptr;
+  // Inside <RequireAll>/<RequireAny>/<RequireNone>: Require lines go into
+  // this container's children (only Require lines and containers may appear).
+  std::vector<RequireRule>* require_into = nullptr;
+  bool require_all = false;          // the container is an AND (<RequireAll>)
   bool custom_logs_replaced = false;  // first CustomLog in a vhost drops the inherited ones
   bool ssl_certs_replaced = false;    // first SSLCertificateFile (or KeyFile) in a vhost drops the inherited ones
   const HtaccessPermissions* htaccess = nullptr;  // set: an .htaccess file (dir is its section, vhost a copy)

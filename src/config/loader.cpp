@@ -55,6 +55,8 @@ class Loader {
     for (auto& vh : sc_.vhosts) finish(vh);
     resolve_proxy_targets(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_proxy_targets(vh);
+    resolve_fcgi_balancers();
+    check_member_tls();
     resolve_log_formats(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_log_formats(vh);
     std::vector<std::string> warnings;
@@ -87,6 +89,9 @@ class Loader {
 
   void apply(const ConfigNode& n, Scope& s) {
     if (n.section) return section(n, s);
+    if (s.require_into && !http::iequals(n.name, "Require"))
+      return sink.error(n, n.name + " is not allowed in a <RequireAll>, <RequireAny> or <RequireNone>: only Require "
+                                    "lines and those sections go there");
     const DirectiveSpec* d = find_directive(n.name);
     if (s.htaccess) {
       if (!htaccess_check(n, d, s)) return;
@@ -159,9 +164,15 @@ class Loader {
       }
       return true;
     };
-    if (s.htaccess && !http::iequals(name, "Files") && !http::iequals(name, "FilesMatch"))
-      return sink.error(n, "<" + name + " not allowed here: an .htaccess file may hold <Files>, <FilesMatch>, "
-                                       "<IfModule> and <IfDefine> sections");
+    if (s.htaccess) {
+      const bool require = http::iequals(name, "RequireAll") || http::iequals(name, "RequireAny") ||
+                           http::iequals(name, "RequireNone");
+      if (!require && !http::iequals(name, "Files") && !http::iequals(name, "FilesMatch"))
+        return sink.error(n, "<" + name + " not allowed here: an .htaccess file may hold <Files>, <FilesMatch>, "
+                                         "<RequireAll>, <RequireAny>, <RequireNone>, <IfModule> and <IfDefine> sections");
+      if (require && !(s.htaccess->allow.categories & kOrAuthConfig))  // Apache: their override class is AuthConfig
+        return sink.error(n, "<" + name + "> not allowed here: the AllowOverride for this directory does not include AuthConfig");
+    }
     if (http::iequals(name, "VirtualHost")) {
       return sink.error(n, "<VirtualHost> is only allowed at the top level, not in " + context_name(s.ctx));
     }
@@ -226,10 +237,42 @@ class Loader {
       s.vhost.locations.push_back(std::move(l));
       return;
     }
+    if (http::iequals(name, "RequireAll") || http::iequals(name, "RequireAny") || http::iequals(name, "RequireNone"))
+      return require_section(n, s);
+    if (s.require_into)
+      return sink.error(n, "<" + name + "> is not allowed in a <RequireAll>, <RequireAny> or <RequireNone>");
     if (http::iequals(name, "Vrrp")) return vrrp_section(n, s);
     if (http::iequals(name, "Proxy")) return proxy_section(n, s);
     sink.error(n, "unknown section <" + name + ">; Pillar accepts <VirtualHost>, <Directory>, <Files>, <FilesMatch>, "
-                                            "<Location>, <Vrrp>, <IfModule>, <IfDefine>");
+                                            "<Location>, <RequireAll>, <RequireAny>, <RequireNone>, <Vrrp>, "
+                                            "<IfModule>, <IfDefine>");
+  }
+
+  // <RequireAll>, <RequireAny>, <RequireNone> (mod_authz_core): a container
+  // rule in the section's Require list (or in the enclosing container).
+  void require_section(const ConfigNode& n, Scope& s) {
+    if (!(s.ctx & (kDirectory | kFiles | kLocation)))
+      return sink.error(n, "<" + n.name + "> is only allowed in <Directory>, <Files> or <Location>");
+    if (!n.args.empty()) return sink.error(n, "<" + n.name + "> takes no argument");
+    RequireRule c;
+    c.kind = http::iequals(n.name, "RequireAll") ? RequireRule::Kind::All
+             : http::iequals(n.name, "RequireAny") ? RequireRule::Kind::Any
+                                                   : RequireRule::Kind::None;
+    // <RequireNone> can only refuse: in an OR it would never matter.
+    if (c.kind == RequireRule::Kind::None && (!s.require_into || !s.require_all))
+      return sink.error(n, "<RequireNone> has no effect in " +
+                               std::string(s.require_into ? "<RequireAny>" : "a section's implicit <RequireAny>") +
+                               "; put it in a <RequireAll> with the rules it restricts");
+    Scope inner = s;
+    inner.require_into = &c.children;
+    inner.require_all = c.kind == RequireRule::Kind::All;
+    size_t errors = sink.errors.size();
+    body(n, inner);
+    if (sink.errors.size() != errors) return;
+    if (c.children.empty())
+      return sink.error(n, "<" + n.name + "> contains no Require line; add one, e.g. Require valid-user");
+    if (s.require_into) s.require_into->push_back(std::move(c));
+    else scope_access(s)->require.push_back(std::move(c));
   }
 
   void proxy_section(const ConfigNode& n, Scope& s) {
@@ -261,7 +304,11 @@ class Loader {
   // ProxyPass may name a balancer defined further down: resolved at the end.
   void resolve_proxy_targets(VirtualHost& vh) {
     for (auto& l : vh.locations) {
-      if (l.handler != HandlerKind::Proxy || l.proxy.balancer >= 0) continue;
+      if (l.handler != HandlerKind::Proxy) continue;
+      if (l.proxy.balancer >= 0) {  // a direct target: the vhost's SSLProxy* settings are its own
+        sc_.balancers[static_cast<size_t>(l.proxy.balancer)].ssl_proxy.fill_from(vh.ssl_proxy);
+        continue;
+      }
       for (size_t i = 0; i < sc_.balancers.size(); ++i) {
         if (sc_.balancers[i].name == l.proxy.balancer_name) l.proxy.balancer = static_cast<int>(i);
       }
@@ -271,11 +318,67 @@ class Loader {
                                    ", which no <Proxy balancer://" + l.proxy.balancer_name + "> defines"});
         continue;
       }
+      auto& bal = sc_.balancers[static_cast<size_t>(l.proxy.balancer)];
+      if (bal.fastcgi()) {
+        // ProxyPass(Match) to a pool of fcgi:// members: a FastCGI location
+        // (Apache's recipe: ProxyPassMatch ^/(.*\.php)$ balancer://php/var/www/$1).
+        auto b = std::make_shared<FcgiBackend>();
+        b->url = "balancer://" + bal.name + l.proxy.path;
+        b->balancer_name = bal.name;
+        b->balancer = l.proxy.balancer;
+        b->path = l.proxy.path == "/" ? "" : l.proxy.path;
+        b->where = l.where;
+        l.handler = HandlerKind::FastCgi;
+        l.fcgi = std::move(b);
+        continue;
+      }
+      // What the balancer's <Proxy> section left unset comes from the
+      // first vhost whose ProxyPass uses it (main server first).
+      bal.ssl_proxy.fill_from(vh.ssl_proxy);
       for (const auto& p : l.proxy.params) {
         std::string why;
         if (!apply_balancer_param(p, sc_.balancers[static_cast<size_t>(l.proxy.balancer)], why))
           sink.errors.push_back({l.where.file, l.where.line, "ProxyPass: " + why});
       }
+    }
+  }
+
+  // After every ProxyPass: a balancer nobody's ProxyPass names (RewriteRule
+  // [P] reaches it) takes the server's SSLProxy* settings; https:// members
+  // need SSLProxyEngine on, as mod_ssl says ("SSL Proxy requested ... but
+  // not enabled").
+  // SetHandler "proxy:balancer://NAME": the balancer, whose members must all be FastCGI.
+  void resolve_fcgi_balancers() {
+    for (auto& b : sc_.balancers) {
+      bool fcgi = false, http = false;
+      for (const auto& m : b.members) (m.fcgi ? fcgi : http) = true;
+      if (fcgi && http)
+        sink.errors.push_back({b.where.file, b.where.line,
+                               "balancer://" + b.name + " mixes fcgi:// and http(s):// members; a balancer is one or the other"});
+    }
+    for (auto& f : sc_.fcgi_balanced) {
+      for (size_t i = 0; i < sc_.balancers.size(); ++i)
+        if (sc_.balancers[i].name == f->balancer_name) f->balancer = static_cast<int>(i);
+      if (f->balancer < 0)
+        sink.errors.push_back({f->where.file, f->where.line,
+                               "proxy:balancer://" + f->balancer_name + ": no <Proxy balancer://" + f->balancer_name +
+                                   "> defines it"});
+      else if (!sc_.balancers[static_cast<size_t>(f->balancer)].fastcgi())
+        sink.errors.push_back({f->where.file, f->where.line,
+                               "proxy:balancer://" + f->balancer_name +
+                                   " is a FastCGI handler, but that balancer's members are http://; give it "
+                                   "BalancerMember fcgi://HOST:PORT (or unix:/PATH|fcgi://NAME) members"});
+    }
+  }
+
+  void check_member_tls() {
+    for (auto& b : sc_.balancers) {
+      b.ssl_proxy.fill_from(sc_.main_server.ssl_proxy);
+      if (!b.any_https() || b.ssl_proxy.engine) continue;
+      std::string name = b.name.empty() ? b.members[0].url : "balancer://" + b.name;
+      sink.errors.push_back({b.where.file, b.where.line,
+                             name + " has https:// members but TLS to members is off: add SSLProxyEngine on "
+                                    "(in the server, the <VirtualHost> or the <Proxy> section)"});
     }
   }
 

@@ -61,35 +61,110 @@ bool is_loopback(const sockaddr_storage& c) {
 
 }  // namespace
 
-bool AccessPolicy::allows(const sockaddr_storage& client) const {
-  if (!require.empty()) {
-    bool granted = false;
-    for (const auto& r : require) {
-      switch (r.kind) {
-        case RequireRule::Kind::AllGranted: granted = true; break;
-        case RequireRule::Kind::AllDenied: break;
-        case RequireRule::Kind::Ip: granted = granted || any_contains(r.networks, client); break;
-        case RequireRule::Kind::Local: granted = granted || is_loopback(client); break;
-        case RequireRule::Kind::NotIp:
-          if (any_contains(r.networks, client)) return false;
-          break;
+// mod_authz_core's logic: a container combines its children (AND for
+// <RequireAll>, OR for <RequireAny> and <RequireNone>), skipping Neutral
+// ones; DeniedNoUser (a user rule before authentication) outranks a
+// grant in AND and a denial in OR, so authentication runs only when it
+// could change the answer. Negation turns Granted into Denied and Denied
+// into Neutral: a negative rule can refuse, never grant.
+namespace {
+
+AuthzResult combine(const std::vector<RequireRule>& rules, bool all, const AccessSubject& who) {
+  AuthzResult result = AuthzResult::Neutral;
+  for (const auto& r : rules) {
+    AuthzResult c = r.evaluate(who);
+    if (c == AuthzResult::Neutral) continue;
+    if (all) {
+      if (c == AuthzResult::Denied) return c;
+      if ((c == AuthzResult::DeniedNoUser && result != AuthzResult::Denied) || result == AuthzResult::Neutral) result = c;
+    } else {
+      if (c == AuthzResult::Granted) return c;
+      if ((c == AuthzResult::DeniedNoUser && result == AuthzResult::Denied) || result == AuthzResult::Neutral) result = c;
+    }
+  }
+  return result;
+}
+
+bool named(const std::vector<std::string>& names, const std::string& who) {
+  for (const auto& n : names) {
+    if (n == who) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+AuthzResult RequireRule::evaluate(const AccessSubject& who) const {
+  AuthzResult r = AuthzResult::Denied;
+  switch (kind) {
+    case Kind::AllGranted: r = AuthzResult::Granted; break;
+    case Kind::AllDenied: r = AuthzResult::Denied; break;
+    case Kind::Ip: r = any_contains(networks, who.client) ? AuthzResult::Granted : AuthzResult::Denied; break;
+    case Kind::NotIp: return any_contains(networks, who.client) ? AuthzResult::Denied : AuthzResult::Neutral;
+    case Kind::Local: r = is_loopback(who.client) ? AuthzResult::Granted : AuthzResult::Denied; break;
+    case Kind::ValidUser: r = who.user ? AuthzResult::Granted : AuthzResult::DeniedNoUser; break;
+    case Kind::User:
+      r = !who.user ? AuthzResult::DeniedNoUser : named(names, *who.user) ? AuthzResult::Granted : AuthzResult::Denied;
+      break;
+    case Kind::Group: {
+      if (!who.user) {
+        r = AuthzResult::DeniedNoUser;
+        break;
       }
+      bool in = false;
+      if (who.groups) {
+        for (const auto& g : *who.groups) in = in || named(names, g);
+      }
+      r = in ? AuthzResult::Granted : AuthzResult::Denied;
+      break;
     }
-    // "Require not ip" alone grants everyone else, as inside <RequireAll>.
-    bool only_negative = true;
-    for (const auto& r : require) only_negative = only_negative && r.kind == RequireRule::Kind::NotIp;
-    if (!granted && !only_negative) return false;
+    case Kind::All: r = combine(children, true, who); break;
+    case Kind::Any: r = combine(children, false, who); break;
+    case Kind::None: r = combine(children, false, who); break;
   }
+  if (negate || kind == Kind::None) {
+    if (r == AuthzResult::Granted) r = AuthzResult::Denied;
+    else if (r == AuthzResult::Denied) r = AuthzResult::Neutral;
+  }
+  return r;
+}
+
+bool RequireRule::needs_user() const {
+  if (kind == Kind::ValidUser || kind == Kind::User || kind == Kind::Group) return true;
+  for (const auto& c : children) {
+    if (c.needs_user()) return true;
+  }
+  return false;
+}
+
+bool AccessPolicy::needs_user() const {
+  for (const auto& r : require) {
+    if (r.needs_user()) return true;
+  }
+  return false;
+}
+
+AuthzResult AccessPolicy::evaluate(const AccessSubject& who) const {
   if (legacy) {
-    bool allowed = allow_all || any_contains(allow, client);
-    bool denied = deny_all || any_contains(deny, client);
-    switch (order) {
-      case Order::DenyAllow: return allowed || !denied;
-      case Order::AllowDeny:
-      case Order::MutualFailure: return allowed && !denied;
-    }
+    bool allowed = allow_all || any_contains(allow, who.client);
+    bool denied = deny_all || any_contains(deny, who.client);
+    bool ok = order == Order::DenyAllow ? (allowed || !denied) : (allowed && !denied);
+    if (!ok) return AuthzResult::Denied;  // Satisfy All: no user can change that
   }
-  return true;
+  if (require.empty()) return AuthzResult::Granted;
+  // The section's lines are an implicit <RequireAny>, except that a
+  // top-level "Require not ip" vetoes (as inside <RequireAll>) and lines
+  // that are all "not ip" grant everyone else.
+  AuthzResult r = combine(require, false, who);
+  for (const auto& rule : require) {
+    if (rule.kind == RequireRule::Kind::NotIp && any_contains(rule.networks, who.client)) return AuthzResult::Denied;
+  }
+  if (r == AuthzResult::Neutral) {
+    bool only_negative = true;
+    for (const auto& rule : require) only_negative = only_negative && rule.kind == RequireRule::Kind::NotIp;
+    return only_negative ? AuthzResult::Granted : AuthzResult::Denied;
+  }
+  return r;
 }
 
 bool FilesSection::matches(std::string_view filename) const {
@@ -137,6 +212,24 @@ bool VirtualHost::matches_name(std::string_view host) const {
     if (a.find_first_of("*?") != std::string::npos && fnmatch(a.c_str(), h.c_str(), FNM_CASEFOLD) == 0) return true;
   }
   return false;
+}
+
+void SslProxyConfig::fill_from(const SslProxyConfig& o) {
+  const uint16_t take = o.given & static_cast<uint16_t>(~given);
+  if (take & kEngine) {
+    engine = o.engine;
+    engine_where = o.engine_where;
+  }
+  if (take & kVerify) verify = o.verify;
+  if (take & kDepth) verify_depth = o.verify_depth;
+  if (take & kCa) ca = o.ca;
+  if (take & kPeerName) check_peer_name = o.check_peer_name;
+  if (take & kPeerExpire) check_peer_expire = o.check_peer_expire;
+  if (take & kProtocol) protocols = o.protocols;
+  if (take & kCiphers) ciphers = o.ciphers;
+  if (take & kSuites) ciphersuites = o.ciphersuites;
+  if (take & kMachineCert) machine_cert = o.machine_cert;
+  given |= take;
 }
 
 }  // namespace pillar::config

@@ -13,8 +13,10 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "config/cgi_model.h"
 #include "core/regex.h"
 
 namespace pillar::config {
@@ -49,10 +51,34 @@ struct IpNetwork {
 
 // ---- access control (mod_authz_core + mod_access_compat) -------------------
 
+// Who asks: the client's address and, once Basic authentication has run
+// (server/request/authorization.cpp), the user and the groups it is in.
+struct AccessSubject {
+  // Implicit from an address: a client no one has authenticated.
+  AccessSubject(const sockaddr_storage& c, const std::string* u = nullptr, const std::vector<std::string>* g = nullptr)
+      : client(c), user(u), groups(g) {}
+  const sockaddr_storage& client;
+  const std::string* user;                 // null: no authenticated user (yet)
+  const std::vector<std::string>* groups;  // the user's groups (AuthGroupFile); may be null
+};
+
+// mod_authz_core's results: DeniedNoUser means a rule needs a user to
+// decide (Require valid-user/user/group before authentication).
+enum class AuthzResult : uint8_t { Granted, Denied, DeniedNoUser, Neutral };
+
 struct RequireRule {
-  enum class Kind : uint8_t { AllGranted, AllDenied, Ip, NotIp, Local };
+  enum class Kind : uint8_t {
+    AllGranted, AllDenied, Ip, NotIp, Local,  // mod_authz_core, mod_authz_host
+    ValidUser, User, Group,                   // mod_authz_user, mod_authz_groupfile
+    All, Any, None,                           // <RequireAll>, <RequireAny>, <RequireNone>
+  };
   Kind kind = Kind::AllGranted;
   std::vector<IpNetwork> networks;  // Ip / NotIp
+  std::vector<std::string> names;   // User / Group
+  bool negate = false;              // Require not user|group|valid-user|ip (ip inside a container; NotIp at top)
+  std::vector<RequireRule> children;  // All / Any / None
+  AuthzResult evaluate(const AccessSubject& who) const;
+  bool needs_user() const;          // a user rule here or below
 };
 
 struct AccessPolicy {
@@ -67,7 +93,46 @@ struct AccessPolicy {
 
   bool empty() const { return require.empty() && !legacy; }
   // Both parts, when present, must grant (Apache's Satisfy All).
-  bool allows(const sockaddr_storage& client) const;
+  bool allows(const AccessSubject& who) const { return evaluate(who) == AuthzResult::Granted; }
+  // Granted, Denied, or DeniedNoUser (authentication would decide).
+  AuthzResult evaluate(const AccessSubject& who) const;
+  bool needs_user() const;
+};
+
+// mod_auth_basic, mod_authn_file, mod_authz_groupfile: what one section says
+// (Directory, Files, Location); a request takes the innermost of each.
+struct AuthConfig {
+  std::optional<std::string> type;        // AuthType: "Basic"; "" for None
+  std::optional<std::string> name;        // AuthName: the realm
+  std::optional<std::string> user_file;   // AuthUserFile (absolute: resolved against ServerRoot)
+  std::optional<std::string> group_file;  // AuthGroupFile
+  SourceLocation user_file_where, group_file_where;
+  bool empty() const { return !type && !name && !user_file && !group_file; }
+};
+
+// ---- output filters (mod_filter, mod_mime, core) and mod_deflate -----------
+
+// What one section (or the server/vhost level) says about the DEFLATE
+// filter, the one output filter Pillar has. A request merges every section
+// that covers it (request/compression.cpp): the types add up, the innermost
+// SetOutputFilter wins, and each extension's innermost mapping wins.
+struct OutputFilters {
+  std::vector<std::string> deflate_types;  // AddOutputFilterByType DEFLATE TYPE...: media types, lower-case, no parameters
+  std::optional<bool> set_deflate;         // SetOutputFilter: whether DEFLATE is in the list (unset: not written here)
+  // AddOutputFilter DEFLATE .EXT (true) and RemoveOutputFilter .EXT (false),
+  // in file order: ".ext" lower-case.
+  std::vector<std::pair<std::string, bool>> deflate_extensions;
+  bool empty() const { return deflate_types.empty() && !set_deflate && deflate_extensions.empty(); }
+};
+
+// mod_deflate's settings (server and vhost; Apache's defaults).
+struct DeflateSettings {
+  enum class AlterETag : uint8_t { AddSuffix, NoChange, Remove };
+  int level = 6;                 // DeflateCompressionLevel 1-9 (zlib's default, as Apache's Z_DEFAULT_COMPRESSION)
+  int mem_level = 9;             // DeflateMemLevel 1-9
+  int window_bits = 15;          // DeflateWindowSize 1-15 (zlib takes 9-15: smaller ones use 9)
+  uint32_t buffer_size = 8096;   // DeflateBufferSize: bytes compressed and passed on at a time
+  AlterETag alter_etag = AlterETag::AddSuffix;  // DeflateAlterETag: "-gzip" inside the quotes
 };
 
 // ---- per-path sections -----------------------------------------------------
@@ -108,6 +173,12 @@ struct FcgiBackend {
   bool unix_socket = false;
   std::string socket_path;         // unix socket
   std::string path;                // ProxyPassMatch: the script path, $N from the regex ("/var/www/$1"); else empty
+  // "balancer://NAME": a pool of fcgi:// BalancerMembers (the address is
+  // the chosen member's); `balancer` indexes ServerConfig::balancers once
+  // the whole configuration is read.
+  std::string balancer_name;
+  int balancer = -1;
+  SourceLocation where;            // the directive that named it
 };
 
 // What a section says about FastCGI requests it covers; the innermost
@@ -133,7 +204,10 @@ struct FilesSection {
   std::shared_ptr<const FcgiBackend> fcgi;  // SetHandler "proxy:..." in this section
   bool handler_none = false;                // SetHandler None: no handler for these files
   FcgiOptions fcgi_opts;
+  CgiSettings cgi;                          // SetHandler cgi-script, RLimit* (cgi_model.h)
   AccessPolicy access;
+  AuthConfig auth;                // AuthType, AuthName, AuthUserFile, AuthGroupFile
+  OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   SourceLocation where;
   bool matches(std::string_view filename) const;
 };
@@ -180,10 +254,13 @@ struct DirectorySection {
   std::optional<std::string> fallback_resource;  // FallbackResource (mod_dir); "" after "disabled"
   Options options;
   AccessPolicy access;
+  AuthConfig auth;                  // AuthType, AuthName, AuthUserFile, AuthGroupFile
+  OutputFilters output_filters;     // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
   bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
   std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
   FcgiOptions fcgi_opts;            // php_value & co. for scripts below (fastcgi_route)
+  CgiSettings cgi;                  // SetHandler cgi-script, AddHandler, RLimit* (cgi_model.h)
   SourceLocation where;
 };
 
@@ -191,8 +268,42 @@ enum class HandlerKind : uint8_t { Default, ServerStatus, Metrics, Welcome, Prox
 
 // ---- reverse proxy (mod_proxy, mod_proxy_balancer) ---------------------------
 
+struct SslFile {
+  std::string path;  // resolved against ServerRoot
+  SourceLocation where;
+};
+
+// mod_ssl's client side, toward https:// balancer members (SSLProxy*): in
+// the server, a vhost (inherited from the server) or a <Proxy> section
+// (inherited from where it is written). A balancer takes its <Proxy>
+// section's; what that leaves unset comes from the first vhost whose
+// ProxyPass uses it (Apache merges the request's vhost and the section).
+struct SslProxyConfig {
+  enum class Verify : uint8_t { None, Optional, OptionalNoCa, Require };
+  // Which fields were given where they stand (for the vhost fill-in).
+  static constexpr uint16_t kEngine = 1, kVerify = 2, kDepth = 4, kCa = 8, kPeerName = 16, kPeerExpire = 32,
+                            kProtocol = 64, kCiphers = 128, kSuites = 256, kMachineCert = 512;
+  uint16_t given = 0;
+  bool engine = false;                 // SSLProxyEngine
+  SourceLocation engine_where;
+  Verify verify = Verify::None;        // SSLProxyVerify (Apache's default none)
+  int verify_depth = 1;                // SSLProxyVerifyDepth
+  SslFile ca;                          // SSLProxyCACertificateFile
+  bool check_peer_name = true;         // SSLProxyCheckPeerName (also SSLProxyCheckPeerCN)
+  bool check_peer_expire = true;       // SSLProxyCheckPeerExpire
+  uint8_t protocols = 4 | 8;           // SSLProxyProtocol (SslConfig's bits): TLS 1.2 and 1.3
+  std::string ciphers;                 // SSLProxyCipherSuite (empty: OpenSSL's client default)
+  std::string ciphersuites;            // SSLProxyCipherSuite TLSv1.3 ...
+  SslFile machine_cert;                // SSLProxyMachineCertificateFile: a client certificate and its key (PEM)
+  // Fields `o` gave that this one did not.
+  void fill_from(const SslProxyConfig& o);
+};
+
 struct BalancerMemberConfig {
   std::string url;                  // as written: "http://10.0.0.5:8080"
+  bool https = false;               // https://: TLS to the member (the balancer's SslProxyConfig)
+  std::shared_ptr<const FcgiBackend> fcgi;  // fcgi:// or unix:...|fcgi://: a FastCGI member (SetHandler "proxy:balancer://...")
+  std::string tls_name;             // the member's host, for SNI and SSLProxyCheckPeerName
   std::string host;                 // for the Host header when ProxyPreserveHost is Off
   uint16_t port = 80;
   sockaddr_storage addr{};          // resolved at load
@@ -229,7 +340,14 @@ struct BalancerConfig {
   Millis persistence{0};            // client-IP persistence (IPVS -p)
   uint32_t max_attempts = 3;        // maxattempts=: members tried for one request
   Millis queue_timeout{0};          // timeout=: wait this long for a member below its max= (0: 503 at once)
+  SslProxyConfig ssl_proxy;         // toward https:// members
   SourceLocation where;
+  bool fastcgi() const { return !members.empty() && members[0].fcgi != nullptr; }
+  bool any_https() const {
+    for (const auto& m : members)
+      if (m.https) return true;
+    return false;
+  }
 };
 
 struct ProxyTarget {
@@ -251,11 +369,14 @@ struct LocationSection {
   std::vector<IpNetwork> when_networks;
   bool conditional() const { return !when_header.empty() || !when_networks.empty(); }
   AccessPolicy access;
+  AuthConfig auth;                // AuthType, AuthName, AuthUserFile, AuthGroupFile
+  OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   std::vector<AliasRule> redirects;  // Redirect [status] URL in a <Location>
   std::vector<RewriteLine> rewrite;   // mod_rewrite lines in a <Location> (per-directory rules "of a sort", as Apache)
   std::shared_ptr<const FcgiBackend> fcgi;  // handler == FastCgi: SetHandler "proxy:..." or ProxyPassMatch fcgi://
   FcgiOptions fcgi_opts;
   std::optional<bool> source_guard;         // ScriptSourceGuard On|Off here (unset: the vhost's)
+  CgiSettings cgi;                          // SetHandler cgi-script, RLimit* (cgi_model.h)
   SourceLocation where;
   bool matches(std::string_view path) const;  // prefix match on a segment boundary (or the regex)
 };
@@ -314,11 +435,8 @@ struct CacheConfig {
 
 // mod_ssl's settings of one vhost (inherited from the main server, as
 // Apache merges them). Only names and values here: src/tls turns them into an
-// SSL_CTX, and reports bad files with the line of the directive.
-struct SslFile {
-  std::string path;  // resolved against ServerRoot
-  SourceLocation where;
-};
+// SSL_CTX, and reports bad files with the line of the directive. SslFile is
+// above, with the balancer's SSLProxy* settings.
 struct SslConfig {
   // SSLProtocol bits.
   static constexpr uint8_t kTls1 = 1, kTls11 = 2, kTls12 = 4, kTls13 = 8;
@@ -359,6 +477,24 @@ struct SslConfig {
   std::vector<ConfCmd> conf_cmds;      // SSLOpenSSLConfCmd, applied last, in order
 };
 
+// HTTP/2 at the front (core's Protocols and mod_http2's H2* directives),
+// per vhost: a connection takes the settings of the vhost it starts with
+// (SNI's over TLS, the address's default for h2c). See docs/http2.md.
+struct Http2Config {
+  std::vector<std::string> protocols{"http/1.1"};  // Protocols, lower-case, in the order written
+  SourceLocation protocols_where;
+  bool honor_order = true;              // ProtocolsHonorOrder: the server's order wins in ALPN
+  bool direct = true;                   // H2Direct: h2c by prior knowledge (only with h2c in Protocols)
+  uint32_t max_session_streams = 100;   // H2MaxSessionStreams
+  uint32_t window_size = 65535;         // H2WindowSize: each stream's receive window
+  uint64_t stream_max_mem = 65536;      // H2StreamMaxMemSize: response bytes buffered per stream
+  bool offers(std::string_view protocol) const {
+    for (const auto& p : protocols)
+      if (p == protocol) return true;
+    return false;
+  }
+};
+
 struct ErrorDocument {
   enum class Kind : uint8_t { Text, LocalPath, Redirect } kind = Kind::Text;
   std::string value;
@@ -393,6 +529,10 @@ struct VirtualHost {
   std::vector<std::string> index_ignore;             // IndexIgnore wildcards (mod_autoindex)
   std::vector<std::string> access_file_names{".htaccess"};  // AccessFileName: the first that exists in a directory is read
   bool server_signature = false;                     // ServerSignature On|EMail: a footer on Pillar's own pages
+  OutputFilters output_filters;                      // server/vhost-level AddOutputFilterByType, SetOutputFilter, AddOutputFilter
+  bool output_filters_anywhere = false;              // some section here (or inherited) has output filters: a request asks
+  bool auth_anywhere = false;                        // some section here (or inherited) has Auth* or a user rule
+  DeflateSettings deflate;                           // mod_deflate's Deflate* directives
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   bool proxy_preserve_host = false;      // ProxyPreserveHost
   std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)
@@ -405,6 +545,9 @@ struct VirtualHost {
   bool source_guard = true;
   std::vector<std::string> script_extensions{".php", ".phtml", ".phar", ".cgi", ".pl", ".py"};
   SslConfig ssl;
+  SslProxyConfig ssl_proxy;  // SSLProxy*: toward https:// members of the balancers its ProxyPass lines use
+  CgiSettings cgi;           // CGI: SuexecUserGroup, UserDir, CGIDScriptTimeout, RLimit* (cgi_model.h)
+  Http2Config h2;
   SourceLocation where;
 
   bool matches_name(std::string_view host) const;  // ServerName or any ServerAlias
@@ -501,6 +644,9 @@ struct ServerConfig {
   ProcessConfig process;
   std::vector<VrrpInstance> vrrp;
   std::vector<BalancerConfig> balancers;   // <Proxy balancer://NAME> and direct ProxyPass targets
+  // FastCGI handlers that name a balancer (SetHandler "proxy:balancer://NAME"),
+  // resolved to their balancer when the whole configuration is read.
+  std::vector<std::shared_ptr<FcgiBackend>> fcgi_balanced;
   Millis proxy_timeout{60000};             // ProxyTimeout
   std::string proxy_state_file;            // ProxyStateFile: members' drain/disable/weight across full restarts
   // mod_remoteip: the client address behind trusted proxies.

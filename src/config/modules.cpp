@@ -46,24 +46,29 @@ constexpr ApacheModule kModules[] = {
     // Lacking: what the notice says will not work.
     {"alias_module", "mod_alias.c", true, ""},
     {"rewrite_module", "mod_rewrite.c", true, ""},
-    {"deflate_module", "mod_deflate.c", false, "no compression yet: responses are sent uncompressed"},
-    {"brotli_module", "mod_brotli.c", false, "no compression yet: responses are sent uncompressed"},
-    {"filter_module", "mod_filter.c", false, "no output filters yet (AddOutputFilterByType)"},
+    {"deflate_module", "mod_deflate.c", true, ""},
+    {"brotli_module", "mod_brotli.c", false, "no Brotli: responses are compressed with gzip only (mod_deflate)"},
+    // AddOutputFilterByType, the directive stock configurations use from it
+    // (FilterDeclare/FilterProvider/FilterChain are refused as unknown).
+    {"filter_module", "mod_filter.c", true, ""},
     {"setenvif_module", "mod_setenvif.c", false, "SetEnvIf and BrowserMatch are not built yet: no variable is set per request"},
     {"headers_module", "mod_headers.c", false, "Header and RequestHeader are not built yet: headers are not edited"},
     {"expires_module", "mod_expires.c", false, "ExpiresByType is not built yet: no Expires or Cache-Control max-age is added"},
-    {"auth_basic_module", "mod_auth_basic.c", false, "AuthType Basic is not built yet: use Require ip to restrict access"},
-    {"authn_file_module", "mod_authn_file.c", false, "AuthUserFile is not built yet"},
-    {"authz_user_module", "mod_authz_user.c", false, "Require user/valid-user are not built yet"},
-    {"authz_groupfile_module", "mod_authz_groupfile.c", false, "Require group is not built yet"},
+    {"auth_basic_module", "mod_auth_basic.c", true, ""},
+    {"authn_file_module", "mod_authn_file.c", true, ""},
+    {"authz_user_module", "mod_authz_user.c", true, ""},
+    {"authz_groupfile_module", "mod_authz_groupfile.c", true, ""},
     {"ssl_module", "mod_ssl.c", true, "", true},
-    {"cgi_module", "mod_cgi.c", false, "CGI is not built yet: scripts are not run"},
-    {"cgid_module", "mod_cgid.c", false, "CGI is not built yet: scripts are not run"},
+    // CGI (docs/cgi.md): Debian enables these with a2enmod, so their
+    // <IfModule> blocks (serve-cgi-bin.conf's ScriptAlias) wait for the LoadModule.
+    {"cgi_module", "mod_cgi.c", true, "", true},
+    {"cgid_module", "mod_cgid.c", true, "", true},
+    {"suexec_module", "mod_suexec.c", true, "", true},
     {"include_module", "mod_include.c", false, "server-side includes are not built yet: .shtml files are sent as they are"},
     {"proxy_fcgi_module", "mod_proxy_fcgi.c", true, ""},
-    {"userdir_module", "mod_userdir.c", false, "UserDir is not built yet: /~user paths answer 404"},
+    {"userdir_module", "mod_userdir.c", true, "", true},
     {"info_module", "mod_info.c", false, "server-info is not built yet"},
-    {"http2_module", "mod_http2.c", false, "HTTP/2 is not built yet: clients use HTTP/1.1"},
+    {"http2_module", "mod_http2.c", true, "", true},
     {"php_module", "mod_php.c", false, "PHP is not embedded: .php files are sent as they are; use a FastCGI backend"},
 };
 

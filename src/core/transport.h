@@ -5,6 +5,7 @@
 // Every call answers an Io (bytes moved, or why none), never -1/errno, and
 // retries EINTR itself, so callers have one result to switch on.
 #pragma once
+#include <poll.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -59,6 +60,10 @@ class Transport {
   // TLS: a read may wait for the socket to be writable and a write for it
   // to be readable (handshake), so an edge of one wakes the other.
   virtual uint32_t readiness(uint32_t events) const { return events; }
+  // For a level-triggered poller, after a call answered Again: the poll
+  // events it waits for (a plain socket: its own direction; TLS: what the
+  // record layer wants, which may be the other one).
+  virtual short wait_events(bool writing) const { return writing ? POLLOUT : POLLIN; }
 };
 
 class PlainTransport final : public Transport {

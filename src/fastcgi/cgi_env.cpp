@@ -109,6 +109,10 @@ void build_cgi_env(const CgiRequest& r, CgiEnv& env) {
   filename.append(r.script_filename);
   env.emplace_back("SCRIPT_FILENAME", std::move(filename));
   env.emplace_back("REMOTE_PORT", std::to_string(r.remote_port));
+  if (!r.remote_user.empty()) {  // as ap_add_common_vars, after mod_auth_basic found the user
+    env.emplace_back("REMOTE_USER", std::string(r.remote_user));
+    env.emplace_back("AUTH_TYPE", "Basic");
+  }
   env.emplace_back("GATEWAY_INTERFACE", "CGI/1.1");
   env.emplace_back("SERVER_PROTOCOL", "HTTP/" + std::to_string(r.version_major) + "." + std::to_string(r.version_minor));
   env.emplace_back("REQUEST_METHOD", std::string(r.method));

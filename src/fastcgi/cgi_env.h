@@ -49,6 +49,7 @@ struct CgiRequest {
   uint64_t content_length = 0;
   config::FcgiBackendType backend = config::FcgiBackendType::Fpm;
   bool pass_auth = false;  // CGIPassAuth On
+  std::string_view remote_user;  // REMOTE_USER and AUTH_TYPE=Basic when Basic authentication found a user
   std::span<const config::FcgiSetEnv> set_env;
 };
 

@@ -441,6 +441,26 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
          std::to_string(hdr.tls.resumed.load()));
   metric("pillar_tls_failures_total", "counter", "TLS handshakes that failed or were abandoned after the client spoke.",
          std::to_string(hdr.tls.failures.load()));
+  {
+    const auto& h2 = hdr.h2;
+    metric("pillar_http2_sessions_total", "counter", "HTTP/2 connections begun (ALPN h2 or the h2c preface).",
+           std::to_string(h2.sessions.load()));
+    metric("pillar_http2_streams_total", "counter", "Requests carried by HTTP/2 streams.", std::to_string(h2.streams.load()));
+    metric("pillar_http2_refused_streams_total", "counter", "HTTP/2 streams refused (over H2MaxSessionStreams).",
+           std::to_string(h2.refused_streams.load()));
+    metric("pillar_http2_rapid_resets_total", "counter", "HTTP/2 connections closed for rapid stream resets.",
+           std::to_string(h2.rapid_resets.load()));
+    metric("pillar_http2_header_floods_total", "counter",
+           "HTTP/2 header lists over the limits and CONTINUATION floods.", std::to_string(h2.header_floods.load()));
+    metric("pillar_http2_control_floods_total", "counter",
+           "HTTP/2 connections closed for SETTINGS, PING, WINDOW_UPDATE or empty-frame floods.",
+           std::to_string(h2.control_floods.load()));
+    metric("pillar_http2_stalled_streams_total", "counter",
+           "HTTP/2 streams reset after Timeout behind a closed flow-control window.",
+           std::to_string(h2.stalled_streams.load()));
+    metric("pillar_http2_protocol_errors_total", "counter", "HTTP/2 connections ended by a client's protocol error.",
+           std::to_string(h2.protocol_errors.load()));
+  }
   out += "# HELP pillar_cpu_seconds_total CPU time used by worker processes.\n# TYPE pillar_cpu_seconds_total counter\n";
   out += fmt::format("pillar_cpu_seconds_total{{mode=\"user\"}} {:.2f}\n",
                      static_cast<double>(t.cpu_user_ticks) / clk_tck());

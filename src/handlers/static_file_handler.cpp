@@ -143,7 +143,8 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   bool is_dir = S_ISDIR(st.st_mode);
   Effective eff = is_dir ? effective(fs_path, {}) : effective(dir, name);
   if (!is_dir && is_ht_file(name, vh_)) return resp.error(403);  // .htaccess/.htpasswd are never served
-  if (eff.access && !eff.access->allows(ctx.client)) return resp.error(403);
+  const config::AccessSubject who{ctx.client, ctx.user, ctx.groups};  // Require with the user Basic authentication found
+  if (eff.access && !eff.access->allows(who)) return resp.error(403);
   if (!symlinks_allowed(fs_path, eff.options, resp)) return;
 
   if (ctx.head.method == http::Method::Options) {
@@ -201,7 +202,8 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
     struct stat st {};
     if (stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     Effective fe = effective(fs_path, index);
-    if (is_ht_file(index, vh_) || (fe.access && !fe.access->allows(ctx.client))) return resp.error(403);
+    const config::AccessSubject who{ctx.client, ctx.user, ctx.groups};
+    if (is_ht_file(index, vh_) || (fe.access && !fe.access->allows(who))) return resp.error(403);
     if (!symlinks_allowed(candidate, fe.options, resp)) return;
     return serve_file(ctx, candidate, index, fe.force_type, resp);
   }

@@ -4,7 +4,9 @@
 #pragma once
 #include <sys/socket.h>
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/request.h"
 #include "http/response.h"
@@ -21,6 +23,8 @@ struct RequestContext {
   std::string_view body;        // the request body, for handlers with a body_limit()
   std::string_view filename;    // the file Alias or mod_rewrite mapped the URL to; empty: DocumentRoot + path
   std::string_view forced_type; // RewriteRule [T=type]: the Content-Type of the file served; empty: by extension
+  const std::string* user = nullptr;              // the authenticated user (Basic), for Require user/valid-user
+  const std::vector<std::string>* groups = nullptr;  // its groups, for Require group
 };
 
 class Handler {

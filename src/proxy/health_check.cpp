@@ -22,13 +22,14 @@ void HealthChecker::set_targets(std::vector<HealthTarget> targets, uint64_t now_
 
 void HealthChecker::fds(std::vector<pollfd>& out) const {
   for (const auto& p : probes_) {
-    out.push_back({p.fd.get(), static_cast<short>(p.sent ? POLLIN : POLLOUT), 0});
+    if (p.io) out.push_back({p.io->fd(), p.wait, 0});
+    else if (p.fd) out.push_back({p.fd.get(), POLLOUT, 0});  // the connect
   }
 }
 
 uint64_t HealthChecker::deadline() const {
   uint64_t d = UINT64_MAX;
-  for (const auto& p : probes_) d = std::min(d, p.fd ? p.started + p.t.timeout_ms : p.next);
+  for (const auto& p : probes_) d = std::min(d, p.in_flight() ? p.started + p.t.timeout_ms : p.next);
   return d;
 }
 
@@ -45,7 +46,9 @@ bool HealthChecker::response_ok(const std::string& r, int expect, const std::str
 void HealthChecker::start(Probe& p, uint64_t now) {
   p.fd.reset(::socket(p.t.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   p.started = now;
-  p.sent = false;
+  p.io.reset();
+  p.out.clear();
+  p.out_pos = 0;
   p.in.clear();
   if (p.fd && ::connect(p.fd.get(), reinterpret_cast<const sockaddr*>(&p.t.addr), p.t.addr_len) != 0 &&
       errno != EINPROGRESS) {
@@ -75,6 +78,7 @@ HealthChange health_result(HealthRuns& runs, bool in_error, bool ok, uint32_t ri
 
 void HealthChecker::verdict(Probe& p, uint64_t now, bool ok, const char* why) {
   p.fd.reset();
+  p.io.reset();
   p.next = now + p.t.interval_ms;
   bool in_error = p.t.member->status_flags.load() & kStatusError;
   switch (health_result(p.runs, in_error, ok, p.t.passes, p.t.fails)) {
@@ -92,52 +96,67 @@ void HealthChecker::verdict(Probe& p, uint64_t now, bool ok, const char* why) {
 
 void HealthChecker::step(uint64_t now, const std::vector<pollfd>& ready) {
   for (auto& p : probes_) {
-    if (!p.fd) {
+    if (!p.in_flight()) {
       if (now >= p.next) start(p, now);
       continue;
     }
+    const int fd = p.io ? p.io->fd() : p.fd.get();
     short rev = 0;
     for (const auto& f : ready) {
-      if (f.fd == p.fd.get()) rev = f.revents;
+      if (f.fd == fd) rev = f.revents;
     }
     if (now >= p.started + p.t.timeout_ms) {
       verdict(p, now, false, "timeout");
       continue;
     }
-    if (!p.sent && (rev & (POLLOUT | POLLERR | POLLHUP))) {
-      int err = 0;
-      socklen_t len = sizeof err;
-      ::getsockopt(p.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err) {
-        verdict(p, now, false, strerror(err));
-        continue;
-      }
-      if (p.t.method == "TCP") {
-        verdict(p, now, true, "");
-        continue;
-      }
-      std::string req = p.t.method + " " + p.t.uri + " HTTP/1.1\r\nHost: " + p.t.host +
-                        "\r\nUser-Agent: pillar-health-check\r\nConnection: close\r\n\r\n";
-      if (::send(p.fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
-        verdict(p, now, false, "send failed");
-        continue;
-      }
-      p.sent = true;
+    if (!rev) continue;
+    if (!p.io) connected(p, now);
+    else exchange(p, now);
+  }
+}
+
+// The connect finished (or failed): TCP checks end here; the others send
+// their request through the transport (TLS: the handshake comes first).
+void HealthChecker::connected(Probe& p, uint64_t now) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  ::getsockopt(p.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err) return verdict(p, now, false, strerror(err));
+  if (p.t.method == "TCP") return verdict(p, now, true, "");
+  p.io = p.t.tls ? p.t.tls(std::move(p.fd)) : std::make_unique<core::PlainTransport>(std::move(p.fd));
+  p.out = p.t.method + " " + p.t.uri + " HTTP/1.1\r\nHost: " + p.t.host +
+          "\r\nUser-Agent: pillar-health-check\r\nConnection: close\r\n\r\n";
+  p.wait = POLLOUT;
+  exchange(p, now);
+}
+
+void HealthChecker::exchange(Probe& p, uint64_t now) {
+  while (p.out_pos < p.out.size()) {
+    core::Io r = p.io->write(p.out.data() + p.out_pos, p.out.size() - p.out_pos);
+    if (r.again()) {
+      p.wait = p.io->wait_events(true);
+      return;
+    }
+    if (!r.ok()) return verdict(p, now, false, r.error ? strerror(r.error) : "send failed");
+    p.out_pos += r.n;
+  }
+  for (;;) {
+    char buf[4096];
+    core::Io r = p.io->read(buf, sizeof buf);
+    if (r.ok() && r.n > 0) {
+      if (p.in.size() < 64 * 1024) p.in.append(buf, r.n);
+      // Without a body to look for, the status line decides at once.
+      if (p.t.body.empty() && p.in.find("\r\n") != std::string::npos)
+        return verdict(p, now, response_ok(p.in, p.t.expect, ""), "bad status");
       continue;
     }
-    if (p.sent && (rev & (POLLIN | POLLERR | POLLHUP))) {
-      char buf[4096];
-      ssize_t n = ::recv(p.fd.get(), buf, sizeof buf, 0);
-      if (n > 0 && p.in.size() < 64 * 1024) {
-        p.in.append(buf, static_cast<size_t>(n));
-        // Without a body to look for, the status line decides at once.
-        if (p.t.body.empty() && p.in.find("\r\n") != std::string::npos)
-          verdict(p, now, response_ok(p.in, p.t.expect, ""), "bad status");
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      verdict(p, now, response_ok(p.in, p.t.expect, p.t.body), n < 0 ? strerror(errno) : "unexpected response");
+    if (r.again()) {
+      p.wait = p.io->wait_events(false);
+      return;
     }
+    const bool eof = r.status == core::Io::Status::Eof;
+    return verdict(p, now, response_ok(p.in, p.t.expect, p.t.body),
+                   eof ? "unexpected response" : (r.error ? strerror(r.error) : "read failed"));
   }
 }
 

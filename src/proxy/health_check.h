@@ -2,16 +2,21 @@
 // master (not once per worker) with the result written into the shared
 // member states: hcfails failures in a row set the member's Error flag,
 // hcpasses successes clear it. Non-blocking: the master polls fds() and
-// calls step() when they are ready or deadline() passes.
+// calls step() when they are ready or deadline() passes. An https member is
+// checked over TLS (HealthTarget::tls), with the same certificate checks as
+// requests to it.
 #pragma once
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/fd.h"
+#include "core/transport.h"
 #include "proxy/balancer.h"
 
 namespace pillar::proxy {
@@ -28,6 +33,9 @@ struct HealthTarget {
   uint32_t passes = 2, fails = 3;
   int expect = 0;                   // 0: any 2xx/3xx
   std::string body;                 // required substring, empty: none
+  // An https:// member: the connected socket's TLS client transport (the
+  // balancer's SSLProxy* context); null: plain TCP.
+  std::function<std::unique_ptr<core::Transport>(core::Fd)> tls;
 };
 
 // Rise/fall hysteresis (HAProxy's rise/fall), apart from the probing so it
@@ -62,13 +70,19 @@ class HealthChecker {
  private:
   struct Probe {
     HealthTarget t;
-    core::Fd fd;  // open while a check is in flight
-    bool sent = false;
+    core::Fd fd;                          // while the connect is in progress
+    std::unique_ptr<core::Transport> io;  // once connected (TLS for an https member)
+    bool in_flight() const { return fd.valid() || io != nullptr; }
+    std::string out;  // the request, sent from out_pos
+    size_t out_pos = 0;
+    short wait = POLLOUT;  // what the transport waits for
     uint64_t started = 0, next = 0;
     std::string in;
     HealthRuns runs;
   };
   void start(Probe& p, uint64_t now);
+  void connected(Probe& p, uint64_t now);
+  void exchange(Probe& p, uint64_t now);
   void verdict(Probe& p, uint64_t now, bool ok, const char* why);
   std::vector<Probe> probes_;
 };

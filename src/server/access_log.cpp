@@ -157,8 +157,8 @@ void AccessLogFormat::render(const LogRecord& r, std::string& out) const {
     switch (it.kind) {
       case Kind::Literal: out.append(it.arg); break;
       case Kind::RemoteHost: append_or_dash(out, r.client_ip); break;
-      case Kind::RemoteLogname:
-      case Kind::RemoteUser: out.push_back('-'); break;
+      case Kind::RemoteLogname: out.push_back('-'); break;
+      case Kind::RemoteUser: append_or_dash(out, r.user); break;
       case Kind::Time: append_clf_time(out, r.start_time); break;
       case Kind::RequestLine: append_escaped(out, r.request_line); break;
       case Kind::FinalStatus:

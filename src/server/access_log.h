@@ -21,6 +21,7 @@ struct LogRecord {
   std::string_view path;                    // raw URL path (%U)
   std::string_view query;                   // without '?'
   std::string_view client_ip;
+  std::string_view user;                    // %u: the authenticated user (Basic); empty: "-"
   std::string_view local_ip;
   uint16_t local_port = 0;
   std::string_view server_name;             // the vhost's ServerName (%v)

@@ -8,7 +8,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "http/uri.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/site.h"
 
 namespace pillar::server {
@@ -71,7 +71,7 @@ void BalancerManager::handle(const http::RequestContext& ctx, http::Response& re
     }
     bool done = false;
     for (const auto& br : rt_.balancers()) {
-      if (balancer_key(*br->cfg) != b) continue;
+      if (proxy::balancer_key(*br->cfg) != b) continue;
       auto span = br->span();
       for (size_t i = 0; i < span.size(); ++i) {
         if (br->cfg_index[i] < 0 || br->member_cfg(static_cast<int>(i)).url != w) continue;
@@ -112,7 +112,7 @@ void BalancerManager::handle(const http::RequestContext& ctx, http::Response& re
                     "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"
                     "form{display:inline}</style></head><body>\n<h1>Load Balancer Manager</h1>\n" + message;
   for (const auto& br : rt_.balancers()) {
-    std::string key = balancer_key(*br->cfg);
+    std::string key = proxy::balancer_key(*br->cfg);
     out += "<h2>balancer://" + http::html_escape(key) + "</h2>\n<table border=\"1\"><tr><th>Worker URL</th><th>Route</th>"
            "<th>Factor</th><th>Status</th><th>Busy</th><th>Elected</th><th>Traffic</th><th>Actions</th></tr>\n";
     auto span = br->span();

@@ -15,10 +15,8 @@
 #include "core/log.h"
 #include "core/socket_address.h"
 #include "core/text.h"
-#include "http/authority.h"
 #include "http/field_rules.h"
 #include "http/request_parser.h"
-#include "http/uri.h"
 #include "server/error_page.h"
 #include "server/http1/client_address.h"
 #include "server/request/error_document.h"
@@ -26,13 +24,8 @@
 #include "server/request/response_filters.h"
 
 #include "http/proxy_protocol.h"
-#include "server/balancer_runtime.h"
-#include "server/cache_exchange.h"
-#include "server/fastcgi_exchange.h"
-#include "server/proxy_exchange.h"
-#include "server/request/rewrite_phase.h"
+#include "server/http2/session.h"
 #include "server/site.h"
-#include "server/tls_front.h"
 #include "server/worker_loop.h"
 
 namespace pillar::server {
@@ -76,12 +69,14 @@ void Connection::start() {
 
 void Connection::on_io(uint32_t events) {
   events = transport_->readiness(events);  // TLS: an edge of one direction may unblock the other
+  if (h2_) return h2_->on_io(events);
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) output_.on_writable();
   drive();
 }
 
 void Connection::on_timer() {
+  if (h2_) return;  // the session times itself
   const auto& cfg = w_.runtime().config();
   switch (phase_) {
     case Phase::Idle:
@@ -134,6 +129,7 @@ void Connection::wake() {
 }
 
 void Connection::drain(bool graceful) {
+  if (h2_) return h2_->drain(graceful);
   draining_server_ = true;
   drain_graceful_ = graceful;
   if (phase_ != Phase::Idle || rend_ != rbegin_) return;  // busy: its answer says Connection: close
@@ -151,6 +147,7 @@ void Connection::drain(bool graceful) {
 }
 
 void Connection::close_if_idle() {
+  if (h2_) return h2_->close_if_idle();
   if (phase_ == Phase::Idle && rend_ == rbegin_) close_now();
 }
 
@@ -279,6 +276,7 @@ void Connection::drive() {
             }
             continue;
           }
+          if (requests_ == 0 && start_http2()) return;  // HTTP/2 (server/http2/handover.cpp)
           const auto& cfg = w_.runtime().config();
           http::ParseLimits limits{cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size};
           auto out = http::parse_request_head({rbuf_.get() + rbegin_, rend_ - rbegin_}, limits, req_.head);
@@ -381,24 +379,8 @@ bool Connection::read_proxy_header() {
   return true;
 }
 
-// The request's phases, in order (Varnish's steps, nginx's phases): each
-// answers the request, hands it to an exchange that answers later, or
-// passes it on. The log phase is record_request, when the answer is done.
-const Connection::RequestPhase Connection::kRequestPhases[] = {
-    &Connection::phase_route,    // vhost, path, <Location>
-    &Connection::phase_rewrite,  // mod_rewrite, mod_alias, FallbackResource (request/rewrite_phase.cpp)
-    &Connection::phase_purge,    // PURGE of a cached URL
-    &Connection::phase_access,   // Require of the location
-    &Connection::phase_limits,   // LimitRequestBody
-    &Connection::phase_filters,  // response filters (request/response_filters.cpp)
-    &Connection::phase_proxy,    // the cache filter around the proxy (a proxied location)
-    &Connection::phase_fastcgi,  // FastCGI (fastcgi_phase.cpp), or refusing a script's source
-    &Connection::phase_content,  // the location's handler
-};
-
 void Connection::process_request(size_t head_len) {
   mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
-  PILLAR_FAULT_POINT("request.process");  // tests: a worker stuck (or dying) in the request path
   req_.head_len = head_len;
   http1::apply_remote_ip(w_.runtime().config(), conn_peer_, conn_peer_ip_, req_.head, req_.client, req_.client_ip);
   ++requests_;
@@ -413,121 +395,25 @@ void Connection::process_request(size_t head_len) {
   req_.body_left = req_.head.has_content_length ? req_.head.content_length : 0;
   if (req_.body_chunked) req_.chunked.reset();
   body_.reset(rbegin_ + head_len, req_.head.expect_continue);
-  for (RequestPhase phase : kRequestPhases) {
-    if ((this->*phase)() == PhaseStep::Handled) return;
-  }
-  PILLAR_ASSERT(false && "the content phase always answers");
+  run_request_phases(*this);
 }
 
-Connection::PhaseStep Connection::phase_route() {
-  const auto& rt = w_.runtime();
-  http::authority_host(req_.head.authority, req_.host);  // checked by the parser; none (HTTP/1.0): empty
-  req_.site = &rt.site_for(local_, req_.host);
-  req_.resp.clear();
-  req_.https = transport_->secure();
-  if (req_.https) {
-    if (int status = tls_request_check(rt, *transport_, local_, req_)) {
-      respond_error(status, status == 421 ? "the Host names a vhost the TLS handshake (SNI) did not select"
-                                          : "a client without SNI to a vhost with SSLStrictSNIVHostCheck");
-      return PhaseStep::Handled;
-    }
-  }
-  // The path is decoded and routed once; proxied locations stream the
-  // request body to the member themselves.
-  req_.path_error = 0;
-  const bool path_ok = req_.head.path != "*" && http::normalize_path(req_.head.path, req_.path, req_.path_error);
-  if (!path_ok && req_.path_error == 0) req_.path_error = 400;  // "*" (OPTIONS * is answered by the content phase)
-  req_.route = path_ok ? req_.site->match(req_.path, req_.head, req_.client) : nullptr;
-  return PhaseStep::Next;
-}
-
-Connection::PhaseStep Connection::phase_rewrite() {
-  std::string local_ip = req_.site && (req_.site->maps_urls || req_.site->htaccess) ? core::address_text(local_) : std::string();
-  if (run_rewrite_phase(req_, {w_.runtime(), local_port_, local_ip}) == RewriteVerdict::Next) return PhaseStep::Next;
-  if (req_.body_chunked || req_.body_left > http::RequestBody::kDiscardMax || (req_.head.expect_continue && req_.body_left > 0))
-    keep_alive_ = false;
-  if (req_.resp.use_error_page) apply_error_document(req_, req_.site, nullptr);
-  queue_response();
-  return PhaseStep::Handled;
-}
-
-Connection::PhaseStep Connection::phase_purge() {
-  if (!answer_purge(req_, w_.runtime().cache())) return PhaseStep::Next;
-  queue_response();
-  return PhaseStep::Handled;
-}
-
-Connection::PhaseStep Connection::phase_access() {
-  const LocationRoute* route = req_.route;
-  req_.access_ok = !route || route->cfg->access.empty() || route->cfg->access.allows(req_.client);
-  return PhaseStep::Next;  // a refusal is answered by the content phase, after the method checks (403)
-}
-
-Connection::PhaseStep Connection::phase_filters() {
-  install_response_filters(req_);
-  return PhaseStep::Next;
-}
-
-Connection::PhaseStep Connection::phase_limits() {
-  const auto& cfg = w_.runtime().config();
-  if (!req_.head.has_content_length || !cfg.limit_request_body || req_.head.content_length <= cfg.limit_request_body)
-    return PhaseStep::Next;
-  respond_error(413, "request body larger than LimitRequestBody");
-  return PhaseStep::Handled;
-}
-
-// A proxied location forwards any method the parser took as a token
-// (WebDAV's PROPFIND, SSDP's M-SEARCH...): the member decides, as in Apache.
-Connection::PhaseStep Connection::phase_proxy() {
-  const LocationRoute* route = req_.route;
-  if (!route || !route->balancer || !req_.access_ok) return PhaseStep::Next;
-  // Answers batched before this one leave now: this one may take a while.
-  if (!output_.empty() && output_.flush() == http1::Output::Result::Error) {
-    abort_request();
-    return PhaseStep::Handled;
-  }
-  std::unique_ptr<http::Exchange> x = CacheExchange::begin(*this, w_, req_, *route, local_, *slot_);
-  if (!x) {
-    auto p = std::make_unique<ProxyExchange>(*this, w_, *route->balancer, req_, local_, *slot_,
-                                             ProxyExchange::target_for(*route, req_));
-    p->start();
-    x = std::move(p);
-  }
-  start_exchange(std::move(x));
-  return PhaseStep::Handled;
-}
-
-Connection::PhaseStep Connection::phase_content() {
-  const LocationRoute* route = req_.route;
-  http::Handler* handler = route && route->handler ? route->handler : req_.site->static_handler.get();
-  content_.reset(req_, req_.access_ok ? handler : nullptr, local_port_, head_defaults());
-  if (content_.reading_body()) {
-    // Answers batched before this one leave now: its body may take a while.
-    if (!output_.empty() && output_.flush() == http1::Output::Result::Error) {
-      abort_request();
-      return PhaseStep::Handled;
-    }
-  } else if (req_.body_chunked || req_.body_left > http::RequestBody::kDiscardMax ||
-             (req_.head.expect_continue && req_.body_left > 0)) {
-    keep_alive_ = false;  // a body nobody reads: too large to discard, or not asked for yet
-  }
-  start_exchange(&content_);
-  return PhaseStep::Handled;
-}
-
-HeadDefaults Connection::head_defaults() const {
-  return {w_.loop().http_date(), w_.runtime().config().server_tokens};
+// Answers batched before this request leave now: it may take a while.
+bool Connection::flush_ahead() {
+  if (output_.empty() || output_.flush() != http1::Output::Result::Error) return true;
+  abort_request();
+  return false;
 }
 
 // The exchange runs the request from here; the connection's timer is the
 // request body's while the exchange reads one.
-void Connection::start_exchange(std::unique_ptr<http::Exchange> x) {
+void Connection::run_exchange(std::unique_ptr<http::Exchange> x) {
   owned_exchange_ = std::move(x);
-  start_exchange(owned_exchange_.get());
+  run_exchange(*owned_exchange_);
 }
 
-void Connection::start_exchange(http::Exchange* x) {
-  exchange_ = x;
+void Connection::run_exchange(http::Exchange& x) {
+  exchange_ = &x;
   phase_ = Phase::Exchange;
   if (req_.head.chunked || req_.head.content_length > 0) arm_read_timer(true);  // see on_timer
   else core::TimerWheel::cancel(*this);
@@ -570,7 +456,7 @@ void Connection::end_exchange() {
   // What is still queued goes out in the Write phase (a streamed answer
   // has usually left already).
   phase_ = Phase::Write;
-  if (output_.empty()) return finish_request();
+  if (sink().pending() == 0) return finish_request();  // a response filter may still hold work (deflate's file)
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
 }
 
@@ -601,7 +487,7 @@ http1::HeadEnd Connection::finish_head(std::string& out, http1::BodyLength body,
 
 // The server's own answer (an error before or instead of a handler, PURGE).
 void Connection::queue_response() {
-  write_response(*this, req_, head_defaults());
+  write_response(*this, req_, head_defaults(w_));
   phase_ = Phase::Write;
   mark(core::shm::SlotState::Writing);
   w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
@@ -609,17 +495,17 @@ void Connection::queue_response() {
 
 bool Connection::flush_output() {
   uint64_t before = output_.written(), sendfile_before = output_.sendfile_bytes();
-  auto r = output_.flush();
+  auto r = sink().flush();  // through the response filters, which may still produce (deflate's file pieces)
   if (uint64_t n = output_.sendfile_bytes() - sendfile_before)
     w_.row().sendfile_bytes.fetch_add(n, std::memory_order_relaxed);  // pillar_sendfile_bytes_total
   switch (r) {
-    case http1::Output::Result::Done:
+    case http::ResponseSink::Result::Done:
       return true;
-    case http1::Output::Result::Again:
+    case http::ResponseSink::Result::Again:
       if (output_.written() != before)
         w_.loop().timers().arm(*this, w_.loop().now_ms() + static_cast<uint64_t>(w_.runtime().config().timeout.count()));
       return false;
-    case http1::Output::Result::Error:
+    case http::ResponseSink::Result::Error:
       break;
   }
   abort_request();
@@ -630,7 +516,8 @@ bool Connection::batch_with_next() {
   constexpr uint32_t kBatchMax = 32;           // responses per write
   constexpr uint64_t kBatchBytes = 64 * 1024;  // memory held for them
   if (!keep_alive_ || req_.body_left > 0 || req_.body_chunked || !output_.memory_only() ||
-      output_.pending() >= kBatchBytes || batched_ >= kBatchMax)
+      output_.pending() >= kBatchBytes || batched_ >= kBatchMax ||
+      sink().pending() != output_.pending())  // a response filter still holds work
     return false;
   // The next request's head is already here, whole: answer it first.
   size_t next = rbegin_ + req_.head_len;
@@ -703,6 +590,7 @@ void Connection::record_request(char conn_status) {
       r.request_line = raw.substr(0, raw.find_first_of("\r\n"));
     }
     r.client_ip = req_.client_ip;
+    r.user = req_.remote_user;  // %u
     r.local_port = local_port_;
     std::string local_ip = core::address_text(local_);
     r.local_ip = local_ip;
@@ -799,6 +687,7 @@ void Connection::start_linger() {
 
 void Connection::close_now() {
   if (phase_ == Phase::Closed) return;
+  if (h2_) h2_->shutdown();  // its streams let go of what they hold
   if (phase_ != Phase::Detached && exchange_ && exchange_->abort(!w_.stopping())) {
     // The client left while the exchange goes on without it (a fetch that
     // fills the store for others): the socket goes, the exchange (bounded

@@ -22,6 +22,7 @@
 #include "server/http1/output.h"
 #include "server/http1/response_head.h"
 #include "server/request/handler_exchange.h"
+#include "server/request/phases.h"
 #include "server/request/request.h"
 #include "http/chunked_decoder.h"
 #include "http/handler.h"
@@ -30,11 +31,14 @@
 
 namespace pillar::server {
 
+namespace http2 {
+class Session;
+}
 class WorkerLoop;
 struct Site;
 struct LocationRoute;
 
-class Connection final : public core::IoWatcher, public core::TimerNode, public http::ExchangeHost {
+class Connection final : public core::IoWatcher, public core::TimerNode, public RequestCarrier {
  public:
   // `transport`: the stream over `fd` when it is not plain TCP (TLS).
   Connection(WorkerLoop& w, int fd, const sockaddr_storage& peer, const sockaddr_storage& local,
@@ -79,34 +83,35 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   void close_after() override { keep_alive_ = false; }
   void client_gone() override { close_now(); }
 
+  // RequestCarrier: what the request phases (request/phases.h) see of it.
+  WorkerLoop& worker() override { return w_; }
+  Request& request() override { return req_; }
+  const sockaddr_storage& local_address() const override { return local_; }
+  uint16_t local_port() const override { return local_port_; }
+  core::Transport& transport() override { return *transport_; }
+  core::shm::ConnSlot& slot() override { return *slot_; }
+  HandlerExchange& content() override { return content_; }
+  bool flush_ahead() override;
+  void respond() override { queue_response(); }
+  void respond_error(int status, const char* reason) override;
+  void run_exchange(std::unique_ptr<http::Exchange> x) override;  // an exchange of its own (the proxy, the cache)
+  void run_exchange(http::Exchange& x) override;                  // content_
+
  private:
-  void start_exchange(std::unique_ptr<http::Exchange> x);  // an exchange of its own (the proxy, the cache)
-  void start_exchange(http::Exchange* x);                  // content_
   void end_exchange();
   void release_exchange();
   http::Exchange* exchange_ = nullptr;  // the exchange answering the request, if any
   std::unique_ptr<http::Exchange> owned_exchange_;
   HandlerExchange content_{*this};  // the location's synchronous handler, reused request after request
-  HeadDefaults head_defaults() const;
 
   void drive();
+  // HTTP/2 (server/http2/handover.cpp): true when the connection went to an
+  // HTTP/2 session (or waits for the rest of the client preface).
+  bool start_http2();
+  std::unique_ptr<http2::Session> h2_;  // set: every event goes to the session
   // Reads what the socket has; false when nothing more can come (EOF/error/EAGAIN -> see flags).
   bool fill();
   void process_request(size_t head_len);
-  // The phase table process_request runs (connection.cpp: kRequestPhases).
-  enum class PhaseStep : uint8_t { Next, Handled };
-  using RequestPhase = PhaseStep (Connection::*)();
-  static const RequestPhase kRequestPhases[];
-  PhaseStep phase_route();
-  PhaseStep phase_rewrite();  // request/rewrite_phase.cpp does the work
-  PhaseStep phase_purge();
-  PhaseStep phase_access();
-  PhaseStep phase_limits();
-  PhaseStep phase_filters();
-  PhaseStep phase_proxy();  // the cache filter, then the proxy
-  PhaseStep phase_fastcgi();  // server/fastcgi_phase.cpp
-  PhaseStep phase_content();
-  void respond_error(int status, const char* reason);
   void queue_response();
   bool flush_output();
   void finish_request();

@@ -16,7 +16,6 @@
 #include "core/socket_address.h"
 #include "fastcgi/cgi_env.h"
 #include "fastcgi/cgi_response.h"
-#include "server/fastcgi_pool.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -35,9 +34,64 @@ std::string_view vhost_name(const Request& req) {
 }  // namespace
 
 FastcgiExchange::FastcgiExchange(http::ExchangeHost& host, WorkerLoop& w, const Request& req,
-                                 const sockaddr_storage& local, FastcgiRoute route)
-    : host_(host), w_(w), req_(req), local_(local), route_(std::move(route)), decoder_(kRequestId) {
+                                 const sockaddr_storage& local, core::shm::ConnSlot& slot, FastcgiRoute route)
+    : host_(host), w_(w), req_(req), local_(local), route_(std::move(route)), app_(route_.backend), decoder_(kRequestId) {
   PILLAR_ASSERT(route_.backend);
+  if (route_.backend->balancer >= 0) {
+    const auto& all = w_.runtime().balancers();
+    PILLAR_ASSERT(static_cast<size_t>(route_.backend->balancer) < all.size());
+    choice_ = std::make_unique<proxy::MemberChoice>(*all[static_cast<size_t>(route_.backend->balancer)], slot.held_members);
+  }
+}
+
+bool FastcgiExchange::choose_member() {
+  if (!choice_) return true;
+  uint8_t addr[16];
+  size_t alen = 0;
+  if (req_.client.ss_family == AF_INET) {
+    std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(req_.client).sin_addr, 4);
+    alen = 4;
+  } else if (req_.client.ss_family == AF_INET6) {
+    std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(req_.client).sin6_addr, 16);
+    alen = 16;
+  }
+  const auto& cfg = *choice_->balancer().cfg;
+  const proxy::ChoiceRequest cr{{addr, alen}, req_.head.find("Cookie"), req_.head.target,
+                                cfg.hash_header.empty() ? std::string_view() : req_.head.find(cfg.hash_header)};
+  switch (choice_->choose(cr, w_.loop().now_ms())) {
+    case proxy::MemberChoice::Outcome::Member:
+      app_ = choice_->member_cfg().fcgi.get();
+      PILLAR_ASSERT(app_ != nullptr);  // the load refuses http members in a FastCGI balancer
+      route_.fcgi_prefix = "proxy:fcgi://" + app_->authority;
+      return true;
+    case proxy::MemberChoice::Outcome::Queue:
+      state_ = State::Queued;
+      arm(proxy::MemberChoice::kQueueRetryMs);
+      return false;
+    case proxy::MemberChoice::Outcome::Unavailable: break;
+  }
+  fail(503, choice_->why());
+  return false;
+}
+
+bool FastcgiExchange::begin_exchange() {
+  if (!choose_member()) return false;
+  up_out_.clear();
+  up_out_pos_ = 0;
+  build_request();
+  return connect();
+}
+
+bool FastcgiExchange::connect_failed(const std::string& why) {
+  if (choice_ && !body_started_) {
+    core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] {}; trying another member", req_.client_ip,
+              vhost_name(req_), why);
+    choice_->failed(choice_->member(), "refused the connection", w_.loop().now_ms());
+    release_upstream(false);
+    return begin_exchange();
+  }
+  fail(503, why.c_str());
+  return false;
 }
 
 FastcgiExchange::~FastcgiExchange() {
@@ -62,8 +116,7 @@ void FastcgiExchange::start() {
     pump();
     return;
   }
-  build_request();
-  if (!connect()) return;
+  if (!begin_exchange()) return;
   pump();
 }
 
@@ -84,8 +137,7 @@ bool FastcgiExchange::spool_body() {
       case http::RequestBody::Status::End:
         spooled_ = true;
         core::TimerWheel::cancel(*this);
-        build_request();
-        if (connect()) state_ = up_reused_ ? State::Exchanging : State::Connecting;
+        if (begin_exchange()) state_ = up_reused_ ? State::Exchanging : State::Connecting;
         return true;
       case http::RequestBody::Status::Again:
         return false;
@@ -126,6 +178,7 @@ void FastcgiExchange::build_request() {
   c.backend = route_.backend_type;
   c.pass_auth = route_.pass_auth;
   c.set_env = route_.set_env;
+  c.remote_user = req_.remote_user;  // mod_auth_basic's REMOTE_USER, AUTH_TYPE
   fastcgi::CgiEnv env;
   fastcgi::build_cgi_env(c, env);
 
@@ -150,11 +203,11 @@ void FastcgiExchange::build_request() {
 }
 
 bool FastcgiExchange::connect() {
-  const auto& b = *route_.backend;
-  core::Fd fd = retried_ ? core::Fd() : w_.fastcgi_pool().take(&b);
-  up_reused_ = fd.valid();
+  const auto& b = *app_;
+  up_ = retried_ ? nullptr : w_.fastcgi_connections().take(&b);
+  up_reused_ = up_ != nullptr;
   if (!up_reused_) {
-    fd.reset(::socket(b.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    core::Fd fd(::socket(b.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd && !b.unix_socket) {
       int one = 1;
       ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -163,14 +216,11 @@ bool FastcgiExchange::connect() {
       fail(503, strerror(errno));
       return false;
     }
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&b.addr), b.addr_len) != 0 && errno != EINPROGRESS) {
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&b.addr), b.addr_len) != 0 && errno != EINPROGRESS)
       // A unix socket's full backlog (EAGAIN) is the application's overload: 503 too.
-      std::string why = std::string("connect to ") + b.url + " failed: " + strerror(errno);
-      fail(503, why.c_str());
-      return false;
-    }
+      return connect_failed(std::string("connect to ") + b.url + " failed: " + strerror(errno));
+    up_ = std::make_unique<core::PlainTransport>(std::move(fd));
   }
-  up_ = std::make_unique<core::PlainTransport>(std::move(fd));
   w_.loop().add(up_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
   state_ = State::Exchanging;  // a connect in progress shows as writable (or an error) first
   up_writable_ = up_reused_;
@@ -181,15 +231,20 @@ bool FastcgiExchange::connect() {
 }
 
 void FastcgiExchange::release_upstream(bool reusable) {
+  close_upstream(reusable);
+  if (choice_) choice_->release();  // the busy count on the pool's member
+}
+
+void FastcgiExchange::close_upstream(bool reusable) {
   if (!up_) return;
   w_.loop().remove(up_->fd());
-  if (reusable) w_.fastcgi_pool().give(route_.backend, up_->release());
+  if (reusable) w_.fastcgi_connections().give(app_, 0, std::move(up_));
   up_.reset();
 }
 
 void FastcgiExchange::fail(int status, const char* why) {
   core::log(status == 408 || status == 400 ? core::LogLevel::Info : core::LogLevel::Error, "proxy_fcgi",
-            "[client {}] [vhost {}] {} {}: {}", req_.client_ip, vhost_name(req_), status, route_.backend->url, why);
+            "[client {}] [vhost {}] {} {}: {}", req_.client_ip, vhost_name(req_), status, app_->url, why);
   release_upstream(false);
   core::TimerWheel::cancel(*this);
   status_ = status;
@@ -203,7 +258,7 @@ void FastcgiExchange::abort_client(const char* why) {
   if (head_sent_) (void)host_.sink().flush();
   if (why)
     core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] {}: {}; connection closed", req_.client_ip,
-              vhost_name(req_), route_.backend->url, why);
+              vhost_name(req_), app_->url, why);
   release_upstream(false);
   core::TimerWheel::cancel(*this);
   state_ = State::Done;
@@ -213,7 +268,7 @@ void FastcgiExchange::abort_client(const char* why) {
 void FastcgiExchange::retry_fresh() {
   // A pooled connection the application had closed: the request goes
   // again, whole, on a new connection (never a second time).
-  release_upstream(false);
+  close_upstream(false);  // the same member again: its busy count stays held
   retried_ = true;
   up_eof_ = false;
   up_in_.clear();
@@ -232,8 +287,7 @@ void FastcgiExchange::on_io(uint32_t events) {
     socklen_t len = sizeof err;
     ::getsockopt(up_->fd(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-      std::string why = std::string("connect to ") + route_.backend->url + " failed: " + strerror(err);
-      fail(503, why.c_str());
+      if (connect_failed(std::string("connect to ") + app_->url + " failed: " + strerror(err))) pump();
       host_.wake();
       return;
     }
@@ -247,7 +301,10 @@ void FastcgiExchange::on_io(uint32_t events) {
 void FastcgiExchange::on_timer() {
   if (state_ == State::Done) return;
   auto& sink = host_.sink();
-  if (state_ == State::Spooling) {
+  if (state_ == State::Queued) {  // a member at its max= may have freed up
+    state_ = State::Connecting;
+    if (begin_exchange()) pump();
+  } else if (state_ == State::Spooling) {
     host_.close_after();
     fail(408, "request body read timeout");
   } else if (state_ == State::Connecting) {

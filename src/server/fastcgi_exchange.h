@@ -13,10 +13,13 @@
 // answer within ProxyTimeout -> 504; garbage, a truncated record stream or
 // a close before END_REQUEST -> 502 (or a cut response once bytes went
 // out). A connection that ended its request cleanly goes back to a small
-// per-loop pool of idle connections (FastcgiPool) and is reused; one that
+// per-loop pool of idle connections (WorkerLoop::fastcgi_connections) and is reused; one that
 // the application closed while pooled is dropped when it is next taken (an
 // error before any answer on a reused connection is retried once on a fresh
-// one, when the request had no body).
+// one, when the request had no body). A balancer of fcgi:// members picks
+// one with the balancer's method (sticky routes included) and, when a
+// member refuses the connection, tries another before any body byte was
+// taken from the client.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -26,7 +29,9 @@
 #include "core/timer_wheel.h"
 #include "core/transport.h"
 #include "fastcgi/record.h"
+#include "core/shm/scoreboard.h"
 #include "http/exchange.h"
+#include "proxy/member_choice.h"
 #include "server/fastcgi_route.h"
 #include "server/request/request.h"
 
@@ -39,8 +44,10 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
   static constexpr size_t kBufferMax = 64 * 1024;
   static constexpr size_t kHeadMax = 64 * 1024;  // a CGI head larger than this is the application's fault (502)
 
+  // `slot`: the connection's scoreboard slot, where the busy count on a
+  // balancer's member is recorded (SetHandler "proxy:balancer://...").
   FastcgiExchange(http::ExchangeHost& host, WorkerLoop& w, const Request& req, const sockaddr_storage& local,
-                  FastcgiRoute route);
+                  core::shm::ConnSlot& slot, FastcgiRoute route);
   ~FastcgiExchange() override;
 
   void start();
@@ -63,7 +70,7 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
   Outcome outcome() const override;
 
  private:
-  enum class State : uint8_t { Spooling, Connecting, Exchanging, Done };
+  enum class State : uint8_t { Spooling, Queued, Connecting, Exchanging, Done };
   // A chunked request body is read whole first (up to kSpoolMax), as
   // nginx does: PHP reads a body only as long as CONTENT_LENGTH says.
   static constexpr size_t kSpoolMax = 8 * 1024 * 1024;
@@ -71,6 +78,11 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
   std::string spool_;
   bool spooled_ = false;
   bool connect();
+  // A pool of fcgi:// members: the member that takes the request (false:
+  // none now; answered 503, or Queued until one at its max= frees up).
+  bool choose_member();
+  bool begin_exchange();  // choose (if pooled), build the records, connect
+  bool connect_failed(const std::string& why);  // another member, or 503
   void build_request();
   void pump();
   bool pump_request_body();
@@ -83,7 +95,8 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
   void fail(int status, const char* why);
   void abort_client(const char* why);
   void finish();
-  void release_upstream(bool reusable);
+  void release_upstream(bool reusable);  // and the busy count on a pool's member
+  void close_upstream(bool reusable);
   void retry_fresh();
   uint64_t timeout_ms() const;
   void arm(uint64_t ms);
@@ -94,8 +107,10 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
   const Request& req_;
   const sockaddr_storage& local_;
   FastcgiRoute route_;
+  const config::FcgiBackend* app_;            // the application connected to: the route's, or the chosen member's
+  std::unique_ptr<proxy::MemberChoice> choice_;  // a balancer's pool: its members
   State state_ = State::Connecting;
-  std::unique_ptr<core::PlainTransport> up_;
+  std::unique_ptr<core::Transport> up_;
   bool up_reused_ = false, retried_ = false;
   bool up_writable_ = false, up_readable_ = false, up_eof_ = false;
 

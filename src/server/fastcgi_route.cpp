@@ -162,7 +162,7 @@ const config::FcgiBackend* configured_backend(const config::VirtualHost& vh, std
 }
 
 FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const std::string& path,
-                           const sockaddr_storage& client, std::string_view rewrite_handler) {
+                           const config::AccessSubject& who, std::string_view rewrite_handler) {
   FastcgiRoute r;
   const config::VirtualHost& vh = *site.cfg;
   const config::LocationSection* loc = route ? route->cfg : nullptr;
@@ -264,7 +264,7 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     }
     return r;
   }
-  if (access && !access->allows(client)) {
+  if (access && !access->allows(who)) {
     r.kind = FastcgiRoute::Kind::Forbidden;
     return r;
   }

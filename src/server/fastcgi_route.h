@@ -49,10 +49,11 @@ struct FastcgiRoute {
   std::vector<config::PhpSetting> php;  // php_value & co. merged (vhost, location, <Directory>/.htaccess, <Files>)
 };
 
-// `path`: the decoded, normalized request path.
+// `path`: the decoded, normalized request path; `who`: the client (and
+// the user Basic authentication found) for the script's Require;
 // `rewrite_handler`: RewriteRule [H=...] ("" none).
 FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const std::string& path,
-                           const sockaddr_storage& client, std::string_view rewrite_handler = {});
+                           const config::AccessSubject& who, std::string_view rewrite_handler = {});
 // The vhost's FastCGI application configured (in httpd.conf) with this URL
 // ("unix:/run/php.sock|fcgi://localhost"), or null.
 const config::FcgiBackend* configured_backend(const config::VirtualHost& vh, std::string_view url);

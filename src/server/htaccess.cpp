@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "handlers/static_file_handler.h"
 #include "rewrite/site_rules.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/site.h"
 
 namespace pillar::server {

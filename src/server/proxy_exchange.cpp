@@ -20,11 +20,12 @@
 #include "core/socket_address.h"
 #include "http/field_rules.h"
 #include "http/proxy_protocol.h"
-#include "proxy/sticky.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/cache_exchange.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
+#include "tls/client_context.h"
+#include "tls/tls_transport.h"
 
 namespace pillar::server {
 namespace {
@@ -109,9 +110,10 @@ void ProxyExchange::release_spare_buffers() {
   spare_buffers.shrink_to_fit();
 }
 
-ProxyExchange::ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, const Request& req,
+ProxyExchange::ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, proxy::BalancerRuntime& b, const Request& req,
                              const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target)
-    : host_(host), w_(w), b_(b), req_(req), local_(local), slot_(slot), target_(std::move(upstream_target)) {
+    : host_(host), w_(w), b_(b), req_(req), local_(local), slot_(slot), target_(std::move(upstream_target)),
+      choice_(b, slot.held_members) {
   up_out_ = take_buffer();
   up_in_ = take_buffer();
 }
@@ -206,98 +208,61 @@ void ProxyExchange::build_request_head(const std::string& member_host) {
 }
 
 bool ProxyExchange::pick_and_connect() {
+  const uint64_t now = w_.loop().now_ms();
+  uint8_t addr[16];
+  size_t alen = 0;
+  if (req_.client.ss_family == AF_INET) {
+    std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(req_.client).sin_addr, 4);
+    alen = 4;
+  } else if (req_.client.ss_family == AF_INET6) {
+    std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(req_.client).sin6_addr, 16);
+    alen = 16;
+  }
   const auto& cfg = *b_.cfg;
-  auto members = b_.span();
-  uint64_t now = w_.loop().now_ms();
-  while (attempts_ < static_cast<int>(cfg.max_attempts)) {
-    // Members in their back-off after a failure are skipped this time.
-    proxy::MemberMask exclude = tried_;
-    bool backing_off = false;
-    for (size_t i = 0; i < members.size(); ++i) {
-      if (b_.error_until(static_cast<int>(i)).load(std::memory_order_relaxed) > now) {
-        exclude.set(i);
-        backing_off = backing_off || !tried_.test(i);
-      }
+  const proxy::ChoiceRequest cr{{addr, alen}, req_.head.find("Cookie"), req_.head.target,
+                                cfg.hash_header.empty() ? std::string_view() : req_.head.find(cfg.hash_header)};
+  for (;;) {
+    switch (choice_.choose(cr, now)) {
+      case proxy::MemberChoice::Outcome::Queue:
+        state_ = State::Queued;
+        arm(proxy::MemberChoice::kQueueRetryMs);
+        return true;
+      case proxy::MemberChoice::Outcome::Unavailable:
+        // A member that failed this very request after it connected (it
+        // closed before answering, its TLS handshake failed) is a bad
+        // gateway for this request, as Apache answers it; later ones find
+        // it in error (503).
+        return fail(answered_badly_ ? 502 : 503, choice_.why()), false;
+      case proxy::MemberChoice::Outcome::Member: break;
     }
-    // After a pooled connection the member had closed: the same member
-    // again, on a fresh connection, not counted as an attempt.
-    int m = stale_member_;
-    const bool fresh = m >= 0;
-    stale_member_ = -1;
-    if (m < 0 && !cfg.stickysession.empty()) {
-      auto route = proxy::extract_route(cfg.stickysession, req_.head.find("Cookie"), req_.head.target);
-      auto d = proxy::decide(members, route.route, cfg.nofailover, exclude);
-      if (d.kind == proxy::StickyDecision::UseMember) m = d.member;
-      else if (d.kind == proxy::StickyDecision::Unavailable) return fail(503, "sticky member unavailable (nofailover)"), false;
-    }
-    uint8_t addr[16];
-    size_t alen = 0;
-    if (req_.client.ss_family == AF_INET) {
-      std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(req_.client).sin_addr, 4);
-      alen = 4;
-    } else if (req_.client.ss_family == AF_INET6) {
-      std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(req_.client).sin6_addr, 16);
-      alen = 16;
-    }
-    const uint64_t ttl = static_cast<uint64_t>(cfg.persistence.count());
-    if (m < 0 && ttl > 0) {  // client-address persistence (IPVS -p): the member this client had
-      int p = b_.block->persistence.lookup({addr, alen}, now, ttl);
-      if (p >= 0 && static_cast<size_t>(p) < members.size() && !exclude.test(static_cast<size_t>(p)) &&
-          proxy::member_usable(members[static_cast<size_t>(p)], true))
-        m = p;
-    }
-    if (m < 0) {
-      proxy::PickContext ctx;
-      ctx.client_addr = {addr, alen};
-      ctx.hash_key = cfg.hash_header.empty() ? req_.head.target : req_.head.find(cfg.hash_header);
-      ctx.exclude = exclude;
-      m = proxy::pick(b_.method, members, ctx);
-      if (m < 0 && backing_off) {
-        // Nothing left but members in their back-off (two workers ejected
-        // the last two at once): try them rather than refuse, as Apache's
-        // forcerecovery. Health checks' Error still excludes.
-        ctx.exclude = tried_;
-        m = proxy::pick(b_.method, members, ctx);
-      }
-    }
-    if (m >= 0 && ttl > 0) b_.block->persistence.insert({addr, alen}, m, now, ttl);
-    if (m < 0) {
-      // Every usable member at its max=: wait in the balancer's queue
-      // (timeout=), looking again every few ms, rather than refusing.
-      if (cfg.queue_timeout.count() > 0 && all_at_max(members, exclude)) {
-        if (queue_deadline_ == 0) queue_deadline_ = now + static_cast<uint64_t>(cfg.queue_timeout.count());
-        if (now < queue_deadline_) {
-          state_ = State::Queued;
-          arm(kQueueRetryMs);
-          return true;
-        }
-        return fail(503, "every member at its max= for the balancer's timeout"), false;
-      }
-      return fail(503, "no balancer member is available"), false;
-    }
-    if (!fresh) ++attempts_;
-    tried_.set(static_cast<size_t>(m));
-    if (!take_member(m)) continue;
+    const int m = choice_.member();
+    const bool fresh = choice_.fresh();
     member_ = m;
     const auto& mc = b_.member_cfg(m);
     build_request_head(mc.host);  // the body (if any) follows as it is read
     // A PROXY header describes one client: such connections are never pooled.
-    core::Fd fd = mc.proxy_protocol || fresh ? core::Fd() : w_.take_upstream(&b_, m);
-    up_reused_ = fd.valid();
+    up_ = mc.proxy_protocol || fresh ? nullptr : w_.member_connections().take(&b_, m);
+    up_reused_ = up_ != nullptr;
     if (!up_reused_) {
-      fd.reset(::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      core::Fd fd(::socket(mc.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       int one = 1;
       if (fd) ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       if (!fd || (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&mc.addr), mc.addr_len) != 0 &&
                   errno != EINPROGRESS)) {
         core::log(core::LogLevel::Error, "proxy", "connect to {} failed: {}", mc.url, strerror(errno));
-        note_failure(m, "refused the connection");
+        choice_.failed(m, "refused the connection", now);
         fd.reset();
         release_upstream(false);
         continue;
       }
+      if (mc.https) {
+        const tls::ClientContext* tc = w_.runtime().member_tls(b_);
+        PILLAR_ASSERT(tc != nullptr);  // the load refuses https members without SSLProxyEngine
+        up_ = std::make_unique<tls::TlsTransport>(std::move(fd), *tc, mc.tls_name);
+      } else {
+        up_ = std::make_unique<core::PlainTransport>(std::move(fd));
+      }
     }
-    up_ = std::make_unique<core::PlainTransport>(std::move(fd));
     if (!up_reused_ && mc.proxy_protocol) {
       std::string hdr;
       if (mc.proxy_protocol == 1) http::write_proxy_v1(req_.client, local_, hdr);
@@ -310,7 +275,6 @@ bool ProxyExchange::pick_and_connect() {
     arm(static_cast<uint64_t>(up_reused_ ? timeout_ms() : mc.connect_timeout.count()));
     return true;
   }
-  return fail(503, "every member tried failed"), false;
 }
 
 uint64_t ProxyExchange::timeout_ms() const {
@@ -325,31 +289,10 @@ void ProxyExchange::release_upstream(bool reusable) {
   if (up_) {
     w_.loop().remove(up_->fd());
     if (reusable && member_ >= 0 && !b_.member_cfg(member_).proxy_protocol)
-      w_.give_upstream(&b_, member_, up_->release());
+      w_.member_connections().give(&b_, member_, std::move(up_));
     up_.reset();
   }
-  if (acquired_ && member_ >= 0) {
-    auto& m = b_.span()[static_cast<size_t>(member_)];
-    if (held_) proxy::release_recorded(m, *held_, held_ref_);
-    else proxy::release(m);
-    held_ = nullptr;
-    acquired_ = false;
-  }
-}
-
-// Counts the request as busy on member m, recorded first in the connection's
-// scoreboard slot so that a kill -9 of this worker cannot leak it.
-bool ProxyExchange::take_member(int m) {
-  PILLAR_ASSERT(!acquired_);
-  auto& st = b_.span()[static_cast<size_t>(m)];
-  held_ref_ = b_.member_ref(m);
-  if (held_ref_ == 0) {
-    acquired_ = proxy::acquire(st);
-    return acquired_;
-  }
-  held_ = proxy::acquire_recorded(st, slot_.held_members, held_ref_);
-  acquired_ = held_ != nullptr;
-  return acquired_;
+  choice_.release();
 }
 
 void ProxyExchange::fail(int status, const char* why) {
@@ -402,6 +345,10 @@ void ProxyExchange::on_io(uint32_t events) {
     state_ = State::Exchanging;
     arm(timeout_ms());
   }
+  // TLS: an edge of one direction may unblock the other (the handshake).
+  const uint32_t dirs = up_ ? up_->readiness(events) : events;
+  if (dirs & EPOLLOUT) up_writable_ = true;
+  if (dirs & EPOLLIN) up_readable_ = true;
   pump();
   host_.wake();
 }
@@ -467,20 +414,6 @@ void ProxyExchange::retry() {
   if (pick_and_connect()) pump();
 }
 
-bool ProxyExchange::all_at_max(std::span<proxy::MemberState> members, const proxy::MemberMask& exclude) const {
-  bool any = false;
-  for (size_t i = 0; i < members.size(); ++i) {
-    const auto& m = members[i];
-    if (exclude.test(i) || b_.cfg_index[i] < 0) continue;
-    uint32_t f = m.status_flags.load();
-    if (f & (proxy::kStatusDisabled | proxy::kStatusStopped | proxy::kStatusDrain)) continue;
-    if ((f & proxy::kStatusError) && !(f & proxy::kStatusIgnoreErrors)) continue;
-    if (m.max_connections == 0 || m.busy.load() < m.max_connections) return false;  // one has room
-    any = true;
-  }
-  return any;
-}
-
 bool ProxyExchange::idempotent() const {
   switch (req_.head.method) {
     case http::Method::Get: case http::Method::Head: case http::Method::Options:
@@ -499,37 +432,7 @@ bool ProxyExchange::idempotent() const {
 // single server): a pool with nothing left would answer 503 for retry=
 // after one failure. It keeps being tried; active health checks, which set
 // its Error flag, still take it out.
-void ProxyExchange::note_failure(int slot, const char* why) {
-  if (slot < 0) return;
-  const auto& mc = b_.member_cfg(slot);
-  uint32_t run = b_.block->fail_run[slot].fetch_add(1) + 1;
-  if (run < mc.failures) return;
-  b_.block->fail_run[slot].store(0);
-  if (!other_member_usable(slot)) {
-    core::log(core::LogLevel::Error, "proxy", "{} {}; kept in use: the only usable member of balancer://{}", mc.url,
-              why, b_.cfg->name);
-    return;
-  }
-  core::log(core::LogLevel::Error, "proxy", "{} {}; not used for {} ms", mc.url, why, mc.retry.count());
-  b_.error_until(slot).store(w_.loop().now_ms() + static_cast<uint64_t>(mc.retry.count()));
-}
-
-// Whether a member other than `slot` could take new requests: in the
-// configuration, not disabled, stopped, draining or in Error, not in its
-// back-off. A member at its max= counts (it frees up).
-bool ProxyExchange::other_member_usable(int slot) const {
-  auto members = b_.span();
-  uint64_t now = w_.loop().now_ms();
-  for (size_t i = 0; i < members.size(); ++i) {
-    if (static_cast<int>(i) == slot || b_.cfg_index[i] < 0) continue;
-    uint32_t f = members[i].status_flags.load(std::memory_order_relaxed);
-    if (f & (proxy::kStatusDisabled | proxy::kStatusStopped | proxy::kStatusDrain)) continue;
-    if ((f & proxy::kStatusError) && !(f & proxy::kStatusIgnoreErrors)) continue;
-    if (b_.block->error_until[i].load(std::memory_order_relaxed) > now) continue;
-    return true;
-  }
-  return false;
-}
+void ProxyExchange::note_failure(int slot, const char* why) { choice_.failed(slot, why, w_.loop().now_ms()); }
 
 bool ProxyExchange::can_retry() const {
   // Nothing reached the client yet, and the request can be sent again whole.
@@ -708,8 +611,11 @@ bool ProxyExchange::handle_response_head() {
         // any on a reused connection, which the member never read) go to
         // another member; the client never sees the failure.
         if (can_retry() && (up_reused_ || idempotent())) {
-          if (up_reused_) stale_member_ = member_;  // not the member's failure: it goes again, on a fresh connection
-          else note_failure(member_, "closed the connection without a response");
+          if (up_reused_) choice_.again_fresh(member_);  // not the member's failure: it goes again, on a fresh connection
+          else {
+            note_failure(member_, "closed the connection without a response");
+            answered_badly_ = true;
+          }
           retry();
           return false;
         }
@@ -856,7 +762,8 @@ bool ProxyExchange::handle_response_head() {
 bool ProxyExchange::splicing() {
   return head_seen_ && !tunnel_ && !(fill_ && fill_->storing) &&
          framing_ == http::ResponseHead::Framing::ContentLength && !resp_done_ &&
-         up_in_pos_ == up_in_.size() && !client_dead_ && out().pending() == 0 && out().can_splice();
+         up_in_pos_ == up_in_.size() && !client_dead_ && out().pending() == 0 && out().can_splice() &&
+         up_->can_zero_copy();
 }
 
 bool ProxyExchange::splice_body() {

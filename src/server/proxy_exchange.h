@@ -28,12 +28,16 @@
 #include "http/exchange.h"
 #include "http/response_parser.h"
 #include "proxy/balancer.h"
+#include "proxy/member_choice.h"
 #include "server/request/request.h"
+
+namespace pillar::proxy {
+struct BalancerRuntime;
+}
 
 namespace pillar::server {
 
 class WorkerLoop;
-struct BalancerRuntime;
 struct LocationRoute;
 struct CacheFill;
 
@@ -45,7 +49,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
 
   // `host` carries the client (its sink and body); the exchange reports
   // progress through it. `slot` records the member busy count it holds.
-  ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, BalancerRuntime& b, const Request& req,
+  ProxyExchange(http::ExchangeHost& host, WorkerLoop& w, proxy::BalancerRuntime& b, const Request& req,
                 const sockaddr_storage& local, core::shm::ConnSlot& slot, std::string upstream_target);
   ~ProxyExchange() override;
 
@@ -92,9 +96,6 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
 
  private:
   enum class State : uint8_t { Queued, Connecting, Exchanging, Done };
-  static constexpr uint64_t kQueueRetryMs = 5;
-  bool all_at_max(std::span<proxy::MemberState> members, const proxy::MemberMask& exclude) const;
-  uint64_t queue_deadline_ = 0;
 
   bool pick_and_connect();
   void build_request_head(const std::string& member_host);
@@ -107,7 +108,6 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
   bool can_retry() const;
   bool idempotent() const;
   void note_failure(int slot, const char* why);
-  bool other_member_usable(int slot) const;
   void fail(int status, const char* why);  // before any response byte reached the client
   void abort_client();                     // after: the client sees a cut response and a close
   void pump();
@@ -133,7 +133,7 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
 
   http::ExchangeHost& host_;
   WorkerLoop& w_;
-  BalancerRuntime& b_;
+  proxy::BalancerRuntime& b_;
   const Request& req_;
   const sockaddr_storage& local_;
   core::shm::ConnSlot& slot_;
@@ -141,19 +141,14 @@ class ProxyExchange final : public core::IoWatcher, public core::TimerNode, publ
   std::string target_;            // path + query sent upstream
   State state_ = State::Connecting;
   int member_ = -1;
-  proxy::MemberMask tried_;
-  int stale_member_ = -1;  // the next pick: this member, on a fresh connection (a stale pooled one failed)
-  int attempts_ = 0;
-  std::unique_ptr<core::PlainTransport> up_;  // the member connection
+  bool answered_badly_ = false;  // a member failed after it connected (its 502, if no other answers)
+  std::unique_ptr<core::Transport> up_;  // the member connection
   bool up_reused_ = false;
   bool up_writable_ = false, up_readable_ = false, up_eof_ = false;
-  bool acquired_ = false;
-  // Busy count taken on member_, recorded in the connection's scoreboard slot
-  // (null with a private balancer block): the master gives it back if this
-  // worker dies.
-  std::atomic<uint32_t>* held_ = nullptr;
-  uint32_t held_ref_ = 0;
-  bool take_member(int m);
+  // The member answering, and the busy count the request holds there
+  // (recorded in the connection's scoreboard slot: the master gives it
+  // back if this worker dies).
+  proxy::MemberChoice choice_;
 
   // Client -> upstream.
   std::string up_out_;            // request head + body bytes not yet written

@@ -7,7 +7,7 @@
 #include "handlers/static_file_handler.h"
 #include "handlers/builtin_pages.h"
 #include "server/balancer_manager.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/tls_front.h"
 #include "core/log.h"
 
@@ -73,7 +73,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
   rt->tls_sites_ = std::make_unique<TlsSites>(*rt);
 
   for (const auto& b : c.balancers) {
-    auto br = BalancerRuntime::build(b, members, error);
+    auto br = proxy::BalancerRuntime::build(b, members, error);
     if (!br) return nullptr;
     rt->balancers_.push_back(std::move(br));
   }
@@ -98,7 +98,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
         site->owned_handlers.push_back(handlers::make_builtin_handler(loc.handler, c, ctx));
         h = site->owned_handlers.back().get();
       }
-      BalancerRuntime* b = nullptr;
+      proxy::BalancerRuntime* b = nullptr;
       if (loc.handler == config::HandlerKind::Proxy && loc.proxy.balancer >= 0)
         b = rt->balancers_[static_cast<size_t>(loc.proxy.balancer)].get();
       site->locations.push_back({&loc, h, b});
@@ -130,7 +130,7 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
     // RewriteMap prg: helpers start here, in the master, before the workers fork.
     if (!site->rewrite->maps.start_programs(c.rewrite_map_timeout, c.process.user, c.process.group, error)) return nullptr;
     site->maps_urls = site->rewrite->any() || !vh.alias_rules.empty() || !vh.redirects.empty() ||
-                      !vh.fallback_resource.empty() ||
+                      !vh.fallback_resource.empty() || !vh.cgi.userdir.dirs.empty() ||
                       std::any_of(vh.directories.begin(), vh.directories.end(),
                                   [](const auto& d) { return !d.redirects.empty() || d.fallback_resource; }) ||
                       std::any_of(vh.locations.begin(), vh.locations.end(), [](const auto& l) { return !l.redirects.empty(); });
@@ -194,6 +194,12 @@ bool Runtime::reopen_logs(std::string& error) {
   bool ok = error_sink_->reopen(error);
   for (auto& s : sinks_) ok = s->reopen(error) && ok;
   return ok;
+}
+
+const tls::ClientContext* Runtime::member_tls(const proxy::BalancerRuntime& b) const {
+  const auto& all = cfg_->balancers;
+  if (all.empty() || b.cfg < all.data() || b.cfg >= all.data() + all.size()) return nullptr;
+  return tls_->for_balancer(static_cast<size_t>(b.cfg - all.data()));
 }
 
 }  // namespace pillar::server

@@ -17,15 +17,18 @@
 #include "server/vhost_router.h"
 #include "tls/server_context.h"
 
+namespace pillar::proxy {
+struct BalancerRuntime;
+}
+
 namespace pillar::server {
 
-struct BalancerRuntime;
 class TlsSites;
 
 struct LocationRoute {
   const config::LocationSection* cfg;
   http::Handler* handler;  // null: the site's default (static files)
-  BalancerRuntime* balancer = nullptr;  // ProxyPass
+  proxy::BalancerRuntime* balancer = nullptr;  // ProxyPass
   // A <Location> with no handler of its own (Require, CacheEnable...) under
   // a vhost's ProxyPass: proxied by that ProxyPass, as in Apache, whose
   // translation does not depend on <Location> sections.
@@ -73,7 +76,7 @@ class Runtime {
   // `members`: the node-wide balancer member table (null: private state).
   static std::unique_ptr<Runtime> build(std::unique_ptr<config::ServerConfig> cfg, std::string& error,
                                         const handlers::BuiltinContext& ctx, proxy::MemberTable* members = nullptr);
-  const std::vector<std::unique_ptr<BalancerRuntime>>& balancers() const { return balancers_; }
+  const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers() const { return balancers_; }
 
   ~Runtime();
   const config::ServerConfig& config() const { return *cfg_; }
@@ -83,6 +86,8 @@ class Runtime {
   // TLS at the front: the contexts (built here, in the master, before fork)
   // and the SNI selector over these sites.
   const TlsSites& tls_sites() const { return *tls_sites_; }
+  // The TLS client context toward balancer `b`'s https:// members (null: none).
+  const tls::ClientContext* member_tls(const proxy::BalancerRuntime& b) const;
   const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
   // The descriptors a worker of this runtime keeps besides its logs and
   // listeners: the RewriteMap prg: pipes.
@@ -106,7 +111,7 @@ class Runtime {
   std::shared_ptr<core::LogSink> error_sink_;
   handlers::BuiltinContext builtin_;
   std::vector<std::shared_ptr<core::LogSink>> sinks_;
-  std::vector<std::unique_ptr<BalancerRuntime>> balancers_;
+  std::vector<std::unique_ptr<proxy::BalancerRuntime>> balancers_;
   cache::Store* cache_ = nullptr;
   std::unique_ptr<tls::ContextSet> tls_;
   std::unique_ptr<TlsSites> tls_sites_;

@@ -13,6 +13,16 @@ const tls::ServerContext* TlsSites::select(const sockaddr_storage& local, std::s
   return rt_.site_for(local, host).tls;
 }
 
+TlsSites::Protocols TlsSites::protocols(const sockaddr_storage& local, std::string_view host) const {
+  const auto& h2 = rt_.site_for(local, host).cfg->h2;
+  Protocols p;
+  p.names.clear();
+  for (const auto& name : h2.protocols)
+    if (name != "h2c") p.names.push_back(name);
+  p.honor_order = h2.honor_order;
+  return p;
+}
+
 const tls::ServerContext* TlsSites::default_for(const sockaddr_storage& local) const {
   if (const auto* c = rt_.site_for(local, {}).tls) return c;
   const auto& vhosts = rt_.config().vhosts;

@@ -27,6 +27,8 @@ class TlsSites final : public tls::SniSelector {
  public:
   explicit TlsSites(const Runtime& rt) : rt_(rt) {}
   const tls::ServerContext* select(const sockaddr_storage& local, std::string_view host) const override;
+  // The vhost's Protocols that TLS can carry (h2, http/1.1; h2c is cleartext only).
+  Protocols protocols(const sockaddr_storage& local, std::string_view host) const override;
   // The context a connection to `local` starts with: its address's default
   // vhost's, else the first SSL vhost serving that address (Apache); null
   // when none (the listener is refused at load, so only a race of reloads).

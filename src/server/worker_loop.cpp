@@ -16,7 +16,6 @@
 #include "core/fd_reserve.h"
 #include "core/log.h"
 #include "server/connection.h"
-#include "server/fastcgi_pool.h"
 #include "server/proxy_exchange.h"
 
 namespace pillar::server {
@@ -161,7 +160,6 @@ WorkerLoop::WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& lis
   for (const auto& l : listeners) acceptors_.push_back(std::make_unique<Acceptor>(*this, l));
   loop_.set_after_batch([this] { reap(); });
   trim_ = std::make_unique<MemoryTrim>(*this);
-  fcgi_pool_ = std::make_unique<FastcgiPool>(loop_);
   if (rt.cache() && slots.master_pid > 0)
     cache_notifier_ = std::make_unique<CacheNotifier>(*this, slots.master_pid, slots.row, slots.loop_index, slots.board.rows());
 }
@@ -175,7 +173,8 @@ void WorkerLoop::wake_cache_waiters() {
 WorkerLoop::~WorkerLoop() {
   force_close_all();
   reap();
-  upstream_idle_.clear();
+  member_idle_.close_all();
+  fastcgi_idle_.close_all();
 }
 
 void WorkerLoop::run() {
@@ -205,6 +204,8 @@ void WorkerLoop::close_idle_now() {
 void WorkerLoop::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
+  member_idle_.close_all();  // no connection to a member or an application is kept from here
+  fastcgi_idle_.close_all();
   for (auto& a : acceptors_) {
     a->disable();
     core::TimerWheel::cancel(*a);
@@ -311,26 +312,6 @@ void WorkerLoop::unlink(Connection* c) {
   release_slot(c->slot_index());
   // Deleted after the current batch: the caller may still be inside c's methods.
   graveyard_.push_back(c);
-}
-
-core::Fd WorkerLoop::take_upstream(const void* balancer, int member) {
-  auto it = upstream_idle_.find({balancer, member});
-  if (it == upstream_idle_.end()) return {};
-  while (!it->second.empty()) {
-    core::Fd fd = std::move(it->second.back());
-    it->second.pop_back();
-    char probe;
-    ssize_t n = ::recv(fd.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return fd;  // open and quiet: reusable
-    // else closed by the member, or unexpected bytes: dropped (closed) here
-  }
-  return {};
-}
-
-void WorkerLoop::give_upstream(const void* balancer, int member, core::Fd fd) {
-  auto& idle = upstream_idle_[{balancer, member}];
-  if (idle.size() >= kMaxIdleUpstream || stopping_) return;  // closed as it goes
-  idle.push_back(std::move(fd));
 }
 
 void WorkerLoop::retire(std::unique_ptr<http::Exchange> x) { dead_exchanges_.push_back(std::move(x)); }

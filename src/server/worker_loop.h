@@ -15,6 +15,7 @@
 
 #include "core/event_loop.h"
 #include "core/fd.h"
+#include "core/idle_connections.h"
 #include "core/shm/scoreboard.h"
 #include "http/exchange.h"
 #include "server/request/request.h"
@@ -25,7 +26,6 @@ namespace pillar::server {
 class Connection;
 class CacheExchange;
 class CacheNotifier;
-class FastcgiPool;
 
 struct ListenerSocket {
   int fd = -1;
@@ -56,6 +56,8 @@ class WorkerLoop {
  public:
   static constexpr size_t kBufferSize = 16 * 1024;
   static constexpr size_t kMaxIdleUpstream = 512;  // per member, per loop (as many as clients keep busy)
+  static constexpr size_t kMaxIdleFastcgi = 2;     // per application, per loop
+  static constexpr uint64_t kFastcgiIdleMs = 3000;
   static constexpr size_t kBufferPoolMax = 64;     // pooled read buffers per loop (1 MiB)
 
   WorkerLoop(const Runtime& rt, const std::vector<ListenerSocket>& listeners, const LoopSlots& slots);
@@ -98,10 +100,10 @@ class WorkerLoop {
   }
   uint64_t next_idle_seq() { return ++idle_seq_; }
 
-  // Idle keep-alive connections to balancer members, per loop; -1 when none
-  // usable (a pooled one the member closed meanwhile is discarded).
-  core::Fd take_upstream(const void* balancer, int member);
-  void give_upstream(const void* balancer, int member, core::Fd fd);
+  // Idle keep-alive connections to balancer members (per balancer and
+  // member slot) and to FastCGI applications (FCGI_KEEP_CONN).
+  core::IdleConnections& member_connections() { return member_idle_; }
+  core::IdleConnections& fastcgi_connections() { return fastcgi_idle_; }
   // A finished or aborted exchange is deleted after the current event batch
   // (it may be inside one of its own callbacks).
   void retire(std::unique_ptr<http::Exchange> x);
@@ -112,7 +114,6 @@ class WorkerLoop {
   // slot or socket is free.
   bool start_internal(std::string_view request, const sockaddr_storage& client, const sockaddr_storage& local,
                       const std::function<std::unique_ptr<RequestSeed>(core::shm::ConnSlot&)>& make_seed);
-  FastcgiPool& fastcgi_pool() { return *fcgi_pool_; }
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
   // Connections waiting on a cache object another request is fetching.
@@ -136,13 +137,17 @@ class WorkerLoop {
   core::EventLoop loop_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unique_ptr<MemoryTrim> trim_;
-  std::unique_ptr<FastcgiPool> fcgi_pool_;  // after loop_: closed before the loop goes
+  // After loop_: closed before the loop goes. FastCGI's are kept few and
+  // briefly: PHP-FPM's children serve one connection at a time, so an idle
+  // pooled connection holds a child another loop or worker may need
+  // (mod_proxy_fcgi's enablereuse caveat).
+  core::IdleConnections member_idle_{loop_, kMaxIdleUpstream, 0};
+  core::IdleConnections fastcgi_idle_{loop_, kMaxIdleFastcgi, kFastcgiIdleMs};
   std::vector<std::unique_ptr<char[]>> buffer_pool_;
   Connection* conns_ = nullptr;  // intrusive list of live connections
   size_t conn_count_ = 0;
   std::vector<Connection*> graveyard_;
   std::vector<std::unique_ptr<http::Exchange>> dead_exchanges_;
-  std::map<std::pair<const void*, int>, std::vector<core::Fd>> upstream_idle_;
   std::unique_ptr<CacheNotifier> cache_notifier_;
   std::unordered_set<CacheExchange*> cache_waiters_;
   bool stopping_ = false;

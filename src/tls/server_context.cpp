@@ -12,6 +12,7 @@
 
 #include "core/assert.h"
 #include "tls/ocsp_stapling.h"
+#include "tls/openssl_util.h"
 #include "tls/ticket_keys.h"
 #include "tls/tls_transport.h"
 
@@ -21,18 +22,6 @@ namespace {
 
 using config::SourceLocation;
 using config::SslConfig;
-
-// The OpenSSL error queue as one line (and emptied).
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
 
 struct FileCloser {
   void operator()(FILE* f) const { std::fclose(f); }
@@ -97,6 +86,7 @@ class ContextBuilder {
     if (c_.session_tickets) TicketKeys::instance().install(ctx);
     SSL_CTX_set_client_hello_cb(ctx, &TlsTransport::client_hello_callback, nullptr);
     SSL_CTX_set_tlsext_servername_callback(ctx, &TlsTransport::servername_callback);
+    SSL_CTX_set_alpn_select_cb(ctx, &TlsTransport::alpn_callback, nullptr);
 
     conf_cmds(ctx);
     if (errors_.size() != errors_before) return nullptr;
@@ -118,23 +108,7 @@ class ContextBuilder {
   const SourceLocation& where_or_engine(const SourceLocation& w) const { return w.line ? w : c_.engine_where; }
 
   void protocols(SSL_CTX* ctx) {
-    static constexpr std::pair<uint8_t, int> kVersions[] = {
-        {SslConfig::kTls1, TLS1_VERSION}, {SslConfig::kTls11, TLS1_1_VERSION},
-        {SslConfig::kTls12, TLS1_2_VERSION}, {SslConfig::kTls13, TLS1_3_VERSION}};
-    static constexpr uint64_t kNoOpt[] = {SSL_OP_NO_TLSv1, SSL_OP_NO_TLSv1_1, SSL_OP_NO_TLSv1_2, SSL_OP_NO_TLSv1_3};
-    int lo = 0, hi = 0;
-    for (const auto& [bit, v] : kVersions) {
-      if (!(c_.protocols & bit)) continue;
-      if (!lo) lo = v;
-      hi = v;
-    }
-    PILLAR_ASSERT(lo != 0);  // the directive refuses an empty set
-    SSL_CTX_set_min_proto_version(ctx, lo);
-    SSL_CTX_set_max_proto_version(ctx, hi);
-    // A gap (e.g. TLSv1 +TLSv1.2) is switched off inside the range.
-    for (size_t i = 0; i < 4; ++i) {
-      if (!(c_.protocols & kVersions[i].first)) SSL_CTX_set_options(ctx, kNoOpt[i]);
-    }
+    set_protocols(ctx, c_.protocols);
     if (c_.protocols & (SslConfig::kTls1 | SslConfig::kTls11))
       warn(where_or_engine(c_.protocol_where), "SSLProtocol enables TLS 1.0/1.1, which are deprecated (RFC 8996)");
   }
@@ -369,6 +343,12 @@ std::unique_ptr<ContextSet> ContextSet::build(const config::ServerConfig& cfg, s
   };
   set->by_vhost_.push_back(one(cfg.main_server));
   for (const auto& vh : cfg.vhosts) set->by_vhost_.push_back(one(vh));
+  for (const auto& b : cfg.balancers) {
+    std::unique_ptr<ClientContext> cc;
+    if (b.any_https() && b.ssl_proxy.engine)
+      cc = ClientContext::build(b.ssl_proxy, b.name.empty() ? b.members[0].url : "balancer://" + b.name, errors);
+    set->by_balancer_.push_back(std::move(cc));
+  }
   if (errors.size() != errors_before) return nullptr;
 
   for (const auto& l : cfg.listens) {

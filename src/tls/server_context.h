@@ -1,10 +1,11 @@
-// The server-side TLS contexts of one configuration: one SSL_CTX per vhost
+// The TLS contexts of one configuration: one server-side SSL_CTX per vhost
 // certificate set (vhosts with the same SSL settings share one), built once
 // in the master at load, before it forks, so workers inherit them ready
 // (no per-handshake loading or fetching). `pillar -t` builds the same set,
 // so whatever would fail at start (unreadable files, a key that does not
 // match its certificate, a bad cipher string) fails the check with the
-// directive's file:line.
+// directive's file:line. The client side toward https:// balancer members
+// has one context per balancer that has such members (client_context.h).
 #pragma once
 #include <openssl/ssl.h>
 
@@ -16,6 +17,7 @@
 
 #include "config/config_error.h"
 #include "config/model.h"
+#include "tls/client_context.h"
 
 namespace pillar::tls {
 
@@ -81,8 +83,14 @@ class ContextSet {
     return i < by_vhost_.size() ? by_vhost_[i] : nullptr;
   }
   bool empty() const { return owned_.empty(); }
+  // The client context of balancer `index` (ServerConfig::balancers), null
+  // when it has no https:// member.
+  const ClientContext* for_balancer(size_t index) const {
+    return index < by_balancer_.size() ? by_balancer_[index].get() : nullptr;
+  }
 
  private:
+  std::vector<std::unique_ptr<ClientContext>> by_balancer_;
   std::vector<std::unique_ptr<ServerContext>> owned_;
   std::vector<const ServerContext*> by_vhost_;  // [0] main server, [i+1] vhosts[i]
 };

@@ -1,6 +1,8 @@
 #include "tls/tls_transport.h"
 
 #include <openssl/err.h>
+#include <arpa/inet.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "core/log.h"
 #include "core/socket_address.h"
 #include "core/text.h"
+#include "tls/client_context.h"
 #include "tls/server_context.h"
 
 namespace pillar::tls {
@@ -53,13 +56,28 @@ TlsTransport::TlsTransport(core::Fd fd, const ServerContext& ctx, const sockaddr
   SSL_set_app_data(ssl_, this);
 }
 
+TlsTransport::TlsTransport(core::Fd fd, const ClientContext& ctx, std::string name)
+    : fd_(std::move(fd)), selected_(nullptr), local_{}, counters_(nullptr), sni_select_(nullptr), client_(&ctx),
+      member_(std::move(name)) {
+  ssl_ = SSL_new(ctx.get());
+  PILLAR_ASSERT(ssl_ != nullptr);
+  SSL_set_fd(ssl_, fd_.get());
+  SSL_set_connect_state(ssl_);
+  SSL_set_app_data(ssl_, this);
+  in6_addr a6;
+  in_addr a4;
+  const bool address = inet_pton(AF_INET, member_.c_str(), &a4) == 1 || inet_pton(AF_INET6, member_.c_str(), &a6) == 1;
+  if (!address && !member_.empty()) SSL_set_tlsext_host_name(ssl_, member_.c_str());  // SNI: never an address (RFC 6066 3)
+}
+
+std::string TlsTransport::who() const { return client_ ? "member " + member_ : "client " + peer_of(fd_.get()); }
+
 TlsTransport::~TlsTransport() {
   // A handshake the client began and never finished (a timeout, or it went
   // away) is a failure too; a connection that never sent a byte is not.
   if (!done_ && !failed_ && BIO_number_read(SSL_get_rbio(ssl_)) > 0) {
     if (counters_) counters_->failures.fetch_add(1, std::memory_order_relaxed);
-    core::log(core::LogLevel::Info, "ssl", "[client {}] TLS handshake not finished (timeout or client gone)",
-              peer_of(fd_.get()));
+    core::log(core::LogLevel::Info, "ssl", "[{}] TLS handshake not finished (timeout or peer gone)", who());
   }
   // Every close says close_notify (an idle keep-alive connection timed out
   // included), so the client can tell it from a truncation. Best effort:
@@ -75,7 +93,7 @@ TlsTransport::~TlsTransport() {
 void TlsTransport::failed(const char* why) {
   failed_ = true;
   if (counters_) counters_->failures.fetch_add(1, std::memory_order_relaxed);
-  core::log(core::LogLevel::Info, "ssl", "[client {}] TLS handshake failed: {}", peer_of(fd_.get()), why);
+  core::log(client_ ? core::LogLevel::Error : core::LogLevel::Info, "ssl", "[{}] TLS handshake failed: {}", who(), why);
 }
 
 core::Io TlsTransport::handshake() {
@@ -84,6 +102,13 @@ core::Io TlsTransport::handshake() {
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
+    if (client_) {
+      std::string bad = check_member_certificate(ssl_, *client_, member_);
+      if (!bad.empty()) {
+        failed(bad.c_str());
+        return {core::Io::Status::Error, 0, EPROTO};
+      }
+    }
     done_ = true;
     if (counters_) {
       counters_->handshakes.fetch_add(1, std::memory_order_relaxed);
@@ -94,17 +119,22 @@ core::Io TlsTransport::handshake() {
   int e = SSL_get_error(ssl_, r);
   if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return {core::Io::Status::Again, 0, 0};
   const bool spoke = BIO_number_read(SSL_get_rbio(ssl_)) > 0;
-  if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_HTTP_REQUEST) {
+  if (!client_ && ERR_GET_REASON(ERR_peek_error()) == SSL_R_HTTP_REQUEST) {
     // Plain HTTP on the TLS port: say so in plain HTTP, as Apache does.
     (void)::send(fd_.get(), kPlainHttp400.data(), kPlainHttp400.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     failed("plain HTTP request on the TLS port");
   } else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
-    if (spoke) failed("the client closed the connection during the handshake");
+    if (client_) failed("the member closed the connection during the handshake");
+    else if (spoke) failed("the client closed the connection during the handshake");
     else failed_ = true;  // a probe that connected and left: not counted
     ERR_clear_error();
     return {core::Io::Status::Eof, 0, 0};
   } else {
     std::string why = first_error_text();
+    long v = SSL_get_verify_result(ssl_);
+    if (client_ && v != X509_V_OK)
+      why += std::string(" (") + X509_verify_cert_error_string(v) +
+             "; give SSLProxyCACertificateFile the CA that signed it, or SSLProxyVerify none)";
     failed(why.c_str());
   }
   ERR_clear_error();
@@ -131,7 +161,7 @@ core::Io TlsTransport::result(int ret, bool reading) {
       return {core::Io::Status::Error, 0, err};
     }
     default:
-      core::log(core::LogLevel::Debug, "ssl", "[client {}] TLS error: {}", peer_of(fd_.get()), first_error_text());
+      core::log(core::LogLevel::Debug, "ssl", "[{}] TLS error: {}", who(), first_error_text());
       ERR_clear_error();
       return {core::Io::Status::Error, 0, EPROTO};
   }
@@ -219,6 +249,12 @@ void TlsTransport::shutdown_write() {
   ::shutdown(fd_.get(), SHUT_WR);
 }
 
+short TlsTransport::wait_events(bool writing) const {
+  if (SSL_want_read(ssl_)) return POLLIN;
+  if (SSL_want_write(ssl_)) return POLLOUT;
+  return writing ? POLLOUT : POLLIN;
+}
+
 uint32_t TlsTransport::readiness(uint32_t events) const {
   uint32_t out = events;
   if ((events & EPOLLOUT) && read_wants_write_) out |= EPOLLIN;
@@ -286,5 +322,53 @@ void TlsTransport::switch_to(const ServerContext& c) {
 // The context was chosen from the ClientHello already; this only
 // acknowledges the name (the server then answers with an empty SNI).
 int TlsTransport::servername_callback(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
+
+std::string_view choose_alpn(std::span<const unsigned char> offered, const SniSelector::Protocols& ours) {
+  // The client's names, checked as they are walked (a bad length ends the list).
+  auto client_offers = [&](std::string_view name) {
+    for (size_t i = 0; i < offered.size();) {
+      size_t n = offered[i];
+      if (n == 0 || i + 1 + n > offered.size()) return false;
+      std::string_view p(reinterpret_cast<const char*>(offered.data() + i + 1), n);
+      if (p == name) return true;
+      i += 1 + n;
+    }
+    return false;
+  };
+  if (ours.honor_order) {
+    for (std::string_view name : ours.names)
+      if (client_offers(name)) return name;
+    return {};
+  }
+  for (size_t i = 0; i < offered.size();) {
+    size_t n = offered[i];
+    if (n == 0 || i + 1 + n > offered.size()) break;
+    std::string_view p(reinterpret_cast<const char*>(offered.data() + i + 1), n);
+    for (std::string_view name : ours.names)
+      if (p == name) return name;
+    i += 1 + n;
+  }
+  return {};
+}
+
+// The selected name must outlive the handshake: it points into the
+// vhost's configuration (SniSelector::protocols' views), which does.
+int TlsTransport::alpn_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                                unsigned int inlen, void*) {
+  auto* t = static_cast<TlsTransport*>(SSL_get_app_data(ssl));
+  if (!t || !t->sni_select_) return SSL_TLSEXT_ERR_NOACK;
+  std::string_view p = choose_alpn({in, inlen}, t->sni_select_->protocols(t->local_, t->sni_));
+  if (p.empty()) return SSL_TLSEXT_ERR_NOACK;  // nothing in common: HTTP/1.1 without ALPN, as mod_ssl
+  *out = reinterpret_cast<const unsigned char*>(p.data());
+  *outlen = static_cast<unsigned char>(p.size());
+  return SSL_TLSEXT_ERR_OK;
+}
+
+std::string_view TlsTransport::alpn() const {
+  const unsigned char* p = nullptr;
+  unsigned int n = 0;
+  SSL_get0_alpn_selected(ssl_, &p, &n);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), n) : std::string_view();
+}
 
 }  // namespace pillar::tls

@@ -1,4 +1,5 @@
-// TLS over an accepted, non-blocking socket: a core::Transport whose reads
+// TLS over a non-blocking socket, accepted (the server side) or connected
+// to a balancer member (the client side): a core::Transport whose reads
 // and writes drive the handshake first (SSL_do_handshake inside read and
 // writev), then move application data (SSL_read/SSL_write).
 //
@@ -18,14 +19,17 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/shm/scoreboard.h"
 #include "core/transport.h"
 
 namespace pillar::tls {
 
+class ClientContext;
 class ServerContext;
 
 // Picks the context for the SNI name of a connection to `local` (the
@@ -34,7 +38,25 @@ class SniSelector {
  public:
   virtual ~SniSelector() = default;
   virtual const ServerContext* select(const sockaddr_storage& local, std::string_view host) const = 0;
+  // The application protocols (ALPN names, "h2", "http/1.1") the vhost of
+  // `host` (the SNI name; empty: the address's default) speaks, in its
+  // order, and whether that order wins over the client's (Apache's
+  // Protocols and ProtocolsHonorOrder). Default: HTTP/1.1 only.
+  struct Protocols {
+    std::vector<std::string_view> names{"http/1.1"};
+    bool honor_order = true;
+  };
+  virtual Protocols protocols(const sockaddr_storage& local, std::string_view host) const {
+    (void)local;
+    (void)host;
+    return {};
+  }
 };
+
+// ALPN (RFC 7301): the protocol to select from the client's list (`offered`,
+// in its wire format: length-prefixed names) given the server's, or empty
+// when none is common (the handshake goes on without ALPN: HTTP/1.1).
+std::string_view choose_alpn(std::span<const unsigned char> offered, const SniSelector::Protocols& ours);
 
 class TlsTransport final : public core::Transport {
  public:
@@ -42,6 +64,10 @@ class TlsTransport final : public core::Transport {
   // `counters` (the scoreboard's; may be null) and `sni` outlive it.
   TlsTransport(core::Fd fd, const ServerContext& ctx, const sockaddr_storage& local, core::shm::TlsCounters* counters,
                const SniSelector* sni);
+  // The client side, toward a balancer member: `ctx` the balancer's client
+  // context, `name` the member's host (the SNI name unless it is an
+  // address, and the name SSLProxyCheckPeerName checks).
+  TlsTransport(core::Fd fd, const ClientContext& ctx, std::string name);
   ~TlsTransport() override;
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
@@ -59,6 +85,7 @@ class TlsTransport final : public core::Transport {
   int fd() const override { return fd_.get(); }
   bool secure() const override { return true; }
   uint32_t readiness(uint32_t events) const override;
+  short wait_events(bool writing) const override;
 
   bool handshake_done() const { return done_; }
   // The SNI name the client sent (lower-case; empty: none).
@@ -69,6 +96,8 @@ class TlsTransport final : public core::Transport {
   const char* protocol() const { return SSL_get_version(ssl_); }
   const char* cipher() const { return SSL_get_cipher_name(ssl_); }
   SSL* ssl() const { return ssl_; }
+  // The protocol ALPN selected ("h2", "http/1.1"; empty: none).
+  std::string_view alpn() const;
 
   // The callbacks every ServerContext installs. The vhost is chosen from
   // the raw ClientHello (as mod_ssl does), before OpenSSL looks at a
@@ -77,6 +106,9 @@ class TlsTransport final : public core::Transport {
   // without client certificates never resumes into one that requires them.
   static int client_hello_callback(SSL* ssl, int* alert, void* arg);
   static int servername_callback(SSL* ssl, int* alert, void* arg);
+  // ALPN: the SNI-selected vhost's Protocols (SniSelector::protocols).
+  static int alpn_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                           unsigned int inlen, void* arg);
 
  private:
   core::Io handshake();
@@ -90,6 +122,9 @@ class TlsTransport final : public core::Transport {
   sockaddr_storage local_;
   core::shm::TlsCounters* counters_;
   const SniSelector* sni_select_;
+  const ClientContext* client_ = nullptr;  // the client side: its context (member_ its host)
+  std::string member_;
+  std::string who() const;  // "client ADDR" or "member NAME", for the log
   std::string sni_;
   bool done_ = false;
   bool failed_ = false;

@@ -22,109 +22,11 @@
 #include <thread>
 
 #include "load_generator.h"
+#include "php_fpm.h"
 #include "test_common.h"
 
 namespace itest {
 namespace {
-
-std::string php_fpm_binary() {
-  for (const char* p : {"/usr/sbin/php-fpm8.2", "/usr/sbin/php-fpm"}) {
-    if (::access(p, X_OK) == 0) return p;
-  }
-  return {};
-}
-
-bool can_connect_unix(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un un{};
-  un.sun_family = AF_UNIX;
-  std::strncpy(un.sun_path, path.c_str(), sizeof un.sun_path - 1);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0;
-  ::close(fd);
-  return ok;
-}
-
-bool can_connect_tcp(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// A free loopback port for PHP-FPM's TCP pool (bound, then released for it).
-uint16_t free_port() {
-  uint16_t port = 0;
-  int fd = listen_loopback(port, 1);
-  if (fd >= 0) ::close(fd);
-  return port;
-}
-
-// PHP-FPM in the foreground (-F) with its own php-fpm.conf: pool "sock" on a
-// unix socket, pool "tcp" on 127.0.0.1:PORT; no php.ini (-n); as root only
-// with -R (CI). Stopped (TERM, then KILL) by stop() or the destructor.
-class PhpFpm {
- public:
-  explicit PhpFpm(const TempTree& t, int children = 3) : socket_(t.path("run/fpm.sock")) {
-    std::string bin = php_fpm_binary();
-    if (bin.empty()) return;
-    ::mkdir(t.path("run").c_str(), 0755);
-    tcp_port_ = free_port();
-    std::string pools;
-    for (const char* name : {"sock", "tcp"}) {
-      pools += std::string("[") + name + "]\nlisten = " +
-               (std::string(name) == "sock" ? socket_ : "127.0.0.1:" + std::to_string(tcp_port_)) +
-               "\nlisten.mode = 0666\npm = static\npm.max_children = " + std::to_string(children) +
-               "\ncatch_workers_output = no\nclear_env = yes\n";
-    }
-    std::string conf = t.root() + "/php-fpm.conf";
-    FILE* f = std::fopen(conf.c_str(), "w");
-    std::fprintf(f, "[global]\nerror_log = %s\ndaemonize = no\npid = %s\n%s", t.path("run/fpm.log").c_str(),
-                 t.path("run/fpm.pid").c_str(), pools.c_str());
-    std::fclose(f);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int devnull = ::open("/dev/null", O_RDWR);
-      ::dup2(devnull, 0);
-      ::dup2(devnull, 1);
-      std::vector<const char*> argv = {bin.c_str(), "-F", "-n", "-y", conf.c_str(), "-d", "output_buffering=0"};
-      if (::geteuid() == 0) argv.push_back("-R");
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), const_cast<char* const*>(argv.data()));
-      ::_exit(127);
-    }
-    ready_ = eventually([&] { return can_connect_unix(socket_) && can_connect_tcp(tcp_port_); }, 10s);
-  }
-  ~PhpFpm() { stop(); }
-  bool ready() const { return ready_; }
-  const std::string& socket() const { return socket_; }
-  uint16_t tcp_port() const { return tcp_port_; }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    bool gone = eventually([&] { return ::waitpid(pid_, nullptr, WNOHANG) == pid_; }, 5s);
-    if (!gone) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    pid_ = -1;
-  }
-
- private:
-  std::string socket_;
-  uint16_t tcp_port_ = 0;
-  pid_t pid_ = -1;
-  bool ready_ = false;
-};
-
-#define START_FPM(var, tree)                                                            \
-  if (php_fpm_binary().empty()) GTEST_SKIP() << "php-fpm is not installed (scripts/install-deps)"; \
-  PhpFpm var(tree);                                                                      \
-  ASSERT_TRUE(var.ready()) << "php-fpm did not come up: " << tree.read("run/fpm.log")
 
 void write_scripts(TempTree& t) {
   t.write("www/env.php",
@@ -555,6 +457,66 @@ TEST(FastCgiFaults, StalledUploadIs408) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
   EXPECT_TRUE(c.wait_closed(3s));
   EXPECT_EQ(curl_get(s.base_url() + "/app/x").status, 200);
+}
+
+}  // namespace
+}  // namespace itest
+
+namespace itest {
+namespace {
+
+// SetHandler "proxy:balancer://php" over fcgi:// members: requests spread
+// over the two live applications (byrequests), a member that refuses
+// connections is tried, skipped and costs no request, and a sticky route
+// keeps a client on one application; ProxyPassMatch to the balancer works
+// as Apache's recipe writes it.
+TEST(FastCgiBalancer, MembersShareRequestsAndARefusingOneIsSkipped) {
+  TempTree t;
+  t.write("www/index.html", "x\n");
+  FakeFcgi a, b;
+  uint16_t dead = 0;
+  int dead_fd = listen_loopback(dead, 1);
+  ::close(dead_fd);  // a port nobody listens on: connections are refused
+  START_SERVER(s, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 1\nServerLimit 1\nEventThreadsPerChild 1\n"
+                  "DocumentRoot \"" + t.path("www") + "\"\nPidFile " + t.path("pillar.pid") + "\nProxyTimeout 3\n"
+                  "<Proxy balancer://php>\n  BalancerMember fcgi://127.0.0.1:" + std::to_string(a.port()) +
+                  " route=a\n  BalancerMember fcgi://127.0.0.1:" + std::to_string(b.port()) +
+                  " route=b\n  BalancerMember fcgi://127.0.0.1:" + std::to_string(dead) +
+                  " route=c\n  ProxySet stickysession=ROUTEID\n</Proxy>\n"
+                  "<Location /app>\n  SetHandler \"proxy:balancer://php\"\n</Location>\n"
+                  "ProxyPassMatch ^/m/(.*)$ balancer://php/srv/$1\n");
+  for (int i = 0; i < 12; ++i) {
+    auto r = curl_get(s.base_url() + "/app/x");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  EXPECT_EQ(a.requests() + b.requests(), 12) << "the refusing member cost no request";
+  EXPECT_GE(a.requests(), 4);
+  EXPECT_GE(b.requests(), 4);
+  int before = b.requests();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(curl_get(s.base_url() + "/app/x", {"Cookie: ROUTEID=x.b"}).status, 200);
+  EXPECT_EQ(b.requests(), before + 5) << "the sticky route keeps the client on member b";
+  EXPECT_EQ(curl_get(s.base_url() + "/m/y.php").status, 200);
+  EXPECT_TRUE(eventually([&] { return s.stderr_text().find("trying another member") != std::string::npos; }))
+      << s.stderr_text();
+}
+
+TEST(FastCgiBalancer, ConfigCheckNamesWhatIsWrong) {
+  TempTree t;
+  std::string path;
+  RunResult r = check_config(basic_config(t.mkdir("w"), "<Location /app>\n  SetHandler \"proxy:balancer://none\"\n</Location>\n"), &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(path + ":5: "), std::string::npos) << r.err;
+  r = check_config(basic_config(t.mkdir("x"), "<Proxy balancer://web>\n  BalancerMember http://127.0.0.1:9\n</Proxy>\n"
+                                              "<Location /app>\n  SetHandler \"proxy:balancer://web\"\n</Location>\n"), &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("fcgi://"), std::string::npos) << r.err;
+  r = check_config(basic_config(t.mkdir("y"), "<Proxy balancer://mix>\n  BalancerMember http://127.0.0.1:9\n"
+                                              "  BalancerMember fcgi://127.0.0.1:9000\n</Proxy>\n"), &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("mixes"), std::string::npos) << r.err;
+  r = check_config(basic_config(t.mkdir("z"), "<Proxy balancer://p>\n  BalancerMember fcgi://127.0.0.1:9000 hcmethod=GET\n</Proxy>\n"), &path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("hcmethod=TCP"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -138,11 +138,12 @@ TEST_F(ProcessStatus, MetricsArePrometheusText) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.body, m, std::regex(R"(\npillar_requests_total (\d+)\n)"))) << r.body;
   EXPECT_GE(std::stoll(m[1].str()), 3);
-  // Every non-comment line is "name[{labels}] value".
+  // Every non-comment line is "name[{labels}] value" (names as Prometheus
+  // allows them: a letter or '_' first, then digits too: pillar_http2_*).
   std::istringstream in(r.body);
   for (std::string l; std::getline(in, l);) {
     if (l.empty() || l[0] == '#') continue;
-    EXPECT_TRUE(std::regex_match(l, std::regex(R"([a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.]+(e[+-]?[0-9]+)?)"))) << l;
+    EXPECT_TRUE(std::regex_match(l, std::regex(R"([a-z_][a-z0-9_]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.]+(e[+-]?[0-9]+)?)"))) << l;
   }
 }
 

@@ -26,19 +26,6 @@
 namespace itest {
 namespace {
 
-// Runs a shell command; true when it exits 0 (its output goes to *out).
-bool sh(const std::string& cmd, std::string* out = nullptr) {
-  FILE* p = popen(("(" + cmd + ") 2>&1").c_str(), "r");
-  if (!p) return false;
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
-  int rc = pclose(p);
-  if (out) *out = text;
-  return rc == 0;
-}
-
 // What a TLS request saw: the response, and the TLS session it ran on.
 struct TlsResult {
   int curl_code = -1;
@@ -179,11 +166,8 @@ class Tls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     certs_ = new TempTree();
-    const std::string d = certs_->root();
-    std::string out;
-    ASSERT_TRUE(sh("cd " + d + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
-                   "-out ca.pem -days 30 -subj '/CN=Pillar Test CA' -addext basicConstraints=critical,CA:TRUE "
-                   "-addext keyUsage=critical,keyCertSign,cRLSign", &out)) << out;
+    std::string err = make_test_ca(certs_->root());
+    ASSERT_TRUE(err.empty()) << err;
     leaf("a-rsa", "a.test", "rsa", true, false);
     leaf("a-ec", "a.test", "ecdsa", false, false);
     leaf("b", "b.test", "b", false, false);
@@ -196,16 +180,8 @@ class Tls : public ::testing::Test {
   }
   // NAME.key and NAME.crt for HOST (also its SAN), signed by the test CA.
   static void leaf(const std::string& name, const std::string& host, const std::string& org, bool rsa, bool client) {
-    const std::string d = certs_->root();
-    std::string out;
-    std::string newkey = rsa ? "-newkey rsa:2048" : "-newkey ec -pkeyopt ec_paramgen_curve:P-256";
-    certs_->write(name + ".ext", "subjectAltName=DNS:" + host + "\nbasicConstraints=CA:FALSE\n" +
-                                     (client ? "extendedKeyUsage=clientAuth\n" : "extendedKeyUsage=serverAuth\n"));
-    ASSERT_TRUE(sh("cd " + d + " && openssl req -new " + newkey + " -nodes -keyout " + name + ".key -out " + name +
-                   ".csr -subj '/O=" + org + "/CN=" + host + "' && openssl x509 -req -in " + name +
-                   ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -out " + name + ".crt -extfile " + name +
-                   ".ext", &out))
-        << out;
+    std::string err = make_test_leaf(certs_->root(), name, host, "DNS:" + host, org, rsa, client);
+    ASSERT_TRUE(err.empty()) << err;
   }
   static std::string cert(const std::string& f) { return certs_->path(f); }
 

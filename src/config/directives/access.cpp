@@ -24,7 +24,7 @@ bool parse_networks(DirectiveSink& out, const ConfigNode& n, size_t from, std::v
 
 }  // namespace
 
-bool parse_require_rule(DirectiveSink& out, const ConfigNode& n, RequireRule& r) {
+bool parse_require_rule(DirectiveSink& out, const ConfigNode& n, RequireRule& r, bool users) {
   size_t i = 0;
   bool negate = false;
   if (http::iequals(n.args[0], "not")) {
@@ -33,6 +33,7 @@ bool parse_require_rule(DirectiveSink& out, const ConfigNode& n, RequireRule& r)
     if (n.args.size() < 2) return (out.error(n, "Require not needs a rule, e.g. Require not ip 10.0.0.0/8"), false);
   }
   std::string_view kind = n.args[i];
+  const bool user_rule = http::iequals(kind, "valid-user") || http::iequals(kind, "user") || http::iequals(kind, "group");
   if (http::iequals(kind, "all") && !negate) {
     if (n.args.size() != 2) return (out.error(n, "write Require all granted or Require all denied"), false);
     if (http::iequals(n.args[1], "granted")) r.kind = RequireRule::Kind::AllGranted;
@@ -44,12 +45,29 @@ bool parse_require_rule(DirectiveSink& out, const ConfigNode& n, RequireRule& r)
     if (!parse_networks(out, n, i + 1, r.networks)) return false;
   } else if (http::iequals(kind, "local") && !negate) {
     r.kind = RequireRule::Kind::Local;
+  } else if (user_rule && !users) {
+    out.error(n, n.name + " " + std::string(kind) + " is not supported: it is decided before any authentication; "
+                 "use all granted|all denied, [not] ip ADDRESS..., or local");
+    return false;
+  } else if (http::iequals(kind, "valid-user")) {
+    if (n.args.size() != i + 1) return (out.error(n, "Require valid-user takes no argument"), false);
+    r.kind = RequireRule::Kind::ValidUser;
+    r.negate = negate;
+  } else if (http::iequals(kind, "user") || http::iequals(kind, "group")) {
+    if (n.args.size() <= i + 1)
+      return (out.error(n, "Require " + std::string(kind) + " needs at least one name, e.g. Require " +
+                               std::string(kind) + " " + (http::iequals(kind, "user") ? "alice bob" : "admins")),
+              false);
+    r.kind = http::iequals(kind, "user") ? RequireRule::Kind::User : RequireRule::Kind::Group;
+    r.names.assign(n.args.begin() + static_cast<std::ptrdiff_t>(i + 1), n.args.end());
+    r.negate = negate;
   } else if (http::iequals(kind, "host") || http::iequals(kind, "forward-dns")) {
     out.error(n, "Require " + std::string(kind) + " is not supported (no DNS lookups); use Require ip");
     return false;
   } else {
     out.error(n, "Require " + std::string(kind) +
-                     " is not supported; use Require all granted|denied, Require [not] ip ADDRESS..., or Require local");
+                     " is not supported; use Require all granted|denied, Require [not] ip ADDRESS..., Require local, "
+                     "Require valid-user, Require user NAME..., or Require group NAME...");
     return false;
   }
   return true;
@@ -59,7 +77,19 @@ namespace {
 
 void d_require(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   RequireRule r;
-  if (parse_require_rule(out, n, r)) scope_access(s)->require.push_back(std::move(r));
+  if (!parse_require_rule(out, n, r, true)) return;
+  // A negative rule cannot grant: in an OR (a section's lines, <RequireAny>)
+  // it would do nothing, and Apache refuses it there. Pillar keeps its
+  // top-level "Require not ip" veto (as inside <RequireAll>).
+  const bool in_or = !s.require_into || !s.require_all;
+  if ((r.negate && in_or) || (r.kind == RequireRule::Kind::NotIp && s.require_into && !s.require_all)) {
+    return out.error(n, "a negative Require has no effect in " +
+                            std::string(s.require_into ? "<RequireAny>" : "a section's implicit <RequireAny>") +
+                            "; put it in a <RequireAll> with the rules it restricts");
+  }
+  if (r.needs_user()) s.vhost.auth_anywhere = true;
+  if (s.require_into) s.require_into->push_back(std::move(r));
+  else scope_access(s)->require.push_back(std::move(r));
 }
 
 void d_order(DirectiveSink& out, const ConfigNode& n, Scope& s) {
@@ -92,7 +122,8 @@ constexpr DirectiveSpec kTable[] = {
     {"Allow", 1, -1, kPerDir, false, d_allow_deny, "Allow from all|ADDRESS...", kOrLimit},
     {"Deny", 1, -1, kPerDir, false, d_allow_deny, "Deny from all|ADDRESS...", kOrLimit},
     {"Order", 1, 3, kPerDir, false, d_order, "Order Deny,Allow|Allow,Deny", kOrLimit},
-    {"Require", 1, -1, kPerDir, false, d_require, "Require all granted|all denied|[not] ip ADDRESS...|local", kOrAuthConfig},
+    {"Require", 1, -1, kPerDir, false, d_require,
+     "Require all granted|all denied|[not] ip ADDRESS...|local|valid-user|user NAME...|group NAME...", kOrAuthConfig},
 };
 
 }  // namespace

@@ -126,6 +126,14 @@ void d_types_config(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 
 void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   std::string v = core::lowercase(n.args[0]);
+  // cgi-script (mod_cgid, directives/cgi.cpp) in any of the three; a later
+  // SetHandler in the same section replaces it.
+  CgiSettings& cgi = s.files ? s.files->cgi : s.loc ? s.loc->cgi : s.dir->cgi;
+  if (v == "cgi-script") {
+    cgi_set_handler(s);
+    return;
+  }
+  cgi.handler.reset();
   if (s.htaccess && !s.files) {
     // .htaccess outside <Files>: every file of the directory, as Apache's
     // directory context; a section matching every name holds it.
@@ -138,22 +146,30 @@ void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     size_t before = out.errors.size();
     d_set_handler(out, n, inner);
     if (out.errors.size() == before) s.dir->files.push_back(std::move(all));
+    if (v == "none" || v == "default-handler") s.dir->cgi.handler = false;  // as in <Directory>
     return;
   }
   if (v.rfind("proxy:", 0) == 0) {  // mod_proxy_fcgi's handler form (directives/fastcgi.cpp)
+    if (s.dir && !s.files) return out.error(n, "SetHandler " + n.args[0] + " in <Directory>: put it in a <FilesMatch> (e.g. <FilesMatch \\.php$>) inside it");
     fcgi_set_handler(out, n, s);
     return;
   }
-  if (s.files) {  // <Files>/<FilesMatch>: a FastCGI handler, or none
+  if (s.files || (s.dir && !s.loc)) {  // <Files>/<FilesMatch>: a FastCGI handler, or none; <Directory>: CGI or none
     if (v == "none" || v == "default-handler") {
-      s.files->fcgi.reset();
-      s.files->handler_none = true;
+      cgi.handler = false;
+      if (s.files) {
+        s.files->fcgi.reset();
+        s.files->handler_none = true;
+      }
       return;
     }
+    if (!s.files)
+      return out.error(n, "SetHandler " + n.args[0] + " in <Directory> is not supported; there Pillar takes cgi-script or None");
     return out.error(n, "SetHandler " + n.args[0] + " in <" + std::string(s.files->regex ? "FilesMatch" : "Files") +
-                            "> is not supported; there Pillar takes \"proxy:unix:/PATH.sock|fcgi://NAME\", "
+                            "> is not supported; there Pillar takes cgi-script, \"proxy:unix:/PATH.sock|fcgi://NAME\", "
                             "\"proxy:fcgi://HOST:PORT\" or None");
   }
+  if (s.loc && (v == "none" || v == "default-handler")) s.loc->cgi.handler = false;
   HandlerKind k;
   if (v == "server-status") k = HandlerKind::ServerStatus;
   else if (v == "metrics" || v == "pillar-metrics") k = HandlerKind::Metrics;
@@ -162,7 +178,7 @@ void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   else if (v == "none" || v == "default-handler") k = HandlerKind::Default;
   else
     return out.error(n, "SetHandler " + n.args[0] +
-                            " is unknown; use server-status, pillar-metrics, balancer-manager, pillar-welcome, None, "
+                            " is unknown; use server-status, pillar-metrics, balancer-manager, pillar-welcome, cgi-script, None, "
                             "\"proxy:unix:/PATH.sock|fcgi://NAME\" or \"proxy:fcgi://HOST:PORT\" (FastCGI)");
   if (!s.loc) return out.error(n, "SetHandler " + n.args[0] + " belongs in a <Location>");
   s.loc->handler = k;
@@ -178,8 +194,8 @@ constexpr DirectiveSpec kTable[] = {
     {"EnableSendfile", 1, 1, kServer | kVHost | kDirectory, true, d_enable_sendfile, "EnableSendfile On|Off", kOrFileInfo},
     {"ErrorDocument", 2, -1, kSV, false, d_error_document, "ErrorDocument STATUS /path|URL|\"text\"", kOrFileInfo},
     {"Options", 1, -1, kSV | kDirectory, false, d_options, "Options [+|-]OPTION...", kOrOptions},
-    {"SetHandler", 1, 1, kFiles | kLocation, false, d_set_handler,
-     "SetHandler server-status|pillar-metrics|pillar-welcome|None|\"proxy:unix:/PATH.sock|fcgi://NAME\"|\"proxy:fcgi://HOST:PORT\"", kOrFileInfo},
+    {"SetHandler", 1, 1, kDirectory | kFiles | kLocation, false, d_set_handler,
+     "SetHandler server-status|pillar-metrics|pillar-welcome|cgi-script|None|\"proxy:unix:/PATH.sock|fcgi://NAME\"|\"proxy:fcgi://HOST:PORT\"", kOrFileInfo},
     {"TypesConfig", 1, 1, kServer, false, d_types_config, "TypesConfig PATH"},
 };
 

@@ -163,8 +163,16 @@ bool parse_fcgi_backend(std::string_view url, FcgiBackend& b, std::string& why) 
     b.socket_path = std::string(path);
     fcgi = url.substr(bar + 1);
   }
-  if (fcgi.rfind("balancer://", 0) == 0)
-    return why = std::string(url) + ": balancer:// pools of fcgi:// members are not supported yet; " + std::string(kSupported), false;
+  if (fcgi.rfind("balancer://", 0) == 0) {  // a pool of fcgi:// BalancerMembers, resolved at the end of the load
+    if (b.unix_socket) return why = std::string(url) + ": a balancer's members give the sockets; write proxy:balancer://NAME", false;
+    std::string_view rest = fcgi.substr(11);
+    size_t slash = rest.find('/');
+    b.balancer_name = std::string(rest.substr(0, slash));
+    b.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
+    if (b.path == "/") b.path.clear();
+    if (b.balancer_name.empty()) return why = std::string(url) + ": balancer:// needs a name", false;
+    return true;
+  }
   if (fcgi.rfind("fcgi://", 0) != 0)
     return why = std::string(url) + ": not a FastCGI address; " + std::string(kSupported), false;
   std::string_view rest = fcgi.substr(7);
@@ -194,6 +202,8 @@ bool fcgi_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   auto b = std::make_shared<FcgiBackend>();
   std::string why;
   if (!parse_fcgi_backend(v, *b, why)) return out.error(n, "SetHandler " + n.args[0] + ": " + why), false;
+  b->where = {n.file, n.line};
+  if (!b->balancer_name.empty()) s.server.fcgi_balanced.push_back(b);
   if (!b->path.empty()) {
     return out.error(n, "SetHandler " + n.args[0] + ": the handler form takes no path after the host (the file is the request's); "
                                                     "use ProxyPassMatch for a path"),
@@ -219,6 +229,8 @@ bool fcgi_pass(DirectiveSink& out, const ConfigNode& n, Scope& s, std::string_vi
   auto b = std::make_shared<FcgiBackend>();
   std::string why;
   if (!parse_fcgi_backend(url, *b, why)) return out.error(n, n.name + ": " + why), false;
+  b->where = {n.file, n.line};
+  if (!b->balancer_name.empty()) s.server.fcgi_balanced.push_back(b);
   LocationSection l;
   l.prefix = std::string(prefix);
   l.where = {n.file, n.line};

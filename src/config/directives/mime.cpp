@@ -36,6 +36,26 @@ void d_ext_map(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   }
 }
 
+// AddHandler / RemoveHandler: the vhost's map, or a <Directory>'s own
+// (CgiSettings::add_handlers, read by the CGI route for files below it).
+void d_add_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  auto& map = s.dir ? s.dir->cgi.add_handlers : s.vhost.add_handlers;
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    std::string ext;
+    if (!extension(out, n, n.args[i], ext)) return;
+    map[ext] = core::lowercase(n.args[0]);
+  }
+}
+void d_remove_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  auto& map = s.dir ? s.dir->cgi.add_handlers : s.vhost.add_handlers;
+  for (const auto& a : n.args) {
+    std::string ext;
+    if (!extension(out, n, a, ext)) return;
+    if (s.dir) map[ext] = "";  // below the <Directory>: no handler, whatever the vhost says
+    else map.erase(ext);
+  }
+}
+
 // RemoveType .EXT...: no type at all for the extension, not even TypesConfig's
 // (mod_mime records an empty forced type).
 void d_remove_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
@@ -142,12 +162,12 @@ constexpr DirectiveSpec kTable[] = {
     {"AddCharset", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_charsets>, "AddCharset CHARSET .EXT...", kOrFileInfo},
     {"AddEncoding", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_encodings>, "AddEncoding ENCODING .EXT...", kOrFileInfo},
     {"AddLanguage", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_languages>, "AddLanguage LANGUAGE .EXT...", kOrFileInfo},
-    {"AddHandler", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_handlers>, "AddHandler HANDLER .EXT...", kOrFileInfo},
+    {"AddHandler", 2, -1, kSV | kDirectory, false, d_add_handler, "AddHandler HANDLER .EXT...", kOrFileInfo},
     {"RemoveType", 1, -1, kSV, false, d_remove_type, "RemoveType .EXT...", kOrFileInfo},
     {"RemoveCharset", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_charsets>, "RemoveCharset .EXT...", kOrFileInfo},
     {"RemoveEncoding", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_encodings>, "RemoveEncoding .EXT...", kOrFileInfo},
     {"RemoveLanguage", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_languages>, "RemoveLanguage .EXT...", kOrFileInfo},
-    {"RemoveHandler", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_handlers>, "RemoveHandler .EXT...", kOrFileInfo},
+    {"RemoveHandler", 1, -1, kSV | kDirectory, false, d_remove_handler, "RemoveHandler .EXT...", kOrFileInfo},
     {"DefaultLanguage", 1, 1, kSV, false, d_default_language, "DefaultLanguage LANGUAGE-TAG", kOrFileInfo},
     // core
     {"ForceType", 1, 1, kDirectory, false, d_force_type, "ForceType MEDIA-TYPE|None", kOrFileInfo},

@@ -170,7 +170,7 @@ void d_proxy_set(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 constexpr DirectiveSpec kTable[] = {
-    {"BalancerMember", 1, -1, kProxy, false, d_balancer_member, "BalancerMember http://HOST[:PORT] [route=R loadfactor=N status=+H ...]"},
+    {"BalancerMember", 1, -1, kProxy, false, d_balancer_member, "BalancerMember http[s]://HOST[:PORT]|fcgi://HOST[:PORT]|unix:/PATH|fcgi://NAME [route=R loadfactor=N status=+H ...]"},
     {"ProxyPass", 1, -1, kServer | kVHost | kLocation, false, d_proxy_pass, "ProxyPass /PATH URL|balancer://NAME/|! [key=value...]"},
     {"ProxyPassMatch", 2, -1, kServer | kVHost, false, d_proxy_pass_match, "ProxyPassMatch REGEX URL|balancer://NAME/..."},
     {"ProxyPassReverse", 1, 2, kServer | kVHost | kLocation, false, d_proxy_pass_reverse, "ProxyPassReverse /PATH URL"},
@@ -189,20 +189,29 @@ constexpr DirectiveSpec kTable[] = {
 std::span<const DirectiveSpec> proxy_directives() { return kTable; }
 
 bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string& path, std::string& why) {
-  if (url.rfind("https://", 0) == 0) {
-    why = std::string(url) + ": https to members is not supported yet; use http://";
+  if (fcgi_url(url)) {  // a FastCGI application in a balancer (mod_proxy_fcgi's fcgi:// members)
+    auto b = std::make_shared<FcgiBackend>();
+    if (!parse_fcgi_backend(url, *b, why)) return false;
+    if (!b->balancer_name.empty() || !b->path.empty())
+      return why = std::string(url) + ": a FastCGI member is fcgi://HOST[:PORT] or unix:/PATH|fcgi://NAME", false;
+    m.addr = b->addr;
+    m.addr_len = b->addr_len;
+    m.host = b->authority;
+    m.fcgi = std::move(b);
+    return true;
+  }
+  const bool https = url.rfind("https://", 0) == 0;
+  if (!https && url.rfind("http://", 0) != 0) {
+    why = std::string(url) + ": write http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH]";
     return false;
   }
-  if (url.rfind("http://", 0) != 0) {
-    why = std::string(url) + ": write http://HOST[:PORT][/PATH]";
-    return false;
-  }
-  std::string_view rest = url.substr(7);
+  std::string_view rest = url.substr(https ? 8 : 7);
   size_t slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
   path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
   std::string host;
-  uint16_t port = 80;
+  const uint16_t default_port = https ? 443 : 80;
+  uint16_t port = default_port;
   if (!hostport.empty() && hostport[0] == '[') {
     size_t close = hostport.find(']');
     if (close == std::string_view::npos) return why = std::string(url) + ": unclosed [", false;
@@ -230,8 +239,11 @@ bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string
   std::memcpy(&m.addr, res->ai_addr, res->ai_addrlen);
   m.addr_len = res->ai_addrlen;
   freeaddrinfo(res);
-  m.host = port == 80 ? host : host + ":" + std::to_string(port);
+  const std::string shown = host.find(':') == std::string::npos ? host : "[" + host + "]";
+  m.host = port == default_port ? shown : shown + ":" + std::to_string(port);
   m.port = port;
+  m.https = https;
+  m.tls_name = host;
   return true;
 }
 
@@ -268,6 +280,8 @@ bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::strin
     core::uppercase_in_place(v2);
     if (v2 != "GET" && v2 != "HEAD" && v2 != "OPTIONS" && v2 != "TCP")
       return why = "hcmethod=" + std::string(v) + ": use GET, HEAD, OPTIONS or TCP", false;
+    if (m.fcgi && v2 != "TCP")  // the prober speaks HTTP; a FastCGI application only accepts connections
+      return why = "hcmethod=" + v2 + " on a FastCGI member: use hcmethod=TCP", false;
     m.hc_method = v2;
   } else if (key == "hcuri") {
     if (v.empty() || v[0] != '/') return why = "hcuri= must start with '/'", false;

@@ -15,8 +15,13 @@ std::span<const DirectiveTable> directive_tables() {
       {"remoteip", remoteip_directives()}, {"rewrite", rewrite_directives()},
       {"alias", alias_directives()},
       {"fastcgi", fastcgi_directives()},
+      {"cgi", cgi_directives()},
       {"ssl", ssl_directives()},
+      {"ssl_proxy", ssl_proxy_directives()},
+      {"http2", http2_directives()},
       {"mime", mime_directives()},
+      {"deflate", deflate_directives()},
+      {"auth", auth_directives()},
   };
   return kTables;
 }

@@ -45,36 +45,9 @@ void d_ssl_key(DirectiveSink&, const ConfigNode& n, Scope& s) {
 void d_ssl_chain(DirectiveSink&, const ConfigNode& n, Scope& s) { s.vhost.ssl.chain = {fs_path(s, n.args[0]), here(n)}; }
 void d_ssl_ca(DirectiveSink&, const ConfigNode& n, Scope& s) { s.vhost.ssl.ca = {fs_path(s, n.args[0]), here(n)}; }
 
-// SSLProtocol [+|-]protocol ...: Apache's parser. A word without a sign
-// replaces what was set so far; "all" is every protocol this build has.
 void d_ssl_protocol(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  uint8_t set = 0;
-  for (const auto& a : n.args) {
-    std::string_view w = a;
-    char action = 0;
-    if (!w.empty() && (w[0] == '+' || w[0] == '-')) {
-      action = w[0];
-      w.remove_prefix(1);
-    }
-    uint8_t bit = 0;
-    std::string p = core::lowercase(w);
-    if (p == "all") bit = SslConfig::kTls1 | SslConfig::kTls11 | SslConfig::kTls12 | SslConfig::kTls13;
-    else if (p == "tlsv1") bit = SslConfig::kTls1;
-    else if (p == "tlsv1.1") bit = SslConfig::kTls11;
-    else if (p == "tlsv1.2") bit = SslConfig::kTls12;
-    else if (p == "tlsv1.3") bit = SslConfig::kTls13;
-    else if (p == "sslv3" || p == "sslv2") {
-      if (action == '-') continue;  // never available: removing it is a no-op (Apache's own default says -SSLv3)
-      return out.error(n, "SSLProtocol: " + std::string(w) + " is not supported by this OpenSSL; remove it");
-    } else {
-      return out.error(n, "SSLProtocol: '" + a + "' is not a protocol; write e.g. SSLProtocol all -TLSv1 -TLSv1.1");
-    }
-    if (action == '-') set &= static_cast<uint8_t>(~bit);
-    else if (action == '+') set |= bit;
-    else set = bit;
-  }
-  if (set == 0) return out.error(n, "SSLProtocol leaves no protocol enabled; write e.g. SSLProtocol -all +TLSv1.2 +TLSv1.3");
-  s.vhost.ssl.protocols = set;
+  std::string why;
+  if (!parse_ssl_protocols(n, "SSLProtocol", s.vhost.ssl.protocols, why)) return out.error(n, why);
   s.vhost.ssl.protocol_where = here(n);
 }
 
@@ -197,6 +170,44 @@ constexpr DirectiveSpec kTable[] = {
 };
 
 }  // namespace
+
+// SSLProtocol [+|-]protocol ...: Apache's parser. A word without a sign
+// replaces what was set so far; "all" is every protocol this build has.
+bool parse_ssl_protocols(const ConfigNode& n, std::string_view name, uint8_t& bits, std::string& why) {
+  uint8_t set = 0;
+  for (const auto& a : n.args) {
+    std::string_view w = a;
+    char action = 0;
+    if (!w.empty() && (w[0] == '+' || w[0] == '-')) {
+      action = w[0];
+      w.remove_prefix(1);
+    }
+    uint8_t bit = 0;
+    std::string p = core::lowercase(w);
+    if (p == "all") bit = SslConfig::kTls1 | SslConfig::kTls11 | SslConfig::kTls12 | SslConfig::kTls13;
+    else if (p == "tlsv1") bit = SslConfig::kTls1;
+    else if (p == "tlsv1.1") bit = SslConfig::kTls11;
+    else if (p == "tlsv1.2") bit = SslConfig::kTls12;
+    else if (p == "tlsv1.3") bit = SslConfig::kTls13;
+    else if (p == "sslv3" || p == "sslv2") {
+      if (action == '-') continue;  // never available: removing it is a no-op (Apache's own default says -SSLv3)
+      why = std::string(name) + ": " + std::string(w) + " is not supported by this OpenSSL; remove it";
+      return false;
+    } else {
+      why = std::string(name) + ": '" + a + "' is not a protocol; write e.g. " + std::string(name) + " all -TLSv1 -TLSv1.1";
+      return false;
+    }
+    if (action == '-') set &= static_cast<uint8_t>(~bit);
+    else if (action == '+') set |= bit;
+    else set = bit;
+  }
+  if (set == 0) {
+    why = std::string(name) + " leaves no protocol enabled; write e.g. " + std::string(name) + " -all +TLSv1.2 +TLSv1.3";
+    return false;
+  }
+  bits = set;
+  return true;
+}
 
 std::span<const DirectiveSpec> ssl_directives() { return kTable; }
 

@@ -24,9 +24,17 @@ std::span<const DirectiveSpec> cache_directives();
 std::span<const DirectiveSpec> vrrp_directives();
 std::span<const DirectiveSpec> remoteip_directives();
 std::span<const DirectiveSpec> ssl_directives();
+std::span<const DirectiveSpec> ssl_proxy_directives();
+// SSLProtocol's word list ([+|-]all|TLSv1|TLSv1.1|TLSv1.2|TLSv1.3) into
+// SslConfig's bits; `name` is the directive, for the message.
+bool parse_ssl_protocols(const ConfigNode& n, std::string_view name, uint8_t& bits, std::string& why);
 std::span<const DirectiveSpec> rewrite_directives();
 std::span<const DirectiveSpec> alias_directives();
 std::span<const DirectiveSpec> fastcgi_directives();
+std::span<const DirectiveSpec> cgi_directives();
+// SetHandler cgi-script in <Directory>/<Files>/<Location> (directives/cgi.cpp).
+void cgi_set_handler(Scope& s);
+std::span<const DirectiveSpec> http2_directives();
 
 // FastCGI (directives/fastcgi.cpp). "unix:/PATH|fcgi://NAME[/path]" or
 // "fcgi://HOST[:PORT][/path]" into `b`; false with `why`.
@@ -38,6 +46,8 @@ bool fcgi_pass(DirectiveSink& out, const ConfigNode& n, Scope& s, std::string_vi
                std::shared_ptr<std::regex> match);
 inline bool fcgi_url(std::string_view url) { return url.rfind("fcgi://", 0) == 0 || url.rfind("unix:", 0) == 0; }
 std::span<const DirectiveSpec> mime_directives();
+std::span<const DirectiveSpec> deflate_directives();  // directives/deflate.cpp: output filters, mod_deflate
+std::span<const DirectiveSpec> auth_directives();     // directives/auth.cpp: mod_auth_basic, mod_authn_file, AuthGroupFile
 
 constexpr uint8_t kSV = kServer | kVHost;
 constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;
@@ -46,8 +56,9 @@ constexpr uint8_t kPerDir = kDirectory | kFiles | kLocation;
 inline std::string fs_path(const Scope& s, std::string_view p) { return normalize_fs_path(p, s.server.server_root); }
 
 // One Require line's rule (Require, CachePurgeRequire); false (with the error
-// reported) when malformed.
-bool parse_require_rule(DirectiveSink& out, const ConfigNode& n, RequireRule& r);
+// reported) when malformed. `users`: user rules (valid-user, user, group)
+// may appear (not in CachePurgeRequire, which runs before any authentication).
+bool parse_require_rule(DirectiveSink& out, const ConfigNode& n, RequireRule& r, bool users = false);
 
 // A one-argument value parsed into `field`; on failure the error reads
 // "LABEL: why" (LABEL: the directive's name as the message spells it).

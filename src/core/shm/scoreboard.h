@@ -83,6 +83,21 @@ struct TlsCounters {
   std::atomic<uint64_t> failures{0};    // refused or broken off after the client spoke
 };
 
+// HTTP/2 at the front, node-wide (pillar_http2_* in /metrics), added to
+// directly by every worker as TlsCounters are. The hostile-peer counters
+// each count connections (or streams) a limit of src/server/http2/limits.h
+// ended; docs/http2.md names the limit behind each.
+struct Http2Counters {
+  std::atomic<uint64_t> sessions{0};          // HTTP/2 connections begun (ALPN h2 or the h2c preface)
+  std::atomic<uint64_t> streams{0};           // requests carried
+  std::atomic<uint64_t> refused_streams{0};   // over H2MaxSessionStreams (or no scoreboard slot): REFUSED_STREAM
+  std::atomic<uint64_t> rapid_resets{0};      // connections closed for too many RST_STREAMs (CVE-2023-44487)
+  std::atomic<uint64_t> header_floods{0};     // header lists over the limits, CONTINUATION floods (431 or GOAWAY)
+  std::atomic<uint64_t> control_floods{0};    // SETTINGS, PING, WINDOW_UPDATE or empty-frame floods: GOAWAY
+  std::atomic<uint64_t> stalled_streams{0};   // streams reset after Timeout with a closed flow-control window
+  std::atomic<uint64_t> protocol_errors{0};   // connections ended by a protocol error of the client (GOAWAY)
+};
+
 struct ScoreboardHeader {
   uint32_t magic;
   uint32_t layout_version;
@@ -109,6 +124,7 @@ struct ScoreboardHeader {
   std::atomic<uint32_t> max_conns{0};
   std::atomic<uint32_t> threads_per_child{0};  // current generation's
   TlsCounters tls;
+  Http2Counters h2;
 };
 
 class SharedMemory;
@@ -117,7 +133,7 @@ class SharedMemory;
 class Scoreboard {
  public:
   static constexpr uint32_t kMagic = 0x50494c53;  // "PILS"
-  static constexpr uint32_t kLayoutVersion = 5;
+  static constexpr uint32_t kLayoutVersion = 6;
 
   Scoreboard() = default;
   // Carves the tables from `mem`; false when it does not fit.

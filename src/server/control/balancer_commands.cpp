@@ -11,7 +11,7 @@ namespace pillar::server {
 
 namespace {
 
-nlohmann::json member_json(BalancerRuntime& b, size_t i, uint64_t now) {
+nlohmann::json member_json(proxy::BalancerRuntime& b, size_t i, uint64_t now) {
   const auto& m = b.span()[i];
   const auto& mc = b.member_cfg(static_cast<int>(i));
   return {{"url", mc.url},
@@ -25,7 +25,7 @@ nlohmann::json member_json(BalancerRuntime& b, size_t i, uint64_t now) {
 }
 
 // MEMBER drain|undrain|enable|disable|weight N on `target`.
-nlohmann::json change_state(BalancerRuntime& target, const std::vector<std::string>& args) {
+nlohmann::json change_state(proxy::BalancerRuntime& target, const std::vector<std::string>& args) {
   auto span = target.span();
   int slot = -1;
   for (size_t i = 0; i < span.size(); ++i) {
@@ -59,9 +59,9 @@ nlohmann::json balancer_command(const BalancerCommandSource& source, const std::
   if (args.size() >= 2 && (args[1] == "add" || args[1] == "remove")) return source.change_members(args);
   nlohmann::json out = nlohmann::json::array();
   const uint64_t now = core::mono_ms();
-  BalancerRuntime* target = nullptr;
+  proxy::BalancerRuntime* target = nullptr;
   for (const auto& b : source.balancers()) {
-    std::string key = balancer_key(*b->cfg);
+    std::string key = proxy::balancer_key(*b->cfg);
     if (args.size() >= 1 && key != args[0]) continue;
     target = b.get();
     nlohmann::json members = nlohmann::json::array();

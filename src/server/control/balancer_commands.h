@@ -11,14 +11,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/control/control_commands.h"
 
 namespace pillar::server {
 
 struct BalancerCommandSource {
   // The running generation's balancers.
-  std::function<const std::vector<std::unique_ptr<BalancerRuntime>>&()> balancers;
+  std::function<const std::vector<std::unique_ptr<proxy::BalancerRuntime>>&()> balancers;
   // NAME add|remove URL [k=v ...]: throws with the reason when refused.
   std::function<nlohmann::json(const std::vector<std::string>& args)> change_members;
 };

@@ -10,10 +10,10 @@
 
 namespace pillar::server {
 
-std::string render_balancer_state(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
+std::string render_balancer_state(const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers) {
   std::string out = "# pillar balancer state: BALANCER URL FLAGS WEIGHT (written by the master)\n";
   for (const auto& b : balancers) {
-    std::string key = balancer_key(*b->cfg);
+    std::string key = proxy::balancer_key(*b->cfg);
     auto span = b->span();
     for (size_t i = 0; i < span.size(); ++i) {
       if (b->cfg_index[i] < 0) continue;
@@ -47,7 +47,7 @@ bool write_balancer_state(const std::string& path, const std::string& text, std:
   return true;
 }
 
-size_t restore_balancer_state(const std::string& path, const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
+size_t restore_balancer_state(const std::string& path, const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers) {
   std::ifstream in(path);
   std::string line;
   size_t restored = 0;
@@ -58,7 +58,7 @@ size_t restore_balancer_state(const std::string& path, const std::vector<std::un
     int weight = 0;
     if (!(words >> key >> url >> flags >> weight)) continue;
     for (const auto& b : balancers) {
-      if (balancer_key(*b->cfg) != key) continue;
+      if (proxy::balancer_key(*b->cfg) != key) continue;
       auto span = b->span();
       for (size_t i = 0; i < span.size(); ++i) {
         if (b->cfg_index[i] < 0 || b->member_cfg(static_cast<int>(i)).url != url) continue;

@@ -9,16 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 
 namespace pillar::server {
 
 // One line per member: "BALANCER URL FLAGS WEIGHT" (FLAGS: "-" or D and/or N).
-std::string render_balancer_state(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers);
+std::string render_balancer_state(const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers);
 // Writes atomically (temporary file + rename). False with `error`.
 bool write_balancer_state(const std::string& path, const std::string& text, std::string& error);
 // Applies a state file to the members the configuration has; returns how
 // many members were restored (a missing file restores none).
-size_t restore_balancer_state(const std::string& path, const std::vector<std::unique_ptr<BalancerRuntime>>& balancers);
+size_t restore_balancer_state(const std::string& path, const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers);
 
 }  // namespace pillar::server

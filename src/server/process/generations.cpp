@@ -33,7 +33,7 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   if (rt_) old_runtimes_.push_back(std::move(rt_));
   rt_ = std::move(rt);
   identity_ = identity;
-  health_.refresh(rt_->balancers());
+  health_.refresh(rt_->balancers(), rt_.get());
   const auto& c = rt_->config();
   core::ErrorLog::configure(rt_->error_sink(), static_cast<core::LogLevel>(c.log_level));
   for (const auto& n : c.notices) core::log(core::LogLevel::Notice, "core", "{}", n);

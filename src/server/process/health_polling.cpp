@@ -2,11 +2,16 @@
 
 #include <algorithm>
 
+#include "core/assert.h"
 #include "core/clock.h"
+#include "server/site.h"
+#include "tls/client_context.h"
+#include "tls/tls_transport.h"
 
 namespace pillar::server {
 
-std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
+std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers,
+                                                const Runtime* rt) {
   std::vector<proxy::HealthTarget> targets;
   for (const auto& b : balancers) {
     auto span = b->span();
@@ -28,14 +33,21 @@ std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_pt
       t.fails = mc.hc_fails;
       t.expect = mc.hc_expect;
       t.body = mc.hc_body;
+      if (mc.https && rt) {
+        const tls::ClientContext* ctx = rt->member_tls(*b);
+        PILLAR_ASSERT(ctx != nullptr);  // the load refuses https members without SSLProxyEngine
+        t.tls = [ctx, name = mc.tls_name](core::Fd fd) -> std::unique_ptr<core::Transport> {
+          return std::make_unique<tls::TlsTransport>(std::move(fd), *ctx, name);
+        };
+      }
       targets.push_back(std::move(t));
     }
   }
   return targets;
 }
 
-void HealthPolling::refresh(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers) {
-  checker_.set_targets(health_targets(balancers), core::mono_ms());
+void HealthPolling::refresh(const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers, const Runtime* rt) {
+  checker_.set_targets(health_targets(balancers, rt), core::mono_ms());
 }
 
 int64_t HealthPolling::wait_ms(int64_t cap) const {

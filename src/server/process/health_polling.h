@@ -9,17 +9,21 @@
 #include <vector>
 
 #include "proxy/health_check.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 
 namespace pillar::server {
 
-// One target per configured member that has a health check (hc_method).
-std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers);
+class Runtime;
+
+// One target per configured member that has a health check (hc_method);
+// an https member's is checked over TLS with `rt`'s context for its balancer.
+std::vector<proxy::HealthTarget> health_targets(const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers,
+                                                const Runtime* rt = nullptr);
 
 class HealthPolling {
  public:
   // A new runtime (start, reload, member change): its members' checks.
-  void refresh(const std::vector<std::unique_ptr<BalancerRuntime>>& balancers);
+  void refresh(const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& balancers, const Runtime* rt = nullptr);
   // The poll timeout, shortened to the next check that is due.
   int64_t wait_ms(int64_t cap) const;
   void poll_fds(std::vector<pollfd>& out) const { checker_.fds(out); }

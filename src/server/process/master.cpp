@@ -76,7 +76,7 @@ WorkerSpec Master::worker_spec() const {
 void Master::register_commands() {
   add_cache_commands(commands_, {&cache_, [this]() -> const config::ServerConfig& { return rt_->config(); }});
   add_balancer_commands(
-      commands_, {[this]() -> const std::vector<std::unique_ptr<BalancerRuntime>>& { return rt_->balancers(); },
+      commands_, {[this]() -> const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& { return rt_->balancers(); },
                   [this](const std::vector<std::string>& args) { return change_members(args); }});
   StatusSource status;
   status.workers = workers_.get();
@@ -97,7 +97,9 @@ void Master::reap() {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
-    if (!vrrp_.reaped(pid, status, stopping_) && !rewrite::ProgramMap::reaped(pid, status)) workers_->reaped(pid, status);
+    if (!vrrp_.reaped(pid, status, stopping_) && !cgid_.reaped(pid, status, stopping_) &&
+        !rewrite::ProgramMap::reaped(pid, status))
+      workers_->reaped(pid, status);
   }
 }
 
@@ -121,6 +123,7 @@ void Master::tick() {
   cache_.retry_reaped();
   workers_->maintain(rt_->config().process);
   if (!stopping_) vrrp_.start(rt_->config(), listeners_.sockets(), vrrp_status_, master_fds());  // when it is not running
+  if (!stopping_) start_cgi_launcher();
   if (!stopping_) rewrite::ProgramMap::maintain();  // RewriteMap prg: helpers that died
   // Old runtimes can go once no child forked from them remains.
   if (!workers_->old_generation_alive()) old_runtimes_.clear();
@@ -131,6 +134,13 @@ void Master::shutdown(bool graceful) {
   save_balancer_state();
   vrrp_.stop();  // the virtual address moves to the peer before we stop serving
   workers_->stop_all(graceful, rt_->config().process.graceful_shutdown_timeout, [this] { reap(); });
+  cgid_.stop();  // after the workers: their scripts could finish
+}
+
+void Master::start_cgi_launcher() {
+  std::vector<int> fds = master_fds();
+  for (const auto& l : listeners_.sockets()) fds.push_back(l.fd);
+  cgid_.start(rt_->config(), fds);
 }
 
 bool Master::write_pid_file() {
@@ -235,6 +245,8 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   core::log(core::LogLevel::Notice, "core",
             "Pillar {} started (pid {}): {} workers, {} connection slots each, MaxRequestWorkers {}",
             PILLAR_VERSION_STRING, getpid(), pc.start_servers, pc.threads_per_child, pc.max_request_workers);
+  if (!cgid_.open(error)) core::log(core::LogLevel::Error, "cgid", "{}; CGI scripts will answer 503", error);
+  start_cgi_launcher();  // before the workers, which inherit its address
   for (uint32_t i = 0; i < pc.start_servers; ++i) workers_->spawn();
   vrrp_.start(rt_->config(), listeners_.sockets(), vrrp_status_, master_fds());
   if (opts_.ready_fd >= 0) {

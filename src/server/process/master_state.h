@@ -20,6 +20,7 @@
 #include "server/control/control_commands.h"
 #include "server/control/control_socket.h"
 #include "server/process/added_members.h"
+#include "server/process/cgi_launcher.h"
 #include "server/process/health_polling.h"
 #include "server/process/listeners.h"
 #include "server/process/master.h"
@@ -40,6 +41,7 @@ class Master {
   bool create_shared_memory(const config::ServerConfig& cfg, std::string& error);
   WorkerSpec worker_spec() const;
   std::vector<int> master_fds() const;  // what a forked child must close
+  void start_cgi_launcher();            // when the configuration runs CGI and it is not running
   void register_commands();
   void reap();
   void tick();
@@ -67,6 +69,7 @@ class Master {
   WorkerIdentity identity_;
   std::unique_ptr<Supervisor> workers_;  // made once the scoreboard exists
   VrrpChild vrrp_;
+  CgiLauncher cgid_;                     // the CGI launcher process (cgi_launcher.h)
   HealthPolling health_;
   AddedMembers added_;                   // pillarctl balancer NAME add ...
   std::string balancer_state_written_;   // what the ProxyStateFile holds now

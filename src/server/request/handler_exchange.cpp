@@ -142,7 +142,8 @@ void HandlerExchange::answer() {
     resp.error(req.path_error);
   } else {
     http::RequestContext ctx{req.head, req.path, req.host, req.client, req.client_ip, local_port_, req.body_text,
-                             req.rewrite.filename, req.rewrite.forced_type};
+                             req.rewrite.filename, req.rewrite.forced_type,
+                             req.remote_user.empty() ? nullptr : &req.remote_user, &req.user_groups};
     if (!handler_) {
       resp.error(403);
     } else {

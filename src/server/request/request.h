@@ -42,6 +42,8 @@ struct Request {
   const LocationRoute* route = nullptr;
   int path_error = 0;            // the status for a target that did not normalize (0: it did)
   bool access_ok = true;         // the location's Require lets the client in
+  std::string remote_user;       // REMOTE_USER (%u): the user Basic authentication verified (request/authorization.cpp)
+  std::vector<std::string> user_groups;  // its groups (AuthGroupFile), for Require group
   sockaddr_storage client{};     // after RemoteIP (the connection's peer otherwise)
   std::string client_ip;
   bool https = false;            // over TLS (HTTPS=on): the scheme is https

@@ -16,8 +16,9 @@
 #include "rewrite/alias.h"
 #include "rewrite/engine.h"
 #include "core/clock.h"
-#include "server/balancer_runtime.h"
+#include "proxy/balancer_runtime.h"
 #include "server/htaccess.h"
+#include "server/request/userdir.h"
 #include "server/site.h"
 
 namespace pillar::server {
@@ -281,6 +282,8 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
     if (a.action == rewrite::AliasOutcome::Action::File) {
       st.filename = a.filename;
       st.script = a.script;
+    } else if (!vh.cgi.userdir.dirs.empty()) {  // mod_userdir translates after mod_alias
+      map_userdir(vh.cgi.userdir, req.path, st);
     }
   }
   if (proxied) return Step::Next;
@@ -363,11 +366,7 @@ RewriteVerdict run_rewrite_phase(Request& req, const RewritePhaseEnv& env) {
       return RewriteVerdict::Respond;
     }
   }
-  if (req.rewrite.script) {
-    respond_error(req, "ScriptAlias maps this URL to a CGI program, and this build has no CGI handler yet");
-    return RewriteVerdict::Respond;
-  }
-  return RewriteVerdict::Next;
+  return RewriteVerdict::Next;  // a ScriptAlias'ed filename is run by the CGI step (server/cgi_phase.cpp)
 }
 
 }  // namespace pillar::server

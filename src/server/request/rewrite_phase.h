@@ -1,4 +1,4 @@
-// The URL-mapping phase, between route and access (Connection::kRequestPhases):
+// The URL-mapping phase, between route and access (request/phases.cpp):
 // Apache's translate_name and fixup hooks as far as mod_rewrite, mod_alias
 // and mod_dir's FallbackResource take part, in Apache's order:
 //   1. server/vhost RewriteRules on the URL-path (a filename, a [PT] URL

@@ -23,6 +23,8 @@ struct RewriteState {
   std::vector<std::pair<std::string, std::string>> env;  // E= (and the server's SetEnv later)
   std::vector<std::string> set_cookies;                   // CO=
   bool script = false;        // ScriptAlias: the CGI handler's
+  std::string userdir_user;   // UserDir mapped /~USER: the user (suexec runs its scripts as them)
+  std::string userdir_base;   // and the user's directory it mapped to
   bool end = false;           // [END]: no more rewriting
   int redirects = 0;          // internal redirects so far (bounded as LimitInternalRecursion)
   std::string handler;        // RewriteRule [H=handler]: the handler that answers (empty: the configured one)
@@ -37,6 +39,8 @@ struct RewriteState {
     forced_type.clear();
     env.clear();
     set_cookies.clear();
+    userdir_user.clear();
+    userdir_base.clear();
     script = end = false;
     redirects = 0;
     handler.clear();

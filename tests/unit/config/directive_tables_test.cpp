@@ -35,7 +35,8 @@ TEST(DirectiveTables, EveryModuleHasATableAndNoNameIsInTwo) {
     }
   }
   EXPECT_EQ(modules, (std::set<std::string>{"core", "mpm", "log", "access", "content", "proxy", "cache", "vrrp",
-                                            "remoteip", "rewrite", "alias", "fastcgi", "ssl", "mime"}));
+                                            "remoteip", "rewrite", "alias", "fastcgi", "ssl", "ssl_proxy", "http2", "mime", "deflate", "cgi",
+                                            "auth"}));
 }
 
 TEST(DirectiveTables, LookupFindsEachSpecInItsOwnModule) {
@@ -52,7 +53,7 @@ TEST(DirectiveTables, LookupFindsEachSpecInItsOwnModule) {
       {"SetHandler", "content"},    {"ProxyPass", "proxy"},       {"BalancerMember", "proxy"},
       {"CacheEnable", "cache"},     {"CacheLockMaxWaiters", "cache"}, {"Priority", "vrrp"},
       {"VirtualAddress", "vrrp"},   {"RemoteIPHeader", "remoteip"}, {"ProxyFCGIBackendType", "fastcgi"},
-      {"SSLEngine", "ssl"},
+      {"SSLEngine", "ssl"},         {"Protocols", "http2"},       {"H2WindowSize", "http2"},
   };
   for (const auto& [name, module] : kSamples) EXPECT_EQ(module_of(find_directive(name)), module) << name;
   EXPECT_EQ(find_directive("NoSuchDirective"), nullptr);

@@ -118,7 +118,7 @@ TEST(FastcgiDirectives, Errors) {
   expect_error("<FilesMatch \\.php$>\nSetHandler application/x-httpd-php\n</FilesMatch>\n", 3, "proxy:unix:");
   expect_error("<Location /x>\nSetHandler php-script\n</Location>\n", 3, "proxy:fcgi://HOST:PORT");
   expect_error("<FilesMatch \\.php$>\nSetHandler \"proxy:unix:/run/php.sock\"\n</FilesMatch>\n", 3, "unix:/PATH|fcgi://NAME");
-  expect_error("<FilesMatch \\.php$>\nSetHandler \"proxy:balancer://php/\"\n</FilesMatch>\n", 3, "not supported yet");
+  expect_error("<FilesMatch \\.php$>\nSetHandler \"proxy:balancer://php/\"\n</FilesMatch>\n", 3, "no <Proxy balancer://php> defines it");
   expect_error("<FilesMatch \\.php$>\nSetHandler \"proxy:http://x/\"\n</FilesMatch>\n", 3, "not a FastCGI address");
   expect_error("ProxyFCGIBackendType PHP\n", 2, "FPM");
   expect_error("ProxyFCGISetEnvIf \"reqenv('X') =~ /y/\" A b\n", 2, "\"true\" or \"false\"");

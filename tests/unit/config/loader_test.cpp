@@ -196,8 +196,8 @@ const ErrorCase kErrorCases[] = {
      {"intranet.example.com", "host names are not supported"}},
     {"RequireIpNonContiguousMask", "Listen 8080\n<Location />\n  Require ip 10.0.0.0/255.0.255.0\n</Location>\n", 3,
      {"not contiguous"}},
-    {"RequireValidUser", "Listen 8080\n<Location />\n  Require valid-user\n</Location>\n", 3,
-     {"Require valid-user is not supported", "Require all granted"}},
+    {"RequireMethod", "Listen 8080\n<Location />\n  Require method GET\n</Location>\n", 3,
+     {"Require method is not supported", "Require all granted", "Require valid-user"}},
     {"RequireAllMaybe", "Listen 8080\n<Location />\n  Require all maybe\n</Location>\n", 3,
      {"Require all granted or Require all denied"}},
     {"RequireNotAlone", "Listen 8080\n<Location />\n  Require not\n</Location>\n", 3, {"Require not needs a rule"}},
@@ -233,8 +233,8 @@ const ErrorCase kErrorCases[] = {
      {"Options 'Bogus' is unknown", "FollowSymLinks"}},
     {"OptionsMixed", "Listen 8080\nOptions Indexes +FollowSymLinks\n", 2, {"mixes +/- forms"}},
     {"AddTypeSwapped", "Listen 8080\nAddType .txt text/plain\n", 2, {"first argument is the MIME type"}},
-    {"SetHandlerUnknown", "Listen 8080\n<Location /cgi-bin>\n  SetHandler cgi-script\n</Location>\n", 3,
-     {"SetHandler cgi-script is unknown", "server-status", "pillar-metrics"}},
+    {"SetHandlerUnknown", "Listen 8080\n<Location /cgi-bin>\n  SetHandler perl-script\n</Location>\n", 3,
+     {"SetHandler perl-script is unknown", "server-status", "pillar-metrics"}},
     // Files and paths.
     {"DocumentRootMissing", "Listen 8080\nDocumentRoot /nonexistent/pillar-test/www\n", 2,
      {"/nonexistent/pillar-test/www is not a directory", "create it"}},
@@ -653,8 +653,8 @@ TEST(Loader, LoadModuleOfAModulePillarHasIsSilent) {
 }
 
 TEST(Loader, LoadModuleOfAModulePillarLacksNamesWhatWillNotWork) {
-  LOAD_OK(sc, "Listen 8080\n\nLoadModule deflate_module modules/mod_deflate.so\nLoadModule frob_module x.so\n");
-  EXPECT_TRUE(has_notice(sc, "t.conf:3: LoadModule deflate_module: Pillar lacks this module: no compression"))
+  LOAD_OK(sc, "Listen 8080\n\nLoadModule brotli_module modules/mod_brotli.so\nLoadModule frob_module x.so\n");
+  EXPECT_TRUE(has_notice(sc, "t.conf:3: LoadModule brotli_module: Pillar lacks this module: no Brotli"))
       << (sc.notices.empty() ? "" : sc.notices[0]);
   EXPECT_TRUE(has_notice(sc, "t.conf:4: LoadModule frob_module: Pillar does not know this module"));
 }

@@ -96,6 +96,20 @@ TEST(CgiEnv, PassAuth) {
   EXPECT_EQ(get(env, "HTTP_AUTHORIZATION"), "Basic eA==");
 }
 
+TEST(CgiEnv, RemoteUserAfterBasicAuthentication) {
+  std::vector<http::HeaderField> fields;
+  CgiRequest r = sample(fields);
+  CgiEnv env;
+  build_cgi_env(r, env);
+  EXPECT_EQ(env_find(env, "REMOTE_USER"), nullptr);  // nobody authenticated
+  EXPECT_EQ(env_find(env, "AUTH_TYPE"), nullptr);
+  r.remote_user = "alice";
+  build_cgi_env(r, env);
+  EXPECT_EQ(get(env, "REMOTE_USER"), "alice");
+  EXPECT_EQ(get(env, "AUTH_TYPE"), "Basic");
+  EXPECT_EQ(env_find(env, "HTTP_AUTHORIZATION"), nullptr);  // the credentials stay out without CGIPassAuth
+}
+
 TEST(CgiEnv, SetEnvIf) {
   std::vector<http::HeaderField> fields;
   CgiRequest r = sample(fields);

@@ -39,6 +39,14 @@ TEST(AccessLogFormat, CommonFields) {
                   "\"curl/8 \\\"quoted\\\"\"\n");
 }
 
+TEST(AccessLogFormat, RemoteUserOnceAuthenticated) {
+  LogRecord r;
+  r.client_ip = "127.0.0.1";
+  EXPECT_EQ(render("%h %l %u", r), "127.0.0.1 - -\n");
+  r.user = "alice";
+  EXPECT_EQ(render("%h %l %u", r), "127.0.0.1 - alice\n");
+}
+
 TEST(AccessLogFormat, ResponseHeaderAndMissingHeader) {
   std::string block = "Content-Type: text/html\r\nETag: \"x\"\r\n";
   LogRecord r;

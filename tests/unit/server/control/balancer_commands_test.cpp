@@ -16,7 +16,7 @@ namespace {
 
 struct BalancerTable {
   config::BalancerConfig cfg;
-  std::vector<std::unique_ptr<BalancerRuntime>> balancers;
+  std::vector<std::unique_ptr<proxy::BalancerRuntime>> balancers;
   std::vector<std::vector<std::string>> changes;  // what reached change_members
   ControlCommands table;
 
@@ -31,9 +31,9 @@ struct BalancerTable {
       cfg.members.push_back(m);
     }
     std::string err;
-    balancers.push_back(BalancerRuntime::build(cfg, nullptr, err));
+    balancers.push_back(proxy::BalancerRuntime::build(cfg, nullptr, err));
     EXPECT_TRUE(balancers.back()) << err;
-    add_balancer_commands(table, {[this]() -> const std::vector<std::unique_ptr<BalancerRuntime>>& { return balancers; },
+    add_balancer_commands(table, {[this]() -> const std::vector<std::unique_ptr<proxy::BalancerRuntime>>& { return balancers; },
                                   [this](const std::vector<std::string>& args) {
                                     changes.push_back(args);
                                     return nlohmann::json{{"changed", true}};

@@ -29,8 +29,8 @@ TEST(HealthTargets, OneTargetPerCheckedMember) {
   cfg.members = {member("http://127.0.0.1:8081", "GET"), member("http://127.0.0.1:8082", ""),
                  member("http://127.0.0.1:8083", "TCP")};
   std::string err;
-  std::vector<std::unique_ptr<BalancerRuntime>> balancers;
-  balancers.push_back(BalancerRuntime::build(cfg, nullptr, err));
+  std::vector<std::unique_ptr<proxy::BalancerRuntime>> balancers;
+  balancers.push_back(proxy::BalancerRuntime::build(cfg, nullptr, err));
   ASSERT_TRUE(balancers.back()) << err;
   auto targets = health_targets(balancers);
   ASSERT_EQ(targets.size(), 2u);

@@ -12,18 +12,18 @@
 #include "proxy/balancer.h"
 #include "proxy/member_table.h"
 
-namespace pillar::server {
+namespace pillar::proxy {
 
 struct BalancerRuntime {
   const config::BalancerConfig* cfg = nullptr;
-  proxy::BalancerBlock* block = nullptr;
-  proxy::MemberTable* table = nullptr;  // null: a private block, nobody else counts in it
+  BalancerBlock* block = nullptr;
+  MemberTable* table = nullptr;  // null: a private block, nobody else counts in it
   std::vector<int> cfg_index;  // per slot: index into cfg->members, or -1
-  proxy::LbMethod method = proxy::LbMethod::ByRequests;
+  LbMethod method = LbMethod::ByRequests;
 
   // The slots this runtime knows: a member added later (by a newer
   // generation) is not picked by workers that have no configuration for it.
-  std::span<proxy::MemberState> span() { return {block->members, cfg_index.size()}; }
+  std::span<MemberState> span() { return {block->members, cfg_index.size()}; }
   std::atomic<uint64_t>& error_until(int slot) { return block->error_until[slot]; }
   // A slot's reference for the scoreboard's busy records; 0 with a private block.
   uint32_t member_ref(int slot) const { return table ? table->ref(*block, slot) : 0; }
@@ -32,15 +32,15 @@ struct BalancerRuntime {
   }
 
   // `table` null: a private block (tests, tools). Runs in the master.
-  static std::unique_ptr<BalancerRuntime> build(const config::BalancerConfig& cfg, proxy::MemberTable* table,
+  static std::unique_ptr<BalancerRuntime> build(const config::BalancerConfig& cfg, MemberTable* table,
                                                 std::string& error);
 
  private:
-  std::unique_ptr<proxy::BalancerBlock> local_;
+  std::unique_ptr<BalancerBlock> local_;
 };
 
 // The name a balancer's block is found by: "app" for balancer://app, the
 // target URL for a direct ProxyPass.
 std::string balancer_key(const config::BalancerConfig& cfg);
 
-}  // namespace pillar::server
+}  // namespace pillar::proxy
