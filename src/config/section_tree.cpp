@@ -17,11 +17,16 @@ namespace pillar::config {
 namespace {
 
 constexpr int kMaxIncludeDepth = 16;
+// Sections (conditionals included) nest at most this deep: the tree is
+// built and walked recursively, and an .htaccess file of nested tags must
+// not exhaust a worker thread's stack. Real configurations nest a handful.
+constexpr int kMaxSectionDepth = 64;
 
 struct Builder {
   const TreeInput& in;
   TreeResult& out;
   int depth = 0;
+  int nesting = 0;  // sections open around the line being read
   std::vector<std::string> defines = in.defines;  // -D NAME and Define NAME, for <IfDefine>
   std::vector<std::string_view> loaded_modules;  // LoadModule lines read so far (ids from the module table)
   std::map<std::string, std::string> vars;         // Define NAME VALUE, for ${NAME}
@@ -143,13 +148,21 @@ struct Builder {
         return;
       }
       if (l.kind == ConfigLine::Kind::SectionOpen) {
-        if (http::iequals(l.name, "IfModule") || http::iequals(l.name, "IfDefine")) {
-          conditional(lines, i, file, l, into);
+        if (nesting >= kMaxSectionDepth) {
+          error(file, l.line, "<" + l.name + "> is nested more than " + std::to_string(kMaxSectionDepth) +
+                                  " sections deep; is a closing tag missing?");
+          skip_block(lines, i);
           continue;
         }
-        ConfigNode n{l.name, l.args, file, l.line, true, {}};
-        parse_block(lines, i, file, &l, n.children);
-        into.push_back(std::move(n));
+        ++nesting;
+        if (http::iequals(l.name, "IfModule") || http::iequals(l.name, "IfDefine")) {
+          conditional(lines, i, file, l, into);
+        } else {
+          ConfigNode n{l.name, l.args, file, l.line, true, {}};
+          parse_block(lines, i, file, &l, n.children);
+          into.push_back(std::move(n));
+        }
+        --nesting;
         continue;
       }
       directive(l, file, into);

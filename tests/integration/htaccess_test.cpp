@@ -260,6 +260,16 @@ TEST_F(Htaccess, HugeOrBinaryFileIs500AndTheWorkerGoesOn) {
   EXPECT_EQ(raw_get(srv.port(), "/big/x.txt").first().status, 500);
   EXPECT_TRUE(logged(srv, "/big/.htaccess: is 307")) << srv.stderr_text();
   EXPECT_EQ(raw_get(srv.port(), "/bin/y.txt").first().status, 500);
+  // Tags nested thousands deep within the size cap: refused, not a stack overflow.
+  tree.write("www/deep/.htaccess", [] {
+    std::string t;
+    for (int i = 0; i < 25000; ++i) t += "<A>\n";
+    for (int i = 0; i < 25000; ++i) t += "</A>\n";
+    return t;
+  }());
+  tree.write("www/deep/z.txt", "z\n");
+  EXPECT_EQ(raw_get(srv.port(), "/deep/z.txt").first().status, 500);
+  EXPECT_TRUE(logged(srv, "/deep/.htaccess:65: <A> is nested more than 64 sections deep")) << srv.stderr_text();
   EXPECT_EQ(raw_get(srv.port(), "/style.css").first().status, 200) << "the one worker still serves";
 }
 
