@@ -133,6 +133,34 @@ TEST_F(Htaccess, DrupalLikeFrontControllerInASubdirectory) {
   EXPECT_EQ(raw_get(srv.port(), "/wp-admin/").first().status, 200);
 }
 
+// Rules equivalent to Laravel's public/.htaccess (written here): Options in
+// a nested <IfModule>, the Authorization header kept as a variable, trailing
+// slashes redirected away, the front controller.
+TEST_F(Htaccess, LaravelStyleRules) {
+  tree.write("www/.htaccess",
+             "<IfModule mod_rewrite.c>\n"
+             "  <IfModule mod_negotiation.c>\n"
+             "    Options -MultiViews -Indexes\n"
+             "  </IfModule>\n"
+             "  RewriteEngine On\n"
+             "  RewriteCond %{HTTP:Authorization} .\n"
+             "  RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]\n"
+             "  RewriteCond %{REQUEST_FILENAME} !-d\n"
+             "  RewriteCond %{REQUEST_URI} (.+)/$\n"
+             "  RewriteRule ^ %1 [L,R=301]\n"
+             "  RewriteCond %{REQUEST_FILENAME} !-d\n"
+             "  RewriteCond %{REQUEST_FILENAME} !-f\n"
+             "  RewriteRule ^ index.php [L]\n"
+             "</IfModule>\n");
+  START_SERVER(srv, config("All"));
+  auto slash = raw_get(srv.port(), "/users/");
+  EXPECT_EQ(slash.first().status, 301) << slash.data;
+  EXPECT_EQ(slash.first().header("Location"), "http://localhost/users");
+  EXPECT_EQ(raw_get(srv.port(), "/users").first().body, "front controller\n");
+  EXPECT_EQ(raw_get(srv.port(), "/wp-admin/").first().body, "admin dir\n") << "a directory keeps its slash";
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().body, "body{}\n");
+}
+
 TEST_F(Htaccess, AllowOverrideNoneIgnoresTheFile) {
   tree.write("www/.htaccess", "Require all denied\nThis is not even a directive\n");
   START_SERVER(srv, config("None"));
