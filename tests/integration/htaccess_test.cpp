@@ -161,6 +161,16 @@ TEST_F(Htaccess, LaravelStyleRules) {
   EXPECT_EQ(raw_get(srv.port(), "/style.css").first().body, "body{}\n");
 }
 
+TEST_F(Htaccess, FallbackResourceAndRedirectFromTheFile) {
+  tree.write("www/.htaccess", "FallbackResource /index.php\nRedirectMatch 301 ^/old/(.*)$ /new/$1\n");
+  START_SERVER(srv, config("Indexes FileInfo"));
+  EXPECT_EQ(raw_get(srv.port(), "/no/such/page").first().body, "front controller\n");
+  EXPECT_EQ(raw_get(srv.port(), "/style.css").first().body, "body{}\n");
+  auto r = raw_get(srv.port(), "/old/x");
+  EXPECT_EQ(r.first().status, 301);
+  EXPECT_EQ(r.first().header("Location"), "http://localhost/new/x");
+}
+
 TEST_F(Htaccess, AllowOverrideNoneIgnoresTheFile) {
   tree.write("www/.htaccess", "Require all denied\nThis is not even a directive\n");
   START_SERVER(srv, config("None"));
