@@ -35,17 +35,31 @@ void append_id(std::string& key, const HtaccessCache::FileId& id) {
 }
 
 // AllowOverride / AllowOverrideList for directory `dir`: the deepest
-// <Directory> sections enclosing it that set them (shortest first, so later wins).
-void permissions(const config::VirtualHost& vh, std::string_view dir, config::HtaccessPermissions& p) {
-  p = {};
+// <Directory> sections enclosing it that set them (shortest first, so later
+// wins). Pointers into the configuration: copied only for a file found.
+struct PermissionRefs {
+  const config::AllowOverride* allow = nullptr;
+  const config::DirectorySection* list = nullptr;  // the section whose AllowOverrideList applies
+  bool enabled() const { return (allow && allow->categories) || (list && !list->allow_override_list->empty()); }
+  config::HtaccessPermissions copy() const {
+    config::HtaccessPermissions p;
+    if (allow) p.allow = *allow;
+    if (list) {
+      p.list = *list->allow_override_list;
+      p.list_where = list->where;
+    }
+    return p;
+  }
+};
+
+PermissionRefs permissions(const config::VirtualHost& vh, std::string_view dir) {
+  PermissionRefs p;
   for (const auto& d : vh.directories) {
     if (d.htaccess || !rewrite::path_under(dir, d.path)) continue;
-    if (d.allow_override) p.allow = *d.allow_override;
-    if (d.allow_override_list) {
-      p.list = *d.allow_override_list;
-      p.list_where = d.where;
-    }
+    if (d.allow_override) p.allow = &*d.allow_override;
+    if (d.allow_override_list) p.list = &d;
   }
+  return p;
 }
 
 }  // namespace
@@ -97,14 +111,13 @@ HtaccessOutcome HtaccessCache::resolve(const Runtime& rt, const Site& base, std:
 bool HtaccessCache::walk(const Site& base, std::string_view filename, Walk& w, HtaccessOutcome& out) {
   const config::VirtualHost& vh = *base.cfg;
   w.key = std::to_string(base.serial);
-  config::HtaccessPermissions perm;
   std::string dir, path;
   // Levels: "/", then each prefix of `filename` ending before a '/', then the whole name.
   size_t end = 0;
   for (;;) {
     dir.assign(filename.substr(0, end == 0 ? 1 : end));
-    permissions(vh, dir, perm);
-    if (perm.allow.categories || !perm.list.empty()) {
+    const PermissionRefs perm = permissions(vh, dir);
+    if (perm.enabled()) {
       bool stop = false;
       for (const auto& name : vh.access_file_names) {
         path = dir == "/" ? "/" + name : dir + "/" + name;
@@ -125,7 +138,7 @@ bool HtaccessCache::walk(const Site& base, std::string_view filename, Walk& w, H
           continue;
         }
         if (!S_ISREG(st.st_mode)) continue;
-        Found f{dir, path, id_of(st), perm};
+        Found f{dir, path, id_of(st), perm.copy()};
         w.key.push_back('\0');
         w.key += path;
         append_id(w.key, f.id);
