@@ -1,10 +1,28 @@
 #include "proxy/member_choice.h"
 
+#include <netinet/in.h>
+
+#include <cstring>
+
 #include "core/assert.h"
 #include "core/log.h"
 #include "proxy/sticky.h"
 
 namespace pillar::proxy {
+
+ChoiceRequest choice_request(const http::RequestHead& head, const sockaddr_storage& client,
+                             const config::BalancerConfig& cfg, uint8_t (&addr)[16]) {
+  size_t alen = 0;
+  if (client.ss_family == AF_INET) {
+    std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(client).sin_addr, 4);
+    alen = 4;
+  } else if (client.ss_family == AF_INET6) {
+    std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(client).sin6_addr, 16);
+    alen = 16;
+  }
+  return {{addr, alen}, head.find("Cookie"), head.target,
+          cfg.hash_header.empty() ? std::string_view() : head.find(cfg.hash_header)};
+}
 
 MemberChoice::Outcome MemberChoice::choose(const ChoiceRequest& r, uint64_t now) {
   PILLAR_ASSERT(!acquired_);

@@ -16,6 +16,9 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <sys/socket.h>
+
+#include "http/request.h"
 
 #include "proxy/balancer.h"
 #include "proxy/balancer_runtime.h"
@@ -29,6 +32,11 @@ struct ChoiceRequest {
   std::string_view target;               // the request-target (sticky ;jsessionid=, the URL hash)
   std::string_view hash_header;          // the value of the balancer's hash header, when it has one
 };
+
+// The choice's view of a request from `client`; `addr` holds the address
+// bytes the view points at (it outlives the view).
+ChoiceRequest choice_request(const http::RequestHead& head, const sockaddr_storage& client,
+                             const config::BalancerConfig& cfg, uint8_t (&addr)[16]);
 
 class MemberChoice {
  public:

@@ -47,17 +47,7 @@ FastcgiExchange::FastcgiExchange(http::ExchangeHost& host, WorkerLoop& w, const 
 bool FastcgiExchange::choose_member() {
   if (!choice_) return true;
   uint8_t addr[16];
-  size_t alen = 0;
-  if (req_.client.ss_family == AF_INET) {
-    std::memcpy(addr, &reinterpret_cast<const sockaddr_in&>(req_.client).sin_addr, 4);
-    alen = 4;
-  } else if (req_.client.ss_family == AF_INET6) {
-    std::memcpy(addr, &reinterpret_cast<const sockaddr_in6&>(req_.client).sin6_addr, 16);
-    alen = 16;
-  }
-  const auto& cfg = *choice_->balancer().cfg;
-  const proxy::ChoiceRequest cr{{addr, alen}, req_.head.find("Cookie"), req_.head.target,
-                                cfg.hash_header.empty() ? std::string_view() : req_.head.find(cfg.hash_header)};
+  const proxy::ChoiceRequest cr = proxy::choice_request(req_.head, req_.client, *choice_->balancer().cfg, addr);
   switch (choice_->choose(cr, w_.loop().now_ms())) {
     case proxy::MemberChoice::Outcome::Member:
       app_ = choice_->member_cfg().fcgi.get();

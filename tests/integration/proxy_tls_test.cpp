@@ -65,7 +65,8 @@ TempTree* ProxyTls::certs_ = nullptr;
 
 TEST_F(ProxyTls, RequestsAndBodiesGoThroughOnePooledConnection) {
   START_SERVER(member, member_config("member"), 2);
-  START_SERVER(front, front_config(member.port(0), "SSLProxyEngine on\n"));
+  // One worker with one loop: every request sees the same idle pool.
+  START_SERVER(front, front_config(member.port(0), "SSLProxyEngine on\nStartServers 1\nServerLimit 1\nEventThreadsPerChild 1\n"));
   for (int i = 0; i < 3; ++i) {
     CurlResult r = curl_get(front.base_url() + "/app/index.html");
     ASSERT_EQ(r.curl_code, 0) << r.curl_error;
