@@ -26,6 +26,28 @@ enum Context : uint8_t {
   kProxy = 64,     // <Proxy balancer://NAME>
 };
 
+// Apache's override classes (OR_AUTHCFG, OR_FILEINFO...): the category a
+// directive belongs to for AllowOverride, as the Apache manual's
+// "Override:" line gives it. kOrNone: never in .htaccess; kOrAll: in any
+// .htaccess that overrides are enabled for (the manual's "Override: All").
+enum Override : uint8_t {
+  kOrNone = 0,
+  kOrAuthConfig = 1,
+  kOrFileInfo = 2,
+  kOrIndexes = 4,
+  kOrLimit = 8,
+  kOrOptions = 16,
+  kOrAll = 31,
+};
+
+// Reading an .htaccess file (Scope::htaccess): what its directory's
+// AllowOverride and AllowOverrideList let it hold.
+struct HtaccessPermissions {
+  AllowOverride allow;            // categories 0: only the list
+  std::vector<std::string> list;  // AllowOverrideList
+  SourceLocation list_where;
+};
+
 // Where a directive is being applied.
 struct Scope {
   ServerConfig& server;
@@ -42,6 +64,7 @@ struct Scope {
   bool require_all = false;          // the container is an AND (<RequireAll>)
   bool custom_logs_replaced = false;  // first CustomLog in a vhost drops the inherited ones
   bool ssl_certs_replaced = false;    // first SSLCertificateFile (or KeyFile) in a vhost drops the inherited ones
+  const HtaccessPermissions* htaccess = nullptr;  // set: an .htaccess file (dir is its section, vhost a copy)
 };
 
 struct DirectiveSink {
@@ -63,6 +86,9 @@ struct DirectiveSpec {
   bool server_wide;     // Apache allows it per vhost; Pillar applies it server-wide
   DirectiveFn apply;
   std::string_view syntax;  // for messages: "Timeout SECONDS"
+  // The AllowOverride category (kOr*) that lets it into .htaccess; kOrNone:
+  // not there. Adding a directive to .htaccess is declaring this.
+  uint8_t overrides = kOrNone;
 };
 
 // One module's table. A name appears in one table only (a unit test checks).

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "config/directives.h"
+#include "config/overrides.h"
 #include "config/process_limits.h"
 #include "config/section_tree.h"
 #include "config/values.h"
@@ -36,6 +37,8 @@ class Loader {
  public:
   explicit Loader(ServerConfig& sc) : sc_(sc) {}
   DirectiveSink sink;
+
+  void apply_node(const ConfigNode& n, Scope& s) { apply(n, s); }
 
   void load(const std::vector<ConfigNode>& top) {
     sc_.main_server.log_formats["common"] = kCommonFormat;
@@ -90,8 +93,12 @@ class Loader {
       return sink.error(n, n.name + " is not allowed in a <RequireAll>, <RequireAny> or <RequireNone>: only Require "
                                     "lines and those sections go there");
     const DirectiveSpec* d = find_directive(n.name);
-    if (!d) return sink.error(n, "unknown directive '" + n.name + "'; see docs/configuration.md for those Pillar accepts");
-    if (!(d->contexts & s.ctx)) {
+    if (s.htaccess) {
+      if (!htaccess_check(n, d, s)) return;
+    } else if (!d) {
+      return sink.error(n, "unknown directive '" + n.name + "'; see docs/configuration.md for those Pillar accepts");
+    }
+    if (!(d->contexts & s.ctx) && !(s.htaccess && s.ctx == kDirectory)) {
       return sink.error(n, std::string(d->name) + " is not allowed in " + context_name(s.ctx) + "; syntax: " +
                                std::string(d->syntax));
     }
@@ -116,6 +123,34 @@ class Loader {
     d->apply(sink, n, s);
   }
 
+  // An .htaccess line: Apache's "Invalid command" for an unknown name and
+  // "not allowed here" for one its AllowOverride does not let in (each
+  // ignored with a warning under Nonfatal=Unknown / Nonfatal=Override).
+  bool htaccess_check(const ConfigNode& n, const DirectiveSpec* d, Scope& s) {
+    const HtaccessPermissions& p = *s.htaccess;
+    // What section_tree.cpp reads in httpd.conf (Include, Define...) is the admin's only.
+    for (std::string_view read_time : {"Include", "IncludeOptional", "Define", "UnDefine", "ServerRoot", "LoadModule"}) {
+      if (http::iequals(n.name, read_time))
+        return sink.error(n, std::string(read_time) + " not allowed here: it cannot be used in .htaccess files"), false;
+    }
+    if (!d) {
+      std::string msg = "Invalid command '" + n.name +
+                        "', perhaps misspelled or defined by a module not included in the server configuration";
+      if (p.allow.nonfatal_unknown) return sink.notice(n, msg + " (ignored: Nonfatal=Unknown)"), false;
+      return sink.error(n, msg), false;
+    }
+    if (htaccess_allows(*d, p)) return true;
+    std::string msg = std::string(d->name) + " not allowed here";
+    if (d->overrides == kOrNone) msg += ": it cannot be used in .htaccess files";
+    else
+      msg += ": the AllowOverride for this directory" +
+             (p.allow.where.file.empty() ? std::string()
+                                         : " (" + p.allow.where.file + ":" + std::to_string(p.allow.where.line) + ")") +
+             " does not include " + override_names(d->overrides) + " and no AllowOverrideList names it";
+    if (p.allow.nonfatal_override && d->overrides != kOrNone) return sink.notice(n, msg + " (ignored: Nonfatal=Override)"), false;
+    return sink.error(n, msg), false;
+  }
+
   void body(const ConfigNode& n, Scope& s) {
     for (const auto& c : n.children) apply(c, s);
   }
@@ -129,6 +164,15 @@ class Loader {
       }
       return true;
     };
+    if (s.htaccess) {
+      const bool require = http::iequals(name, "RequireAll") || http::iequals(name, "RequireAny") ||
+                           http::iequals(name, "RequireNone");
+      if (!require && !http::iequals(name, "Files") && !http::iequals(name, "FilesMatch"))
+        return sink.error(n, "<" + name + " not allowed here: an .htaccess file may hold <Files>, <FilesMatch>, "
+                                         "<RequireAll>, <RequireAny>, <RequireNone>, <IfModule> and <IfDefine> sections");
+      if (require && !(s.htaccess->allow.categories & kOrAuthConfig))  // Apache: their override class is AuthConfig
+        return sink.error(n, "<" + name + "> not allowed here: the AllowOverride for this directory does not include AuthConfig");
+    }
     if (http::iequals(name, "VirtualHost")) {
       return sink.error(n, "<VirtualHost> is only allowed at the top level, not in " + context_name(s.ctx));
     }
@@ -166,6 +210,7 @@ class Loader {
         return sink.error(n, "<" + name + "> takes one pattern; quote it if it contains spaces");
       if (is_regex && !compile_regex(sink, n, f.pattern, f)) return;
       Scope inner{s.server, s.vhost, s.dir, &f, nullptr, kFiles};
+      inner.htaccess = s.htaccess;
       body(n, inner);
       (s.dir ? s.dir->files : s.vhost.files).push_back(std::move(f));
       return;
@@ -410,6 +455,8 @@ class Loader {
 LoadResult finish_load(TreeResult& tree, std::unique_ptr<ServerConfig> sc) {
   LoadResult r;
   sc->server_root = tree.server_root;
+  sc->defines = tree.defines;
+  sc->loaded_modules = tree.loaded_modules;
   Loader loader(*sc);
   if (tree.errors.empty()) loader.load(tree.top);
   r.errors = std::move(tree.errors);
@@ -436,6 +483,21 @@ std::string default_root(const std::string& file) {
 }
 
 }  // namespace
+
+void apply_htaccess(const std::vector<ConfigNode>& nodes, const std::string& server_root, VirtualHost& vh,
+                    DirectorySection& dir, const HtaccessPermissions& perm, std::vector<ConfigError>& errors,
+                    std::vector<std::string>& notices) {
+  // Directives that would change the server write into a scratch copy
+  // (none of them is allowed in .htaccess: this only keeps them harmless).
+  ServerConfig scratch;
+  scratch.server_root = server_root;
+  Loader loader(scratch);
+  Scope s{scratch, vh, &dir, nullptr, nullptr, kDirectory};
+  s.htaccess = &perm;
+  for (const auto& n : nodes) loader.apply_node(n, s);
+  for (auto& e : loader.sink.errors) errors.push_back(std::move(e));
+  for (auto& nt : loader.sink.notices) notices.push_back(std::move(nt));
+}
 
 LoadResult load_config_file(const std::string& path, const LoadOptions& opts) {
   TreeResult tree;

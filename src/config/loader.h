@@ -23,6 +23,17 @@ struct LoadOptions {
   std::string server_root;           // relative paths resolve against it; default: the config file's directory
 };
 
+// One .htaccess file's directives (its tree read with TreeInput::htaccess),
+// applied as Apache applies a per-directory file: into `dir` (the file's
+// directory, after the <Directory> sections) and `vh` (a copy of the vhost
+// that serves this directory only), each directive checked against `perm`
+// (AllowOverride, AllowOverrideList). Errors and notices name file:line.
+struct HtaccessPermissions;
+struct ConfigNode;
+void apply_htaccess(const std::vector<ConfigNode>& nodes, const std::string& server_root, VirtualHost& vh,
+                    DirectorySection& dir, const HtaccessPermissions& perm, std::vector<ConfigError>& errors,
+                    std::vector<std::string>& notices);
+
 LoadResult load_config_file(const std::string& path, const LoadOptions& opts = {});
 // `name` stands in for the file name in messages; Include paths resolve
 // against opts.server_root.

@@ -184,10 +184,18 @@ struct FcgiBackend {
 
 // What a section says about FastCGI requests it covers; the innermost
 // section that sets a value wins (Files over Location over the vhost).
+// php_value / php_flag (admin: php_admin_value / php_admin_flag), mod_php's
+// directives, sent to PHP-FPM as the PHP_VALUE / PHP_ADMIN_VALUE parameters.
+struct PhpSetting {
+  std::string name, value;  // php_flag: value "1" or "0"; "none": "" (as mod_php)
+  bool admin = false;
+};
+
 struct FcgiOptions {
   std::optional<FcgiBackendType> backend;
   std::optional<bool> pass_auth;  // CGIPassAuth: Authorization reaches the script as HTTP_AUTHORIZATION
   std::vector<FcgiSetEnv> set_env;
+  std::vector<PhpSetting> php;    // in order; a later one of the same name wins
 };
 
 struct FilesSection {
@@ -228,8 +236,21 @@ struct AliasRule {
   SourceLocation where;
 };
 
+// AllowOverride of a <Directory>: which directive categories (Apache's
+// override classes, config/directives.h kOr*) its .htaccess files may hold.
+struct AllowOverride {
+  uint8_t categories = 0;         // kOr* bits; 0: None
+  uint8_t options = 0xff;         // Options=...: the Options bits .htaccess may set (all by default)
+  bool nonfatal_override = false; // Nonfatal=Override|All: a directive not allowed is ignored with a warning
+  bool nonfatal_unknown = false;  // Nonfatal=Unknown|All: an unknown directive is ignored with a warning
+  SourceLocation where;
+};
+
 struct DirectorySection {
   std::string path;               // absolute, normalised, no trailing slash ("/" for root)
+  std::optional<AllowOverride> allow_override;                 // unset: the enclosing section's (None at the root)
+  std::optional<std::vector<std::string>> allow_override_list;  // AllowOverrideList (names as written); unset: inherited
+  bool htaccess = false;          // this section is an .htaccess file's (where: the file), not httpd.conf's
   std::vector<RewriteLine> rewrite;  // mod_rewrite lines of this section (per-directory rules)
   std::vector<AliasRule> redirects;  // Redirect URL in a <Directory> (no URL-path argument: the whole section)
   std::optional<std::string> fallback_resource;  // FallbackResource (mod_dir); "" after "disabled"
@@ -241,6 +262,7 @@ struct DirectorySection {
   bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
   std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
   Metadata meta;                    // SetEnvIf, SetEnv, Header, Expires*, ServerSignature here
+  FcgiOptions fcgi_opts;            // php_value & co. for scripts below (fastcgi_route)
   CgiSettings cgi;                  // SetHandler cgi-script, AddHandler, RLimit* (cgi_model.h)
   SourceLocation where;
 };
@@ -353,6 +375,7 @@ struct LocationSection {
   AuthConfig auth;                // AuthType, AuthName, AuthUserFile, AuthGroupFile
   OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   std::vector<AliasRule> redirects;  // Redirect [status] URL in a <Location>
+  std::vector<RewriteLine> rewrite;   // mod_rewrite lines in a <Location> (per-directory rules "of a sort", as Apache)
   std::shared_ptr<const FcgiBackend> fcgi;  // handler == FastCgi: SetHandler "proxy:..." or ProxyPassMatch fcgi://
   FcgiOptions fcgi_opts;
   std::optional<bool> source_guard;         // ScriptSourceGuard On|Off here (unset: the vhost's)
@@ -511,6 +534,7 @@ struct VirtualHost {
   // server's (post-read-request); the rest is the directory defaults.
   Metadata meta;
   std::string server_admin = "[no address given]";  // ServerAdmin (ServerSignature EMail), Apache's default
+  std::vector<std::string> access_file_names{".htaccess"};  // AccessFileName: the first that exists in a directory is read
   OutputFilters output_filters;                      // server/vhost-level AddOutputFilterByType, SetOutputFilter, AddOutputFilter
   bool output_filters_anywhere = false;              // some section here (or inherited) has output filters: a request asks
   bool auth_anywhere = false;                        // some section here (or inherited) has Auth* or a user rule
@@ -613,6 +637,7 @@ struct ServerConfig {
   std::string error_log;                  // path; empty = stderr
   LogLevel log_level = LogLevel::Warn;
   int rewrite_trace = 0;                  // LogLevel rewrite:traceN (0: off), mod_rewrite's per-rule trace
+  Millis rewrite_map_timeout{1000};       // PillarRewriteMapTimeout: a prg: map's lookup gives up (the default answers)
 
   // MIME types.
   std::string types_config = "/etc/mime.types";
@@ -641,6 +666,13 @@ struct ServerConfig {
   uint32_t cache_lock_max_waiters = 10000; // CacheLockMaxWaiters: more go to the origin alone
 
   std::vector<std::string> notices;       // e.g. "LoadModule ignored" (printed at start)
+  // What <IfDefine> and <IfModule> in an .htaccess file see: the names
+  // defined (-D and Define) and the modules LoadModule named, at the end of the load.
+  std::vector<std::string> defines;
+  std::vector<std::string> loaded_modules;
+  // PillarHtaccessCheck: a missing .htaccess is remembered as missing this
+  // long before it is looked for again (0: every request, as Apache).
+  Millis htaccess_check{0};
 
   bool cache_unused() const;              // no vhost has a CacheEnable
 };

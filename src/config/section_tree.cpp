@@ -17,11 +17,16 @@ namespace pillar::config {
 namespace {
 
 constexpr int kMaxIncludeDepth = 16;
+// Sections (conditionals included) nest at most this deep: the tree is
+// built and walked recursively, and an .htaccess file of nested tags must
+// not exhaust a worker thread's stack. Real configurations nest a handful.
+constexpr int kMaxSectionDepth = 64;
 
 struct Builder {
   const TreeInput& in;
   TreeResult& out;
   int depth = 0;
+  int nesting = 0;  // sections open around the line being read
   std::vector<std::string> defines = in.defines;  // -D NAME and Define NAME, for <IfDefine>
   std::vector<std::string_view> loaded_modules;  // LoadModule lines read so far (ids from the module table)
   std::map<std::string, std::string> vars;         // Define NAME VALUE, for ${NAME}
@@ -48,6 +53,13 @@ struct Builder {
       }
       r.append(s, i, d - i);
       std::string name = s.substr(d + 2, close - d - 2);
+      if (name.find(':') != std::string::npos) {
+        // ${map:key|default} is mod_rewrite's map lookup, not a variable
+        // (Apache's ap_resolve_env leaves names with ':' alone; Define refuses them).
+        r.append(s, d, close + 1 - d);
+        i = close + 1;
+        continue;
+      }
       auto it = vars.find(name);
       const char* env = it == vars.end() ? getenv(name.c_str()) : nullptr;
       if (it != vars.end()) {
@@ -70,7 +82,7 @@ struct Builder {
   // The line with its variables expanded (re-split into words), or false.
   bool resolved(const ConfigLine& l, const std::string& file, ConfigLine& outl) {
     outl = l;
-    if (l.raw.find("${") == std::string::npos) return true;
+    if (in.htaccess || l.raw.find("${") == std::string::npos) return true;
     std::string text;
     if (!expand(l, file, text)) return false;
     std::vector<ConfigLine> one;
@@ -136,13 +148,21 @@ struct Builder {
         return;
       }
       if (l.kind == ConfigLine::Kind::SectionOpen) {
-        if (http::iequals(l.name, "IfModule") || http::iequals(l.name, "IfDefine")) {
-          conditional(lines, i, file, l, into);
+        if (nesting >= kMaxSectionDepth) {
+          error(file, l.line, "<" + l.name + "> is nested more than " + std::to_string(kMaxSectionDepth) +
+                                  " sections deep; is a closing tag missing?");
+          skip_block(lines, i);
           continue;
         }
-        ConfigNode n{l.name, l.args, file, l.line, true, {}};
-        parse_block(lines, i, file, &l, n.children);
-        into.push_back(std::move(n));
+        ++nesting;
+        if (http::iequals(l.name, "IfModule") || http::iequals(l.name, "IfDefine")) {
+          conditional(lines, i, file, l, into);
+        } else {
+          ConfigNode n{l.name, l.args, file, l.line, true, {}};
+          parse_block(lines, i, file, &l, n.children);
+          into.push_back(std::move(n));
+        }
+        --nesting;
         continue;
       }
       directive(l, file, into);
@@ -208,6 +228,10 @@ struct Builder {
   }
 
   void directive(const ConfigLine& l, const std::string& file, std::vector<ConfigNode>& into) {
+    if (in.htaccess) {
+      into.push_back(ConfigNode{l.name, l.args, file, l.line, false, {}});
+      return;
+    }
     if (http::iequals(l.name, "Define") || http::iequals(l.name, "UnDefine")) return define(l, file);
     if (http::iequals(l.name, "Include") || http::iequals(l.name, "IncludeOptional")) {
       include(l, file, into, http::iequals(l.name, "IncludeOptional"));
@@ -290,16 +314,35 @@ struct Builder {
 
 }  // namespace
 
+namespace {
+
+void seed_modules(Builder& b, const TreeInput& in) {
+  for (const auto& name : in.loaded_modules) {
+    if (const ApacheModule* m = find_module(name)) b.loaded_modules.push_back(m->id);
+  }
+}
+
+void report(const Builder& b, TreeResult& out) {
+  out.defines = b.defines;
+  out.loaded_modules.assign(b.loaded_modules.begin(), b.loaded_modules.end());
+}
+
+}  // namespace
+
 void build_tree_from_text(std::string_view text, const std::string& file, const TreeInput& in, TreeResult& out) {
   out.server_root = in.server_root;
   Builder b{in, out};
+  seed_modules(b, in);
   b.parse_text(text, file, out.top);
+  report(b, out);
 }
 
 void build_tree_from_file(const std::string& path, const TreeInput& in, TreeResult& out) {
   out.server_root = in.server_root;
   Builder b{in, out};
+  seed_modules(b, in);
   b.read_file(path, path, 0, out.top);
+  report(b, out);
   if (!out.errors.empty() && out.errors.back().line == 0 && out.top.empty()) {
     out.errors.back().message = "cannot read configuration file " + path;
   }

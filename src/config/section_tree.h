@@ -24,6 +24,12 @@ struct ConfigNode {
 struct TreeInput {
   std::vector<std::string> defines;
   std::string server_root;  // for relative Include paths
+  // Reading an .htaccess file: Include*, ServerRoot, LoadModule, Define and
+  // UnDefine stay ordinary directives (the loader refuses them there), and
+  // ${VAR} is not expanded (it would show the server's environment to
+  // whoever writes the file). <IfModule> sees `loaded_modules`.
+  bool htaccess = false;
+  std::vector<std::string> loaded_modules;
 };
 
 struct TreeResult {
@@ -31,6 +37,8 @@ struct TreeResult {
   std::vector<ConfigError> errors;
   std::vector<std::string> notices;
   std::string server_root;  // after any ServerRoot directive
+  std::vector<std::string> defines;         // at the end: -D and Define names
+  std::vector<std::string> loaded_modules;  // at the end: the LoadModule ids
 };
 
 void build_tree_from_text(std::string_view text, const std::string& file, const TreeInput& in, TreeResult& out);

@@ -30,8 +30,13 @@ bool under(std::string_view path, std::string_view dir) {
   return path.substr(0, dir.size()) == dir && (path.size() == dir.size() || path[dir.size()] == '/');
 }
 
-bool is_ht_file(std::string_view name) {
-  return core::istarts_with(name, ".ht");
+// .htaccess, .htpasswd and the vhost's AccessFileName files are never served.
+bool is_ht_file(std::string_view name, const config::VirtualHost& vh) {
+  if (core::istarts_with(name, ".ht")) return true;
+  for (const auto& f : vh.access_file_names) {
+    if (core::iequals(name, f)) return true;
+  }
+  return false;
 }
 
 // As Apache: missing -> 404, not permitted -> 403; out of descriptors ->
@@ -137,7 +142,7 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   if (fstat(file->fd, &st) != 0) return resp.error(403);
   bool is_dir = S_ISDIR(st.st_mode);
   Effective eff = is_dir ? effective(fs_path, {}) : effective(dir, name);
-  if (!is_dir && is_ht_file(name)) return resp.error(403);  // .htaccess/.htpasswd are never served
+  if (!is_dir && is_ht_file(name, vh_)) return resp.error(403);  // .htaccess/.htpasswd are never served
   const config::AccessSubject who{ctx.client, ctx.user, ctx.groups};  // Require with the user Basic authentication found
   if (eff.access && !eff.access->allows(who)) return resp.error(403);
   if (!symlinks_allowed(fs_path, eff.options, resp)) return;
@@ -198,7 +203,7 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
     if (stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     Effective fe = effective(fs_path, index);
     const config::AccessSubject who{ctx.client, ctx.user, ctx.groups};
-    if (is_ht_file(index) || (fe.access && !fe.access->allows(who))) return resp.error(403);
+    if (is_ht_file(index, vh_) || (fe.access && !fe.access->allows(who))) return resp.error(403);
     if (!symlinks_allowed(candidate, fe.options, resp)) return;
     return serve_file(ctx, candidate, index, fe.force_type, resp);
   }

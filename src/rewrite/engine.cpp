@@ -113,6 +113,8 @@ class Run {
   bool query_changed_ = false;
   Backrefs rule_refs_, cond_refs_;
   Outcome out_;
+  bool discard_path_info_ = false;  // [DPI] matched this round: PATH_INFO is no longer appended
+  std::string subject_buf_;
   bool changed_ = false, proxy_ = false, passthrough_ = false, noescape_ = false;
   int redirect_ = 0, status_ = 0;
 };
@@ -308,7 +310,14 @@ void Run::apply_cookies(const Rule& r) {
 }
 
 Run::RuleResult Run::apply_rule(const Rule& r) {
+  // Per-directory, the pattern sees the current value with the round's
+  // PATH_INFO appended (mod_rewrite's "add path info postfix"), unless DPI.
   std::string_view subject = cur_;
+  if (per_dir_ && !in_.path_info.empty() && !discard_path_info_) {
+    subject_buf_ = cur_;
+    subject_buf_.append(in_.path_info);
+    subject = subject_buf_;
+  }
   if (per_dir_ && starts_with(subject, prefix_)) subject.remove_prefix(prefix_.size());
   else if (per_dir_ && subject == set_.directory) subject = {};
   core::Regex::Captures caps;
@@ -342,6 +351,7 @@ Run::RuleResult Run::apply_rule(const Rule& r) {
   apply_env(r);
   apply_cookies(r);
   const RuleFlags& fl = r.flags;
+  if (fl.discard_path_info && per_dir_) discard_path_info_ = true;
   if (!fl.type.empty()) out_.type = expand(fl.type, nullptr);
   if (!fl.handler.empty()) out_.handler = expand(fl.handler, nullptr);
   if (fl.forbidden || fl.gone) {

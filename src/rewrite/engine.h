@@ -49,7 +49,10 @@ class Context {
 std::string time_variable(std::string_view name, time_t now, bool& known);
 
 struct Input {
-  std::string_view path;         // server: the decoded URL-path; per-directory: the filename
+  std::string_view path;         // server: the decoded URL-path; per-directory: the filename (the walk's: up to
+                                 // the file found or the first missing component, as Apache's r->filename)
+  std::string_view path_info;    // per-directory: the rest of the path after `path` (Apache's r->path_info); each
+                                 // rule's pattern sees path + path_info, until a rule with [DPI] matched
   std::string_view query;        // the query string as received (encoded)
   std::string_view document_root;
   std::string_view server_url;   // "http://host[:port]" for redirects

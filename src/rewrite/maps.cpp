@@ -43,7 +43,21 @@ std::string unescape(std::string_view s) {
 
 }  // namespace
 
-std::string Maps::define(std::string_view name, std::string_view spec) {
+bool Maps::start_programs(std::chrono::milliseconds timeout, std::string_view user, std::string_view group,
+                          std::string& error) {
+  for (auto& [n, m] : maps_) {
+    if (m.program && !m.program->start(timeout, user, group, error)) return false;
+  }
+  return true;
+}
+
+void Maps::program_fds(std::vector<int>& out) const {
+  for (const auto& [n, m] : maps_) {
+    if (m.program) m.program->worker_fds(out);
+  }
+}
+
+std::string Maps::define(std::string_view name, std::string_view spec, std::string_view options) {
   size_t colon = spec.find(':');
   if (colon == std::string_view::npos)
     return "RewriteMap " + std::string(name) + ": '" + std::string(spec) + "' is not TYPE:SOURCE (txt:/path, rnd:/path, int:tolower)";
@@ -80,9 +94,12 @@ std::string Maps::define(std::string_view name, std::string_view spec) {
       m.entries.emplace(std::string(key), std::string(value));  // first line wins
     }
   } else if (type == "prg") {
-    return "RewriteMap " + std::string(name) + ": prg: maps are not built yet in Pillar; use a txt: map (or rnd:, int:)";
+    std::string why;
+    m.kind = Kind::Prg;
+    m.program = ProgramMap::create(name, source, options, why);
+    if (!m.program) return why;
   } else {
-    return "RewriteMap " + std::string(name) + ": type " + type + ": is not supported; use txt:, rnd: or int:";
+    return "RewriteMap " + std::string(name) + ": type " + type + ": is not supported; use txt:, rnd:, int: or prg:";
   }
   maps_[std::string(name)] = std::move(m);
   return {};
@@ -97,6 +114,7 @@ bool Maps::lookup(std::string_view name, std::string_view key, std::string& valu
     case Kind::IntToUpper: value = std::string(key); core::uppercase_in_place(value); return true;
     case Kind::IntEscape: value = escape(key); return true;
     case Kind::IntUnescape: value = unescape(key); return true;
+    case Kind::Prg: return m.program->lookup(key, value);
     case Kind::Txt:
     case Kind::Rnd: break;
   }

@@ -143,9 +143,10 @@ void add_line(const config::RewriteLine& l, RuleSet& set, Maps& maps, std::vecto
       else return error(errors, l, "RewriteOptions " + o + " is unknown; use Inherit or InheritBefore");
     }
   } else if (core::iequals(name, "RewriteMap")) {
-    if (l.args.size() == 3) return error(errors, l, "RewriteMap " + l.args[0] + ": map options are not supported (prg: maps are not built)");
+    if (l.args.size() == 3 && !core::istarts_with(l.args[1], "prg:"))
+      return error(errors, l, "RewriteMap " + l.args[0] + ": map options are only for prg: maps (user:group)");
     if (maps.has(l.args[0])) return error(errors, l, "RewriteMap " + l.args[0] + " is already defined");
-    std::string why = maps.define(l.args[0], l.args[1]);
+    std::string why = maps.define(l.args[0], l.args[1], l.args.size() == 3 ? std::string_view(l.args[2]) : std::string_view());
     if (!why.empty()) return error(errors, l, why);
   } else if (core::iequals(name, "RewriteCond")) {
     Condition c;

@@ -26,6 +26,42 @@ void merge(RuleSet& own, const RuleSet& parent) {
   else if (own.inherit) own.rules.insert(own.rules.end(), parent.rules.begin(), parent.rules.end());
 }
 
+// The per-directory sets of `vh`'s sections into site.dirs (parallel to
+// vh.directories, shortest path first): a section with rewrite lines gets
+// its own set (merged with the nearest enclosing one's), a section without
+// shares the enclosing one's. `reuse(i)` may give section i's set ready
+// made (an empty set standing for "none").
+template <typename Reuse>
+void compile_dirs(SiteRules& site, const config::VirtualHost& vh, const Maps& maps, std::vector<config::ConfigError>& errors,
+                  Reuse reuse) {
+  site.dirs.assign(vh.directories.size(), nullptr);
+  for (size_t i = 0; i < vh.directories.size(); ++i) {
+    const auto& d = vh.directories[i];
+    if (auto ready = reuse(i)) {
+      if (!ready->rules.empty() || ready->engine_set || ready->base_set) site.dirs[i] = std::move(ready);
+      else {
+        for (size_t j = 0; j < i; ++j) {
+          if (site.dirs[j] && path_under(d.path, vh.directories[j].path)) site.dirs[i] = site.dirs[j];
+        }
+      }
+      continue;
+    }
+    std::shared_ptr<const RuleSet> parent;  // the effective set of the nearest enclosing section
+    for (size_t j = 0; j < i; ++j) {
+      if (site.dirs[j] && path_under(d.path, vh.directories[j].path)) parent = site.dirs[j];
+    }
+    Maps unused;  // RewriteMap is refused in per-directory context before it gets here
+    auto set = parse(d.rewrite, unused, d.path, errors);
+    if (!set) {
+      site.dirs[i] = parent;
+      continue;
+    }
+    if (parent) merge(*set, *parent);
+    set->maps = &maps;
+    site.dirs[i] = set;
+  }
+}
+
 }  // namespace
 
 bool path_under(std::string_view path, std::string_view dir) {
@@ -41,8 +77,18 @@ const RuleSet* SiteRules::for_file(const config::VirtualHost& vh, std::string_vi
   return found && found->active() ? found : nullptr;
 }
 
+const RuleSet* SiteRules::for_location(const config::LocationSection& loc) const {
+  for (const auto& [l, set] : locs) {
+    // A per-directory Site's routes point at the vhost's own sections, which it copied: compare what they say.
+    if (l == &loc || (l->prefix == loc.prefix && l->where.file == loc.where.file && l->where.line == loc.where.line))
+      return set->active() ? set.get() : nullptr;
+  }
+  return nullptr;
+}
+
 bool SiteRules::any() const {
   if (server && server->active()) return true;
+  if (std::any_of(locs.begin(), locs.end(), [](const auto& l) { return l.second->active(); })) return true;
   return std::any_of(dirs.begin(), dirs.end(), [](const auto& d) { return d && d->active(); });
 }
 
@@ -63,32 +109,51 @@ std::unique_ptr<SiteRules> compile_site(const config::ServerConfig& sc, const co
     for (const auto& l : sc.main_server.rewrite) {
       if (l.name.size() == 10 && std::equal(l.name.begin(), l.name.end(), "RewriteMap",
                                             [](char a, char b) { return std::tolower(a) == std::tolower(b); }) &&
-          l.args.size() == 2 && !site->maps.has(l.args[0]))
-        site->maps.define(l.args[0], l.args[1]);
+          l.args.size() >= 2 && !site->maps.has(l.args[0]))
+        site->maps.define(l.args[0], l.args[1], l.args.size() == 3 ? std::string_view(l.args[2]) : std::string_view());
     }
   }
   if (own) {
     own->maps = &site->maps;
     site->server = own;
   }
-  site->dirs.resize(vh.directories.size());
-  for (size_t i = 0; i < vh.directories.size(); ++i) {
-    const auto& d = vh.directories[i];
-    const RuleSet* parent = nullptr;  // the effective set of the nearest enclosing section
-    for (size_t j = 0; j < i; ++j) {
-      if (site->dirs[j] && path_under(d.path, vh.directories[j].path)) parent = site->dirs[j].get();
-    }
-    auto set = parse(d.rewrite, site->maps, d.path, errors);
-    if (!set) {
-      if (parent) site->dirs[i] = site->dirs[std::find_if(site->dirs.begin(), site->dirs.end(),
-                                                           [&](const auto& p) { return p.get() == parent; }) -
-                                             site->dirs.begin()];
-      continue;
-    }
-    if (parent) merge(*set, *parent);
+  compile_dirs(*site, vh, site->maps, errors, [](size_t) { return std::shared_ptr<const RuleSet>(); });
+  for (const auto& loc : vh.locations) {
+    if (loc.rewrite.empty()) continue;
+    std::string dir = loc.prefix;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    auto set = parse(loc.rewrite, site->maps, dir, errors);
+    // RewriteEngine at the server/vhost level reaches it, as Apache's base per-directory config.
+    if (!set->engine_set && site->server) set->engine_on = site->server->engine_on;
     set->maps = &site->maps;
-    site->dirs[i] = set;
+    site->locs.emplace_back(&loc, std::move(set));
   }
+  return site;
+}
+
+std::unique_ptr<SiteRules> derive_site(const SiteRules& base, const config::VirtualHost& base_vh,
+                                       const config::VirtualHost& vh, std::vector<config::ConfigError>& errors) {
+  auto site = std::make_unique<SiteRules>();
+  site->trace = base.trace;
+  site->server = base.server;
+  // A section no .htaccess section encloses (at its path or above) merges
+  // as it did in the vhost: its compiled set is reused.
+  auto reuse = [&](size_t i) -> std::shared_ptr<const RuleSet> {
+    const auto& d = vh.directories[i];
+    if (d.htaccess) return nullptr;
+    for (size_t j = 0; j < i; ++j) {
+      if (vh.directories[j].htaccess && path_under(d.path, vh.directories[j].path)) return nullptr;
+    }
+    for (size_t k = 0; k < base_vh.directories.size() && k < base.dirs.size(); ++k) {
+      const auto& b = base_vh.directories[k];
+      if (b.path == d.path && b.where.file == d.where.file && b.where.line == d.where.line) {
+        return base.dirs[k] ? base.dirs[k] : std::shared_ptr<const RuleSet>(std::make_shared<const RuleSet>());
+      }
+    }
+    return nullptr;
+  };
+  compile_dirs(*site, vh, base.maps, errors, reuse);
+  site->locs = base.locs;  // an .htaccess changes no <Location>
   return site;
 }
 

@@ -61,10 +61,11 @@ class AccessLogFormat {
   std::vector<Item> items_;
 };
 
-// One CustomLog destination with its compiled format.
+// One CustomLog destination with its compiled format (shared by a vhost's
+// Site and the per-directory Sites its .htaccess files make, server/htaccess.h).
 struct AccessLog {
   std::shared_ptr<core::LogSink> sink;
-  std::unique_ptr<AccessLogFormat> format;
+  std::shared_ptr<const AccessLogFormat> format;
 };
 
 }  // namespace pillar::server

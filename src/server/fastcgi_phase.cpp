@@ -22,7 +22,7 @@ PhaseStep phase_fastcgi(RequestCarrier& c) {
   if (req.path_error || !req.access_ok || req.head.path == "*" || req.head.method == http::Method::Trace ||
       req.head.method == http::Method::Connect)
     return PhaseStep::Next;
-  FastcgiRoute r = route_fastcgi(*req.site, req.route, req.path, access_subject(req));
+  FastcgiRoute r = route_fastcgi(*req.site, req.route, req.path, access_subject(req), req.rewrite.handler);
   if (r.kind == FastcgiRoute::Kind::None) return PhaseStep::Next;
   if (r.kind != FastcgiRoute::Kind::Run) {
     if (r.kind == FastcgiRoute::Kind::Refuse)

@@ -2,8 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <regex>
 
+#include "core/log.h"
 #include "core/text.h"
 #include "server/site.h"
 
@@ -111,6 +113,27 @@ void take_options(FastcgiRoute& r, const config::FcgiOptions& o) {
   if (o.backend) r.backend_type = *o.backend;
   if (o.pass_auth) r.pass_auth = *o.pass_auth;
   r.set_env.insert(r.set_env.end(), o.set_env.begin(), o.set_env.end());
+  for (const auto& p : o.php) {
+    // A later setting of the same name wins; php_value never overrides php_admin_value (mod_php's rule).
+    auto same = std::find_if(r.php.begin(), r.php.end(), [&](const config::PhpSetting& q) { return q.name == p.name; });
+    if (same == r.php.end()) r.php.push_back(p);
+    else if (p.admin || !same->admin) *same = p;
+  }
+}
+
+// PHP_VALUE / PHP_ADMIN_VALUE: "name=value" lines joined with "\n", as
+// PHP-FPM reads them; before ProxyFCGISetEnvIf, which may override them.
+void php_params(FastcgiRoute& r) {
+  std::string value, admin;
+  for (const auto& p : r.php) {
+    std::string& to = p.admin ? admin : value;
+    if (!to.empty()) to.push_back('\n');
+    to += p.name + "=" + p.value;
+  }
+  std::vector<config::FcgiSetEnv> php;
+  if (!value.empty()) php.push_back({true, false, "PHP_VALUE", value});
+  if (!admin.empty()) php.push_back({true, false, "PHP_ADMIN_VALUE", admin});
+  r.set_env.insert(r.set_env.begin(), php.begin(), php.end());
 }
 
 }  // namespace
@@ -122,8 +145,24 @@ bool has_script_extension(std::string_view name, const std::vector<std::string>&
   return false;
 }
 
+const config::FcgiBackend* configured_backend(const config::VirtualHost& vh, std::string_view url) {
+  auto same = [&](const std::shared_ptr<const config::FcgiBackend>& b) { return b && b->url == url; };
+  for (const auto& f : vh.files) {
+    if (same(f.fcgi)) return f.fcgi.get();
+  }
+  for (const auto& d : vh.directories) {
+    for (const auto& f : d.files) {
+      if (!d.htaccess && same(f.fcgi)) return f.fcgi.get();
+    }
+  }
+  for (const auto& l : vh.locations) {
+    if (same(l.fcgi)) return l.fcgi.get();
+  }
+  return nullptr;
+}
+
 FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const std::string& path,
-                           const config::AccessSubject& who) {
+                           const config::AccessSubject& who, std::string_view rewrite_handler) {
   FastcgiRoute r;
   const config::VirtualHost& vh = *site.cfg;
   const config::LocationSection* loc = route ? route->cfg : nullptr;
@@ -133,6 +172,7 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
   if (loc && loc->handler == config::HandlerKind::FastCgi && !loc->fcgi->path.empty()) {
     // ProxyPass/ProxyPassMatch: the application maps the path (mod_proxy_fcgi
     // sends no PATH_INFO; PHP-FPM splits SCRIPT_FILENAME itself).
+    php_params(r);
     r.kind = FastcgiRoute::Kind::Run;
     r.backend = loc->fcgi.get();
     r.script_filename = template_path(*loc, path);
@@ -141,7 +181,20 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     return r;
   }
 
-  const bool loc_handler = loc && loc->handler == config::HandlerKind::FastCgi;
+  // RewriteRule [H=handler] wins over the configured handler: "proxy:URL"
+  // naming one of the vhost's FastCGI applications runs the file there
+  // (like SetHandler in a <Location>); anything else is the default handler
+  // (None, default-handler, or a handler Pillar lacks: Apache logs
+  // "handler not found" and serves the file by default too).
+  const config::FcgiBackend* forced = nullptr;
+  const bool forced_default = !rewrite_handler.empty() &&
+                              !(core::istarts_with(rewrite_handler, "proxy:") &&
+                                (forced = configured_backend(vh, rewrite_handler.substr(6))) != nullptr);
+  if (forced_default && !core::iequals(rewrite_handler, "none") && !core::iequals(rewrite_handler, "default-handler"))
+    core::log(core::LogLevel::Warn, "core", "RewriteRule [H={}]: handler not found (not a FastCGI application this "
+                                            "site configures); {} is served by the default handler", rewrite_handler, path);
+  const bool loc_handler = forced || (!forced_default && loc && loc->handler == config::HandlerKind::FastCgi);
+  const config::FcgiBackend* loc_backend = forced ? forced : loc_handler ? loc->fcgi.get() : nullptr;
   const bool guard = loc && loc->source_guard ? *loc->source_guard : vh.source_guard;
   const bool fcgi_files = any_fcgi_files(vh);
   if (!loc_handler) {
@@ -191,7 +244,9 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     }
   };
   for (const auto& d : vh.directories) {
-    if (under(dir, d.path) && !d.access.empty()) access = &d.access;
+    if (!under(dir, d.path)) continue;
+    if (!d.access.empty()) access = &d.access;
+    take_options(r, d.fcgi_opts);  // php_value & co. in <Directory> and .htaccess
   }
   apply_files(vh.files);
   for (const auto& d : vh.directories) {
@@ -200,8 +255,8 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
 
   // <Location> is merged after <Files> (Apache's order): its handler wins.
   const config::FcgiBackend* backend = nullptr;
-  if (loc_handler) backend = loc->fcgi.get();
-  else if (handler_files && !handler_none) backend = handler_files->fcgi.get();
+  if (loc_handler) backend = loc_backend;
+  else if (handler_files && !handler_none && !forced_default) backend = handler_files->fcgi.get();
   if (!backend) {
     if (guard && has_script_extension(base, vh.script_extensions)) {
       r.kind = FastcgiRoute::Kind::Refuse;
@@ -213,6 +268,7 @@ FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const s
     r.kind = FastcgiRoute::Kind::Forbidden;
     return r;
   }
+  php_params(r);
   r.kind = FastcgiRoute::Kind::Run;
   r.backend = backend;
   r.script_filename = std::move(file);

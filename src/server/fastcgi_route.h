@@ -41,17 +41,22 @@ struct FastcgiRoute {
   const config::FcgiBackend* backend = nullptr;
   config::FcgiBackendType backend_type = config::FcgiBackendType::Fpm;
   bool pass_auth = false;  // CGIPassAuth
-  std::vector<config::FcgiSetEnv> set_env;  // vhost's, then the location's, then the <Files>'
+  std::vector<config::FcgiSetEnv> set_env;  // PHP_VALUE/PHP_ADMIN_VALUE, then the vhost's, the location's, the <Files>'
   std::string script_filename;  // the file, or ProxyPass(Match)'s script path
   std::string script_name;      // URL path of the script
   std::string path_info;        // decoded; empty: none
   std::string fcgi_prefix;      // "proxy:fcgi://AUTHORITY" (the FPM form of SCRIPT_FILENAME)
+  std::vector<config::PhpSetting> php;  // php_value & co. merged (vhost, location, <Directory>/.htaccess, <Files>)
 };
 
 // `path`: the decoded, normalized request path; `who`: the client (and
-// the user Basic authentication found) for the script's Require.
+// the user Basic authentication found) for the script's Require;
+// `rewrite_handler`: RewriteRule [H=...] ("" none).
 FastcgiRoute route_fastcgi(const Site& site, const LocationRoute* route, const std::string& path,
-                           const config::AccessSubject& who);
+                           const config::AccessSubject& who, std::string_view rewrite_handler = {});
+// The vhost's FastCGI application configured (in httpd.conf) with this URL
+// ("unix:/run/php.sock|fcgi://localhost"), or null.
+const config::FcgiBackend* configured_backend(const config::VirtualHost& vh, std::string_view url);
 
 // Whether a file name ends with one of `exts` (lower-case, with the dot), case-insensitively.
 bool has_script_extension(std::string_view name, const std::vector<std::string>& exts);

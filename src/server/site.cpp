@@ -1,6 +1,7 @@
 #include "server/site.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 
 #include "handlers/static_file_handler.h"
@@ -81,6 +82,11 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
     auto site = std::make_unique<Site>();
     site->cfg = &vh;
     site->server_banner = rt->cfg_->server_tokens;
+    static std::atomic<uint64_t> serials{0};
+    site->serial = ++serials;
+    site->htaccess = std::any_of(vh.directories.begin(), vh.directories.end(), [](const config::DirectorySection& d) {
+      return (d.allow_override && d.allow_override->categories) || (d.allow_override_list && !d.allow_override_list->empty());
+    });
     if (ctx.vhost_stats) site->stats_id = ctx.vhost_stats->id_for(vh.server_name.empty() ? "(main)" : vh.server_name);
     site->static_handler = std::make_unique<handlers::StaticFileHandler>(vh, rt->mime_);
     for (const auto& loc : vh.locations) {
@@ -122,6 +128,8 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
       error = rw_errors[0].to_string();
       return nullptr;
     }
+    // RewriteMap prg: helpers start here, in the master, before the workers fork.
+    if (!site->rewrite->maps.start_programs(c.rewrite_map_timeout, c.process.user, c.process.group, error)) return nullptr;
     site->maps_urls = site->rewrite->any() || !vh.alias_rules.empty() || !vh.redirects.empty() ||
                       !vh.fallback_resource.empty() || !vh.cgi.userdir.dirs.empty() ||
                       std::any_of(vh.directories.begin(), vh.directories.end(),
@@ -167,6 +175,12 @@ std::unique_ptr<Runtime> Runtime::build(std::unique_ptr<config::ServerConfig> cf
 const Site& Runtime::site_for(const sockaddr_storage& local, std::string_view host) const {
   int idx = router_->select(local, host);
   return *sites_[static_cast<size_t>(idx + 1)];
+}
+
+std::vector<int> Runtime::worker_fds() const {
+  std::vector<int> out;
+  for (const auto& s : sites_) s->rewrite->maps.program_fds(out);
+  return out;
 }
 
 std::vector<const core::LogSink*> Runtime::log_sinks() const {

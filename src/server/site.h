@@ -54,6 +54,15 @@ struct Site {
   config::LocationSection rewrite_proxy_section;
   std::vector<LocationRoute> rewrite_proxy_routes;
   const tls::ServerContext* tls = nullptr;  // SSLEngine on: its TLS context (the Runtime's ContextSet owns it)
+  // .htaccess (server/htaccess.h): some <Directory> lets them in (AllowOverride
+  // or AllowOverrideList), so the rewrite phase walks the file's directories.
+  bool htaccess = false;
+  uint64_t serial = 0;  // unique per Site built by a Runtime (keys the per-thread .htaccess cache)
+  // A Site made for one directory tree by its .htaccess files: the vhost's
+  // own Site it derives from (null for that one) and the merged copy of the
+  // vhost's configuration it owns (cfg points at it).
+  const Site* base = nullptr;
+  std::shared_ptr<const config::VirtualHost> own_cfg;
 
   // Longest matching <Location> prefix (later sections win ties), or null.
   const LocationRoute* match(std::string_view path) const;
@@ -81,9 +90,13 @@ class Runtime {
   // The TLS client context toward balancer `b`'s https:// members (null: none).
   const tls::ClientContext* member_tls(const proxy::BalancerRuntime& b) const;
   const std::shared_ptr<core::LogSink>& error_sink() const { return error_sink_; }
+  // The descriptors a worker of this runtime keeps besides its logs and
+  // listeners: the RewriteMap prg: pipes.
+  std::vector<int> worker_fds() const;
   // Every log this runtime writes (error log first), each once.
   std::vector<const core::LogSink*> log_sinks() const;
   const handlers::BuiltinContext& builtin() const { return builtin_; }
+  const handlers::MimeTypes& mime() const { return mime_; }
   bool reopen_logs(std::string& error);
   // The node's cache store (the master's, inherited by every worker); null
   // when no vhost uses CacheEnable.

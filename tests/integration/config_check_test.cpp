@@ -70,8 +70,8 @@ TEST_F(ConfigCheck, BadArgumentsAndContexts) {
   expect_error_at(basic_config(docroot, "Options +Indexes FollowSymLinks\n"), 4);
   expect_error_at(basic_config(docroot, "Require all granted\n"), 4);  // only in per-directory sections
   expect_error_at(basic_config(docroot, "ServerAlias www.example\n"), 4);  // only in <VirtualHost>
-  expect_error_at(basic_config(docroot, "<Directory \"" + docroot + "\">\n  AllowOverride All\n</Directory>\n"), 5,
-                  "AllowOverride");
+  expect_error_at(basic_config(docroot, "<Location />\n  AllowOverride All\n</Location>\n"), 5,
+                  "AllowOverride is not allowed in <Location>");
   expect_error_at(basic_config(docroot, "<Location />\n  Require ip not-an-address\n</Location>\n"), 5);
   expect_error_at(basic_config(docroot, "LimitRequestBody lots\n"), 4);
   expect_error_at(basic_config(docroot, "ErrorDocument 200 \"fine\"\n"), 4);

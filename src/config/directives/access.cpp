@@ -119,11 +119,11 @@ void d_allow_deny(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 constexpr DirectiveSpec kTable[] = {
-    {"Allow", 1, -1, kPerDir, false, d_allow_deny, "Allow from all|ADDRESS..."},
-    {"Deny", 1, -1, kPerDir, false, d_allow_deny, "Deny from all|ADDRESS..."},
-    {"Order", 1, 3, kPerDir, false, d_order, "Order Deny,Allow|Allow,Deny"},
+    {"Allow", 1, -1, kPerDir, false, d_allow_deny, "Allow from all|ADDRESS...", kOrLimit},
+    {"Deny", 1, -1, kPerDir, false, d_allow_deny, "Deny from all|ADDRESS...", kOrLimit},
+    {"Order", 1, 3, kPerDir, false, d_order, "Order Deny,Allow|Allow,Deny", kOrLimit},
     {"Require", 1, -1, kPerDir, false, d_require,
-     "Require all granted|all denied|[not] ip ADDRESS...|local|valid-user|user NAME...|group NAME..."},
+     "Require all granted|all denied|[not] ip ADDRESS...|local|valid-user|user NAME...|group NAME...", kOrAuthConfig},
 };
 
 }  // namespace

@@ -100,11 +100,11 @@ void d_fallback_resource(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 constexpr DirectiveSpec kTable[] = {
     {"Alias", 2, 2, kSV, false, d_alias, "Alias URL-PATH FILE-OR-DIRECTORY"},
     {"AliasMatch", 2, 2, kSV, false, d_alias, "AliasMatch REGEX FILE-OR-DIRECTORY"},
-    {"FallbackResource", 1, 1, kSV | kDirectory, false, d_fallback_resource, "FallbackResource URL-PATH|disabled"},
-    {"Redirect", 1, 3, kSV | kDirectory | kLocation, false, d_redirect, "Redirect [STATUS] URL-PATH URL"},
-    {"RedirectMatch", 2, 3, kSV | kDirectory | kLocation, false, d_redirect, "RedirectMatch [STATUS] REGEX URL"},
-    {"RedirectPermanent", 1, 2, kSV | kDirectory | kLocation, false, d_redirect, "RedirectPermanent URL-PATH URL"},
-    {"RedirectTemp", 1, 2, kSV | kDirectory | kLocation, false, d_redirect, "RedirectTemp URL-PATH URL"},
+    {"FallbackResource", 1, 1, kSV | kDirectory, false, d_fallback_resource, "FallbackResource URL-PATH|disabled", kOrIndexes},
+    {"Redirect", 1, 3, kSV | kDirectory | kLocation, false, d_redirect, "Redirect [STATUS] URL-PATH URL", kOrFileInfo},
+    {"RedirectMatch", 2, 3, kSV | kDirectory | kLocation, false, d_redirect, "RedirectMatch [STATUS] REGEX URL", kOrFileInfo},
+    {"RedirectPermanent", 1, 2, kSV | kDirectory | kLocation, false, d_redirect, "RedirectPermanent URL-PATH URL", kOrFileInfo},
+    {"RedirectTemp", 1, 2, kSV | kDirectory | kLocation, false, d_redirect, "RedirectTemp URL-PATH URL", kOrFileInfo},
     {"ScriptAlias", 2, 2, kSV, false, d_alias, "ScriptAlias URL-PATH DIRECTORY"},
     {"ScriptAliasMatch", 2, 2, kSV, false, d_alias, "ScriptAliasMatch REGEX DIRECTORY"},
 };

@@ -67,11 +67,11 @@ void d_group_file(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 constexpr DirectiveSpec kTable[] = {
-    {"AuthType", 1, 1, kPerDir, false, d_auth_type, "AuthType Basic|None"},
-    {"AuthName", 1, 1, kPerDir, false, d_auth_name, "AuthName \"REALM\""},
-    {"AuthBasicProvider", 1, -1, kPerDir, false, d_basic_provider, "AuthBasicProvider file"},
-    {"AuthUserFile", 1, 1, kPerDir, false, d_user_file, "AuthUserFile PATH"},
-    {"AuthGroupFile", 1, 1, kPerDir, false, d_group_file, "AuthGroupFile PATH"},
+    {"AuthType", 1, 1, kPerDir, false, d_auth_type, "AuthType Basic|None", kOrAuthConfig},
+    {"AuthName", 1, 1, kPerDir, false, d_auth_name, "AuthName \"REALM\"", kOrAuthConfig},
+    {"AuthBasicProvider", 1, -1, kPerDir, false, d_basic_provider, "AuthBasicProvider file", kOrAuthConfig},
+    {"AuthUserFile", 1, 1, kPerDir, false, d_user_file, "AuthUserFile PATH", kOrAuthConfig},
+    {"AuthGroupFile", 1, 1, kPerDir, false, d_group_file, "AuthGroupFile PATH", kOrAuthConfig},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/overrides.h"
 #include "config/values.h"
 #include "http/request.h"
 
@@ -42,19 +43,15 @@ void d_options(DirectiveSink& out, const ConfigNode& n, Scope& s) {
       absolute = true;
     }
     uint8_t bit;
-    if (http::iequals(w, "None")) bit = 0;
-    else if (http::iequals(w, "All"))
-      bit = Options::Indexes | Options::FollowSymLinks | Options::ExecCGI | Options::Includes |
-            Options::SymLinksIfOwnerMatch;
-    else if (http::iequals(w, "Indexes")) bit = Options::Indexes;
-    else if (http::iequals(w, "FollowSymLinks")) bit = Options::FollowSymLinks;
-    else if (http::iequals(w, "SymLinksIfOwnerMatch")) bit = Options::SymLinksIfOwnerMatch;
-    else if (http::iequals(w, "ExecCGI")) bit = Options::ExecCGI;
-    else if (http::iequals(w, "Includes") || http::iequals(w, "IncludesNOEXEC")) bit = Options::Includes;
-    else if (http::iequals(w, "MultiViews")) bit = Options::MultiViews;
-    else
+    if (!option_bits(w, bit))
       return out.error(n, "Options '" + a + "' is unknown; use None, All, Indexes, FollowSymLinks, "
                                            "SymLinksIfOwnerMatch, ExecCGI, Includes or MultiViews, optionally with + or -");
+    // .htaccess: AllowOverride Options=... names the options it may set (Apache's "Option X not allowed here").
+    if (s.htaccess && (bit & ~s.htaccess->allow.options) != 0)
+      return out.error(n, "Option " + std::string(w) + " not allowed here: AllowOverride Options=... for this directory" +
+                              (s.htaccess->allow.where.file.empty() ? std::string()
+                               : " (" + s.htaccess->allow.where.file + ":" + std::to_string(s.htaccess->allow.where.line) + ")") +
+                              " does not list it");
     if (sign == '-') r.remove |= bit;
     else r.add |= bit;
   }
@@ -71,11 +68,19 @@ void d_options(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   }
 }
 
-void d_allow_override(DirectiveSink& out, const ConfigNode& n, Scope&) {
-  if (n.args.size() == 1 && http::iequals(n.args[0], "None")) return;
-  out.error(n, n.name + " " + n.args[0] +
-                   ": Pillar does not read .htaccess files, so what they protect would be exposed; move their "
-                   "directives into this <Directory> and write " + n.name + " None");
+// AllowOverride / AllowOverrideList: only in <Directory> (the table's
+// context), as Apache: not in <Location>, <Files> or at the top level.
+void d_allow_override(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  AllowOverride a;
+  a.where = {n.file, n.line};
+  if (std::string why = parse_allow_override(n.args, a); !why.empty()) return out.error(n, why);
+  s.dir->allow_override = a;
+}
+
+void d_allow_override_list(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::vector<std::string> list;
+  if (std::string why = parse_allow_override_list(n.args, list); !why.empty()) return out.error(n, why);
+  s.dir->allow_override_list = std::move(list);
 }
 
 
@@ -129,6 +134,21 @@ void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     return;
   }
   cgi.handler.reset();
+  if (s.htaccess && !s.files) {
+    // .htaccess outside <Files>: every file of the directory, as Apache's
+    // directory context; a section matching every name holds it.
+    FilesSection all;
+    all.pattern = "*";
+    all.where = {n.file, n.line};
+    Scope inner = s;
+    inner.files = &all;
+    inner.ctx = kFiles;
+    size_t before = out.errors.size();
+    d_set_handler(out, n, inner);
+    if (out.errors.size() == before) s.dir->files.push_back(std::move(all));
+    if (v == "none" || v == "default-handler") s.dir->cgi.handler = false;  // as in <Directory>
+    return;
+  }
   if (v.rfind("proxy:", 0) == 0) {  // mod_proxy_fcgi's handler form (directives/fastcgi.cpp)
     if (s.dir && !s.files) return out.error(n, "SetHandler " + n.args[0] + " in <Directory>: put it in a <FilesMatch> (e.g. <FilesMatch \\.php$>) inside it");
     fcgi_set_handler(out, n, s);
@@ -165,16 +185,17 @@ void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 constexpr DirectiveSpec kTable[] = {
-    {"AddType", 2, -1, kSV | kDirectory, false, d_add_type, "AddType MIME-TYPE .EXT..."},
-    {"AllowOverride", 1, -1, kDirectory, false, d_allow_override, "AllowOverride None"},
-    {"AllowOverrideList", 1, -1, kDirectory, false, d_allow_override, "AllowOverrideList None"},
-    {"DirectoryIndex", 1, -1, kSV, false, d_directory_index, "DirectoryIndex FILE... | disabled"},
+    {"AddType", 2, -1, kSV | kDirectory, false, d_add_type, "AddType MIME-TYPE .EXT...", kOrFileInfo},
+    {"AllowOverride", 1, -1, kDirectory, false, d_allow_override,
+     "AllowOverride All|None|AuthConfig|FileInfo|Indexes|Limit|Options[=Option,...]|Nonfatal=Override|Unknown|All..."},
+    {"AllowOverrideList", 1, -1, kDirectory, false, d_allow_override_list, "AllowOverrideList None|DIRECTIVE..."},
+    {"DirectoryIndex", 1, -1, kSV, false, d_directory_index, "DirectoryIndex FILE... | disabled", kOrIndexes},
     {"DocumentRoot", 1, 1, kSV, false, d_document_root, "DocumentRoot DIRECTORY"},
-    {"EnableSendfile", 1, 1, kServer | kVHost | kDirectory, true, d_enable_sendfile, "EnableSendfile On|Off"},
-    {"ErrorDocument", 2, -1, kSV, false, d_error_document, "ErrorDocument STATUS /path|URL|\"text\""},
-    {"Options", 1, -1, kSV | kDirectory, false, d_options, "Options [+|-]OPTION..."},
+    {"EnableSendfile", 1, 1, kServer | kVHost | kDirectory, true, d_enable_sendfile, "EnableSendfile On|Off", kOrFileInfo},
+    {"ErrorDocument", 2, -1, kSV, false, d_error_document, "ErrorDocument STATUS /path|URL|\"text\"", kOrFileInfo},
+    {"Options", 1, -1, kSV | kDirectory, false, d_options, "Options [+|-]OPTION...", kOrOptions},
     {"SetHandler", 1, 1, kDirectory | kFiles | kLocation, false, d_set_handler,
-     "SetHandler server-status|pillar-metrics|pillar-welcome|cgi-script|None|\"proxy:unix:/PATH.sock|fcgi://NAME\"|\"proxy:fcgi://HOST:PORT\""},
+     "SetHandler server-status|pillar-metrics|pillar-welcome|cgi-script|None|\"proxy:unix:/PATH.sock|fcgi://NAME\"|\"proxy:fcgi://HOST:PORT\"", kOrFileInfo},
     {"TypesConfig", 1, 1, kServer, false, d_types_config, "TypesConfig PATH"},
 };
 

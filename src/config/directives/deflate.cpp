@@ -146,10 +146,10 @@ void d_alter_etag(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 constexpr uint8_t kAnywhere = kSV | kPerDir;
 
 constexpr DirectiveSpec kTable[] = {
-    {"AddOutputFilterByType", 2, -1, kAnywhere, false, d_add_by_type, "AddOutputFilterByType DEFLATE MEDIA-TYPE..."},
-    {"SetOutputFilter", 1, 1, kAnywhere, false, d_set_output_filter, "SetOutputFilter DEFLATE"},
-    {"AddOutputFilter", 2, -1, kAnywhere, false, d_add_output_filter, "AddOutputFilter DEFLATE .EXT..."},
-    {"RemoveOutputFilter", 1, -1, kAnywhere, false, d_remove_output_filter, "RemoveOutputFilter .EXT..."},
+    {"AddOutputFilterByType", 2, -1, kAnywhere, false, d_add_by_type, "AddOutputFilterByType DEFLATE MEDIA-TYPE...", kOrFileInfo},
+    {"SetOutputFilter", 1, 1, kAnywhere, false, d_set_output_filter, "SetOutputFilter DEFLATE", kOrFileInfo},
+    {"AddOutputFilter", 2, -1, kAnywhere, false, d_add_output_filter, "AddOutputFilter DEFLATE .EXT...", kOrFileInfo},
+    {"RemoveOutputFilter", 1, -1, kAnywhere, false, d_remove_output_filter, "RemoveOutputFilter .EXT...", kOrFileInfo},
     {"DeflateCompressionLevel", 1, 1, kSV, false, d_level, "DeflateCompressionLevel 1-9"},
     {"DeflateMemLevel", 1, 1, kSV, false, d_mem_level, "DeflateMemLevel 1-9"},
     {"DeflateWindowSize", 1, 1, kSV, false, d_window_size, "DeflateWindowSize 1-15"},

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "config/directives/tables.h"
+#include "http/request.h"
 
 namespace pillar::config {
 namespace {
@@ -20,7 +21,53 @@ constexpr std::string_view kSupported =
 FcgiOptions& scope_fcgi_options(Scope& s) {
   if (s.files) return s.files->fcgi_opts;
   if (s.loc) return s.loc->fcgi_opts;
+  if (s.dir) return s.dir->fcgi_opts;
   return s.vhost.fcgi_opts;
+}
+
+// php_value NAME VALUE / php_flag NAME On|Off (php_admin_*: the same, not
+// in .htaccess, and not overridden by php_value), as mod_php reads them:
+// a flag becomes "1" or "0", the value "none" clears (an empty value).
+void d_php(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::string lname = core::lowercase(n.name);
+  PhpSetting p;
+  p.admin = lname.find("admin") != std::string::npos;
+  bool flag = lname.size() > 4 && lname.substr(lname.size() - 4) == "flag";
+  p.name = n.args[0];
+  if (p.name.empty() || p.name.find_first_of("=\n\r") != std::string::npos)
+    return out.error(n, n.name + " " + p.name + ": the first argument is a php.ini setting's name, e.g. " + n.name +
+                            (flag ? " display_errors Off" : " memory_limit 256M"));
+  const std::string& v = n.args[1];
+  if (v.find_first_of("\n\r") != std::string::npos) return out.error(n, n.name + " " + p.name + ": the value cannot hold a line break");
+  if (flag) {
+    bool on = false;
+    std::string why;
+    if (!parse_on_off(v, on, why) && v != "1" && v != "0") return out.error(n, n.name + " " + p.name + " " + v + ": write On or Off");
+    p.value = on || v == "1" ? "1" : "0";
+  } else {
+    p.value = http::iequals(v, "none") ? "" : v;
+  }
+  scope_fcgi_options(s).php.push_back(std::move(p));
+}
+
+// The FastCGI applications httpd.conf configures for this vhost: an
+// .htaccess SetHandler "proxy:..." may name one of these, not any socket or
+// host (a customer must not make the server connect where the admin did not).
+bool configured_backend(const VirtualHost& vh, std::string_view url) {
+  auto same = [&](const std::shared_ptr<const FcgiBackend>& b) { return b && b->url == url; };
+  for (const auto& f : vh.files) {
+    if (same(f.fcgi)) return true;
+  }
+  for (const auto& d : vh.directories) {
+    if (d.htaccess) continue;
+    for (const auto& f : d.files) {
+      if (same(f.fcgi)) return true;
+    }
+  }
+  for (const auto& l : vh.locations) {
+    if (same(l.fcgi)) return true;
+  }
+  return false;
 }
 
 void d_backend_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
@@ -81,11 +128,16 @@ void d_source_guard(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 }
 
 constexpr DirectiveSpec kTable[] = {
-    {"CGIPassAuth", 1, 1, kSV | kFiles | kLocation, false, d_pass_auth, "CGIPassAuth On|Off"},
+    {"CGIPassAuth", 1, 1, kSV | kFiles | kLocation, false, d_pass_auth, "CGIPassAuth On|Off", kOrAuthConfig},
     {"ProxyFCGIBackendType", 1, 1, kSV | kFiles | kLocation, false, d_backend_type, "ProxyFCGIBackendType FPM|GENERIC"},
     {"ProxyFCGISetEnvIf", 2, 3, kSV | kFiles | kLocation, false, d_set_env_if,
      "ProxyFCGISetEnvIf true|false [!]VARIABLE [VALUE]"},
     {"ScriptSourceGuard", 1, -1, kSV | kLocation, false, d_source_guard, "ScriptSourceGuard On [.EXT...]|Off"},
+    // mod_php's names, for PHP-FPM (php_value needs AllowOverride Options in .htaccess, as with mod_php)
+    {"php_admin_flag", 2, 2, kSV | kPerDir, false, d_php, "php_admin_flag NAME On|Off"},
+    {"php_admin_value", 2, 2, kSV | kPerDir, false, d_php, "php_admin_value NAME VALUE"},
+    {"php_flag", 2, 2, kSV | kPerDir, false, d_php, "php_flag NAME On|Off", kOrOptions},
+    {"php_value", 2, 2, kSV | kPerDir, false, d_php, "php_value NAME VALUE", kOrOptions},
 };
 
 }  // namespace
@@ -155,6 +207,12 @@ bool fcgi_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   if (!b->path.empty()) {
     return out.error(n, "SetHandler " + n.args[0] + ": the handler form takes no path after the host (the file is the request's); "
                                                     "use ProxyPassMatch for a path"),
+           false;
+  }
+  if (s.htaccess && !configured_backend(s.vhost, b->url)) {
+    return out.error(n, "SetHandler " + n.args[0] + " in .htaccess names a FastCGI application this site's "
+                                                    "configuration does not use; name one the server configuration "
+                                                    "sets up (SetHandler \"proxy:...\" in httpd.conf)"),
            false;
   }
   if (s.files) {

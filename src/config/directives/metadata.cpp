@@ -435,26 +435,26 @@ constexpr uint8_t kAny = kSV | kPerDir;
 
 constexpr DirectiveSpec kTable[] = {
     // mod_setenvif
-    {"SetEnvIf", 3, -1, kAny, false, d_setenvif, "SetEnvIf ATTRIBUTE REGEX [!]VAR[=VALUE]..."},
-    {"SetEnvIfNoCase", 3, -1, kAny, false, d_setenvif, "SetEnvIfNoCase ATTRIBUTE REGEX [!]VAR[=VALUE]..."},
-    {"BrowserMatch", 2, -1, kAny, false, d_browser_match, "BrowserMatch REGEX [!]VAR[=VALUE]..."},
-    {"BrowserMatchNoCase", 2, -1, kAny, false, d_browser_match, "BrowserMatchNoCase REGEX [!]VAR[=VALUE]..."},
+    {"SetEnvIf", 3, -1, kAny, false, d_setenvif, "SetEnvIf ATTRIBUTE REGEX [!]VAR[=VALUE]...", kOrFileInfo},
+    {"SetEnvIfNoCase", 3, -1, kAny, false, d_setenvif, "SetEnvIfNoCase ATTRIBUTE REGEX [!]VAR[=VALUE]...", kOrFileInfo},
+    {"BrowserMatch", 2, -1, kAny, false, d_browser_match, "BrowserMatch REGEX [!]VAR[=VALUE]...", kOrFileInfo},
+    {"BrowserMatchNoCase", 2, -1, kAny, false, d_browser_match, "BrowserMatchNoCase REGEX [!]VAR[=VALUE]...", kOrFileInfo},
     // mod_env
-    {"SetEnv", 1, 2, kAny, false, d_set_env, "SetEnv NAME [VALUE]"},
-    {"UnsetEnv", 1, -1, kAny, false, d_unset_env, "UnsetEnv NAME..."},
+    {"SetEnv", 1, 2, kAny, false, d_set_env, "SetEnv NAME [VALUE]", kOrFileInfo},
+    {"UnsetEnv", 1, -1, kAny, false, d_unset_env, "UnsetEnv NAME...", kOrFileInfo},
     {"PassEnv", 1, -1, kAny, false, d_pass_env, "PassEnv NAME..."},
     // mod_headers
     {"Header", 2, 6, kAny, false, d_header,
      "Header [always|onsuccess] add|append|echo|edit|edit*|merge|set|setifempty|unset|note HEADER [VALUE] [REPLACEMENT] "
-     "[early|env=[!]VAR]"},
+     "[early|env=[!]VAR]", kOrFileInfo},
     {"RequestHeader", 2, 5, kAny, false, d_header,
-     "RequestHeader add|append|edit|edit*|merge|set|setifempty|unset HEADER [VALUE] [REPLACEMENT] [early|env=[!]VAR]"},
+     "RequestHeader add|append|edit|edit*|merge|set|setifempty|unset HEADER [VALUE] [REPLACEMENT] [early|env=[!]VAR]", kOrFileInfo},
     // mod_expires
-    {"ExpiresActive", 1, 1, kAny, false, d_expires_active, "ExpiresActive On|Off"},
-    {"ExpiresDefault", 1, 1, kAny, false, d_expires_default, "ExpiresDefault \"access plus 1 month\" | A2592000"},
-    {"ExpiresByType", 2, 2, kAny, false, d_expires_by_type, "ExpiresByType MEDIA-TYPE \"access plus 1 month\" | A2592000"},
+    {"ExpiresActive", 1, 1, kAny, false, d_expires_active, "ExpiresActive On|Off", kOrIndexes},
+    {"ExpiresDefault", 1, 1, kAny, false, d_expires_default, "ExpiresDefault \"access plus 1 month\" | A2592000", kOrIndexes},
+    {"ExpiresByType", 2, 2, kAny, false, d_expires_by_type, "ExpiresByType MEDIA-TYPE \"access plus 1 month\" | A2592000", kOrIndexes},
     // core
-    {"ServerSignature", 1, 1, kAny, false, d_server_signature, "ServerSignature On|Off|EMail"},
+    {"ServerSignature", 1, 1, kAny, false, d_server_signature, "ServerSignature On|Off|EMail", kOrAll},
     {"ServerAdmin", 1, 1, kSV, false, d_server_admin, "ServerAdmin EMAIL|URL"},
 };
 

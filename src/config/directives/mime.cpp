@@ -115,43 +115,51 @@ void d_not_applied(DirectiveSink& out, const ConfigNode& n, Scope&) {
   if (!said) out.notice(n, what + " (see docs/apache-compat.md); later lines are accepted silently");
 }
 
-void d_access_file_name(DirectiveSink&, const ConfigNode&, Scope&) {}  // .htaccess is never read (AllowOverride None)
+// AccessFileName NAME...: the first of these that exists in a directory is
+// its per-directory file (read where AllowOverride lets it).
+void d_access_file_name(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  for (const auto& a : n.args) {
+    if (a.empty() || a.find('/') != std::string::npos || a == "." || a == "..")
+      return out.error(n, "AccessFileName " + a + ": give a file name (no '/'), e.g. AccessFileName .htaccess");
+  }
+  s.vhost.access_file_names = n.args;
+}
 
 constexpr uint8_t kAny = kSV | kPerDir;
 
 constexpr DirectiveSpec kTable[] = {
     // mod_mime
-    {"AddCharset", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_charsets>, "AddCharset CHARSET .EXT..."},
-    {"AddEncoding", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_encodings>, "AddEncoding ENCODING .EXT..."},
-    {"AddLanguage", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_languages>, "AddLanguage LANGUAGE .EXT..."},
-    {"AddHandler", 2, -1, kSV | kDirectory, false, d_add_handler, "AddHandler HANDLER .EXT..."},
-    {"RemoveType", 1, -1, kSV, false, d_remove_type, "RemoveType .EXT..."},
-    {"RemoveCharset", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_charsets>, "RemoveCharset .EXT..."},
-    {"RemoveEncoding", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_encodings>, "RemoveEncoding .EXT..."},
-    {"RemoveLanguage", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_languages>, "RemoveLanguage .EXT..."},
-    {"RemoveHandler", 1, -1, kSV | kDirectory, false, d_remove_handler, "RemoveHandler .EXT..."},
-    {"DefaultLanguage", 1, 1, kSV, false, d_default_language, "DefaultLanguage LANGUAGE-TAG"},
+    {"AddCharset", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_charsets>, "AddCharset CHARSET .EXT...", kOrFileInfo},
+    {"AddEncoding", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_encodings>, "AddEncoding ENCODING .EXT...", kOrFileInfo},
+    {"AddLanguage", 2, -1, kSV, false, d_ext_map<&VirtualHost::add_languages>, "AddLanguage LANGUAGE .EXT...", kOrFileInfo},
+    {"AddHandler", 2, -1, kSV | kDirectory, false, d_add_handler, "AddHandler HANDLER .EXT...", kOrFileInfo},
+    {"RemoveType", 1, -1, kSV, false, d_remove_type, "RemoveType .EXT...", kOrFileInfo},
+    {"RemoveCharset", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_charsets>, "RemoveCharset .EXT...", kOrFileInfo},
+    {"RemoveEncoding", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_encodings>, "RemoveEncoding .EXT...", kOrFileInfo},
+    {"RemoveLanguage", 1, -1, kSV, false, d_remove_ext<&VirtualHost::add_languages>, "RemoveLanguage .EXT...", kOrFileInfo},
+    {"RemoveHandler", 1, -1, kSV | kDirectory, false, d_remove_handler, "RemoveHandler .EXT...", kOrFileInfo},
+    {"DefaultLanguage", 1, 1, kSV, false, d_default_language, "DefaultLanguage LANGUAGE-TAG", kOrFileInfo},
     // core
-    {"ForceType", 1, 1, kDirectory, false, d_force_type, "ForceType MEDIA-TYPE|None"},
-    {"AddDefaultCharset", 1, 1, kSV, false, d_add_default_charset, "AddDefaultCharset On|Off|CHARSET"},
+    {"ForceType", 1, 1, kDirectory, false, d_force_type, "ForceType MEDIA-TYPE|None", kOrFileInfo},
+    {"AddDefaultCharset", 1, 1, kSV, false, d_add_default_charset, "AddDefaultCharset On|Off|CHARSET", kOrFileInfo},
     {"AccessFileName", 1, -1, kSV, false, d_access_file_name, "AccessFileName .htaccess"},
     {"DefaultRuntimeDir", 1, 1, kServer, false, d_accept, "DefaultRuntimeDir DIRECTORY"},
     {"Mutex", 1, 2, kServer, false, d_accept, "Mutex MECHANISM [MUTEX-NAME|default]"},
     {"TraceEnable", 1, 1, kSV, false, d_trace_enable, "TraceEnable On|Off|extended"},
     // mod_negotiation: no negotiation without MultiViews (refused by Options)
-    {"LanguagePriority", 1, -1, kSV | kDirectory, false, d_accept, "LanguagePriority LANG..."},
-    {"ForceLanguagePriority", 1, 2, kSV | kDirectory, false, d_accept, "ForceLanguagePriority None|Prefer|Fallback"},
+    {"LanguagePriority", 1, -1, kSV | kDirectory, false, d_accept, "LanguagePriority LANG...", kOrFileInfo},
+    {"ForceLanguagePriority", 1, 2, kSV | kDirectory, false, d_accept, "ForceLanguagePriority None|Prefer|Fallback", kOrFileInfo},
     // mod_autoindex
-    {"IndexIgnore", 1, -1, kSV, false, d_index_ignore, "IndexIgnore WILDCARD..."},
-    {"IndexOptions", 1, -1, kSV | kDirectory, false, d_not_applied, "IndexOptions OPTION..."},
-    {"AddIcon", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIcon ICON NAME..."},
-    {"AddIconByType", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIconByType ICON MIME-TYPE..."},
-    {"AddIconByEncoding", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIconByEncoding ICON ENCODING..."},
-    {"AddAlt", 2, -1, kSV | kDirectory, false, d_not_applied, "AddAlt TEXT NAME..."},
-    {"AddDescription", 2, -1, kSV | kDirectory, false, d_not_applied, "AddDescription TEXT NAME..."},
-    {"DefaultIcon", 1, 1, kSV | kDirectory, false, d_not_applied, "DefaultIcon URL-PATH"},
-    {"HeaderName", 1, 1, kSV | kDirectory, false, d_not_applied, "HeaderName FILENAME"},
-    {"ReadmeName", 1, 1, kSV | kDirectory, false, d_not_applied, "ReadmeName FILENAME"},
+    {"IndexIgnore", 1, -1, kSV, false, d_index_ignore, "IndexIgnore WILDCARD...", kOrIndexes},
+    {"IndexOptions", 1, -1, kSV | kDirectory, false, d_not_applied, "IndexOptions OPTION...", kOrIndexes},
+    {"AddIcon", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIcon ICON NAME...", kOrIndexes},
+    {"AddIconByType", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIconByType ICON MIME-TYPE...", kOrIndexes},
+    {"AddIconByEncoding", 2, -1, kSV | kDirectory, false, d_not_applied, "AddIconByEncoding ICON ENCODING...", kOrIndexes},
+    {"AddAlt", 2, -1, kSV | kDirectory, false, d_not_applied, "AddAlt TEXT NAME...", kOrIndexes},
+    {"AddDescription", 2, -1, kSV | kDirectory, false, d_not_applied, "AddDescription TEXT NAME...", kOrIndexes},
+    {"DefaultIcon", 1, 1, kSV | kDirectory, false, d_not_applied, "DefaultIcon URL-PATH", kOrIndexes},
+    {"HeaderName", 1, 1, kSV | kDirectory, false, d_not_applied, "HeaderName FILENAME", kOrIndexes},
+    {"ReadmeName", 1, 1, kSV | kDirectory, false, d_not_applied, "ReadmeName FILENAME", kOrIndexes},
     // mod_proxy's ProxyStatus: balancer members are always in server-status
     {"ProxyStatus", 1, 1, kSV, false, d_accept, "ProxyStatus On|Off|Full"},
 };

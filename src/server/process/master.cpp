@@ -18,6 +18,7 @@
 #include "core/fd.h"
 #include "core/log.h"
 #include "core/socket_address.h"
+#include "rewrite/prg_map.h"
 #include "server/control/balancer_commands.h"
 #include "server/control/cache_commands.h"
 #include "server/control/status_commands.h"
@@ -96,7 +97,9 @@ void Master::reap() {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
-    if (!vrrp_.reaped(pid, status, stopping_) && !cgid_.reaped(pid, status, stopping_)) workers_->reaped(pid, status);
+    if (!vrrp_.reaped(pid, status, stopping_) && !cgid_.reaped(pid, status, stopping_) &&
+        !rewrite::ProgramMap::reaped(pid, status))
+      workers_->reaped(pid, status);
   }
 }
 
@@ -121,6 +124,7 @@ void Master::tick() {
   workers_->maintain(rt_->config().process);
   if (!stopping_) vrrp_.start(rt_->config(), listeners_.sockets(), vrrp_status_, master_fds());  // when it is not running
   if (!stopping_) start_cgi_launcher();
+  if (!stopping_) rewrite::ProgramMap::maintain();  // RewriteMap prg: helpers that died
   // Old runtimes can go once no child forked from them remains.
   if (!workers_->old_generation_alive()) old_runtimes_.clear();
 }

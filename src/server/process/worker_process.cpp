@@ -106,6 +106,7 @@ void run_worker(const WorkerSpec& spec) {
     std::vector<int> keep = {0, 1, 2};
     for (const auto& l : *spec.listeners) keep.push_back(l.fd);
     for (const auto* s : sinks) keep.push_back(s->fd());
+    for (int fd : rt.worker_fds()) keep.push_back(fd);  // RewriteMap prg: pipes
     close_all_except(std::move(keep));
   }
   drop_privileges(spec);

@@ -15,7 +15,9 @@
 #include "http/uri.h"
 #include "rewrite/alias.h"
 #include "rewrite/engine.h"
+#include "core/clock.h"
 #include "proxy/balancer_runtime.h"
+#include "server/htaccess.h"
 #include "server/request/userdir.h"
 #include "server/site.h"
 
@@ -164,6 +166,7 @@ enum class Step { Next, Respond, Again };
 Step finish_outcome(Request& req, const RewritePhaseEnv& env, const rewrite::Outcome& o) {
   for (const auto& c : o.set_cookies) req.rewrite.set_cookies.push_back(c);
   if (!o.type.empty()) req.rewrite.forced_type = o.type;
+  if (!o.handler.empty()) req.rewrite.handler = o.handler;  // H=: the FastCGI phase reads it
   if (o.end) req.rewrite.end = true;
   switch (o.action) {
     case Action::Redirect: respond_redirect(req, o.status, o.location); break;
@@ -190,6 +193,30 @@ const config::DirectorySection* deepest(const config::VirtualHost& vh, std::stri
   return found;
 }
 
+// Apache's directory walk splits the filename where the path stops being
+// directories: at a file (/www/index.php + /extra) or at the first missing
+// component (/www/2024 + /01/hello); what follows is PATH_INFO, which
+// per-directory rules see appended (and [DPI] drops). Components under the
+// DocumentRoot are stat'ed only when the whole name does not exist.
+void split_path_info(const std::string& filename, std::string_view root, std::string& file, std::string& info) {
+  struct stat st {};
+  file = filename;
+  info.clear();
+  if (::stat(filename.c_str(), &st) == 0) return;
+  size_t pos = !root.empty() && root != "/" && rewrite::path_under(filename, root) ? root.size() : 0;
+  while (pos < filename.size()) {
+    size_t end = filename.find('/', pos + 1);
+    if (end == std::string::npos) return;  // only the last component is missing: no PATH_INFO
+    std::string prefix = filename.substr(0, end);
+    if (::stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      file = std::move(prefix);
+      info = filename.substr(end);
+      return;
+    }
+    pos = end;
+  }
+}
+
 bool file_missing(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) == 0) return false;
@@ -197,8 +224,12 @@ bool file_missing(const std::string& path) {
 }
 
 // One pass of 1-3 (see the header); Again after an internal redirect.
-Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& ctx, const std::string& base) {
-  const Site& site = *req.site;
+// `vsite`: the vhost's own Site (steps 1-2 and the walk); the walk may give
+// a per-directory Site (.htaccess files) for step 3 and the rest of the request.
+Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& ctx, const std::string& base,
+              const Site& vsite) {
+  req.site = &vsite;
+  const Site& site = vsite;
   const config::VirtualHost& vh = *site.cfg;
   RewriteState& st = req.rewrite;
   st.filename.clear();
@@ -242,12 +273,32 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
   }
   if (proxied) return Step::Next;
 
-  // 3. Per-directory: rewrite, Redirect in <Location>/<Directory>, FallbackResource.
+  // 3. Per-directory: the directory walk (.htaccess), rewrite, Redirect in
+  // <Location>/<Directory>, FallbackResource.
   std::string filename = st.filename;
   if (filename.empty()) filename = (vh.document_root == "/" ? std::string() : vh.document_root) + req.path;
+  if (site.htaccess) {
+    HtaccessOutcome h = thread_htaccess_cache().resolve(env.runtime, site, filename, core::mono_ms());
+    if (h.status) {
+      // Apache logs an .htaccess error at alert, naming the file.
+      core::log(core::LogLevel::Alert, "core", "[client {}] {} (answered {} for {})", req.client_ip, h.error, h.status,
+                req.path);
+      req.resp.error(h.status);
+      return Step::Respond;
+    }
+    st.dir_site = std::move(h.hold);
+    req.site = h.site;
+  }
+  const config::VirtualHost& dvh = *req.site->cfg;
+  rules = req.site->rewrite.get();
   if (rules && !st.end) {
-    if (const rewrite::RuleSet* set = rules->for_file(vh, filename)) {
-      in.path = filename;
+    const rewrite::RuleSet* set = req.route ? rules->for_location(*req.route->cfg) : nullptr;
+    if (!set) set = rules->for_file(dvh, filename);
+    if (set) {
+      std::string file, info;
+      split_path_info(filename, dvh.document_root, file, info);
+      in.path = file;
+      in.path_info = info;
       in.query = req.head.query;
       rewrite::Outcome o = rewrite::run(*set, ctx, in);
       if (finish_outcome(req, env, o) == Step::Respond) return Step::Respond;
@@ -260,15 +311,15 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
     if (r.action == rewrite::AliasOutcome::Action::Redirect) return respond_redirect(req, r.status, r.location), Step::Respond;
     if (r.action == rewrite::AliasOutcome::Action::Status) return respond_status(req, r.status), Step::Respond;
   }
-  if (const auto* d = deepest(vh, filename, [](const auto& s) { return !s.redirects.empty(); })) {
+  if (const auto* d = deepest(dvh, filename, [](const auto& s) { return !s.redirects.empty(); })) {
     auto r = rewrite::apply_redirects(d->redirects, req.path, req.head.query, base);
     if (r.action == rewrite::AliasOutcome::Action::Redirect) return respond_redirect(req, r.status, r.location), Step::Respond;
     if (r.action == rewrite::AliasOutcome::Action::Status) return respond_status(req, r.status), Step::Respond;
   }
   bool static_files = !req.route || !req.route->handler;
   if (static_files && !st.script) {
-    const auto* d = deepest(vh, filename, [](const auto& s) { return s.fallback_resource.has_value(); });
-    const std::string& fallback = d ? *d->fallback_resource : vh.fallback_resource;
+    const auto* d = deepest(dvh, filename, [](const auto& s) { return s.fallback_resource.has_value(); });
+    const std::string& fallback = d ? *d->fallback_resource : dvh.fallback_resource;
     if (!fallback.empty() && fallback != req.path && file_missing(filename)) {
       return set_url(req, fallback, nullptr) ? Step::Again : Step::Respond;
     }
@@ -284,12 +335,14 @@ void apply_rewrite_headers(Request& req) {
 
 RewriteVerdict run_rewrite_phase(Request& req, const RewritePhaseEnv& env) {
   req.rewrite.reset();
-  if (!req.site || !req.site->maps_urls || req.path_error || req.head.path == "*") return RewriteVerdict::Next;
+  if (!req.site || !(req.site->maps_urls || req.site->htaccess) || req.path_error || req.head.path == "*")
+    return RewriteVerdict::Next;
+  const Site& vsite = *req.site;
   RequestRewriteContext ctx(req, env);
   ctx.trace_level = req.site->rewrite ? req.site->rewrite->trace : 0;
   std::string base = server_url(req, env);
   for (;;) {
-    Step s = map_once(req, env, ctx, base);
+    Step s = map_once(req, env, ctx, base, vsite);
     if (s == Step::Respond) return RewriteVerdict::Respond;
     if (s == Step::Next) break;
     if (++req.rewrite.redirects > kMaxInternalRedirects) {

@@ -5,11 +5,14 @@
 // request's environment (Request::env). Reset by the rewrite phase at the
 // start of each request.
 #pragma once
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace pillar::server {
+
+struct Site;
 
 struct RewriteState {
   std::string filename;       // mapped by Alias or a server-context rule; empty: DocumentRoot + path
@@ -23,6 +26,11 @@ struct RewriteState {
   std::string userdir_base;   // and the user's directory it mapped to
   bool end = false;           // [END]: no more rewriting
   int redirects = 0;          // internal redirects so far (bounded as LimitInternalRecursion)
+  std::string handler;        // RewriteRule [H=handler]: the handler that answers (empty: the configured one)
+  // The per-directory Site the .htaccess files made (Request::site points
+  // at it after the walk); held so that it outlives the request even when
+  // the thread's cache lets it go (server/htaccess.h).
+  std::shared_ptr<const Site> dir_site;
 
   void reset() {
     filename.clear();
@@ -33,6 +41,8 @@ struct RewriteState {
     userdir_base.clear();
     script = end = false;
     redirects = 0;
+    handler.clear();
+    dir_site.reset();
   }
 };
 

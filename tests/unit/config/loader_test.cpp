@@ -177,10 +177,19 @@ const ErrorCase kErrorCases[] = {
     {"ListenBacklogZero", "Listen 8080\nListenBacklog 0\n", 2, {"ListenBacklog", "out of range"}},
     {"NoListenAtAll", "Timeout 30\n", 0, {"no Listen directive", "Listen 80"}},
     // Access control.
-    {"AllowOverrideAll", "Listen 8080\n<Directory /srv>\n  AllowOverride All\n</Directory>\n", 3,
-     {"does not read .htaccess", "AllowOverride None"}},
-    {"AllowOverrideListSome", "Listen 8080\n<Directory /srv>\n  AllowOverrideList Redirect\n</Directory>\n", 3,
-     {"AllowOverrideList None"}},
+    {"AllowOverrideBadClass", "Listen 8080\n<Directory /srv>\n  AllowOverride FileInfo Everything\n</Directory>\n", 3,
+     {"illegal override option Everything", "Options[=Option,...]"}},
+    {"AllowOverrideBadOption", "Listen 8080\n<Directory /srv>\n  AllowOverride Options=Indexes,Bogus\n</Directory>\n", 3,
+     {"'Bogus' is not an option"}},
+    {"AllowOverrideNonfatalWhat", "Listen 8080\n<Directory /srv>\n  AllowOverride All Nonfatal=Some\n</Directory>\n", 3,
+     {"Nonfatal=Override, Nonfatal=Unknown or Nonfatal=All"}},
+    {"AllowOverrideAtTopLevel", "Listen 8080\nAllowOverride All\n", 2, {"AllowOverride is not allowed in the server config"}},
+    {"AllowOverrideInFiles", "Listen 8080\n<Directory /srv>\n<Files x>\n  AllowOverride All\n</Files>\n</Directory>\n", 4,
+     {"AllowOverride is not allowed in <Files>"}},
+    {"AllowOverrideListUnknown", "Listen 8080\n<Directory /srv>\n  AllowOverrideList Redirect Frobnicate\n</Directory>\n", 3,
+     {"AllowOverrideList Frobnicate: no such directive"}},
+    {"AllowOverrideListNotHtaccess", "Listen 8080\n<Directory /srv>\n  AllowOverrideList Listen\n</Directory>\n", 3,
+     {"Listen cannot be used in .htaccess"}},
     {"RequireHost", "Listen 8080\n<Directory /srv>\n  Require host example.com\n</Directory>\n", 3,
      {"Require host is not supported", "use Require ip"}},
     {"RequireIpHostName", "Listen 8080\n<Location />\n  Require ip intranet.example.com\n</Location>\n", 3,
@@ -255,7 +264,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, LoaderError, ::testing::ValuesIn(kErrorCases),
                          [](const ::testing::TestParamInfo<ErrorCase>& i) { return std::string(i.param.name); });
 
 TEST(LoaderErrors, SeveralErrorsAreAllReported) {
-  LoadResult r = load("Listen 8080\nFrobnicate\nTimeout 10x\n<Directory /srv>\n  AllowOverride All\n</Directory>\n");
+  LoadResult r = load("Listen 8080\nFrobnicate\nTimeout 10x\n<Directory /srv>\n  AllowOverride Most\n</Directory>\n");
   ASSERT_EQ(r.errors.size(), 3u) << dump(r);
   EXPECT_EQ(r.errors[0].line, 2);
   EXPECT_EQ(r.errors[1].line, 3);

@@ -55,6 +55,15 @@ TEST(Variables, UndefinedIsAnErrorWithFileAndLine) {
   EXPECT_NE(r.errors[0].message.find("${PILLAR_TEST_NOT_SET} is not defined"), std::string::npos);
 }
 
+// ${map:key|default} is a RewriteMap lookup (a name with ':' is never a variable, as in Apache).
+TEST(Variables, MapLookupsAreNotVariables) {
+  LoadResult r = load("Listen 8080\nDefine X 1\nRewriteEngine On\nRewriteMap lc int:tolower\n"
+                      "RewriteRule ^/(.*)$ /${lc:$1|none}/${X} [R]\n");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  ASSERT_EQ(r.config->main_server.rewrite.size(), 3u);
+  EXPECT_EQ(r.config->main_server.rewrite[2].args[1], "/${lc:$1|none}/1");
+}
+
 TEST(Variables, ValueIsSplitIntoWordsAfterExpansion) {
   // Apache expands the whole line, then splits it: a value with a space is two words.
   LoadResult r = load("Define NAMES \"a.example b.example\"\nListen 8080\n<VirtualHost *:8080>\nServerName x\n"

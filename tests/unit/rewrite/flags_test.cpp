@@ -292,11 +292,15 @@ TEST(RewriteMaps, IntTxtRndAndDefault) {
   unlink(path);
 }
 
-TEST(RewriteMaps, PrgIsRefusedClearly) {
-  auto c = compile("RewriteMap helper prg:/usr/bin/helper\n");
-  ASSERT_EQ(c->errors.size(), 1u);
-  EXPECT_NE(c->errors[0].message.find("prg: maps are not built"), std::string::npos);
-  EXPECT_EQ(c->errors[0].line, 1);
+TEST(RewriteMaps, PrgNeedsAnExecutableAndOptionsOnlyForPrg) {
+  auto missing = compile("RewriteMap helper prg:/no/such/helper\n");
+  ASSERT_EQ(missing->errors.size(), 1u);
+  EXPECT_NE(missing->errors[0].message.find("/no/such/helper is not an executable file"), std::string::npos);
+  EXPECT_EQ(missing->errors[0].line, 1);
+  EXPECT_EQ(compile("RewriteMap r prg:relative/helper\n")->errors.size(), 1u);
+  EXPECT_TRUE(compile("RewriteMap helper \"prg:/bin/cat -u\"\n")->errors.empty()) << "validated, not started";
+  EXPECT_EQ(compile("RewriteMap helper prg:/bin/cat nosuchuser:nosuchgroup\n")->errors.size(), 1u);
+  EXPECT_EQ(compile("RewriteMap m int:tolower root:root\n")->errors.size(), 1u);
 }
 
 TEST(RewriteErrors, NameFileAndLine) {
