@@ -69,6 +69,7 @@ struct CgiSettings {
   std::map<std::string, std::string> add_handlers;
   RLimits rlimits;
   // Per vhost (server and <VirtualHost>):
+  bool runs_scripts = false;  // some section has a cgi-script handler (SetHandler, AddHandler): requests look for scripts
   std::string suexec_user, suexec_group;  // SuexecUserGroup (as written; "#N" numeric)
   std::chrono::milliseconds script_timeout{0};  // CGIDScriptTimeout; 0: Timeout
   UserDirConfig userdir;

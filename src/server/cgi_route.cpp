@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/text.h"
+#include "server/fastcgi_route.h"
 #include "server/site.h"
 
 namespace pillar::server {
@@ -106,6 +107,12 @@ CgiRoute route_cgi(const Request& req, std::chrono::milliseconds server_timeout)
   if (loc && loc->handler == config::HandlerKind::FastCgi) return r;
   const bool alias = req.rewrite.script;
   const bool loc_cgi = loc && loc->cgi.handler.value_or(false);
+  // ScriptSourceGuard for files that Alias or UserDir mapped (FastCGI's
+  // guard looks under the DocumentRoot only): a script nobody runs there is
+  // refused too, never sent as source.
+  const bool guard = (loc && loc->source_guard ? *loc->source_guard : vh.source_guard) && !req.rewrite.filename.empty() &&
+                     has_script_extension(req.rewrite.filename, vh.script_extensions);
+  if (!alias && !loc_cgi && !vh.cgi.runs_scripts && !guard) return r;
 
   std::string filename = req.rewrite.filename;
   size_t known_dir = 0;  // a prefix of filename known to be a directory
@@ -114,7 +121,7 @@ CgiRoute route_cgi(const Request& req, std::chrono::milliseconds server_timeout)
     filename = (vh.document_root == "/" ? std::string() : vh.document_root) + req.path;
     known_dir = vh.document_root.size() + 1;
   }
-  if (!alias && !loc_cgi && !may_be_script(vh, filename)) {
+  if (!alias && !loc_cgi && !guard && !may_be_script(vh, filename)) {
     // A directory's index can be a script (DirectoryIndex index.cgi).
     bool index_may = !req.path.empty() && req.path.back() == '/' &&
                      std::any_of(vh.directory_index.begin(), vh.directory_index.end(),
@@ -206,7 +213,12 @@ CgiRoute route_cgi(const Request& req, std::chrono::milliseconds server_timeout)
       });
       cgi = handler == "cgi-script";
     }
-    if (!cgi) return r;
+    if (!cgi) {
+      if (guard && has_script_extension(base, vh.script_extensions))
+        refuse(r, 403, file + " is a script that no handler runs: refused (403), its source is not sent; give it a "
+                              "handler (AddHandler cgi-script with Options ExecCGI) or set ScriptSourceGuard Off for this location");
+      return r;
+    }
     if (!(options & config::Options::ExecCGI)) {
       refuse(r, 403, "Options ExecCGI is off in this directory: " + file);
       return r;

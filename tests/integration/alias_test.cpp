@@ -36,6 +36,17 @@ TEST_F(AliasTest, AliasServesADirectoryOutsideTheDocumentRoot) {
   EXPECT_EQ(raw_get(srv.port(), "/short").first().body, "outside the docroot\n");  // rewrite [PT], then Alias
 }
 
+// ScriptSourceGuard (on by default) covers a file an Alias maps outside the
+// DocumentRoot: a .php there with no handler is refused, never sent as text.
+TEST_F(AliasTest, AScriptUnderAnAliasWithNoHandlerIsRefusedNotSent) {
+  tree.write("outside/app.php", "<?php echo 'secret source';\n");
+  START_SERVER(srv, basic_config(docroot, "Alias /files \"" + outside + "\"\n"));
+  auto r = raw_get(srv.port(), "/files/app.php");
+  EXPECT_EQ(r.first().status, 403) << r.data;
+  EXPECT_EQ(r.data.find("secret source"), std::string::npos);
+  EXPECT_EQ(raw_get(srv.port(), "/files/file.txt").first().status, 200);  // other files still served
+}
+
 TEST_F(AliasTest, RedirectsWithTheirStatuses) {
   START_SERVER(srv, basic_config(docroot,
                                  "Redirect permanent /old http://example.com/new\n"

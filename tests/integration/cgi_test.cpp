@@ -437,6 +437,7 @@ TEST(Cgi, UserDirServesFilesAndRunsScriptsAsTheUser) {
   t.write("home/nobody/public_html/hello.txt", "hello from nobody\n");
   write_script(t, "home/nobody/public_html/id.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nid -u\necho $SCRIPT_NAME\n");
   t.write("home/root/public_html/secret.txt", "root's\n");
+  t.write("home/nobody/public_html/source.php", "<?php echo 'php source';\n");
   give(t, "home/nobody/public_html", who);
   ::chmod(t.path("home").c_str(), 0755);
   ::chmod(t.path("home/nobody").c_str(), 0755);
@@ -451,6 +452,10 @@ TEST(Cgi, UserDirServesFilesAndRunsScriptsAsTheUser) {
   EXPECT_EQ(r.body, std::to_string(who.uid) + "\n/~nobody/id.cgi\n");
   EXPECT_EQ(curl_get(s.base_url() + "/~root/secret.txt").status, 404) << "UserDir disabled root";
   EXPECT_EQ(curl_get(s.base_url() + "/~nobody/missing.txt").status, 404);
+  // ScriptSourceGuard holds under a UserDir too: no handler, no source.
+  r = curl_get(s.base_url() + "/~nobody/source.php");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body.find("php source"), std::string::npos);
 }
 
 TEST(Cgi, RLimitCpuKillsACpuLoopWhileOthersAreServed) {

@@ -167,6 +167,7 @@ std::span<const DirectiveSpec> cgi_directives() { return kTable; }
 
 void cgi_set_handler(Scope& s) {
   scope_cgi(s).handler = true;
+  s.vhost.cgi.runs_scripts = true;
   if (s.files) {  // replaces a FastCGI handler of the same section
     s.files->fcgi.reset();
     s.files->handler_none = false;

@@ -43,6 +43,7 @@ void d_add_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     if (!extension(out, n, n.args[i], ext)) return;
     map[ext] = core::lowercase(n.args[0]);
   }
+  if (core::lowercase(n.args[0]) == "cgi-script") s.vhost.cgi.runs_scripts = true;  // the CGI route looks (cgi_model.h)
 }
 void d_remove_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   auto& map = s.dir ? s.dir->cgi.add_handlers : s.vhost.add_handlers;
