@@ -4,8 +4,9 @@
 #   empty  AllowOverride All, no .htaccess anywhere
 #   files  AllowOverride All, an .htaccess at every level (a harmless
 #          ErrorDocument each, so every file is parsed, merged and kept)
-# each with PillarHtaccessCheck 0 (the default: every level stat'ed on every
-# request) and 1 (a missing file remembered for 1 s), and Apache's own cost
+# each with PillarHtaccessCheck watch (the default: a walk remembered until
+# inotify reports a change), 0 (every level stat'ed on every request, as
+# Apache) and 1 (a walk remembered for 1 s), and Apache's own cost
 # for the same three trees beside it when apache2 is installed.
 #
 #   bench/htaccess/run.sh build/pillar
@@ -84,7 +85,7 @@ PillarHtaccessCheck $3
 EOF
 }
 
-for check in 0 1; do
+for check in watch 0 1; do
   for tree in none empty files; do
     allow=All; [[ $tree == none ]] && allow=None
     port=$(free_port)
@@ -145,20 +146,18 @@ else
 fi
 
 printf '\n%-26s %10s %14s %12s\n' "server / tree" "req/s" "CPU µs/req" "vs none"
-for srv in pillar-none-check0 pillar-empty-check0 pillar-files-check0 pillar-none-check1 pillar-empty-check1 \
-           pillar-files-check1 apache-none apache-empty apache-files; do
+for srv in pillar-{none,empty,files}-check{watch,0,1} apache-none apache-empty apache-files; do
   [[ -n ${R[$srv|deep.cpu]:-} ]] || continue
-  base=${srv%-*}; base=${base%-none}; base=${base%-empty}; base=${base%-files}
   case $srv in
-    pillar-*-check0) ref=pillar-none-check0 ;;
-    pillar-*-check1) ref=pillar-none-check1 ;;
+    pillar-*) ref=pillar-none-check${srv##*-check} ;;  # the same check mode, AllowOverride None
     *) ref=apache-none ;;
   esac
   printf '%-26s %10s %14s %12s\n' "$srv" "${R[$srv|deep.rps]}" "${R[$srv|deep.cpu]}" \
     "$(ratio "${R[$srv|deep.cpu]}" "${R[$ref|deep.cpu]:-}")"
 done
 if [[ -n ${R[pillar-none-check0|deep.cpu]:-} && -n ${R[apache-none|deep.cpu]:-} ]]; then
-  printf '\npillar/apache, files at every level: %s\n' \
+  printf '\npillar/apache, files at every level: %s (watch), %s (0)\n' \
+    "$(ratio "${R[pillar-files-checkwatch|deep.cpu]:-}" "${R[apache-files|deep.cpu]:-}")" \
     "$(ratio "${R[pillar-files-check0|deep.cpu]:-}" "${R[apache-files|deep.cpu]:-}")"
 fi
 for n in "${NOTES[@]}"; do echo "note: $n"; done

@@ -670,8 +670,12 @@ struct ServerConfig {
   // defined (-D and Define) and the modules LoadModule named, at the end of the load.
   std::vector<std::string> defines;
   std::vector<std::string> loaded_modules;
-  // PillarHtaccessCheck: a missing .htaccess is remembered as missing this
-  // long before it is looked for again (0: every request, as Apache).
+  // PillarHtaccessCheck: how a filename's .htaccess walk is kept fresh.
+  // watch (the default): remembered until the kernel reports a change in
+  // one of its directories (inotify; directories it cannot watch are
+  // stat'ed every request); SECONDS: remembered that long (0: every
+  // request stats every level, as Apache).
+  bool htaccess_watch = true;
   Millis htaccess_check{0};
 
   bool cache_unused() const;              // no vhost has a CacheEnable

@@ -64,7 +64,8 @@ PermissionRefs permissions(const config::VirtualHost& vh, std::string_view dir) 
 
 }  // namespace
 
-HtaccessCache::HtaccessCache(size_t max_files, size_t max_sites) : files_(max_files), sites_(max_sites), walks_(max_files) {}
+HtaccessCache::HtaccessCache(size_t max_files, size_t max_sites, size_t max_watches)
+    : files_(max_files), sites_(max_sites), walks_(max_files), watch_(max_watches) {}
 
 HtaccessCache& thread_htaccess_cache() {
   thread_local HtaccessCache cache;
@@ -76,22 +77,25 @@ HtaccessOutcome HtaccessCache::resolve(const Runtime& rt, const Site& base, std:
   out.site = &base;
   if (!base.htaccess || filename.empty() || filename[0] != '/') return out;
   const uint64_t check_ms = static_cast<uint64_t>(rt.config().htaccess_check.count());
+  const bool watch = rt.config().htaccess_watch && watch_.available();
 
   std::string walk_key;
   Walk* remembered = nullptr;
-  if (check_ms) {
+  if (watch || check_ms) {
+    if (watch) watch_.poll();  // what changed since the last request: one read, never waits
     walk_key = std::to_string(base.serial);
     walk_key.push_back('\0');
     walk_key.append(filename);
     remembered = walks_.find(walk_key);
-    if (remembered && remembered->until <= now_ms) remembered = nullptr;
+    if (remembered && !still_fresh(*remembered, now_ms, watch)) remembered = nullptr;
   }
   Walk fresh;
   if (!remembered) {
     ++counters_.walks;
-    if (!walk(base, filename, fresh, out)) return out;  // 403: an access file that cannot be checked
+    if (!walk(base, filename, fresh, out, watch)) return out;  // 403: an access file that cannot be checked
     fresh.until = now_ms + check_ms;
-    if (check_ms) remembered = &walks_.put(walk_key, std::move(fresh));
+    if (watch && !fresh.watched) ++counters_.unwatched;
+    if ((watch && fresh.watched) || (!watch && check_ms)) remembered = &walks_.put(walk_key, std::move(fresh));
   }
   const Walk& w = remembered ? *remembered : fresh;
   if (w.chain.empty()) return out;
@@ -108,14 +112,32 @@ HtaccessOutcome HtaccessCache::resolve(const Runtime& rt, const Site& base, std:
   return out;
 }
 
-bool HtaccessCache::walk(const Site& base, std::string_view filename, Walk& w, HtaccessOutcome& out) {
+bool HtaccessCache::still_fresh(const Walk& w, uint64_t now_ms, bool watch) {
+  if (!watch) return w.until > now_ms;
+  if (!w.watched) return false;
+  return std::none_of(w.tokens.begin(), w.tokens.end(), [&](const core::DirectoryWatch::Token& t) { return watch_.changed(t); });
+}
+
+bool HtaccessCache::walk(const Site& base, std::string_view filename, Walk& w, HtaccessOutcome& out, bool watch) {
   const config::VirtualHost& vh = *base.cfg;
   w.key = std::to_string(base.serial);
+  // Under `watch` every level is watched before it is looked into, down to
+  // the first that does not exist (its parent's watch sees it appear).
+  w.watched = watch;
+  bool watching = watch;
   std::string dir, path;
   // Levels: "/", then each prefix of `filename` ending before a '/', then the whole name.
   size_t end = 0;
   for (;;) {
     dir.assign(filename.substr(0, end == 0 ? 1 : end));
+    if (watching) {
+      core::DirectoryWatch::Token t;
+      switch (watch_.watch(dir, t)) {
+        case core::DirectoryWatch::Result::Watched: w.tokens.push_back(t); break;
+        case core::DirectoryWatch::Result::Missing: watching = false; break;
+        case core::DirectoryWatch::Result::Unwatchable: watching = w.watched = false; break;
+      }
+    }
     const PermissionRefs perm = permissions(vh, dir);
     if (perm.enabled()) {
       bool stop = false;

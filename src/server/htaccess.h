@@ -12,11 +12,19 @@
 // handlers, logs and routes, the merged configuration, its own compiled
 // rewrite rules). The request is served by that Site.
 //
-// Cost and freshness: by default (PillarHtaccessCheck 0) every level is
-// stat'ed on every request, as Apache does, so an edit, a new file or a
-// removed one is seen by the next request. With PillarHtaccessCheck N, a
-// filename's walk (which files, with which identities) is remembered for N
-// seconds: no stat at all in between, changes seen within N seconds.
+// Cost and freshness. By default (PillarHtaccessCheck watch) a filename's
+// walk (which files, with which identities) is remembered until the kernel
+// reports a change in one of the directories it looked into (inotify, one
+// instance per thread: core::DirectoryWatch); before a remembered walk is
+// used, one non-blocking read collects what the kernel queued, so an
+// edit, a new file or a removed one is seen by the next request, as
+// Apache's stat of every level on every request sees it, at the cost of
+// one system call instead of one per level. A walk with a directory that
+// cannot be watched (a network filesystem, a missing directory with no
+// watched parent, the watch limits) is not remembered: it is made again,
+// as with 0. With PillarHtaccessCheck 0 every level is stat'ed on every
+// request; with N, a walk is remembered for N seconds, with no stat in
+// between (changes seen within N seconds).
 // A file is parsed once per identity (kept per thread, a bounded LRU) and a
 // chain's Site is built once per set of identities (a smaller LRU): the
 // steady state is a few stat calls and two hash lookups.
@@ -42,6 +50,7 @@
 
 #include "config/directives.h"
 #include "config/section_tree.h"
+#include "core/directory_watch.h"
 
 namespace pillar::server {
 
@@ -97,7 +106,8 @@ class HtaccessCache {
   static constexpr size_t kMaxFiles = 1024;            // parsed files kept per thread
   static constexpr size_t kMaxSites = 256;             // per-directory Sites kept per thread
 
-  explicit HtaccessCache(size_t max_files = kMaxFiles, size_t max_sites = kMaxSites);
+  explicit HtaccessCache(size_t max_files = kMaxFiles, size_t max_sites = kMaxSites,
+                         size_t max_watches = core::DirectoryWatch::kDefaultMaxWatches);
 
   // The Site that serves `filename` (absolute; the DocumentRoot + path, or
   // what Alias / a rule mapped), `base` being the vhost's own Site.
@@ -109,6 +119,7 @@ class HtaccessCache {
     uint64_t parses = 0;   // files read and parsed
     uint64_t builds = 0;   // per-directory Sites built
     uint64_t walks = 0;    // walks made (the others were remembered: PillarHtaccessCheck)
+    uint64_t unwatched = 0;  // walks not remembered under `watch`: a directory could not be watched
   };
   const Counters& counters() const { return counters_; }
   size_t files_cached() const { return files_.size(); }
@@ -140,20 +151,27 @@ class HtaccessCache {
     int status = 0;
     std::string error;
   };
-  struct Walk {  // PillarHtaccessCheck: a filename's walk, until `until` (ms)
+  struct Walk {  // PillarHtaccessCheck: a filename's walk, until `until` (ms) or a change
     std::vector<Found> chain;
     std::string key;
     uint64_t until = 0;
+    // Under `watch`: a token for each directory looked into (and the one
+    // holding the first that does not exist); `watched` false: one could not be.
+    std::vector<core::DirectoryWatch::Token> tokens;
+    bool watched = false;
   };
 
   std::shared_ptr<const Parsed> parse(const Runtime& rt, const Found& f);
   // Stats the levels of `filename` into w.chain and w.key; false (out set) for an unreadable one.
-  bool walk(const Site& base, std::string_view filename, Walk& w, HtaccessOutcome& out);
+  // With `watch`, each directory is watched before it is looked into.
+  bool walk(const Site& base, std::string_view filename, Walk& w, HtaccessOutcome& out, bool watch);
+  bool still_fresh(const Walk& w, uint64_t now_ms, bool watch);
   Built build(const Runtime& rt, const Site& base, const std::vector<Found>& chain);
 
   LruMap<std::shared_ptr<const Parsed>> files_;
   LruMap<Built> sites_;
-  LruMap<Walk> walks_;  // serial + filename -> its walk (only with PillarHtaccessCheck)
+  LruMap<Walk> walks_;  // serial + filename -> its walk (watch, or PillarHtaccessCheck N)
+  core::DirectoryWatch watch_;
   Counters counters_;
 };
 

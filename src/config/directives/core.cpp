@@ -77,6 +77,21 @@ void d_duration(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   s.server.*Field = v;
 }
 
+// PillarHtaccessCheck watch|SECONDS (server/htaccess.h).
+void d_htaccess_check(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  if (http::iequals(n.args[0], "watch")) {
+    s.server.htaccess_watch = true;
+    s.server.htaccess_check = Millis{0};
+    return;
+  }
+  std::string why;
+  Millis v;
+  if (!parse_duration(n.args[0], v, why))
+    return out.error(n, "PillarHtaccessCheck: " + why + " (give `watch` or a number of seconds)");
+  s.server.htaccess_watch = false;
+  s.server.htaccess_check = v;
+}
+
 void d_keep_alive(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   set_on_off(out, n, "KeepAlive", s.server.keep_alive);
 }
@@ -134,7 +149,7 @@ constexpr DirectiveSpec kTable[] = {
     {"ListenBacklog", 1, 1, kServer, false, d_listen_backlog, "ListenBacklog COUNT"},
     {"MaxKeepAliveRequests", 1, 1, kSV, true,
      d_count<uint32_t, &ServerConfig::max_keep_alive_requests, 0, 1000000000, 0>, "MaxKeepAliveRequests COUNT"},
-    {"PillarHtaccessCheck", 1, 1, kServer, false, d_duration<&ServerConfig::htaccess_check>, "PillarHtaccessCheck SECONDS"},
+    {"PillarHtaccessCheck", 1, 1, kServer, false, d_htaccess_check, "PillarHtaccessCheck watch|SECONDS"},
     {"RequestReadTimeout", 1, 3, kSV, true, d_request_read_timeout, "RequestReadTimeout header=20-40,MinRate=500"},
     {"ServerAlias", 1, -1, kVHost, false, d_server_alias, "ServerAlias NAME..."},
     {"ServerName", 1, 1, kSV, false, d_server_name, "ServerName HOST[:PORT]"},

@@ -2,12 +2,15 @@
 // tree and a Runtime built from text: which files the walk finds, that a
 // file is parsed once per identity and a chain's Site built once, that an
 // edit (size, mtime) is seen at once, that a missing file is re-stat'ed
-// unless PillarHtaccessCheck remembers it, and that the caches are bounded.
+// unless PillarHtaccessCheck remembers it, that under `watch` (the
+// default) a walk is remembered until one of its directories changes, and
+// that the caches are bounded.
 #include "server/htaccess.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include <filesystem>
@@ -98,6 +101,86 @@ TEST_F(HtaccessCacheTest, ParsedOnceBuiltOnceAndAnEditIsSeenAtOnce) {
   EXPECT_EQ(r1.hold->cfg->error_documents.at(404).value, "a");
 }
 
+// PillarHtaccessCheck watch (the default): the steady state stats nothing,
+// and every kind of change in a directory of the walk is seen by the next
+// resolve, with no clock involved.
+TEST_F(HtaccessCacheTest, WatchRemembersAWalkUntilOneOfItsDirectoriesChanges) {
+  load();
+  ASSERT_TRUE(rt_->config().htaccess_watch);
+  server::HtaccessCache c;
+  EXPECT_EQ(resolve(c, "/a/b/x", 1).site, &rt_->main_site());
+  const uint64_t stats = c.counters().stats;
+  ASSERT_GT(stats, 0u);
+  for (uint64_t now : {2u, 50'000u, 10'000'000u}) EXPECT_EQ(resolve(c, "/a/b/x", now).site, &rt_->main_site());
+  EXPECT_EQ(c.counters().stats, stats) << "remembered: no stat while nothing changes, whatever the time";
+  EXPECT_EQ(c.counters().walks, 1u);
+  EXPECT_EQ(c.counters().unwatched, 0u);
+
+  write("www/a/.htaccess", "DirectoryIndex created.html\n");
+  auto r = resolve(c, "/a/b/x");
+  ASSERT_NE(r.site, &rt_->main_site()) << "a new file is seen by the next request";
+  EXPECT_EQ(r.site->cfg->directory_index, std::vector<std::string>{"created.html"});
+  write("www/a/.htaccess", "DirectoryIndex edited.html\n");
+  EXPECT_EQ(resolve(c, "/a/b/x").site->cfg->directory_index, std::vector<std::string>{"edited.html"});
+  fs::remove(www("/a/.htaccess"));
+  EXPECT_EQ(resolve(c, "/a/b/x").site, &rt_->main_site()) << "a removed file is seen too";
+  const uint64_t walks = c.counters().walks;
+  resolve(c, "/a/b/x");
+  EXPECT_EQ(c.counters().walks, walks) << "remembered again once nothing changes";
+
+  // A directory that did not exist: its parent's watch sees it appear.
+  EXPECT_EQ(resolve(c, "/a/new/y").site, &rt_->main_site());
+  fs::create_directories(www("/a/new"));
+  write("www/a/new/.htaccess", "DirectoryIndex fresh.html\n");
+  auto n = resolve(c, "/a/new/y");
+  ASSERT_NE(n.site, &rt_->main_site());
+  EXPECT_EQ(n.site->cfg->directory_index, std::vector<std::string>{"fresh.html"});
+
+  // A directory swapped for another (a deploy's rename): the new one's file is read.
+  fs::create_directories(www("/a/b2"));
+  write("www/a/b2/.htaccess", "DirectoryIndex swapped.html\n");
+  fs::rename(www("/a/b"), www("/a/old"));
+  fs::rename(www("/a/b2"), www("/a/b"));
+  auto sw = resolve(c, "/a/b/x");
+  ASSERT_NE(sw.site, &rt_->main_site());
+  EXPECT_EQ(sw.site->cfg->directory_index, std::vector<std::string>{"swapped.html"});
+
+  // A directory made unsearchable: the next request is refused, not served from memory.
+  if (::geteuid() != 0) {
+    ASSERT_EQ(::chmod(www("/a/b").c_str(), 0), 0);
+    EXPECT_EQ(resolve(c, "/a/b/x").status, 403);
+    ASSERT_EQ(::chmod(www("/a/b").c_str(), 0755), 0);
+  }
+}
+
+// Directories it cannot watch (here: no watch allowed at all) make the walk
+// again on every request, as PillarHtaccessCheck 0: never stale.
+TEST_F(HtaccessCacheTest, WatchWithoutWatchesStatsEveryRequest) {
+  load();
+  server::HtaccessCache c(server::HtaccessCache::kMaxFiles, server::HtaccessCache::kMaxSites, 0);
+  resolve(c, "/a/x");
+  const uint64_t first = c.counters().stats;
+  resolve(c, "/a/x");
+  EXPECT_EQ(c.counters().stats, 2 * first);
+  EXPECT_EQ(c.counters().unwatched, 2u);
+  write("www/a/.htaccess", "DirectoryIndex new.html\n");
+  EXPECT_NE(resolve(c, "/a/x").site, &rt_->main_site());
+}
+
+TEST_F(HtaccessCacheTest, PillarHtaccessCheckTakesWatchOrSeconds) {
+  config::LoadOptions o;
+  o.server_root = root_;
+  auto bad = config::load_config_text("Listen 127.0.0.1:0\nPillarHtaccessCheck sometimes\n", "t.conf", o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.errors[0].to_string().find("t.conf:2"), std::string::npos) << bad.errors[0].to_string();
+  EXPECT_NE(bad.errors[0].to_string().find("watch"), std::string::npos) << bad.errors[0].to_string();
+  load("PillarHtaccessCheck 3\n");
+  EXPECT_FALSE(rt_->config().htaccess_watch);
+  EXPECT_EQ(rt_->config().htaccess_check.count(), 3000);
+  load("PillarHtaccessCheck watch\n");
+  EXPECT_TRUE(rt_->config().htaccess_watch);
+}
+
 TEST_F(HtaccessCacheTest, ErrorsAreCachedUntilTheFileChanges) {
   write("www/a/.htaccess", "\nFrobnicate\n");
   load();
@@ -113,7 +196,7 @@ TEST_F(HtaccessCacheTest, ErrorsAreCachedUntilTheFileChanges) {
 }
 
 TEST_F(HtaccessCacheTest, WalksRememberedOnlyWithPillarHtaccessCheck) {
-  load();
+  load("PillarHtaccessCheck 0\n");
   server::HtaccessCache every;
   resolve(every, "/a/x");
   uint64_t first = every.counters().stats;
