@@ -125,6 +125,10 @@ void build_cgi_env(const CgiRequest& r, CgiEnv& env) {
     translated.append(r.path_info);
     env.emplace_back("PATH_TRANSLATED", std::move(translated));
   }
+  for (const auto& [n, v] : r.request_env) {
+    if (n == "PHP_VALUE" || n == "PHP_ADMIN_VALUE" || env_find(env, n)) continue;
+    env.emplace_back(n, v);
+  }
   for (const auto& s : r.set_env) {
     if (!s.condition) continue;  // "false": kept for the syntax, never applies
     if (s.unset) unset(env, s.name);

@@ -11,6 +11,10 @@
 // - ProxyFCGIBackendType FPM (the default): SCRIPT_FILENAME keeps the
 //   "proxy:fcgi://HOST" prefix Apache sends, which PHP-FPM strips and takes
 //   as the sign that Apache is in front; GENERIC: the plain file name.
+// - The request's variables (mod_rewrite's E=, Apache's subprocess_env):
+//   each one no variable above already names, so that a rule's
+//   [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}] reaches PHP; never
+//   PHP_VALUE or PHP_ADMIN_VALUE, which php_value/php_admin_value own.
 // - ProxyFCGISetEnvIf: applied last, in order, over the built variables.
 #pragma once
 #include <cstdint>
@@ -50,6 +54,7 @@ struct CgiRequest {
   config::FcgiBackendType backend = config::FcgiBackendType::Fpm;
   bool pass_auth = false;  // CGIPassAuth On
   std::string_view remote_user;  // REMOTE_USER and AUTH_TYPE=Basic when Basic authentication found a user
+  std::span<const std::pair<std::string, std::string>> request_env;  // E= (the rewrite phase's)
   std::span<const config::FcgiSetEnv> set_env;
 };
 

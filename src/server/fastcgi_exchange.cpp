@@ -167,6 +167,7 @@ void FastcgiExchange::build_request() {
   c.content_length = spooled_ ? spool_.size() : h.content_length;
   c.backend = route_.backend_type;
   c.pass_auth = route_.pass_auth;
+  c.request_env = req_.rewrite.env;
   c.set_env = route_.set_env;
   c.remote_user = req_.remote_user;  // mod_auth_basic's REMOTE_USER, AUTH_TYPE
   fastcgi::CgiEnv env;
