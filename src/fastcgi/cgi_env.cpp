@@ -126,7 +126,10 @@ void build_cgi_env(const CgiRequest& r, CgiEnv& env) {
     env.emplace_back("PATH_TRANSLATED", std::move(translated));
   }
   for (const auto& [name, value] : r.request_env) {
-    if (!env_find(env, name)) env.emplace_back(name, value);
+    // php_value/php_admin_value own these: a SetEnv or E= (an .htaccess
+    // line) must not reach around the refusal of php_admin_value there.
+    if (name == "PHP_VALUE" || name == "PHP_ADMIN_VALUE" || env_find(env, name)) continue;
+    env.emplace_back(name, value);
   }
   for (const auto& s : r.set_env) {
     if (!s.condition) continue;  // "false": kept for the syntax, never applies

@@ -13,8 +13,10 @@
 //   as the sign that Apache is in front; GENERIC: the plain file name.
 // - The request's environment (SetEnv, SetEnvIf, RewriteRule E=, ...)
 //   passes as Apache passes r->subprocess_env: every variable whose name
-//   the variables above do not already use. SERVER_SIGNATURE is the
-//   ServerSignature line ("" with ServerSignature Off).
+//   the variables above do not already use, so that a rule's
+//   [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}] reaches PHP; never
+//   PHP_VALUE or PHP_ADMIN_VALUE, which php_value/php_admin_value own.
+//   SERVER_SIGNATURE is the ServerSignature line ("" with ServerSignature Off).
 // - ProxyFCGISetEnvIf: applied last, in order, over the built variables.
 #pragma once
 #include <cstdint>

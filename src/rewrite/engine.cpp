@@ -489,7 +489,10 @@ Outcome Run::go() {
   out_.query = query_;
   out_.query_set = query_changed_;
   if (per_dir_) {
-    if (cur_ == in_.path && !query_changed_) {
+    // Apache compares the filenames only: a rule that changed just the query
+    // (Drupal's "core/install.php?rewrite=ok") makes no internal redirect
+    // (which would run the rule again, and again); its query stays (query_set).
+    if (cur_ == in_.path) {
       if (ctx_.trace_level >= 1) trace(1, "initial URL equal rewritten URL: " + cur_ + " [IGNORING REWRITE]");
       out_.action = Outcome::Action::None;
       return out_;

@@ -4,60 +4,19 @@
 // log), an edit seen by the next requests without a reload, nested files
 // merged in Apache's order, Options=... limits, php_value reaching a
 // FastCGI application as PHP_VALUE, and files too large or binary.
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <mutex>
 #include <thread>
 
+#include "htaccess_fixture.h"
 #include "php_fpm.h"
 #include "test_common.h"
 
 namespace itest {
 namespace {
-
-// index.php stands in for a front controller and is served as a file here
-// (no FastCGI), which ScriptSourceGuard would refuse.
-const std::string kPhpAsText = "ScriptSourceGuard Off\n";
-
-class Htaccess : public ::testing::Test {
- protected:
-  TempTree tree;
-  std::string docroot = tree.mkdir("www");
-
-  void SetUp() override {
-    tree.write("www/index.php", "front controller\n");
-    tree.write("www/style.css", "body{}\n");
-    tree.write("www/wp-admin/index.html", "admin dir\n");
-  }
-  // The docroot's <Directory> with `allow` (AllowOverride's arguments) and `extra` lines.
-  std::string config(const std::string& allow, const std::string& extra = "") const {
-    return basic_config(docroot, kPhpAsText + "<Directory \"" + docroot + "\">\n  AllowOverride " + allow + "\n" + extra +
-                                     "</Directory>\n");
-  }
-  // Rules equivalent to WordPress's stock block (written here, not copied).
-  static std::string wordpress_rules() {
-    return "# front controller\n"
-           "<IfModule mod_rewrite.c>\n"
-           "RewriteEngine On\n"
-           "RewriteBase /\n"
-           "RewriteRule ^index\\.php$ - [L]\n"
-           "RewriteCond %{REQUEST_FILENAME} !-f\n"
-           "RewriteCond %{REQUEST_FILENAME} !-d\n"
-           "RewriteRule . /index.php [L]\n"
-           "</IfModule>\n";
-  }
-  // Waits for `needle` in the server's stderr (the error log).
-  static bool logged(const ServerProcess& srv, const std::string& needle) {
-    return eventually([&] { return srv.stderr_text().find(needle) != std::string::npos; });
-  }
-};
 
 TEST_F(Htaccess, WordPressRulesFromTheFile) {
   tree.write("www/.htaccess", wordpress_rules());
@@ -352,97 +311,6 @@ TEST_F(Htaccess, ConfigCheckRefusesAllowOverrideOutsideDirectory) {
 }
 
 // ---- php_value to a FastCGI application -------------------------------------
-
-// A FastCGI application on 127.0.0.1 that answers each request with the
-// PHP_VALUE and PHP_ADMIN_VALUE parameters it received.
-class ParamEcho {
- public:
-  ParamEcho() {
-    fd_ = listen_loopback(port_, 16);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~ParamEcho() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    thread_.join();
-    for (auto& t : conns_) t.join();
-    ::close(fd_);
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  bool read_exact(int c, char* p, size_t n) {
-    while (n > 0) {
-      pollfd pf{c, POLLIN, 0};
-      int rc = ::poll(&pf, 1, 100);
-      if (rc < 0 || stop_) return false;
-      if (rc == 0) continue;
-      ssize_t r = ::recv(c, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  static size_t length(const std::string& s, size_t& i) {
-    auto b = [&](size_t k) { return static_cast<size_t>(static_cast<uint8_t>(s[k])); };
-    if (i >= s.size()) return 0;
-    if (!(b(i) & 0x80)) return b(i++);
-    size_t n = (b(i) & 0x7f) << 24 | b(i + 1) << 16 | b(i + 2) << 8 | b(i + 3);
-    i += 4;
-    return n;
-  }
-  static std::string record(uint8_t type, std::string_view content) {
-    std::string r = {1, static_cast<char>(type), 0, 1, static_cast<char>(content.size() >> 8),
-                     static_cast<char>(content.size() & 0xff), 0, 0};
-    r.append(content);
-    return r;
-  }
-  bool serve(int c) {
-    std::string params;
-    bool params_done = false, stdin_done = false;
-    while (!params_done || !stdin_done) {
-      char h[8];
-      if (!read_exact(c, h, 8)) return false;
-      size_t len = static_cast<uint8_t>(h[4]) << 8 | static_cast<uint8_t>(h[5]);
-      std::string content(len + static_cast<uint8_t>(h[6]), '\0');
-      if (!read_exact(c, content.data(), content.size())) return false;
-      if (h[1] == 4) params.append(content, 0, len), params_done = len == 0;
-      if (h[1] == 5) stdin_done = len == 0;
-    }
-    std::string body, head = "Content-Type: text/plain\r\n";
-    for (size_t i = 0; i < params.size();) {
-      size_t nl = length(params, i), vl = length(params, i);
-      std::string name = params.substr(i, nl), value = params.substr(i + nl, vl);
-      i += nl + vl;
-      if (name == "PHP_VALUE" || name == "PHP_ADMIN_VALUE") body += "[" + name + "]\n" + value + "\n";
-      if (name == "SCRIPT_FILENAME") head += "X-Script-Filename: " + value + "\r\n";
-      if (name == "PATH_INFO") head += "X-Path-Info: " + value + "\r\n";
-    }
-    std::string out = record(6, head + "\r\n" + body) + record(6, "") +
-                      record(3, std::string(8, '\0'));
-    return ::send(c, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
-  }
-  void run() {
-    pollfd p{fd_, POLLIN, 0};
-    while (!stop_ && ::poll(&p, 1, 100) >= 0) {
-      if (!(p.revents & POLLIN)) continue;
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      // A thread per connection: each worker keeps its own pooled connection.
-      conns_.emplace_back([this, c] {
-        while (!stop_ && serve(c)) {
-        }
-        ::close(c);
-      });
-    }
-  }
-  std::vector<std::thread> conns_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 TEST_F(Htaccess, PhpValueReachesTheFastCgiApplication) {
   ParamEcho app;

@@ -304,6 +304,10 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
       if (finish_outcome(req, env, o) == Step::Respond) return Step::Respond;
       if (o.action == Action::Proxy) return Step::Next;
       if (o.action == Action::Uri) return set_url(req, o.uri, o.query_set ? &o.query : nullptr) ? Step::Again : Step::Respond;
+      if (o.query_set) {  // the same file with a new query: no internal redirect
+        req.rewrite.target_query = o.query;
+        req.head.query = req.rewrite.target_query;
+      }
     }
   }
   if (req.route && !req.route->cfg->redirects.empty()) {

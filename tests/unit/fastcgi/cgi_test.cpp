@@ -152,6 +152,34 @@ TEST(CgiEnv, RequestEnvironmentAndSignature) {
   EXPECT_EQ(names, 1u);
 }
 
+// mod_rewrite's E= variables reach the application (Laravel's, WordPress's and
+// Drupal's [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]), empty ones too; the
+// variables built from the request win over one of the same name, and
+// PHP_VALUE/PHP_ADMIN_VALUE are not taken from them; ProxyFCGISetEnvIf still has the last word.
+TEST(CgiEnv, RequestVariablesFromRewrite) {
+  std::vector<http::HeaderField> fields;
+  CgiRequest r = sample(fields);
+  std::vector<std::pair<std::string, std::string>> vars = {
+      {"HTTP_AUTHORIZATION", "Basic eA=="}, {"protossl", ""},          {"SCRIPT_NAME", "/other.php"},
+      {"PHP_ADMIN_VALUE", "open_basedir=/"}, {"PHP_VALUE", "x=1"},     {"X_LATER", "from E="}};
+  r.request_env = vars;
+  std::vector<config::FcgiSetEnv> rules = {{true, false, "X_LATER", "from ProxyFCGISetEnvIf"}};
+  r.set_env = rules;
+  CgiEnv env;
+  build_cgi_env(r, env);
+  EXPECT_EQ(get(env, "HTTP_AUTHORIZATION"), "Basic eA==");
+  EXPECT_EQ(get(env, "protossl"), "");
+  EXPECT_EQ(get(env, "SCRIPT_NAME"), "/blog/index.php");
+  EXPECT_EQ(get(env, "PHP_ADMIN_VALUE"), "<unset>");
+  EXPECT_EQ(get(env, "PHP_VALUE"), "<unset>");
+  EXPECT_EQ(get(env, "X_LATER"), "from ProxyFCGISetEnvIf");
+  // Without E= variables nothing is added: the credentials stay out without CGIPassAuth.
+  r.request_env = {};
+  build_cgi_env(r, env);
+  EXPECT_EQ(get(env, "HTTP_AUTHORIZATION"), "<unset>");
+  EXPECT_EQ(get(env, "protossl"), "<unset>");
+}
+
 CgiParse parse(std::string_view in, CgiHead& h, size_t& consumed) {
   const char* why = nullptr;
   CgiParse p = parse_cgi_head(in, 1024, h, consumed, why);

@@ -139,4 +139,25 @@ TEST(RewriteApps, RewriteToTheSameFilenameIsIgnored) {
   EXPECT_EQ(per_dir(*c, ctx, "/srv/www/a.html").action, Action::None);
 }
 
+// Drupal's "RewriteRule ^core/install\.php core/install.php?rewrite=ok [QSA,L]":
+// the same file, a new query. Apache compares filenames only, so there is no
+// internal redirect (which would run the rule again until the recursion
+// limit), and the script gets the rule's query with the client's appended.
+TEST(RewriteApps, RewriteToTheSameFilenameWithANewQueryKeepsTheQuery) {
+  auto c = compile("RewriteEngine on\nRewriteRule ^core/install\\.php core/install.php?rewrite=ok [QSA,L]\n", "/srv/www");
+  ASSERT_TRUE(c->errors.empty());
+  FakeContext ctx;
+  ctx.files = {"/srv/www/core/install.php"};
+  auto o = per_dir(*c, ctx, "/srv/www/core/install.php", "langcode=en");
+  EXPECT_EQ(o.action, Action::None);
+  EXPECT_TRUE(o.query_set);
+  EXPECT_EQ(o.query, "rewrite=ok&langcode=en");
+  // Another file with a new query is still an internal redirect.
+  auto other = compile("RewriteEngine on\nRewriteRule ^setup\\.php core/install.php?rewrite=ok [QSA,L]\n", "/srv/www");
+  o = per_dir(*other, ctx, "/srv/www/setup.php", "langcode=en");
+  ASSERT_EQ(o.action, Action::Uri);
+  EXPECT_EQ(o.uri, "/core/install.php");
+  EXPECT_EQ(o.query, "rewrite=ok&langcode=en");
+}
+
 }  // namespace
