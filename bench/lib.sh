@@ -188,3 +188,21 @@ http {
 }
 EOF
 }
+
+# pin_two_cpus SERVER_ROLE LOAD_ROLE: SRV_PIN and LOAD_PIN (taskset prefixes)
+# put the server under test on one allowed CPU and the load (wrk, origins)
+# on another, so the server's CPU time is its own; PLACEMENT says which.
+# With fewer than two CPUs (or no taskset) both are empty and PLACEMENT says
+# the numbers are rough.
+pin_two_cpus() {
+  local server=$1 load=$2
+  mapfile -t ALLOWED < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
+  SRV_PIN=() LOAD_PIN=()
+  if command -v taskset >/dev/null && (( ${#ALLOWED[@]} >= 2 )); then
+    SRV_PIN=(taskset -c "${ALLOWED[0]}")
+    LOAD_PIN=(taskset -c "${ALLOWED[1]}")
+    PLACEMENT="$server on CPU ${ALLOWED[0]}, $load on CPU ${ALLOWED[1]}"
+  else
+    PLACEMENT="no pinning (${#ALLOWED[@]} CPU) - $server and $load share the CPU, numbers are rough"
+  fi
+}

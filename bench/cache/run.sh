@@ -68,15 +68,8 @@ NOFILE=$(ulimit -n)
 # --- CPU placement -----------------------------------------------------------
 # The cache on the first CPU we may use, origin + wrk on the second (containers
 # may hand us e.g. 4 and 7, not 0 and 1).
-mapfile -t ALLOWED < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
-PROXY_PIN=() LOAD_PIN=()
-if command -v taskset >/dev/null && (( ${#ALLOWED[@]} >= 2 )); then
-  PROXY_PIN=(taskset -c "${ALLOWED[0]}")
-  LOAD_PIN=(taskset -c "${ALLOWED[1]}")
-  PLACEMENT="cache on CPU ${ALLOWED[0]}, origin + wrk on CPU ${ALLOWED[1]}"
-else
-  PLACEMENT="no pinning (${#ALLOWED[@]} CPU) - cache, origin and wrk share the CPU, numbers are rough"
-fi
+pin_two_cpus cache "origin + wrk"
+PROXY_PIN=("${SRV_PIN[@]}")
 
 # --- Scratch directories, cleaned up with every process stopped on any exit ----
 TMP=$(mktemp -d /tmp/pillar-cache-bench.XXXXXX)

@@ -39,15 +39,7 @@ for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || die "$tool is missing; run scripts/install-deps bench"
 done
 
-mapfile -t ALLOWED < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
-SRV_PIN=() LOAD_PIN=()
-if command -v taskset >/dev/null && (( ${#ALLOWED[@]} >= 2 )); then
-  SRV_PIN=(taskset -c "${ALLOWED[0]}")
-  LOAD_PIN=(taskset -c "${ALLOWED[1]}")
-  PLACEMENT="server on CPU ${ALLOWED[0]}, wrk on CPU ${ALLOWED[1]}"
-else
-  PLACEMENT="no pinning (${#ALLOWED[@]} CPU): numbers are rough"
-fi
+pin_two_cpus server "wrk"
 
 TMP=$(mktemp -d /tmp/pillar-bench-deflate.XXXXXX)
 chmod 755 "$TMP"

@@ -27,12 +27,7 @@ WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-20}
 for tool in wrk curl python3; do command -v "$tool" >/dev/null || die "$tool is missing"; done
 
-mapfile -t ALLOWED < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
-SRV_PIN=() LOAD_PIN=()
-if command -v taskset >/dev/null && (( ${#ALLOWED[@]} >= 2 )); then
-  SRV_PIN=(taskset -c "${ALLOWED[0]}")
-  LOAD_PIN=(taskset -c "${ALLOWED[1]}")
-fi
+pin_two_cpus server "wrk"
 
 TMP=$(mktemp -d /tmp/pillar-bench-htaccess.XXXXXX)
 chmod 755 "$TMP"

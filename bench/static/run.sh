@@ -56,15 +56,7 @@ fi
 # With two or more CPUs the server gets one and the load generator another, so
 # wrk never steals cycles from the server it measures. Use the CPUs we are
 # actually allowed to run on (containers may hand us e.g. 4 and 7, not 0 and 1).
-mapfile -t ALLOWED < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
-SRV_PIN=() LOAD_PIN=()
-if command -v taskset >/dev/null && (( ${#ALLOWED[@]} >= 2 )); then
-  SRV_PIN=(taskset -c "${ALLOWED[0]}")
-  LOAD_PIN=(taskset -c "${ALLOWED[1]}")
-  PLACEMENT="server on CPU ${ALLOWED[0]}, wrk on CPU ${ALLOWED[1]}"
-else
-  PLACEMENT="no pinning (${#ALLOWED[@]} CPU) - server and wrk share the CPU, numbers are rough"
-fi
+pin_two_cpus server "wrk"
 
 # --- Scratch directory, cleaned up with every server stopped on any exit -------
 TMP=$(mktemp -d /tmp/pillar-bench.XXXXXX)

@@ -22,11 +22,7 @@ command -v wrk >/dev/null || die "wrk is missing; run scripts/install-deps bench
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 NOFILE=$(ulimit -n)
 
-mapfile -t ALLOWED < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
-SRV_PIN=() LOAD_PIN=()
-if command -v taskset >/dev/null && (( ${#ALLOWED[@]} >= 2 )); then
-  SRV_PIN=(taskset -c "${ALLOWED[0]}") LOAD_PIN=(taskset -c "${ALLOWED[1]}")
-fi
+pin_two_cpus server "wrk"
 
 TMP=$(mktemp -d /tmp/pillar-bench.XXXXXX)
 chmod 755 "$TMP"

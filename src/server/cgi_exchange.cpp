@@ -564,6 +564,10 @@ void CgiExchange::pump() {
       if (sink.pending() == 0) {
         // The head and body are out; stderr's last lines and the exit status
         // are logged if they are already here (the launcher logs a CPU kill itself).
+        // A script writes its stderr before its stdout closes at exit, but the
+        // loop may not have reported the stderr pipe readable yet: read it
+        // anyway (non-blocking), or its last lines would be lost.
+        ready_[kErr] = true;
         (void)read_stderr();
         (void)read_ctl();
         finish();

@@ -6,22 +6,14 @@
 #include <string>
 
 #include "config/loader.h"
+#include "config_text.h"
 
 using namespace pillar::config;
 
 namespace {
 
-LoadResult load(const std::string& body) {
-  LoadOptions o;
-  o.server_root = "/tmp";
-  return load_config_text("Listen 127.0.0.1:0\n" + body, "t.conf", o);
-}
-
-std::string errors(const LoadResult& r) {
-  std::string s;
-  for (const auto& e : r.errors) s += e.to_string() + "\n";
-  return s;
-}
+using config_text::errors;
+using config_text::load;
 
 // The one error of `body` (after the Listen line, so body line N is t.conf:N+1).
 std::string error_of(const std::string& body) {
