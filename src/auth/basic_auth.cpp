@@ -55,19 +55,26 @@ bool parse_basic(std::string_view v, BasicCredentials& out) {
   return true;
 }
 
-Authn check_password(const std::string& path, const BasicCredentials& c, uint64_t now_ms, std::string& error) {
+namespace {
+std::string remembered_key(const std::string& path, const BasicCredentials& c) {
+  std::string key = path;
+  key += '\0';
+  key += c.user;
+  return key;
+}
+}  // namespace
+
+Authn lookup_password(const std::string& path, const BasicCredentials& c, uint64_t now_ms, std::string& error,
+                      PasswordLookup& out) {
   const UserFile* f = user_file(path, now_ms, error);
   if (!f) return Authn::FileError;
   auto it = f->hashes.find(c.user);
   if (it == f->hashes.end()) return Authn::UnknownUser;
-  std::string key = path;
-  key += '\0';
-  key += c.user;
-  std::string tag = password_tag(c.password);
+  const std::string tag = password_tag(c.password);
   auto& mem = remembered();
-  if (auto r = mem.find(key); r != mem.end() && r->second.generation == f->generation &&
-                              r->second.tag.size() == tag.size() &&
-                              CRYPTO_memcmp(r->second.tag.data(), tag.data(), tag.size()) == 0)
+  if (auto r = mem.find(remembered_key(path, c)); r != mem.end() && r->second.generation == f->generation &&
+                                                  r->second.tag.size() == tag.size() &&
+                                                  CRYPTO_memcmp(r->second.tag.data(), tag.data(), tag.size()) == 0)
     return Authn::Granted;
   if (hash_format(it->second) == HashFormat::Plain) {
     core::log(core::LogLevel::Error, "auth_basic",
@@ -75,9 +82,28 @@ Authn check_password(const std::string& path, const BasicCredentials& c, uint64_
               "make it again with htpasswd -B", c.user, path);
     return Authn::Mismatch;
   }
-  if (!verify_password(c.password, it->second)) return Authn::Mismatch;
+  out.hash = it->second;
+  out.generation = f->generation;
+  return Authn::Verify;
+}
+
+void remember_password(const std::string& path, const BasicCredentials& c, uint64_t generation) {
+  auto& mem = remembered();
   if (mem.size() >= kRemembered) mem.clear();
-  mem[key] = Remembered{f->generation, std::move(tag)};
+  mem[remembered_key(path, c)] = Remembered{generation, password_tag(c.password)};
+}
+
+bool slow_hash(std::string_view hash) {
+  const HashFormat f = hash_format(hash);
+  return f == HashFormat::Bcrypt || (f == HashFormat::Crypt && (hash.starts_with("$5$") || hash.starts_with("$6$")));
+}
+
+Authn check_password(const std::string& path, const BasicCredentials& c, uint64_t now_ms, std::string& error) {
+  PasswordLookup l;
+  const Authn a = lookup_password(path, c, now_ms, error, l);
+  if (a != Authn::Verify) return a;
+  if (!verify_password(c.password, l.hash)) return Authn::Mismatch;
+  remember_password(path, c, l.generation);
   return Authn::Granted;
 }
 

@@ -25,7 +25,24 @@ enum class Authn : uint8_t {
   UnknownUser,  // no such user in the file
   Mismatch,     // wrong password (or one Apache does not take here: plain text)
   FileError,    // the file cannot be read (`error` says why): the request is answered 500
+  Verify,       // lookup_password: the password must be checked against `hash` (verify_password)
 };
 Authn check_password(const std::string& user_file, const BasicCredentials& c, uint64_t now_ms, std::string& error);
+
+// check_password in two steps, for a caller that runs a slow verification
+// (bcrypt) away from its event loop: lookup_password answers from the file
+// and the remembered pairs, or Verify with the user's hash (copied) and the
+// file's reading; after verify_password said yes, remember_password (on
+// the thread that will look it up again) makes the next lookup Granted.
+struct PasswordLookup {
+  std::string hash;
+  uint64_t generation = 0;
+};
+Authn lookup_password(const std::string& user_file, const BasicCredentials& c, uint64_t now_ms, std::string& error,
+                      PasswordLookup& out);
+void remember_password(const std::string& user_file, const BasicCredentials& c, uint64_t generation);
+// A hash whose check costs milliseconds or more by design (bcrypt,
+// SHA-crypt's rounds): worth verifying off the event loop.
+bool slow_hash(std::string_view hash);
 
 }  // namespace pillar::auth

@@ -122,6 +122,7 @@ class Exchange {
       Answered,  // the response is in the sink (queued or written)
       Cut,       // a response was cut off (or the client left): the host closes
       Failed,    // nothing was sent: the host answers `status` itself (its error page)
+      Resume,    // nothing was sent: the request's phases go on where they were suspended
     };
     Kind kind = Kind::Answered;
     int status = 0;           // the response's status (0: no head was sent)

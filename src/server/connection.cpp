@@ -441,6 +441,7 @@ void Connection::end_exchange() {
     else close_now();
     return;
   }
+  if (o.kind == Kind::Resume) return resume_request_phases(*this);  // a suspended step goes on
   size_t cursor = body_.cursor();
   if (body_.overread()) keep_alive_ = false;  // bytes past the body: a next request we cannot put back
   if (o.kind == Kind::Failed) {

@@ -9,7 +9,10 @@
 // connection for the retry.
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "backend.h"
 #include "core/base64.h"
@@ -116,6 +119,45 @@ TEST_F(Auth, EveryHtpasswdFormatWithItsPasswordOnly) {
   EXPECT_TRUE(eventually([&] { return srv.stderr_text().find("user nobody not found") != std::string::npos; }))
       << srv.stderr_text();
   EXPECT_EQ(curl_get(srv.base_url() + "/private/doc.txt", {"Authorization: Bearer abc"}).status, 401);
+}
+
+// A bcrypt check (htpasswd -C 13: about half a second here) runs on the
+// checker threads, not on the event loop: with one worker thread, requests
+// sent while a wrong password is being checked are answered meanwhile.
+// Checked on the loop, each would wait for the check to end.
+TEST_F(Auth, ASlowPasswordCheckDoesNotStallTheOtherRequests) {
+  NEED_HTPASSWD();
+  htpasswd(users, "-B -C 13", "slow", "slow-pw");
+  START_SERVER(srv, config("EventThreadsPerChild 1\n"));
+  using Clock = std::chrono::steady_clock;
+  std::atomic<bool> slow_done{false};
+  int slow_status = 0;
+  std::thread slow([&] {
+    slow_status = curl_get(srv.base_url() + "/private/doc.txt", {basic("slow", "wrong")}).status;
+    slow_done = true;
+  });
+  int answered_meanwhile = 0;
+  Clock::duration worst{};
+  while (!slow_done) {
+    const auto t0 = Clock::now();
+    CurlResult r = curl_get(srv.base_url() + "/public.txt");
+    const auto took = Clock::now() - t0;
+    ASSERT_EQ(r.status, 200);
+    if (!slow_done) {
+      ++answered_meanwhile;
+      worst = std::max(worst, took);
+    }
+  }
+  slow.join();
+  EXPECT_EQ(slow_status, 401);
+  EXPECT_GE(answered_meanwhile, 3) << "requests answered while the bcrypt check ran";
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(worst).count(), 250);
+  // The right password, checked the same way, lets in (and is remembered).
+  EXPECT_EQ(curl_get(srv.base_url() + "/private/doc.txt", {basic("slow", "slow-pw")}).status, 200);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(curl_get(srv.base_url() + "/private/doc.txt", {basic("slow", "slow-pw")}).status, 200);
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count(), 250)
+      << "a verified pair is not checked again";
 }
 
 TEST_F(Auth, RequireUserAndGroupAndTheContainers) {

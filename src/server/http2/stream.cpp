@@ -234,6 +234,9 @@ void Stream::end_exchange() {
   release_exchange();
   using Kind = http::Exchange::Outcome::Kind;
   switch (o.kind) {
+    case Kind::Resume:  // a suspended step goes on
+      resume_request_phases(*this);
+      return;
     case Kind::Failed:
       req_.resp.error(o.status);
       apply_error_document(req_, req_.site, nullptr);

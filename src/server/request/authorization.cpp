@@ -14,9 +14,11 @@
 
 #include "auth/auth_files.h"
 #include "auth/basic_auth.h"
+#include "auth/password_hash.h"
 #include "core/log.h"
 #include "http/handler.h"
 #include "server/request/error_document.h"
+#include "server/request/password_checks.h"
 #include "server/request/request.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
@@ -142,6 +144,42 @@ config::AccessSubject access_subject(const Request& req) {
   return config::AccessSubject{req.client, req.remote_user.empty() ? nullptr : &req.remote_user, &req.user_groups};
 }
 
+namespace {
+
+// The credentials are the user's: its groups, then the rules again with the user.
+PhaseStep authorized(RequestCarrier& c, const Covering& cov, const auth::BasicCredentials& cred) {
+  Request& req = c.request();
+  const config::AuthConfig& a = cov.auth;
+  const uint64_t now = c.worker().loop().now_ms();
+  std::string error;
+  req.remote_user = cred.user;
+  if (a.group_file) {
+    const auth::GroupFile* g = auth::group_file(*a.group_file, now, error);
+    if (!g)
+      return answer_500(c, "could not open the group file (AuthGroupFile at " + a.group_file_where.file + ":" +
+                               std::to_string(a.group_file_where.line) + "): " + error);
+    if (auto it = g->groups_of.find(cred.user); it != g->groups_of.end()) req.user_groups = it->second;
+  }
+  const config::AccessSubject who = access_subject(req);
+  const AuthzResult loc = evaluate(cov.location, who), file = evaluate(cov.file, who);
+  if (loc != AuthzResult::Granted || file != AuthzResult::Granted) {
+    core::log(core::LogLevel::Error, "auth_basic", "[client {}] user {}: authorization failure for \"{}\"",
+              req.client_ip, cred.user, req.path);
+    return answer_401(c, *a.name);
+  }
+  req.access_ok = true;
+  return PhaseStep::Next;
+}
+
+PhaseStep mismatch(RequestCarrier& c, const std::string& realm, const auth::BasicCredentials& cred) {
+  const Request& req = c.request();
+  core::log(core::LogLevel::Error, "auth_basic", "[client {}] user {}: authentication failure for \"{}\": "
+            "Password Mismatch", req.client_ip, cred.user, req.path);
+  return answer_401(c, realm);
+}
+
+}  // namespace
+
 PhaseStep authorize_request(RequestCarrier& c) {
   Request& req = c.request();
   req.remote_user.clear();
@@ -177,38 +215,42 @@ PhaseStep authorize_request(RequestCarrier& c) {
   }
   std::string error;
   const uint64_t now = c.worker().loop().now_ms();
-  switch (auth::check_password(*a.user_file, cred, now, error)) {
-    case auth::Authn::Granted: break;
+  auth::PasswordLookup found;
+  switch (auth::lookup_password(*a.user_file, cred, now, error, found)) {
+    case auth::Authn::Granted: return authorized(c, cov, cred);
     case auth::Authn::UnknownUser:
       core::log(core::LogLevel::Error, "auth_basic", "[client {}] user {} not found: {}", req.client_ip, cred.user,
                 req.path);
       return answer_401(c, *a.name);
-    case auth::Authn::Mismatch:
-      core::log(core::LogLevel::Error, "auth_basic", "[client {}] user {}: authentication failure for \"{}\": "
-                "Password Mismatch", req.client_ip, cred.user, req.path);
-      return answer_401(c, *a.name);
+    case auth::Authn::Mismatch: return mismatch(c, *a.name, cred);
     case auth::Authn::FileError:
       return answer_500(c, "could not open the password file (AuthUserFile at " + a.user_file_where.file + ":" +
                                std::to_string(a.user_file_where.line) + "): " + error);
+    case auth::Authn::Verify: break;
   }
-  req.remote_user = cred.user;
-  if (a.group_file) {
-    const auth::GroupFile* g = auth::group_file(*a.group_file, now, error);
-    if (!g)
-      return answer_500(c, "could not open the group file (AuthGroupFile at " + a.group_file_where.file + ":" +
-                               std::to_string(a.group_file_where.line) + "): " + error);
-    if (auto it = g->groups_of.find(cred.user); it != g->groups_of.end()) req.user_groups = it->second;
+  auto check_here = [&] {
+    if (!auth::verify_password(cred.password, found.hash)) return mismatch(c, *a.name, cred);
+    auth::remember_password(*a.user_file, cred, found.generation);
+    return authorized(c, cov, cred);
+  };
+  if (!auth::slow_hash(found.hash)) return check_here();  // apr1, SHA-1: microseconds
+  // bcrypt: on the checker threads (password_checks.h), the request suspended meanwhile.
+  auto job = PasswordChecks::submit(cred.password, found.hash);
+  if (!job) {
+    c.respond_error(503, "more password checks waiting than PasswordChecks::kMaxQueued: refused");
+    return PhaseStep::Handled;
   }
-  const config::AccessSubject who = access_subject(req);
-  loc = evaluate(cov.location, who);
-  file = evaluate(cov.file, who);
-  if (loc != AuthzResult::Granted || file != AuthzResult::Granted) {
-    core::log(core::LogLevel::Error, "auth_basic", "[client {}] user {}: authorization failure for \"{}\"",
-              req.client_ip, cred.user, req.path);
-    return answer_401(c, *a.name);
-  }
-  req.access_ok = true;
-  return PhaseStep::Next;
+  auto x = std::make_unique<PasswordCheckExchange>(c, c.worker().loop(), job);
+  if (!x->watching()) return check_here();  // nothing would wake it
+  req.resume = [job, cred, generation = found.generation](RequestCarrier& rc) {
+    // The request's route and Site are the same as when it was suspended: recompute what covers it.
+    const Covering cov = covering(rc.request());
+    if (job->result.load(std::memory_order_acquire) != 1) return mismatch(rc, *cov.auth.name, cred);
+    auth::remember_password(*cov.auth.user_file, cred, generation);
+    return authorized(rc, cov, cred);
+  };
+  c.run_exchange(std::move(x));
+  return PhaseStep::Suspended;
 }
 
 }  // namespace pillar::server

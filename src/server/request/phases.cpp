@@ -146,12 +146,33 @@ HeadDefaults head_defaults(WorkerLoop& w) {
   return {w.loop().http_date(), w.runtime().config().server_tokens};
 }
 
+namespace {
+void run_phases_from(RequestCarrier& c, size_t first) {
+  for (size_t i = first; i < std::size(kRequestPhases); ++i) {
+    switch (kRequestPhases[i](c)) {
+      case PhaseStep::Next: continue;
+      case PhaseStep::Handled: return;
+      case PhaseStep::Suspended:
+        PILLAR_ASSERT(c.request().resume);
+        c.request().resume_at = static_cast<uint8_t>(i + 1);
+        return;
+    }
+  }
+}
+}  // namespace
+
 void run_request_phases(RequestCarrier& c) {
   PILLAR_FAULT_POINT("request.process");  // tests: a worker stuck (or dying) in the request path
-  for (Phase phase : kRequestPhases) {
-    if (phase(c) == PhaseStep::Handled) return;
-  }
-  PILLAR_ASSERT(false && "the content phase always answers");
+  c.request().resume = nullptr;
+  run_phases_from(c, 0);
+}
+
+void resume_request_phases(RequestCarrier& c) {
+  Request& req = c.request();
+  PILLAR_ASSERT(req.resume);
+  auto resume = std::move(req.resume);
+  req.resume = nullptr;
+  if (resume(c) == PhaseStep::Next) run_phases_from(c, req.resume_at);
 }
 
 }  // namespace pillar::server

@@ -56,7 +56,15 @@ class RequestCarrier : public http::ExchangeHost {
 void run_request_phases(RequestCarrier& c);
 
 // For the steps (phases.cpp, fastcgi_phase.cpp):
-enum class PhaseStep : uint8_t { Next, Handled };
+//   Next       the next step runs;
+//   Handled    the request is answered, or an exchange answers it;
+//   Suspended  the step set Request::resume and runs an exchange that ends
+//              with Outcome::Kind::Resume (a password checked off the loop):
+//              the carrier then calls resume_request_phases, which runs
+//              the resume function and, if it says Next, the steps after
+//              the suspended one.
+enum class PhaseStep : uint8_t { Next, Handled, Suspended };
+void resume_request_phases(RequestCarrier& c);
 // A request body nobody reads is dropped after the answer when small and
 // complete; otherwise (large, chunked, or not sent yet because of Expect)
 // the carrier cannot carry another request after it.

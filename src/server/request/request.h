@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,8 @@ namespace pillar::server {
 
 struct Site;
 struct LocationRoute;
+class RequestCarrier;
+enum class PhaseStep : uint8_t;
 
 // What an internal request (one the server makes itself, such as a
 // background cache refresh) starts with, for the phase that made it to
@@ -69,6 +72,11 @@ struct Request {
   uint64_t out_mark = 0;         // the connection's output position (written + queued) when this request began
 
   std::unique_ptr<RequestSeed> seed;  // an internal request's (released at its end)
+
+  // A suspended phase's continuation (request/phases.h, PhaseStep::Suspended)
+  // and the step the table goes on with after it.
+  std::function<PhaseStep(RequestCarrier&)> resume;
+  uint8_t resume_at = 0;
 };
 
 }  // namespace pillar::server

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "auth/basic_auth.h"
+#include "auth/password_hash.h"
 #include "core/base64.h"
 
 namespace pillar::auth {
@@ -87,6 +88,36 @@ TEST(AuthFiles, CheckPasswordRereadsTheFileWhenItChanges) {
   ::unlink(f.path.c_str());
   EXPECT_EQ(check_password(f.path, {"alice", "new one"}, t + 3000, error), Authn::FileError);
   EXPECT_NE(error.find(f.path), std::string::npos) << error;
+}
+
+// The two steps the access phase uses for a slow hash: lookup says Verify
+// with the user's hash until the pair is remembered, then Granted; a new
+// reading of the file forgets it.
+TEST(AuthFiles, LookupThenRememberMakesTheNextLookupGranted) {
+  TempFile f;
+  f.write("alice:$apr1$TAYfSigc$tfn1/65hvdL46Rc9hQwKf1\n");  // "open sesame"
+  std::string error;
+  const uint64_t t = 2000000;
+  PasswordLookup l;
+  ASSERT_EQ(lookup_password(f.path, {"alice", "open sesame"}, t, error, l), Authn::Verify) << error;
+  EXPECT_EQ(l.hash, "$apr1$TAYfSigc$tfn1/65hvdL46Rc9hQwKf1");
+  ASSERT_TRUE(verify_password("open sesame", l.hash));
+  remember_password(f.path, {"alice", "open sesame"}, l.generation);
+  PasswordLookup again;
+  EXPECT_EQ(lookup_password(f.path, {"alice", "open sesame"}, t, error, again), Authn::Granted);
+  EXPECT_EQ(lookup_password(f.path, {"alice", "other"}, t, error, again), Authn::Verify) << "only that password";
+  f.write("alice:{SHA}RbhaWFYDrPxjfBmuw4is6rZbNgM=\n");
+  EXPECT_EQ(lookup_password(f.path, {"alice", "open sesame"}, t + 1500, error, again), Authn::Verify)
+      << "a new reading of the file forgets what was verified against the old one";
+}
+
+TEST(AuthFiles, SlowHashesAreBcryptAndShaCrypt) {
+  EXPECT_TRUE(slow_hash("$2y$05$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234"));
+  EXPECT_TRUE(slow_hash("$6$salt$hash"));
+  EXPECT_TRUE(slow_hash("$5$salt$hash"));
+  EXPECT_FALSE(slow_hash("$apr1$TAYfSigc$tfn1/65hvdL46Rc9hQwKf1"));
+  EXPECT_FALSE(slow_hash("{SHA}RbhaWFYDrPxjfBmuw4is6rZbNgM="));
+  EXPECT_FALSE(slow_hash("abQ9KY.KfrYrc"));  // DES crypt: microseconds
 }
 
 }  // namespace
