@@ -29,28 +29,24 @@ socklen_t notifier_address(sockaddr_un& a, pid_t master, uint32_t row, uint32_t 
 
 CacheNotifier::CacheNotifier(WorkerLoop& w, pid_t master, uint32_t row, uint32_t loop_index, uint32_t rows)
     : w_(w), master_(master), row_(row), rows_(rows) {
-  fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) return;
+  fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd_) return;
   sockaddr_un a;
   socklen_t len = notifier_address(a, master, row, loop_index);
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0) {
+  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), len) != 0) {
     core::log(core::LogLevel::Warn, "cache", "cache notifier socket: {} (waiters fall back to polling)", strerror(errno));
-    ::close(fd_);
-    fd_ = -1;
+    fd_.reset();
     return;
   }
-  w_.loop().add(fd_, EPOLLIN, this);
+  w_.loop().add(fd_.get(), EPOLLIN, this);
 }
 
 CacheNotifier::~CacheNotifier() {
-  if (fd_ >= 0) {
-    w_.loop().remove(fd_);
-    ::close(fd_);
-  }
+  if (fd_) w_.loop().remove(fd_.get());
 }
 
 void CacheNotifier::notify(uint64_t mask) {
-  if (!mask || fd_ < 0) return;
+  if (!mask || !fd_) return;
   char byte = 1;
   for (uint32_t r = 0; r < rows_; ++r) {
     if (!(mask & (uint64_t{1} << (r % 64)))) continue;
@@ -59,14 +55,14 @@ void CacheNotifier::notify(uint64_t mask) {
       socklen_t len = notifier_address(a, master_, r, l);
       // No such loop (ECONNREFUSED) ends the row; a full queue (EAGAIN)
       // already holds a wake-up.
-      if (::sendto(fd_, &byte, 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&a), len) < 0 && errno != EAGAIN) break;
+      if (::sendto(fd_.get(), &byte, 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&a), len) < 0 && errno != EAGAIN) break;
     }
   }
 }
 
 void CacheNotifier::on_io(uint32_t) {
   char buf[64];
-  while (::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+  while (::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT) > 0) {
   }
   w_.wake_cache_waiters();
 }

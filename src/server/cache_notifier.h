@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/event_loop.h"
+#include "core/fd.h"
 
 namespace pillar::server {
 
@@ -26,7 +27,7 @@ class CacheNotifier final : public core::IoWatcher {
   WorkerLoop& w_;
   pid_t master_;
   uint32_t row_, rows_;
-  int fd_ = -1;
+  core::Fd fd_;
 };
 
 }  // namespace pillar::server

@@ -446,8 +446,7 @@ void Connection::end_exchange() {
   if (body_.overread()) keep_alive_ = false;  // bytes past the body: a next request we cannot put back
   if (o.kind == Kind::Failed) {
     if (!o.keep_alive) keep_alive_ = false;
-    req_.resp.error(o.status);
-    apply_error_document(req_, req_.site, nullptr);
+    set_error_answer(req_, o.status);
     queue_response();
     return;
   }
@@ -476,8 +475,7 @@ void Connection::respond_error(int status, const char* reason) {
   // A head refused before routing is logged by the default vhost of the
   // address it came to (Apache's rule), not only by the main server.
   if (!req_.site) req_.site = &w_.runtime().site_for(local_, {});
-  req_.resp.error(status);
-  apply_error_document(req_, req_.site, nullptr);
+  set_error_answer(req_, status);
   queue_response();
 }
 

@@ -238,8 +238,7 @@ void Stream::end_exchange() {
       resume_request_phases(*this);
       return;
     case Kind::Failed:
-      req_.resp.error(o.status);
-      apply_error_document(req_, req_.site, nullptr);
+      set_error_answer(req_, o.status);
       respond();
       return;
     case Kind::Cut:
@@ -272,8 +271,7 @@ void Stream::respond_error(int status, const char* reason) {
   req_.body_left = 0;
   req_.body_chunked = false;
   req_.resp.clear();
-  req_.resp.error(status);
-  apply_error_document(req_, req_.site, nullptr);
+  set_error_answer(req_, status);
   respond();
 }
 

@@ -13,4 +13,12 @@ struct Site;
 // answer is the connection's own).
 void apply_error_document(Request& req, const Site* site, const http::RequestContext* ctx);
 
+// The carriers' own error answer (an exchange failed before any head, a
+// request refused before its handler): the error page for `status` in
+// req.resp with the request's Site's ErrorDocument, not yet written.
+inline void set_error_answer(Request& req, int status) {
+  req.resp.error(status);
+  apply_error_document(req, req.site, nullptr);
+}
+
 }  // namespace pillar::server
