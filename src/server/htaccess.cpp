@@ -121,24 +121,39 @@ bool HtaccessCache::still_fresh(const Walk& w, uint64_t now_ms, bool watch) {
 bool HtaccessCache::walk(const Site& base, std::string_view filename, Walk& w, HtaccessOutcome& out, bool watch) {
   const config::VirtualHost& vh = *base.cfg;
   w.key = std::to_string(base.serial);
-  // Under `watch` every level is watched before it is looked into, down to
+  // Under `watch` each level is watched before it is looked into, down to
   // the first that does not exist (its parent's watch sees it appear).
   w.watched = watch;
-  bool watching = watch;
-  std::string dir, path;
+  bool watching = watch, below_first = false;
+  auto watch_level = [&](const std::string& d) {
+    if (!watching) return;
+    core::DirectoryWatch::Token t;
+    switch (watch_.watch(d, t)) {
+      case core::DirectoryWatch::Result::Watched: w.tokens.push_back(t); break;
+      case core::DirectoryWatch::Result::Missing:
+        // Its parent's watch sees it appear, if the parent is watched: the
+        // levels are watched top-down without a gap, so one is iff any is.
+        if (w.tokens.empty()) w.watched = false;
+        watching = false;
+        break;
+      case core::DirectoryWatch::Result::Unwatchable: watching = w.watched = false; break;
+    }
+  };
+  std::string dir, parent, path;
   // Levels: "/", then each prefix of `filename` ending before a '/', then the whole name.
   size_t end = 0;
   for (;;) {
+    parent.swap(dir);
     dir.assign(filename.substr(0, end == 0 ? 1 : end));
-    if (watching) {
-      core::DirectoryWatch::Token t;
-      switch (watch_.watch(dir, t)) {
-        case core::DirectoryWatch::Result::Watched: w.tokens.push_back(t); break;
-        case core::DirectoryWatch::Result::Missing: watching = false; break;
-        case core::DirectoryWatch::Result::Unwatchable: watching = w.watched = false; break;
-      }
-    }
     const PermissionRefs perm = permissions(vh, dir);
+    if (perm.enabled() && !below_first) {
+      // From the first directory looked into down, every level is watched,
+      // and that directory's parent too (a rename of it shows there); the
+      // ancestors above are not: /tmp or / change for reasons of their own.
+      below_first = true;
+      if (!parent.empty()) watch_level(parent);
+    }
+    if (below_first) watch_level(dir);
     if (perm.enabled()) {
       bool stop = false;
       for (const auto& name : vh.access_file_names) {

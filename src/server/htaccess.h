@@ -14,7 +14,8 @@
 //
 // Cost and freshness. By default (PillarHtaccessCheck watch) a filename's
 // walk (which files, with which identities) is remembered until the kernel
-// reports a change in one of the directories it looked into (inotify, one
+// reports a change in one of the directories it looked into or their
+// parent (the first such directory's, and every level below it; inotify, one
 // instance per thread: core::DirectoryWatch); before a remembered walk is
 // used, one non-blocking read collects what the kernel queued, so an
 // edit, a new file or a removed one is seen by the next request, as
