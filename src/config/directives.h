@@ -109,6 +109,9 @@ bool parse_member_url(std::string_view url, BalancerMemberConfig& m, std::string
 bool apply_member_param(std::string_view kv, BalancerMemberConfig& m, std::string& why);
 bool apply_balancer_param(std::string_view kv, BalancerConfig& b, std::string& why);
 std::string context_name(Context c);
+// After the whole file (directives/ratelimit.cpp): each PillarRateLimit
+// names a defined zone; the errors name its line.
+void resolve_rate_limits(ServerConfig& sc, DirectiveSink& out);
 
 // The AccessPolicy of the section a Scope points at (Directory, Files or Location).
 AccessPolicy* scope_access(Scope& s);

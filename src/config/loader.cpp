@@ -57,6 +57,7 @@ class Loader {
     for (auto& vh : sc_.vhosts) resolve_proxy_targets(vh);
     resolve_fcgi_balancers();
     check_member_tls();
+    resolve_rate_limits(sc_, sink);
     resolve_log_formats(sc_.main_server);
     for (auto& vh : sc_.vhosts) resolve_log_formats(vh);
     std::vector<std::string> warnings;

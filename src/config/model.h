@@ -360,8 +360,28 @@ struct ProxyTarget {
   std::string path;                 // replaces the location prefix ("/" or "/app/")
 };  // Welcome: "SetHandler pillar-welcome", the built-in default page
 
+// PillarRateLimitZone NAME KEY RATE (server): a request rate counted
+// node-wide per key (docs/limits.md); PillarRateLimit applies it.
+struct RateLimitZone {
+  enum class Key : uint8_t { Client, Vhost, Header };
+  std::string name;
+  Key key = Key::Client;
+  std::string header;        // Key::Header: the request field whose value is the key
+  uint64_t rate_milli = 0;   // thousandths of a request per second
+  SourceLocation where;
+};
+
+// PillarRateLimit ZONE [burst=N] [nodelay] (server, vhost, <Location>).
+struct RateLimitUse {
+  std::string zone;
+  uint32_t burst = 0;
+  int zone_index = -1;       // into ServerConfig::rate_zones, resolved at the end of the load
+  SourceLocation where;
+};
+
 struct LocationSection {
   std::string prefix;             // URL-path prefix ("/server-status")
+  std::vector<RateLimitUse> rate_limits;  // PillarRateLimit in this <Location> (after the vhost's)
   HandlerKind handler = HandlerKind::Default;  // SetHandler
   ProxyTarget proxy;              // handler == Proxy (ProxyPass)
   bool proxy_excluded = false;    // ProxyPass /path ! (served locally)
@@ -506,6 +526,7 @@ struct ErrorDocument {
 
 struct VirtualHost {
   std::vector<ListenAddress> addresses;  // from <VirtualHost a:p ...>; empty for the main server
+  std::vector<RateLimitUse> rate_limits;  // PillarRateLimit (the main server's are inherited)
   std::string server_name;               // lower-case, without port
   std::vector<std::string> aliases;      // lower-case, may contain '*' and '?' wildcards
   std::string document_root;             // absolute, normalised, no trailing slash; empty: none (404)
@@ -613,6 +634,7 @@ struct VrrpInstance {
 };
 
 struct ServerConfig {
+  std::vector<RateLimitZone> rate_zones;  // PillarRateLimitZone
   std::string config_file;
   std::string server_root;
   std::vector<ListenAddress> listens;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/model.h"
+#include "core/shm/rate_table.h"
 #include "core/shm/scoreboard.h"
 #include "core/shm/vhost_stats.h"
 #include "core/shm/vrrp_status.h"
@@ -27,6 +28,7 @@ struct BuiltinContext {
   const core::shm::Scoreboard* board = nullptr;  // null outside a master (unit tests)
   const core::shm::VhostStats* vhost_stats = nullptr;
   const core::shm::VrrpStatusTable* vrrp = nullptr;
+  core::shm::RateTable* rate_table = nullptr;           // PillarRateLimit's buckets; null: limits not counted
   std::function<CacheGauges()> cache;                  // empty: no cache
   std::function<uint64_t(uint32_t vhost)> cache_evictions;
 };

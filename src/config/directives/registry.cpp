@@ -22,6 +22,7 @@ std::span<const DirectiveTable> directive_tables() {
       {"mime", mime_directives()},
       {"metadata", metadata_directives()},
       {"deflate", deflate_directives()},
+      {"ratelimit", ratelimit_directives()},
       {"auth", auth_directives()},
   };
   return kTables;

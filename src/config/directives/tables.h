@@ -47,6 +47,7 @@ bool fcgi_pass(DirectiveSink& out, const ConfigNode& n, Scope& s, std::string_vi
 inline bool fcgi_url(std::string_view url) { return url.rfind("fcgi://", 0) == 0 || url.rfind("unix:", 0) == 0; }
 std::span<const DirectiveSpec> mime_directives();
 std::span<const DirectiveSpec> metadata_directives();  // mod_setenvif, mod_env, mod_headers, mod_expires
+std::span<const DirectiveSpec> ratelimit_directives();  // directives/ratelimit.cpp: PillarRateLimit*
 std::span<const DirectiveSpec> deflate_directives();  // directives/deflate.cpp: output filters, mod_deflate
 std::span<const DirectiveSpec> auth_directives();     // directives/auth.cpp: mod_auth_basic, mod_authn_file, AuthGroupFile
 

@@ -40,8 +40,10 @@ bool Master::create_shared_memory(const config::ServerConfig& cfg, std::string& 
   const uint32_t vhost_capacity = core::shm::VhostStats::capacity_for(cfg.vhosts.size());
   size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + sizeof(proxy::MemberTable) + 128 +
                        core::shm::VhostStats::bytes_needed(rows, vhost_capacity) + 256;
-  if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + 4096, error) ||
-      !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows, vhost_capacity))
+  const size_t rate_bytes = core::shm::RateTable::bytes_needed(core::shm::RateTable::kDefaultBuckets) + 64;
+  if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + rate_bytes + 4096, error) ||
+      !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows, vhost_capacity) ||
+      !rate_table_.create(shm_, core::shm::RateTable::kDefaultBuckets, static_cast<uint64_t>(core::wall_ms())))
     return false;
   if (void* v = shm_.allocate(sizeof(core::shm::VrrpStatusTable))) vrrp_status_ = new (v) core::shm::VrrpStatusTable();
   if (void* v = shm_.allocate(sizeof(proxy::MemberTable))) {

@@ -14,6 +14,7 @@
 #include "config/model.h"
 #include "core/shm/scoreboard.h"
 #include "core/shm/shared_memory.h"
+#include "core/shm/rate_table.h"
 #include "core/shm/vhost_stats.h"
 #include "core/shm/vrrp_status.h"
 #include "proxy/member_table.h"
@@ -61,6 +62,7 @@ class Master {
   core::shm::SharedMemory shm_;
   core::shm::Scoreboard board_;
   core::shm::VhostStats vhost_stats_;
+  core::shm::RateTable rate_table_;  // PillarRateLimit, node-wide (kept across reloads)
   core::shm::VrrpStatusTable* vrrp_status_ = nullptr;  // in shm_
   proxy::MemberTable* members_ = nullptr;               // in shm_
   std::unique_ptr<Runtime> rt_;

@@ -12,6 +12,7 @@
 #include "server/request/authorization.h"
 #include "server/request/error_document.h"
 #include "server/request/handler_exchange.h"
+#include "server/request/rate_limits.h"
 #include "server/request/request.h"
 #include "server/request/response_filters.h"
 #include "server/request/rewrite_phase.h"
@@ -72,10 +73,11 @@ PhaseStep phase_access(RequestCarrier& c) { return authorize_request(c); }
 PhaseStep phase_limits(RequestCarrier& c) {
   const Request& req = c.request();
   const auto& cfg = c.worker().runtime().config();
-  if (!req.head.has_content_length || !cfg.limit_request_body || req.head.content_length <= cfg.limit_request_body)
-    return PhaseStep::Next;
-  c.respond_error(413, "request body larger than LimitRequestBody");
-  return PhaseStep::Handled;
+  if (req.head.has_content_length && cfg.limit_request_body && req.head.content_length > cfg.limit_request_body) {
+    c.respond_error(413, "request body larger than LimitRequestBody");
+    return PhaseStep::Handled;
+  }
+  return limit_request_rate(c);  // PillarRateLimit (request/rate_limits.cpp)
 }
 
 PhaseStep phase_filters(RequestCarrier& c) {
@@ -124,7 +126,7 @@ constexpr Phase kRequestPhases[] = {
     phase_rewrite,  // mod_rewrite, mod_alias, FallbackResource (request/rewrite_phase.cpp)
     phase_purge,    // PURGE of a cached URL
     phase_access,   // Require, with Basic authentication (request/authorization.cpp)
-    phase_limits,   // LimitRequestBody
+    phase_limits,   // LimitRequestBody, PillarRateLimit
     phase_metadata_fixups,  // per-directory SetEnvIf, SetEnv, RequestHeader (server/metadata_phase.cpp)
     phase_filters,  // response filters (request/response_filters.cpp)
     phase_proxy,    // the cache filter around the proxy (a proxied location)

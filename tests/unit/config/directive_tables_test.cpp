@@ -36,7 +36,7 @@ TEST(DirectiveTables, EveryModuleHasATableAndNoNameIsInTwo) {
   }
   EXPECT_EQ(modules, (std::set<std::string>{"core", "mpm", "log", "access", "content", "proxy", "cache", "vrrp",
                                             "remoteip", "rewrite", "alias", "fastcgi", "ssl", "ssl_proxy", "http2", "mime", "deflate", "cgi",
-                                            "auth", "metadata"}));
+                                            "auth", "metadata", "ratelimit"}));
 }
 
 TEST(DirectiveTables, LookupFindsEachSpecInItsOwnModule) {

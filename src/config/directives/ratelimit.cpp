@@ -1,0 +1,110 @@
+// The ratelimit directive table: Pillar's node-wide request-rate limits,
+// nginx's limit_req in Apache's style (docs/limits.md). A zone says what
+// is counted (the client address after RemoteIP, the vhost, or a request
+// field) and at what rate; PillarRateLimit applies a zone, with its burst,
+// in the server, a <VirtualHost> or a <Location>. Counted in shared memory
+// (core/shm/rate_table.h) by the limits phase. Listed in
+// directives/registry.cpp.
+#include "config/directives/tables.h"
+
+#include <string>
+
+#include "config/values.h"
+
+namespace pillar::config {
+namespace {
+
+// "10r/s" or "30r/m": thousandths of a request per second.
+bool parse_rate(std::string_view s, uint64_t& milli, std::string& why) {
+  const size_t r = s.find("r/");
+  uint64_t n = 0;
+  if (r == std::string_view::npos || r == 0 || !parse_uint(s.substr(0, r), 1, 1'000'000, n, why) ||
+      (s.substr(r + 2) != "s" && s.substr(r + 2) != "m")) {
+    why = "'" + std::string(s) + "' is not a rate: write N r/s or N r/m without spaces, e.g. 10r/s or 30r/m";
+    return false;
+  }
+  milli = s.substr(r + 2) == "s" ? n * 1000 : n * 1000 / 60;
+  if (milli == 0) milli = 1;
+  return true;
+}
+
+// PillarRateLimitZone NAME client|vhost|header=FIELD RATE
+void d_zone(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  RateLimitZone z;
+  z.name = n.args[0];
+  z.where = {n.file, n.line};
+  const std::string key = core::lowercase(n.args[1]);
+  if (key == "client") z.key = RateLimitZone::Key::Client;
+  else if (key == "vhost") z.key = RateLimitZone::Key::Vhost;
+  else if (key.rfind("header=", 0) == 0 && key.size() > 7) {
+    z.key = RateLimitZone::Key::Header;
+    z.header = n.args[1].substr(7);
+  } else {
+    return out.error(n, "PillarRateLimitZone: '" + n.args[1] +
+                            "' is not a key: write client (the address, after RemoteIP), vhost, or header=FIELD");
+  }
+  std::string why;
+  if (!parse_rate(n.args[2], z.rate_milli, why)) return out.error(n, "PillarRateLimitZone: " + why);
+  for (const auto& other : s.server.rate_zones) {
+    if (other.name == z.name)
+      return out.error(n, "PillarRateLimitZone " + z.name + " is already defined at " + other.where.file + ":" +
+                              std::to_string(other.where.line) + "; give this one another name");
+  }
+  s.server.rate_zones.push_back(std::move(z));
+}
+
+// PillarRateLimit ZONE [burst=N] [nodelay]
+void d_limit(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  RateLimitUse u;
+  u.zone = n.args[0];
+  u.where = {n.file, n.line};
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    const std::string a = core::lowercase(n.args[i]);
+    if (a.rfind("burst=", 0) == 0) {
+      uint64_t b = 0;
+      std::string why;
+      if (!parse_uint(a.substr(6), 0, 60'000, b, why)) return out.error(n, "PillarRateLimit burst=: " + why);
+      u.burst = static_cast<uint32_t>(b);
+    } else if (a == "nodelay") {
+      // The only mode: requests within the burst pass at once (nginx's nodelay).
+    } else if (a.rfind("delay", 0) == 0) {
+      return out.error(n, "PillarRateLimit: '" + n.args[i] + "': delaying requests within the burst is not built; "
+                          "requests within the burst pass at once (nginx's nodelay): drop it");
+    } else {
+      return out.error(n, "PillarRateLimit: unknown argument '" + n.args[i] + "'; write PillarRateLimit ZONE "
+                          "[burst=N] [nodelay]");
+    }
+  }
+  (s.loc ? s.loc->rate_limits : s.vhost.rate_limits).push_back(std::move(u));
+}
+
+constexpr DirectiveSpec kTable[] = {
+    {"PillarRateLimit", 1, 3, kSV | kLocation, false, d_limit, "PillarRateLimit ZONE [burst=N] [nodelay]"},
+    {"PillarRateLimitZone", 3, 3, kServer, false, d_zone, "PillarRateLimitZone NAME client|vhost|header=FIELD RATE"},
+};
+
+}  // namespace
+
+std::span<const DirectiveSpec> ratelimit_directives() { return kTable; }
+
+void resolve_rate_limits(ServerConfig& sc, DirectiveSink& out) {
+  auto resolve = [&](std::vector<RateLimitUse>& uses) {
+    for (auto& u : uses) {
+      for (size_t i = 0; i < sc.rate_zones.size(); ++i) {
+        if (sc.rate_zones[i].name == u.zone) u.zone_index = static_cast<int>(i);
+      }
+      if (u.zone_index < 0)
+        out.errors.push_back({u.where.file, u.where.line,
+                              "PillarRateLimit: no zone named '" + u.zone +
+                                  "'; define it first, e.g. PillarRateLimitZone " + u.zone + " client 10r/s"});
+    }
+  };
+  auto vhost = [&](VirtualHost& vh) {
+    resolve(vh.rate_limits);
+    for (auto& l : vh.locations) resolve(l.rate_limits);
+  };
+  vhost(sc.main_server);
+  for (auto& vh : sc.vhosts) vhost(vh);
+}
+
+}  // namespace pillar::config
