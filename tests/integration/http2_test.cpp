@@ -9,15 +9,18 @@
 // stream after its GOAWAY.
 #include <curl/curl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <list>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "backend.h"
+#include "core/base64.h"
 #include "test_common.h"
 
 namespace itest {
@@ -81,6 +84,7 @@ struct H2Options {
   std::string method = "GET";
   std::string body;
   bool http11 = false;  // ask for HTTP/1.1 only
+  std::vector<std::string> headers;  // "Name: value" request fields
 };
 
 class H2Client {
@@ -101,6 +105,11 @@ class H2Client {
                      o.http11 ? CURL_HTTP_VERSION_1_1
                               : (tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    if (!o.headers.empty()) {
+      curl_slist*& list = header_lists_.emplace_back(nullptr);
+      for (const auto& f : o.headers) list = curl_slist_append(list, f.c_str());
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    }
     if (o.method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     else if (o.method != "GET") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, o.method.c_str());
     if (!o.body.empty()) {
@@ -160,11 +169,15 @@ class H2Client {
     curl_multi_cleanup(m);
     return rs;
   }
-  ~H2Client() { curl_slist_free_all(resolve_); }
+  ~H2Client() {
+    curl_slist_free_all(resolve_);
+    for (curl_slist* l : header_lists_) curl_slist_free_all(l);
+  }
 
  private:
   std::string ca_;
   curl_slist* resolve_ = nullptr;
+  std::list<curl_slist*> header_lists_;  // stable addresses: a handle keeps its list until the client goes
   std::vector<std::string> bodies_;
 };
 
@@ -265,6 +278,45 @@ TEST_F(Http2, StaticFileHeadAnd404OverTlsAndCleartext) {
   }
   EXPECT_GE(metric(srv.port(1), "pillar_http2_sessions_total"), 6);
   EXPECT_GE(metric(srv.port(1), "pillar_http2_streams_total"), 6);
+}
+
+// Steps that suspend or refuse on their own run the same over a stream: a
+// bcrypt check off the loop (the stream's exchange ends with Resume and the
+// phases go on), and PillarRateLimit's 429.
+TEST_F(Http2, SuspendedPasswordCheckAndRateLimitOverAStream) {
+  if (::access("/usr/bin/htpasswd", X_OK) != 0) GTEST_SKIP() << "htpasswd is not installed (apache2-utils)";
+  tree_.write("www/private/doc.txt", "private doc\n");
+  std::string out;
+  ASSERT_TRUE(sh("htpasswd -cbB -C 6 " + tree_.path("users") + " h2user h2pw", &out)) << out;
+  START_SERVER(srv, config("Protocols h2 h2c http/1.1",
+                           "PillarRateLimitZone api header=X-Key 1r/m\n"
+                           "<Location /private>\n  AuthType Basic\n  AuthName \"H2\"\n  AuthUserFile " +
+                               tree_.path("users") + "\n  Require valid-user\n  PillarRateLimit api burst=1\n</Location>\n"),
+               2);
+  H2Client c = client();
+  const std::string good = "Authorization: Basic " + pillar::core::base64_encode("h2user:h2pw");
+  const std::string bad = "Authorization: Basic " + pillar::core::base64_encode("h2user:nope");
+  for (bool tls : {true, false}) {
+    SCOPED_TRACE(tls ? "h2" : "h2c");
+    H2Options o;
+    o.headers = {good};
+    H2Result r = c.get(srv.port(tls ? 0 : 1), tls, "/private/doc.txt", o);
+    ASSERT_EQ(r.curl_code, CURLE_OK) << r.error;
+    EXPECT_EQ(r.version, CURL_HTTP_VERSION_2_0);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "private doc\n");
+    o.headers = {bad};
+    r = c.get(srv.port(tls ? 0 : 1), tls, "/private/doc.txt", o);
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.header("www-authenticate"), "Basic realm=\"H2\"");
+  }
+  H2Options keyed;
+  keyed.headers = {good, "X-Key: k"};
+  EXPECT_EQ(c.get(srv.port(1), false, "/private/doc.txt", keyed).status, 200);
+  EXPECT_EQ(c.get(srv.port(1), false, "/private/doc.txt", keyed).status, 200);
+  H2Result limited = c.get(srv.port(1), false, "/private/doc.txt", keyed);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_FALSE(limited.header("retry-after").empty());
 }
 
 TEST_F(Http2, UploadsAndProxiedRequestsReachAnHttp11Member) {

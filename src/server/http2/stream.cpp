@@ -195,8 +195,11 @@ void Stream::start_request() {
 
 void Stream::run() {
   if (state_ == State::Ready) start_request();
-  if (state_ == State::Running && exchange_) {
-    if (exchange_->proceed() == http::Exchange::Step::Done) end_exchange();
+  // An exchange that ends by resuming the phases (Outcome::Kind::Resume)
+  // may leave another one running: that one proceeds now too.
+  while (state_ == State::Running && exchange_) {
+    if (exchange_->proceed() != http::Exchange::Step::Done) break;
+    end_exchange();
   }
 }
 
