@@ -76,6 +76,23 @@ TEST_F(RateLimit, KeysByFieldAndALocationsOwnLimit) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(status(srv.port(), "/index.html", "X-Api-Key: a\r\n"), 200) << "outside /api";
 }
 
+// One budget for a whole site: every client counts into the vhost's bucket;
+// another vhost on the same address has its own.
+TEST_F(RateLimit, AVhostZoneIsOneBudgetForTheSite) {
+  // RemoteIP makes each request another client: only a per-site key refuses the fourth.
+  START_SERVER(srv, basic_config(docroot, "RemoteIPHeader X-Forwarded-For\nRemoteIPInternalProxy 127.0.0.1\n"
+                                          "PillarRateLimitZone persite vhost 1r/m\n"
+                                          "<VirtualHost *>\n  ServerName busy.test\n  DocumentRoot \"" + docroot +
+                                              "\"\n  PillarRateLimit persite burst=2\n</VirtualHost>\n"
+                                          "<VirtualHost *>\n  ServerName calm.test\n  DocumentRoot \"" + docroot +
+                                              "\"\n</VirtualHost>\n"));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(raw_get(srv.port(), "/index.html", "busy.test", "X-Forwarded-For: 10.0.0." + std::to_string(i) + "\r\n")
+                  .first().status, 200) << i;
+  EXPECT_EQ(raw_get(srv.port(), "/index.html", "busy.test", "X-Forwarded-For: 10.0.0.9\r\n").first().status, 429);
+  EXPECT_EQ(raw_get(srv.port(), "/index.html", "calm.test").first().status, 200) << "no limit there";
+}
+
 TEST(RateLimitConfig, CheckNamesTheLineAndTheFix) {
   TempTree t;
   std::string docroot = t.mkdir("www");
