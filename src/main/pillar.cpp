@@ -12,6 +12,7 @@
 #include "server/default_config.h"
 #include "server/apachectl.h"
 #include "server/process/master.h"
+#include "server/process/worker_identity.h"
 #include "tls/server_context.h"
 
 namespace {
@@ -70,6 +71,8 @@ int main(int argc, char** argv) {
   }
   if (test_only) {
     for (const auto& n : res.config->notices) std::fprintf(stderr, "%s\n", n.c_str());
+    if (std::string w = pillar::server::root_without_user_warning(res.config->process); !w.empty())
+      std::fprintf(stderr, "%s\n", w.c_str());
     if (list_modules) {
       std::printf("Loaded Modules:\n");
       for (const auto& m : pillar::config::apache_modules())
