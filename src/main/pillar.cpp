@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "core/build_info.h"
 #include "rewrite/site_rules.h"
 #include "config/modules.h"
 #include "server/default_config.h"
@@ -46,8 +47,8 @@ int main(int argc, char** argv) {
       case 'D': opts.defines.push_back(optarg); break;
       case 'd': opts.server_root = optarg; break;
       case 'V':
-        std::printf("Server version: Pillar/%s\nServer built:   %s %s\nArchitecture:   %zu-bit\n",
-                    PILLAR_VERSION_STRING, __DATE__, __TIME__, sizeof(void*) * 8);
+        std::printf("Server version: Pillar/%s\nServer built:   %s\nArchitecture:   %zu-bit\n",
+                    PILLAR_VERSION_STRING, std::string(pillar::core::build_time()).c_str(), sizeof(void*) * 8);
         return 0;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 1;
