@@ -16,7 +16,7 @@ nlohmann::json member_json(proxy::BalancerRuntime& b, size_t i, uint64_t now) {
   const auto& mc = b.member_cfg(static_cast<int>(i));
   return {{"url", mc.url},
           {"route", std::string(proxy::member_route(m))},
-          {"status", member_flags_text(m.status_flags.load())},
+          {"status", member_flags_text(b.shown_flags(static_cast<int>(i), now))},
           {"ejected", b.error_until(static_cast<int>(i)).load() > now},
           {"loadfactor", m.lbfactor},
           {"busy", m.busy.load()},
