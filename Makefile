@@ -18,12 +18,21 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Only what it runs: the server, not the test suite.
+run: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target pillar
 	$(BUILD)/pillar
 
+# ctest, then the fuzzers, then one verdict line (scripts/test-verdict) whose
+# status is make's. CTEST_ARGS narrows the run (e.g. CTEST_ARGS="-R Welcome");
+# FUZZ_STEP replaces the fuzz step (e.g. FUZZ_STEP=true when checking this recipe).
+CTEST_ARGS ?=
+FUZZ_STEP  ?= $(MAKE) --no-print-directory fuzz
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
-	@$(MAKE) --no-print-directory fuzz
+	@{ cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300 $(CTEST_ARGS); echo $$? >ctest.status; } 2>&1 \
+	  | tee $(BUILD)/ctest.log
+	@{ $(FUZZ_STEP); echo $$? >$(BUILD)/fuzz.status; } 2>&1 | tee $(BUILD)/fuzz.log
+	@scripts/test-verdict $(BUILD)/ctest.log "$$(cat $(BUILD)/ctest.status)" $(BUILD)/fuzz.log "$$(cat $(BUILD)/fuzz.status)"
 
 # The unit and integration tests again, everything built with ASan + UBSan
 # (.ci/run runs it after `make test`). Sanitizer reports abort the process,

@@ -81,6 +81,29 @@ std::string render(const std::string& command, const nlohmann::json& result) {
     }
     return out;
   }
+  // `balancer [NAME]`: each balancer with its method's name, then a row per
+  // member; its status letters are Apache's (E: in error, or taken out by
+  // passive checks for its retry= period).
+  if (command == "balancer" && result.is_array()) {
+    auto text = [](const nlohmann::json& j, const char* key) {
+      auto it = j.find(key);
+      if (it == j.end()) return std::string("-");
+      return it->is_string() ? it->get<std::string>() : it->dump();
+    };
+    for (const auto& b : result) {
+      out += fmt::format("balancer://{} lbmethod={}\n", text(b, "balancer"), text(b, "lbmethod"));
+      out += fmt::format("  {:<40} {:<12} {:>6} {:<6} {:>6} {:>10} {:>14}\n", "MEMBER", "ROUTE", "FACTOR", "STATUS",
+                         "BUSY", "REQUESTS", "TRAFFIC_BYTES");
+      if (!b.contains("members")) continue;
+      for (const auto& m : b["members"]) {
+        std::string route = text(m, "route");
+        out += fmt::format("  {:<40} {:<12} {:>6} {:<6} {:>6} {:>10} {:>14}\n", text(m, "url"), route.empty() ? "-" : route,
+                           text(m, "loadfactor"), text(m, "status"), text(m, "busy"), text(m, "requests"),
+                           text(m, "traffic_bytes"));
+      }
+    }
+    return out;
+  }
   if (result.is_object()) {
     for (const auto& [k, v] : result.items()) {
       out += k + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";

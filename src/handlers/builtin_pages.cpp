@@ -4,22 +4,62 @@ namespace pillar::handlers {
 
 namespace {
 
-constexpr std::string_view kWelcome = R"(<!DOCTYPE html>
+// Ten lines a new user can start from (a unit test loads them).
+constexpr std::string_view kExample = R"(Listen 8080
+ServerName www.example.com
+DocumentRoot "/var/www/html"
+DirectoryIndex index.html
+ErrorLog "/var/log/pillar/error.log"
+CustomLog "/var/log/pillar/access.log" combined
+<Location /server-status>
+    SetHandler server-status
+    Require local
+</Location>
+)";
+
+std::string html_escaped(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+const std::string& welcome_page() {
+  static const std::string page = std::string(R"(<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Pillar is running</title>
 <style>body{font-family:sans-serif;max-width:40em;margin:4em auto;line-height:1.5;color:#222}
-code{background:#f3f3f3;padding:0 .3em}</style></head>
+code,pre{background:#f3f3f3;padding:0 .3em}pre{padding:.5em}</style></head>
 <body>
 <h1>Pillar is running</h1>
-<p>This is the built-in welcome page of Pillar's embedded default configuration.</p>
-<p>To serve your own sites, write an httpd.conf-style file and start
-<code>pillar -f /path/to/pillar.conf</code>; check it first with <code>pillar -t -f FILE</code>.
+<p>This is the built-in welcome page of Pillar's embedded default configuration.
+Two more pages are live here, from this machine only:</p>
+<ul>
+<li><a href="/server-status">/server-status</a>: the scoreboard, as Apache's mod_status
+(<a href="/server-status?auto">?auto</a> for scripts);</li>
+<li><a href="/metrics">/metrics</a>: the same counters for Prometheus.</li>
+</ul>
+<p>To serve your own site, write an httpd.conf-style file such as this one:</p>
+<pre>)") + html_escaped(kExample) + R"(</pre>
+<p>check it with <code>pillar -t -f /path/to/pillar.conf</code>, then start
+<code>pillar -f /path/to/pillar.conf</code>.
 The configuration reference is <code>docs/configuration.md</code>.</p>
 </body>
 </html>
 )";
+  return page;
+}
 
 }  // namespace
+
+std::string_view welcome_example_config() { return kExample; }
 
 void WelcomeHandler::handle(const http::RequestContext& ctx, http::Response& resp) {
   if (ctx.head.method != http::Method::Get && ctx.head.method != http::Method::Head) {
@@ -27,8 +67,13 @@ void WelcomeHandler::handle(const http::RequestContext& ctx, http::Response& res
     resp.add_header("Allow", "GET, HEAD");
     return;
   }
+  // The welcome site has one page: any other path is not found.
+  if (ctx.path != "/" && ctx.path != "/index.html") {
+    resp.error(404);
+    return;
+  }
   resp.add_header("Content-Type", "text/html; charset=utf-8");
-  resp.add_text(kWelcome);
+  resp.add_text(welcome_page());
 }
 
 std::unique_ptr<http::Handler> make_builtin_handler(config::HandlerKind kind, const config::ServerConfig& cfg,

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/build_info.h"
 #include "core/clock.h"
 #include "http/uri.h"
 
@@ -211,7 +212,7 @@ void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view ho
   out.push_back('\n');
   line("ServerVersion", std::string("Pillar/") + PILLAR_VERSION_STRING);
   line("ServerMPM", "event");
-  line("Server Built", std::string(__DATE__) + " " + __TIME__);
+  line("Server Built", std::string(core::build_time()));
   line("CurrentTime", status_time(now));
   line("RestartTime", status_time(hdr.restart_ms.load()));
   line("ParentServerConfigGeneration", std::to_string(hdr.generation.load() + 1));
@@ -281,8 +282,8 @@ void ServerStatusHandler::render_html(const StatusTotals& t, std::string& out, i
   if (refresh > 0) out += fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">\n", refresh);
   out += fmt::format("<title>Pillar Status</title>\n</head><body>\n<h1>Pillar Server Status for {}</h1>\n\n", name);
   out += fmt::format("<dl><dt>Server Version: Pillar/{}</dt>\n<dt>Server MPM: event</dt>\n"
-                     "<dt>Server Built: {} {}\n</dt></dl><hr /><dl>\n",
-                     PILLAR_VERSION_STRING, __DATE__, __TIME__);
+                     "<dt>Server Built: {}\n</dt></dl><hr /><dl>\n",
+                     PILLAR_VERSION_STRING, core::build_time());
   out += fmt::format("<dt>Current Time: {}</dt>\n<dt>Restart Time: {}</dt>\n", status_time(now),
                      status_time(hdr.restart_ms.load()));
   out += fmt::format("<dt>Parent Server Config. Generation: {}</dt>\n<dt>Parent Server MPM Generation: {}</dt>\n",

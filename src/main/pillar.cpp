@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "core/build_info.h"
 #include "rewrite/site_rules.h"
 #include "config/modules.h"
 #include "server/default_config.h"
 #include "server/apachectl.h"
 #include "server/process/master.h"
+#include "server/process/worker_identity.h"
 #include "tls/server_context.h"
 
 namespace {
@@ -45,8 +47,8 @@ int main(int argc, char** argv) {
       case 'D': opts.defines.push_back(optarg); break;
       case 'd': opts.server_root = optarg; break;
       case 'V':
-        std::printf("Server version: Pillar/%s\nServer built:   %s %s\nArchitecture:   %zu-bit\n",
-                    PILLAR_VERSION_STRING, __DATE__, __TIME__, sizeof(void*) * 8);
+        std::printf("Server version: Pillar/%s\nServer built:   %s\nArchitecture:   %zu-bit\n",
+                    PILLAR_VERSION_STRING, std::string(pillar::core::build_time()).c_str(), sizeof(void*) * 8);
         return 0;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 1;
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
   }
   if (test_only) {
     for (const auto& n : res.config->notices) std::fprintf(stderr, "%s\n", n.c_str());
+    if (std::string w = pillar::server::root_without_user_warning(res.config->process); !w.empty())
+      std::fprintf(stderr, "%s\n", w.c_str());
     if (list_modules) {
       std::printf("Loaded Modules:\n");
       for (const auto& m : pillar::config::apache_modules())

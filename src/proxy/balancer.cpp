@@ -244,6 +244,17 @@ bool release_recorded(MemberState& m, std::atomic<uint32_t>& record, uint32_t re
   return true;
 }
 
+std::string_view lb_method_name(LbMethod m) {
+  switch (m) {
+    case LbMethod::ByRequests: return "byrequests";
+    case LbMethod::ByTraffic: return "bytraffic";
+    case LbMethod::ByBusyness: return "bybusyness";
+    case LbMethod::SourceHash: return "sourcehash";
+    case LbMethod::ConsistentHash: return "hash";
+  }
+  return "unknown";
+}
+
 std::string status_flags_text(uint32_t flags, FlagStyle style) {
   static constexpr struct {
     uint32_t bit;

@@ -115,6 +115,8 @@ struct MemberMask {
 };
 
 enum class LbMethod { ByRequests, ByTraffic, ByBusyness, SourceHash, ConsistentHash };
+// ProxySet lbmethod='s name for it ("byrequests", "hash"...), as pillarctl shows it.
+std::string_view lb_method_name(LbMethod m);
 
 struct PickContext {
   std::span<const uint8_t> client_addr;  // 4 or 16 bytes, network order (v4-mapped v6 is treated as v4)

@@ -25,6 +25,14 @@ struct BalancerRuntime {
   // generation) is not picked by workers that have no configuration for it.
   std::span<MemberState> span() { return {block->members, cfg_index.size()}; }
   std::atomic<uint64_t>& error_until(int slot) { return block->error_until[slot]; }
+  // The status flags as balancer-manager and pillarctl show them: a member
+  // passive checks took out (inside its retry= back-off at `now_ms`,
+  // monotonic) shows Error ("E", "Err") as Apache's does after a failed
+  // request, though the flag itself is not set (it is the health checks').
+  uint32_t shown_flags(int slot, uint64_t now_ms) const {
+    uint32_t f = block->members[slot].status_flags.load(std::memory_order_relaxed);
+    return block->error_until[slot].load(std::memory_order_relaxed) > now_ms ? f | kStatusError : f;
+  }
   // A slot's reference for the scoreboard's busy records; 0 with a private block.
   uint32_t member_ref(int slot) const { return table ? table->ref(*block, slot) : 0; }
   const config::BalancerMemberConfig& member_cfg(int slot) const {

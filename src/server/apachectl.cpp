@@ -38,6 +38,7 @@ int start_daemon(std::unique_ptr<config::ServerConfig> cfg, MasterOptions opts) 
   setsid();
   if (fork() > 0) _exit(0);  // not a session leader: never reacquires a terminal
   opts.ready_fd = ready[1];
+  opts.detach_stdio = true;
   int status = run_master(std::move(cfg), opts);
   _exit(status);
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "http/uri.h"
@@ -111,6 +112,7 @@ void BalancerManager::handle(const http::RequestContext& ctx, http::Response& re
   std::string out = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Balancer Manager</title>"
                     "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}"
                     "form{display:inline}</style></head><body>\n<h1>Load Balancer Manager</h1>\n" + message;
+  const uint64_t now = core::mono_ms();
   for (const auto& br : rt_.balancers()) {
     std::string key = proxy::balancer_key(*br->cfg);
     out += "<h2>balancer://" + http::html_escape(key) + "</h2>\n<table border=\"1\"><tr><th>Worker URL</th><th>Route</th>"
@@ -131,7 +133,7 @@ void BalancerManager::handle(const http::RequestContext& ctx, http::Response& re
       };
       out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}{}{}</td></tr>\n",
                          http::html_escape(url), http::html_escape(std::string(proxy::member_route(m))), m.lbfactor,
-                         proxy::status_flags_text(m.status_flags.load(), proxy::FlagStyle::Words), m.busy.load(), m.elected.load(), m.transferred.load(),
+                         proxy::status_flags_text(br->shown_flags(static_cast<int>(i), now), proxy::FlagStyle::Words), m.busy.load(), m.elected.load(), m.transferred.load(),
                          button("drain", "Drain"), button("undrain", "Undrain"), button("disable", "Disable"),
                          button("enable", "Enable"));
     }

@@ -464,10 +464,10 @@ void Connection::end_exchange() {
 
 void Connection::respond_error(int status, const char* reason) {
   core::log(core::LogLevel::Info, "core", "[client {}] {} {}", req_.client_ip, status, reason);
-  if (phase_ == Phase::Idle || phase_ == Phase::ReadHead) {
-    req_.head.reset();
-    req_.head_len = 0;
-  }
+  // A head that did not parse whole (a malformed head, 408, 431) is not
+  // logged from its pieces; a whole head refused by a phase (413, 421)
+  // keeps its fields, so its log line has Referer and User-Agent as Apache's.
+  if ((phase_ == Phase::Idle || phase_ == Phase::ReadHead) && req_.head_len == 0) req_.head.reset();
   ++requests_;
   keep_alive_ = false;
   req_.body_left = 0;

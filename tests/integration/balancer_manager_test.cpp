@@ -86,5 +86,45 @@ TEST_F(BalancerManagerPage, TheQueryStringAWrongNonceOrAMalformedFormChangeNothi
   EXPECT_EQ(spread(10)["b"], 5);  // nothing was disabled, and the server still answers
 }
 
+// A member passive checks took out (its requests failed: it was killed) is
+// shown as out, "Err" on the page and E in `pillarctl balancer`, for its
+// retry= period; pillarctl names the method (a regression: both said Ok, and
+// pillarctl printed the method's number).
+TEST(BalancerManagerStatus, AMemberPassiveChecksTookOutIsShownInError) {
+  TempTree t;
+  t.write("a/index.html", "a");
+  t.write("b/index.html", "b");
+  START_SERVER(a, basic_config(t.path("a"), "StartServers 1\n"));
+  auto b = std::make_unique<ServerProcess>(basic_config(t.path("b"), "StartServers 1\n"));
+  ASSERT_TRUE(b->ok()) << b->error();
+  const std::string member_b = "http://127.0.0.1:" + std::to_string(b->port());
+  const std::string sock = t.path("ctl.sock");
+  START_SERVER(front, "Listen 127.0.0.1:0\nServerName localhost\nStartServers 1\nPillarControlSocket " + sock +
+                          "\n<Proxy balancer://app>\nBalancerMember http://127.0.0.1:" + std::to_string(a.port()) +
+                          " route=a\nBalancerMember " + member_b + " route=b retry=60\n</Proxy>\n"
+                          "ProxyPass /app/ balancer://app/\n<Location /bm>\nSetHandler balancer-manager\n</Location>\n");
+  auto row_of = [](const std::string& text, const std::string& url) {
+    size_t at = text.find(url);
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  std::string before = row_of(curl_get(front.base_url() + "/bm").body, member_b);
+  ASSERT_NE(before.find("<td>Ok</td>"), std::string::npos) << before;
+  std::string ctl = pillarctl(sock, "balancer app");
+  EXPECT_NE(ctl.find("balancer://app lbmethod=byrequests"), std::string::npos) << ctl;
+  ASSERT_NE(row_of(ctl, member_b).find(" Ok "), std::string::npos) << ctl;
+
+  ASSERT_EQ(b->stop(), 0);
+  b.reset();
+  // Requests to b now fail (and are retried on a): one is enough to eject it.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(curl_get(front.base_url() + "/app/").body, "a");
+  std::string page = curl_get(front.base_url() + "/bm").body;
+  EXPECT_NE(row_of(page, member_b).find("<td>Err</td>"), std::string::npos) << page;
+  ctl = pillarctl(sock, "balancer app");
+  EXPECT_NE(row_of(ctl, member_b).find(" E "), std::string::npos) << ctl;
+  EXPECT_NE(pillarctl(sock, "-j balancer app").find("\"ejected\": true"), std::string::npos);
+  // The other member is untouched.
+  EXPECT_NE(row_of(page, "http://127.0.0.1:" + std::to_string(a.port())).find("<td>Ok</td>"), std::string::npos) << page;
+}
+
 }  // namespace
 }  // namespace itest

@@ -78,6 +78,22 @@ TEST_F(Logs, LogFormatNicknameAndCombined) {
       << c[0];
 }
 
+// A body over LimitRequestBody is refused from the parsed head: its line
+// keeps the head's fields (a regression: the head was cleared before logging).
+TEST_F(Logs, RefusedBodyLineKeepsRefererAndUserAgent) {
+  START_SERVER(srv, basic_config(docroot, "LimitRequestBody 10\n"
+                                          "CustomLog \"" + logdir + "/combined.log\" combined\n"));
+  auto r = raw_exchange(srv.port(), "POST /a.txt HTTP/1.1\r\nHost: localhost\r\nReferer: http://ref.example/form\r\n"
+                                    "User-Agent: itest-upload/2.0\r\nContent-Length: 100\r\nConnection: close\r\n\r\n");
+  ASSERT_FALSE(r.responses.empty()) << r.data;
+  ASSERT_EQ(r.first().status, 413) << r.data;
+  auto c = wait_lines("logs/combined.log", 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_TRUE(std::regex_match(
+      c[0], std::regex(R"(127\.0\.0\.1 - - \[[^\]]+\] "POST /a\.txt HTTP/1\.1" 413 \d+ "http://ref\.example/form" "itest-upload/2\.0")")))
+      << c[0];
+}
+
 TEST_F(Logs, InlineFormatWithHeadersAndMethod) {
   START_SERVER(srv, basic_config(docroot, "CustomLog \"" + logdir + "/x.log\" \"%m %q %{X-Test}i %{Content-Type}o\"\n"));
   ASSERT_EQ(curl_get(srv.base_url() + "/a.txt?k=v", {"X-Test: hello"}).status, 200);

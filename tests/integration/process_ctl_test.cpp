@@ -1,5 +1,6 @@
 // `pillar -k start|graceful|stop` with a PidFile, as apachectl.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +134,69 @@ TEST_F(ProcessCtl, StartGracefulStop) {
 
   // stop again: not running, still 0.
   EXPECT_EQ(run_ctl({"-k", "stop", "-f", conf}, log), 0) << tree.read("ctl.log");
+}
+
+// -k start with stdout and stderr on pipes (a shell's `$(...)`, an ssh
+// session): the starter exits, the pipes reach EOF although the server keeps
+// running, and what the server logs afterwards goes to its ErrorLog.
+TEST_F(ProcessCtl, StartDetachesFromStdoutAndStderr) {
+  std::string conf = tree.write("pillar.conf", process_config(docroot, tree.root(),
+                                                              "StartServers 1\nServerLimit 2\nThreadsPerChild 10\n"
+                                                              "LogLevel notice\nErrorLog \"" + tree.path("error.log") + "\"\n"));
+  int out[2], err[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(err, O_CLOEXEC), 0);
+  std::string bin = PILLAR_BINARY;
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    execl(bin.c_str(), bin.c_str(), "-k", "start", "-f", conf.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  // Both pipes to EOF: every process holding them (the daemon, its workers)
+  // has let go. A daemon that keeps them open runs into the deadline.
+  std::string text;
+  bool out_open = true, err_open = true;
+  auto deadline = Clock::now() + 10s;
+  while ((out_open || err_open) && Clock::now() < deadline) {
+    pollfd fds[2] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0}};
+    if (poll(fds, 2, 100) <= 0) continue;
+    char buf[4096];
+    for (int i = 0; i < 2; ++i) {
+      if (!fds[i].revents) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) text.append(buf, static_cast<size_t>(n));
+      else (i == 0 ? out_open : err_open) = false;
+    }
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  close(out[0]);
+  close(err[0]);
+  daemon_ = read_pid(pid_file);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << text;
+  EXPECT_FALSE(out_open) << "stdout still held open by the server after -k start";
+  EXPECT_FALSE(err_open) << "stderr still held open by the server after -k start:\n" << text;
+  ASSERT_GT(daemon_, 0) << text;
+  EXPECT_TRUE(process_alive(daemon_));
+  // The ports are still said on the starter's stderr, before it detaches.
+  static const std::string mark = "pillar: listening on http://127.0.0.1:";
+  size_t at = text.find(mark);
+  ASSERT_NE(at, std::string::npos) << text;
+  uint16_t port = static_cast<uint16_t>(std::atoi(text.c_str() + at + mark.size()));
+  EXPECT_EQ(curl_get("http://127.0.0.1:" + std::to_string(port) + "/index.html").status, 200);
+  // After detaching, the master's lines go to the error log.
+  kill(daemon_, SIGUSR1);
+  EXPECT_TRUE(eventually([&] { return tree.read("error.log").find("caught SIGUSR1") != std::string::npos; }, 5s))
+      << tree.read("error.log");
+  EXPECT_EQ(run_ctl({"-k", "stop", "-f", conf}, log), 0) << tree.read("ctl.log");
+  EXPECT_FALSE(process_alive(daemon_));
 }
 
 TEST_F(ProcessCtl, GracefulWithBadConfigurationKeepsServing) {

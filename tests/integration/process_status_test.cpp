@@ -72,6 +72,24 @@ TEST_F(ProcessStatus, ScoreboardShowsReadingAndKeepAlive) {
   EXPECT_EQ(idle.read_response(3s).status, 200);
 }
 
+// `pillar -V` and server-status (?auto and the page) give one build time
+// (a regression: each had its own __DATE__ __TIME__, seconds apart).
+TEST_F(ProcessStatus, BuildTimeIsTheSameInVersionAndStatus) {
+  RunResult v = run_pillar({"-V"});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(v.out, m, std::regex("Server built: +([^\n]+)\n"))) << v.out;
+  const std::string built = m[1];
+  EXPECT_TRUE(std::regex_match(built, std::regex(R"([A-Z][a-z]{2} [ \d]\d \d{4} \d{2}:\d{2}:\d{2})"))) << built;
+  START_SERVER(srv, config());
+  CurlResult a = curl_get(srv.base_url() + "/server-status?auto");
+  ASSERT_EQ(a.status, 200);
+  EXPECT_NE(a.body.find("\nServer Built: " + built + "\n"), std::string::npos) << "-V: " << built << "\n" << a.body;
+  CurlResult h = curl_get(srv.base_url() + "/server-status");
+  ASSERT_EQ(h.status, 200);
+  EXPECT_NE(h.body.find("Server Built: " + built + "\n"), std::string::npos) << "-V: " << built << "\n" << h.body;
+}
+
 TEST_F(ProcessStatus, AutoOutputIsKeyValueWithNumbers) {
   START_SERVER(srv, config());
   ASSERT_EQ(curl_get(srv.base_url() + "/index.html").status, 200);

@@ -63,5 +63,40 @@ TEST(ProcessUser, UnknownUserIsRefusedAtStart) {
   EXPECT_TRUE(icontains(r.err, "no-such-user-pillar")) << r.err;
 }
 
+// Started as root with no User line, the workers would serve as root: start
+// warns (on stderr and in the error log) and so does `pillar -t`; a User line
+// silences both.
+TEST(ProcessUser, RootWithoutUserIsWarnedAtStartAndByConfigTest) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: the warning is about workers running as root";
+  TempTree t;
+  t.write("www/a.txt", "x");
+  const std::string warning = "running as root with no User directive";
+  const std::string bare_text = basic_config(t.path("www"), "ErrorLog \"" + t.path("error.log") + "\"\n");
+  const std::string user_text = basic_config(t.path("www"), "User #65534\nGroup #65534\n");
+  std::string bare = t.write("bare.conf", bare_text);
+  std::string with_user = t.write("user.conf", user_text);
+
+  RunResult check = run_pillar({"-t", "-f", bare}, 10s);
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.err.find(warning), std::string::npos) << check.err;
+  EXPECT_NE(check.out.find("Syntax OK"), std::string::npos) << check.out;
+  RunResult quiet = run_pillar({"-t", "-f", with_user}, 10s);
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find(warning), std::string::npos) << quiet.err;
+
+  {
+    START_SERVER(srv, bare_text);
+    EXPECT_TRUE(eventually([&] { return srv.stderr_text().find(warning) != std::string::npos; }, 5s))
+        << srv.stderr_text();
+    EXPECT_TRUE(eventually([&] { return t.read("error.log").find(warning) != std::string::npos; }, 5s))
+        << t.read("error.log");
+  }
+  // The workers read the tree as nobody: make it world-readable.
+  for (const char* p : {"", "/www", "/www/a.txt"}) chmod((t.root() + p).c_str(), 0755);
+  START_SERVER(quiet_srv, user_text);
+  EXPECT_EQ(curl_get(quiet_srv.base_url() + "/a.txt").status, 200);
+  EXPECT_EQ(quiet_srv.stderr_text().find(warning), std::string::npos) << quiet_srv.stderr_text();
+}
+
 }  // namespace
 }  // namespace itest

@@ -130,6 +130,25 @@ TEST_F(StaticFiles, MissingFileIs404) {
   EXPECT_EQ(curl_get(srv.base_url() + "/hello.txt/extra").status, 404);
 }
 
+// The embedded default's welcome site (its <Location /> sections, on an
+// ephemeral port): one page, 404 for what it does not have, the live pages live.
+TEST_F(StaticFiles, WelcomeSiteIsOnePageAnd404Elsewhere) {
+  START_SERVER(srv, "Listen 127.0.0.1:0\nServerName localhost\n"
+                    "<Location />\n  SetHandler pillar-welcome\n</Location>\n"
+                    "<Location /server-status>\n  SetHandler server-status\n  Require local\n</Location>\n"
+                    "<Location /metrics>\n  SetHandler metrics\n  Require local\n</Location>\n");
+  CurlResult home = curl_get(srv.base_url() + "/");
+  EXPECT_EQ(home.status, 200);
+  EXPECT_NE(home.body.find("/server-status"), std::string::npos) << home.body;
+  EXPECT_NE(home.body.find("/metrics"), std::string::npos) << home.body;
+  CurlResult missing = curl_get(srv.base_url() + "/favicon.ico");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.body.find("Pillar is running"), std::string::npos) << missing.body;
+  EXPECT_EQ(curl_get(srv.base_url() + "/docs/x.html").status, 404);
+  EXPECT_EQ(curl_get(srv.base_url() + "/server-status?auto").status, 200);
+  EXPECT_EQ(curl_get(srv.base_url() + "/metrics").status, 200);
+}
+
 TEST_F(StaticFiles, DirectoryWithoutSlashRedirects) {
   START_SERVER(srv, basic_config(docroot));
   CurlResult r = curl_get(srv.base_url() + "/dir");

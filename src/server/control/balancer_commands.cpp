@@ -16,7 +16,7 @@ nlohmann::json member_json(proxy::BalancerRuntime& b, size_t i, uint64_t now) {
   const auto& mc = b.member_cfg(static_cast<int>(i));
   return {{"url", mc.url},
           {"route", std::string(proxy::member_route(m))},
-          {"status", member_flags_text(m.status_flags.load())},
+          {"status", member_flags_text(b.shown_flags(static_cast<int>(i), now))},
           {"ejected", b.error_until(static_cast<int>(i)).load() > now},
           {"loadfactor", m.lbfactor},
           {"busy", m.busy.load()},
@@ -68,7 +68,7 @@ nlohmann::json balancer_command(const BalancerCommandSource& source, const std::
     for (size_t i = 0; i < b->span().size(); ++i) {
       if (b->cfg_index[i] >= 0) members.push_back(member_json(*b, i, now));  // (-1: left the configuration)
     }
-    out.push_back({{"balancer", key}, {"lbmethod", static_cast<int>(b->method)}, {"members", members}});
+    out.push_back({{"balancer", key}, {"lbmethod", std::string(proxy::lb_method_name(b->method))}, {"members", members}});
   }
   if (args.size() < 3) {
     if (args.size() == 1 && !target) throw std::runtime_error("no balancer named " + args[0]);

@@ -2,6 +2,7 @@
 // (checked, listeners reconciled, a runtime built) and served by a new
 // generation of workers; the old one drains. A configuration that fails
 // any step is refused and the running one keeps serving, unchanged.
+#include <cstdio>
 #include <stdexcept>
 
 #include "config/loader.h"
@@ -13,6 +14,7 @@
 namespace pillar::server {
 
 bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& error) {
+  const bool first = !rt_;
   WorkerIdentity identity;
   if (!resolve_worker_identity(cfg->process, identity, error)) return false;
   if (!added_.apply(*cfg, error)) return false;
@@ -37,6 +39,11 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   const auto& c = rt_->config();
   core::ErrorLog::configure(rt_->error_sink(), static_cast<core::LogLevel>(c.log_level));
   for (const auto& n : c.notices) core::log(core::LogLevel::Notice, "core", "{}", n);
+  if (std::string w = root_without_user_warning(c.process); !w.empty()) {
+    // On the terminal too at start when the error log is a file (a reload's stderr may be that file).
+    if (first && !c.error_log.empty() && c.error_log != "stderr") std::fprintf(stderr, "%s\n", w.c_str());
+    core::log(core::LogLevel::Warn, "core", "{}", w);
+  }
   auto& hdr = board_.header();
   hdr.max_conns.store(c.process.max_request_workers);
   hdr.threads_per_child.store(c.process.threads_per_child);

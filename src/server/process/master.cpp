@@ -4,6 +4,7 @@
 // client or a hung member cannot keep the master from reaping workers).
 #include "server/process/master.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -202,6 +203,25 @@ void Master::serve(const sigset_t& signals) {
   }
 }
 
+// -k start, once what start can fail on has been reported: stdin and
+// stdout become /dev/null and stderr the error log (Apache's daemon does the
+// same), so the starter's terminal or pipes are released. An ErrorLog on
+// stderr has nowhere to go then: it is said on stderr first.
+void Master::detach_stdio() {
+  const auto& sink = rt_->error_sink();
+  int log_fd = sink ? sink->fd() : 2;
+  if (log_fd == 2)
+    std::fprintf(stderr, "pillar: ErrorLog is stderr, which -k start detaches: errors are discarded; set ErrorLog FILE\n");
+  core::ErrorLog::flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  core::Fd null(open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null) return;
+  dup2(null.get(), 0);
+  dup2(null.get(), 1);
+  dup2(log_fd == 2 || log_fd < 0 ? null.get() : log_fd, 2);
+}
+
 int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
   sigset_t set;
   sigemptyset(&set);
@@ -248,6 +268,7 @@ int Master::run(std::unique_ptr<config::ServerConfig> cfg) {
             "Pillar {} started (pid {}): {} workers, {} connection slots each, MaxRequestWorkers {}",
             PILLAR_VERSION_STRING, getpid(), pc.start_servers, pc.threads_per_child, pc.max_request_workers);
   if (!cgid_.open(error)) core::log(core::LogLevel::Error, "cgid", "{}; CGI scripts will answer 503", error);
+  if (opts_.detach_stdio) detach_stdio();  // before any child, which would inherit the terminal's descriptors
   start_cgi_launcher();  // before the workers, which inherit its address
   for (uint32_t i = 0; i < pc.start_servers; ++i) workers_->spawn();
   vrrp_.start(rt_->config(), listeners_.sockets(), vrrp_status_, master_fds());

@@ -17,6 +17,7 @@ struct MasterOptions {
   std::string config_file;       // empty: the embedded default configuration
   config::LoadOptions load;      // for re-reading it on reload
   int ready_fd = -1;             // -k start: written to once serving, then closed
+  bool detach_stdio = false;     // -k start: leave the terminal's stdin/stdout/stderr once started
 };
 
 // Returns the process exit status.

@@ -42,6 +42,7 @@ class Master {
   bool create_shared_memory(const config::ServerConfig& cfg, std::string& error);
   WorkerSpec worker_spec() const;
   std::vector<int> master_fds() const;  // what a forked child must close
+  void detach_stdio();                  // -k start: 0 and 1 to /dev/null, 2 to the error log
   void start_cgi_launcher();            // when the configuration runs CGI and it is not running
   void register_commands();
   void reap();

@@ -41,4 +41,10 @@ bool resolve_worker_identity(const config::ProcessConfig& p, WorkerIdentity& id,
   return true;
 }
 
+std::string root_without_user_warning(const config::ProcessConfig& p) {
+  if (geteuid() != 0 || !p.user.empty()) return {};
+  return "pillar: running as root with no User directive: the workers will serve requests as root; "
+         "set User and Group (for example User www-data, Group www-data)";
+}
+
 }  // namespace pillar::server

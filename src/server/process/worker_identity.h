@@ -19,4 +19,10 @@ struct WorkerIdentity {
 // is set). False with `error` for an unknown name.
 bool resolve_worker_identity(const config::ProcessConfig& p, WorkerIdentity& id, std::string& error);
 
+// The warning for a server started as root with no User line: its workers
+// would serve as root (Apache refuses; Pillar warns, so `make run` as root
+// still works). Empty when there is nothing to say. Said at start (stderr
+// and the error log) and by `pillar -t`.
+std::string root_without_user_warning(const config::ProcessConfig& p);
+
 }  // namespace pillar::server

@@ -545,3 +545,12 @@ TEST(ConsistentHash, UsesClientAddressWithoutKeyAndHonoursStandby) {
   EXPECT_GT(seen[0], 1200);
   EXPECT_GT(seen[1], 1200);
 }
+
+// pillarctl shows the method as ProxySet spells it, not its number.
+TEST(LbMethodName, IsTheProxySetName) {
+  EXPECT_EQ(lb_method_name(LbMethod::ByRequests), "byrequests");
+  EXPECT_EQ(lb_method_name(LbMethod::ByTraffic), "bytraffic");
+  EXPECT_EQ(lb_method_name(LbMethod::ByBusyness), "bybusyness");
+  EXPECT_EQ(lb_method_name(LbMethod::SourceHash), "sourcehash");
+  EXPECT_EQ(lb_method_name(LbMethod::ConsistentHash), "hash");
+}
