@@ -125,7 +125,8 @@ int TicketKeys::callback(SSL*, unsigned char* key_name, unsigned char* iv, EVP_C
                          int enc) {
   TicketKeys& self = instance();
   TicketKeySet set;
-  if (!self.table_->read(set) || set.count == 0) return enc ? -1 : 0;
+  // No set (it never held still): no ticket this time (enc: an empty one), a full handshake.
+  if (!self.table_->read(set) || set.count == 0) return 0;
   int ret = -1;
   if (enc) {
     const TicketKey& k = set.keys[0];

@@ -548,6 +548,24 @@ TEST_F(TlsTicketKeys, KeysRotateOnTheScheduleAndExpire) {
   EXPECT_NE(srv.stderr_text().find("session-ticket key rotated (generation"), std::string::npos) << srv.stderr_text();
 }
 
+// A master that stops rotating (SIGSTOP) cannot stretch a ticket's life:
+// the workers refuse a key older than two periods on their own, while full
+// handshakes go on.
+TEST_F(TlsTicketKeys, AStalledMasterCannotStretchATicketsLifetime) {
+  START_SERVER(srv, keys_config("PillarTLSTicketKeyRotation 1\n"), 2);
+  struct Continue {
+    pid_t pid;
+    ~Continue() { kill(pid, SIGCONT); }
+  } cont{srv.pid()};
+  const std::string s0 = tree_.path("s0.pem");
+  ASSERT_EQ(kill(srv.pid(), SIGSTOP), 0);
+  ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_2", "-sess_out " + s0)));
+  std::string out;
+  EXPECT_TRUE(eventually([&] { return !reused(out = s_client(srv.port(0), "-tls1_2", "-sess_in " + s0)); }, 8s))
+      << "still resumed with the master stopped:\n" << out;
+  EXPECT_NE(out.find("site a"), std::string::npos) << "a full handshake instead:\n" << out;
+}
+
 // The master stopped half-way through writing a rotation (fault point):
 // workers still read the whole previous key set, resume its tickets and
 // issue new ones; once it continues, the rotation completes.

@@ -33,7 +33,7 @@ bool TicketKeyTable::publish(const TicketKeySet& set, const std::function<bool(s
 
 bool TicketKeyTable::read(TicketKeySet& out) const {
   uint64_t words[kWords];
-  for (;;) {
+  for (int tries = 0; tries < kMaxTries; ++tries) {
     const Slot& s = slots_[active_.load(std::memory_order_acquire)];
     const uint64_t before = s.seq.load(std::memory_order_acquire);
     if (before == 0) return false;  // nothing published yet
@@ -44,6 +44,7 @@ bool TicketKeyTable::read(TicketKeySet& out) const {
     std::memcpy(&out, words, sizeof out);
     return true;
   }
+  return false;  // never a spin: the caller does without a ticket this once
 }
 
 }  // namespace pillar::core::shm

@@ -50,7 +50,10 @@ class TicketKeyTable {
 
   // Writer (one at a time: the master). Returns false when `step` stopped it.
   bool publish(const TicketKeySet& set, const std::function<bool(size_t)>& step = {});
-  // Readers: a whole set, false only when nothing was ever published.
+  // Readers: a whole set. False when nothing was ever published, or when
+  // no whole set could be read in kMaxTries attempts (only rotations back
+  // to back could do that; a reader never spins on a stalled writer).
+  static constexpr int kMaxTries = 1000;
   bool read(TicketKeySet& out) const;
 
  private:
