@@ -447,12 +447,15 @@ TEST_F(TlsTicketKeys, ATicketResumesOnAnotherWorkerAfterARotation) {
   ASSERT_TRUE(wait_status(srv.port(1), [](const StatusMap& m) { return status_num(m, "Processes") == 2; }, 5s, &st))
       << status_brief(st);
   ASSERT_EQ(key_generation(sock()), 1);
+  const std::string before = tree_.path("before.pem");
+  ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_3", "-sess_out " + before)));
   ASSERT_EQ(key_generation(sock(), "rotate-ticket-keys"), 2);
-  size_t line = 0;
+  size_t line = 1;
   for (const char* v : {"-tls1_2", "-tls1_3"}) {
     const std::string sess = tree_.path(std::string("s") + v + ".pem");
     std::string first = s_client(srv.port(0), v, "-sess_out " + sess);
     ASSERT_NE(first.find("site a"), std::string::npos) << first;
+    EXPECT_NE(ticket_key_name(sess), ticket_key_name(before)) << v << ": the worker seals with the rotated key";
     LogLine issued = nth_line(++line);
     ASSERT_EQ(issued.resumed, "Initial");
     ASSERT_GT(issued.pid, 1);
@@ -518,6 +521,7 @@ TEST_F(TlsTicketKeys, AGracefulReloadKeepsTheRotatedKeys) {
   ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_3", "-sess_out " + s0)));
   ASSERT_EQ(key_generation(sock(), "rotate-ticket-keys"), 2);
   ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_3", "-sess_out " + s1)));
+  ASSERT_NE(ticket_key_name(s1), ticket_key_name(s0)) << "the running workers seal with the rotated key";
   ASSERT_EQ(kill(srv.pid(), SIGUSR1), 0);
   StatusMap st;
   ASSERT_TRUE(wait_status(srv.port(1),
@@ -557,6 +561,9 @@ TEST_F(TlsTicketKeys, AStalledMasterCannotStretchATicketsLifetime) {
     pid_t pid;
     ~Continue() { kill(pid, SIGCONT); }
   } cont{srv.pid()};
+  StatusMap st;
+  ASSERT_TRUE(wait_status(srv.port(1), [](const StatusMap& m) { return status_num(m, "Processes") == 2; }, 5s, &st))
+      << "the workers are up before the master stops: " << status_brief(st);
   const std::string s0 = tree_.path("s0.pem");
   ASSERT_EQ(kill(srv.pid(), SIGSTOP), 0);
   ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_2", "-sess_out " + s0)));
