@@ -686,6 +686,9 @@ struct ServerConfig {
   bool cache_lock = true;                  // CacheLock: coalesce concurrent misses
   Millis cache_lock_max_age{5000};         // CacheLockMaxAge: a waiter gives up and fetches alone
   uint32_t cache_lock_max_waiters = 10000; // CacheLockMaxWaiters: more go to the origin alone
+  // PillarTLSTicketKeyRotation: the master makes a new session-ticket key
+  // this often; a key opens tickets for two periods (docs/tls.md).
+  Millis ticket_key_rotation{12LL * 3600 * 1000};
 
   std::vector<std::string> notices;       // e.g. "LoadModule ignored" (printed at start)
   // What <IfDefine> and <IfModule> in an .htaccess file see: the names

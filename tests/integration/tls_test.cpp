@@ -18,6 +18,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "backend.h"
 #include "load_generator.h"
@@ -377,6 +378,237 @@ TEST_F(Tls, SessionsResumeAcrossWorkersAndAGracefulReload) {
       << status_brief(st);
   std::string after = s_client(srv.port(0), "-tls1_3", "-sess_in " + sess);
   EXPECT_NE(after.find("Reused, TLSv1.3"), std::string::npos) << "resumed after the reload:\n" << after;
+}
+
+// The first line of the last ticket dump in `text` (s_client's output or
+// `openssl sess_id -text`): its first 16 bytes are the name of the server
+// key that sealed the ticket ("" without a ticket).
+std::string last_ticket_key_name(const std::string& text) {
+  std::string name;
+  std::regex re("TLS session ticket:\n *0000 - ([0-9a-f -]{47})");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+    name = (*it)[1].str();
+  return name;
+}
+
+// The same for a saved session ("" when there is no such file).
+std::string ticket_key_name(const std::string& session_file) {
+  std::string out;
+  if (!sh("openssl sess_id -in " + session_file + " -noout -text", &out)) return "";
+  return last_ticket_key_name(out);
+}
+
+bool reused(const std::string& s_client_out) { return s_client_out.find("Reused, TLSv1.") != std::string::npos; }
+
+// The ticket-key set's generation as `pillarctl tls` reports it (-1: no answer).
+long long key_generation(const std::string& socket, const std::string& args = "") {
+  std::smatch m;
+  std::string out = pillarctl(socket, "tls " + args);
+  if (!std::regex_search(out, m, std::regex("ticket_key_generation\"?: *([0-9]+)"))) return -1;
+  return std::atoll(m[1].str().c_str());
+}
+
+// The worker pid of the access log's last line ("PID Initial|Resumed").
+struct LogLine {
+  long pid = 0;
+  std::string resumed;
+};
+std::vector<LogLine> log_lines(const std::string& text) {
+  std::vector<LogLine> lines;
+  std::regex re("([0-9]+) (Initial|Resumed)\n");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+    lines.push_back({std::atol((*it)[1].str().c_str()), (*it)[2].str()});
+  return lines;
+}
+
+class TlsTicketKeys : public Tls {
+ protected:
+  std::string sock() { return tree_.path("ctl.sock"); }
+  std::string keys_config(const std::string& extra = "") {
+    return config("StartServers 2\nServerLimit 2\nThreadsPerChild 20\nMinSpareThreads 1\nMaxSpareThreads 40\n"
+                  "PillarControlSocket " + sock() + "\nCustomLog " + tree_.path("access.log") +
+                  " \"%P %{SSL_SESSION_RESUMED}x\"\n" + extra);
+  }
+  // Waits for the access log's line number `n` (1-based) and returns it.
+  LogLine nth_line(size_t n) {
+    std::vector<LogLine> lines;
+    eventually([&] { return (lines = log_lines(tree_.read("access.log"))).size() >= n; }, 5s);
+    return lines.size() >= n ? lines[n - 1] : LogLine{};
+  }
+};
+
+// A ticket issued after a rotation, by one worker, resumes on another one
+// (both forked before the rotation: the keys are read from shared memory on
+// each handshake, not inherited): the issuing worker is killed, so the
+// resuming connection is certainly accepted by a different process.
+TEST_F(TlsTicketKeys, ATicketResumesOnAnotherWorkerAfterARotation) {
+  START_SERVER(srv, keys_config(), 2);
+  StatusMap st;
+  ASSERT_TRUE(wait_status(srv.port(1), [](const StatusMap& m) { return status_num(m, "Processes") == 2; }, 5s, &st))
+      << status_brief(st);
+  ASSERT_EQ(key_generation(sock()), 1);
+  const std::string before = tree_.path("before.pem");
+  ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_3", "-sess_out " + before)));
+  ASSERT_EQ(key_generation(sock(), "rotate-ticket-keys"), 2);
+  size_t line = 1;
+  for (const char* v : {"-tls1_2", "-tls1_3"}) {
+    const std::string sess = tree_.path(std::string("s") + v + ".pem");
+    std::string first = s_client(srv.port(0), v, "-sess_out " + sess);
+    ASSERT_NE(first.find("site a"), std::string::npos) << first;
+    EXPECT_NE(ticket_key_name(sess), ticket_key_name(before)) << v << ": the worker seals with the rotated key";
+    LogLine issued = nth_line(++line);
+    ASSERT_EQ(issued.resumed, "Initial");
+    ASSERT_GT(issued.pid, 1);
+    ASSERT_EQ(kill(static_cast<pid_t>(issued.pid), SIGKILL), 0);
+    std::string again = s_client(srv.port(0), v, "-sess_in " + sess);
+    EXPECT_TRUE(reused(again)) << v << ":\n" << again;
+    EXPECT_NE(again.find("site a"), std::string::npos) << again;
+    LogLine resumed = nth_line(++line);
+    EXPECT_EQ(resumed.resumed, "Resumed") << v;
+    EXPECT_NE(resumed.pid, issued.pid) << v << ": the resuming connection is on another worker";
+    ASSERT_TRUE(wait_status(srv.port(1), [](const StatusMap& m) { return status_num(m, "Processes") == 2; }, 5s, &st))
+        << "the killed worker is replaced: " << status_brief(st);
+  }
+}
+
+// After one rotation a ticket under the previous key still resumes and is
+// renewed under the new key; after the next one (two periods) it is refused,
+// while its renewed ticket resumes. Without a rotation no new ticket is sent.
+TEST_F(TlsTicketKeys, APreviousKeyResumesAndRenewsAnOlderOneIsRefused) {
+  START_SERVER(srv, keys_config(), 2);
+  for (const char* v : {"-tls1_2", "-tls1_3"}) {
+    SCOPED_TRACE(v);
+    const std::string t = v;
+    const std::string s0 = tree_.path("s0" + t), s0b = tree_.path("s0b" + t), s1 = tree_.path("s1" + t);
+    std::string out = s_client(srv.port(0), v, "-sess_out " + s0);
+    ASSERT_FALSE(reused(out)) << out;
+    const std::string name0 = ticket_key_name(s0);
+    ASSERT_FALSE(name0.empty()) << "a ticket was issued";
+    // No rotation: resumed with the very ticket, no new one (s_client saves nothing).
+    out = s_client(srv.port(0), v, "-sess_in " + s0 + " -sess_out " + s0b);
+    EXPECT_TRUE(reused(out)) << out;
+    std::string seen = last_ticket_key_name(out);
+    EXPECT_TRUE(seen.empty() || seen == name0) << seen << " vs " << name0;
+    EXPECT_EQ(ticket_key_name(s0b), "") << "no ticket renewed without a rotation";
+    // One rotation: the previous key opens it, and a new ticket comes sealed with the new key.
+    long long g = key_generation(sock());
+    ASSERT_EQ(key_generation(sock(), "rotate-ticket-keys"), g + 1);
+    out = s_client(srv.port(0), v, "-sess_in " + s0 + " -sess_out " + s1);
+    EXPECT_TRUE(reused(out)) << "a ticket under the previous key resumes:\n" << out;
+    const std::string renewed = last_ticket_key_name(out);
+    EXPECT_FALSE(renewed.empty()) << "a new ticket was sent:\n" << out;
+    EXPECT_NE(renewed, name0) << "renewed under the new key";
+    // A second rotation: the first key is gone (older than two periods).
+    ASSERT_EQ(key_generation(sock(), "rotate-ticket-keys"), g + 2);
+    out = s_client(srv.port(0), v, "-sess_in " + s0);
+    EXPECT_FALSE(reused(out)) << "a ticket two rotations old is refused:\n" << out;
+    EXPECT_NE(out.find("site a"), std::string::npos) << "with a full handshake instead:\n" << out;
+    // s_client saves a renewed ticket of a resumed session in TLS 1.3 only.
+    if (t == "-tls1_3") {
+      EXPECT_EQ(ticket_key_name(s1), renewed);
+      out = s_client(srv.port(0), v, "-sess_in " + s1);
+      EXPECT_TRUE(reused(out)) << "the renewed ticket resumes:\n" << out;
+    }
+  }
+}
+
+// A graceful reload keeps the key set (same generation, same keys): a
+// ticket from before it resumes on the new generation's workers, also after
+// a rotation made before the reload.
+TEST_F(TlsTicketKeys, AGracefulReloadKeepsTheRotatedKeys) {
+  START_SERVER(srv, keys_config(), 2);
+  const std::string s0 = tree_.path("s0.pem"), s1 = tree_.path("s1.pem");
+  ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_3", "-sess_out " + s0)));
+  ASSERT_EQ(key_generation(sock(), "rotate-ticket-keys"), 2);
+  ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_3", "-sess_out " + s1)));
+  ASSERT_NE(ticket_key_name(s1), ticket_key_name(s0)) << "the running workers seal with the rotated key";
+  ASSERT_EQ(kill(srv.pid(), SIGUSR1), 0);
+  StatusMap st;
+  ASSERT_TRUE(wait_status(srv.port(1),
+                          [](const StatusMap& m) {
+                            return status_num(m, "ParentServerMPMGeneration") == 1 && status_num(m, "Processes") == 2;
+                          },
+                          10s, &st))
+      << status_brief(st);
+  EXPECT_EQ(key_generation(sock()), 2) << "the reload made no new keys";
+  std::string out = s_client(srv.port(0), "-tls1_3", "-sess_in " + s1);
+  EXPECT_TRUE(reused(out)) << "current key, after the reload:\n" << out;
+  out = s_client(srv.port(0), "-tls1_3", "-sess_in " + s0);
+  EXPECT_TRUE(reused(out)) << "previous key, after the reload:\n" << out;
+}
+
+// PillarTLSTicketKeyRotation 1: the master rotates every second, so a
+// ticket stops resuming once its key is two periods old.
+TEST_F(TlsTicketKeys, KeysRotateOnTheScheduleAndExpire) {
+  START_SERVER(srv, keys_config("PillarTLSTicketKeyRotation 1\nLogLevel notice\n"), 2);
+  const std::string s0 = tree_.path("s0.pem");
+  ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_3", "-sess_out " + s0)));
+  long long g0 = key_generation(sock());
+  ASSERT_GE(g0, 1);
+  EXPECT_TRUE(eventually([&] { return key_generation(sock()) >= g0 + 3; }, 10s)) << "rotated by the master's timer";
+  std::string out = s_client(srv.port(0), "-tls1_3", "-sess_in " + s0);
+  EXPECT_FALSE(reused(out)) << "three rotations later the ticket is refused:\n" << out;
+  EXPECT_NE(out.find("site a"), std::string::npos) << out;
+  EXPECT_NE(srv.stderr_text().find("session-ticket key rotated (generation"), std::string::npos) << srv.stderr_text();
+}
+
+// A master that stops rotating (SIGSTOP) cannot stretch a ticket's life:
+// the workers refuse a key older than two periods on their own, while full
+// handshakes go on.
+TEST_F(TlsTicketKeys, AStalledMasterCannotStretchATicketsLifetime) {
+  START_SERVER(srv, keys_config("PillarTLSTicketKeyRotation 1\n"), 2);
+  struct Continue {
+    pid_t pid;
+    ~Continue() { kill(pid, SIGCONT); }
+  } cont{srv.pid()};
+  StatusMap st;
+  ASSERT_TRUE(wait_status(srv.port(1), [](const StatusMap& m) { return status_num(m, "Processes") == 2; }, 5s, &st))
+      << "the workers are up before the master stops: " << status_brief(st);
+  const std::string s0 = tree_.path("s0.pem");
+  ASSERT_EQ(kill(srv.pid(), SIGSTOP), 0);
+  ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_2", "-sess_out " + s0)));
+  std::string out;
+  EXPECT_TRUE(eventually([&] { return !reused(out = s_client(srv.port(0), "-tls1_2", "-sess_in " + s0)); }, 8s))
+      << "still resumed with the master stopped:\n" << out;
+  EXPECT_NE(out.find("site a"), std::string::npos) << "a full handshake instead:\n" << out;
+}
+
+// The master stopped half-way through writing a rotation (fault point):
+// workers still read the whole previous key set, resume its tickets and
+// issue new ones; once it continues, the rotation completes.
+TEST_F(TlsTicketKeys, AMasterStoppedMidRotationLeavesWorkersAWholeKeySet) {
+  START_SERVER(srv, keys_config(), 2,
+               {"PILLAR_FAULT_POINT=tls-ticket-key-rotation", "PILLAR_FAULT_ACTION=stop"});
+  struct Continue {
+    pid_t pid;
+    ~Continue() { kill(pid, SIGCONT); }
+  } cont{srv.pid()};
+  const std::string s0 = tree_.path("s0.pem"), s1 = tree_.path("s1.pem");
+  ASSERT_FALSE(reused(s_client(srv.port(0), "-tls1_2", "-sess_out " + s0)));
+  ASSERT_EQ(key_generation(sock()), 1);
+  // The rotation stops the master mid-write; pillarctl waits in the background.
+  std::string b = PILLAR_BINARY;
+  ASSERT_TRUE(sh("(timeout 20 " + b.substr(0, b.rfind('/') + 1) + "pillarctl -s " + sock() +
+                 " tls rotate-ticket-keys >/dev/null 2>&1 &)"));
+  auto master_state = [&] {
+    std::string stat;
+    sh("cat /proc/" + std::to_string(srv.pid()) + "/stat", &stat);
+    size_t p = stat.rfind(')');
+    return p == std::string::npos || p + 2 >= stat.size() ? '?' : stat[p + 2];
+  };
+  ASSERT_TRUE(eventually([&] { return master_state() == 'T'; }, 5s)) << "stopped at the fault point";
+  for (int i = 0; i < 4; ++i) {
+    std::string out = s_client(srv.port(0), "-tls1_2", "-sess_in " + s0);
+    EXPECT_TRUE(reused(out)) << "connection " << i << ", master stopped mid-rotation:\n" << out;
+  }
+  std::string fresh = s_client(srv.port(0), "-tls1_2", "-sess_out " + s1);
+  EXPECT_FALSE(reused(fresh));
+  EXPECT_NE(fresh.find("site a"), std::string::npos) << fresh;
+  EXPECT_TRUE(reused(s_client(srv.port(0), "-tls1_2", "-sess_in " + s1))) << "a ticket issued meanwhile resumes";
+  ASSERT_EQ(kill(srv.pid(), SIGCONT), 0);
+  EXPECT_TRUE(eventually([&] { return key_generation(sock()) == 2; }, 10s)) << "the rotation completes";
+  std::string out = s_client(srv.port(0), "-tls1_2", "-sess_in " + s0);
+  EXPECT_TRUE(reused(out)) << "under the previous key after the rotation:\n" << out;
 }
 
 TEST_F(Tls, PlainHttpOnTheTlsPortIsAnsweredAndClosed) {

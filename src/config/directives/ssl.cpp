@@ -117,6 +117,16 @@ void d_ssl_session_timeout(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   s.vhost.ssl.session_cache_timeout = Millis(v * 1000);
 }
 
+// PillarTLSTicketKeyRotation SECONDS: how often the master makes a new
+// session-ticket key (tickets under the previous one still resume and are
+// renewed; a key older than two periods opens nothing).
+void d_ticket_key_rotation(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t v;
+  std::string why;
+  if (!parse_uint(n.args[0], 1, 86400 * 30, v, why)) return out.error(n, "PillarTLSTicketKeyRotation: " + why);
+  s.server.ticket_key_rotation = Millis(v * 1000);
+}
+
 void d_ssl_use_stapling(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   if (set_on_off(out, n, "SSLUseStapling", s.vhost.ssl.use_stapling)) s.vhost.ssl.stapling_where = here(n);
 }
@@ -148,6 +158,7 @@ void d_ssl_conf_cmd(DirectiveSink&, const ConfigNode& n, Scope& s) {
 }
 
 constexpr DirectiveSpec kTable[] = {
+    {"PillarTLSTicketKeyRotation", 1, 1, kServer, false, d_ticket_key_rotation, "PillarTLSTicketKeyRotation SECONDS"},
     {"SSLCACertificateFile", 1, 1, kSV, false, d_ssl_ca, "SSLCACertificateFile PATH"},
     {"SSLCertificateChainFile", 1, 1, kSV, false, d_ssl_chain, "SSLCertificateChainFile PATH"},
     {"SSLCertificateFile", 1, 1, kSV, false, d_ssl_cert, "SSLCertificateFile PATH"},

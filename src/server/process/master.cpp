@@ -27,6 +27,9 @@
 #include "server/process/balancer_state_file.h"
 #include "core/clock.h"
 #include "server/process/master_state.h"
+#include "tls/ticket_keys.h"
+
+#include <openssl/crypto.h>
 
 namespace pillar::server {
 
@@ -39,7 +42,8 @@ bool Master::create_shared_memory(const config::ServerConfig& cfg, std::string& 
   const auto& p = cfg.process;
   uint32_t rows = p.server_limit * 2;  // spare rows: a draining generation beside the new one
   const uint32_t vhost_capacity = core::shm::VhostStats::capacity_for(cfg.vhosts.size());
-  size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + sizeof(proxy::MemberTable) + 128 +
+  size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + sizeof(proxy::MemberTable) +
+                       sizeof(core::shm::TicketKeyTable) + 192 +
                        core::shm::VhostStats::bytes_needed(rows, vhost_capacity) + 256;
   const size_t rate_bytes = core::shm::RateTable::bytes_needed(core::shm::RateTable::kDefaultBuckets) + 64;
   if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + rate_bytes + 4096, error) ||
@@ -51,6 +55,14 @@ bool Master::create_shared_memory(const config::ServerConfig& cfg, std::string& 
     members_ = new (v) proxy::MemberTable();
     std::ifstream rnd("/dev/urandom", std::ios::binary);
     rnd.read(reinterpret_cast<char*>(&members_->nonce), sizeof members_->nonce);
+  }
+  // Session-ticket keys: made here, before any fork, and kept for the
+  // master's life (graceful and full restarts alike); tick() rotates them.
+  if (void* v = shm_.allocate(sizeof(core::shm::TicketKeyTable))) {
+    tls::TicketKeys::instance().attach(new (v) core::shm::TicketKeyTable(), cfg.ticket_key_rotation);
+  } else {
+    error = "no room for the TLS ticket keys";
+    return false;
   }
   board_.header().start_ms.store(core::wall_ms());
   board_.header().restart_ms.store(core::wall_ms());
@@ -93,6 +105,23 @@ void Master::register_commands() {
   };
   add_status_commands(commands_, std::move(status));
   add_vrrp_commands(commands_, vrrp_status_);
+  commands_.add("tls", "TLS session-ticket keys: generation and age; 'tls rotate-ticket-keys' makes a new key now",
+                [this](const std::vector<std::string>& args) {
+                  auto& keys = tls::TicketKeys::instance();
+                  if (!args.empty() && args[0] == "rotate-ticket-keys") {
+                    uint64_t g = keys.rotate(rt_->config().ticket_key_rotation);
+                    core::log(core::LogLevel::Notice, "tls", "session-ticket key rotated by pillarctl (generation {})", g);
+                  } else if (!args.empty()) {
+                    throw std::runtime_error("usage: tls [rotate-ticket-keys]");
+                  }
+                  core::shm::TicketKeySet set = keys.current();
+                  nlohmann::json j = {{"ticket_key_generation", set.generation},
+                                      {"ticket_keys", set.count},
+                                      {"rotation_seconds", rt_->config().ticket_key_rotation.count() / 1000},
+                                      {"current_key_age_ms", core::mono_ms() - set.keys[0].created_ms}};
+                  OPENSSL_cleanse(&set, sizeof set);
+                  return j;
+                });
 }
 
 void Master::reap() {
@@ -122,6 +151,9 @@ void Master::save_balancer_state() {
 }
 
 void Master::tick() {
+  if (tls::TicketKeys::instance().maintain(rt_->config().ticket_key_rotation, core::mono_ms()))
+    core::log(core::LogLevel::Notice, "tls", "session-ticket key rotated (generation {})",
+              tls::TicketKeys::instance().generation());
   save_balancer_state();
   cache_.retry_reaped();
   workers_->maintain(rt_->config().process);
