@@ -21,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "fcgi_stand_in.h"
 #include "load_generator.h"
 #include "php_fpm.h"
 #include "test_common.h"
@@ -350,43 +351,12 @@ class FakeFcgi {
   int requests() const { return requests_; }
 
  private:
-  static bool read_exact(int c, char* p, size_t n) {
-    while (n > 0) {
-      pollfd pf{c, POLLIN, 0};
-      if (::poll(&pf, 1, 5000) <= 0) return false;
-      ssize_t r = ::recv(c, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  static std::string record(uint8_t type, std::string_view content) {
-    std::string r = {1, static_cast<char>(type), 0, 1, static_cast<char>(content.size() >> 8),
-                     static_cast<char>(content.size() & 0xff), 0, 0};
-    r.append(content);
-    return r;
-  }
-  static std::string end_request(uint8_t proto) { return record(3, std::string("\0\0\0\0", 4) + char(proto) + std::string(3, '\0')); }
+  static std::string end_request(uint8_t proto) { return fcgi_record(3, std::string("\0\0\0\0", 4) + char(proto) + std::string(3, '\0')); }
 
   // One request; false when the connection is to be closed.
   bool serve(int c) {
     std::string params;
-    bool params_done = false, stdin_done = false;
-    while (!params_done || !stdin_done) {
-      char h[8];
-      if (!read_exact(c, h, 8)) return false;
-      size_t len = static_cast<uint8_t>(h[4]) << 8 | static_cast<uint8_t>(h[5]);
-      size_t pad = static_cast<uint8_t>(h[6]);
-      std::string content(len + pad, '\0');
-      if (!read_exact(c, content.data(), content.size())) return false;
-      if (h[1] == 4) {
-        params.append(content, 0, len);
-        params_done = len == 0;
-      } else if (h[1] == 5) {
-        stdin_done = len == 0;
-      }
-    }
+    if (!fcgi_read_request(c, params, stop_, 5000)) return false;
     ++requests_;
     size_t at = params.find("fault=");
     std::string fault = at == std::string::npos ? "" : params.substr(at + 6, params.find_first_of("&\x00", at + 6) - at - 6);
@@ -394,15 +364,15 @@ class FakeFcgi {
     std::string out;
     auto send_all = [&](const std::string& s) { return ::send(c, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); };
     if (fault == "garbage") return send_all("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"), false;
-    if (fault == "truncated") return send_all(record(6, "Content-Type: text/plain\r\n\r\nhello").substr(0, 5)), false;
+    if (fault == "truncated") return send_all(fcgi_record(6, "Content-Type: text/plain\r\n\r\nhello").substr(0, 5)), false;
     if (fault == "closemid") {
-      send_all(record(6, "Content-Type: text/plain\r\n\r\n") + record(6, std::string(10000, 'x')));
+      send_all(fcgi_record(6, "Content-Type: text/plain\r\n\r\n") + fcgi_record(6, std::string(10000, 'x')));
       return false;
     }
     if (fault == "overloaded") return send_all(end_request(2)), true;
-    if (fault == "nohead") return send_all(record(6, "") + end_request(0)), true;
+    if (fault == "nohead") return send_all(fcgi_record(6, "") + end_request(0)), true;
     std::string body = "ok " + std::to_string(requests_.load());
-    return send_all(record(6, "Content-Type: text/plain\r\n\r\n" + body) + record(7, "fake stderr line\n") + record(6, "") +
+    return send_all(fcgi_record(6, "Content-Type: text/plain\r\n\r\n" + body) + fcgi_record(7, "fake stderr line\n") + fcgi_record(6, "") +
                     end_request(0));
   }
 

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "fcgi_stand_in.h"
 #include "test_common.h"
 
 namespace itest {
@@ -79,19 +80,6 @@ class ParamEcho {
   uint16_t port() const { return port_; }
 
  private:
-  bool read_exact(int c, char* p, size_t n) {
-    while (n > 0) {
-      pollfd pf{c, POLLIN, 0};
-      int rc = ::poll(&pf, 1, 100);
-      if (rc < 0 || stop_) return false;
-      if (rc == 0) continue;
-      ssize_t r = ::recv(c, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
   static size_t length(const std::string& s, size_t& i) {
     auto b = [&](size_t k) { return static_cast<size_t>(static_cast<uint8_t>(s[k])); };
     if (i >= s.size()) return 0;
@@ -100,24 +88,9 @@ class ParamEcho {
     i += 4;
     return n;
   }
-  static std::string record(uint8_t type, std::string_view content) {
-    std::string r = {1, static_cast<char>(type), 0, 1, static_cast<char>(content.size() >> 8),
-                     static_cast<char>(content.size() & 0xff), 0, 0};
-    r.append(content);
-    return r;
-  }
   bool serve(int c) {
     std::string params;
-    bool params_done = false, stdin_done = false;
-    while (!params_done || !stdin_done) {
-      char h[8];
-      if (!read_exact(c, h, 8)) return false;
-      size_t len = static_cast<uint8_t>(h[4]) << 8 | static_cast<uint8_t>(h[5]);
-      std::string content(len + static_cast<uint8_t>(h[6]), '\0');
-      if (!read_exact(c, content.data(), content.size())) return false;
-      if (h[1] == 4) params.append(content, 0, len), params_done = len == 0;
-      if (h[1] == 5) stdin_done = len == 0;
-    }
+    if (!fcgi_read_request(c, params, stop_)) return false;
     std::string body, names, head = "Content-Type: text/plain\r\n";
     for (size_t i = 0; i < params.size();) {
       size_t nl = length(params, i), vl = length(params, i);
@@ -133,8 +106,8 @@ class ParamEcho {
       names += (names.empty() ? "" : ",") + name;
     }
     head += "X-Param-Names: " + names + "\r\n";
-    std::string out = record(6, head + "\r\n" + body) + record(6, "") +
-                      record(3, std::string(8, '\0'));
+    std::string out = fcgi_record(6, head + "\r\n" + body) + fcgi_record(6, "") +
+                      fcgi_record(3, std::string(8, '\0'));
     return ::send(c, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
   }
   void run() {
