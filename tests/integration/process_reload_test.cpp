@@ -93,8 +93,14 @@ TEST_F(ProcessReload, BrokenConfigurationIsRefusedAndOldOneKeepsServing) {
       << status_brief(st);
   // One good reload first, so that the generation is known to move.
   ASSERT_EQ(kill(srv.pid(), SIGUSR1), 0);
+  // The new generation serves and the old one has drained (under a slow
+  // build, ASan, its processes can still be counted for a while).
   ASSERT_TRUE(wait_status(
-      port, [](const StatusMap& m) { return status_num(m, "ParentServerMPMGeneration") == 1; }, 5s, &st))
+      port,
+      [](const StatusMap& m) {
+        return status_num(m, "ParentServerMPMGeneration") == 1 && status_num(m, "Processes") == kStartServers;
+      },
+      10s, &st))
       << status_brief(st);
 
   LoadOptions lo;

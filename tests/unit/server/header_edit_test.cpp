@@ -147,10 +147,12 @@ TEST(HeaderEdit, RequestHeaderActionsKeepTheirValues) {
                                         {"Drop", "1"}};
   std::deque<std::string> storage;
   http::RequestEnv notes;
-  for (const auto& a : actions("RequestHeader set X-Req-One \"one %D\"\nRequestHeader append X-Req-Two a\n"
-                               "RequestHeader merge X-Req-Two a\nRequestHeader merge X-Req-Two b\nRequestHeader unset Drop\n"
-                               "RequestHeader edit X-Req-Two ^z Z\nRequestHeader setifempty X-Req-One ignored\n"))
-    apply_request_action(a, fields, storage, src, notes);
+  // The actions outlive the fields, as the configuration outlives a request:
+  // a field added by name keeps a view of the action's name.
+  const auto acts = actions("RequestHeader set X-Req-One \"one %D\"\nRequestHeader append X-Req-Two a\n"
+                            "RequestHeader merge X-Req-Two a\nRequestHeader merge X-Req-Two b\nRequestHeader unset Drop\n"
+                            "RequestHeader edit X-Req-Two ^z Z\nRequestHeader setifempty X-Req-One ignored\n");
+  for (const auto& a : acts) apply_request_action(a, fields, storage, src, notes);
   ASSERT_EQ(fields.size(), 2u);
   EXPECT_EQ(fields[0].name, "X-Req-Two");
   EXPECT_EQ(fields[0].value, "Z, a, b");
