@@ -26,8 +26,7 @@ PhaseStep phase_cgi(RequestCarrier& c) {
     core::log(core::LogLevel::Error, "cgid", "[client {}] [vhost {}] {}", req.client_ip,
               req.site->cfg->server_name.empty() ? "(main)" : req.site->cfg->server_name, r.why);
     close_if_body_unread(c);
-    req.resp.error(r.status);
-    apply_error_document(req, req.site, nullptr);
+    set_error_answer(req, r.status);
     c.respond();
     return PhaseStep::Handled;
   }

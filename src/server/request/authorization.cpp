@@ -132,8 +132,7 @@ PhaseStep answer_500(RequestCarrier& c, const std::string& why) {
   Request& req = c.request();
   core::log(core::LogLevel::Error, "auth_basic", "[client {}] {}: {}", req.client_ip, req.path, why);
   close_if_body_unread(c);
-  req.resp.error(500);
-  apply_error_document(req, req.site, nullptr);
+  set_error_answer(req, 500);
   c.respond();
   return PhaseStep::Handled;
 }

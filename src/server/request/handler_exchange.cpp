@@ -120,8 +120,7 @@ void HandlerExchange::answer_error(int status, const char* why) {
   req_->body_left = 0;
   req_->body_chunked = false;
   req_->resp.clear();
-  req_->resp.error(status);
-  apply_error_document(*req_, req_->site, nullptr);
+  set_error_answer(*req_, status);
   write_response(host_, *req_, defaults_);
   done_ = true;
   outcome_ = {Outcome::Kind::Answered, status, req_->body_bytes};
