@@ -81,4 +81,10 @@ CgiParse parse_cgi_head(std::string_view in, size_t max_head, CgiHead& head, siz
   return CgiParse::Complete;
 }
 
+std::string_view CgiHead::location() const {
+  for (const auto& [name, value] : fields)
+    if (core::iequals(name, "Location")) return value;
+  return {};
+}
+
 }  // namespace pillar::fastcgi

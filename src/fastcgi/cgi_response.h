@@ -27,6 +27,8 @@ struct CgiHead {
   std::vector<std::pair<std::string, std::string>> fields;  // passed on (Location included)
   bool has_content_length = false;
   uint64_t content_length = 0;
+
+  std::string_view location() const;  // the Location field's value (empty: none)
 };
 
 enum class CgiParse : uint8_t { Incomplete, Complete, Error };

@@ -18,6 +18,7 @@
 #include "core/text.h"
 #include "fastcgi/cgi_env.h"
 #include "fastcgi/cgi_response.h"
+#include "server/request/local_redirect.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -40,7 +41,7 @@ bool set_nonblock(int fd) {
 
 }  // namespace
 
-CgiExchange::CgiExchange(http::ExchangeHost& host, WorkerLoop& w, const Request& req, const sockaddr_storage& local,
+CgiExchange::CgiExchange(http::ExchangeHost& host, WorkerLoop& w, Request& req, const sockaddr_storage& local,
                          CgiRoute route)
     : host_(host), w_(w), req_(req), local_(local), route_(std::move(route)) {
   PILLAR_ASSERT(route_.kind == CgiRoute::Kind::Run);
@@ -69,6 +70,25 @@ void CgiExchange::arm(uint64_t ms) { w_.loop().timers().arm(*this, w_.loop().now
 
 bool CgiExchange::client_has_room() const { return host_.sink().pending() < kBufferMax; }
 
+namespace {
+
+// What suexec lets through to a script it runs as another user, of the
+// request's own variables (SetEnv, SetEnvIf, E=, a local redirect's
+// REDIRECT_*): its safe names and the HTTP_ and SSL_ prefixes, so that an
+// .htaccess SetEnv cannot hand a customer's script LD_PRELOAD or IFS.
+bool suexec_safe(std::string_view name) {
+  static constexpr std::string_view kSafe[] = {
+      "AUTH_TYPE",     "HTTPS",          "REDIRECT_ERROR_NOTES",  "REDIRECT_HANDLER", "REDIRECT_QUERY_STRING",
+      "REDIRECT_REMOTE_USER", "REDIRECT_SCRIPT_FILENAME", "REDIRECT_STATUS", "REDIRECT_URL", "REMOTE_USER",
+      "REQUEST_SCHEME", "SCRIPT_URI",    "SCRIPT_URL",            "TZ",               "UNIQUE_ID"};
+  if (name.starts_with("HTTP_") || name.starts_with("SSL_")) return true;
+  for (std::string_view s : kSafe)
+    if (name == s) return true;
+  return false;
+}
+
+}  // namespace
+
 bool CgiExchange::build_launch(std::string& msg) {
   const auto& h = req_.head;
   std::string server_addr = core::address_text(local_);
@@ -93,6 +113,14 @@ bool CgiExchange::build_launch(std::string& msg) {
   c.content_length = h.content_length;
   c.backend = config::FcgiBackendType::Generic;  // the plain file name
   c.pass_auth = false;
+  std::vector<http::RequestEnv::Entry> passed;
+  if (route_.identity == LaunchRequest::Identity::Server) {
+    c.request_env = req_.env.entries();
+  } else {
+    for (const auto& e : req_.env.entries())
+      if (suexec_safe(e.first)) passed.push_back(e);
+    c.request_env = passed;
+  }
   fastcgi::CgiEnv env;
   fastcgi::build_cgi_env(c, env);
   LaunchRequest lr;
@@ -230,6 +258,7 @@ bool CgiExchange::abort(bool) {
 http::Exchange::Outcome CgiExchange::outcome() const {
   if (aborted_) return {Outcome::Kind::Cut, status_, body_bytes_};
   if (failed_) return {Outcome::Kind::Failed, status_, 0, host_.body().done()};
+  if (redirecting_) return {Outcome::Kind::Resume, 0, 0, true};  // the phases run again (local_redirect.h)
   return {Outcome::Kind::Answered, status_, body_bytes_};
 }
 
@@ -442,6 +471,15 @@ bool CgiExchange::send_head() {
     fail(500, std::string("malformed header from script ") + route_.script_filename + ": " + why);
     return false;
   }
+  if (head.local_redirect) {
+    // Nothing of this answer goes out: the request runs again for the
+    // path once the script is done (request/local_redirect.h).
+    ask_local_redirect(req_, head.location());
+    redirecting_ = head_sent_ = discard_body_ = true;
+    head_buf_.clear();
+    head_buf_.shrink_to_fit();
+    return true;
+  }
   const bool head_req = req_.head.method == http::Method::Head;
   const bool no_body = head.status == 204 || head.status == 304;
   status_ = head.status;
@@ -457,9 +495,6 @@ bool CgiExchange::send_head() {
     o.append(name).append(": ").append(value).append("\r\n");
   }
   if (!has_date) o.append("Date: ").append(w_.loop().http_date()).append("\r\n");
-  if (head.local_redirect)
-    core::log(core::LogLevel::Info, "cgid", "[client {}] [vhost {}] local redirect answered as 302", req_.client_ip,
-              vhost_name(req_));
   auto& body = host_.body();
   if (!req_done_ && (body.chunked() || body.left() > http::RequestBody::kDiscardMax)) host_.close_after();
   known_length_ = head.has_content_length && !head_req && !no_body;
@@ -553,7 +588,7 @@ void CgiExchange::pump() {
     if (head_sent_ && out_eof_ && !body_ended_) {
       body_ended_ = true;
       on_stderr({}, true);
-      sink.end_body();
+      if (!redirecting_) sink.end_body();
       progressed = true;
     }
     if (body_ended_) {

@@ -40,7 +40,7 @@ class CgiExchange final : public http::Exchange, public core::TimerNode {
   static constexpr size_t kBufferMax = 64 * 1024;
   static constexpr size_t kHeadMax = 64 * 1024;
 
-  CgiExchange(http::ExchangeHost& host, WorkerLoop& w, const Request& req, const sockaddr_storage& local, CgiRoute route);
+  CgiExchange(http::ExchangeHost& host, WorkerLoop& w, Request& req, const sockaddr_storage& local, CgiRoute route);
   ~CgiExchange() override;
 
   void start();
@@ -82,7 +82,7 @@ class CgiExchange final : public http::Exchange, public core::TimerNode {
 
   http::ExchangeHost& host_;
   WorkerLoop& w_;
-  const Request& req_;
+  Request& req_;  // a local redirect sets the path the phases run again for
   const sockaddr_storage& local_;
   CgiRoute route_;
   core::Fd fd_[kChannels];
@@ -99,6 +99,7 @@ class CgiExchange final : public http::Exchange, public core::TimerNode {
   // Script -> client.
   std::string head_buf_;
   bool head_sent_ = false, out_eof_ = false, err_eof_ = false, body_ended_ = false;
+  bool redirecting_ = false;  // a local redirect: the script's answer is dropped
   bool known_length_ = false, discard_body_ = false, excess_logged_ = false;
   uint64_t body_left_ = 0;
   std::string stderr_line_;

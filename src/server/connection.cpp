@@ -161,12 +161,7 @@ void Connection::publish_request() {
   };
   copy(slot_->client, sizeof slot_->client, req_.client_ip);
   copy(slot_->vhost, sizeof slot_->vhost, req_.site ? std::string_view(req_.site->cfg->server_name) : std::string_view());
-  std::string_view line;
-  if (req_.head_len > 0) {
-    std::string_view all(req_.head.method_name.data(), req_.head_len);
-    line = all.substr(0, all.find('\r'));
-  }
-  copy(slot_->request, sizeof slot_->request, line);
+  copy(slot_->request, sizeof slot_->request, req_.head_len > 0 ? req_.request_line : std::string_view());
 }
 
 void Connection::arm_read_timer(bool body) {
@@ -383,7 +378,7 @@ bool Connection::read_proxy_header() {
 
 void Connection::process_request(size_t head_len) {
   mark(core::shm::SlotState::Writing);  // mod_status: W from the end of the head to the last byte
-  req_.head_len = head_len;
+  req_.set_head_length(head_len);
   http1::apply_remote_ip(w_.runtime().config(), conn_peer_, conn_peer_ip_, req_.head, req_.client, req_.client_ip);
   ++requests_;
   ++w_.stats().requests;
@@ -580,8 +575,7 @@ void Connection::record_request(char conn_status) {
   {
     std::string_view request_line;
     if (req_.head_len > 0) {
-      std::string_view all(req_.head.method_name.data(), req_.head_len);
-      request_line = all.substr(0, all.find('\r'));
+      request_line = req_.request_line;
     } else if (rend_ > rbegin_) {
       std::string_view raw(rbuf_.get() + rbegin_, std::min<size_t>(rend_ - rbegin_, 1024));
       request_line = raw.substr(0, raw.find_first_of("\r\n"));
@@ -591,6 +585,7 @@ void Connection::record_request(char conn_status) {
                              transport_.get()});
   }
   req_.bytes_in = 0;
+  req_.local_redirects = 0;
   req_.out_mark = output_.written() + output_.pending();
   metadata::end_request_metadata(req_);  // the next request's environment starts empty
 }

@@ -17,6 +17,7 @@
 #include "fastcgi/cgi_env.h"
 #include "fastcgi/cgi_response.h"
 #include "server/metadata/signature.h"
+#include "server/request/local_redirect.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -34,7 +35,7 @@ std::string_view vhost_name(const Request& req) {
 
 }  // namespace
 
-FastcgiExchange::FastcgiExchange(http::ExchangeHost& host, WorkerLoop& w, const Request& req,
+FastcgiExchange::FastcgiExchange(http::ExchangeHost& host, WorkerLoop& w, Request& req,
                                  const sockaddr_storage& local, core::shm::ConnSlot& slot, FastcgiRoute route)
     : host_(host), w_(w), req_(req), local_(local), route_(std::move(route)), app_(route_.backend), decoder_(kRequestId) {
   PILLAR_ASSERT(route_.backend);
@@ -330,6 +331,7 @@ http::Exchange::Outcome FastcgiExchange::outcome() const {
   if (aborted_) return {Outcome::Kind::Cut, status_, body_bytes_};
   // The request body may be half read: the connection goes on only if it was read whole.
   if (failed_) return {Outcome::Kind::Failed, status_, 0, host_.body().done()};
+  if (redirecting_) return {Outcome::Kind::Resume, 0, 0, true};  // the phases run again (local_redirect.h)
   return {Outcome::Kind::Answered, status_, body_bytes_};
 }
 
@@ -452,6 +454,15 @@ bool FastcgiExchange::send_head() {
     fail(502, why);
     return false;
   }
+  if (head.local_redirect) {
+    // Nothing of this answer goes out: the request runs again for the
+    // path once the script is done (request/local_redirect.h).
+    ask_local_redirect(req_, head.location());
+    redirecting_ = head_sent_ = discard_body_ = true;
+    head_buf_.clear();
+    head_buf_.shrink_to_fit();
+    return true;
+  }
   const bool head_req = req_.head.method == http::Method::Head;
   const bool no_body = head.status == 204 || head.status == 304;
   status_ = head.status;
@@ -467,9 +478,6 @@ bool FastcgiExchange::send_head() {
     o.append(name).append(": ").append(value).append("\r\n");
   }
   if (!has_date) o.append("Date: ").append(w_.loop().http_date()).append("\r\n");
-  if (head.local_redirect)
-    core::log(core::LogLevel::Info, "proxy_fcgi", "[client {}] [vhost {}] local redirect answered as 302", req_.client_ip,
-              vhost_name(req_));
   // A request body still arriving is discarded after the response when it
   // is a small Content-Length rest; one of unknown or large size closes.
   auto& body = host_.body();
@@ -549,7 +557,7 @@ bool FastcgiExchange::decode() {
         abort_client("the script's body is shorter than its Content-Length");
         return true;
       }
-      host_.sink().end_body();
+      if (!redirecting_) host_.sink().end_body();
       return true;
     }
     if (e.kind == E::Error) {

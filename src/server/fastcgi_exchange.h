@@ -46,7 +46,7 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
 
   // `slot`: the connection's scoreboard slot, where the busy count on a
   // balancer's member is recorded (SetHandler "proxy:balancer://...").
-  FastcgiExchange(http::ExchangeHost& host, WorkerLoop& w, const Request& req, const sockaddr_storage& local,
+  FastcgiExchange(http::ExchangeHost& host, WorkerLoop& w, Request& req, const sockaddr_storage& local,
                   core::shm::ConnSlot& slot, FastcgiRoute route);
   ~FastcgiExchange() override;
 
@@ -104,7 +104,7 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
 
   http::ExchangeHost& host_;
   WorkerLoop& w_;
-  const Request& req_;
+  Request& req_;  // a local redirect sets the path the phases run again for
   const sockaddr_storage& local_;
   FastcgiRoute route_;
   const config::FcgiBackend* app_;            // the application connected to: the route's, or the chosen member's
@@ -128,6 +128,7 @@ class FastcgiExchange final : public http::Exchange, public core::IoWatcher, pub
   bool got_bytes_ = false;
   bool ended_ = false;
   bool known_length_ = false;
+  bool redirecting_ = false;   // a local redirect: the script's answer is dropped
   bool discard_body_ = false;  // HEAD, 204, 304: the script's body is not sent
   bool excess_logged_ = false;
   uint64_t body_left_ = 0;  // the script's Content-Length, when it gave one

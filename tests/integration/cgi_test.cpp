@@ -162,7 +162,7 @@ TEST(Cgi, StatusLocationAndMalformedHeads) {
   t.mkdir("www");
   write_script(t, "cgi-bin/status.cgi", "#!/bin/sh\nprintf 'Status: 404 Not Here\\nContent-Type: text/plain\\n\\nnope\\n'\n");
   write_script(t, "cgi-bin/away.cgi", "#!/bin/sh\nprintf 'Location: http://example.com/there\\n\\n'\n");
-  write_script(t, "cgi-bin/local.cgi", "#!/bin/sh\nprintf 'Location: /elsewhere\\n\\n'\n");
+  write_script(t, "cgi-bin/local.cgi", "#!/bin/sh\nprintf 'Status: 302 Found\\nLocation: /elsewhere\\n\\n'\n");
   write_script(t, "cgi-bin/length.cgi", "#!/bin/sh\nprintf 'Content-Length: 5\\n\\nhello'\n");
   write_script(t, "cgi-bin/garbage.cgi", "#!/bin/sh\necho 'this is not a header'\necho\n");
   write_script(t, "cgi-bin/silent.cgi", "#!/bin/sh\nexit 3\n");
@@ -174,7 +174,7 @@ TEST(Cgi, StatusLocationAndMalformedHeads) {
   EXPECT_EQ(r.status, 302);
   EXPECT_EQ(r.header("Location"), "http://example.com/there");
   r = curl_get(s.base_url() + "/cgi-bin/local.cgi");
-  EXPECT_EQ(r.status, 302);
+  EXPECT_EQ(r.status, 302) << "with a Status: line, a local path is the script's own redirect";
   EXPECT_EQ(r.header("Location"), "/elsewhere");
   r = curl_get(s.base_url() + "/cgi-bin/length.cgi");
   EXPECT_EQ(r.status, 200);
@@ -189,6 +189,64 @@ TEST(Cgi, StatusLocationAndMalformedHeads) {
            e.find("End of script output before headers: " + t.path("cgi-bin/silent.cgi") + " (exited with status 3)") !=
                std::string::npos;
   })) << s.stderr_text();
+}
+
+// CGI/1.1's local redirect (RFC 3875 6.2.2): a head that is only
+// `Location: /path` makes the server answer for /path instead, as Apache's
+// mod_cgi does; the first script's body never reaches the client.
+TEST(Cgi, LocalRedirectAnswersForThePath) {
+  TempTree t;
+  t.write("www/index.html", "static index\n");
+  write_script(t, "cgi-bin/local.cgi",
+               "#!/bin/sh\ncat > /dev/null\nprintf 'Location: %s\\n\\nFIRST-BODY\\n' \"$(printf %s \"$QUERY_STRING\" | sed 's/^to=//')\"\n");
+  write_script(t, "cgi-bin/second.cgi",
+               "#!/bin/sh\nprintf 'Content-Type: text/plain\\nX-Second: 1\\n\\n'\n"
+               "for v in REDIRECT_URL REDIRECT_STATUS REDIRECT_QUERY_STRING REQUEST_METHOD QUERY_STRING REQUEST_URI "
+               "CONTENT_LENGTH; do eval \"val=\\${$v-<unset>}\"; echo \"$v=$val\"; done\n");
+  write_script(t, "cgi-bin/loop.cgi", "#!/bin/sh\nprintf 'Location: /cgi-bin/loop.cgi\\n\\n'\n");
+  START_SERVER(s, cgi_config(t, "CustomLog \"" + t.path("access.log") + "\" \"%r %>s\"\n"));
+  auto r = curl_get(s.base_url() + "/cgi-bin/local.cgi?to=/index.html");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "static index\n");
+  EXPECT_FALSE(r.has("Location"));
+  r = curl_get(s.base_url() + "/cgi-bin/local.cgi?to=/cgi-bin/second.cgi?from=local");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("X-Second"), "1");
+  EXPECT_EQ(r.body.find("FIRST-BODY"), std::string::npos) << r.body;
+  auto env = env_lines(r.body);
+  EXPECT_EQ(env["REDIRECT_URL"], "/cgi-bin/local.cgi");
+  EXPECT_EQ(env["REDIRECT_STATUS"], "200");
+  EXPECT_EQ(env["REDIRECT_QUERY_STRING"], "to=/cgi-bin/second.cgi?from=local");
+  EXPECT_EQ(env["REQUEST_METHOD"], "GET");
+  EXPECT_EQ(env["QUERY_STRING"], "from=local");
+  EXPECT_EQ(env["REQUEST_URI"], "/cgi-bin/second.cgi?from=local");
+  // A POST's body was the first script's: the second runs as a GET without one.
+  CurlOptions post;
+  post.method = "POST";
+  post.body = std::string(3000, 'p');
+  post.headers = {"Content-Type: application/x-www-form-urlencoded"};
+  r = curl_request(s.base_url() + "/cgi-bin/local.cgi?to=/cgi-bin/second.cgi", post);
+  ASSERT_EQ(r.status, 200) << r.body;
+  env = env_lines(r.body);
+  EXPECT_EQ(env["REQUEST_METHOD"], "GET");
+  EXPECT_EQ(env["CONTENT_LENGTH"], "<unset>");
+  // A HEAD stays a HEAD: no body.
+  r = curl_head(s.base_url() + "/cgi-bin/local.cgi?to=/index.html");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.header("Content-Length"), "13");
+  // A script that redirects to itself is stopped, as LimitInternalRecursion.
+  r = curl_get(s.base_url() + "/cgi-bin/loop.cgi");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_TRUE(eventually([&] { return s.stderr_text().find("LimitInternalRecursion") != std::string::npos; }))
+      << s.stderr_text();
+  // The access log keeps the request line the client sent.
+  EXPECT_TRUE(eventually([&] {
+    std::string log = t.read("access.log");
+    return log.find("GET /cgi-bin/local.cgi?to=/index.html HTTP/1.1 200\n") != std::string::npos &&
+           log.find("POST /cgi-bin/local.cgi?to=/cgi-bin/second.cgi HTTP/1.1 200\n") != std::string::npos &&
+           log.find("HEAD /cgi-bin/local.cgi?to=/index.html HTTP/1.1 200\n") != std::string::npos;
+  })) << t.read("access.log");
 }
 
 TEST(Cgi, ExecCgiAddHandlerAndSetHandler) {
@@ -402,12 +460,22 @@ TEST(Cgi, SuexecRunsScriptsAsTheVhostUserAndRefusesWhatSuexecRefuses) {
   write_script(t, "www/app/rootowned.cgi", id);
   write_script(t, "www/app/groupwritable.cgi", id);
   write_script(t, "www/app/setuid.cgi", id);
+  write_script(t, "www/app/env.cgi",
+               "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n"
+               "echo \"LD_PRELOAD=${LD_PRELOAD-<unset>}\"; echo \"APP_MODE=${APP_MODE-<unset>}\"; "
+               "echo \"UNIQUE_ID=${UNIQUE_ID-<unset>}\"\n");
   t.write("www/index.html", "home\n");
   give(t, "www/app", who);
   ASSERT_TRUE(sh("chown root:root " + t.path("www/app/rootowned.cgi") + " && chmod 0775 " + t.path("www/app/groupwritable.cgi") +
                  " && chmod 4755 " + t.path("www/app/setuid.cgi")));
   START_SERVER(s, cgi_config(t, "SuexecUserGroup nobody " + group_name(who.gid) + "\n<Directory \"" + t.path("www/app") +
-                                    "\">\n  Options +ExecCGI\n  AddHandler cgi-script .cgi\n</Directory>\n"));
+                                    "\">\n  Options +ExecCGI\n  AddHandler cgi-script .cgi\n</Directory>\n"
+                                    "SetEnv LD_PRELOAD /tmp/evil.so\nSetEnv APP_MODE x\nSetEnv UNIQUE_ID u1\n"));
+  // Of the request's variables, only suexec's safe names reach a script run as another user.
+  auto e = env_lines(curl_get(s.base_url() + "/app/env.cgi").body);
+  EXPECT_EQ(e["LD_PRELOAD"], "<unset>");
+  EXPECT_EQ(e["APP_MODE"], "<unset>");
+  EXPECT_EQ(e["UNIQUE_ID"], "u1");
   auto r = curl_get(s.base_url() + "/app/id.cgi");
   ASSERT_EQ(r.status, 200) << r.body << s.stderr_text();
   EXPECT_EQ(r.body, std::to_string(who.uid) + "\n" + std::to_string(who.gid) + "\n");

@@ -44,6 +44,13 @@ void write_scripts(TempTree& t) {
   t.write("www/status.php",
           "<?php if (isset($_GET['loc'])) { header('Location: ' . $_GET['loc']); exit; }\n"
           "http_response_code(404); header('X-Script: status'); echo \"no such thing\\n\";\n");
+  t.write("www/local.php", "<?php header('Location: ' . $_GET['to'], true, 200); echo 'FIRST-BODY';\n");
+  t.write("www/loop.php", "<?php header('Location: /loop.php', true, 200);\n");
+  t.write("www/second.php",
+          "<?php header('X-Second: 1');\n"
+          "foreach (['REDIRECT_URL','REDIRECT_STATUS','REDIRECT_QUERY_STRING','REDIRECT_APP_ENV','REQUEST_METHOD',\n"
+          "  'QUERY_STRING','REQUEST_URI','SCRIPT_NAME'] as $k)\n"
+          "  echo $k, '=', $_SERVER[$k] ?? '<unset>', \"\\n\";\n");
   t.write("www/sleep.php", "<?php sleep((int)$_GET['s']); echo \"slept\\n\";\n");
   t.write("www/secret.phtml", "<?php echo 'SOURCE-MARKER'; ?>\n");
   t.write("www/raw/shown.phtml", "<?php echo 'SHOWN-MARKER'; ?>\n");
@@ -207,7 +214,7 @@ TEST(FastCgi, StatusAndLocationFromTheScript) {
   EXPECT_EQ(nf.header("X-Script"), "status");
   EXPECT_EQ(nf.body, "no such thing\n");
   auto local = curl_get(s.base_url() + "/status.php?loc=/index.html");
-  EXPECT_EQ(local.status, 302) << "a local redirect is answered as 302 (docs/fastcgi.md)";
+  EXPECT_EQ(local.status, 302) << "PHP's header('Location') sends Status: 302: the client's redirect";
   EXPECT_EQ(local.header("Location"), "/index.html");
   auto remote = curl_get(s.base_url() + "/status.php?loc=http://example.test/x");
   EXPECT_EQ(remote.status, 302);
@@ -215,6 +222,44 @@ TEST(FastCgi, StatusAndLocationFromTheScript) {
   auto head = curl_head(s.base_url() + "/status.php");
   EXPECT_EQ(head.status, 404);
   EXPECT_TRUE(head.body.empty());
+}
+
+// A PHP script that answers 200 with only a Location: /path (header(...,
+// true, 200): php-fpm then sends no Status:) is a local redirect (RFC 3875
+// 6.2.2): the request is answered for the path, as by Apache's
+// mod_proxy_fcgi, and PHP's own body is dropped.
+TEST(FastCgi, LocalRedirectFromPhpAnswersForThePath) {
+  TempTree t;
+  write_scripts(t);
+  START_FPM(fpm, t);
+  START_SERVER(s, fcgi_config(t, fpm, "SetEnv APP_ENV staging\n"));
+  auto r = curl_get(s.base_url() + "/local.php?to=/index.html");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "static index\n");
+  EXPECT_FALSE(r.has("Location"));
+  r = curl_get(s.base_url() + "/local.php?to=" + "/second.php%3Fx%3D1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("X-Second"), "1");
+  EXPECT_EQ(r.body.find("FIRST-BODY"), std::string::npos) << r.body;
+  auto env = env_lines(r.body);
+  EXPECT_EQ(env["REDIRECT_URL"], "/local.php");
+  EXPECT_EQ(env["REDIRECT_STATUS"], "200");
+  EXPECT_EQ(env["REDIRECT_QUERY_STRING"], "to=/second.php%3Fx%3D1");
+  EXPECT_EQ(env["REDIRECT_APP_ENV"], "staging") << "the first run's variables, renamed as Apache does";
+  EXPECT_EQ(env["REQUEST_METHOD"], "GET");
+  EXPECT_EQ(env["QUERY_STRING"], "x=1");
+  EXPECT_EQ(env["REQUEST_URI"], "/second.php?x=1");
+  EXPECT_EQ(env["SCRIPT_NAME"], "/second.php");
+  // Again and again on the kept FastCGI connections.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(curl_get(s.base_url() + "/local.php?to=/second.php").status, 200);
+  CurlOptions post;
+  post.method = "POST";
+  post.body = "a=1&b=2";
+  r = curl_request(s.base_url() + "/local.php?to=/second.php", post);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(env_lines(r.body)["REQUEST_METHOD"], "GET");
+  EXPECT_EQ(curl_get(s.base_url() + "/loop.php").status, 500)
+      << "a redirect loop ends at LimitInternalRecursion";
 }
 
 // The request's environment reaches PHP (SetEnv, SetEnvIf, and Debian's

@@ -319,6 +319,24 @@ TEST_F(Http2, SuspendedPasswordCheckAndRateLimitOverAStream) {
   EXPECT_FALSE(limited.header("retry-after").empty());
 }
 
+// A CGI script's local redirect (Location: /path alone) over a stream: the
+// phases run again for the path and the stream answers for it.
+TEST_F(Http2, ScriptLocalRedirectOverAStream) {
+  tree_.write("cgi-bin/local.cgi", "#!/bin/sh\nprintf 'Location: /index.html\\n\\nFIRST-BODY\\n'\n");
+  ASSERT_EQ(::chmod(tree_.path("cgi-bin/local.cgi").c_str(), 0755), 0);
+  START_SERVER(srv, config("Protocols h2 h2c http/1.1", "ScriptAlias /cgi-bin/ \"" + tree_.path("cgi-bin") + "/\"\n"), 2);
+  H2Client c = client();
+  for (bool tls : {true, false}) {
+    SCOPED_TRACE(tls ? "h2" : "h2c");
+    H2Result r = c.get(srv.port(tls ? 0 : 1), tls, "/cgi-bin/local.cgi");
+    ASSERT_EQ(r.curl_code, CURLE_OK) << r.error;
+    EXPECT_EQ(r.version, CURL_HTTP_VERSION_2_0);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello over h2\n");
+    EXPECT_TRUE(r.header("location").empty());
+  }
+}
+
 TEST_F(Http2, UploadsAndProxiedRequestsReachAnHttp11Member) {
   ASSERT_TRUE(backend_.ok());
   START_SERVER(srv, config(), 2);

@@ -185,7 +185,7 @@ void Stream::start_request() {
   req_.bytes_in += builder_.text().size();
   slot_->state.store(static_cast<char>(core::shm::SlotState::Writing), std::memory_order_relaxed);
   if (refused_status_) return respond_error(refused_status_, refused_reason_);
-  req_.head_len = builder_.line_length();
+  req_.set_head_length(builder_.line_length());
   http1::apply_remote_ip(cfg, s_.peer(), s_.peer_ip(), req_.head, req_.client, req_.client_ip);
   req_.body_chunked = req_.head.chunked;
   req_.body_left = req_.head.has_content_length ? req_.head.content_length : 0;

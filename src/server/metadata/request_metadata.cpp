@@ -44,7 +44,9 @@ uint64_t wall_us() {
 
 void begin_request_metadata(Request& req, const ConnectionFacts& c) {
   req.meta.reset();
-  req.env.clear();
+  // A script's local redirect runs the phases again with the first run's
+  // variables, renamed REDIRECT_* (request/local_redirect.cpp).
+  if (req.local_redirects == 0) req.env.clear();
   req.meta.start_wall_us = wall_us();
   req.meta.local_port = c.local_port;
   if (req.meta.local_ip.empty() && c.local) req.meta.local_ip = core::address_text(*c.local);

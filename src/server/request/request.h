@@ -41,6 +41,7 @@ struct RequestSeed {
 struct Request {
   http::RequestHead head;
   size_t head_len = 0;           // bytes of the head in the read buffer (0: refused before parsing)
+  std::string_view request_line; // as received (%r, THE_REQUEST, server-status), whatever a local redirect did to the head
   std::string path;              // percent-decoded, dot-segments removed
   std::string host;              // lower-cased, without port or trailing dot
   const Site* site = nullptr;    // the vhost that answers (and logs)
@@ -73,10 +74,23 @@ struct Request {
 
   std::unique_ptr<RequestSeed> seed;  // an internal request's (released at its end)
 
+  // A script's local redirect (request/local_redirect.h): the Location the
+  // exchange saw, then the storage the head's path and query view.
+  std::string redirect_pending;
+  std::string redirect_target;
+  uint8_t local_redirects = 0;   // so far for this request (bounded as LimitInternalRecursion)
+
   // A suspended phase's continuation (request/phases.h, PhaseStep::Suspended)
   // and the step the table goes on with after it.
   std::function<PhaseStep(RequestCarrier&)> resume;
   uint8_t resume_at = 0;
+
+  // After the head is parsed: `len` bytes, the request line first.
+  void set_head_length(size_t len) {
+    head_len = len;
+    std::string_view all(head.method_name.data(), len);
+    request_line = all.substr(0, all.find('\r'));
+  }
 };
 
 }  // namespace pillar::server

@@ -43,10 +43,7 @@ class RequestRewriteContext final : public rewrite::Context {
     if (n == "DOCUMENT_ROOT") return vh.document_root;
     if (n == "SERVER_PROTOCOL") return req_.head.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
     if (n == "SERVER_SOFTWARE") return env_.runtime.config().server_tokens;
-    if (n == "THE_REQUEST") {
-      std::string_view all(req_.head.method_name.data(), req_.head_len);
-      return std::string(all.substr(0, all.find('\r')));
-    }
+    if (n == "THE_REQUEST") return std::string(req_.request_line);
     if (n == "API_VERSION") return "20120211:0";
     return {};
   }
