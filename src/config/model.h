@@ -379,9 +379,21 @@ struct RateLimitUse {
   SourceLocation where;
 };
 
+// PillarPriority: what PillarShedLoad refuses first when the node is overloaded.
+enum class Priority : uint8_t { Normal, Low };
+
+// PillarShedLoad [loadavg=N] [busy=P%] [retry-after=S] (server).
+struct ShedLoad {
+  uint32_t load_milli = 0;    // the 1-minute load average bound x 1000 (0: not checked)
+  uint32_t busy_percent = 0;  // connections in use over MaxRequestWorkers, percent (0: not checked)
+  uint32_t retry_after_s = 30;
+  bool on() const { return load_milli != 0 || busy_percent != 0; }
+};
+
 struct LocationSection {
   std::string prefix;             // URL-path prefix ("/server-status")
   std::vector<RateLimitUse> rate_limits;  // PillarRateLimit in this <Location> (after the vhost's)
+  std::optional<Priority> priority;       // PillarPriority here (unset: the vhost's)
   HandlerKind handler = HandlerKind::Default;  // SetHandler
   ProxyTarget proxy;              // handler == Proxy (ProxyPass)
   bool proxy_excluded = false;    // ProxyPass /path ! (served locally)
@@ -527,6 +539,7 @@ struct ErrorDocument {
 struct VirtualHost {
   std::vector<ListenAddress> addresses;  // from <VirtualHost a:p ...>; empty for the main server
   std::vector<RateLimitUse> rate_limits;  // PillarRateLimit (the main server's are inherited)
+  Priority priority = Priority::Normal;  // PillarPriority (the main server's is inherited)
   std::string server_name;               // lower-case, without port
   std::vector<std::string> aliases;      // lower-case, may contain '*' and '?' wildcards
   std::string document_root;             // absolute, normalised, no trailing slash; empty: none (404)
@@ -635,6 +648,8 @@ struct VrrpInstance {
 
 struct ServerConfig {
   std::vector<RateLimitZone> rate_zones;  // PillarRateLimitZone
+  uint32_t max_conns_per_client = 0;      // PillarMaxConnectionsPerClient (0: no limit)
+  ShedLoad shed;                          // PillarShedLoad
   std::string config_file;
   std::string server_root;
   std::vector<ListenAddress> listens;

@@ -242,6 +242,8 @@ void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view ho
   line("ConnsAsyncWriting", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Writing)]));
   line("ConnsAsyncKeepAlive", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::KeepAlive)]));
   line("ConnsAsyncClosing", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Closing)]));
+  line("ClientLimitRefusals", std::to_string(hdr.client_limit_refusals.load()));  // not in Apache's format
+  line("ShedRequests", std::to_string(hdr.shed_requests.load()));
   line("LogLinesDropped", std::to_string(t.log_lines_dropped));  // not in Apache's format
   line("LogWriteErrors", std::to_string(t.log_write_errors));
   if (ctx_.cache) {  // not in Apache's format either
@@ -302,6 +304,9 @@ void ServerStatusHandler::render_html(const StatusTotals& t, std::string& out, i
   out += fmt::format("<p>{} worker processes, {} stopping; {} connections (limit {}); {} crashes, {} recycles</p>\n",
                      t.processes, t.stopping, hdr.conns_in_use.load(), hdr.max_conns.load(), hdr.crashes.load(),
                      hdr.recycles.load());
+  if (hdr.client_limit_refusals.load() || hdr.shed_requests.load())
+    out += fmt::format("<p>Overload: {} request(s) refused for PillarMaxConnectionsPerClient, {} shed by PillarShedLoad</p>\n",
+                       hdr.client_limit_refusals.load(), hdr.shed_requests.load());
   if (t.log_lines_dropped || t.log_write_errors)
     out += fmt::format("<p>Logs: {} line(s) dropped, {} failed write(s) (see the error log)</p>\n",
                        t.log_lines_dropped, t.log_write_errors);
@@ -429,6 +434,13 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
   metric("pillar_connections_limit", "gauge", "MaxRequestWorkers.", std::to_string(hdr.max_conns.load()));
   metric("pillar_worker_processes", "gauge", "Worker processes alive.", std::to_string(t.processes));
   metric("pillar_worker_processes_stopping", "gauge", "Worker processes draining.", std::to_string(t.stopping));
+  metric("pillar_client_limit_refusals_total", "counter",
+         "Requests refused because their client held more than PillarMaxConnectionsPerClient connections.",
+         std::to_string(hdr.client_limit_refusals.load()));
+  metric("pillar_shed_requests_total", "counter", "Low-priority requests refused while PillarShedLoad's bound was passed.",
+         std::to_string(hdr.shed_requests.load()));
+  metric("pillar_shed_load_average", "gauge", "The 1-minute load average PillarShedLoad compares (sampled each second).",
+         fmt::format("{}.{:03}", hdr.load_milli.load() / 1000, hdr.load_milli.load() % 1000));
   metric("pillar_worker_crashes_total", "counter", "Workers that died on a signal.", std::to_string(hdr.crashes.load()));
   metric("pillar_worker_recycles_total", "counter", "Workers recycled (MaxConnectionsPerChild, MaxMemoryPerChild).",
          std::to_string(hdr.recycles.load()));

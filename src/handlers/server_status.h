@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/model.h"
+#include "core/shm/client_conn_table.h"
 #include "core/shm/rate_table.h"
 #include "core/shm/scoreboard.h"
 #include "core/shm/vhost_stats.h"
@@ -29,6 +30,7 @@ struct BuiltinContext {
   const core::shm::VhostStats* vhost_stats = nullptr;
   const core::shm::VrrpStatusTable* vrrp = nullptr;
   core::shm::RateTable* rate_table = nullptr;           // PillarRateLimit's buckets; null: limits not counted
+  core::shm::ClientConnTable* client_conns = nullptr;   // PillarMaxConnectionsPerClient's counts; null: not counted
   std::function<CacheGauges()> cache;                  // empty: no cache
   std::function<uint64_t(uint32_t vhost)> cache_evictions;
 };

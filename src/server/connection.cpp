@@ -64,6 +64,8 @@ void Connection::start() {
   w_.link(this);
   w_.loop().add(transport_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
   phase_ = Phase::Idle;
+  // Counted for its client now, or once a PROXY header has said who that is.
+  if (!proxy_header_pending_ && !req_.seed) over_client_limit_ = !w_.admit_client(*slot_, conn_peer_);
   // A new connection gets the header timeout, not the keep-alive one.
   arm_read_timer(false);
   drive();
@@ -373,6 +375,7 @@ bool Connection::read_proxy_header() {
   }
   rbegin_ += h.consumed;
   proxy_header_pending_ = false;
+  over_client_limit_ = !w_.admit_client(*slot_, conn_peer_);
   return true;
 }
 

@@ -92,6 +92,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   core::shm::ConnSlot& slot() override { return *slot_; }
   HandlerExchange& content() override { return content_; }
   bool flush_ahead() override;
+  bool over_client_limit() const override { return over_client_limit_; }
   void respond() override { queue_response(); }
   void respond_error(int status, const char* reason) override;
   void run_exchange(std::unique_ptr<http::Exchange> x) override;  // an exchange of its own (the proxy, the cache)
@@ -202,6 +203,7 @@ class Connection final : public core::IoWatcher, public core::TimerNode, public 
   sockaddr_storage conn_peer_;     // the connection's client (after a PROXY header)
   std::string conn_peer_ip_;
   bool proxy_header_pending_ = false;
+  bool over_client_limit_ = false;  // PillarMaxConnectionsPerClient (counted once the client is known)
   bool read_proxy_header();
   sockaddr_storage local_;
   uint16_t local_port_ = 0;

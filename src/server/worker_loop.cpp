@@ -263,8 +263,29 @@ core::shm::ConnSlot* WorkerLoop::reserve_slot(uint32_t& index, bool evict) {
   return take();
 }
 
+bool WorkerLoop::admit_client(core::shm::ConnSlot& slot, const sockaddr_storage& peer) {
+  const uint32_t limit = runtime().config().max_conns_per_client;
+  core::shm::ClientConnTable* table = runtime().builtin().client_conns;
+  if (limit == 0 || !table) return true;
+  // The address alone (no port); an IPv4-mapped IPv6 address counts as its IPv4 one.
+  std::string_view bytes;
+  if (peer.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(peer).sin_addr;
+    bytes = {reinterpret_cast<const char*>(&a), 4};
+  } else if (peer.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+    bytes = {reinterpret_cast<const char*>(&a), 16};
+    if (IN6_IS_ADDR_V4MAPPED(&a)) bytes.remove_prefix(12);
+  } else {
+    return true;  // a unix socket: not a client address
+  }
+  using Take = core::shm::ClientConnTable::Take;
+  return table->take(core::shm::ClientConnTable::hash_address(bytes), limit, slot.client_conn) != Take::Over;
+}
+
 void WorkerLoop::release_slot(uint32_t index) {
   core::shm::ConnSlot& s = slots_.board.slot(slots_.row, index);
+  if (auto* table = runtime().builtin().client_conns) table->give_back(s.client_conn);
   s.state.store(static_cast<char>(core::shm::SlotState::Ready), std::memory_order_relaxed);
   s.conn_requests.store(0, std::memory_order_relaxed);
   s.conn_bytes.store(0, std::memory_order_relaxed);

@@ -117,6 +117,11 @@ class WorkerLoop {
   void release_slot(uint32_t index);
   core::shm::ProcessRow& row() const { return slots_.board.row(slots_.row); }
   const core::shm::ScoreboardHeader& board_header() const { return slots_.board.header(); }  // Header's %i %b
+  core::shm::ScoreboardHeader& node_counters() { return slots_.board.header(); }  // what every worker adds to
+  // PillarMaxConnectionsPerClient: counts the connection in `slot` for its
+  // client; false when the client already holds the limit (its requests
+  // are then refused). Given back by release_slot.
+  bool admit_client(core::shm::ConnSlot& slot, const sockaddr_storage& peer);
   // Connections waiting on a cache object another request is fetching.
   CacheNotifier* cache_notifier() const { return cache_notifier_.get(); }
   std::unordered_set<CacheExchange*>& cache_waiters() { return cache_waiters_; }

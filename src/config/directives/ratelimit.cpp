@@ -1,4 +1,5 @@
 // The ratelimit directive table: Pillar's node-wide request-rate limits,
+// the per-client connection limit and load shedding by priority;
 // nginx's limit_req in Apache's style (docs/limits.md). A zone says what
 // is counted (the client address after RemoteIP, the vhost, or a request
 // field) and at what rate; PillarRateLimit applies a zone, with its burst,
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "config/values.h"
+#include "core/shm/client_conn_table.h"
 
 namespace pillar::config {
 namespace {
@@ -78,7 +80,63 @@ void d_limit(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   (s.loc ? s.loc->rate_limits : s.vhost.rate_limits).push_back(std::move(u));
 }
 
+// PillarMaxConnectionsPerClient N
+void d_max_conns_per_client(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t v = 0;
+  std::string why;
+  if (!parse_uint(n.args[0], 0, core::shm::ClientConnTable::kCountMax, v, why))
+    return out.error(n, "PillarMaxConnectionsPerClient: " + why + " (0: no limit)");
+  s.server.max_conns_per_client = static_cast<uint32_t>(v);
+}
+
+// PillarShedLoad [loadavg=N] [busy=P%] [retry-after=S]
+void d_shed_load(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  ShedLoad shed;
+  for (const auto& arg : n.args) {
+    const std::string a = core::lowercase(arg);
+    std::string why;
+    uint64_t v = 0;
+    if (a.rfind("loadavg=", 0) == 0) {
+      // A decimal bound, kept in thousandths: "loadavg=5", "loadavg=2.5".
+      std::string_view num = std::string_view(a).substr(8);
+      size_t dot = num.find('.');
+      uint64_t whole = 0, frac = 0;
+      std::string_view f = dot == std::string_view::npos ? std::string_view() : num.substr(dot + 1);
+      if (!parse_uint(num.substr(0, dot), 0, 100'000, whole, why) || f.size() > 3 ||
+          (!f.empty() && !parse_uint(f, 0, 999, frac, why)))
+        return out.error(n, "PillarShedLoad: '" + arg + "' is not a load average: write loadavg=N, e.g. loadavg=8 or loadavg=2.5");
+      for (size_t i = f.size(); i < 3; ++i) frac *= 10;
+      shed.load_milli = static_cast<uint32_t>(whole * 1000 + frac);
+      if (shed.load_milli == 0) return out.error(n, "PillarShedLoad: loadavg= must be above 0");
+    } else if (a.rfind("busy=", 0) == 0 && a.back() == '%') {
+      if (!parse_uint(a.substr(5, a.size() - 6), 1, 100, v, why)) return out.error(n, "PillarShedLoad busy=: " + why);
+      shed.busy_percent = static_cast<uint32_t>(v);
+    } else if (a.rfind("retry-after=", 0) == 0) {
+      if (!parse_uint(a.substr(12), 1, 86'400, v, why)) return out.error(n, "PillarShedLoad retry-after=: " + why);
+      shed.retry_after_s = static_cast<uint32_t>(v);
+    } else {
+      return out.error(n, "PillarShedLoad: unknown argument '" + arg +
+                              "'; write PillarShedLoad [loadavg=N] [busy=P%] [retry-after=SECONDS]");
+    }
+  }
+  if (!shed.on()) return out.error(n, "PillarShedLoad: give loadavg=N or busy=P% (or both)");
+  s.server.shed = shed;
+}
+
+// PillarPriority low|normal
+void d_priority(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  const std::string a = core::lowercase(n.args[0]);
+  if (a != "low" && a != "normal")
+    return out.error(n, "PillarPriority: '" + n.args[0] + "' is not a priority: write low or normal");
+  const Priority p = a == "low" ? Priority::Low : Priority::Normal;
+  if (s.loc) s.loc->priority = p;
+  else s.vhost.priority = p;
+}
+
 constexpr DirectiveSpec kTable[] = {
+    {"PillarMaxConnectionsPerClient", 1, 1, kServer, false, d_max_conns_per_client, "PillarMaxConnectionsPerClient N"},
+    {"PillarPriority", 1, 1, kSV | kLocation, false, d_priority, "PillarPriority low|normal"},
+    {"PillarShedLoad", 1, 3, kServer, false, d_shed_load, "PillarShedLoad [loadavg=N] [busy=P%] [retry-after=SECONDS]"},
     {"PillarRateLimit", 1, 3, kSV | kLocation, false, d_limit, "PillarRateLimit ZONE [burst=N] [nodelay]"},
     {"PillarRateLimitZone", 3, 3, kServer, false, d_zone, "PillarRateLimitZone NAME client|vhost|header=FIELD RATE"},
 };

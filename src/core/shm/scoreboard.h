@@ -48,6 +48,10 @@ struct ConnSlot {
   // after its connection's next one acquired.
   static constexpr size_t kHeldMembers = 4;
   std::atomic<uint32_t> held_members[kHeldMembers]{};
+  // The per-client connection count this connection holds
+  // (core/shm/client_conn_table.h; 0: none), given back at close or by the
+  // master when the worker dies.
+  std::atomic<uint64_t> client_conn{0};
   // ExtendedStatus text; may be read torn by server-status (as in Apache).
   char client[48];
   char vhost[48];
@@ -123,6 +127,11 @@ struct ScoreboardHeader {
   std::atomic<uint32_t> conns_in_use{0};
   std::atomic<uint32_t> max_conns{0};
   std::atomic<uint32_t> threads_per_child{0};  // current generation's
+  // Overload protection (docs/limits.md), node-wide counters and the load
+  // the master samples each second (/proc/loadavg, thousandths).
+  std::atomic<uint64_t> client_limit_refusals{0};  // requests refused for PillarMaxConnectionsPerClient
+  std::atomic<uint64_t> shed_requests{0};          // low-priority requests refused by PillarShedLoad
+  std::atomic<uint32_t> load_milli{0};             // 1-minute load average x 1000
   TlsCounters tls;
   Http2Counters h2;
 };
@@ -133,7 +142,7 @@ class SharedMemory;
 class Scoreboard {
  public:
   static constexpr uint32_t kMagic = 0x50494c53;  // "PILS"
-  static constexpr uint32_t kLayoutVersion = 6;
+  static constexpr uint32_t kLayoutVersion = 7;
 
   Scoreboard() = default;
   // Carves the tables from `mem`; false when it does not fit.

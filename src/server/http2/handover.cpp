@@ -45,6 +45,7 @@ bool Connection::start_http2() {
   core::TimerWheel::cancel(*this);  // the session keeps the time from here
   h2_ = std::make_unique<http2::Session>(w_, *transport_, *slot_, w_.slots_.board.header().h2, conn_peer_,
                                          conn_peer_ip_, local_, *vhost, [this] { close_now(); });
+  h2_->over_client_limit = over_client_limit_;
   std::string_view received(rbuf_.get() + rbegin_, rend_ - rbegin_);
   h2_->start(received);  // copies what it keeps
   rbegin_ = rend_ = 0;

@@ -78,6 +78,7 @@ class Session final : public core::TimerNode {
   nghttp2_session* ng() { return ng_; }
   const Limits& limits() const { return limits_; }
   const sockaddr_storage& peer() const { return peer_; }
+  bool over_client_limit = false;  // the connection's (Connection::over_client_limit): every stream is refused
   const std::string& peer_ip() const { return peer_ip_; }
   const sockaddr_storage& local() const { return local_; }
   uint16_t local_port() const { return local_port_; }

@@ -51,6 +51,7 @@ WorkerLoop& Stream::worker() { return s_.worker(); }
 const sockaddr_storage& Stream::local_address() const { return s_.local(); }
 uint16_t Stream::local_port() const { return s_.local_port(); }
 core::Transport& Stream::transport() { return s_.transport(); }
+bool Stream::over_client_limit() const { return s_.over_client_limit; }
 
 void Stream::arm(uint64_t ms) {
   auto& loop = s_.worker().loop();

@@ -90,6 +90,7 @@ class Stream final : public RequestCarrier, public core::TimerNode {
   core::shm::ConnSlot& slot() override { return *slot_; }
   HandlerExchange& content() override { return content_; }
   bool flush_ahead() override { return true; }  // nothing is queued ahead of a stream's answer
+  bool over_client_limit() const override;
   void respond() override;
   void respond_error(int status, const char* reason) override;
   void run_exchange(std::unique_ptr<http::Exchange> x) override;

@@ -19,7 +19,7 @@ bool Master::install(std::unique_ptr<config::ServerConfig> cfg, std::string& err
   if (!resolve_worker_identity(cfg->process, identity, error)) return false;
   if (!added_.apply(*cfg, error)) return false;
   if (!listeners_.reconcile(*cfg, error)) return false;
-  handlers::BuiltinContext ctx{&board_, &vhost_stats_, vrrp_status_, &rate_table_};
+  handlers::BuiltinContext ctx{&board_, &vhost_stats_, vrrp_status_, &rate_table_, &client_conns_};
   if (!install_cache(*cfg, error)) return false;
   bool caching = cache_.ready() && !cfg->cache_unused();
   if (caching) {

@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "core/fd.h"
+#include "core/load_average.h"
 #include "core/log.h"
 #include "core/socket_address.h"
 #include "rewrite/prg_map.h"
@@ -45,10 +46,12 @@ bool Master::create_shared_memory(const config::ServerConfig& cfg, std::string& 
   size_t vhost_bytes = sizeof(core::shm::VrrpStatusTable) + sizeof(proxy::MemberTable) +
                        sizeof(core::shm::TicketKeyTable) + 192 +
                        core::shm::VhostStats::bytes_needed(rows, vhost_capacity) + 256;
-  const size_t rate_bytes = core::shm::RateTable::bytes_needed(core::shm::RateTable::kDefaultBuckets) + 64;
+  const size_t rate_bytes = core::shm::RateTable::bytes_needed(core::shm::RateTable::kDefaultBuckets) + 64 +
+                            core::shm::ClientConnTable::bytes_needed(core::shm::ClientConnTable::kDefaultBuckets) + 64;
   if (!shm_.create(core::shm::Scoreboard::bytes_needed(rows, p.thread_limit) + vhost_bytes + rate_bytes + 4096, error) ||
       !board_.create(shm_, rows, p.thread_limit) || !vhost_stats_.create(shm_, rows, vhost_capacity) ||
-      !rate_table_.create(shm_, core::shm::RateTable::kDefaultBuckets, static_cast<uint64_t>(core::wall_ms())))
+      !rate_table_.create(shm_, core::shm::RateTable::kDefaultBuckets, static_cast<uint64_t>(core::wall_ms())) ||
+      !client_conns_.create(shm_, core::shm::ClientConnTable::kDefaultBuckets))
     return false;
   if (void* v = shm_.allocate(sizeof(core::shm::VrrpStatusTable))) vrrp_status_ = new (v) core::shm::VrrpStatusTable();
   if (void* v = shm_.allocate(sizeof(proxy::MemberTable))) {
@@ -66,7 +69,7 @@ bool Master::create_shared_memory(const config::ServerConfig& cfg, std::string& 
   }
   board_.header().start_ms.store(core::wall_ms());
   board_.header().restart_ms.store(core::wall_ms());
-  workers_ = std::make_unique<Supervisor>(board_, Supervisor::Holdings{&vhost_stats_, &cache_, members_},
+  workers_ = std::make_unique<Supervisor>(board_, Supervisor::Holdings{&vhost_stats_, &cache_, members_, &client_conns_},
                                           [this] { return worker_spec(); });
   return true;
 }
@@ -151,6 +154,7 @@ void Master::save_balancer_state() {
 }
 
 void Master::tick() {
+  board_.header().load_milli.store(core::read_load_milli(), std::memory_order_relaxed);  // PillarShedLoad's
   if (tls::TicketKeys::instance().maintain(rt_->config().ticket_key_rotation, core::mono_ms()))
     core::log(core::LogLevel::Notice, "tls", "session-ticket key rotated (generation {})",
               tls::TicketKeys::instance().generation());

@@ -14,6 +14,7 @@
 #include "config/model.h"
 #include "core/shm/scoreboard.h"
 #include "core/shm/shared_memory.h"
+#include "core/shm/client_conn_table.h"
 #include "core/shm/rate_table.h"
 #include "core/shm/vhost_stats.h"
 #include "core/shm/vrrp_status.h"
@@ -64,6 +65,7 @@ class Master {
   core::shm::Scoreboard board_;
   core::shm::VhostStats vhost_stats_;
   core::shm::RateTable rate_table_;  // PillarRateLimit, node-wide (kept across reloads)
+  core::shm::ClientConnTable client_conns_;  // PillarMaxConnectionsPerClient, node-wide
   core::shm::VrrpStatusTable* vrrp_status_ = nullptr;  // in shm_
   proxy::MemberTable* members_ = nullptr;               // in shm_
   std::unique_ptr<Runtime> rt_;

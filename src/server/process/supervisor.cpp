@@ -79,6 +79,9 @@ void Supervisor::release_holdings(const Child& c) {
     for (uint32_t i = 0; i < board_.thread_limit(); ++i)
       for (auto& held : board_.slot(c.row, i).held_members) holdings_.members->release_ref(held.exchange(0));
   }
+  if (holdings_.client_conns) {  // the per-client connection counts its connections held
+    for (uint32_t i = 0; i < board_.thread_limit(); ++i) holdings_.client_conns->give_back(board_.slot(c.row, i).client_conn);
+  }
   board_.release_row(c.row);
   if (holdings_.vhost_stats) holdings_.vhost_stats->retire_row(c.row);
 }

@@ -14,6 +14,7 @@
 
 #include "cache/store.h"
 #include "config/model.h"
+#include "core/shm/client_conn_table.h"
 #include "core/shm/scoreboard.h"
 #include "core/shm/vhost_stats.h"
 #include "proxy/member_table.h"
@@ -38,6 +39,7 @@ class Supervisor {
     core::shm::VhostStats* vhost_stats = nullptr;
     cache::Store* cache = nullptr;  // used once ready()
     proxy::MemberTable* members = nullptr;
+    core::shm::ClientConnTable* client_conns = nullptr;
   };
   // The spec of the next worker: the current runtime, listeners, identity
   // and the master's descriptors it must close.

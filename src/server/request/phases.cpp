@@ -73,6 +73,7 @@ PhaseStep phase_access(RequestCarrier& c) { return authorize_request(c); }
 PhaseStep phase_limits(RequestCarrier& c) {
   const Request& req = c.request();
   const auto& cfg = c.worker().runtime().config();
+  if (PhaseStep s = limit_overload(c); s != PhaseStep::Next) return s;  // request/rate_limits.cpp
   if (req.head.has_content_length && cfg.limit_request_body && req.head.content_length > cfg.limit_request_body) {
     c.respond_error(413, "request body larger than LimitRequestBody");
     return PhaseStep::Handled;

@@ -42,6 +42,9 @@ class RequestCarrier : public http::ExchangeHost {
   // Answers queued ahead of this request leave now, before one that may
   // take a while; false when the client is gone (the carrier aborted the request).
   virtual bool flush_ahead() = 0;
+  // The connection is one more than PillarMaxConnectionsPerClient lets its
+  // client hold: its requests are refused (503) by the limits step.
+  virtual bool over_client_limit() const = 0;
   // The server's own answer, in request().resp: framed and queued.
   virtual void respond() = 0;
   // An error answer (with its ErrorDocument), logged with `reason`; the carrier

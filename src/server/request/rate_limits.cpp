@@ -26,7 +26,46 @@ std::string_view zone_key(const config::RateLimitZone& z, const Request& req) {
   return {};
 }
 
+config::Priority priority_of(const Request& req) {
+  if (req.route && req.route->cfg->priority) return *req.route->cfg->priority;
+  return req.site->cfg->priority;
+}
+
+// Over PillarShedLoad's bound, from what the scoreboard says now.
+bool overloaded(const config::ShedLoad& shed, const core::shm::ScoreboardHeader& hdr) {
+  if (shed.load_milli && hdr.load_milli.load(std::memory_order_relaxed) >= shed.load_milli) return true;
+  const uint64_t max = hdr.max_conns.load(std::memory_order_relaxed);
+  return shed.busy_percent && max &&
+         uint64_t{hdr.conns_in_use.load(std::memory_order_relaxed)} * 100 >= max * shed.busy_percent;
+}
+
 }  // namespace
+
+PhaseStep limit_overload(RequestCarrier& c) {
+  Request& req = c.request();
+  WorkerLoop& w = c.worker();
+  const config::ServerConfig& cfg = w.runtime().config();
+  if (c.over_client_limit()) {
+    w.node_counters().client_limit_refusals.fetch_add(1, std::memory_order_relaxed);
+    core::log(core::LogLevel::Info, "core",
+              "[client {}] the client holds more than {} connections (PillarMaxConnectionsPerClient): 503, closed",
+              req.client_ip, cfg.max_conns_per_client);
+    c.respond_error(503, "over PillarMaxConnectionsPerClient");
+    return PhaseStep::Handled;
+  }
+  if (!cfg.shed.on() || !req.site || priority_of(req) != config::Priority::Low ||
+      !overloaded(cfg.shed, w.board_header()))
+    return PhaseStep::Next;
+  w.node_counters().shed_requests.fetch_add(1, std::memory_order_relaxed);
+  // At info: a line per refusal at a higher level would flood the log under the very load being shed.
+  core::log(core::LogLevel::Info, "core", "[client {}] node overloaded (PillarShedLoad): low-priority {} refused, 503",
+            req.client_ip, req.path);
+  close_if_body_unread(c);
+  set_error_answer(req, 503);
+  req.resp.add_header("Retry-After", std::to_string(cfg.shed.retry_after_s));
+  c.respond();
+  return PhaseStep::Handled;
+}
 
 PhaseStep limit_request_rate(RequestCarrier& c) {
   Request& req = c.request();

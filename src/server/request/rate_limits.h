@@ -9,4 +9,11 @@ namespace pillar::server {
 
 PhaseStep limit_request_rate(RequestCarrier& c);
 
+// PillarMaxConnectionsPerClient: a connection over its client's limit has
+// every request refused, 503, and closes. PillarShedLoad: while the node
+// is over its bound, a request whose location or vhost says
+// `PillarPriority low` is refused, 503 with Retry-After. Both counted in
+// the scoreboard (server-status, /metrics).
+PhaseStep limit_overload(RequestCarrier& c);
+
 }  // namespace pillar::server
