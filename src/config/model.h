@@ -117,13 +117,20 @@ struct AuthConfig {
 // filter, the one output filter Pillar has. A request merges every section
 // that covers it (request/compression.cpp): the types add up, the innermost
 // SetOutputFilter wins, and each extension's innermost mapping wins.
-struct OutputFilters {
-  std::vector<std::string> deflate_types;  // AddOutputFilterByType DEFLATE TYPE...: media types, lower-case, no parameters
-  std::optional<bool> set_deflate;         // SetOutputFilter: whether DEFLATE is in the list (unset: not written here)
-  // AddOutputFilter DEFLATE .EXT (true) and RemoveOutputFilter .EXT (false),
+// Where one output filter (DEFLATE or BROTLI_COMPRESS) is put on responses.
+struct FilterSelection {
+  std::vector<std::string> types;  // AddOutputFilterByType FILTER TYPE...: media types, lower-case, no parameters
+  std::optional<bool> set;         // SetOutputFilter: whether the filter is in the list (unset: not written here)
+  // AddOutputFilter FILTER .EXT (true) and RemoveOutputFilter .EXT (false),
   // in file order: ".ext" lower-case.
-  std::vector<std::pair<std::string, bool>> deflate_extensions;
-  bool empty() const { return deflate_types.empty() && !set_deflate && deflate_extensions.empty(); }
+  std::vector<std::pair<std::string, bool>> extensions;
+  bool empty() const { return types.empty() && !set && extensions.empty(); }
+};
+
+struct OutputFilters {
+  FilterSelection deflate;  // mod_deflate's DEFLATE (gzip)
+  FilterSelection brotli;   // mod_brotli's BROTLI_COMPRESS
+  bool empty() const { return deflate.empty() && brotli.empty(); }
 };
 
 // mod_deflate's settings (server and vhost; Apache's defaults).
@@ -134,6 +141,14 @@ struct DeflateSettings {
   int window_bits = 15;          // DeflateWindowSize 1-15 (zlib takes 9-15: smaller ones use 9)
   uint32_t buffer_size = 8096;   // DeflateBufferSize: bytes compressed and passed on at a time
   AlterETag alter_etag = AlterETag::AddSuffix;  // DeflateAlterETag: "-gzip" inside the quotes
+};
+
+// mod_brotli's settings (server and vhost; Apache's defaults).
+struct BrotliSettings {
+  int quality = 5;               // BrotliCompressionQuality 0-11
+  int window = 18;               // BrotliCompressionWindow 10-24
+  int max_input_block = 0;       // BrotliCompressionMaxInputBlock 16-24 (0: the library's choice)
+  DeflateSettings::AlterETag alter_etag = DeflateSettings::AlterETag::AddSuffix;  // BrotliAlterETag: "-br"
 };
 
 // ---- per-path sections -----------------------------------------------------
@@ -573,6 +588,7 @@ struct VirtualHost {
   bool output_filters_anywhere = false;              // some section here (or inherited) has output filters: a request asks
   bool auth_anywhere = false;                        // some section here (or inherited) has Auth* or a user rule
   DeflateSettings deflate;                           // mod_deflate's Deflate* directives
+  BrotliSettings brotli;                             // mod_brotli's Brotli* directives
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   bool proxy_preserve_host = false;      // ProxyPreserveHost
   std::vector<std::pair<std::string, std::string>> proxy_reverse;  // ProxyPassReverse: (url prefix, path prefix)

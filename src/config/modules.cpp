@@ -47,7 +47,7 @@ constexpr ApacheModule kModules[] = {
     {"alias_module", "mod_alias.c", true, ""},
     {"rewrite_module", "mod_rewrite.c", true, ""},
     {"deflate_module", "mod_deflate.c", true, ""},
-    {"brotli_module", "mod_brotli.c", false, "no Brotli: responses are compressed with gzip only (mod_deflate)"},
+    {"brotli_module", "mod_brotli.c", true, ""},
     // AddOutputFilterByType, the directive stock configurations use from it
     // (FilterDeclare/FilterProvider/FilterChain are refused as unknown).
     {"filter_module", "mod_filter.c", true, ""},

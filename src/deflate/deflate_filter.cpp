@@ -75,16 +75,26 @@ char* file_buffer() {
 
 }  // namespace
 
-DeflateFilter::DeflateFilter(const config::DeflateSettings& s, DeflateRequest req)
-    : params_{s.level, s.window_bits, s.mem_level, s.buffer_size}, alter_etag_(s.alter_etag), req_(std::move(req)) {}
+bool DeflateRequest::Selection::takes(const std::string& type) const {
+  return any_type || std::find(types.begin(), types.end(), type) != types.end();
+}
+
+DeflateFilter::DeflateFilter(const config::DeflateSettings& s, const config::BrotliSettings& b, DeflateRequest req)
+    : params_{s.level, s.window_bits, s.mem_level, s.buffer_size},
+      brotli_params_{b.quality, b.window, b.max_input_block, s.buffer_size},
+      alter_etag_(s.alter_etag),
+      brotli_alter_etag_(b.alter_etag),
+      req_(std::move(req)) {}
 
 DeflateFilter::~DeflateFilter() { reset(); }
 
 void DeflateFilter::reset() {
   if (encoder_) {
-    if (finished_) GzipEncoder::release(std::move(encoder_));
+    if (finished_ && coding_ == Coding::Gzip)  // back to the pool (a Brotli state cannot be reused)
+      GzipEncoder::release(std::unique_ptr<GzipEncoder>(static_cast<GzipEncoder*>(encoder_.release())));
     else encoder_.reset();  // mid-stream: not worth resetting for the pool
   }
+  coding_ = Coding::None;
   compressing_ = headers_only_ = ending_ = finished_ = failed_ = dirty_ = known_ = false;
   expected_ = taken_ = 0;
   deferred_.clear();
@@ -99,7 +109,8 @@ std::string& DeflateFilter::begin_head(int status, std::string_view reason) {
   return head_;
 }
 
-bool DeflateFilter::decide(std::string_view fields, http::BodyLength body, uint64_t length) const {
+bool DeflateFilter::decide(std::string_view fields, http::BodyLength body, uint64_t length, Coding& coding) const {
+  coding = Coding::None;
   if (status_ < 200 || status_ == 204 || status_ == 206 || status_ == 304) return false;
   if (req_.range || req_.no_transform) return false;
   if (body == http::BodyLength::None && !req_.head) return false;
@@ -119,14 +130,19 @@ bool DeflateFilter::decide(std::string_view fields, http::BodyLength body, uint6
   if (content_range || encoded || no_transform) return false;
   if (body == http::BodyLength::Known && length <= kSmallBody) return false;
   if (req_.head && body != http::BodyLength::Known && has_length && head_length <= kSmallBody) return false;
-  if (req_.gzip_only_html && type != "text/html") return false;
-  if (req_.any_type) return true;
-  return std::find(req_.types.begin(), req_.types.end(), type) != req_.types.end();
+  const bool gzip = req_.gzip.takes(type) && !(req_.gzip_only_html && type != "text/html");
+  const bool brotli = req_.brotli.takes(type);
+  if (brotli && req_.accepts_br) coding = Coding::Brotli;
+  else if (gzip && req_.accepts_gzip) coding = Coding::Gzip;
+  return gzip || brotli;
 }
 
 // The head as it goes on: Vary names Accept-Encoding; a compressed one
 // loses Content-Length and Content-MD5, says gzip, and changes its ETag.
-void DeflateFilter::rewrite_head(std::string& out, bool compress) const {
+void DeflateFilter::rewrite_head(std::string& out, Coding coding) const {
+  const bool compress = coding != Coding::None;
+  const auto alter = coding == Coding::Brotli ? brotli_alter_etag_ : alter_etag_;
+  const std::string_view suffix = coding == Coding::Brotli ? "-br\"\r\n" : "-gzip\"\r\n";
   bool vary_done = false;
   each_field(head_, [&](const Field& f) {
     if (core::iequals(f.name, "Vary")) {
@@ -145,10 +161,10 @@ void DeflateFilter::rewrite_head(std::string& out, bool compress) const {
       if (core::iequals(f.name, "Content-Length") || core::iequals(f.name, "Content-MD5") ||
           core::iequals(f.name, "Content-Encoding"))  // only identity codings reach here: replaced by gzip
         return;
-      if (core::iequals(f.name, "ETag") && alter_etag_ != config::DeflateSettings::AlterETag::NoChange) {
-        if (alter_etag_ == config::DeflateSettings::AlterETag::Remove) return;
+      if (core::iequals(f.name, "ETag") && alter != config::DeflateSettings::AlterETag::NoChange) {
+        if (alter == config::DeflateSettings::AlterETag::Remove) return;
         if (f.value.size() > 2 && f.value.back() == '"') {
-          out.append(f.name).append(": ").append(f.value.substr(0, f.value.size() - 1)).append("-gzip\"\r\n");
+          out.append(f.name).append(": ").append(f.value.substr(0, f.value.size() - 1)).append(suffix);
           return;
         }
       }
@@ -156,16 +172,19 @@ void DeflateFilter::rewrite_head(std::string& out, bool compress) const {
     out.append(f.line);
   });
   if (!vary_done) out.append("Vary: Accept-Encoding\r\n");
-  if (compress) out.append("Content-Encoding: gzip\r\n");
+  if (compress) out.append(coding == Coding::Brotli ? "Content-Encoding: br\r\n" : "Content-Encoding: gzip\r\n");
 }
 
 void DeflateFilter::end_head(http::BodyLength body, uint64_t length) {
-  const bool eligible = decide(head_, body, length);
-  const bool compress = eligible && req_.accepts_gzip;
-  if (compress && !req_.head) {
-    encoder_ = GzipEncoder::acquire(params_);
+  Coding coding = Coding::None;
+  const bool eligible = decide(head_, body, length, coding);
+  if (coding != Coding::None && !req_.head) {
+    if (coding == Coding::Brotli) encoder_ = BrotliEncoder::create(brotli_params_);
+    else encoder_ = GzipEncoder::acquire(params_);
     if (!encoder_) {
-      core::log(core::LogLevel::Error, "deflate", "unable to init Zlib: the response is sent uncompressed");
+      core::log(core::LogLevel::Error, "deflate", "unable to init {}: the response is sent uncompressed",
+                coding == Coding::Brotli ? "Brotli" : "Zlib");
+      coding = Coding::None;
     }
   }
   std::string& out = next().begin_head(status_, reason_);
@@ -174,12 +193,12 @@ void DeflateFilter::end_head(http::BodyLength body, uint64_t length) {
     next().end_head(body, length);
     return;
   }
-  const bool gzip = compress && (req_.head || encoder_);
-  rewrite_head(out, gzip);
-  if (!gzip) {
+  rewrite_head(out, coding);
+  if (coding == Coding::None) {
     next().end_head(body, length);
     return;
   }
+  coding_ = coding;
   compressing_ = true;
   if (req_.head) {
     headers_only_ = true;
@@ -271,7 +290,7 @@ void DeflateFilter::finish() {
 void DeflateFilter::fail() {
   if (failed_) return;
   core::log(core::LogLevel::Error, "deflate", "a compressed body was cut: {}",
-            encoder_ ? "zlib failed or the file changed while it was read" : "no encoder");
+            encoder_ ? "the encoder failed or the file changed while it was read" : "no encoder");
   failed_ = true;
   deferred_.clear();
   deferred_bytes_ = 0;

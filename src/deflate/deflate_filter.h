@@ -1,6 +1,14 @@
-// mod_deflate's DEFLATE output filter as a response filter (http::SinkFilter):
-// the innermost filter, so the exchange below it (static files, the proxy,
-// the cache, FastCGI) writes plain bytes and the client gets gzip.
+// mod_deflate's DEFLATE and mod_brotli's BROTLI_COMPRESS output filters as
+// one response filter (http::SinkFilter): the innermost filter, so the
+// exchange below it (static files, the proxy, the cache, FastCGI) writes
+// plain bytes and the client gets gzip or Brotli.
+//
+// Each of the two is selected for the response's type on its own (the
+// configuration's AddOutputFilterByType/SetOutputFilter/AddOutputFilter
+// for that filter). As Apache's `BROTLI_COMPRESS;DEFLATE` chain behaves,
+// Brotli wins when the client takes `br`; gzip is used when Brotli is not
+// selected or not accepted; either way the response varies on
+// Accept-Encoding. Brotli's ETag suffix is "-br" (BrotliAlterETag).
 //
 // At end_head it decides, as Apache 2.4 does: not for 1xx/204/304/206 (nor a
 // Content-Range, nor a request with Range), not for a small known body (68
@@ -29,6 +37,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "deflate/brotli_encoder.h"
 #include "deflate/gzip_encoder.h"
 #include "http/sink_filter.h"
 
@@ -36,16 +45,24 @@ namespace pillar::deflate {
 
 // What the filter knows of the request before the response comes.
 struct DeflateRequest {
+  // Where one coding's filter is put: for any type, or for these.
+  struct Selection {
+    bool any_type = false;           // SetOutputFilter, or AddOutputFilter for the file's extension
+    std::vector<std::string> types;  // AddOutputFilterByType (lower-case media types)
+    bool any() const { return any_type || !types.empty(); }
+    bool takes(const std::string& type) const;
+  };
+  Selection gzip;               // DEFLATE
+  Selection brotli;             // BROTLI_COMPRESS
   bool accepts_gzip = false;    // Accept-Encoding takes gzip (or the force-gzip variable is set)
+  bool accepts_br = false;      // Accept-Encoding takes br
   bool head = false;            // HEAD: the head GET would get, no body
   bool range = false;           // the request asks for a Range
   bool no_transform = false;    // the request's Cache-Control: no-transform
-  bool gzip_only_html = false;  // gzip-only-text/html=1: only text/html is compressed
-  bool any_type = false;        // SetOutputFilter DEFLATE, or AddOutputFilter for the file's extension
-  std::vector<std::string> types;  // AddOutputFilterByType DEFLATE (lower-case media types)
+  bool gzip_only_html = false;  // gzip-only-text/html=1: only text/html is gzipped
 };
 
-class DeflateFilter final : public http::SinkFilter, private GzipEncoder::Output {
+class DeflateFilter final : public http::SinkFilter, private Encoder::Output {
  public:
   // A known body this small is sent as it is (gzip's header and trailer, and
   // the fields, would outweigh it), as Apache's mod_deflate.
@@ -55,7 +72,8 @@ class DeflateFilter final : public http::SinkFilter, private GzipEncoder::Output
   static constexpr uint64_t kInlineFile = 64 * 1024;
   static constexpr size_t kFilePiece = 32 * 1024;
 
-  DeflateFilter(const config::DeflateSettings& settings, DeflateRequest req);
+  enum class Coding : uint8_t { None, Gzip, Brotli };
+  DeflateFilter(const config::DeflateSettings& deflate, const config::BrotliSettings& brotli, DeflateRequest req);
   ~DeflateFilter() override;
 
   std::string& begin_head(int status, std::string_view reason = {}) override;
@@ -74,6 +92,7 @@ class DeflateFilter final : public http::SinkFilter, private GzipEncoder::Output
   // For tests and logs: whether this response is being compressed, and its
   // byte counts so far.
   bool compressing() const { return compressing_; }
+  Coding coding() const { return coding_; }
   uint64_t bytes_in() const { return encoder_ ? encoder_->total_in() : 0; }
   uint64_t bytes_out() const { return encoder_ ? encoder_->total_out() : 0; }
 
@@ -84,9 +103,11 @@ class DeflateFilter final : public http::SinkFilter, private GzipEncoder::Output
     uint64_t offset = 0, length = 0;
     std::string text;
   };
-  void write(std::string_view compressed) override;  // GzipEncoder::Output: into the sink beneath
-  bool decide(std::string_view fields, http::BodyLength body, uint64_t length) const;
-  void rewrite_head(std::string& out, bool compress) const;
+  void write(std::string_view compressed) override;  // Encoder::Output: into the sink beneath
+  // Whether the response may be compressed at all (then it varies on
+  // Accept-Encoding), and with which coding for this client (None: not).
+  bool decide(std::string_view fields, http::BodyLength body, uint64_t length, Coding& coding) const;
+  void rewrite_head(std::string& out, Coding coding) const;
   void compress(std::string_view data);
   bool pump_deferred();  // one piece; false when the file came up short
   void finish();
@@ -94,12 +115,14 @@ class DeflateFilter final : public http::SinkFilter, private GzipEncoder::Output
   void reset();
 
   GzipEncoder::Params params_;
-  config::DeflateSettings::AlterETag alter_etag_;
+  BrotliEncoder::Params brotli_params_;
+  config::DeflateSettings::AlterETag alter_etag_, brotli_alter_etag_;
   DeflateRequest req_;
   int status_ = 0;
   std::string reason_;
   std::string head_;            // the fields the exchange writes, until end_head
-  std::unique_ptr<GzipEncoder> encoder_;
+  std::unique_ptr<Encoder> encoder_;
+  Coding coding_ = Coding::None;  // this response's
   bool compressing_ = false;    // this response's body goes through the encoder
   bool headers_only_ = false;   // compressed head, no body (HEAD)
   bool ending_ = false;         // end_body() came (or the known length was reached)

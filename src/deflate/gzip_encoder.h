@@ -12,9 +12,11 @@
 
 #include <zlib.h>
 
+#include "deflate/encoder.h"
+
 namespace pillar::deflate {
 
-class GzipEncoder {
+class GzipEncoder final : public Encoder {
  public:
   struct Params {
     int level = 6;                // 1-9
@@ -22,11 +24,6 @@ class GzipEncoder {
     int mem_level = 9;            // 1-9
     uint32_t buffer_size = 8096;  // DeflateBufferSize
     bool operator==(const Params&) const = default;
-  };
-  class Output {
-   public:
-    virtual ~Output() = default;
-    virtual void write(std::string_view compressed) = 0;
   };
 
   // An encoder for `p` from this thread's pool (reset), or a new one; null
@@ -37,18 +34,18 @@ class GzipEncoder {
 
   GzipEncoder(const GzipEncoder&) = delete;
   GzipEncoder& operator=(const GzipEncoder&) = delete;
-  ~GzipEncoder();
+  ~GzipEncoder() override;
 
   // Compresses `in`; full buffers go to `out`. False on a zlib error.
-  bool write(std::string_view in, Output& out);
+  bool write(std::string_view in, Output& out) override;
   // Everything written so far goes to `out`, decodable (Z_SYNC_FLUSH); the
   // stream goes on.
-  bool sync(Output& out);
+  bool sync(Output& out) override;
   // The end of the stream (the CRC and length trailer) to `out`.
-  bool finish(Output& out);
-  size_t buffered() const { return size_t(p_.buffer_size) - z_.avail_out; }  // compressed bytes not yet given out
-  uint64_t total_in() const { return z_.total_in; }
-  uint64_t total_out() const { return z_.total_out; }
+  bool finish(Output& out) override;
+  size_t buffered() const override { return size_t(p_.buffer_size) - z_.avail_out; }
+  uint64_t total_in() const override { return z_.total_in; }
+  uint64_t total_out() const override { return z_.total_out; }
   const Params& params() const { return p_; }
 
  private:

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <brotli/decode.h>
 #include <zlib.h>
 
 #include <map>
@@ -22,6 +23,25 @@
 
 namespace itest {
 namespace {
+
+// Brotli-decodes a whole stream; `complete` says whether it ended.
+std::string unbrotli(std::string_view br, bool* complete = nullptr) {
+  BrotliDecoderState* d = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
+  std::string out;
+  size_t avail_in = br.size();
+  const uint8_t* next_in = reinterpret_cast<const uint8_t*>(br.data());
+  BrotliDecoderResult rc;
+  do {
+    uint8_t buf[16384];
+    size_t avail_out = sizeof buf;
+    uint8_t* next_out = buf;
+    rc = BrotliDecoderDecompressStream(d, &avail_in, &next_in, &avail_out, &next_out, nullptr);
+    out.append(reinterpret_cast<char*>(buf), sizeof buf - avail_out);
+  } while (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT || BrotliDecoderHasMoreOutput(d));
+  if (complete) *complete = rc == BROTLI_DECODER_RESULT_SUCCESS;
+  BrotliDecoderDestroyInstance(d);
+  return out;
+}
 
 // gunzip of a whole stream; `complete` says whether it reached its trailer.
 std::string gunzip(std::string_view gz, bool* complete = nullptr) {
@@ -145,6 +165,47 @@ TEST_F(Deflate, AStaticFileIsGzippedForAClientThatAsks) {
   CurlResult tiny = curl_get(srv.base_url() + "/tiny.txt", kGzip);
   EXPECT_FALSE(tiny.has("Content-Encoding"));
   EXPECT_EQ(tiny.body, "tiny\n");
+}
+
+// mod_brotli's recipe: `BROTLI_COMPRESS;DEFLATE` gives br to a client that
+// takes it and gzip to one that takes only gzip, for static files and
+// proxied bodies alike; `no-brotli` turns Brotli off where it is set.
+TEST_F(Deflate, BrotliForClientsThatTakeBrGzipForTheOthers) {
+  std::string body = page_text(120 * 1024, 5);
+  Backend be("origin", [&](const BackendRequest&) {
+    BackendReply rep;
+    rep.bytes = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: \"v2\"\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body;
+    return rep;
+  });
+  ASSERT_TRUE(be.ok());
+  START_SERVER(srv, proxy_front_config(docroot, "AddOutputFilterByType BROTLI_COMPRESS;DEFLATE text/html text/plain\n"
+                                                "BrotliCompressionQuality 4\nProxyPass /app/ " + be.url() + "/\n"
+                                                "<Location /nobr>\n  SetEnv no-brotli 1\n</Location>\n"));
+  const std::vector<std::string> both = {"Accept-Encoding: gzip, deflate, br"};
+  CurlResult br = curl_get(srv.base_url() + "/page.txt", both);
+  ASSERT_EQ(br.status, 200);
+  EXPECT_EQ(br.header("Content-Encoding"), "br");
+  EXPECT_EQ(br.header("Vary"), "Accept-Encoding");
+  EXPECT_EQ(br.header("ETag").substr(br.header("ETag").size() - 4), "-br\"");
+  EXPECT_LT(br.body.size(), page.size() / 2);
+  bool complete = false;
+  EXPECT_TRUE(same(unbrotli(br.body, &complete), page));
+  EXPECT_TRUE(complete);
+  CurlResult gz = curl_get(srv.base_url() + "/page.txt", kGzip);
+  EXPECT_EQ(gz.header("Content-Encoding"), "gzip");
+  EXPECT_TRUE(same(gunzip(gz.body), page));
+  CurlResult proxied = curl_get(srv.base_url() + "/app/x", both);
+  ASSERT_EQ(proxied.status, 200) << proxied.curl_error;
+  EXPECT_EQ(proxied.header("Content-Encoding"), "br");
+  EXPECT_EQ(proxied.header("ETag"), "\"v2-br\"");
+  EXPECT_TRUE(same(unbrotli(proxied.body, &complete), body));
+  EXPECT_TRUE(complete);
+  tree.mkdir("www/nobr");
+  tree.write("www/nobr/page.html", page);
+  CurlResult nobr = curl_get(srv.base_url() + "/nobr/page.html", both);
+  EXPECT_EQ(nobr.header("Content-Encoding"), "gzip") << "no-brotli leaves DEFLATE";
+  EXPECT_TRUE(same(gunzip(nobr.body), page));
 }
 
 TEST_F(Deflate, HeadHasTheSameHeadersAndRangeIsNotCompressed) {

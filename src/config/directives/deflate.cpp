@@ -1,10 +1,12 @@
-// The output-filter directive table: mod_deflate's Deflate* settings and
-// the directives that put its DEFLATE filter on responses (mod_filter's
+// The output-filter directive table: mod_deflate's Deflate* and
+// mod_brotli's Brotli* settings and the directives that put their DEFLATE
+// and BROTLI_COMPRESS filters on responses (mod_filter's
 // AddOutputFilterByType, core's SetOutputFilter, mod_mime's AddOutputFilter
-// and RemoveOutputFilter). DEFLATE is the one output filter Pillar has, so
+// and RemoveOutputFilter). These two are the output filters Pillar has, so
 // naming another (INCLUDES, SUBSTITUTE...) is an error that says so rather
 // than a filter silently missing. Listed in directives/registry.cpp;
 // docs/compression.md documents each directive.
+#include <algorithm>
 #include <string>
 
 #include "config/directives/tables.h"
@@ -23,10 +25,15 @@ OutputFilters& scope_filters(Scope& s) {
   return s.vhost.output_filters;
 }
 
-// "DEFLATE", "DEFLATE;INCLUDES"...: whether DEFLATE is named; false (with
-// the error reported) when another filter is.
-bool filter_list(DirectiveSink& out, const ConfigNode& n, std::string_view list, bool& deflate) {
-  deflate = false;
+// The filters a list names.
+struct Named {
+  bool deflate = false, brotli = false;
+};
+
+// "DEFLATE", "BROTLI_COMPRESS;DEFLATE"...: which of Pillar's filters are
+// named; false (with the error reported) when another filter is.
+bool filter_list(DirectiveSink& out, const ConfigNode& n, std::string_view list, Named& named) {
+  named = {};
   size_t at = 0;
   while (at <= list.size()) {
     size_t semi = list.find(';', at);
@@ -34,11 +41,16 @@ bool filter_list(DirectiveSink& out, const ConfigNode& n, std::string_view list,
     at = semi == std::string_view::npos ? list.size() + 1 : semi + 1;
     if (name.empty()) continue;
     if (http::iequals(name, "DEFLATE")) {
-      deflate = true;
+      named.deflate = true;
+      continue;
+    }
+    if (http::iequals(name, "BROTLI_COMPRESS")) {
+      named.brotli = true;
       continue;
     }
     out.error(n, n.name + ": the output filter '" + std::string(name) +
-                     "' is not available in Pillar, which has DEFLATE only (mod_deflate); remove it from the list");
+                     "' is not available in Pillar, which has DEFLATE (mod_deflate) and BROTLI_COMPRESS (mod_brotli) "
+                     "only; remove it from the list");
     return false;
   }
   return true;
@@ -57,38 +69,42 @@ bool extension(DirectiveSink& out, const ConfigNode& n, const std::string& arg, 
 
 // AddOutputFilterByType FILTER[;FILTER...] MEDIA-TYPE...
 void d_add_by_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  bool deflate = false;
-  if (!filter_list(out, n, n.args[0], deflate)) return;
+  Named named;
+  if (!filter_list(out, n, n.args[0], named)) return;
   OutputFilters& f = scope_filters(s);
+  auto add = [](FilterSelection& sel, const std::string& type) {
+    if (std::find(sel.types.begin(), sel.types.end(), type) == sel.types.end()) sel.types.push_back(type);
+  };
   for (size_t i = 1; i < n.args.size(); ++i) {
     std::string type = core::lowercase(n.args[i]);
     if (type.find('/') == std::string::npos || type.find(';') != std::string::npos) {
       return out.error(n, "AddOutputFilterByType '" + n.args[i] +
                               "': expected a media type without parameters, such as text/html");
     }
-    if (!deflate) continue;
-    bool seen = false;
-    for (const auto& t : f.deflate_types) seen = seen || t == type;
-    if (!seen) f.deflate_types.push_back(std::move(type));
+    if (named.deflate) add(f.deflate, type);
+    if (named.brotli) add(f.brotli, type);
   }
 }
 
 // SetOutputFilter FILTER[;FILTER...]: every response of the section.
 void d_set_output_filter(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  bool deflate = false;
-  if (!filter_list(out, n, n.args[0], deflate)) return;
-  scope_filters(s).set_deflate = deflate;
+  Named named;
+  if (!filter_list(out, n, n.args[0], named)) return;
+  OutputFilters& f = scope_filters(s);
+  f.deflate.set = named.deflate;
+  f.brotli.set = named.brotli;
 }
 
 // AddOutputFilter FILTER[;FILTER...] EXT...
 void d_add_output_filter(DirectiveSink& out, const ConfigNode& n, Scope& s) {
-  bool deflate = false;
-  if (!filter_list(out, n, n.args[0], deflate)) return;
+  Named named;
+  if (!filter_list(out, n, n.args[0], named)) return;
   OutputFilters& f = scope_filters(s);
   for (size_t i = 1; i < n.args.size(); ++i) {
     std::string ext;
     if (!extension(out, n, n.args[i], ext)) return;
-    f.deflate_extensions.emplace_back(std::move(ext), deflate);
+    f.deflate.extensions.emplace_back(ext, named.deflate);
+    f.brotli.extensions.emplace_back(std::move(ext), named.brotli);
   }
 }
 
@@ -98,7 +114,8 @@ void d_remove_output_filter(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   for (const auto& a : n.args) {
     std::string ext;
     if (!extension(out, n, a, ext)) return;
-    f.deflate_extensions.emplace_back(std::move(ext), false);
+    f.deflate.extensions.emplace_back(ext, false);
+    f.brotli.extensions.emplace_back(std::move(ext), false);
   }
 }
 
@@ -134,27 +151,51 @@ void d_buffer_size(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   s.vhost.deflate.buffer_size = static_cast<uint32_t>(v);
 }
 
-void d_alter_etag(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+// DeflateAlterETag and BrotliAlterETag.
+bool alter_etag(DirectiveSink& out, const ConfigNode& n, DeflateSettings::AlterETag& v) {
   using A = DeflateSettings::AlterETag;
   const std::string& a = n.args[0];
-  if (http::iequals(a, "AddSuffix")) s.vhost.deflate.alter_etag = A::AddSuffix;
-  else if (http::iequals(a, "NoChange")) s.vhost.deflate.alter_etag = A::NoChange;
-  else if (http::iequals(a, "Remove")) s.vhost.deflate.alter_etag = A::Remove;
-  else out.error(n, "DeflateAlterETag accepts only 'NoChange', 'AddSuffix', and 'Remove'");
+  if (http::iequals(a, "AddSuffix")) v = A::AddSuffix;
+  else if (http::iequals(a, "NoChange")) v = A::NoChange;
+  else if (http::iequals(a, "Remove")) v = A::Remove;
+  else return out.error(n, n.name + " accepts only 'NoChange', 'AddSuffix', and 'Remove'"), false;
+  return true;
+}
+
+void d_alter_etag(DirectiveSink& out, const ConfigNode& n, Scope& s) { alter_etag(out, n, s.vhost.deflate.alter_etag); }
+void d_brotli_alter_etag(DirectiveSink& out, const ConfigNode& n, Scope& s) { alter_etag(out, n, s.vhost.brotli.alter_etag); }
+
+void d_brotli_quality(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t v;
+  if (int_in(out, n, 0, 11, v)) s.vhost.brotli.quality = static_cast<int>(v);
+}
+
+void d_brotli_window(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t v;
+  if (int_in(out, n, 10, 24, v)) s.vhost.brotli.window = static_cast<int>(v);
+}
+
+void d_brotli_max_block(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  uint64_t v;
+  if (int_in(out, n, 16, 24, v)) s.vhost.brotli.max_input_block = static_cast<int>(v);
 }
 
 constexpr uint8_t kAnywhere = kSV | kPerDir;
 
 constexpr DirectiveSpec kTable[] = {
-    {"AddOutputFilterByType", 2, -1, kAnywhere, false, d_add_by_type, "AddOutputFilterByType DEFLATE MEDIA-TYPE...", kOrFileInfo},
-    {"SetOutputFilter", 1, 1, kAnywhere, false, d_set_output_filter, "SetOutputFilter DEFLATE", kOrFileInfo},
-    {"AddOutputFilter", 2, -1, kAnywhere, false, d_add_output_filter, "AddOutputFilter DEFLATE .EXT...", kOrFileInfo},
+    {"AddOutputFilterByType", 2, -1, kAnywhere, false, d_add_by_type, "AddOutputFilterByType DEFLATE|BROTLI_COMPRESS MEDIA-TYPE...", kOrFileInfo},
+    {"SetOutputFilter", 1, 1, kAnywhere, false, d_set_output_filter, "SetOutputFilter DEFLATE|BROTLI_COMPRESS", kOrFileInfo},
+    {"AddOutputFilter", 2, -1, kAnywhere, false, d_add_output_filter, "AddOutputFilter DEFLATE|BROTLI_COMPRESS .EXT...", kOrFileInfo},
     {"RemoveOutputFilter", 1, -1, kAnywhere, false, d_remove_output_filter, "RemoveOutputFilter .EXT...", kOrFileInfo},
     {"DeflateCompressionLevel", 1, 1, kSV, false, d_level, "DeflateCompressionLevel 1-9"},
     {"DeflateMemLevel", 1, 1, kSV, false, d_mem_level, "DeflateMemLevel 1-9"},
     {"DeflateWindowSize", 1, 1, kSV, false, d_window_size, "DeflateWindowSize 1-15"},
     {"DeflateBufferSize", 1, 1, kSV, false, d_buffer_size, "DeflateBufferSize BYTES"},
     {"DeflateAlterETag", 1, 1, kSV, false, d_alter_etag, "DeflateAlterETag AddSuffix|NoChange|Remove"},
+    {"BrotliCompressionQuality", 1, 1, kSV, false, d_brotli_quality, "BrotliCompressionQuality 0-11"},
+    {"BrotliCompressionWindow", 1, 1, kSV, false, d_brotli_window, "BrotliCompressionWindow 10-24"},
+    {"BrotliCompressionMaxInputBlock", 1, 1, kSV, false, d_brotli_max_block, "BrotliCompressionMaxInputBlock 16-24"},
+    {"BrotliAlterETag", 1, 1, kSV, false, d_brotli_alter_etag, "BrotliAlterETag AddSuffix|NoChange|Remove"},
 };
 
 }  // namespace

@@ -8,7 +8,8 @@
 // and <Location> sections apply (Apache does not walk directories for it).
 //
 // The request environment is mod_rewrite's E= and the vhost's SetEnv:
-// no-gzip (no filter, and no Vary), gzip-only-text/html=1, force-gzip.
+// no-gzip (no DEFLATE, and no Vary for it), no-brotli (the same for
+// BROTLI_COMPRESS), gzip-only-text/html=1, force-gzip.
 #include "server/request/compression.h"
 
 #include <memory>
@@ -31,16 +32,17 @@ bool under(std::string_view path, std::string_view dir) {
 // A variable of the request's environment (SetEnvIf, SetEnv, E=), or null.
 const std::string* env_value(const Request& req, std::string_view name) { return req.env.find(name); }
 
+// One filter's selection (DEFLATE's or BROTLI_COMPRESS's), merged.
 struct Merged {
   std::vector<std::string> types;
   std::optional<bool> set;
   std::vector<std::pair<std::string, bool>> extensions;
-  void apply(const config::OutputFilters& f) {
-    for (const auto& t : f.deflate_types) {
+  void apply(const config::FilterSelection& f) {
+    for (const auto& t : f.types) {
       if (std::find(types.begin(), types.end(), t) == types.end()) types.push_back(t);
     }
-    if (f.set_deflate) set = f.set_deflate;
-    extensions.insert(extensions.end(), f.deflate_extensions.begin(), f.deflate_extensions.end());
+    if (f.set) set = f.set;
+    extensions.insert(extensions.end(), f.extensions.begin(), f.extensions.end());
   }
   // AddOutputFilter for one of the name's extensions (mod_mime reads each:
   // "page.html.en" has .html and .en); the last mapping of each wins.
@@ -61,15 +63,26 @@ struct Merged {
   }
 };
 
+// Both filters' selections, merged section by section.
+struct MergedFilters {
+  Merged deflate, brotli;
+  void apply(const config::OutputFilters& f) {
+    deflate.apply(f.deflate);
+    brotli.apply(f.brotli);
+  }
+};
+
 }  // namespace
 
 void maybe_push_deflate_filter(Request& req) {
   if (!req.site) return;
   const config::VirtualHost& vh = *req.site->cfg;
   if (!vh.output_filters_anywhere) return;
-  if (env_value(req, "no-gzip")) return;  // Apache's BrowserMatch recipe: not even Vary
+  // no-gzip: Apache's BrowserMatch recipe (not even Vary); no-brotli: mod_brotli's.
+  const bool no_gzip = env_value(req, "no-gzip") != nullptr, no_brotli = env_value(req, "no-brotli") != nullptr;
+  if (no_gzip && no_brotli) return;
 
-  Merged m;
+  MergedFilters m;
   m.apply(vh.output_filters);
   std::string_view base;
   std::string filename;
@@ -103,16 +116,23 @@ void maybe_push_deflate_filter(Request& req) {
   }
 
   deflate::DeflateRequest d;
-  d.any_type = m.set.value_or(false) || m.extension_says(base);
-  if (!d.any_type && m.types.empty()) return;
-  d.types = std::move(m.types);
+  if (!no_gzip) {
+    d.gzip.any_type = m.deflate.set.value_or(false) || m.deflate.extension_says(base);
+    d.gzip.types = std::move(m.deflate.types);
+  }
+  if (!no_brotli) {
+    d.brotli.any_type = m.brotli.set.value_or(false) || m.brotli.extension_says(base);
+    d.brotli.types = std::move(m.brotli.types);
+  }
+  if (!d.gzip.any() && !d.brotli.any()) return;
   d.accepts_gzip = env_value(req, "force-gzip") || http::accepts_coding(req.head, "gzip");
+  d.accepts_br = http::accepts_coding(req.head, "br");
   d.head = req.head.method == http::Method::Head;
   d.range = req.head.has("Range");
   d.no_transform = http::has_token(req.head.find("Cache-Control"), "no-transform");
   const std::string* only_html = env_value(req, "gzip-only-text/html");
   d.gzip_only_html = only_html && *only_html == "1";
-  req.filters.push(std::make_unique<deflate::DeflateFilter>(vh.deflate, std::move(d)));
+  req.filters.push(std::make_unique<deflate::DeflateFilter>(vh.deflate, vh.brotli, std::move(d)));
 }
 
 }  // namespace pillar::server

@@ -28,7 +28,7 @@ TEST(DeflateDirectives, DebiansDeflateConf) {
   ASSERT_TRUE(r.ok()) << errors(r);
   EXPECT_TRUE(r.config->notices.empty()) << r.config->notices[0];  // present: no LoadModule notice
   const auto& f = r.config->main_server.output_filters;
-  EXPECT_EQ(f.deflate_types,
+  EXPECT_EQ(f.deflate.types,
             (std::vector<std::string>{"text/html", "text/plain", "text/xml", "text/css", "text/javascript",
                                       "application/x-javascript", "application/javascript", "application/ecmascript",
                                       "application/rss+xml", "application/xml"}));
@@ -53,18 +53,44 @@ TEST(DeflateDirectives, SectionsAndVhostsKeepTheirOwn) {
   EXPECT_EQ(m.deflate.alter_etag, DeflateSettings::AlterETag::Remove);
   EXPECT_TRUE(m.output_filters_anywhere);
   ASSERT_EQ(m.directories.size(), 1u);
-  EXPECT_EQ(m.directories[0].output_filters.set_deflate, true);
+  EXPECT_EQ(m.directories[0].output_filters.deflate.set, true);
   const auto& files = m.directories[0].files.at(0).output_filters;
-  EXPECT_EQ(files.deflate_extensions,
+  EXPECT_EQ(files.deflate.extensions,
             (std::vector<std::pair<std::string, bool>>{{".log", true}, {".txt", true}}));
   const auto& loc = m.locations.at(0).output_filters;
-  EXPECT_EQ(loc.deflate_types, std::vector<std::string>{"application/json"});
-  EXPECT_EQ(loc.deflate_extensions, (std::vector<std::pair<std::string, bool>>{{".txt", false}}));
+  EXPECT_EQ(loc.deflate.types, std::vector<std::string>{"application/json"});
+  EXPECT_EQ(loc.deflate.extensions, (std::vector<std::pair<std::string, bool>>{{".txt", false}}));
   const auto& v = r.config->vhosts.at(0);
   EXPECT_EQ(v.deflate.level, 1);         // its own
   EXPECT_EQ(v.deflate.mem_level, 8);     // inherited
   EXPECT_EQ(v.deflate.alter_etag, DeflateSettings::AlterETag::NoChange);
   EXPECT_TRUE(v.output_filters_anywhere);  // the main server's sections are its defaults too
+}
+
+// mod_brotli's recipe from its manual: Brotli for clients that take it,
+// gzip for the others, on the same types.
+TEST(DeflateDirectives, BrotliBesideDeflate) {
+  auto r = load("LoadModule brotli_module modules/mod_brotli.so\n"
+                "<IfModule mod_brotli.c>\n  AddOutputFilterByType BROTLI_COMPRESS;DEFLATE text/html text/plain\n"
+                "</IfModule>\nBrotliCompressionQuality 7\nBrotliCompressionWindow 20\nBrotliCompressionMaxInputBlock 18\n"
+                "BrotliAlterETag NoChange\n<Location /br>\n  SetOutputFilter BROTLI_COMPRESS\n</Location>\n");
+  ASSERT_TRUE(r.ok()) << errors(r);
+  EXPECT_TRUE(r.config->notices.empty()) << r.config->notices[0];
+  const auto& m = r.config->main_server;
+  EXPECT_EQ(m.output_filters.brotli.types, (std::vector<std::string>{"text/html", "text/plain"}));
+  EXPECT_EQ(m.output_filters.deflate.types, (std::vector<std::string>{"text/html", "text/plain"}));
+  EXPECT_EQ(m.brotli.quality, 7);
+  EXPECT_EQ(m.brotli.window, 20);
+  EXPECT_EQ(m.brotli.max_input_block, 18);
+  EXPECT_EQ(m.brotli.alter_etag, DeflateSettings::AlterETag::NoChange);
+  const auto& loc = m.locations.at(0).output_filters;
+  EXPECT_EQ(loc.brotli.set, true);
+  EXPECT_EQ(loc.deflate.set, false) << "SetOutputFilter names the whole list";
+  for (const char* bad : {"BrotliCompressionQuality 12\n", "BrotliCompressionWindow 9\n", "BrotliAlterETag Maybe\n"}) {
+    auto e = load(bad);
+    EXPECT_FALSE(e.ok()) << bad;
+    EXPECT_NE(errors(e).find("t.conf:2: Brotli"), std::string::npos) << errors(e);
+  }
 }
 
 TEST(DeflateDirectives, WithoutAnyFilterNoVhostLooks) {
@@ -81,7 +107,7 @@ TEST(DeflateDirectives, ErrorsNameTheLineAndTheFix) {
   };
   const Bad cases[] = {
       {"AddOutputFilterByType INCLUDES text/html\n",
-       "t.conf:2: AddOutputFilterByType: the output filter 'INCLUDES' is not available in Pillar, which has DEFLATE only"},
+       "t.conf:2: AddOutputFilterByType: the output filter 'INCLUDES' is not available in Pillar, which has DEFLATE (mod_deflate) and BROTLI_COMPRESS (mod_brotli) only"},
       {"SetOutputFilter DEFLATE;SUBSTITUTE\n", "t.conf:2: SetOutputFilter: the output filter 'SUBSTITUTE'"},
       {"AddOutputFilterByType DEFLATE html\n", "t.conf:2: AddOutputFilterByType 'html': expected a media type"},
       {"AddOutputFilterByType DEFLATE\n", "t.conf:2: AddOutputFilterByType takes at least 2 argument(s)"},

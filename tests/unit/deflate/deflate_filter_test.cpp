@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <brotli/decode.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -23,6 +24,26 @@ namespace pillar::deflate {
 namespace {
 
 using server::test_support::ScriptedSink;
+
+// Brotli-decodes `br`; `complete` says whether the stream ended.
+std::string unbrotli(std::string_view br, bool* complete = nullptr) {
+  BrotliDecoderState* d = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
+  std::string out;
+  size_t avail_in = br.size();
+  const uint8_t* next_in = reinterpret_cast<const uint8_t*>(br.data());
+  BrotliDecoderResult rc;
+  do {
+    uint8_t buf[16384];
+    size_t avail_out = sizeof buf;
+    uint8_t* next_out = buf;
+    rc = BrotliDecoderDecompressStream(d, &avail_in, &next_in, &avail_out, &next_out, nullptr);
+    out.append(reinterpret_cast<char*>(buf), sizeof buf - avail_out);
+  } while (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT || BrotliDecoderHasMoreOutput(d));  // it may hold output back
+  if (complete) *complete = rc == BROTLI_DECODER_RESULT_SUCCESS;
+  EXPECT_NE(rc, BROTLI_DECODER_RESULT_ERROR);
+  BrotliDecoderDestroyInstance(d);
+  return out;
+}
 
 // gunzip of a whole stream; `complete` says whether it reached its trailer.
 std::string gunzip(std::string_view gz, bool* complete = nullptr) {
@@ -87,16 +108,17 @@ class Throttle final : public http::SinkFilter {
 struct Case {
   ScriptedSink sink;
   config::DeflateSettings settings;
+  config::BrotliSettings brotli;
   std::unique_ptr<DeflateFilter> f;
   explicit Case(DeflateRequest r = accepting()) { make(std::move(r)); }
   void make(DeflateRequest r) {
-    f = std::make_unique<DeflateFilter>(settings, std::move(r));
+    f = std::make_unique<DeflateFilter>(settings, brotli, std::move(r));
     f->attach(sink);
   }
   static DeflateRequest accepting() {
     DeflateRequest r;
     r.accepts_gzip = true;
-    r.types = {"text/html", "text/plain"};
+    r.gzip.types = {"text/html", "text/plain"};
     return r;
   }
   // A 200 with these fields, announced with `body` and `len`.
@@ -319,7 +341,7 @@ TEST(DeflateFilter, AFileIsCompressedInPiecesOnlyAsTheClientReads) {
   Throttle client;
   client.attach(sink);
   config::DeflateSettings s;
-  DeflateFilter f(s, Case::accepting());
+  DeflateFilter f(s, config::BrotliSettings{}, Case::accepting());
   f.attach(client);
   f.begin_head(200) += "Content-Type: text/plain\r\n";
   f.end_head(http::BodyLength::Known, page.size());
@@ -388,6 +410,67 @@ TEST(DeflateFilter, ASecondHeadStartsAfresh) {
   c.f->end_body();
   EXPECT_NE(c.sink.out.find("HTTP/1.1 502\r\n"), std::string::npos);
   EXPECT_EQ(gunzip(body_of(c.sink)), page);
+}
+
+// BROTLI_COMPRESS;DEFLATE: Brotli for a client that takes br, gzip for one
+// that takes only gzip, plain (with Vary) for one that takes neither; a
+// body flushed mid-stream decodes up to there; the ETag says -br.
+TEST(DeflateFilter, BrotliForClientsThatTakeItGzipForTheOthers) {
+  std::string page = text(60000);
+  auto request = [](bool br, bool gzip) {
+    DeflateRequest r;
+    r.gzip.types = {"text/html"};
+    r.brotli.types = {"text/html"};
+    r.accepts_br = br;
+    r.accepts_gzip = gzip;
+    return r;
+  };
+  {
+    Case c(request(true, true));
+    c.head("Content-Type: text/html\r\nETag: \"abc\"\r\n", http::BodyLength::Known, page.size());
+    ASSERT_TRUE(c.f->compressing());
+    EXPECT_EQ(c.f->coding(), DeflateFilter::Coding::Brotli);
+    c.f->body(std::string_view(page).substr(0, 20000));
+    ASSERT_EQ(c.f->flush(), http::ResponseSink::Result::Done);
+    bool complete = true;
+    std::string so_far = unbrotli(body_of(c.sink), &complete);
+    EXPECT_EQ(so_far.size(), 20000u) << "a flush makes what came so far decodable";
+    EXPECT_TRUE(so_far == page.substr(0, 20000));
+    EXPECT_FALSE(complete);
+    c.f->body(std::string_view(page).substr(20000));
+    c.f->end_body();
+    std::string head = head_of(c.sink);
+    EXPECT_NE(head.find("Content-Encoding: br\r\n"), std::string::npos) << head;
+    EXPECT_NE(head.find("Vary: Accept-Encoding\r\n"), std::string::npos) << head;
+    EXPECT_NE(head.find("ETag: \"abc-br\"\r\n"), std::string::npos) << head;
+    std::string br = body_of(c.sink);
+    EXPECT_LT(br.size(), page.size() / 3);
+    std::string all = unbrotli(br, &complete);
+    EXPECT_EQ(all.size(), page.size());
+    EXPECT_TRUE(all == page);
+    EXPECT_TRUE(complete);
+  }
+  {
+    Case c(request(false, true));
+    c.head("Content-Type: text/html\r\n", http::BodyLength::Known, page.size());
+    EXPECT_EQ(c.f->coding(), DeflateFilter::Coding::Gzip);
+    c.f->body(page);
+    c.f->end_body();
+    EXPECT_NE(head_of(c.sink).find("Content-Encoding: gzip\r\n"), std::string::npos);
+    EXPECT_EQ(gunzip(body_of(c.sink)), page);
+  }
+  {
+    DeflateRequest r = request(false, true);
+    r.gzip.types.clear();  // BROTLI_COMPRESS alone
+    Case c(std::move(r));
+    c.head("Content-Type: text/html\r\n", http::BodyLength::Known, page.size());
+    EXPECT_FALSE(c.f->compressing());
+    c.f->body(page);
+    c.f->end_body();
+    EXPECT_NE(head_of(c.sink).find("Vary: Accept-Encoding\r\n"), std::string::npos);
+    EXPECT_EQ(head_of(c.sink).find("Content-Encoding"), std::string::npos);
+    EXPECT_EQ(body_of(c.sink), page);
+  }
 }
 
 }  // namespace
