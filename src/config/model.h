@@ -508,7 +508,7 @@ struct SslConfig {
   SourceLocation ciphers_where;
   std::string ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
   SourceLocation ciphersuites_where;
-  bool honor_cipher_order = false;     // SSLHonorCipherOrder (Apache's default off)
+  bool honor_cipher_order = true;      // SSLHonorCipherOrder (Apache: off; on here, see docs/tls.md)
   bool session_tickets = true;         // SSLSessionTickets
   Millis session_cache_timeout{300000};  // SSLSessionCacheTimeout
   Verify verify = Verify::None;        // SSLVerifyClient

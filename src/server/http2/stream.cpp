@@ -1,7 +1,6 @@
 // An HTTP/2 stream as the carrier of one request (stream.h).
 #include "server/http2/stream.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -417,8 +416,9 @@ void Stream::Sink::body(std::string_view data) {
 
 bool Stream::Sink::file(std::shared_ptr<const core::OpenFile> f, uint64_t offset, uint64_t length) {
   Stream& st = st_;
-  struct stat sb {};
-  if (::fstat(f->fd, &sb) != 0 || static_cast<uint64_t>(sb.st_size) < offset + length) return false;
+  // The size is the one the handler took from its fstat at open; a file
+  // that shrinks after that is caught by read_data's pread (stream reset).
+  if (f->size < offset + length) return false;
   if (length == 0 || !st.has_body_ || st.out_ended_ || st.state_ == State::Closed) return true;
   Part p;
   p.file = std::move(f);
