@@ -73,7 +73,7 @@ class Expr {
   // It reads the response (CONTENT_TYPE, resp()): meaningful only on one.
   bool reads_response() const { return reads_response_; }
 
-  // The parsed form (public so expr.cpp's parser and evaluator can share it).
+  // The parsed form, shared by expr.cpp's parser and evaluator.
   enum class Var : uint8_t {
     HttpHost, RequestUri, QueryString, RequestMethod, RequestScheme, Https, RemoteAddr, ServerName,
     ServerPort, ServerProtocol, TheRequest, RequestFilename, DocumentRoot, RemoteUser, ContentType, Ipv6,
