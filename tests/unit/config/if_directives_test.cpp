@@ -121,6 +121,10 @@ TEST(IfDirectives, RefusesWithFileAndLine) {
   EXPECT_NE(first_error("<If \"true\">\n  <If \"true\">\n    Listen 1\n  </If>\n</If>\n").find("t.conf:4: Listen is not allowed in <If>"),
             std::string::npos);
   EXPECT_NE(first_error("<If \"true\">\n  Header set A b early\n</If>\n").find("t.conf:3: "), std::string::npos);
+  EXPECT_EQ(first_error("<If \"true\">\n  SetHandler server-status\n</If>\n"),
+            "t.conf:3: SetHandler server-status in <If> is not supported; there Pillar takes cgi-script or None");
+  EXPECT_NE(first_error("<If \"true\">\n  SetHandler \"proxy:fcgi://127.0.0.1:9000\"\n</If>\n").find("in <If> is not supported"),
+            std::string::npos);
 }
 
 TEST(IfDirectives, RedirectTakesOneArgumentInside) {
