@@ -167,6 +167,23 @@ TEST_F(IfSections, PerDirectoryDirectivesMergeFromTheBody) {
   EXPECT_NE(curl_get(s.base_url() + "/a.txt").header("Content-Type"), "application/x-test");
 }
 
+TEST_F(IfSections, OptionsAndSetEnvIfFromTheBody) {
+  t.write("www/list/one.txt", "1\n");
+  START_SERVER(s, config("<Directory \"" + docroot + "/list\">\n  Options +Indexes\n</Directory>\n"
+                         "<If \"req('X-No-List') == '1'\">\n"
+                         "  Options -Indexes\n"
+                         "  SetEnvIf User-Agent ^curl IS_CURL=yes\n"
+                         "</If>\n"
+                         "Header set X-Curl \"%{IS_CURL}e\"\n"));
+  CurlResult listing = curl_get(s.base_url() + "/list/");
+  ASSERT_EQ(listing.status, 200);
+  EXPECT_NE(listing.body.find("one.txt"), std::string::npos);
+  EXPECT_EQ(listing.header("X-Curl"), "(null)");
+  CurlResult refused = curl_get(s.base_url() + "/list/", {"X-No-List: 1", "User-Agent: curl/8"});
+  EXPECT_EQ(refused.status, 403) << "the <If>'s Options -Indexes is merged after the <Directory>'s";
+  EXPECT_EQ(curl_get(s.base_url() + "/a.txt", {"X-No-List: 1", "User-Agent: curl/8"}).header("X-Curl"), "yes");
+}
+
 TEST_F(IfSections, HtaccessIfSections) {
   t.write("www/sub/.htaccess",
           "<If \"req('X-Debug') == '1'\">\n  Header set X-From-Htaccess yes\n</If>\n<Else>\n  Header set X-From-Htaccess no\n</Else>\n");
