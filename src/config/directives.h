@@ -65,6 +65,12 @@ struct Scope {
   bool custom_logs_replaced = false;  // first CustomLog in a vhost drops the inherited ones
   bool ssl_certs_replaced = false;    // first SSLCertificateFile (or KeyFile) in a vhost drops the inherited ones
   const HtaccessPermissions* htaccess = nullptr;  // set: an .htaccess file (dir is its section, vhost a copy)
+  // Inside an <If>/<ElseIf>/<Else> body (dir is a scratch section when the
+  // configuration is read, the request's copy when server/if_sections.cpp
+  // merges it): only per-directory directives, and nested <If> sections go
+  // into `if_into`.
+  bool in_if = false;
+  std::vector<IfSection>* if_into = nullptr;
 };
 
 struct DirectiveSink {

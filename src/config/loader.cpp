@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "config/directives.h"
+#include "config/expr.h"
 #include "config/overrides.h"
 #include "config/process_limits.h"
 #include "config/section_tree.h"
@@ -38,15 +39,16 @@ class Loader {
   explicit Loader(ServerConfig& sc) : sc_(sc) {}
   DirectiveSink sink;
 
-  void apply_node(const ConfigNode& n, Scope& s) { apply(n, s); }
+  void apply_nodes(const std::vector<ConfigNode>& nodes, Scope& s) { apply_seq(nodes, s); }
 
   void load(const std::vector<ConfigNode>& top) {
     sc_.main_server.log_formats["common"] = kCommonFormat;
     sc_.main_server.log_formats["combined"] = kCombinedFormat;
     Scope main{sc_, sc_.main_server};
+    prev_ = nullptr;
     for (const auto& n : top) {
-      if (n.section && http::iequals(n.name, "VirtualHost")) continue;
-      apply(n, main);
+      if (!(n.section && http::iequals(n.name, "VirtualHost"))) apply(n, main);
+      prev_ = &n;  // <ElseIf>/<Else> must follow their <If> directly (a <VirtualHost> between breaks the chain)
     }
     for (const auto& n : top) {
       if (n.section && http::iequals(n.name, "VirtualHost")) virtual_host(n);
@@ -87,6 +89,7 @@ class Loader {
 
  private:
   ServerConfig& sc_;
+  const ConfigNode* prev_ = nullptr;  // the sibling before the node being applied (for <ElseIf>, <Else>)
 
   void apply(const ConfigNode& n, Scope& s) {
     if (n.section) return section(n, s);
@@ -99,7 +102,14 @@ class Loader {
     } else if (!d) {
       return sink.error(n, "unknown directive '" + n.name + "'; see docs/configuration.md for those Pillar accepts");
     }
-    if (!(d->contexts & s.ctx) && !(s.htaccess && s.ctx == kDirectory)) {
+    if (s.in_if && !(d->contexts & kDirectory) && d->overrides == kOrNone) {
+      return sink.error(n, std::string(d->name) + " is not allowed in <If>: only per-directory directives (those "
+                                                  "allowed in <Directory> or .htaccess) go there");
+    }
+    if (s.in_if && d->server_wide) {
+      return sink.error(n, std::string(d->name) + " is not allowed in <If>: Pillar applies it server-wide");
+    }
+    if (!(d->contexts & s.ctx) && !(s.htaccess && s.ctx == kDirectory) && !s.in_if) {
       return sink.error(n, std::string(d->name) + " is not allowed in " + context_name(s.ctx) + "; syntax: " +
                                std::string(d->syntax));
     }
@@ -152,8 +162,16 @@ class Loader {
     return sink.error(n, msg), false;
   }
 
-  void body(const ConfigNode& n, Scope& s) {
-    for (const auto& c : n.children) apply(c, s);
+  void body(const ConfigNode& n, Scope& s) { apply_seq(n.children, s); }
+
+  void apply_seq(const std::vector<ConfigNode>& nodes, Scope& s) {
+    const ConfigNode* saved = prev_;
+    prev_ = nullptr;
+    for (const auto& c : nodes) {
+      apply(c, s);
+      prev_ = &c;
+    }
+    prev_ = saved;
   }
 
   void section(const ConfigNode& n, Scope& s) {
@@ -165,12 +183,21 @@ class Loader {
       }
       return true;
     };
+    const bool if_section = http::iequals(name, "If") || http::iequals(name, "ElseIf") || http::iequals(name, "Else");
+    if (if_section) return if_block(n, s);
+    if (s.in_if) {
+      const bool require = http::iequals(name, "RequireAll") || http::iequals(name, "RequireAny") ||
+                           http::iequals(name, "RequireNone");
+      if (!require)
+        return sink.error(n, "<" + name + "> is not allowed in <If>: an <If> may hold directives, <If>, <ElseIf>, "
+                                         "<Else> and <RequireAll>, <RequireAny>, <RequireNone>");
+    }
     if (s.htaccess) {
       const bool require = http::iequals(name, "RequireAll") || http::iequals(name, "RequireAny") ||
                            http::iequals(name, "RequireNone");
       if (!require && !http::iequals(name, "Files") && !http::iequals(name, "FilesMatch"))
         return sink.error(n, "<" + name + " not allowed here: an .htaccess file may hold <Files>, <FilesMatch>, "
-                                         "<RequireAll>, <RequireAny>, <RequireNone>, <IfModule> and <IfDefine> sections");
+                                         "<RequireAll>, <RequireAny>, <RequireNone>, <If>, <ElseIf>, <Else>, <IfModule> and <IfDefine> sections");
       if (require && !(s.htaccess->allow.categories & kOrAuthConfig))  // Apache: their override class is AuthConfig
         return sink.error(n, "<" + name + "> not allowed here: the AllowOverride for this directory does not include AuthConfig");
     }
@@ -246,7 +273,70 @@ class Loader {
     if (http::iequals(name, "Proxy")) return proxy_section(n, s);
     sink.error(n, "unknown section <" + name + ">; Pillar accepts <VirtualHost>, <Directory>, <Files>, <FilesMatch>, "
                                             "<Location>, <RequireAll>, <RequireAny>, <RequireNone>, <Vrrp>, "
-                                            "<IfModule>, <IfDefine>");
+                                            "<If>, <ElseIf>, <Else>, <IfModule>, <IfDefine>");
+  }
+
+  // <If "EXPR">, <ElseIf "EXPR">, <Else> (core): the condition compiled
+  // now, the body checked now against a scratch section (what it sets is
+  // merged per request: server/if_sections.h), kept in the enclosing
+  // section's list, nested ones in their parent's.
+  void if_block(const ConfigNode& n, Scope& s) {
+    const std::string& name = n.name;
+    if (s.require_into) return sink.error(n, "<" + name + "> is not allowed in a <RequireAll>, <RequireAny> or <RequireNone>");
+    if (s.ctx & (kVrrp | kProxy)) return sink.error(n, "<" + name + "> is not allowed in " + context_name(s.ctx));
+    IfSection sec;
+    sec.where = {n.file, n.line};
+    sec.kind = http::iequals(name, "If") ? IfSection::Kind::If
+               : http::iequals(name, "ElseIf") ? IfSection::Kind::ElseIf
+                                              : IfSection::Kind::Else;
+    std::vector<IfSection>& into = s.if_into ? *s.if_into
+                                   : s.files  ? s.files->ifs
+                                   : s.loc    ? s.loc->ifs
+                                   : s.dir    ? s.dir->ifs
+                                              : s.vhost.ifs;
+    if (sec.kind != IfSection::Kind::If) {
+      const bool follows = prev_ && prev_->section && (http::iequals(prev_->name, "If") || http::iequals(prev_->name, "ElseIf"));
+      if (!follows)
+        return sink.error(n, "<" + name + "> must directly follow an <If> or <ElseIf> section (only comments may come between)");
+      // A preceding <If> that was refused has its own error.
+      if (into.empty() || into.back().kind == IfSection::Kind::Else || into.back().where.line != prev_->line ||
+          into.back().where.file != prev_->file)
+        return;
+    }
+    if (sec.kind == IfSection::Kind::Else) {
+      if (!n.args.empty()) return sink.error(n, "<Else> takes no condition; use <ElseIf \"EXPR\"> for one");
+    } else {
+      if (n.args.empty())
+        return sink.error(n, "<" + name + "> needs a condition, e.g. <" + name + " \"%{HTTP_HOST} == 'example.com'\">");
+      std::string text;
+      for (const auto& a : n.args) text += (text.empty() ? "" : " ") + a;
+      std::string why;
+      sec.cond = Expr::compile(text, why);
+      if (!sec.cond) return sink.error(n, "<" + name + " \"" + text + "\">: " + why);
+    }
+    auto body_nodes = std::make_shared<std::vector<ConfigNode>>();
+    for (const auto& c : n.children) {
+      const bool nested = c.section && (http::iequals(c.name, "If") || http::iequals(c.name, "ElseIf") ||
+                                        http::iequals(c.name, "Else"));
+      if (!nested) body_nodes->push_back(c);
+    }
+    // Checked now, into scratch copies: a typo is an error at load (and in `pillar -t`).
+    ServerConfig scratch;
+    scratch.server_root = sc_.server_root;
+    VirtualHost scratch_vh;
+    DirectorySection scratch_dir;
+    scratch_dir.path = "/";
+    Scope inner{scratch, scratch_vh, &scratch_dir, nullptr, nullptr, kDirectory};
+    inner.htaccess = s.htaccess;
+    inner.in_if = true;
+    inner.if_into = &sec.nested;
+    body(n, inner);
+    // What the request path decides from these flags must see the body's settings.
+    s.vhost.auth_anywhere = s.vhost.auth_anywhere || scratch_vh.auth_anywhere;
+    s.vhost.output_filters_anywhere = s.vhost.output_filters_anywhere || scratch_vh.output_filters_anywhere;
+    s.vhost.ifs_anywhere = true;
+    sec.body = std::move(body_nodes);
+    into.push_back(std::move(sec));
   }
 
   // <RequireAll>, <RequireAny>, <RequireNone> (mod_authz_core): a container
@@ -495,7 +585,22 @@ void apply_htaccess(const std::vector<ConfigNode>& nodes, const std::string& ser
   Loader loader(scratch);
   Scope s{scratch, vh, &dir, nullptr, nullptr, kDirectory};
   s.htaccess = &perm;
-  for (const auto& n : nodes) loader.apply_node(n, s);
+  loader.apply_nodes(nodes, s);
+  if (!dir.ifs.empty()) vh.ifs_anywhere = true;
+  for (auto& e : loader.sink.errors) errors.push_back(std::move(e));
+  for (auto& nt : loader.sink.notices) notices.push_back(std::move(nt));
+}
+
+void apply_if_body(const std::vector<ConfigNode>& nodes, const std::string& server_root, VirtualHost& vh,
+                   DirectorySection& dir, std::vector<ConfigError>& errors, std::vector<std::string>& notices) {
+  ServerConfig scratch;
+  scratch.server_root = server_root;
+  Loader loader(scratch);
+  Scope s{scratch, vh, &dir, nullptr, nullptr, kDirectory};
+  s.in_if = true;
+  std::vector<IfSection> nested;  // the caller walks IfSection::nested itself; none is in `nodes`
+  s.if_into = &nested;
+  loader.apply_nodes(nodes, s);
   for (auto& e : loader.sink.errors) errors.push_back(std::move(e));
   for (auto& nt : loader.sink.notices) notices.push_back(std::move(nt));
 }

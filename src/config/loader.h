@@ -34,6 +34,13 @@ void apply_htaccess(const std::vector<ConfigNode>& nodes, const std::string& ser
                     DirectorySection& dir, const HtaccessPermissions& perm, std::vector<ConfigError>& errors,
                     std::vector<std::string>& notices);
 
+// The body of an <If> that holds for a request (IfSection::body, checked
+// when the configuration was read), applied as Apache merges it: into
+// `dir` (a section that covers the whole request) and `vh` (the request's
+// copy of the vhost). Errors name file:line.
+void apply_if_body(const std::vector<ConfigNode>& nodes, const std::string& server_root, VirtualHost& vh,
+                   DirectorySection& dir, std::vector<ConfigError>& errors, std::vector<std::string>& notices);
+
 LoadResult load_config_file(const std::string& path, const LoadOptions& opts = {});
 // `name` stands in for the file name in messages; Include paths resolve
 // against opts.server_root.

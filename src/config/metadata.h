@@ -20,6 +20,8 @@
 
 namespace pillar::config {
 
+class Expr;  // config/expr.h
+
 // ---- mod_setenvif ------------------------------------------------------------
 
 // SetEnvIf[NoCase] ATTRIBUTE REGEX [!]VAR[=VALUE]..., BrowserMatch[NoCase]
@@ -103,6 +105,7 @@ struct HeaderAction {
   std::shared_ptr<const core::Regex> regex;  // edit/edit*: the pattern; echo: the request fields' names
   std::string env;       // env=VAR / env=!VAR; empty: unconditional
   bool env_negated = false;
+  std::shared_ptr<const Expr> expr;  // expr=EXPR (ap_expr, config/expr.h); null: none
 };
 
 // ---- mod_expires -------------------------------------------------------------

@@ -151,6 +151,27 @@ struct BrotliSettings {
   DeflateSettings::AlterETag alter_etag = DeflateSettings::AlterETag::AddSuffix;  // BrotliAlterETag: "-br"
 };
 
+// ---- <If>, <ElseIf>, <Else> (core) -----------------------------------------
+
+class Expr;
+struct ConfigNode;
+
+// One <If>/<ElseIf>/<Else> section, kept where it was written (the
+// server/vhost, a <Directory>, <Files>, <Location> or an .htaccess file's
+// section, or the body of another <If>). Its condition is compiled and its
+// directives checked when the configuration is read; the request path
+// (server/if_sections.h) picks the true ones of a request's sections and
+// serves it with a copy of the vhost in which their bodies are merged last,
+// as Apache merges If sections after every other section.
+struct IfSection {
+  enum class Kind : uint8_t { If, ElseIf, Else };
+  Kind kind = Kind::If;
+  std::shared_ptr<const Expr> cond;                    // null for <Else>
+  std::shared_ptr<const std::vector<ConfigNode>> body;  // its directives, without the nested <If> sections
+  std::vector<IfSection> nested;                       // <If> sections inside this one, in order
+  SourceLocation where;
+};
+
 // ---- per-path sections -----------------------------------------------------
 
 // Options as written in one section: absolute ("Options Indexes") replaces
@@ -225,6 +246,7 @@ struct FilesSection {
   Metadata meta;                            // SetEnvIf, SetEnv, Header, Expires*, ServerSignature here
   AuthConfig auth;                // AuthType, AuthName, AuthUserFile, AuthGroupFile
   OutputFilters output_filters;   // AddOutputFilterByType, SetOutputFilter, AddOutputFilter
+  std::vector<IfSection> ifs;     // <If> sections inside it
   SourceLocation where;
   bool matches(std::string_view filename) const;
 };
@@ -266,6 +288,11 @@ struct DirectorySection {
   std::optional<AllowOverride> allow_override;                 // unset: the enclosing section's (None at the root)
   std::optional<std::vector<std::string>> allow_override_list;  // AllowOverrideList (names as written); unset: inherited
   bool htaccess = false;          // this section is an .htaccess file's (where: the file), not httpd.conf's
+  // This section is the body of an <If> that holds for the request (only in
+  // the per-request copy server/if_sections.cpp makes): its path is "/" and
+  // it sits after every other <Directory>, so it is merged last.
+  bool from_if = false;
+  std::vector<IfSection> ifs;     // <If> sections inside it
   std::vector<RewriteLine> rewrite;  // mod_rewrite lines of this section (per-directory rules)
   std::vector<AliasRule> redirects;  // Redirect URL in a <Directory> (no URL-path argument: the whole section)
   std::optional<std::string> fallback_resource;  // FallbackResource (mod_dir); "" after "disabled"
@@ -428,6 +455,7 @@ struct LocationSection {
   std::optional<bool> source_guard;         // ScriptSourceGuard On|Off here (unset: the vhost's)
   Metadata meta;                            // SetEnvIf, SetEnv, Header, Expires*, ServerSignature here
   CgiSettings cgi;                          // SetHandler cgi-script, RLimit* (cgi_model.h)
+  std::vector<IfSection> ifs;               // <If> sections inside it
   SourceLocation where;
   bool matches(std::string_view path) const;  // prefix match on a segment boundary (or the regex)
 };
@@ -563,6 +591,8 @@ struct VirtualHost {
   std::vector<DirectorySection> directories;  // sorted shortest path first
   std::vector<FilesSection> files;             // server/vhost-level <Files>
   std::vector<LocationSection> locations;      // in config order (later wins on equal match)
+  std::vector<IfSection> ifs;                  // server/vhost-level <If> sections (the main server's are inherited)
+  bool ifs_anywhere = false;                   // some section here (or inherited) holds an <If>
   std::vector<RewriteLine> rewrite;            // server/vhost mod_rewrite lines (a vhost's own: not the main server's)
   std::vector<AliasRule> alias_rules;          // Alias, AliasMatch, ScriptAlias, ScriptAliasMatch (config order)
   std::vector<AliasRule> redirects;            // Redirect, RedirectMatch, RedirectPermanent, RedirectTemp

@@ -89,6 +89,11 @@ StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, 
       if (under(dir, d.path)) apply_files(d.files);
     }
   }
+  // A true <If> section's Require (the request's copy of the vhost:
+  // server/if_sections.h) is merged after <Files> too, as Apache merges If last.
+  for (const auto& d : vh_.directories) {
+    if (d.from_if && !d.access.empty()) e.access = &d.access;
+  }
   return e;
 }
 

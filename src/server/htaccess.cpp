@@ -268,31 +268,14 @@ HtaccessCache::Built HtaccessCache::build(const Runtime& rt, const Site& base, c
   // After the <Directory> sections of the same path, before deeper ones (Apache's order).
   std::stable_sort(vh->directories.begin(), vh->directories.end(),
                    [](const config::DirectorySection& x, const config::DirectorySection& y) { return x.path.size() < y.path.size(); });
-  std::unique_ptr<rewrite::SiteRules> rules;
-  if (errors.empty()) rules = rewrite::derive_site(*base.rewrite, *base.cfg, *vh, errors);
+  std::shared_ptr<Site> site;
+  if (errors.empty()) site = derive_site(rt, base, vh, errors);
   if (!errors.empty()) {
     b.status = 500;
     b.error = errors[0].to_string();
     return b;
   }
-  auto site = std::make_shared<Site>();
-  site->cfg = vh.get();
-  site->own_cfg = vh;
-  site->base = &base;
-  site->serial = base.serial;
   site->htaccess = true;
-  site->stats_id = base.stats_id;
-  site->tls = base.tls;
-  site->static_handler = std::make_unique<handlers::StaticFileHandler>(*vh, rt.mime());
-  site->locations = base.locations;  // the vhost's routes and handlers (no .htaccess changes a <Location>)
-  site->access_logs = base.access_logs;
-  site->rewrite = std::move(rules);
-  site->maps_urls = base.maps_urls || site->rewrite->any() ||
-                    std::any_of(vh->directories.begin(), vh->directories.end(),
-                                [](const auto& d) { return d.htaccess && (!d.redirects.empty() || d.fallback_resource); });
-  if (site->rewrite->any()) {
-    for (const auto& bal : rt.balancers()) site->rewrite_proxy_routes.push_back({&base.rewrite_proxy_section, nullptr, bal.get()});
-  }
   b.site = std::move(site);
   return b;
 }

@@ -15,6 +15,33 @@ namespace pillar::server {
 
 Runtime::~Runtime() = default;
 
+std::shared_ptr<Site> derive_site(const Runtime& rt, const Site& base, std::shared_ptr<const config::VirtualHost> vh,
+                                  std::vector<config::ConfigError>& errors) {
+  std::unique_ptr<rewrite::SiteRules> rules = rewrite::derive_site(*base.rewrite, *base.cfg, *vh, errors);
+  if (!errors.empty()) return nullptr;
+  auto site = std::make_shared<Site>();
+  site->cfg = vh.get();
+  site->own_cfg = vh;
+  site->base = base.base ? base.base : &base;
+  site->serial = base.serial;
+  site->htaccess = base.htaccess;
+  site->stats_id = base.stats_id;
+  site->tls = base.tls;
+  site->server_banner = base.server_banner;
+  site->static_handler = std::make_unique<handlers::StaticFileHandler>(*vh, rt.mime());
+  site->locations = base.locations;  // the vhost's routes and handlers (neither adds a <Location>)
+  site->access_logs = base.access_logs;
+  site->rewrite = std::move(rules);
+  site->maps_urls = base.maps_urls || site->rewrite->any() ||
+                    std::any_of(vh->directories.begin(), vh->directories.end(), [](const auto& d) {
+                      return (d.htaccess || d.from_if) && (!d.redirects.empty() || d.fallback_resource);
+                    });
+  if (site->rewrite->any()) {
+    for (const auto& bal : rt.balancers()) site->rewrite_proxy_routes.push_back({&base.rewrite_proxy_section, nullptr, bal.get()});
+  }
+  return site;
+}
+
 const LocationRoute* Site::match(std::string_view path, const http::RequestHead& head,
                                  const sockaddr_storage& client) const {
   const LocationRoute* plain = match(path);

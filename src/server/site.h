@@ -118,4 +118,12 @@ class Runtime {
   std::unique_ptr<TlsSites> tls_sites_;
 };
 
+// A Site for `vh`, a copy of `base`'s configuration with per-directory
+// sections added (.htaccess files: server/htaccess.cpp; the bodies of the
+// <If> sections a request satisfies: server/if_sections.cpp): `base`'s
+// routes, handlers, logs and TLS, a static handler and rewrite rules of its
+// own. Null with `errors` set when its rewrite rules do not compile.
+std::shared_ptr<Site> derive_site(const Runtime& rt, const Site& base, std::shared_ptr<const config::VirtualHost> vh,
+                                  std::vector<config::ConfigError>& errors);
+
 }  // namespace pillar::server

@@ -280,6 +280,42 @@ TEST_F(Http2, StaticFileHeadAnd404OverTlsAndCleartext) {
   EXPECT_GE(metric(srv.port(1), "pillar_http2_streams_total"), 6);
 }
 
+// <If> sections and Header expr= are decided in the shared phases: the
+// same answers over a stream as over HTTP/1.1 (tests/integration/if_sections_test.cpp).
+TEST_F(Http2, IfSectionsAndHeaderExprOverAStream) {
+  START_SERVER(srv, config("Protocols h2 h2c http/1.1",
+                           "<If \"req('X-Debug') == '1'\">\n  Header set X-Debug-Mode on\n</If>\n"
+                           "<Else>\n  Header set X-Debug-Mode off\n</Else>\n"
+                           "<If \"%{REQUEST_URI} =~ m#^/old#\">\n  Redirect permanent / https://new.example/\n</If>\n"
+                           "<If \"%{HTTPS} == 'on'\">\n  Header set X-Scheme-Seen https\n</If>\n"
+                           "Header always set X-Frame-Options DENY \"expr=%{CONTENT_TYPE} =~ m#text/html#\"\n"),
+               2);
+  H2Client c = client();
+  for (bool tls : {true, false}) {
+    SCOPED_TRACE(tls ? "h2" : "h2c");
+    uint16_t port = srv.port(tls ? 0 : 1);
+    H2Options debug;
+    debug.headers = {"X-Debug: 1"};
+    H2Result r = c.get(port, tls, "/index.html", debug);
+    ASSERT_EQ(r.curl_code, CURLE_OK) << r.error;
+    EXPECT_EQ(r.version, CURL_HTTP_VERSION_2_0);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("x-debug-mode"), "on");
+    EXPECT_EQ(r.header("x-frame-options"), "DENY");
+    EXPECT_EQ(r.header("x-scheme-seen"), tls ? "https" : "");
+    EXPECT_EQ(r.body, "hello over h2\n");
+    r = c.get(port, tls, "/big.bin");
+    ASSERT_EQ(r.curl_code, CURLE_OK) << r.error;
+    EXPECT_EQ(r.header("x-debug-mode"), "off");
+    EXPECT_TRUE(r.header("x-frame-options").empty());
+    r = c.get(port, tls, "/old/page");
+    ASSERT_EQ(r.curl_code, CURLE_OK) << r.error;
+    EXPECT_EQ(r.version, CURL_HTTP_VERSION_2_0);
+    EXPECT_EQ(r.status, 301);
+    EXPECT_EQ(r.header("location"), "https://new.example/old/page");
+  }
+}
+
 // Steps that suspend or refuse on their own run the same over a stream: a
 // bcrypt check off the loop (the stream's exchange ends with Resume and the
 // phases go on), and PillarRateLimit's 429.

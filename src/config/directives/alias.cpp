@@ -53,13 +53,13 @@ void d_redirect(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   size_t i = 0;
   if (http::iequals(n.name, "RedirectPermanent")) r.status = 301;
   else if (http::iequals(n.name, "RedirectTemp")) r.status = 302;
-  else if ((n.args.size() > 1 || s.loc) && redirect_status(n.args[0], r.status)) i = 1;
+  else if ((n.args.size() > 1 || s.loc || s.in_if) && redirect_status(n.args[0], r.status)) i = 1;
   bool match = http::iequals(n.name, "RedirectMatch");
   bool is_3xx = r.status >= 300 && r.status < 400;
   // In a <Location> the URL-path may be left out: the URL is then the whole
   // target (Apache evaluates it as an expression; Pillar takes it literally).
   size_t left_all = n.args.size() - i;
-  bool omitted = s.loc != nullptr && !match && left_all == (is_3xx ? 1u : 0u);
+  bool omitted = (s.loc != nullptr || s.in_if) && !match && left_all == (is_3xx ? 1u : 0u);
   size_t want_path = omitted ? 0 : 1;
   r.whole = omitted;
   size_t left = left_all;

@@ -150,6 +150,8 @@ void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     return;
   }
   if (v.rfind("proxy:", 0) == 0) {  // mod_proxy_fcgi's handler form (directives/fastcgi.cpp)
+    if (s.in_if)  // its backend is resolved once, for a section the request is routed by
+      return out.error(n, "SetHandler " + n.args[0] + " in <If> is not supported; there Pillar takes cgi-script or None");
     if (s.dir && !s.files) return out.error(n, "SetHandler " + n.args[0] + " in <Directory>: put it in a <FilesMatch> (e.g. <FilesMatch \\.php$>) inside it");
     fcgi_set_handler(out, n, s);
     return;
@@ -164,7 +166,8 @@ void d_set_handler(DirectiveSink& out, const ConfigNode& n, Scope& s) {
       return;
     }
     if (!s.files)
-      return out.error(n, "SetHandler " + n.args[0] + " in <Directory> is not supported; there Pillar takes cgi-script or None");
+      return out.error(n, "SetHandler " + n.args[0] + " in " + (s.in_if ? "<If>" : "<Directory>") +
+                              " is not supported; there Pillar takes cgi-script or None");
     return out.error(n, "SetHandler " + n.args[0] + " in <" + std::string(s.files->regex ? "FilesMatch" : "Files") +
                             "> is not supported; there Pillar takes cgi-script, \"proxy:unix:/PATH.sock|fcgi://NAME\", "
                             "\"proxy:fcgi://HOST:PORT\" or None");

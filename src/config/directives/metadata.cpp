@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "config/directives/tables.h"
+#include "config/expr.h"
 #include "http/request.h"
 
 namespace pillar::config {
@@ -242,8 +243,8 @@ void d_header(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   using Op = HeaderAction::Op;
   HeaderAction h;
   h.request = http::iequals(n.name, "RequestHeader");
-  const std::string syntax = h.request ? "RequestHeader ACTION HEADER [VALUE] [REPLACEMENT] [early|env=[!]VAR]"
-                                       : "Header [always|onsuccess] ACTION HEADER [VALUE] [REPLACEMENT] [early|env=[!]VAR]";
+  const std::string syntax = h.request ? "RequestHeader ACTION HEADER [VALUE] [REPLACEMENT] [early|env=[!]VAR|expr=EXPR]"
+                                       : "Header [always|onsuccess] ACTION HEADER [VALUE] [REPLACEMENT] [early|env=[!]VAR|expr=EXPR]";
   std::vector<std::string_view> a(n.args.begin(), n.args.end());
   size_t i = 0;
   if (!h.request && !a.empty() && (http::iequals(a[0], "always") || http::iequals(a[0], "onsuccess"))) {
@@ -306,8 +307,12 @@ void d_header(DirectiveSink& out, const ConfigNode& n, Scope& s) {
         return out.error(n, n.name + ": missing environment variable name; the condition is env=VAR or env=!VAR");
       h.env = std::string(var);
     } else if (clause->size() >= 5 && http::iequals(clause->substr(0, 5), "expr=")) {
-      return out.error(n, n.name + " ... expr=: ap_expr conditions are not supported yet; use env=[!]VAR with a "
-                              "SetEnvIf that sets VAR (docs/headers.md)");
+      std::string why;
+      h.expr = Expr::compile(clause->substr(5), why);
+      if (!h.expr) return out.error(n, n.name + " ... expr=" + std::string(clause->substr(5)) + ": " + why);
+      if (h.request && h.expr->reads_response())
+        return out.error(n, "RequestHeader ... expr=: the condition reads the response (CONTENT_TYPE, resp()), which a "
+                            "request does not have yet");
     } else {
       return out.error(n, n.name + ": Unknown parameter: " + std::string(*clause) +
                               " (expected early, env=[!]VAR or expr=...)");
@@ -446,9 +451,9 @@ constexpr DirectiveSpec kTable[] = {
     // mod_headers
     {"Header", 2, 6, kAny, false, d_header,
      "Header [always|onsuccess] add|append|echo|edit|edit*|merge|set|setifempty|unset|note HEADER [VALUE] [REPLACEMENT] "
-     "[early|env=[!]VAR]", kOrFileInfo},
+     "[early|env=[!]VAR|expr=EXPR]", kOrFileInfo},
     {"RequestHeader", 2, 5, kAny, false, d_header,
-     "RequestHeader add|append|edit|edit*|merge|set|setifempty|unset HEADER [VALUE] [REPLACEMENT] [early|env=[!]VAR]", kOrFileInfo},
+     "RequestHeader add|append|edit|edit*|merge|set|setifempty|unset HEADER [VALUE] [REPLACEMENT] [early|env=[!]VAR|expr=EXPR]", kOrFileInfo},
     // mod_expires
     {"ExpiresActive", 1, 1, kAny, false, d_expires_active, "ExpiresActive On|Off", kOrIndexes},
     {"ExpiresDefault", 1, 1, kAny, false, d_expires_default, "ExpiresDefault \"access plus 1 month\" | A2592000", kOrIndexes},

@@ -107,7 +107,8 @@ void render_format(const config::HeaderFormat& f, const FormatSource& src, std::
   }
 }
 
-bool condition_holds(const config::HeaderAction& a, const http::RequestEnv& env) {
+bool condition_holds(const config::HeaderAction& a, const http::RequestEnv& env, const config::ExprInput* in) {
+  if (a.expr) return in && a.expr->evaluate(*in);
   if (a.env.empty()) return true;
   return env.has(a.env) != a.env_negated;
 }

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/expr.h"
 #include "config/metadata.h"
 #include "http/request.h"
 #include "http/request_env.h"
@@ -49,8 +50,9 @@ class FormatSource {
 
 void render_format(const config::HeaderFormat& f, const FormatSource& src, std::string& out);
 
-// The action's env= condition against the request's environment.
-bool condition_holds(const config::HeaderAction& a, const http::RequestEnv& env);
+// The action's env= condition against the request's environment, or its
+// expr= condition against `in` (no expr= condition holds without an input).
+bool condition_holds(const config::HeaderAction& a, const http::RequestEnv& env, const config::ExprInput* in = nullptr);
 
 enum class FieldTable : uint8_t {
   None,       // untouchable by Header (Date; an error's fields, answered locally)

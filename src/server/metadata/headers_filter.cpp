@@ -6,6 +6,7 @@
 #include "server/metadata/header_edit.h"
 #include "server/metadata/request_format.h"
 #include "server/metadata/sections.h"
+#include "server/request/expr_input.h"
 #include "server/site.h"
 
 namespace pillar::server::metadata {
@@ -80,13 +81,24 @@ void HeadersFilter::end_head(http::BodyLength body, uint64_t length) {
   }
   // Apache's order: `early` lines (when the head was read), then the
   // always table's lines, then the onsuccess table's, each in section order.
+  // expr= conditions read the request and, through resp() and
+  // CONTENT_TYPE, the response's fields as they stand when the line runs.
+  config::ExprInput in = expr_input(req_);
+  in.content_type = req_.resp.media_type;
+  in.response_ctx = &fields;
+  in.response_field = [](const void* ctx, std::string_view name) -> std::string_view {
+    for (const auto& f : *static_cast<const std::vector<ResponseField>*>(ctx)) {
+      if (core::iequals(f.name, name)) return f.value;
+    }
+    return {};
+  };
   using Table = config::HeaderAction::Table;
   for (bool early : {true, false}) {
     for (Table t : {Table::Always, Table::OnSuccess}) {
       if (t == Table::OnSuccess && origin == Origin::LocalError) continue;
       for (const config::Metadata* m : secs) {
         for (const auto& a : m->headers) {
-          if (a.request || a.early != early || a.table != t || !condition_holds(a, req_.env)) continue;
+          if (a.request || a.early != early || a.table != t || !condition_holds(a, req_.env, &in)) continue;
           apply_response_action(a, fields, req_.head.headers, src, req_.meta.notes);
         }
       }

@@ -7,6 +7,7 @@
 #include "server/metadata/request_format.h"
 #include "server/metadata/sections.h"
 #include "server/metadata/setenvif.h"
+#include "server/request/expr_input.h"
 #include "server/site.h"
 
 namespace pillar::server::metadata {
@@ -25,10 +26,11 @@ SetEnvIfSubject subject(const Request& req, std::string_view uri) {
 
 void request_headers(Request& req, std::span<const config::Metadata* const> secs, bool early) {
   RequestFormatSource src(req);
+  const config::ExprInput in = expr_input(req);
   for (const config::Metadata* m : secs) {
     for (const auto& a : m->headers) {
       if (!a.request || a.early != early) continue;
-      if (!early && !condition_holds(a, req.env)) continue;  // early lines are unconditional, as Apache's
+      if (!early && !condition_holds(a, req.env, &in)) continue;  // early lines are unconditional, as Apache's
       apply_request_action(a, req.head.headers, req.meta.values, src, req.meta.notes);
     }
   }

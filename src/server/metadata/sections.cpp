@@ -22,7 +22,7 @@ void collect_sections(Request& req) {
     thread_local std::vector<const config::DirectorySection*> dirs;
     dirs.clear();
     for (const auto& d : vh.directories) {
-      if (rewrite::path_under(filename, d.path)) dirs.push_back(&d);
+      if (!d.from_if && rewrite::path_under(filename, d.path)) dirs.push_back(&d);
     }
     for (const auto* d : dirs) {
       if (!d->meta.empty()) out.push_back(&d->meta);
@@ -40,6 +40,10 @@ void collect_sections(Request& req) {
   }
   for (const auto& l : vh.locations) {
     if (!l.meta.empty() && l.matches(req.path)) out.push_back(&l.meta);
+  }
+  // The request's true <If> sections (server/if_sections.h): last, proxied or not.
+  for (const auto& d : vh.directories) {
+    if (d.from_if && !d.meta.empty()) out.push_back(&d.meta);
   }
 }
 

@@ -3,7 +3,9 @@
 // vhost's (server and directory defaults), the <Directory> sections around
 // the file (shortest path first), the <Files> sections matching its name
 // (the vhost's, then those inside the matched directories), then every
-// <Location> matching the URL-path, in configuration order. A proxied
+// <Location> matching the URL-path, in configuration order, then the
+// bodies of the request's true <If> sections (DirectorySection::from_if,
+// server/if_sections.h), proxied or not. A proxied
 // request has no file: only the vhost and <Location>. Entries with nothing
 // set are left out, except the vhost's, which is always first.
 #pragma once

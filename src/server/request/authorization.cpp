@@ -47,6 +47,15 @@ void merge(config::AuthConfig& into, const config::AuthConfig& a) {
   }
 }
 
+// The Require of the last true <If> section that has one (null: none).
+const config::AccessPolicy* if_access(const config::VirtualHost& vh) {
+  const config::AccessPolicy* p = nullptr;
+  for (const auto& d : vh.directories) {
+    if (d.from_if && !d.access.empty()) p = &d.access;
+  }
+  return p;
+}
+
 struct Covering {
   const config::AccessPolicy* location = nullptr;  // the route's Require
   const config::AccessPolicy* file = nullptr;      // the file's <Directory>/<Files> Require
@@ -94,6 +103,12 @@ Covering covering(const Request& req) {
   }
   for (const auto& l : vh.locations) {
     if (!l.conditional() && l.matches(req.path)) merge(c.auth, l.auth);
+  }
+  // The request's true <If> sections come last (server/if_sections.h): their
+  // Require replaces every other section's, as Apache's AuthMerging Off.
+  if (const config::AccessPolicy* p = if_access(vh)) c.location = c.file = p;
+  for (const auto& d : vh.directories) {
+    if (d.from_if) merge(c.auth, d.auth);
   }
   return c;
 }
@@ -186,7 +201,9 @@ PhaseStep authorize_request(RequestCarrier& c) {
   const config::AccessSubject anonymous{req.client};
   if (!req.site->cfg->auth_anywhere) {
     const LocationRoute* route = req.route;
-    req.access_ok = !route || route->cfg->access.empty() || route->cfg->access.allows(anonymous);
+    const config::AccessPolicy* p = req.site->cfg->ifs_anywhere ? if_access(*req.site->cfg) : nullptr;
+    if (p) req.access_ok = p->allows(anonymous);
+    else req.access_ok = !route || route->cfg->access.empty() || route->cfg->access.allows(anonymous);
     return PhaseStep::Next;  // a refusal is answered by the content phase, after the method checks (403)
   }
   Covering cov = covering(req);

@@ -50,7 +50,7 @@ PhaseStep phase_route(RequestCarrier& c) {
 PhaseStep phase_rewrite(RequestCarrier& c) {
   Request& req = c.request();
   std::string local_ip =
-      req.site && (req.site->maps_urls || req.site->htaccess) ? core::address_text(c.local_address()) : std::string();
+      req.site && (req.site->maps_urls || req.site->htaccess || req.site->cfg->ifs_anywhere) ? core::address_text(c.local_address()) : std::string();
   if (run_rewrite_phase(req, {c.worker().runtime(), c.local_port(), local_ip}) == RewriteVerdict::Next)
     return PhaseStep::Next;
   close_if_body_unread(c);

@@ -18,6 +18,8 @@
 #include "core/clock.h"
 #include "proxy/balancer_runtime.h"
 #include "server/htaccess.h"
+#include "server/if_sections.h"
+#include "server/request/expr_input.h"
 #include "server/request/userdir.h"
 #include "server/site.h"
 
@@ -220,6 +222,26 @@ bool file_missing(const std::string& path) {
   return errno == ENOENT || errno == ENOTDIR;
 }
 
+// <If> sections (server/if_sections.h): the request is served by the Site
+// that merges the true ones; false with a 500 when one did not merge.
+bool apply_if_sections(Request& req, const RewritePhaseEnv& env, std::string_view filename) {
+  const Site& site = *req.site;
+  if (!site.cfg->ifs_anywhere) return true;
+  thread_local std::vector<const config::IfSection*> chosen;
+  chosen.clear();
+  select_if_sections(*site.cfg, expr_input(req, filename), filename, req.path, chosen);
+  IfOutcome o = thread_if_cache().resolve(env.runtime, site, req.rewrite.dir_site, chosen);
+  if (o.status) {
+    core::log(core::LogLevel::Error, "core", "[client {}] {} (answered {} for {})", req.client_ip, o.error, o.status,
+              req.path);
+    req.resp.error(o.status);
+    return false;
+  }
+  req.rewrite.if_site = std::move(o.hold);
+  req.site = o.site;
+  return true;
+}
+
 // One pass of 1-3 (see the header); Again after an internal redirect.
 // `vsite`: the vhost's own Site (steps 1-2 and the walk); the walk may give
 // a per-directory Site (.htaccess files) for step 3 and the rest of the request.
@@ -268,7 +290,7 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
       map_userdir(vh.cgi.userdir, req.path, st);
     }
   }
-  if (proxied) return Step::Next;
+  if (proxied) return apply_if_sections(req, env, {}) ? Step::Next : Step::Respond;
 
   // 3. Per-directory: the directory walk (.htaccess), rewrite, Redirect in
   // <Location>/<Directory>, FallbackResource.
@@ -286,6 +308,7 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
     st.dir_site = std::move(h.hold);
     req.site = h.site;
   }
+  if (!apply_if_sections(req, env, filename)) return Step::Respond;
   const config::VirtualHost& dvh = *req.site->cfg;
   rules = req.site->rewrite.get();
   if (rules && !st.end) {
@@ -313,7 +336,8 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
     if (r.action == rewrite::AliasOutcome::Action::Status) return respond_status(req, r.status), Step::Respond;
   }
   if (const auto* d = deepest(dvh, filename, [](const auto& s) { return !s.redirects.empty(); })) {
-    auto r = rewrite::apply_redirects(d->redirects, req.path, req.head.query, base);
+    // An <If>'s Redirect without a URL-path redirects the whole request.
+    auto r = rewrite::apply_redirects(d->redirects, req.path, req.head.query, base, d->from_if ? "/" : "");
     if (r.action == rewrite::AliasOutcome::Action::Redirect) return respond_redirect(req, r.status, r.location), Step::Respond;
     if (r.action == rewrite::AliasOutcome::Action::Status) return respond_status(req, r.status), Step::Respond;
   }
@@ -336,7 +360,8 @@ void apply_rewrite_headers(Request& req) {
 
 RewriteVerdict run_rewrite_phase(Request& req, const RewritePhaseEnv& env) {
   req.rewrite.reset();
-  if (!req.site || !(req.site->maps_urls || req.site->htaccess) || req.path_error || req.head.path == "*")
+  if (!req.site || !(req.site->maps_urls || req.site->htaccess || req.site->cfg->ifs_anywhere) || req.path_error ||
+      req.head.path == "*")
     return RewriteVerdict::Next;
   const Site& vsite = *req.site;
   RequestRewriteContext ctx(req, env);

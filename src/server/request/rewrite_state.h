@@ -31,6 +31,8 @@ struct RewriteState {
   // at it after the walk); held so that it outlives the request even when
   // the thread's cache lets it go (server/htaccess.h).
   std::shared_ptr<const Site> dir_site;
+  // The Site that merges the request's true <If> sections (server/if_sections.h), held likewise.
+  std::shared_ptr<const Site> if_site;
 
   void reset() {
     filename.clear();
@@ -43,6 +45,7 @@ struct RewriteState {
     redirects = 0;
     handler.clear();
     dir_site.reset();
+    if_site.reset();
   }
 };
 
