@@ -303,6 +303,7 @@ struct DirectorySection {
   std::vector<FilesSection> files;  // <Files> nested in this <Directory>
   bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
   std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
+  std::optional<std::vector<std::string>> precompressed;  // PillarPrecompressed here (codings in order; empty: off)
   Metadata meta;                    // SetEnvIf, SetEnv, Header, Expires*, ServerSignature here
   FcgiOptions fcgi_opts;            // php_value & co. for scripts below (fastcgi_route)
   CgiSettings cgi;                  // SetHandler cgi-script, AddHandler, RLimit* (cgi_model.h)
@@ -618,6 +619,7 @@ struct VirtualHost {
   bool output_filters_anywhere = false;              // some section here (or inherited) has output filters: a request asks
   bool auth_anywhere = false;                        // some section here (or inherited) has Auth* or a user rule
   DeflateSettings deflate;                           // mod_deflate's Deflate* directives
+  std::vector<std::string> precompressed;            // PillarPrecompressed: "br", "gzip" in order (empty: off)
   BrotliSettings brotli;                             // mod_brotli's Brotli* directives
   std::map<std::string, std::string> log_formats;  // LogFormat nickname -> format (a vhost's own, then the server's)
   bool proxy_preserve_host = false;      // ProxyPreserveHost

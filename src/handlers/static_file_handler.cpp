@@ -16,6 +16,7 @@
 #include "handlers/conditional.h"
 #include "handlers/directory_listing.h"
 #include "handlers/range.h"
+#include "http/accept_encoding.h"
 #include "http/http_date.h"
 #include "http/uri.h"
 
@@ -42,6 +43,52 @@ bool is_ht_file(std::string_view name, const config::VirtualHost& vh) {
 // As Apache: missing -> 404, not permitted -> 403; out of descriptors ->
 // 503 with Retry-After (the server is busy, not broken; logged once);
 // anything else (EIO, ...) is the server's fault -> 500, and logged.
+// What the handler keeps of a file's stat.
+void describe(core::OpenFile& f, const struct stat& st) {
+  f.size = static_cast<uint64_t>(st.st_size);
+  f.mtime = st.st_mtim;
+  f.ino = st.st_ino;
+  f.dev = st.st_dev;
+}
+
+// A regular file opened for serving; null with `err` (0: not a regular file).
+// O_NONBLOCK so a FIFO in the tree cannot block the loop.
+std::shared_ptr<core::OpenFile> open_regular(const std::string& path, int& err) {
+  err = 0;
+  auto file = std::make_shared<core::OpenFile>();
+  file->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (file->fd < 0) {
+    err = errno;
+    return nullptr;
+  }
+  struct stat st {};
+  if (fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
+  describe(*file, st);
+  return file;
+}
+
+bool newer_or_same(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec >= b.tv_nsec);
+}
+
+// FILE.br or FILE.gz for the first of `codings` the client takes (q > 0),
+// when it is a regular file no older than FILE (a stale copy is never
+// served); `encoding` is set to its coding. Null: serve FILE itself.
+std::shared_ptr<core::OpenFile> precompressed_copy(const http::RequestHead& head, const std::string& fs_path,
+                                                   const core::OpenFile& original,
+                                                   const std::vector<std::string>& codings, std::string& encoding) {
+  if (!head.has("Accept-Encoding")) return nullptr;
+  for (const auto& c : codings) {
+    if (!http::accepts_coding(head, c)) continue;
+    int err = 0;
+    auto copy = open_regular(fs_path + (c == "br" ? ".br" : ".gz"), err);
+    if (!copy || !newer_or_same(copy->mtime, original.mtime)) continue;
+    encoding = c;
+    return copy;
+  }
+  return nullptr;
+}
+
 void open_failed(int e, http::Response& resp) {
   if (e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG) return resp.error(404);
   if (e == EACCES || e == EPERM || e == ELOOP) return resp.error(403);
@@ -72,6 +119,7 @@ StaticFileHandler::StaticFileHandler(const config::VirtualHost& vh, const MimeTy
 StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, std::string_view name) const {
   Effective e;
   e.options = vh_.options.apply(config::kDefaultOptions);
+  e.precompressed = &vh_.precompressed;
   auto apply_files = [&](const std::vector<config::FilesSection>& files) {
     for (const auto& f : files) {
       if (!f.access.empty() && f.matches(name)) e.access = &f.access;
@@ -82,6 +130,7 @@ StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, 
     e.options = d.options.apply(e.options);
     if (!d.access.empty()) e.access = &d.access;
     if (d.force_type_set) e.force_type = &d.force_type;
+    if (d.precompressed) e.precompressed = &*d.precompressed;
   }
   if (!name.empty()) {
     apply_files(vh_.files);
@@ -178,25 +227,16 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   }
   if (trailing_slash) return resp.error(404);  // "/file.txt/" names no directory
   if (!S_ISREG(st.st_mode)) return resp.error(403);
-  file->size = static_cast<uint64_t>(st.st_size);
-  file->mtime = st.st_mtim;
-  file->ino = st.st_ino;
-  file->dev = st.st_dev;
-  serve_open_file(ctx, std::move(file), name, eff.force_type, resp);
+  describe(*file, st);
+  serve_open_file(ctx, std::move(file), fs_path, name, eff, resp);
 }
 
 void StaticFileHandler::serve_file(const http::RequestContext& ctx, const std::string& fs_path,
-                                   std::string_view name, const std::string* force_type, http::Response& resp) const {
-  auto file = std::make_shared<core::OpenFile>();
-  file->fd = ::open(fs_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (file->fd < 0) return open_failed(errno, resp);
-  struct stat st {};
-  if (fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode)) return resp.error(403);
-  file->size = static_cast<uint64_t>(st.st_size);
-  file->mtime = st.st_mtim;
-  file->ino = st.st_ino;
-  file->dev = st.st_dev;
-  serve_open_file(ctx, std::move(file), name, force_type, resp);
+                                   std::string_view name, const Effective& eff, http::Response& resp) const {
+  int e = 0;
+  auto file = open_regular(fs_path, e);
+  if (!file) return e ? open_failed(e, resp) : resp.error(403);
+  serve_open_file(ctx, std::move(file), fs_path, name, eff, resp);
 }
 
 void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const std::string& fs_path,
@@ -210,7 +250,7 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
     const config::AccessSubject who{ctx.client, ctx.user, ctx.groups};
     if (is_ht_file(index, vh_) || (fe.access && !fe.access->allows(who))) return resp.error(403);
     if (!symlinks_allowed(candidate, fe.options, resp)) return;
-    return serve_file(ctx, candidate, index, fe.force_type, resp);
+    return serve_file(ctx, candidate, index, fe, resp);
   }
   if (!(eff.options & config::Options::Indexes)) return resp.error(403);
   std::string html;
@@ -221,8 +261,19 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
 }
 
 void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::shared_ptr<core::OpenFile> file,
-                                        std::string_view name, const std::string* force_type,
+                                        const std::string& fs_path, std::string_view name, const Effective& eff,
                                         http::Response& resp) const {
+  const std::string* force_type = eff.force_type;
+  const std::string rewrite_type(ctx.forced_type);  // RewriteRule [T=] wins over ForceType
+  ContentMeta meta = content_meta(name, vh_, mime_, rewrite_type.empty() ? force_type : &rewrite_type);
+  // A precompressed copy beside the file (PillarPrecompressed): its bytes,
+  // validators and length are the response's, its coding says so; the
+  // response varies on Accept-Encoding whichever is sent.
+  bool varies = false;
+  if (eff.precompressed && !eff.precompressed->empty() && meta.encoding.empty()) {
+    varies = true;
+    if (auto sidecar = precompressed_copy(ctx.head, fs_path, *file, *eff.precompressed, meta.encoding)) file = std::move(sidecar);
+  }
   const struct timespec& mtime = file->mtime;
   // ETag from size and mtime only (Apache's FileETag MTime Size), so every
   // node of a cluster serving the same deployed tree gives the same tag.
@@ -236,9 +287,8 @@ void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::sh
   auto validators = [&] {
     resp.add_header("Last-Modified", std::string_view(date, date_len));
     resp.add_header("ETag", etag);
+    if (varies) resp.add_header("Vary", "Accept-Encoding");
   };
-  const std::string rewrite_type(ctx.forced_type);  // RewriteRule [T=] wins over ForceType
-  ContentMeta meta = content_meta(name, vh_, mime_, rewrite_type.empty() ? force_type : &rewrite_type);
   std::string_view type = meta.type;
   int pre = evaluate_preconditions(ctx.head, v, time(nullptr));
   if (pre == 304) {

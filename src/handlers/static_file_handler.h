@@ -23,15 +23,16 @@ class StaticFileHandler final : public http::Handler {
     uint8_t options = config::kDefaultOptions;
     const config::AccessPolicy* access = nullptr;  // null: granted
     const std::string* force_type = nullptr;       // the deepest <Directory>'s ForceType ("": None)
+    const std::vector<std::string>* precompressed = nullptr;  // PillarPrecompressed's codings (null or empty: off)
   };
   // Options and access policy for a file in directory `dir` named `name`.
   Effective effective(std::string_view dir, std::string_view name) const;
   // False (and 403 set) when a symlink under the root is refused by Options.
   bool symlinks_allowed(const std::string& fs_path, uint8_t options, http::Response& resp) const;
   void serve_file(const http::RequestContext& ctx, const std::string& fs_path, std::string_view name,
-                  const std::string* force_type, http::Response& resp) const;
-  void serve_open_file(const http::RequestContext& ctx, std::shared_ptr<core::OpenFile> file, std::string_view name,
-                       const std::string* force_type, http::Response& resp) const;
+                  const Effective& eff, http::Response& resp) const;
+  void serve_open_file(const http::RequestContext& ctx, std::shared_ptr<core::OpenFile> file, const std::string& fs_path,
+                       std::string_view name, const Effective& eff, http::Response& resp) const;
   void serve_directory(const http::RequestContext& ctx, const std::string& fs_path, const Effective& eff,
                        http::Response& resp) const;
 

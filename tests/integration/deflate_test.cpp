@@ -7,6 +7,8 @@
 // client that leaves in the middle of a compressed body leaves the worker
 // serving the next one.
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -206,6 +208,53 @@ TEST_F(Deflate, BrotliForClientsThatTakeBrGzipForTheOthers) {
   CurlResult nobr = curl_get(srv.base_url() + "/nobr/page.html", both);
   EXPECT_EQ(nobr.header("Content-Encoding"), "gzip") << "no-brotli leaves DEFLATE";
   EXPECT_TRUE(same(gunzip(nobr.body), page));
+}
+
+// PillarPrecompressed br gzip: FILE.br or FILE.gz beside FILE is sent as
+// it is, with FILE's type, its own validators and Vary, to a client that
+// takes that coding; a copy older than FILE is never sent; off in a
+// <Directory> turns it off there; the DEFLATE filter leaves it alone.
+TEST_F(Deflate, PrecompressedCopiesBesideTheFileAreSentToClientsThatTakeThem) {
+  std::string gz_bytes = "GZ-COPY-OF-PAGE", br_bytes = "BR-COPY-OF-PAGE";  // not real codings: the test sees them pass untouched
+  tree.write("www/page.html.gz", gz_bytes);
+  tree.write("www/page.html.br", br_bytes);
+  tree.mkdir("www/plain");
+  tree.write("www/plain/page.html", page);
+  tree.write("www/plain/page.html.gz", gz_bytes);
+  START_SERVER(srv, config("PillarPrecompressed br gzip\n<Directory \"" + docroot + "/plain\">\n  PillarPrecompressed off\n"
+                           "</Directory>\n"));
+  CurlResult br = curl_get(srv.base_url() + "/page.html", {"Accept-Encoding: gzip, br"});
+  ASSERT_EQ(br.status, 200);
+  EXPECT_EQ(br.header("Content-Encoding"), "br");
+  EXPECT_EQ(br.header("Content-Type"), "text/html");
+  EXPECT_EQ(br.header("Vary"), "Accept-Encoding");
+  EXPECT_EQ(br.header("Content-Length"), std::to_string(br_bytes.size()));
+  EXPECT_EQ(br.body, br_bytes);
+  CurlResult gz = curl_get(srv.base_url() + "/page.html", kGzip);
+  EXPECT_EQ(gz.header("Content-Encoding"), "gzip");
+  EXPECT_EQ(gz.body, gz_bytes) << "the copy, not gzipped again by DEFLATE";
+  EXPECT_NE(gz.header("ETag"), br.header("ETag"));
+  CurlResult plain = curl_get(srv.base_url() + "/page.html", {"Accept-Encoding: identity"});
+  EXPECT_FALSE(plain.has("Content-Encoding"));
+  EXPECT_EQ(plain.header("Vary"), "Accept-Encoding");
+  EXPECT_TRUE(same(plain.body, page));
+  // A revalidation of the copy's ETag: 304.
+  CurlResult again = curl_get(srv.base_url() + "/page.html", {"Accept-Encoding: br", "If-None-Match: " + br.header("ETag")});
+  EXPECT_EQ(again.status, 304);
+  // Off below /plain: DEFLATE compresses the file itself.
+  CurlResult off = curl_get(srv.base_url() + "/plain/page.html", kGzip);
+  EXPECT_EQ(off.header("Content-Encoding"), "gzip");
+  EXPECT_TRUE(same(gunzip(off.body), page));
+  // A copy older than the file is stale: the file is sent (compressed by DEFLATE).
+  struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, tree.path("www/page.html.br").c_str(), old, 0), 0);
+  CurlResult stale = curl_get(srv.base_url() + "/page.html", {"Accept-Encoding: br"});
+  EXPECT_NE(stale.body, br_bytes);
+  EXPECT_TRUE(same(stale.body, page));
+  // -t names a coding it does not serve.
+  RunResult bad = check_config(basic_config(docroot, "PillarPrecompressed zstd\n"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("PillarPrecompressed: 'zstd'"), std::string::npos) << bad.err;
 }
 
 TEST_F(Deflate, HeadHasTheSameHeadersAndRangeIsNotCompressed) {

@@ -180,6 +180,23 @@ void d_brotli_max_block(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   if (int_in(out, n, 16, 24, v)) s.vhost.brotli.max_input_block = static_cast<int>(v);
 }
 
+// PillarPrecompressed off | CODING... (br, gzip): serve FILE.br or FILE.gz
+// beside FILE when the client takes that coding (nginx's gzip_static).
+void d_precompressed(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  std::vector<std::string> codings;
+  if (!(n.args.size() == 1 && http::iequals(n.args[0], "off"))) {
+    for (const auto& a : n.args) {
+      std::string c = core::lowercase(a);
+      if (c != "br" && c != "gzip")
+        return out.error(n, "PillarPrecompressed: '" + a + "' is not a coding Pillar serves precompressed: write br, "
+                                "gzip (in the order to prefer them) or off");
+      if (std::find(codings.begin(), codings.end(), c) == codings.end()) codings.push_back(std::move(c));
+    }
+  }
+  if (s.dir) s.dir->precompressed = std::move(codings);
+  else s.vhost.precompressed = std::move(codings);
+}
+
 constexpr uint8_t kAnywhere = kSV | kPerDir;
 
 constexpr DirectiveSpec kTable[] = {
@@ -187,6 +204,7 @@ constexpr DirectiveSpec kTable[] = {
     {"SetOutputFilter", 1, 1, kAnywhere, false, d_set_output_filter, "SetOutputFilter DEFLATE|BROTLI_COMPRESS", kOrFileInfo},
     {"AddOutputFilter", 2, -1, kAnywhere, false, d_add_output_filter, "AddOutputFilter DEFLATE|BROTLI_COMPRESS .EXT...", kOrFileInfo},
     {"RemoveOutputFilter", 1, -1, kAnywhere, false, d_remove_output_filter, "RemoveOutputFilter .EXT...", kOrFileInfo},
+    {"PillarPrecompressed", 1, 2, kSV | kDirectory, false, d_precompressed, "PillarPrecompressed off|br|gzip [gzip|br]"},
     {"DeflateCompressionLevel", 1, 1, kSV, false, d_level, "DeflateCompressionLevel 1-9"},
     {"DeflateMemLevel", 1, 1, kSV, false, d_mem_level, "DeflateMemLevel 1-9"},
     {"DeflateWindowSize", 1, 1, kSV, false, d_window_size, "DeflateWindowSize 1-15"},
