@@ -117,7 +117,7 @@ struct AuthConfig {
 // filter, the one output filter Pillar has. A request merges every section
 // that covers it (request/compression.cpp): the types add up, the innermost
 // SetOutputFilter wins, and each extension's innermost mapping wins.
-// Where one output filter (DEFLATE or BROTLI_COMPRESS) is put on responses.
+// Where one output filter (DEFLATE, BROTLI_COMPRESS or RATE_LIMIT) is put on responses.
 struct FilterSelection {
   std::vector<std::string> types;  // AddOutputFilterByType FILTER TYPE...: media types, lower-case, no parameters
   std::optional<bool> set;         // SetOutputFilter: whether the filter is in the list (unset: not written here)
@@ -128,9 +128,10 @@ struct FilterSelection {
 };
 
 struct OutputFilters {
-  FilterSelection deflate;  // mod_deflate's DEFLATE (gzip)
-  FilterSelection brotli;   // mod_brotli's BROTLI_COMPRESS
-  bool empty() const { return deflate.empty() && brotli.empty(); }
+  FilterSelection deflate;     // mod_deflate's DEFLATE (gzip)
+  FilterSelection brotli;      // mod_brotli's BROTLI_COMPRESS
+  FilterSelection rate_limit;  // mod_ratelimit's RATE_LIMIT (the rate is the rate-limit variable's)
+  bool empty() const { return deflate.empty() && brotli.empty() && rate_limit.empty(); }
 };
 
 // mod_deflate's settings (server and vhost; Apache's defaults).
@@ -418,6 +419,10 @@ struct RateLimitZone {
 struct RateLimitUse {
   std::string zone;
   uint32_t burst = 0;
+  // Requests over the rate that pass at once; the rest of the burst is
+  // delayed to the rate (nginx's delay=N; 0 by default: every excess
+  // request is delayed; nodelay: the whole burst passes at once).
+  uint32_t delay = 0;
   int zone_index = -1;       // into ServerConfig::rate_zones, resolved at the end of the load
   SourceLocation where;
 };

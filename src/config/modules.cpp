@@ -48,6 +48,7 @@ constexpr ApacheModule kModules[] = {
     {"rewrite_module", "mod_rewrite.c", true, ""},
     {"deflate_module", "mod_deflate.c", true, ""},
     {"brotli_module", "mod_brotli.c", true, ""},
+    {"ratelimit_module", "mod_ratelimit.c", true, ""},  // RATE_LIMIT (request/bandwidth_filter.h)
     // AddOutputFilterByType, the directive stock configurations use from it
     // (FilterDeclare/FilterProvider/FilterChain are refused as unknown).
     {"filter_module", "mod_filter.c", true, ""},

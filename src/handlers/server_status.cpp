@@ -244,6 +244,8 @@ void ServerStatusHandler::render_auto(const StatusTotals& t, std::string_view ho
   line("ConnsAsyncClosing", std::to_string(t.by_state[static_cast<unsigned char>(SlotState::Closing)]));
   line("ClientLimitRefusals", std::to_string(hdr.client_limit_refusals.load()));  // not in Apache's format
   line("ShedRequests", std::to_string(hdr.shed_requests.load()));
+  line("RateLimited", std::to_string(hdr.rate_limited.load()));
+  line("RateDelayed", std::to_string(hdr.rate_delayed.load()));
   line("LogLinesDropped", std::to_string(t.log_lines_dropped));  // not in Apache's format
   line("LogWriteErrors", std::to_string(t.log_write_errors));
   if (ctx_.cache) {  // not in Apache's format either
@@ -304,9 +306,11 @@ void ServerStatusHandler::render_html(const StatusTotals& t, std::string& out, i
   out += fmt::format("<p>{} worker processes, {} stopping; {} connections (limit {}); {} crashes, {} recycles</p>\n",
                      t.processes, t.stopping, hdr.conns_in_use.load(), hdr.max_conns.load(), hdr.crashes.load(),
                      hdr.recycles.load());
-  if (hdr.client_limit_refusals.load() || hdr.shed_requests.load())
-    out += fmt::format("<p>Overload: {} request(s) refused for PillarMaxConnectionsPerClient, {} shed by PillarShedLoad</p>\n",
-                       hdr.client_limit_refusals.load(), hdr.shed_requests.load());
+  if (hdr.client_limit_refusals.load() || hdr.shed_requests.load() || hdr.rate_limited.load() || hdr.rate_delayed.load())
+    out += fmt::format("<p>Overload: {} request(s) refused for PillarMaxConnectionsPerClient, {} shed by PillarShedLoad; "
+                       "PillarRateLimit refused {} and delayed {}</p>\n",
+                       hdr.client_limit_refusals.load(), hdr.shed_requests.load(), hdr.rate_limited.load(),
+                       hdr.rate_delayed.load());
   if (t.log_lines_dropped || t.log_write_errors)
     out += fmt::format("<p>Logs: {} line(s) dropped, {} failed write(s) (see the error log)</p>\n",
                        t.log_lines_dropped, t.log_write_errors);
@@ -439,6 +443,10 @@ void MetricsHandler::handle(const http::RequestContext& ctx, http::Response& res
          std::to_string(hdr.client_limit_refusals.load()));
   metric("pillar_shed_requests_total", "counter", "Low-priority requests refused while PillarShedLoad's bound was passed.",
          std::to_string(hdr.shed_requests.load()));
+  metric("pillar_rate_limited_requests_total", "counter", "Requests PillarRateLimit refused (429).",
+         std::to_string(hdr.rate_limited.load()));
+  metric("pillar_rate_delayed_requests_total", "counter", "Requests PillarRateLimit delayed to its zone's rate.",
+         std::to_string(hdr.rate_delayed.load()));
   metric("pillar_shed_load_average", "gauge", "The 1-minute load average PillarShedLoad compares (sampled each second).",
          fmt::format("{}.{:03}", hdr.load_milli.load() / 1000, hdr.load_milli.load() % 1000));
   metric("pillar_worker_crashes_total", "counter", "Workers that died on a signal.", std::to_string(hdr.crashes.load()));

@@ -1,8 +1,9 @@
 // The output-filter directive table: mod_deflate's Deflate* and
 // mod_brotli's Brotli* settings and the directives that put their DEFLATE
-// and BROTLI_COMPRESS filters on responses (mod_filter's
-// AddOutputFilterByType, core's SetOutputFilter, mod_mime's AddOutputFilter
-// and RemoveOutputFilter). These two are the output filters Pillar has, so
+// and BROTLI_COMPRESS filters, and mod_ratelimit's RATE_LIMIT, on responses
+// (mod_filter's AddOutputFilterByType, core's SetOutputFilter, mod_mime's
+// AddOutputFilter and RemoveOutputFilter). These three are the output
+// filters Pillar has, so
 // naming another (INCLUDES, SUBSTITUTE...) is an error that says so rather
 // than a filter silently missing. Listed in directives/registry.cpp;
 // docs/compression.md documents each directive.
@@ -27,7 +28,7 @@ OutputFilters& scope_filters(Scope& s) {
 
 // The filters a list names.
 struct Named {
-  bool deflate = false, brotli = false;
+  bool deflate = false, brotli = false, rate_limit = false;
 };
 
 // "DEFLATE", "BROTLI_COMPRESS;DEFLATE"...: which of Pillar's filters are
@@ -48,9 +49,13 @@ bool filter_list(DirectiveSink& out, const ConfigNode& n, std::string_view list,
       named.brotli = true;
       continue;
     }
+    if (http::iequals(name, "RATE_LIMIT")) {
+      named.rate_limit = true;
+      continue;
+    }
     out.error(n, n.name + ": the output filter '" + std::string(name) +
-                     "' is not available in Pillar, which has DEFLATE (mod_deflate) and BROTLI_COMPRESS (mod_brotli) "
-                     "only; remove it from the list");
+                     "' is not available in Pillar, which has DEFLATE (mod_deflate), BROTLI_COMPRESS (mod_brotli) "
+                     "and RATE_LIMIT (mod_ratelimit) only; remove it from the list");
     return false;
   }
   return true;
@@ -83,6 +88,7 @@ void d_add_by_type(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     }
     if (named.deflate) add(f.deflate, type);
     if (named.brotli) add(f.brotli, type);
+    if (named.rate_limit) add(f.rate_limit, type);
   }
 }
 
@@ -93,6 +99,7 @@ void d_set_output_filter(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   OutputFilters& f = scope_filters(s);
   f.deflate.set = named.deflate;
   f.brotli.set = named.brotli;
+  f.rate_limit.set = named.rate_limit;
 }
 
 // AddOutputFilter FILTER[;FILTER...] EXT...
@@ -104,7 +111,8 @@ void d_add_output_filter(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     std::string ext;
     if (!extension(out, n, n.args[i], ext)) return;
     f.deflate.extensions.emplace_back(ext, named.deflate);
-    f.brotli.extensions.emplace_back(std::move(ext), named.brotli);
+    f.brotli.extensions.emplace_back(ext, named.brotli);
+    f.rate_limit.extensions.emplace_back(std::move(ext), named.rate_limit);
   }
 }
 
@@ -115,7 +123,8 @@ void d_remove_output_filter(DirectiveSink& out, const ConfigNode& n, Scope& s) {
     std::string ext;
     if (!extension(out, n, a, ext)) return;
     f.deflate.extensions.emplace_back(ext, false);
-    f.brotli.extensions.emplace_back(std::move(ext), false);
+    f.brotli.extensions.emplace_back(ext, false);
+    f.rate_limit.extensions.emplace_back(std::move(ext), false);
   }
 }
 
@@ -200,9 +209,9 @@ void d_precompressed(DirectiveSink& out, const ConfigNode& n, Scope& s) {
 constexpr uint8_t kAnywhere = kSV | kPerDir;
 
 constexpr DirectiveSpec kTable[] = {
-    {"AddOutputFilterByType", 2, -1, kAnywhere, false, d_add_by_type, "AddOutputFilterByType DEFLATE|BROTLI_COMPRESS MEDIA-TYPE...", kOrFileInfo},
-    {"SetOutputFilter", 1, 1, kAnywhere, false, d_set_output_filter, "SetOutputFilter DEFLATE|BROTLI_COMPRESS", kOrFileInfo},
-    {"AddOutputFilter", 2, -1, kAnywhere, false, d_add_output_filter, "AddOutputFilter DEFLATE|BROTLI_COMPRESS .EXT...", kOrFileInfo},
+    {"AddOutputFilterByType", 2, -1, kAnywhere, false, d_add_by_type, "AddOutputFilterByType DEFLATE|BROTLI_COMPRESS|RATE_LIMIT MEDIA-TYPE...", kOrFileInfo},
+    {"SetOutputFilter", 1, 1, kAnywhere, false, d_set_output_filter, "SetOutputFilter DEFLATE|BROTLI_COMPRESS|RATE_LIMIT", kOrFileInfo},
+    {"AddOutputFilter", 2, -1, kAnywhere, false, d_add_output_filter, "AddOutputFilter DEFLATE|BROTLI_COMPRESS|RATE_LIMIT .EXT...", kOrFileInfo},
     {"RemoveOutputFilter", 1, -1, kAnywhere, false, d_remove_output_filter, "RemoveOutputFilter .EXT...", kOrFileInfo},
     {"PillarPrecompressed", 1, 2, kSV | kDirectory, false, d_precompressed, "PillarPrecompressed off|br|gzip [gzip|br]"},
     {"DeflateCompressionLevel", 1, 1, kSV, false, d_level, "DeflateCompressionLevel 1-9"},

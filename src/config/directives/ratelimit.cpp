@@ -55,28 +55,37 @@ void d_zone(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   s.server.rate_zones.push_back(std::move(z));
 }
 
-// PillarRateLimit ZONE [burst=N] [nodelay]
+// PillarRateLimit ZONE [burst=N] [nodelay | delay=N]
 void d_limit(DirectiveSink& out, const ConfigNode& n, Scope& s) {
   RateLimitUse u;
   u.zone = n.args[0];
   u.where = {n.file, n.line};
+  bool nodelay = false, delay_given = false;
   for (size_t i = 1; i < n.args.size(); ++i) {
     const std::string a = core::lowercase(n.args[i]);
+    uint64_t v = 0;
+    std::string why;
     if (a.rfind("burst=", 0) == 0) {
-      uint64_t b = 0;
-      std::string why;
-      if (!parse_uint(a.substr(6), 0, 60'000, b, why)) return out.error(n, "PillarRateLimit burst=: " + why);
-      u.burst = static_cast<uint32_t>(b);
+      if (!parse_uint(a.substr(6), 0, 60'000, v, why)) return out.error(n, "PillarRateLimit burst=: " + why);
+      u.burst = static_cast<uint32_t>(v);
     } else if (a == "nodelay") {
-      // The only mode: requests within the burst pass at once (nginx's nodelay).
-    } else if (a.rfind("delay", 0) == 0) {
-      return out.error(n, "PillarRateLimit: '" + n.args[i] + "': delaying requests within the burst is not built; "
-                          "requests within the burst pass at once (nginx's nodelay): drop it");
+      nodelay = true;
+    } else if (a.rfind("delay=", 0) == 0) {
+      if (!parse_uint(a.substr(6), 0, 60'000, v, why)) return out.error(n, "PillarRateLimit delay=: " + why);
+      u.delay = static_cast<uint32_t>(v);
+      delay_given = true;
     } else {
       return out.error(n, "PillarRateLimit: unknown argument '" + n.args[i] + "'; write PillarRateLimit ZONE "
-                          "[burst=N] [nodelay]");
+                          "[burst=N] [nodelay | delay=N]");
     }
   }
+  if (nodelay && delay_given)
+    return out.error(n, "PillarRateLimit: nodelay and delay= together; nodelay lets the whole burst through at "
+                        "once, delay=N only its first N: keep one");
+  if (nodelay) u.delay = u.burst;
+  if (u.delay > u.burst)
+    return out.error(n, "PillarRateLimit: delay=" + std::to_string(u.delay) + " is more than burst=" +
+                            std::to_string(u.burst) + "; requests past the burst are refused, so delay= is at most burst=");
   (s.loc ? s.loc->rate_limits : s.vhost.rate_limits).push_back(std::move(u));
 }
 
@@ -137,7 +146,7 @@ constexpr DirectiveSpec kTable[] = {
     {"PillarMaxConnectionsPerClient", 1, 1, kServer, false, d_max_conns_per_client, "PillarMaxConnectionsPerClient N"},
     {"PillarPriority", 1, 1, kSV | kLocation, false, d_priority, "PillarPriority low|normal"},
     {"PillarShedLoad", 1, 3, kServer, false, d_shed_load, "PillarShedLoad [loadavg=N] [busy=P%] [retry-after=SECONDS]"},
-    {"PillarRateLimit", 1, 3, kSV | kLocation, false, d_limit, "PillarRateLimit ZONE [burst=N] [nodelay]"},
+    {"PillarRateLimit", 1, 4, kSV | kLocation, false, d_limit, "PillarRateLimit ZONE [burst=N] [nodelay | delay=N]"},
     {"PillarRateLimitZone", 3, 3, kServer, false, d_zone, "PillarRateLimitZone NAME client|vhost|header=FIELD RATE"},
 };
 

@@ -131,6 +131,8 @@ struct ScoreboardHeader {
   // the master samples each second (/proc/loadavg, thousandths).
   std::atomic<uint64_t> client_limit_refusals{0};  // requests refused for PillarMaxConnectionsPerClient
   std::atomic<uint64_t> shed_requests{0};          // low-priority requests refused by PillarShedLoad
+  std::atomic<uint64_t> rate_limited{0};           // requests refused (429) by PillarRateLimit
+  std::atomic<uint64_t> rate_delayed{0};           // requests PillarRateLimit held back to the rate
   std::atomic<uint32_t> load_milli{0};             // 1-minute load average x 1000
   TlsCounters tls;
   Http2Counters h2;
@@ -142,7 +144,7 @@ class SharedMemory;
 class Scoreboard {
  public:
   static constexpr uint32_t kMagic = 0x50494c53;  // "PILS"
-  static constexpr uint32_t kLayoutVersion = 7;
+  static constexpr uint32_t kLayoutVersion = 8;
 
   Scoreboard() = default;
   // Carves the tables from `mem`; false when it does not fit.

@@ -201,6 +201,9 @@ void Stream::run() {
     if (exchange_->proceed() != http::Exchange::Step::Done) break;
     end_exchange();
   }
+  // Answered, with a response filter still holding part of the body (a
+  // RATE_LIMIT's bucket, deflate's file pieces): it passes more on now.
+  if (state_ == State::Answered && !out_ended_ && !req_.filters.empty()) sink().flush();
 }
 
 void Stream::wake() {
@@ -511,7 +514,7 @@ ssize_t Stream::read_data(uint8_t* buf, size_t len, uint32_t* flags) {
   if (done > 0) {
     note_progress();
     // Room in the queue again: an exchange waiting for it goes on.
-    if (exchange_ && queued_bytes_ < s_.limits().stream_buffer) s_.ready(*this);
+    if ((exchange_ || !req_.filters.empty()) && queued_bytes_ < s_.limits().stream_buffer) s_.ready(*this);
   }
   if (out_.empty() && out_ended_) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;

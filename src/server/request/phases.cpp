@@ -82,7 +82,7 @@ PhaseStep phase_limits(RequestCarrier& c) {
 }
 
 PhaseStep phase_filters(RequestCarrier& c) {
-  install_response_filters(c.request());
+  install_response_filters(c.request(), &c);
   return PhaseStep::Next;
 }
 

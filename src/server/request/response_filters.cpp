@@ -4,15 +4,19 @@
 #include "server/request/response_filters.h"
 
 #include "server/metadata/headers_filter.h"
+#include "server/request/bandwidth_filter.h"
 #include "server/request/compression.h"
+#include "server/request/phases.h"
+#include "server/worker_loop.h"
 #include "server/request/request.h"
 
 namespace pillar::server {
 
-void install_response_filters(Request& req) {
+void install_response_filters(Request& req, RequestCarrier* carrier) {
   req.filters.clear();
   req.filters.mark_installed();
   // Filter modules add themselves here (mod_headers, mod_deflate), innermost first.
+  if (carrier) maybe_push_bandwidth_filter(req, *carrier, carrier->worker().loop());  // mod_ratelimit: the bytes on the wire
   maybe_push_deflate_filter(req);            // mod_deflate (request/compression.cpp)
   metadata::maybe_push_headers_filter(req);  // mod_headers, mod_expires: they see the compressed head
 }

@@ -54,6 +54,10 @@ class ResponseFilters {
 // request (its route, its headers). Runs after access, before the exchange,
 // or for an answer the server gives before that step (a redirect, a 413),
 // when that answer is queued.
-void install_response_filters(Request& req);
+// `carrier` gives the filters that pace (RATE_LIMIT) the loop's timers and a
+// way to wake the request; without one (the server's own early answers,
+// written before the filter step) they are not put on.
+class RequestCarrier;
+void install_response_filters(Request& req, RequestCarrier* carrier = nullptr);
 
 }  // namespace pillar::server
