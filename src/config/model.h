@@ -383,6 +383,7 @@ struct BalancerConfig {
   LbMethod lbmethod = LbMethod::ByRequests;
   std::string hash_header;          // ConsistentHash key: a request header; empty: the URL
   std::string stickysession;        // "JSESSIONID|jsessionid"
+  char stickysession_sep = '.';     // stickysessionsep=: what precedes the route in the value; '\0' (Off): the whole value
   bool nofailover = false;
   Millis persistence{0};            // client-IP persistence (IPVS -p)
   uint32_t max_attempts = 3;        // maxattempts=: members tried for one request

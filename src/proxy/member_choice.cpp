@@ -44,7 +44,7 @@ MemberChoice::Outcome MemberChoice::choose(const ChoiceRequest& r, uint64_t now)
     fresh_ = m >= 0;
     stale_member_ = -1;
     if (m < 0 && !cfg.stickysession.empty()) {
-      auto route = extract_route(cfg.stickysession, r.cookie, r.target);
+      auto route = extract_route(cfg.stickysession, r.cookie, r.target, cfg.stickysession_sep);
       auto d = decide(members, route.route, cfg.nofailover, exclude);
       if (d.kind == StickyDecision::UseMember) m = d.member;
       else if (d.kind == StickyDecision::Unavailable) return why_ = "sticky member unavailable (nofailover)", Outcome::Unavailable;

@@ -83,6 +83,11 @@ TEST_F(AliasTest, FallbackResourceForMissingFilesOnly) {
   EXPECT_EQ(f.first().status, 200) << f.data;
   EXPECT_EQ(f.first().body, "fallback index.php\n");
   EXPECT_EQ(raw_get(srv.port(), "/here.txt").first().body, "in the docroot\n");
+  // A file with a path after it is found (PATH_INFO), not missing: as
+  // mod_dir, no fallback (a front controller's /index.php/route runs itself).
+  auto info = raw_get(srv.port(), "/here.txt/more");
+  EXPECT_NE(info.first().body, "fallback index.php\n") << info.data;
+  EXPECT_EQ(info.first().status, 404) << "a static file takes no PATH_INFO (AcceptPathInfo's default)";
   EXPECT_EQ(raw_get(srv.port(), "/strict/missing").first().status, 404);
   EXPECT_EQ(raw_get(srv.port(), "/strict/kept.txt").first().body, "kept\n");
 }

@@ -58,27 +58,43 @@ inline uint16_t free_port() {
   return port;
 }
 
+// What a test may change in its PHP-FPM: each instance started from the
+// same TempTree needs its own `dir` (socket, pid file, log, php-fpm.conf);
+// `pool_lines` are appended to both pools' sections (env[NAME] = value,
+// php_admin_value[post_max_size] = 64M, ...).
+struct FpmOptions {
+  int children = 3;
+  std::string dir = "run";
+  std::string pool_lines;
+};
+inline FpmOptions with_children(int children) {
+  FpmOptions o;
+  o.children = children;
+  return o;
+}
+
 // PHP-FPM in the foreground (-F) with its own php-fpm.conf: pool "sock" on a
 // unix socket, pool "tcp" on 127.0.0.1:PORT; no php.ini (-n); as root only
 // with -R (CI). Stopped (TERM, then KILL) by stop() or the destructor.
 class PhpFpm {
  public:
-  explicit PhpFpm(const TempTree& t, int children = 3) : socket_(t.path("run/fpm.sock")) {
+  explicit PhpFpm(const TempTree& t, int children = 3) : PhpFpm(t, with_children(children)) {}
+  PhpFpm(const TempTree& t, const FpmOptions& o) : socket_(t.path(o.dir + "/fpm.sock")) {
     std::string bin = php_fpm_binary();
     if (bin.empty()) return;
-    ::mkdir(t.path("run").c_str(), 0755);
+    ::mkdir(t.path(o.dir).c_str(), 0755);
     tcp_port_ = free_port();
     std::string pools;
     for (const char* name : {"sock", "tcp"}) {
       pools += std::string("[") + name + "]\nlisten = " +
                (std::string(name) == "sock" ? socket_ : "127.0.0.1:" + std::to_string(tcp_port_)) +
-               "\nlisten.mode = 0666\npm = static\npm.max_children = " + std::to_string(children) +
-               "\ncatch_workers_output = no\nclear_env = yes\n";
+               "\nlisten.mode = 0666\npm = static\npm.max_children = " + std::to_string(o.children) +
+               "\ncatch_workers_output = no\nclear_env = yes\n" + o.pool_lines;
     }
-    std::string conf = t.root() + "/php-fpm.conf";
+    std::string conf = t.path(o.dir + "/php-fpm.conf");
     FILE* f = std::fopen(conf.c_str(), "w");
-    std::fprintf(f, "[global]\nerror_log = %s\ndaemonize = no\npid = %s\n%s", t.path("run/fpm.log").c_str(),
-                 t.path("run/fpm.pid").c_str(), pools.c_str());
+    std::fprintf(f, "[global]\nerror_log = %s\ndaemonize = no\npid = %s\n%s", t.path(o.dir + "/fpm.log").c_str(),
+                 t.path(o.dir + "/fpm.pid").c_str(), pools.c_str());
     std::fclose(f);
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -98,6 +114,7 @@ class PhpFpm {
   bool ready() const { return ready_; }
   const std::string& socket() const { return socket_; }
   uint16_t tcp_port() const { return tcp_port_; }
+  pid_t pid() const { return pid_; }  // the master's; -1 once stopped
   void stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);

@@ -335,6 +335,13 @@ bool apply_balancer_param(std::string_view kv, BalancerConfig& b, std::string& w
     b.hash_header = std::string(v);
   } else if (key == "stickysession") {
     b.stickysession = std::string(v);
+  } else if (key == "stickysessionsep") {
+    // Apache 2.4's parameter: PHP's session ids cannot hold the default '.'
+    // (its files handler refuses the id), so stickysession=PHPSESSID needs
+    // another separator PHP allows, e.g. stickysessionsep=- with ids "SID-ROUTE".
+    if (core::lowercase(v) == "off") b.stickysession_sep = '\0';
+    else if (v.size() == 1) b.stickysession_sep = v[0];
+    else return why = "stickysessionsep=" + std::string(v) + ": use one character or Off", false;
   } else if (key == "nofailover") {
     if (!parse_on_off(v, b.nofailover, why)) return why = "nofailover=" + why, false;
   } else if (key == "persistence") {
@@ -353,7 +360,7 @@ bool apply_balancer_param(std::string_view kv, BalancerConfig& b, std::string& w
     // accepted for compatibility
   } else {
     why = "unknown balancer parameter '" + key +
-          "'; use lbmethod, stickysession, nofailover, persistence, maxattempts or hashheader";
+          "'; use lbmethod, stickysession, stickysessionsep, nofailover, persistence, maxattempts or hashheader";
     return false;
   }
   return true;

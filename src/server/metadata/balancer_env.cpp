@@ -13,7 +13,7 @@ void set_balancer_env(http::RequestEnv& env, const config::BalancerConfig& b, co
   env.set("BALANCER_WORKER_ROUTE", m.route);
   std::string_view route;
   if (!b.stickysession.empty()) {
-    proxy::StickyRoute r = proxy::extract_route(b.stickysession, head.find("Cookie"), head.target);
+    proxy::StickyRoute r = proxy::extract_route(b.stickysession, head.find("Cookie"), head.target, b.stickysession_sep);
     if (!r.route.empty()) {
       proxy::StickyNames names = proxy::parse_sticky_names(b.stickysession);
       route = r.route;

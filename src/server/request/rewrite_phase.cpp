@@ -222,6 +222,18 @@ bool file_missing(const std::string& path) {
   return errno == ENOENT || errno == ENOTDIR;
 }
 
+// FallbackResource's "no such file": Apache's mod_dir falls back only when
+// core's walk found nothing (finfo NOFILE). /index.php/feed/ finds index.php
+// with PATH_INFO /feed/ and runs it, as a front controller's PATH_INFO
+// routes need; the fallback used to take it for missing and drop PATH_INFO.
+bool nothing_at(const std::string& filename, std::string_view root) {
+  if (!file_missing(filename)) return false;
+  std::string file, info;
+  split_path_info(filename, root, file, info);
+  struct stat st {};
+  return info.empty() || ::stat(file.c_str(), &st) != 0;
+}
+
 // <If> sections (server/if_sections.h): the request is served by the Site
 // that merges the true ones; false with a 500 when one did not merge.
 bool apply_if_sections(Request& req, const RewritePhaseEnv& env, std::string_view filename) {
@@ -345,7 +357,7 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
   if (static_files && !st.script) {
     const auto* d = deepest(dvh, filename, [](const auto& s) { return s.fallback_resource.has_value(); });
     const std::string& fallback = d ? *d->fallback_resource : dvh.fallback_resource;
-    if (!fallback.empty() && fallback != req.path && file_missing(filename)) {
+    if (!fallback.empty() && fallback != req.path && nothing_at(filename, dvh.document_root)) {
       return set_url(req, fallback, nullptr) ? Step::Again : Step::Respond;
     }
   }

@@ -37,8 +37,10 @@ struct Pool {
       cfg.members.push_back(m);
     }
     std::string why;
-    if (!balancer_params.empty()) {
-      EXPECT_TRUE(config::apply_balancer_param(balancer_params, cfg, why)) << why;
+    for (size_t at = 0, sp; at < balancer_params.size(); at = sp + 1) {  // space-separated too
+      sp = balancer_params.find(' ', at);
+      if (sp == std::string::npos) sp = balancer_params.size();
+      EXPECT_TRUE(config::apply_balancer_param(balancer_params.substr(at, sp - at), cfg, why)) << why;
     }
     std::string err;
     b = BalancerRuntime::build(cfg, nullptr, err);
@@ -139,6 +141,28 @@ TEST(MemberChoice, TheStickyRouteWins) {
     ASSERT_EQ(c.choose(r, 1000), MemberChoice::Outcome::Member);
     EXPECT_EQ(c.member(), 2);
   }
+}
+
+// stickysessionsep=: PHP's ids hold '-' but never '.', so "SID-ROUTE".
+TEST(MemberChoice, TheStickySeparatorIsTheBalancers) {
+  Pool dash("", "stickysession=PHPSESSID stickysessionsep=-");
+  for (const char* cookie : {"PHPSESSID=3f9a0c-b", "PHPSESSID=3f9a0c.x-b"}) {
+    MemberChoice c(*dash.b, {});
+    ChoiceRequest r;
+    r.cookie = cookie;
+    ASSERT_EQ(c.choose(r, 1000), MemberChoice::Outcome::Member);
+    EXPECT_EQ(c.member(), 1) << cookie;
+  }
+  Pool off("", "stickysession=ROUTEID stickysessionsep=Off");
+  MemberChoice c(*off.b, {});
+  ChoiceRequest r;
+  r.cookie = "ROUTEID=c";
+  ASSERT_EQ(c.choose(r, 1000), MemberChoice::Outcome::Member);
+  EXPECT_EQ(c.member(), 2) << "Off: the whole value is the route";
+  config::BalancerConfig cfg;
+  std::string why;
+  EXPECT_FALSE(config::apply_balancer_param("stickysessionsep=--", cfg, why));
+  EXPECT_NE(why.find("one character or Off"), std::string::npos) << why;
 }
 
 }  // namespace
