@@ -179,6 +179,14 @@ void FastcgiExchange::build_request() {
 
   up_out_.clear();
   up_out_pos_ = 0;
+  // The records' size, so that up_out_ grows once: the pairs (and a
+  // spooled body), a header and at most 7 bytes of padding per record,
+  // BEGIN_REQUEST, the empty PARAMS and STDIN records.
+  size_t need = 4 * fastcgi::kHeaderSize + 8;
+  for (const auto& [name, value] : env) need += fastcgi::pair_size(name, value);
+  need += (need / fastcgi::kMaxContent + 1) * (fastcgi::kHeaderSize + 7);
+  if (spooled_) need += spool_.size() + (spool_.size() / (fastcgi::kMaxContent - 7) + 1) * (fastcgi::kHeaderSize + 7);
+  up_out_.reserve(need);
   fastcgi::append_begin_request(up_out_, kRequestId, true);
   fastcgi::ParamsWriter params(up_out_, kRequestId);
   for (const auto& [name, value] : env) {
@@ -216,10 +224,18 @@ bool FastcgiExchange::connect() {
       return connect_failed(std::string("connect to ") + b.url + " failed: " + strerror(errno));
     up_ = std::make_unique<core::PlainTransport>(std::move(fd));
   }
-  w_.loop().add(up_->fd(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
   state_ = State::Exchanging;  // a connect in progress shows as writable (or an error) first
   up_writable_ = up_reused_;
   up_readable_ = false;
+  uint32_t events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  if (up_reused_) {
+    // A pooled connection takes the request before it is watched: when all
+    // of it went and no body follows, only the answer is waited for (a
+    // writable socket registered for EPOLLOUT would report so at once).
+    flush_upstream();
+    if (req_done_ && up_out_pos_ == up_out_.size()) events &= ~static_cast<uint32_t>(EPOLLOUT);
+  }
+  w_.loop().add(up_->fd(), events, this);
   if (!up_reused_) state_ = State::Connecting;
   arm(timeout_ms());
   return true;
@@ -401,17 +417,24 @@ bool FastcgiExchange::flush_upstream() {
 
 bool FastcgiExchange::read_upstream() {
   bool progressed = false;
-  while (up_readable_ && !up_eof_ && client_has_room() && up_in_.size() - up_in_pos_ < kBufferMax) {
+  // Nothing is read after END_REQUEST: the connection then goes back to the
+  // pool, whose probe finds a close or stray bytes before it is reused.
+  while (!ended_ && up_readable_ && !up_eof_ && client_has_room() && up_in_.size() - up_in_pos_ < kBufferMax) {
     if (up_in_pos_ > 0 && (up_in_pos_ == up_in_.size() || up_in_pos_ >= kBufferMax)) {
       up_in_.erase(0, up_in_pos_);
       up_in_pos_ = 0;
     }
-    size_t old = up_in_.size();
-    up_in_.resize(old + kReadChunk);
-    core::Io r = up_->read(up_in_.data() + old, kReadChunk);
-    up_in_.resize(old + (r.ok() ? r.n : 0));
+    // Read on the stack and appended: a small answer costs its own size,
+    // not a 16 KiB allocation zero-filled by resize().
+    char chunk[kReadChunk];
+    core::Io r = up_->read(chunk, kReadChunk);
     if (r.ok()) {
+      up_in_.append(chunk, r.n);
       progressed = true;
+      // A short read took all there was: the records are decoded first,
+      // and the socket read again (to EAGAIN) only if the request has not
+      // ended; up_readable_ stays set until then.
+      if (r.n < kReadChunk) break;
       continue;
     }
     if (r.again()) up_readable_ = false;
