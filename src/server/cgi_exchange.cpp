@@ -18,7 +18,7 @@
 #include "core/text.h"
 #include "fastcgi/cgi_env.h"
 #include "fastcgi/cgi_response.h"
-#include "server/request/local_redirect.h"
+#include "server/script_head.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -28,11 +28,6 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kStderrLineMax = 4096;
 constexpr const char* kSafePath = "/usr/local/bin:/usr/bin:/bin";  // suexec's AP_SAFE_PATH
-
-std::string_view vhost_name(const Request& req) {
-  const auto& n = req.site->cfg->server_name;
-  return n.empty() ? std::string_view("(main)") : std::string_view(n);
-}
 
 bool set_nonblock(int fd) {
   int fl = fcntl(fd, F_GETFL);
@@ -269,7 +264,7 @@ http::Exchange::Step CgiExchange::proceed() {
 
 void CgiExchange::fail(int status, const std::string& why) {
   core::log(status == 408 || status == 400 ? core::LogLevel::Info : core::LogLevel::Error, "cgid",
-            "[client {}] [vhost {}] {} {}", req_.client_ip, vhost_name(req_), status, why);
+            "[client {}] [vhost {}] {} {}", req_.client_ip, req_.site->log_name(), status, why);
   release();
   status_ = status;
   done_ = failed_ = true;
@@ -279,7 +274,7 @@ void CgiExchange::abort_client(const char* why) {
   if (head_sent_) (void)host_.sink().flush();
   if (why)
     core::log(core::LogLevel::Error, "cgid", "[client {}] [vhost {}] {}: {}; connection closed", req_.client_ip,
-              vhost_name(req_), route_.script_filename, why);
+              req_.site->log_name(), route_.script_filename, why);
   release();
   done_ = aborted_ = true;
 }
@@ -429,7 +424,7 @@ void CgiExchange::on_stderr(std::string_view data, bool flush_all) {
   auto emit = [&] {
     while (!stderr_line_.empty() && stderr_line_.back() == '\r') stderr_line_.pop_back();
     if (!stderr_line_.empty())
-      core::log(core::LogLevel::Error, "cgid", "[client {}] [vhost {}] {}: {}", req_.client_ip, vhost_name(req_),
+      core::log(core::LogLevel::Error, "cgid", "[client {}] [vhost {}] {}: {}", req_.client_ip, req_.site->log_name(),
                 stderr_line_, route_.script_filename);
     stderr_line_.clear();
   };
@@ -458,57 +453,27 @@ void CgiExchange::log_exit() {
   exit_logged_ = true;
   if (WIFEXITED(wait_status_)) return;  // its own exit status is the script's business
   core::log(core::LogLevel::Error, "cgid", "[client {}] [vhost {}] script {} (pid {}) {}{}", req_.client_ip,
-            vhost_name(req_), route_.script_filename, pid_, describe_wait_status(wait_status_), kernel_kill_hint());
+            req_.site->log_name(), route_.script_filename, pid_, describe_wait_status(wait_status_), kernel_kill_hint());
 }
 
 bool CgiExchange::send_head() {
-  fastcgi::CgiHead head;
-  size_t consumed = 0;
-  const char* why = nullptr;
-  auto p = fastcgi::parse_cgi_head(head_buf_, kHeadMax, head, consumed, why);
-  if (p == fastcgi::CgiParse::Incomplete) return true;
-  if (p == fastcgi::CgiParse::Error) {
-    fail(500, std::string("malformed header from script ") + route_.script_filename + ": " + why);
-    return false;
+  ScriptHeadOut out;
+  switch (write_script_head(host_, req_, head_buf_, kHeadMax, req_done_, w_.loop().http_date(), out)) {
+    case ScriptHead::Incomplete: return true;
+    case ScriptHead::Malformed:
+      fail(500, std::string("malformed header from script ") + route_.script_filename + ": " + out.why);
+      return false;
+    case ScriptHead::Redirect:
+      redirecting_ = head_sent_ = discard_body_ = true;
+      return true;
+    case ScriptHead::Sent: break;
   }
-  if (head.local_redirect) {
-    // Nothing of this answer goes out: the request runs again for the
-    // path once the script is done (request/local_redirect.h).
-    ask_local_redirect(req_, head.location());
-    redirecting_ = head_sent_ = discard_body_ = true;
-    head_buf_.clear();
-    head_buf_.shrink_to_fit();
-    return true;
-  }
-  const bool head_req = req_.head.method == http::Method::Head;
-  const bool no_body = head.status == 204 || head.status == 304;
-  status_ = head.status;
-  auto& sink = host_.sink();
-  std::string& o = sink.begin_head(head.status, head.reason);
-  bool has_date = false;
-  for (const auto& [name, value] : head.fields) {
-    if (core::iequals(name, "Content-Length")) {
-      if (head_req) o.append("Content-Length: ").append(value).append("\r\n");
-      continue;
-    }
-    has_date = has_date || core::iequals(name, "Date");
-    o.append(name).append(": ").append(value).append("\r\n");
-  }
-  if (!has_date) o.append("Date: ").append(w_.loop().http_date()).append("\r\n");
-  auto& body = host_.body();
-  if (!req_done_ && (body.chunked() || body.left() > http::RequestBody::kDiscardMax)) host_.close_after();
-  known_length_ = head.has_content_length && !head_req && !no_body;
-  body_left_ = known_length_ ? head.content_length : 0;
-  sink.end_head(head_req || no_body ? http::BodyLength::None
-                : known_length_       ? http::BodyLength::Known
-                                      : http::BodyLength::Unknown,
-                body_left_);
+  status_ = out.status;
+  known_length_ = out.known_length;
+  body_left_ = out.body_left;
+  discard_body_ = out.discard_body;
   head_sent_ = true;
-  discard_body_ = head_req || no_body;
-  std::string rest = head_buf_.substr(consumed);
-  head_buf_.clear();
-  head_buf_.shrink_to_fit();
-  return on_stdout(rest);
+  return on_stdout(out.rest);
 }
 
 bool CgiExchange::on_stdout(std::string_view data) {
@@ -521,7 +486,7 @@ bool CgiExchange::on_stdout(std::string_view data) {
     if (data.size() > body_left_) {
       if (!excess_logged_)
         core::log(core::LogLevel::Warn, "cgid", "[client {}] [vhost {}] the script wrote more than its Content-Length; "
-                  "the rest is dropped: {}", req_.client_ip, vhost_name(req_), route_.script_filename);
+                  "the rest is dropped: {}", req_.client_ip, req_.site->log_name(), route_.script_filename);
       excess_logged_ = true;
       data = data.substr(0, static_cast<size_t>(body_left_));
     }

@@ -24,7 +24,7 @@ PhaseStep phase_cgi(RequestCarrier& c) {
   if (r.kind == CgiRoute::Kind::None) return PhaseStep::Next;
   if (r.kind == CgiRoute::Kind::Refuse) {
     core::log(core::LogLevel::Error, "cgid", "[client {}] [vhost {}] {}", req.client_ip,
-              req.site->cfg->server_name.empty() ? "(main)" : req.site->cfg->server_name, r.why);
+              req.site->log_name(), r.why);
     close_if_body_unread(c);
     set_error_answer(req, r.status);
     c.respond();

@@ -17,7 +17,7 @@
 #include "fastcgi/cgi_env.h"
 #include "fastcgi/cgi_response.h"
 #include "server/metadata/signature.h"
-#include "server/request/local_redirect.h"
+#include "server/script_head.h"
 #include "server/site.h"
 #include "server/worker_loop.h"
 
@@ -27,11 +27,6 @@ namespace {
 constexpr uint16_t kRequestId = 1;  // one request per connection at a time (no multiplexing)
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kStderrLineMax = 4096;
-
-std::string_view vhost_name(const Request& req) {
-  const auto& n = req.site->cfg->server_name;
-  return n.empty() ? std::string_view("(main)") : std::string_view(n);
-}
 
 }  // namespace
 
@@ -77,7 +72,7 @@ bool FastcgiExchange::begin_exchange() {
 bool FastcgiExchange::connect_failed(const std::string& why) {
   if (choice_ && !body_started_) {
     core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] {}; trying another member", req_.client_ip,
-              vhost_name(req_), why);
+              req_.site->log_name(), why);
     choice_->failed(choice_->member(), "refused the connection", w_.loop().now_ms());
     release_upstream(false);
     return begin_exchange();
@@ -255,7 +250,7 @@ void FastcgiExchange::close_upstream(bool reusable) {
 
 void FastcgiExchange::fail(int status, const char* why) {
   core::log(status == 408 || status == 400 ? core::LogLevel::Info : core::LogLevel::Error, "proxy_fcgi",
-            "[client {}] [vhost {}] {} {}: {}", req_.client_ip, vhost_name(req_), status, app_->url, why);
+            "[client {}] [vhost {}] {} {}: {}", req_.client_ip, req_.site->log_name(), status, app_->url, why);
   release_upstream(false);
   core::TimerWheel::cancel(*this);
   status_ = status;
@@ -269,7 +264,7 @@ void FastcgiExchange::abort_client(const char* why) {
   if (head_sent_) (void)host_.sink().flush();
   if (why)
     core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] {}: {}; connection closed", req_.client_ip,
-              vhost_name(req_), app_->url, why);
+              req_.site->log_name(), app_->url, why);
   release_upstream(false);
   core::TimerWheel::cancel(*this);
   state_ = State::Done;
@@ -457,66 +452,34 @@ void FastcgiExchange::on_stderr(std::string_view data, bool flush_all) {
     while (!stderr_line_.empty() && (stderr_line_.back() == '\r')) stderr_line_.pop_back();
     if (!stderr_line_.empty())
       core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] FastCGI stderr: {}", req_.client_ip,
-                vhost_name(req_), stderr_line_);
+                req_.site->log_name(), stderr_line_);
     stderr_line_.clear();
   }
   if (flush_all && !stderr_line_.empty()) {
     core::log(core::LogLevel::Error, "proxy_fcgi", "[client {}] [vhost {}] FastCGI stderr: {}", req_.client_ip,
-              vhost_name(req_), stderr_line_);
+              req_.site->log_name(), stderr_line_);
     stderr_line_.clear();
   }
 }
 
 bool FastcgiExchange::send_head() {
-  fastcgi::CgiHead head;
-  size_t consumed = 0;
-  const char* why = nullptr;
-  auto p = fastcgi::parse_cgi_head(head_buf_, kHeadMax, head, consumed, why);
-  if (p == fastcgi::CgiParse::Incomplete) return true;
-  if (p == fastcgi::CgiParse::Error) {
-    fail(502, why);
-    return false;
+  ScriptHeadOut out;
+  switch (write_script_head(host_, req_, head_buf_, kHeadMax, req_done_, w_.loop().http_date(), out)) {
+    case ScriptHead::Incomplete: return true;
+    case ScriptHead::Malformed:
+      fail(502, out.why);
+      return false;
+    case ScriptHead::Redirect:
+      redirecting_ = head_sent_ = discard_body_ = true;
+      return true;
+    case ScriptHead::Sent: break;
   }
-  if (head.local_redirect) {
-    // Nothing of this answer goes out: the request runs again for the
-    // path once the script is done (request/local_redirect.h).
-    ask_local_redirect(req_, head.location());
-    redirecting_ = head_sent_ = discard_body_ = true;
-    head_buf_.clear();
-    head_buf_.shrink_to_fit();
-    return true;
-  }
-  const bool head_req = req_.head.method == http::Method::Head;
-  const bool no_body = head.status == 204 || head.status == 304;
-  status_ = head.status;
-  auto& sink = host_.sink();
-  std::string& o = sink.begin_head(head.status, head.reason);
-  bool has_date = false;
-  for (const auto& [name, value] : head.fields) {
-    if (core::iequals(name, "Content-Length")) {
-      if (head_req) o.append("Content-Length: ").append(value).append("\r\n");  // HEAD: the length GET would have
-      continue;
-    }
-    has_date = has_date || core::iequals(name, "Date");
-    o.append(name).append(": ").append(value).append("\r\n");
-  }
-  if (!has_date) o.append("Date: ").append(w_.loop().http_date()).append("\r\n");
-  // A request body still arriving is discarded after the response when it
-  // is a small Content-Length rest; one of unknown or large size closes.
-  auto& body = host_.body();
-  if (!req_done_ && (body.chunked() || body.left() > http::RequestBody::kDiscardMax)) host_.close_after();
-  known_length_ = head.has_content_length && !head_req && !no_body;
-  body_left_ = known_length_ ? head.content_length : 0;
-  sink.end_head(head_req || no_body ? http::BodyLength::None
-                : known_length_       ? http::BodyLength::Known
-                                      : http::BodyLength::Unknown,
-                body_left_);
+  status_ = out.status;
+  known_length_ = out.known_length;
+  body_left_ = out.body_left;
+  discard_body_ = out.discard_body;
   head_sent_ = true;
-  discard_body_ = head_req || no_body;
-  std::string rest = head_buf_.substr(consumed);
-  head_buf_.clear();
-  head_buf_.shrink_to_fit();
-  return on_stdout(rest);
+  return on_stdout(out.rest);
 }
 
 bool FastcgiExchange::on_stdout(std::string_view data) {
@@ -530,7 +493,7 @@ bool FastcgiExchange::on_stdout(std::string_view data) {
     if (data.size() > body_left_) {
       if (!excess_logged_)
         core::log(core::LogLevel::Warn, "proxy_fcgi", "[client {}] [vhost {}] the script wrote more than its Content-Length; "
-                  "the rest is dropped", req_.client_ip, vhost_name(req_));
+                  "the rest is dropped", req_.client_ip, req_.site->log_name());
       excess_logged_ = true;
       data = data.substr(0, static_cast<size_t>(body_left_));
     }

@@ -29,7 +29,7 @@ PhaseStep phase_fastcgi(RequestCarrier& c) {
       core::log(core::LogLevel::Error, "core",
                 "[client {}] [vhost {}] {} is a script that no handler runs: refused (403), its source is not sent; "
                 "give it a FastCGI handler (SetHandler \"proxy:...\") or set ScriptSourceGuard Off for this location",
-                req.client_ip, req.site->cfg->server_name.empty() ? "(main)" : req.site->cfg->server_name,
+                req.client_ip, req.site->log_name(),
                 r.script_filename);
     close_if_body_unread(c);
     HandlerExchange& content = c.content();

@@ -64,6 +64,11 @@ struct Site {
   const Site* base = nullptr;
   std::shared_ptr<const config::VirtualHost> own_cfg;
 
+  // Its name in the logs and the per-vhost counters: ServerName, or
+  // "(main)" for the main server without one.
+  std::string_view log_name() const {
+    return cfg->server_name.empty() ? std::string_view("(main)") : std::string_view(cfg->server_name);
+  }
   // Longest matching <Location> prefix (later sections win ties), or null.
   const LocationRoute* match(std::string_view path) const;
   // As match(), but conditional ProxyPass routes (when-header=, when-network=)

@@ -21,8 +21,7 @@ namespace {
 std::string_view zone_key(const config::RateLimitZone& z, const Request& req) {
   switch (z.key) {
     case config::RateLimitZone::Key::Client: return req.client_ip;
-    case config::RateLimitZone::Key::Vhost:  // the main server has no ServerName of its own
-      return req.site->cfg->server_name.empty() ? std::string_view("(main)") : std::string_view(req.site->cfg->server_name);
+    case config::RateLimitZone::Key::Vhost: return req.site->log_name();
     case config::RateLimitZone::Key::Header: return req.head.find(z.header);
   }
   return {};
