@@ -559,22 +559,9 @@ void Connection::record_request(char conn_status) {
   req_.seed.reset();  // an internal request's: what nobody took is given back now, while the slot is ours
   req_.filters.clear();  // after the answer: the next request (or an error before its filter step) has none
   const uint64_t sent = bytes_out(conn_status == 'X');
-  w_.stats().bytes_out += sent;
-  {
-    auto& row = w_.row();
-    row.requests.fetch_add(1, std::memory_order_relaxed);
-    row.bytes.fetch_add(sent, std::memory_order_relaxed);
-    slot_->access_count.fetch_add(1, std::memory_order_relaxed);
-    slot_->bytes_served.fetch_add(sent, std::memory_order_relaxed);
-    slot_->conn_requests.fetch_add(1, std::memory_order_relaxed);
-    slot_->conn_bytes.fetch_add(sent, std::memory_order_relaxed);
-    slot_->last_used_ms.store(static_cast<uint64_t>(w_.loop().wall_time()) * 1000, std::memory_order_relaxed);
-    slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(core::mono_us() - req_.start_us, UINT32_MAX)),
-                                  std::memory_order_relaxed);
-    if (w_.extended_status()) publish_request();
-    if (const auto* vs = w_.runtime().builtin().vhost_stats; vs && req_.site)
-      vs->at(w_.row_index(), req_.site->stats_id).record(req_.resp.status, sent, core::mono_us() - req_.start_us);
-  }
+  const uint64_t took_us = core::mono_us() - req_.start_us;
+  count_request(w_, req_, slot_, sent, took_us);  // request/access_logging.h
+  if (w_.extended_status()) publish_request();
   {
     std::string_view request_line;
     if (req_.head_len > 0) {
@@ -583,7 +570,7 @@ void Connection::record_request(char conn_status) {
       std::string_view raw(rbuf_.get() + rbegin_, std::min<size_t>(rend_ - rbegin_, 1024));
       request_line = raw.substr(0, raw.find_first_of("\r\n"));
     }
-    write_access_logs(req_, {request_line, local_port_, &local_, sent, core::mono_us() - req_.start_us,
+    write_access_logs(req_, {request_line, local_port_, &local_, sent, took_us,
                              w_.loop().wall_time(), requests_ > 0 ? requests_ - 1 : 0, conn_status,
                              transport_.get()});
   }

@@ -587,23 +587,9 @@ void Stream::record(char conn_status) {
   req_.filters.clear();
   auto& w = s_.worker();
   const uint64_t sent = sent_total_;
-  w.stats().bytes_out += sent;
   const uint64_t took_us = core::mono_us() - req_.start_us;
-  auto& row = w.row();
-  row.requests.fetch_add(1, std::memory_order_relaxed);
-  row.bytes.fetch_add(sent, std::memory_order_relaxed);
-  if (slot_) {
-    slot_->access_count.fetch_add(1, std::memory_order_relaxed);
-    slot_->bytes_served.fetch_add(sent, std::memory_order_relaxed);
-    slot_->conn_requests.fetch_add(1, std::memory_order_relaxed);
-    slot_->conn_bytes.fetch_add(sent, std::memory_order_relaxed);
-    slot_->last_used_ms.store(static_cast<uint64_t>(w.loop().wall_time()) * 1000, std::memory_order_relaxed);
-    slot_->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(took_us, UINT32_MAX)),
-                                  std::memory_order_relaxed);
-    if (w.extended_status()) publish();
-  }
-  if (const auto* vs = w.runtime().builtin().vhost_stats; vs && req_.site)
-    vs->at(w.row_index(), req_.site->stats_id).record(req_.resp.status, sent, took_us);
+  count_request(w, req_, slot_, sent, took_us);  // request/access_logging.h
+  if (slot_ && w.extended_status()) publish();
   std::string_view line = std::string_view(builder_.text()).substr(0, req_.head_len);
   write_access_logs(req_, {line.substr(0, line.find('\r')), s_.local_port(), &s_.local(), sent, took_us,
                            w.loop().wall_time(), 0, conn_status, &s_.transport()});

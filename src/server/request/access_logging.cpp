@@ -1,5 +1,6 @@
 #include "server/request/access_logging.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/assert.h"
@@ -7,6 +8,7 @@
 #include "server/access_log.h"
 #include "server/request/request.h"
 #include "server/site.h"
+#include "server/worker_loop.h"
 
 namespace pillar::server {
 
@@ -47,6 +49,23 @@ void write_access_logs(const Request& req, const CarrierLogFacts& f) {
     log.format->render(r, line);
     log.sink->append(line);
   }
+}
+
+void count_request(WorkerLoop& w, const Request& req, core::shm::ConnSlot* slot, uint64_t sent, uint64_t took_us) {
+  w.stats().bytes_out += sent;
+  auto& row = w.row();
+  row.requests.fetch_add(1, std::memory_order_relaxed);
+  row.bytes.fetch_add(sent, std::memory_order_relaxed);
+  if (slot) {
+    slot->access_count.fetch_add(1, std::memory_order_relaxed);
+    slot->bytes_served.fetch_add(sent, std::memory_order_relaxed);
+    slot->conn_requests.fetch_add(1, std::memory_order_relaxed);
+    slot->conn_bytes.fetch_add(sent, std::memory_order_relaxed);
+    slot->last_used_ms.store(static_cast<uint64_t>(w.loop().wall_time()) * 1000, std::memory_order_relaxed);
+    slot->last_duration_us.store(static_cast<uint32_t>(std::min<uint64_t>(took_us, UINT32_MAX)), std::memory_order_relaxed);
+  }
+  if (const auto* vs = w.runtime().builtin().vhost_stats; vs && req.site)
+    vs->at(w.row_index(), req.site->stats_id).record(req.resp.status, sent, took_us);
 }
 
 }  // namespace pillar::server

@@ -1,7 +1,8 @@
-// The log step of a request: one line per CustomLog of its vhost, the same
-// for every carrier (an HTTP/1.1 connection, an HTTP/2 stream). The
-// carrier says what only it knows (its addresses, bytes on the wire,
-// keep-alive count); the rest comes from the Request.
+// The log step of a request: one line per CustomLog of its vhost and its
+// share of the scoreboard and counters, the same for every carrier (an
+// HTTP/1.1 connection, an HTTP/2 stream). The carrier says what only it
+// knows (its addresses, bytes on the wire, keep-alive count); the rest
+// comes from the Request.
 #pragma once
 #include <sys/socket.h>
 
@@ -11,11 +12,15 @@
 
 namespace pillar::core {
 class Transport;
+namespace shm {
+struct ConnSlot;
 }
+}  // namespace pillar::core
 
 namespace pillar::server {
 
 struct Request;
+class WorkerLoop;
 
 struct CarrierLogFacts {
   std::string_view request_line;       // as received; may be a prefix of an unparsed head
@@ -31,5 +36,11 @@ struct CarrierLogFacts {
 
 // Appends the request's line to each access log of its vhost (none: nothing).
 void write_access_logs(const Request& req, const CarrierLogFacts& f);
+
+// Counts a finished request of `sent` bytes that took `took_us`: the loop's
+// and the process row's totals, the connection's scoreboard slot (null: an
+// internal request without one) and the vhost's counters (server-status,
+// /metrics). The carrier publishes its slot's request text itself.
+void count_request(WorkerLoop& w, const Request& req, core::shm::ConnSlot* slot, uint64_t sent, uint64_t took_us);
 
 }  // namespace pillar::server
