@@ -1,5 +1,6 @@
 #include "server/http2/response_head.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/text.h"
@@ -37,29 +38,34 @@ void each_line(std::string_view lines, Fn fn) {
 }  // namespace
 
 void ResponseFields::add(std::string_view name, std::string_view value) {
-  size_t at = storage_.size();
-  for (char c : name) storage_.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+  const size_t at = storage_.size();
+  storage_.append(name);
+  for (size_t i = at; i < storage_.size(); ++i) {
+    char& c = storage_[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
   storage_.append(value);
-  spans_.emplace_back(at, name.size());
-  value_len_.push_back(value.size());
+  spans_.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(name.size()), static_cast<uint32_t>(value.size())});
 }
 
 // The nv entries point into storage_, so they are made once it is whole.
 void ResponseFields::finish() {
   nv_.clear();
   nv_.reserve(spans_.size());
-  for (size_t i = 0; i < spans_.size(); ++i) {
-    auto* base = reinterpret_cast<uint8_t*>(storage_.data());
-    auto [at, nlen] = spans_[i];
-    nv_.push_back({base + at, base + at + nlen, nlen, value_len_[i], NGHTTP2_NV_FLAG_NONE});
-  }
+  auto* base = reinterpret_cast<uint8_t*>(storage_.data());
+  for (const Span& f : spans_)
+    nv_.push_back({base + f.at, base + f.at + f.name_len, f.name_len, f.value_len, NGHTTP2_NV_FLAG_NONE});
 }
 
 void ResponseFields::build(int status, std::string_view lines, http::BodyLength body, uint64_t length) {
   status_ = status;
   storage_.clear();
   spans_.clear();
-  value_len_.clear();
+  // What is kept is never more than the lines, ":status", its digits and a
+  // content-length with its digits, in at most one field per line and
+  // those two: one allocation for the storage, one for the spans.
+  storage_.reserve(lines.size() + 64);
+  spans_.reserve(static_cast<size_t>(std::count(lines.begin(), lines.end(), '\n')) + 3);
   char num[24];
   auto r = std::to_chars(num, num + sizeof num, status);
   add(":status", std::string_view(num, static_cast<size_t>(r.ptr - num)));

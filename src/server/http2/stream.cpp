@@ -28,6 +28,7 @@ ssize_t provide(nghttp2_session*, int32_t, uint8_t* buf, size_t len, uint32_t* f
 }
 
 constexpr size_t kTextPart = 16 * 1024;  // body text is appended to the last part up to this size
+constexpr size_t kHeadText = 512;  // a response head's lines, so that writing them rarely grows the string
 constexpr uint64_t kDiscardMax = 1024 * 1024;  // request body read and dropped after a complete answer
 
 }  // namespace
@@ -364,6 +365,7 @@ std::string& Stream::Sink::begin_head(int status, std::string_view) {
   PILLAR_ASSERT(!st_.head_sent_);
   st_.head_status_ = status;
   st_.head_text_.clear();
+  st_.head_text_.reserve(kHeadText);
   return st_.head_text_;
 }
 
