@@ -1,6 +1,5 @@
 #include "server/http2/response_head.h"
 
-#include <algorithm>
 #include <charconv>
 
 #include "core/text.h"
@@ -9,6 +8,8 @@
 namespace pillar::server::http2 {
 
 namespace {
+
+constexpr size_t kCommonFields = 16;
 
 bool dropped(std::string_view name) {
   using http::iequals;
@@ -62,10 +63,11 @@ void ResponseFields::build(int status, std::string_view lines, http::BodyLength 
   storage_.clear();
   spans_.clear();
   // What is kept is never more than the lines, ":status", its digits and a
-  // content-length with its digits, in at most one field per line and
-  // those two: one allocation for the storage, one for the spans.
+  // content-length with its digits: one allocation for the storage; the
+  // spans room for a common answer's fields (counting the lines would cost
+  // more than the rare growth).
   storage_.reserve(lines.size() + 64);
-  spans_.reserve(static_cast<size_t>(std::count(lines.begin(), lines.end(), '\n')) + 3);
+  spans_.reserve(kCommonFields);
   char num[24];
   auto r = std::to_chars(num, num + sizeof num, status);
   add(":status", std::string_view(num, static_cast<size_t>(r.ptr - num)));
