@@ -247,13 +247,16 @@ void Session::terminate(uint32_t error_code, std::string_view) {
 void Session::run_ready() {
   // Streams run in the order they became ready; one that becomes ready
   // again while it runs goes to the back.
-  std::vector<Stream*> batch;
+  // The two lists trade places and keep their capacity: no allocation per pass.
+  std::vector<Stream*>& batch = running_;
+  batch.clear();
   batch.swap(ready_);
   for (Stream* s : batch) {
     s->queued = false;
     if (closed_) return;
     if (!s->closed()) s->run();
   }
+  batch.clear();
 }
 
 bool Session::send_now() {

@@ -132,6 +132,7 @@ class Session final : public core::TimerNode {
 
   std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<Stream*> ready_;
+  std::vector<Stream*> running_;  // run_ready's batch (ready_'s previous storage)
   // Closed streams, deleted at the session's next own event (on_io,
   // on_timer) or with it: never under a callback that may still use them.
   std::vector<std::unique_ptr<Stream>> graveyard_;

@@ -31,7 +31,36 @@ constexpr size_t kTextPart = 16 * 1024;  // body text is appended to the last pa
 constexpr size_t kHeadText = 512;  // a response head's lines, so that writing them rarely grows the string
 constexpr uint64_t kDiscardMax = 1024 * 1024;  // request body read and dropped after a complete answer
 
+constexpr size_t kKeptStreams = 1024;  // freed streams' memory kept per thread for new ones (~2.5 MiB at most)
+
+// The memory of freed streams, this thread's (every stream of a session
+// lives and dies on its loop's thread). Plain data, so that a stream freed
+// after the thread's destructors ran still finds it (`closed`: then it goes
+// straight back to the heap).
+struct KeptStreams {
+  void* blocks[kKeptStreams];
+  size_t n = 0;
+  bool closed = false;
+  ~KeptStreams() {
+    while (n > 0) ::operator delete(blocks[--n], sizeof(Stream));
+    closed = true;
+  }
+};
+thread_local KeptStreams kept_streams;
+
 }  // namespace
+
+void* Stream::operator new(size_t size) {
+  PILLAR_ASSERT(size == sizeof(Stream));
+  KeptStreams& k = kept_streams;
+  return k.n > 0 ? k.blocks[--k.n] : ::operator new(size);
+}
+
+void Stream::operator delete(void* p, size_t size) {
+  KeptStreams& k = kept_streams;
+  if (k.closed || k.n == kKeptStreams) return ::operator delete(p, size);
+  k.blocks[k.n++] = p;
+}
 
 Stream::Stream(Session& s, int32_t id) : s_(s), id_(id), builder_(s.limits()) {
   req_.client = s.peer();
