@@ -177,7 +177,8 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
     fs_path = ctx.filename;  // Alias, mod_rewrite: a file maybe outside the DocumentRoot
   } else {
     if (vh_.document_root.empty()) return resp.error(404);
-    fs_path = vh_.document_root == "/" ? std::string() : vh_.document_root;
+    fs_path.reserve(vh_.document_root.size() + ctx.path.size());  // one allocation, not one per append
+    if (vh_.document_root != "/") fs_path.append(vh_.document_root);
     fs_path.append(ctx.path);
   }
   bool trailing_slash = fs_path.size() > 1 && fs_path.back() == '/';
