@@ -103,6 +103,7 @@ Session::Session(WorkerLoop& w, core::Transport& t, core::shm::ConnSlot& conn_sl
       limits_(Limits::from(w.runtime().config(), vhost.h2)), on_close_(std::move(on_close)),
       resets_(limits_.resets_per_window, Limits::kWindowMs), control_(limits_.control_per_window, Limits::kWindowMs) {
   local_port_ = core::address_port(local_);
+  local_ip_ = core::address_text(local_);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   // The request body's window opens as exchanges read it (Stream::Body).

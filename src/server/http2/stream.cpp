@@ -65,6 +65,7 @@ void Stream::operator delete(void* p, size_t size) {
 Stream::Stream(Session& s, int32_t id) : s_(s), id_(id), builder_(s.limits()) {
   req_.client = s.peer();
   req_.client_ip = s.peer_ip();
+  req_.meta.local_ip = s.local_ip();  // the connection's, formatted once (the metadata step would per request)
   // A header block that never ends (HEADERS without END_HEADERS, then
   // nothing) is bounded by Timeout.
   arm(s.limits().timeout_ms);
