@@ -1,5 +1,6 @@
 #include "server/http2/response_head.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/text.h"
@@ -71,17 +72,22 @@ void ResponseFields::build(int status, std::string_view lines, http::BodyLength 
   char num[24];
   auto r = std::to_chars(num, num + sizeof num, status);
   add(":status", std::string_view(num, static_cast<size_t>(r.ptr - num)));
-  // Connection's own tokens name more hop-by-hop fields (RFC 9110 §7.6.1).
+  // One walk over the lines; Connection's own tokens name more hop-by-hop
+  // fields (RFC 9110 §7.6.1), before or after it: those are taken out
+  // afterwards (rare), the last Connection field's list counting.
   std::string_view connection_tokens;
-  each_line(lines, [&](std::string_view n, std::string_view v) {
-    if (http::iequals(n, "Connection")) connection_tokens = v;
-  });
   const bool known = body == http::BodyLength::Known;
   each_line(lines, [&](std::string_view n, std::string_view v) {
-    if (dropped(n) || (!connection_tokens.empty() && http::has_token(connection_tokens, n))) return;
+    if (http::iequals(n, "Connection")) connection_tokens = v;
+    if (dropped(n)) return;
     if (known && http::iequals(n, "Content-Length")) return;  // the framing says it below
     add(n, v);
   });
+  if (!connection_tokens.empty()) {
+    std::erase_if(spans_, [&](const Span& f) {
+      return f.at != 0 && http::has_token(connection_tokens, std::string_view(storage_).substr(f.at, f.name_len));
+    });
+  }
   if (known) {
     auto e = std::to_chars(num, num + sizeof num, length);
     add("content-length", std::string_view(num, static_cast<size_t>(e.ptr - num)));
