@@ -10,6 +10,9 @@
 #   WARMUP     seconds of the unmeasured run before each one [1]
 #   CONNS      wrk connections for the HTTP/1.1 test [50]
 #   ONLY       a space-separated subset of "pillar nginx haproxy h2o" [all]
+#   CASES      a space-separated subset of "a b c d" (the tests below) [all]
+#
+#   ONLY="pillar h2o" CASES=d bench/tls/run.sh build/pillar   (HTTP/2 only)
 #
 # Each server runs on its own, one worker process with one event loop /
 # thread, TLS 1.2 + 1.3, session tickets on (each server's defaults for its
@@ -52,6 +55,7 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-50}
 ONLY=${ONLY:-pillar nginx haproxy h2o}
+CASES=${CASES:-a b c d}
 H2_CLIENTS=64
 H2_STREAMS=10
 
@@ -303,16 +307,17 @@ bench_server() {  # NAME PORT CMD...
   start_server "$srv" "$port" SRV_PIN "$@" || { stop_tree CUR_PIDS; return 1; }
   if ! check_https "$srv" "$port"; then stop_tree CUR_PIDS; return 1; fi
   R[$srv|tls]=$(negotiated "$port")
-  note "$srv: (a) 1 KiB keep-alive"; bench_wrk "$srv" "$port"
-  note "$srv: (b) full handshakes"; bench_stime "$srv" "$port" full new
-  note "$srv: (c) resumed handshakes"; bench_stime "$srv" "$port" resumed reuse
-  note "$srv: (d) h2"; bench_h2load "$srv" "$port"
+  if case_wanted a; then note "$srv: (a) 1 KiB keep-alive"; bench_wrk "$srv" "$port"; fi
+  if case_wanted b; then note "$srv: (b) full handshakes"; bench_stime "$srv" "$port" full new; fi
+  if case_wanted c; then note "$srv: (c) resumed handshakes"; bench_stime "$srv" "$port" resumed reuse; fi
+  if case_wanted d; then note "$srv: (d) h2"; bench_h2load "$srv" "$port"; fi
   kill -0 "${CUR_PIDS[0]}" 2>/dev/null || { note "$srv died during the run"; CUR_PIDS=(); return 1; }
   check_https "$srv" "$port" || { stop_tree CUR_PIDS; return 1; }
   stop_tree CUR_PIDS
 }
 
 wanted() { [[ " $ONLY " == *" $1 "* ]]; }
+case_wanted() { [[ " $CASES " == *" $1 "* ]]; }
 
 # --- Run -----------------------------------------------------------------------------------
 note "placement: $PLACEMENT; ${WARMUP}s warm-up + ${DURATION}s per test"
@@ -389,6 +394,7 @@ printf "$fmt" test unit pillar nginx haproxy h2o p/nginx p/haproxy p/h2o p/best 
 printf "$fmt" -------------------------- ----------- -------- -------- -------- -------- --------- --------- --------- --------- ------
 for row in "${ROWS[@]}"; do
   IFS='|' read -r label key unit better <<< "$row"
+  c=${label:1:1}; case_wanted "$c" || continue
   p=${R[pillar|$key]:-}
   vals=() ratios=() best=""
   for s in "${PEERS[@]}"; do

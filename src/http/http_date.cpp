@@ -1,5 +1,6 @@
 #include "http/http_date.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -42,12 +43,40 @@ std::optional<time_t> finish(struct tm& tm) {
 
 }  // namespace
 
+// Written by hand, not with snprintf: every static answer formats its
+// Last-Modified, and printf's machinery cost more than the rest of it.
 size_t format_http_date(time_t t, char out[30]) {
   struct tm tm;
   gmtime_r(&t, &tm);
-  int n = std::snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
-                        kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return n > 0 ? static_cast<size_t>(n) : 0;
+  const int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) {  // not a fixed-width date: as printf would write it
+    int n = std::snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
+                          kMonths[tm.tm_mon], year, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return n > 0 ? std::min<size_t>(static_cast<size_t>(n), 29) : 0;
+  }
+  auto two = [](char* p, int v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  // "Sun, 06 Nov 1994 08:49:37 GMT"
+  std::memcpy(out, kDays[tm.tm_wday], 3);
+  out[3] = ',';
+  out[4] = ' ';
+  two(out + 5, tm.tm_mday);
+  out[7] = ' ';
+  std::memcpy(out + 8, kMonths[tm.tm_mon], 3);
+  out[11] = ' ';
+  two(out + 12, year / 100);
+  two(out + 14, year % 100);
+  out[16] = ' ';
+  two(out + 17, tm.tm_hour);
+  out[19] = ':';
+  two(out + 20, tm.tm_min);
+  out[22] = ':';
+  two(out + 23, tm.tm_sec);
+  std::memcpy(out + 25, " GMT", 4);
+  out[29] = '\0';
+  return 29;
 }
 
 std::optional<time_t> parse_http_date(std::string_view s) {

@@ -19,6 +19,10 @@ std::string_view find_header_line(std::string_view block, std::string_view name)
 }
 
 void Response::add_header(std::string_view name, std::string_view value) {
+  // Room for a common answer's fields at once (a fresh Response, as each
+  // HTTP/2 stream has, would otherwise grow it field by field).
+  constexpr size_t kCommonBlock = 256;
+  if (headers_.capacity() < kCommonBlock) headers_.reserve(kCommonBlock);
   headers_.append(name);
   headers_.append(": ");
   headers_.append(value);

@@ -19,6 +19,8 @@ bool connection_specific(std::string_view name) {
          name == "transfer-encoding" || name == "upgrade";
 }
 
+constexpr size_t kFieldsText = 256;  // a common request's regular fields, so that appending them rarely grows
+
 }  // namespace
 
 bool RequestHeadBuilder::add(std::string_view name, std::string_view value) {
@@ -54,6 +56,7 @@ bool RequestHeadBuilder::add(std::string_view name, std::string_view value) {
     cookie_.append(value);
     return true;
   }
+  if (fields_.empty()) fields_.reserve(kFieldsText);
   if (name == "host") {
     if (has_host_) return malformed("more than one host field");
     has_host_ = true;
@@ -111,6 +114,7 @@ RequestHeadBuilder::Result RequestHeadBuilder::finish(http::RequestHead& head, b
   // host line and the request line added they are given room.
   http::ParseLimits pl{static_cast<size_t>(limits_.request_line) + 16, static_cast<size_t>(limits_.field_count) + 2,
                        static_cast<size_t>(limits_.field_size) + 8};
+  head.headers.reserve(count_ + 2);  // the fields, the host line: the parser's pushes never grow it
   http::ParseOutcome out = http::parse_request_head(text_, pl, head);
   if (out.kind != http::ParseOutcome::Complete) {
     if (out.kind == http::ParseOutcome::Error && (out.status == 414 || out.status == 431))

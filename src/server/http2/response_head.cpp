@@ -1,5 +1,6 @@
 #include "server/http2/response_head.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/text.h"
@@ -8,6 +9,8 @@
 namespace pillar::server::http2 {
 
 namespace {
+
+constexpr size_t kCommonFields = 16;
 
 bool dropped(std::string_view name) {
   using http::iequals;
@@ -37,43 +40,54 @@ void each_line(std::string_view lines, Fn fn) {
 }  // namespace
 
 void ResponseFields::add(std::string_view name, std::string_view value) {
-  size_t at = storage_.size();
-  for (char c : name) storage_.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+  const size_t at = storage_.size();
+  storage_.append(name);
+  for (size_t i = at; i < storage_.size(); ++i) {
+    char& c = storage_[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
   storage_.append(value);
-  spans_.emplace_back(at, name.size());
-  value_len_.push_back(value.size());
+  spans_.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(name.size()), static_cast<uint32_t>(value.size())});
 }
 
 // The nv entries point into storage_, so they are made once it is whole.
 void ResponseFields::finish() {
   nv_.clear();
   nv_.reserve(spans_.size());
-  for (size_t i = 0; i < spans_.size(); ++i) {
-    auto* base = reinterpret_cast<uint8_t*>(storage_.data());
-    auto [at, nlen] = spans_[i];
-    nv_.push_back({base + at, base + at + nlen, nlen, value_len_[i], NGHTTP2_NV_FLAG_NONE});
-  }
+  auto* base = reinterpret_cast<uint8_t*>(storage_.data());
+  for (const Span& f : spans_)
+    nv_.push_back({base + f.at, base + f.at + f.name_len, f.name_len, f.value_len, NGHTTP2_NV_FLAG_NONE});
 }
 
 void ResponseFields::build(int status, std::string_view lines, http::BodyLength body, uint64_t length) {
   status_ = status;
   storage_.clear();
   spans_.clear();
-  value_len_.clear();
+  // What is kept is never more than the lines, ":status", its digits and a
+  // content-length with its digits: one allocation for the storage; the
+  // spans room for a common answer's fields (counting the lines would cost
+  // more than the rare growth).
+  storage_.reserve(lines.size() + 64);
+  spans_.reserve(kCommonFields);
   char num[24];
   auto r = std::to_chars(num, num + sizeof num, status);
   add(":status", std::string_view(num, static_cast<size_t>(r.ptr - num)));
-  // Connection's own tokens name more hop-by-hop fields (RFC 9110 §7.6.1).
+  // One walk over the lines; Connection's own tokens name more hop-by-hop
+  // fields (RFC 9110 §7.6.1), before or after it: those are taken out
+  // afterwards (rare), the last Connection field's list counting.
   std::string_view connection_tokens;
-  each_line(lines, [&](std::string_view n, std::string_view v) {
-    if (http::iequals(n, "Connection")) connection_tokens = v;
-  });
   const bool known = body == http::BodyLength::Known;
   each_line(lines, [&](std::string_view n, std::string_view v) {
-    if (dropped(n) || (!connection_tokens.empty() && http::has_token(connection_tokens, n))) return;
+    if (http::iequals(n, "Connection")) connection_tokens = v;
+    if (dropped(n)) return;
     if (known && http::iequals(n, "Content-Length")) return;  // the framing says it below
     add(n, v);
   });
+  if (!connection_tokens.empty()) {
+    std::erase_if(spans_, [&](const Span& f) {
+      return f.at != 0 && http::has_token(connection_tokens, std::string_view(storage_).substr(f.at, f.name_len));
+    });
+  }
   if (known) {
     auto e = std::to_chars(num, num + sizeof num, length);
     add("content-length", std::string_view(num, static_cast<size_t>(e.ptr - num)));

@@ -34,10 +34,13 @@ class ResponseFields {
  private:
   void add(std::string_view name, std::string_view value);
   void finish();
+  // Where one field's name and value are in storage_ (the value follows the name).
+  struct Span {
+    uint32_t at, name_len, value_len;
+  };
   int status_ = 0;
-  std::string storage_;  // names and values, back to back
-  std::vector<std::pair<size_t, size_t>> spans_;  // per field: offset of name; name length (value follows)
-  std::vector<size_t> value_len_;
+  std::string storage_;  // names and values, back to back (reserved whole in build: one allocation)
+  std::vector<Span> spans_;
   std::vector<nghttp2_nv> nv_;
 };
 

@@ -103,6 +103,7 @@ Session::Session(WorkerLoop& w, core::Transport& t, core::shm::ConnSlot& conn_sl
       limits_(Limits::from(w.runtime().config(), vhost.h2)), on_close_(std::move(on_close)),
       resets_(limits_.resets_per_window, Limits::kWindowMs), control_(limits_.control_per_window, Limits::kWindowMs) {
   local_port_ = core::address_port(local_);
+  local_ip_ = core::address_text(local_);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   // The request body's window opens as exchanges read it (Stream::Body).
@@ -247,13 +248,16 @@ void Session::terminate(uint32_t error_code, std::string_view) {
 void Session::run_ready() {
   // Streams run in the order they became ready; one that becomes ready
   // again while it runs goes to the back.
-  std::vector<Stream*> batch;
+  // The two lists trade places and keep their capacity: no allocation per pass.
+  std::vector<Stream*>& batch = running_;
+  batch.clear();
   batch.swap(ready_);
   for (Stream* s : batch) {
     s->queued = false;
     if (closed_) return;
     if (!s->closed()) s->run();
   }
+  batch.clear();
 }
 
 bool Session::send_now() {

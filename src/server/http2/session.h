@@ -81,6 +81,7 @@ class Session final : public core::TimerNode {
   bool over_client_limit = false;  // the connection's (Connection::over_client_limit): every stream is refused
   const std::string& peer_ip() const { return peer_ip_; }
   const sockaddr_storage& local() const { return local_; }
+  const std::string& local_ip() const { return local_ip_; }  // local() as text (Server_Addr), made once
   uint16_t local_port() const { return local_port_; }
   core::shm::Http2Counters& counters() { return counters_; }
   // The stream has something to do (its head is in, body came, its queue
@@ -125,6 +126,7 @@ class Session final : public core::TimerNode {
   sockaddr_storage peer_;
   std::string peer_ip_;
   sockaddr_storage local_;
+  std::string local_ip_;
   uint16_t local_port_ = 0;
   Limits limits_;
   std::function<void()> on_close_;
@@ -132,6 +134,7 @@ class Session final : public core::TimerNode {
 
   std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<Stream*> ready_;
+  std::vector<Stream*> running_;  // run_ready's batch (ready_'s previous storage)
   // Closed streams, deleted at the session's next own event (on_io,
   // on_timer) or with it: never under a callback that may still use them.
   std::vector<std::unique_ptr<Stream>> graveyard_;

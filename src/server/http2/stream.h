@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <string>
 
@@ -52,6 +52,12 @@ class Stream final : public RequestCarrier, public core::TimerNode {
   ~Stream() override;
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
+  // A stream is a few KiB, made and freed by the hundred per connection
+  // and always on its loop's thread: the memory of freed ones is kept per
+  // thread (a bounded number) and used again, instead of going through
+  // malloc's large-chunk bins each time.
+  static void* operator new(size_t size);
+  static void operator delete(void* p, size_t size);
 
   int32_t id() const { return id_; }
 
@@ -182,14 +188,16 @@ class Stream final : public RequestCarrier, public core::TimerNode {
   bool out_ended_ = false;   // end_body(): the queue's end is the body's
   bool deferred_ = false;    // the provider said DEFERRED: resume when the queue grows
   bool response_end_ = false;  // our END_STREAM went out
-  std::deque<Part> out_;
+  // Lists, not deques: a stream that never queues (no request body) must
+  // not pay for them, and libstdc++'s deque allocates when it is made.
+  std::list<Part> out_;
   uint64_t queued_bytes_ = 0;
   uint64_t sent_body_ = 0;   // body bytes given to nghttp2
   uint64_t sent_total_ = 0;  // with the head's estimate, for %O
   ResponseFields fields_;
 
   // The request body.
-  std::deque<std::string> in_chunks_;  // DATA payloads not read yet (the front one from in_pos_)
+  std::list<std::string> in_chunks_;  // DATA payloads not read yet (the front one from in_pos_)
   size_t in_pos_ = 0;
   uint64_t in_received_ = 0;
   bool in_ended_ = false;     // the client's END_STREAM

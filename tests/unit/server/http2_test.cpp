@@ -229,6 +229,13 @@ TEST(Http2ResponseHead, FieldsAreLowerCasedAndConnectionFieldsDropped) {
   EXPECT_EQ(f.find("content-length"), "5");
 }
 
+TEST(Http2ResponseHead, FieldsNamedByConnectionAreDroppedWhereverTheyStand) {
+  ResponseFields f;
+  f.build(200, "X-Before: 1\r\nX-Keep: 2\r\nconnection: x-before, X-AFTER\r\nX-After: 3\r\n", http::BodyLength::None, 0);
+  std::vector<std::pair<std::string, std::string>> want = {{":status", "200"}, {"x-keep", "2"}};
+  EXPECT_EQ(fields_of(f), want);
+}
+
 TEST(Http2ResponseHead, UnknownLengthHasNoContentLengthAndAHeadAnswerKeepsItsOwn) {
   ResponseFields f;
   f.build(404, "Content-Type: text/html\r\n", http::BodyLength::Unknown, 0);
