@@ -245,9 +245,6 @@ const std::map<std::string, std::string> kExcluded = {
     {"Vary@range", "NOT FIXED YET: Pillar's 206 answer to a Range request has no Vary: Accept-Encoding"},
     {"Vary@rewrite-cond-header", "NOT FIXED YET: a RewriteCond on %{HTTP_USER_AGENT} that held adds the header to Vary "
                                  "in Apache, not in Pillar"},
-    {"status@/app/", "NOT FIXED YET: FallbackResource for a directory without an index"},
-    {"Content-Type@/app/", "NOT FIXED YET: FallbackResource for a directory without an index"},
-    {"Content-Type (error page)@/app/", "NOT FIXED YET: FallbackResource for a directory without an index"},
 };
 
 bool excluded(const std::string& field, const Ask& a) {

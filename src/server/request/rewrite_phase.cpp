@@ -234,6 +234,22 @@ bool nothing_at(const std::string& filename, std::string_view root) {
   return info.empty() || ::stat(file.c_str(), &st) != 0;
 }
 
+// A directory asked for with its trailing slash in which none of the
+// DirectoryIndex names exists: mod_dir gives it to FallbackResource too
+// (Apache 2.4 answers the fallback there, Options Indexes or not).
+bool directory_without_index(const std::string& filename, std::string_view url_path,
+                             const std::vector<std::string>& index) {
+  if (url_path.empty() || url_path.back() != '/') return false;
+  struct stat st {};
+  if (::stat(filename.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  std::string base = filename;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  for (const auto& name : index) {
+    if (::stat((base + "/" + name).c_str(), &st) == 0) return false;
+  }
+  return true;
+}
+
 // <If> sections (server/if_sections.h): the request is served by the Site
 // that merges the true ones; false with a 500 when one did not merge.
 bool apply_if_sections(Request& req, const RewritePhaseEnv& env, std::string_view filename) {
@@ -357,7 +373,8 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
   if (static_files && !st.script) {
     const auto* d = deepest(dvh, filename, [](const auto& s) { return s.fallback_resource.has_value(); });
     const std::string& fallback = d ? *d->fallback_resource : dvh.fallback_resource;
-    if (!fallback.empty() && fallback != req.path && nothing_at(filename, dvh.document_root)) {
+    if (!fallback.empty() && fallback != req.path &&
+        (nothing_at(filename, dvh.document_root) || directory_without_index(filename, req.path, dvh.directory_index))) {
       return set_url(req, fallback, nullptr) ? Step::Again : Step::Respond;
     }
   }
