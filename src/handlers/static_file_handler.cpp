@@ -217,7 +217,9 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   if (is_dir) {
     file.reset();
     if (!trailing_slash && ctx.path != "/") {
-      std::string loc = http::url_escape_path(ctx.path);
+      // Absolute, from the name the client used (mod_dir's DirectorySlash
+      // with UseCanonicalName Off).
+      std::string loc = std::string(ctx.self_url) + http::url_escape_path(ctx.path);
       loc.push_back('/');
       if (!ctx.head.query.empty()) {
         loc.push_back('?');

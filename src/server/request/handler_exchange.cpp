@@ -151,6 +151,9 @@ void HandlerExchange::answer() {
     http::RequestContext ctx{req.head, req.path, req.host, req.client, req.client_ip, local_port_, req.body_text,
                              req.rewrite.filename, req.rewrite.forced_type, signature,
                              req.remote_user.empty() ? nullptr : &req.remote_user, &req.user_groups};
+    std::string self_url;
+    if (!req.head.authority.empty()) self_url = (req.https ? "https://" : "http://") + std::string(req.head.authority);
+    ctx.self_url = self_url;
     if (!handler_) {
       resp.error(403);
     } else {
