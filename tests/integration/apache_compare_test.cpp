@@ -238,8 +238,6 @@ const std::map<std::string, std::string> kExcluded = {
     // Pillar bugs this corpus found that are not fixed yet (left for a
     // follow-up; see the closing notes): each is a difference to remove.
     {"Vary@range", "NOT FIXED YET: Pillar's 206 answer to a Range request has no Vary: Accept-Encoding"},
-    {"Vary@rewrite-cond-header", "NOT FIXED YET: a RewriteCond on %{HTTP_USER_AGENT} that held adds the header to Vary "
-                                 "in Apache, not in Pillar"},
 };
 
 bool excluded(const std::string& field, const Ask& a) {

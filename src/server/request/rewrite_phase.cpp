@@ -164,6 +164,7 @@ enum class Step { Next, Respond, Again };
 // A rule's outcome that answers or proxies; Next for the mapping kinds.
 Step finish_outcome(Request& req, const RewritePhaseEnv& env, const rewrite::Outcome& o) {
   for (const auto& c : o.set_cookies) req.rewrite.set_cookies.push_back(c);
+  for (const auto& v : o.vary) req.rewrite.vary.push_back(v);
   if (!o.type.empty()) req.rewrite.forced_type = o.type;
   if (!o.handler.empty()) req.rewrite.handler = o.handler;  // H=: the FastCGI phase reads it
   if (o.end) req.rewrite.end = true;
@@ -385,6 +386,15 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
 
 void apply_rewrite_headers(Request& req) {
   for (const auto& c : req.rewrite.set_cookies) req.resp.add_header("Set-Cookie", c);
+  if (!req.rewrite.vary.empty()) {
+    std::string v;
+    for (const auto& name : req.rewrite.vary) {
+      if (http::has_token(v, name)) continue;
+      if (!v.empty()) v += ", ";
+      v += name;
+    }
+    req.resp.add_header("Vary", v);
+  }
 }
 
 RewriteVerdict run_rewrite_phase(Request& req, const RewritePhaseEnv& env) {
