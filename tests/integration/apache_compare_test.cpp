@@ -235,9 +235,6 @@ const std::map<std::string, std::string> kExcluded = {
     {"Content-Encoding@range", "Pillar never compresses an answer to a Range request (it answers 206 from the file); "
                                "Apache compresses the whole body"},
     {"ETag coding suffix@range", "Range requests are not compressed (see Content-Encoding@range)"},
-    // Pillar bugs this corpus found that are not fixed yet (left for a
-    // follow-up; see the closing notes): each is a difference to remove.
-    {"Vary@range", "NOT FIXED YET: Pillar's 206 answer to a Range request has no Vary: Accept-Encoding"},
 };
 
 bool excluded(const std::string& field, const Ask& a) {
