@@ -305,6 +305,8 @@ struct DirectorySection {
   bool force_type_set = false;      // ForceType appeared (None sets it with an empty type)
   std::string force_type;           // ForceType MEDIA-TYPE: every file below is served as it
   std::optional<std::vector<std::string>> precompressed;  // PillarPrecompressed here (codings in order; empty: off)
+  std::optional<std::string> index_header_name;  // HeaderName here (mod_autoindex); unset: the enclosing one's
+  std::optional<std::string> index_readme_name;  // ReadmeName here
   Metadata meta;                    // SetEnvIf, SetEnv, Header, Expires*, ServerSignature here
   FcgiOptions fcgi_opts;            // php_value & co. for scripts below (fastcgi_route)
   CgiSettings cgi;                  // SetHandler cgi-script, AddHandler, RLimit* (cgi_model.h)
@@ -616,6 +618,8 @@ struct VirtualHost {
   std::string default_language;                      // DefaultLanguage; empty: none
   std::string default_charset;                       // AddDefaultCharset; empty: Off
   std::vector<std::string> index_ignore;             // IndexIgnore wildcards (mod_autoindex)
+  std::string index_header_name;                     // HeaderName (mod_autoindex): inserted above a listing; empty: none
+  std::string index_readme_name;                     // ReadmeName: inserted below it; empty: none
   // The metadata modules at server/vhost level: SetEnvIf here is the
   // server's (post-read-request); the rest is the directory defaults.
   Metadata meta;

@@ -111,15 +111,19 @@ std::string& DeflateFilter::begin_head(int status, std::string_view reason) {
 
 bool DeflateFilter::decide(std::string_view fields, http::BodyLength body, uint64_t length, Coding& coding) const {
   coding = Coding::None;
-  if (status_ < 200 || status_ == 204 || status_ == 206 || status_ == 304) return false;
-  if (req_.range || req_.no_transform) return false;
+  if (status_ < 200 || status_ == 204 || status_ == 304) return false;
+  if ((status_ == 206 && !req_.range) || req_.no_transform) return false;
   if (body == http::BodyLength::None && !req_.head) return false;
   std::string type;
   bool content_range = false, no_transform = false, encoded = false, has_length = false;
-  uint64_t head_length = 0;
+  uint64_t head_length = 0, whole = 0;  // whole: Content-Range's complete length
   each_field(fields, [&](const Field& f) {
     if (core::iequals(f.name, "Content-Type")) type = media_type(f.value);
-    else if (core::iequals(f.name, "Content-Range")) content_range = true;
+    else if (core::iequals(f.name, "Content-Range")) {
+      content_range = true;
+      if (size_t slash = f.value.rfind('/'); slash != std::string_view::npos)
+        std::from_chars(f.value.data() + slash + 1, f.value.data() + f.value.size(), whole);
+    }
     else if (core::iequals(f.name, "Content-Encoding")) encoded = encoded || !identity_coding(f.value);
     else if (core::iequals(f.name, "Cache-Control")) no_transform = no_transform || has_directive(f.value, "no-transform");
     else if (core::iequals(f.name, "Content-Length")) {
@@ -127,11 +131,19 @@ bool DeflateFilter::decide(std::string_view fields, http::BodyLength body, uint6
       has_length = r.ec == std::errc() && r.ptr == f.value.data() + f.value.size();
     }
   });
-  if (content_range || encoded || no_transform) return false;
-  if (body == http::BodyLength::Known && length <= kSmallBody) return false;
-  if (req_.head && body != http::BodyLength::Known && has_length && head_length <= kSmallBody) return false;
+  if (encoded || no_transform) return false;
   const bool gzip = req_.gzip.takes(type) && !(req_.gzip_only_html && type != "text/html");
   const bool brotli = req_.brotli.takes(type);
+  if (req_.range) {
+    // A Range request is answered from the body as it is, never compressed;
+    // the answer still varies on Accept-Encoding (the same URL without a
+    // Range is compressed for a client that takes it), as Apache's has.
+    uint64_t all = content_range ? whole : body == http::BodyLength::Known ? length : 0;
+    return all > kSmallBody && (gzip || brotli);
+  }
+  if (content_range) return false;
+  if (body == http::BodyLength::Known && length <= kSmallBody) return false;
+  if (req_.head && body != http::BodyLength::Known && has_length && head_length <= kSmallBody) return false;
   if (brotli && req_.accepts_br) coding = Coding::Brotli;
   else if (gzip && req_.accepts_gzip) coding = Coding::Gzip;
   return gzip || brotli;

@@ -67,6 +67,7 @@ class DeflateFilter final : public http::SinkFilter, private Encoder::Output {
   // A known body this small is sent as it is (gzip's header and trailer, and
   // the fields, would outweigh it), as Apache's mod_deflate.
   static constexpr uint64_t kSmallBody = 10 + 8 + 50;
+  bool content_filter() const override { return true; }
   // A file range up to this size is compressed at once; a larger one in
   // pieces of kFilePiece as the client reads.
   static constexpr uint64_t kInlineFile = 64 * 1024;

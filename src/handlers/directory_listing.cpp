@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <vector>
 
@@ -24,8 +25,18 @@ bool ignored(const std::vector<std::string>& ignore, const std::string& dir, con
 
 }  // namespace
 
+std::optional<std::string> listing_insert(std::string_view content, std::string_view media_type) {
+  std::string type(media_type.substr(0, media_type.find(';')));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (type == "text/html") return std::string(content);  // as it is, as mod_autoindex (without SuppressHTMLPreamble)
+  if (type.rfind("text/", 0) == 0) return "<pre>\n" + http::html_escape(content) + "</pre>\n";
+  return std::nullopt;
+}
+
 bool render_directory_listing(const std::string& fs_dir, std::string_view url_path, std::string& html,
-                              const std::vector<std::string>& ignore, std::string_view signature) {
+                              const std::vector<std::string>& ignore, std::string_view signature,
+                              std::string_view header, std::string_view readme) {
   DIR* d = opendir(fs_dir.c_str());
   if (!d) return false;
   struct Entry {
@@ -47,8 +58,10 @@ bool render_directory_listing(const std::string& fs_dir, std::string_view url_pa
 
   std::string title = http::html_escape(url_path);
   html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of " + title +
-         "</title></head>\n<body>\n<h1>Index of " + title + "</h1>\n<table>\n"
-         "<tr><th>Name</th><th>Last modified</th><th>Size</th></tr>\n";
+         "</title></head>\n<body>\n";
+  if (header.empty()) html += "<h1>Index of " + title + "</h1>\n";
+  else html += header;
+  html += "<table>\n<tr><th>Name</th><th>Last modified</th><th>Size</th></tr>\n";
   if (url_path != "/") html += "<tr><td><a href=\"../\">Parent Directory</a></td><td></td><td>-</td></tr>\n";
   for (const auto& e : entries) {
     char when[32];
@@ -61,6 +74,7 @@ bool render_directory_listing(const std::string& fs_dir, std::string_view url_pa
             (e.dir ? std::string("-") : std::to_string(e.size)) + "</td></tr>\n";
   }
   html += "</table>\n";
+  html += readme;
   html += signature;
   html += "</body></html>\n";
   return true;

@@ -121,6 +121,8 @@ StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, 
   Effective e;
   e.options = vh_.options.apply(config::kDefaultOptions);
   e.precompressed = &vh_.precompressed;
+  e.header_name = &vh_.index_header_name;
+  e.readme_name = &vh_.index_readme_name;
   auto apply_files = [&](const std::vector<config::FilesSection>& files) {
     for (const auto& f : files) {
       if (!f.access.empty() && f.matches(name)) e.access = &f.access;
@@ -132,6 +134,8 @@ StaticFileHandler::Effective StaticFileHandler::effective(std::string_view dir, 
     if (!d.access.empty()) e.access = &d.access;
     if (d.force_type_set) e.force_type = &d.force_type;
     if (d.precompressed) e.precompressed = &*d.precompressed;
+    if (d.index_header_name) e.header_name = &*d.index_header_name;
+    if (d.index_readme_name) e.readme_name = &*d.index_readme_name;
   }
   if (!name.empty()) {
     apply_files(vh_.files);
@@ -215,7 +219,9 @@ void StaticFileHandler::handle(const http::RequestContext& ctx, http::Response& 
   if (is_dir) {
     file.reset();
     if (!trailing_slash && ctx.path != "/") {
-      std::string loc = http::url_escape_path(ctx.path);
+      // Absolute, from the name the client used (mod_dir's DirectorySlash
+      // with UseCanonicalName Off).
+      std::string loc = std::string(ctx.self_url) + http::url_escape_path(ctx.path);
       loc.push_back('/');
       if (!ctx.head.query.empty()) {
         loc.push_back('?');
@@ -256,10 +262,36 @@ void StaticFileHandler::serve_directory(const http::RequestContext& ctx, const s
   }
   if (!(eff.options & config::Options::Indexes)) return resp.error(403);
   std::string html;
-  if (!render_directory_listing(fs_path, ctx.head.path, html, vh_.index_ignore, ctx.signature)) return resp.error(403);
+  std::string header = listing_file(ctx, fs_path, *eff.header_name);
+  std::string readme = listing_file(ctx, fs_path, *eff.readme_name);
+  if (!render_directory_listing(fs_path, ctx.head.path, html, vh_.index_ignore, ctx.signature, header, readme))
+    return resp.error(403);
   resp.add_header("Content-Type", "text/html; charset=utf-8");
   resp.add_header("Cache-Control", "no-cache");
   resp.add_text(html);
+}
+
+std::string StaticFileHandler::listing_file(const http::RequestContext& ctx, const std::string& fs_dir,
+                                           const std::string& name) const {
+  if (name.empty()) return {};
+  // A URL path relative to the listed directory, or with a leading '/' to
+  // the DocumentRoot (mod_autoindex looks it up as a subrequest; Pillar
+  // does not run Alias or rewrite rules for it).
+  std::string path = name[0] == '/' ? vh_.document_root + name : fs_dir + "/" + name;
+  size_t slash = path.rfind('/');
+  std::string dir = slash == 0 ? "/" : path.substr(0, slash), file = path.substr(slash + 1);
+  Effective fe = effective(dir, file);
+  const config::AccessSubject who{ctx.client, ctx.user, ctx.groups};
+  if (file.empty() || is_ht_file(file, vh_) || (fe.access && !fe.access->allows(who))) return {};
+  int e = 0;
+  auto f = open_regular(path, e);
+  constexpr uint64_t kMaxInsert = 1 << 20;
+  if (!f || f->size > kMaxInsert) return {};
+  std::string content(static_cast<size_t>(f->size), '\0');
+  if (::pread(f->fd, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size())) return {};
+  ContentMeta meta = content_meta(file, vh_, mime_, fe.force_type);
+  if (!meta.encoding.empty()) return {};
+  return listing_insert(content, meta.type).value_or(std::string());
 }
 
 void StaticFileHandler::serve_open_file(const http::RequestContext& ctx, std::shared_ptr<core::OpenFile> file,

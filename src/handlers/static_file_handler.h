@@ -24,7 +24,12 @@ class StaticFileHandler final : public http::Handler {
     const config::AccessPolicy* access = nullptr;  // null: granted
     const std::string* force_type = nullptr;       // the deepest <Directory>'s ForceType ("": None)
     const std::vector<std::string>* precompressed = nullptr;  // PillarPrecompressed's codings (null or empty: off)
+    const std::string* header_name = nullptr;  // HeaderName (mod_autoindex; empty: none)
+    const std::string* readme_name = nullptr;  // ReadmeName
   };
+  // HeaderName/ReadmeName's `name` for a listing of `fs_dir`, as the HTML to
+  // insert; empty when there is none, it is not text/* or not allowed.
+  std::string listing_file(const http::RequestContext& ctx, const std::string& fs_dir, const std::string& name) const;
   // Options and access policy for a file in directory `dir` named `name`.
   Effective effective(std::string_view dir, std::string_view name) const;
   // False (and 403 set) when a symlink under the root is refused by Options.

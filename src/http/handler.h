@@ -26,6 +26,7 @@ struct RequestContext {
   std::string_view signature;   // ServerSignature's address line for a page the handler draws (a listing); empty: Off
   const std::string* user = nullptr;              // the authenticated user (Basic), for Require user/valid-user
   const std::vector<std::string>* groups = nullptr;  // its groups, for Require group
+  std::string_view self_url;    // "http[s]://host[:port]" as the client named it, for absolute Locations; empty: none
 };
 
 class Handler {

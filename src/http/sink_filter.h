@@ -14,6 +14,10 @@ namespace pillar::http {
 class SinkFilter : public ResponseSink {
  public:
   void attach(ResponseSink& next) { next_ = &next; }
+  // A filter that transforms the content (DEFLATE, BROTLI_COMPRESS): not run
+  // on the server's own error and redirect pages, as Apache sends those
+  // through the protocol filters only.
+  virtual bool content_filter() const { return false; }
 
   std::string& begin_head(int status, std::string_view reason = {}) override {
     return next().begin_head(status, reason);

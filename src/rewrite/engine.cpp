@@ -6,6 +6,7 @@
 // Apache.
 #include "rewrite/engine.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -195,6 +196,35 @@ std::string Run::expand(std::string_view t, const RuleFlags* fl) {
   return out;
 }
 
+namespace {
+
+// The request headers `test` reads: %{HTTP:Name} and %{HTTP_NAME} (the
+// latter as a header name, User-Agent for HTTP_USER_AGENT).
+void headers_read(std::string_view test, std::vector<std::string>& out) {
+  for (size_t at = test.find("%{HTTP"); at != std::string_view::npos; at = test.find("%{HTTP", at + 1)) {
+    size_t end = test.find('}', at);
+    if (end == std::string_view::npos) return;
+    std::string_view v = test.substr(at + 2, end - at - 2);
+    std::string name;
+    if (v.size() > 5 && (v[4] == ':' || v[4] == '_')) {
+      bool word_start = true;
+      for (char ch : v.substr(5)) {
+        char c = v[4] == '_' && ch == '_' ? '-' : ch;
+        if (v[4] == '_') c = word_start ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+                                         : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        word_start = c == '-';
+        name += c;
+      }
+    }
+    if (name.empty() || v.starts_with("HTTPS")) continue;
+    bool seen = false;
+    for (const auto& n : out) seen = seen || core::iequals(n, name);
+    if (!seen) out.push_back(name);
+  }
+}
+
+}  // namespace
+
 bool Run::cond_ok(const Condition& c, bool& error) {
   std::string input = expand(c.test, nullptr);
   bool rc = false;
@@ -333,9 +363,11 @@ Run::RuleResult Run::apply_rule(const Rule& r) {
   if (r.negate) rule_refs_.clear();
   else rule_refs_.set(caps);
   cond_refs_.clear();
+  std::vector<std::string> vary;
   for (size_t i = 0; i < r.conds.size(); ++i) {
     bool error = false;
     bool rc = cond_ok(r.conds[i], error);
+    if (rc && !r.conds[i].novary) headers_read(r.conds[i].test, vary);
     if (error) {
       const auto& w = r.conds[i].where;
       out_.error = w.file + ":" + std::to_string(w.line) + ": RewriteCond hit the regex match limit";
@@ -347,6 +379,11 @@ Run::RuleResult Run::apply_rule(const Rule& r) {
     } else if (!rc) {
       return RuleResult::NoMatch;
     }
+  }
+  for (auto& v : vary) {
+    bool seen = false;
+    for (const auto& n : out_.vary) seen = seen || core::iequals(n, v);
+    if (!seen) out_.vary.push_back(std::move(v));
   }
   apply_env(r);
   apply_cookies(r);

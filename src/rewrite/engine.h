@@ -79,6 +79,10 @@ struct Outcome {
   bool end = false;              // [END]: no more rewriting for this request
   std::string type, handler;     // T=, H=
   std::vector<std::string> set_cookies;  // CO=, as Set-Cookie values
+  // Request headers that conditions of the rules that applied read and that
+  // held (%{HTTP_USER_AGENT}, %{HTTP:X}; not with [NV]): the response
+  // varies on them, as mod_rewrite merges them into Vary.
+  std::vector<std::string> vary;
   std::string error;             // Action::Error: which rule
 };
 

@@ -48,8 +48,8 @@ std::string parse_cond_flags(std::string_view text, Condition& c) {
   for (auto f : items) {
     if (core::iequals(f, "NC") || core::iequals(f, "nocase")) c.nocase = true;
     else if (core::iequals(f, "OR") || core::iequals(f, "ornext")) c.ornext = true;
-    else if (core::iequals(f, "NV") || core::iequals(f, "novary")) {
-    } else return "RewriteCond: unknown flag '" + std::string(f) + "'; use NC, OR or NV";
+    else if (core::iequals(f, "NV") || core::iequals(f, "novary")) c.novary = true;
+    else return "RewriteCond: unknown flag '" + std::string(f) + "'; use NC, OR or NV";
   }
   return {};
 }

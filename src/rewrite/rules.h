@@ -37,6 +37,7 @@ struct Condition {
   core::Regex regex;         // CondOp::Regex
   bool nocase = false;       // [NC]
   bool ornext = false;       // [OR]
+  bool novary = false;       // [NV]: a request header it reads is not added to Vary
   config::SourceLocation where;
 };
 

@@ -92,6 +92,22 @@ TEST_F(AliasTest, FallbackResourceForMissingFilesOnly) {
   EXPECT_EQ(raw_get(srv.port(), "/strict/kept.txt").first().body, "kept\n");
 }
 
+// A directory without an index is no file either: Apache 2.4's mod_dir
+// answers the fallback there (Options Indexes or not); the trailing-slash
+// redirect comes first, a directory with an index keeps it.
+TEST_F(AliasTest, FallbackResourceForADirectoryWithoutIndex) {
+  tree.write("www/app/sub/.keep", "");
+  tree.write("www/listed/a.txt", "a\n");
+  tree.write("www/indexed/index.html", "<p>own index</p>\n");
+  START_SERVER(srv, basic_config(docroot, kPhpAsText + "FallbackResource /index.php\n"
+                                          "<Directory \"" + docroot + "/listed\">\n  Options +Indexes\n</Directory>\n"));
+  EXPECT_EQ(raw_get(srv.port(), "/app/").first().body, "fallback index.php\n");
+  EXPECT_EQ(raw_get(srv.port(), "/app/sub/").first().body, "fallback index.php\n");
+  EXPECT_EQ(raw_get(srv.port(), "/listed/").first().body, "fallback index.php\n");
+  EXPECT_EQ(raw_get(srv.port(), "/app").first().status, 301);
+  EXPECT_EQ(raw_get(srv.port(), "/indexed/").first().body, "<p>own index</p>\n");
+}
+
 TEST_F(AliasTest, ScriptAliasIsNotServedAsAFile) {
   tree.write("outside/test.cgi", "#!/bin/sh\necho secret source\n");
   START_SERVER(srv, basic_config(docroot, kPhpAsText + "ScriptAlias /cgi-bin/ \"" + outside + "/\"\n"));

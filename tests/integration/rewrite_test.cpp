@@ -58,6 +58,27 @@ TEST_F(Rewrite, WordPressPrettyUrlReachesIndexPhpFilesAndDirectoriesPass) {
   EXPECT_EQ(missing.first().body, "front controller index.php\n");
 }
 
+// A RewriteCond on a request header that held puts the header in Vary (the
+// answer depends on it), as mod_rewrite; not when it failed, nor with [NV].
+TEST_F(Rewrite, ConditionsOnRequestHeadersThatHeldAddThemToVary) {
+  tree.write("www/mobile.html", "mobile\n");
+  tree.write("www/home.html", "home\n");
+  START_SERVER(srv, basic_config(docroot, "RewriteEngine On\n"
+                                          "RewriteCond %{HTTP_USER_AGENT} iPhone\n"
+                                          "RewriteCond %{HTTP:X-Variant} ^b$\n"
+                                          "RewriteRule ^/$ /mobile.html [L]\n"
+                                          "RewriteCond %{HTTP_REFERER} example [NV]\n"
+                                          "RewriteRule ^/home$ /home.html [L]\n"));
+  auto m = raw_get(srv.port(), "/", "localhost", "User-Agent: iPhone\r\nX-Variant: b\r\n");
+  EXPECT_EQ(m.first().body, "mobile\n");
+  EXPECT_EQ(m.first().header("Vary"), "User-Agent, X-Variant") << m.data;
+  auto other = raw_get(srv.port(), "/", "localhost", "User-Agent: Firefox\r\n");
+  EXPECT_FALSE(other.first().has("Vary")) << other.data;
+  auto nv = raw_get(srv.port(), "/home", "localhost", "Referer: http://example/\r\n");
+  EXPECT_EQ(nv.first().body, "home\n");
+  EXPECT_FALSE(nv.first().has("Vary")) << nv.data;
+}
+
 // Laravel's public/.htaccess, in its <Directory>: the Authorization header
 // kept as a variable, a trailing slash redirected away, the front controller.
 TEST_F(Rewrite, LaravelRulesInDirectory) {

@@ -153,13 +153,14 @@ TEST_F(StaticFiles, DirectoryWithoutSlashRedirects) {
   START_SERVER(srv, basic_config(docroot));
   CurlResult r = curl_get(srv.base_url() + "/dir");
   EXPECT_EQ(r.status, 301);
-  std::string loc = r.header("Location");
-  EXPECT_TRUE(loc.size() >= 5 && loc.substr(loc.size() - 5) == "/dir/") << loc;
+  // Absolute, from the Host the client sent, as mod_dir's.
+  EXPECT_EQ(r.header("Location"), srv.base_url() + "/dir/");
+  EXPECT_EQ(curl_get(srv.base_url() + "/dir", {"Host: www.example.test:8080"}).header("Location"),
+            "http://www.example.test:8080/dir/");
   // The query string is kept (mod_dir).
   CurlResult q = curl_get(srv.base_url() + "/dir?a=b");
   EXPECT_EQ(q.status, 301);
-  std::string qloc = q.header("Location");
-  EXPECT_TRUE(qloc.find("/dir/?a=b") != std::string::npos) << qloc;
+  EXPECT_EQ(q.header("Location"), srv.base_url() + "/dir/?a=b");
 }
 
 TEST_F(StaticFiles, DirectoryIndex) {
@@ -192,6 +193,31 @@ TEST_F(StaticFiles, OptionsIndexesListsDirectory) {
   // Other directories keep the default (no listing).
   tree.write("www/nolist/x.txt", "x");
   EXPECT_EQ(curl_get(srv.base_url() + "/nolist/").status, 403);
+}
+
+// mod_autoindex's HeaderName/ReadmeName: HTML as it is, text in <pre>, found
+// relative to the listed directory (per <Directory>), or from the
+// DocumentRoot with a leading '/'; another type is not inserted.
+TEST_F(StaticFiles, HeaderNameAndReadmeNameAreInsertedInListings) {
+  tree.write("www/list/HEADER.html", "<p>the header</p>\n");
+  tree.write("www/list/README.txt", "a < b\n");
+  tree.write("www/pics/x.gif", "GIF");
+  tree.write("www/pics/README.txt", "GIF89a");
+  tree.write("www/top-readme.html", "<p>from the root</p>\n");
+  START_SERVER(srv, basic_config(docroot, "HeaderName HEADER.html\nReadmeName README.txt\n"
+                                          "<Directory \"" + docroot + "/list\">\n  Options Indexes\n</Directory>\n"
+                                          "<Directory \"" + docroot + "/pics\">\n  Options Indexes\n"
+                                          "  HeaderName x.gif\n  ReadmeName /top-readme.html\n</Directory>\n"));
+  CurlResult r = curl_get(srv.base_url() + "/list/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("<p>the header</p>"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("<h1>Index of"), std::string::npos) << r.body;  // the header replaces the heading
+  EXPECT_NE(r.body.find("<pre>\na &lt; b\n</pre>"), std::string::npos) << r.body;
+  CurlResult p = curl_get(srv.base_url() + "/pics/");
+  EXPECT_EQ(p.status, 200);
+  EXPECT_NE(p.body.find("<h1>Index of /pics/</h1>"), std::string::npos) << p.body;  // a GIF is no header
+  EXPECT_EQ(p.body.find("GIF89a"), std::string::npos) << p.body;
+  EXPECT_NE(p.body.find("<p>from the root</p>"), std::string::npos) << p.body;
 }
 
 TEST_F(StaticFiles, HtaccessIsNeverServed) {

@@ -97,6 +97,18 @@ void d_index_ignore(DirectiveSink&, const ConfigNode& n, Scope& s) {
   for (const auto& a : n.args) s.vhost.index_ignore.push_back(a);
 }
 
+// HeaderName / ReadmeName FILENAME (mod_autoindex): the file put above or
+// below a listing, a URL path relative to the listed directory (or, with a
+// leading '/', to the DocumentRoot).
+template <std::string VirtualHost::*Vh, std::optional<std::string> DirectorySection::*Dir>
+void d_index_file(DirectiveSink& out, const ConfigNode& n, Scope& s) {
+  const std::string& f = n.args[0];
+  if (f.empty() || f.find("..") != std::string::npos)
+    return out.error(n, n.name + " '" + f + "': give a file name such as HEADER.html (no '..')");
+  if (s.dir) (s.dir->*Dir) = f;
+  else s.vhost.*Vh = f;
+}
+
 void d_trace_enable(DirectiveSink& out, const ConfigNode& n, Scope&) {
   std::string v = core::lowercase(n.args[0]);
   if (v == "off") return;
@@ -159,8 +171,12 @@ constexpr DirectiveSpec kTable[] = {
     {"AddAlt", 2, -1, kSV | kDirectory, false, d_not_applied, "AddAlt TEXT NAME...", kOrIndexes},
     {"AddDescription", 2, -1, kSV | kDirectory, false, d_not_applied, "AddDescription TEXT NAME...", kOrIndexes},
     {"DefaultIcon", 1, 1, kSV | kDirectory, false, d_not_applied, "DefaultIcon URL-PATH", kOrIndexes},
-    {"HeaderName", 1, 1, kSV | kDirectory, false, d_not_applied, "HeaderName FILENAME", kOrIndexes},
-    {"ReadmeName", 1, 1, kSV | kDirectory, false, d_not_applied, "ReadmeName FILENAME", kOrIndexes},
+    {"HeaderName", 1, 1, kSV | kDirectory, false,
+     d_index_file<&VirtualHost::index_header_name, &DirectorySection::index_header_name>, "HeaderName FILENAME",
+     kOrIndexes},
+    {"ReadmeName", 1, 1, kSV | kDirectory, false,
+     d_index_file<&VirtualHost::index_readme_name, &DirectorySection::index_readme_name>, "ReadmeName FILENAME",
+     kOrIndexes},
     // mod_proxy's ProxyStatus: balancer members are always in server-status
     {"ProxyStatus", 1, 1, kSV, false, d_accept, "ProxyStatus On|Off|Full"},
 };

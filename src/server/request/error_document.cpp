@@ -57,6 +57,10 @@ void apply_error_document(Request& req, const Site* site, const http::RequestCon
     // Fall through to the built-in page when the document cannot be served.
     doc = nullptr;
   }
+  // From here on the page is the server's own: no content filters on it
+  // (Apache's ap_send_error_response runs only the protocol filters), so no
+  // compression and no Vary for one.
+  req.filters.drop_content_filters();
   if (doc && doc->kind == config::ErrorDocument::Kind::Redirect) {
     req.resp.status = 302;
     req.resp.add_header("Location", doc->value);

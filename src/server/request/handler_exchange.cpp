@@ -15,7 +15,10 @@ namespace pillar::server {
 void write_response(http::ExchangeHost& host, Request& req, const HeadDefaults& defaults) {
   const int status = req.resp.status;
   req.meta.local_answer = true;  // the server's own answer (mod_headers' tables follow from it)
-  if (!req.filters.installed()) install_response_filters(req);  // an answer before the filter step (a redirect, a 413)
+  if (!req.filters.installed()) {  // an answer before the filter step (a redirect, a 413)
+    install_response_filters(req);
+    req.filters.drop_content_filters();  // it is the server's own page: no DEFLATE on it (error_document.cpp)
+  }
   switch (status) {
     case 400: case 408: case 411: case 413: case 414: case 417: case 500: case 501: case 503:
       host.close_after();
@@ -148,6 +151,9 @@ void HandlerExchange::answer() {
     http::RequestContext ctx{req.head, req.path, req.host, req.client, req.client_ip, local_port_, req.body_text,
                              req.rewrite.filename, req.rewrite.forced_type, signature,
                              req.remote_user.empty() ? nullptr : &req.remote_user, &req.user_groups};
+    std::string self_url;
+    if (!req.head.authority.empty()) self_url = (req.https ? "https://" : "http://") + std::string(req.head.authority);
+    ctx.self_url = self_url;
     if (!handler_) {
       resp.error(403);
     } else {

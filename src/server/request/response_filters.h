@@ -23,6 +23,12 @@ class ResponseFilters {
     attached_to_ = nullptr;
     installed_ = false;
   }
+  // Takes the content filters (SinkFilter::content_filter) off the stack,
+  // before anything was written: the response is the server's own page.
+  void drop_content_filters() {
+    std::erase_if(stack_, [](const auto& f) { return f->content_filter(); });
+    attached_to_ = nullptr;
+  }
   // The filter step ran for this request (its stack may still be empty).
   bool installed() const { return installed_; }
   void mark_installed() { installed_ = true; }

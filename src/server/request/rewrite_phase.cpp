@@ -164,6 +164,7 @@ enum class Step { Next, Respond, Again };
 // A rule's outcome that answers or proxies; Next for the mapping kinds.
 Step finish_outcome(Request& req, const RewritePhaseEnv& env, const rewrite::Outcome& o) {
   for (const auto& c : o.set_cookies) req.rewrite.set_cookies.push_back(c);
+  for (const auto& v : o.vary) req.rewrite.vary.push_back(v);
   if (!o.type.empty()) req.rewrite.forced_type = o.type;
   if (!o.handler.empty()) req.rewrite.handler = o.handler;  // H=: the FastCGI phase reads it
   if (o.end) req.rewrite.end = true;
@@ -232,6 +233,22 @@ bool nothing_at(const std::string& filename, std::string_view root) {
   split_path_info(filename, root, file, info);
   struct stat st {};
   return info.empty() || ::stat(file.c_str(), &st) != 0;
+}
+
+// A directory asked for with its trailing slash in which none of the
+// DirectoryIndex names exists: mod_dir gives it to FallbackResource too
+// (Apache 2.4 answers the fallback there, Options Indexes or not).
+bool directory_without_index(const std::string& filename, std::string_view url_path,
+                             const std::vector<std::string>& index) {
+  if (url_path.empty() || url_path.back() != '/') return false;
+  struct stat st {};
+  if (::stat(filename.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  std::string base = filename;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  for (const auto& name : index) {
+    if (::stat((base + "/" + name).c_str(), &st) == 0) return false;
+  }
+  return true;
 }
 
 // <If> sections (server/if_sections.h): the request is served by the Site
@@ -357,7 +374,8 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
   if (static_files && !st.script) {
     const auto* d = deepest(dvh, filename, [](const auto& s) { return s.fallback_resource.has_value(); });
     const std::string& fallback = d ? *d->fallback_resource : dvh.fallback_resource;
-    if (!fallback.empty() && fallback != req.path && nothing_at(filename, dvh.document_root)) {
+    if (!fallback.empty() && fallback != req.path &&
+        (nothing_at(filename, dvh.document_root) || directory_without_index(filename, req.path, dvh.directory_index))) {
       return set_url(req, fallback, nullptr) ? Step::Again : Step::Respond;
     }
   }
@@ -368,6 +386,15 @@ Step map_once(Request& req, const RewritePhaseEnv& env, RequestRewriteContext& c
 
 void apply_rewrite_headers(Request& req) {
   for (const auto& c : req.rewrite.set_cookies) req.resp.add_header("Set-Cookie", c);
+  if (!req.rewrite.vary.empty()) {
+    std::string v;
+    for (const auto& name : req.rewrite.vary) {
+      if (http::has_token(v, name)) continue;
+      if (!v.empty()) v += ", ";
+      v += name;
+    }
+    req.resp.add_header("Vary", v);
+  }
 }
 
 RewriteVerdict run_rewrite_phase(Request& req, const RewritePhaseEnv& env) {

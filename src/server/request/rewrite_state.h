@@ -21,6 +21,7 @@ struct RewriteState {
   std::string proxy_target;   // [P]: the member's path and query
   std::string forced_type;    // T=
   std::vector<std::string> set_cookies;                   // CO=
+  std::vector<std::string> vary;                          // request headers rules' conditions read (Vary)
   bool script = false;        // ScriptAlias: the CGI handler's
   std::string userdir_user;   // UserDir mapped /~USER: the user (suexec runs its scripts as them)
   std::string userdir_base;   // and the user's directory it mapped to
@@ -39,6 +40,7 @@ struct RewriteState {
     proxy_target.clear();
     forced_type.clear();
     set_cookies.clear();
+    vary.clear();
     userdir_user.clear();
     userdir_base.clear();
     script = end = false;

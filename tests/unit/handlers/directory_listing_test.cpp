@@ -216,3 +216,26 @@ TEST_F(DirectoryListing, IndexIgnoreWildcardsHideMatchingNames) {
   EXPECT_TRUE(contains(all, ".profile"));
   EXPECT_TRUE(contains(all, "notes.txt~"));
 }
+
+// HeaderName's file replaces the "Index of" heading; ReadmeName's follows the table.
+TEST_F(DirectoryListing, HeaderReplacesTheHeadingAndReadmeFollowsTheTable) {
+  file("keep.txt", "x");
+  std::string html;
+  ASSERT_TRUE(render_directory_listing(dir_, "/files/", html, {}, {}, "<p>my header</p>\n", "<p>my readme</p>\n"));
+  EXPECT_FALSE(contains(html, "<h1>Index of"));
+  EXPECT_TRUE(contains(html, "<title>Index of /files/</title>"));
+  size_t header = html.find("<p>my header</p>"), table = html.find("<table>"), end = html.find("</table>"),
+         readme = html.find("<p>my readme</p>");
+  ASSERT_NE(header, std::string::npos);
+  ASSERT_NE(readme, std::string::npos);
+  EXPECT_LT(header, table);
+  EXPECT_GT(readme, end);
+}
+
+TEST(ListingInsert, HtmlAsItIsOtherTextInPreAnythingElseNothing) {
+  using pillar::handlers::listing_insert;
+  EXPECT_EQ(listing_insert("<b>hi</b>", "text/html; charset=UTF-8"), "<b>hi</b>");
+  EXPECT_EQ(listing_insert("a < b", "text/plain"), "<pre>\na &lt; b</pre>\n");
+  EXPECT_EQ(listing_insert("GIF89a", "image/gif"), std::nullopt);
+  EXPECT_EQ(listing_insert("x", ""), std::nullopt);
+}
