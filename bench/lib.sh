@@ -155,24 +155,34 @@ wrk_measure() {
   return 0
 }
 
+# nginx_conf_head NAME [WORKERS] [CONNECTIONS]: the lines every benchmark's
+# nginx.conf starts with (foreground, its error log and pid as $TMP/NAME-*,
+# its temporary files under $TMP/NAME/), up to and including "http {".
+nginx_conf_head() {
+  local name=$1 workers=${2:-1} conns=${3:-4096}
+  cat <<EOF
+daemon off;
+master_process on;
+worker_processes $workers;
+worker_rlimit_nofile $NOFILE;
+error_log $TMP/$name-error.log warn;
+pid $TMP/$name.pid;
+events { worker_connections $conns; }
+http {
+    client_body_temp_path $TMP/$name/body;
+    proxy_temp_path $TMP/$name/proxy;
+    fastcgi_temp_path $TMP/$name/fastcgi;
+    uwsgi_temp_path $TMP/$name/uwsgi;
+    scgi_temp_path $TMP/$name/scgi;
+EOF
+}
+
 # write_origin_conf PORT [HTTP_LINES] [SERVER_LINES]: the nginx origin of the
 # proxy and cache benchmarks in $TMP/origin.conf: 1 worker, keep-alive without
 # a request cap, sendfile, no access log unless HTTP_LINES sets one; DOC as root.
 write_origin_conf() {
   cat > "$TMP/origin.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile $NOFILE;
-error_log $TMP/origin-error.log warn;
-pid $TMP/origin.pid;
-events { worker_connections 4096; }
-http {
-    client_body_temp_path $TMP/origin/body;
-    proxy_temp_path $TMP/origin/proxy;
-    fastcgi_temp_path $TMP/origin/fastcgi;
-    uwsgi_temp_path $TMP/origin/uwsgi;
-    scgi_temp_path $TMP/origin/scgi;
+$(nginx_conf_head origin)
     types { text/html html; application/octet-stream bin; }
     default_type application/octet-stream;
     ${2:-access_log off;}

@@ -135,19 +135,7 @@ EOF
 
 write_nginx_conf() {  # port origin_port
   cat > "$TMP/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile $NOFILE;
-error_log $TMP/nginx-error.log warn;
-pid $TMP/nginx.pid;
-events { worker_connections 4096; }
-http {
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
+$(nginx_conf_head nginx)
     access_log off;
     keepalive_timeout 60s;
     keepalive_requests 1000000000;

@@ -173,19 +173,7 @@ write_nginx_conf() {  # port
   # unbuffered nginx would pay a write() per request that pillar does not.
   (( ACCESS_LOG )) && log="access_log $TMP/nginx-access.log common buffer=64k flush=1s;"
   cat > "$TMP/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 2;
-worker_rlimit_nofile $NOFILE;
-error_log $TMP/nginx-error.log warn;
-pid $TMP/nginx.pid;
-events { worker_connections $((NOFILE - 100)); }
-http {
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
+$(nginx_conf_head nginx 2 $((NOFILE - 100)))
     types { text/html html; application/octet-stream bin; }
     default_type application/octet-stream;
     log_format common '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent';
