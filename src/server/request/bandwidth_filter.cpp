@@ -150,9 +150,8 @@ void BandwidthFilter::drop() {
 
 void BandwidthFilter::on_timer() { host_.wake(); }
 
-void maybe_push_bandwidth_filter(Request& req, http::ExchangeHost& host, core::EventLoop& loop) {
-  if (!req.site || !req.site->cfg->output_filters_anywhere) return;
-  const OutputFilterSections sections = output_filter_sections(req);
+void maybe_push_bandwidth_filter(Request& req, const OutputFilterSections& sections, http::ExchangeHost& host,
+                                 core::EventLoop& loop) {
   const auto& sel = sections.rate_limit;
   BandwidthLimit limit;
   limit.any_type = sel.set.value_or(false) || sel.extension_says(sections.base);

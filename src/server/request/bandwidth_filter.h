@@ -85,6 +85,9 @@ class BandwidthFilter final : public http::SinkFilter, public core::TimerNode {
 // Pushes the RATE_LIMIT filter onto req.filters when the sections that
 // cover the request name it and its `rate-limit` variable is a positive
 // number of KiB/s (Apache: otherwise the filter does nothing).
-void maybe_push_bandwidth_filter(Request& req, http::ExchangeHost& host, core::EventLoop& loop);
+// `sections`: what covers the request, merged once for every filter module.
+struct OutputFilterSections;
+void maybe_push_bandwidth_filter(Request& req, const OutputFilterSections& sections, http::ExchangeHost& host,
+                                 core::EventLoop& loop);
 
 }  // namespace pillar::server

@@ -23,15 +23,12 @@ const std::string* env_value(const Request& req, std::string_view name) { return
 
 }  // namespace
 
-void maybe_push_deflate_filter(Request& req) {
-  if (!req.site) return;
+void maybe_push_deflate_filter(Request& req, OutputFilterSections& m) {
   const config::VirtualHost& vh = *req.site->cfg;
-  if (!vh.output_filters_anywhere) return;
   // no-gzip: Apache's BrowserMatch recipe (not even Vary); no-brotli: mod_brotli's.
   const bool no_gzip = env_value(req, "no-gzip") != nullptr, no_brotli = env_value(req, "no-brotli") != nullptr;
   if (no_gzip && no_brotli) return;
 
-  OutputFilterSections m = output_filter_sections(req);
   const std::string_view base = m.base;
   deflate::DeflateRequest d;
   if (!no_gzip) {

@@ -5,10 +5,14 @@
 namespace pillar::server {
 
 struct Request;
+struct OutputFilterSections;
 
 // Pushes the DEFLATE filter onto req.filters when the request's sections
 // name it (AddOutputFilterByType, SetOutputFilter, AddOutputFilter for the
 // file's extension) and no-gzip is not set; the filter decides per response.
-void maybe_push_deflate_filter(Request& req);
+// `sections`: what covers the request (request/output_filter_sections.h),
+// merged once for every filter module; its DEFLATE and BROTLI_COMPRESS
+// selections are taken from it.
+void maybe_push_deflate_filter(Request& req, OutputFilterSections& sections);
 
 }  // namespace pillar::server
